@@ -1,0 +1,31 @@
+# The two commands of the course (see README):
+#   make lab    set up .venv if needed, then open JupyterLab on notebooks/
+#   make test   set up .venv if needed, then run the unit tests and every notebook
+PY := .venv/bin/python
+NB_ENV := STYLELAB_FAST=1 STYLELAB_RANDOM_WEIGHTS=1 STYLELAB_OFFLINE=1 MPLBACKEND=Agg
+PORT ?= 8888
+
+.PHONY: lab test unit notebooks venv bench clean-venv
+
+venv:
+	@bash tools/venv.sh
+
+lab: venv
+	$(PY) -m jupyter lab --notebook-dir=notebooks --port=$(PORT) $(LAB_ARGS)
+
+unit: venv
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+# Notebooks run in the fast mode (small images, few iterations) with random
+# weights explicitly allowed and downloads switched off; see README.
+notebooks: venv
+	$(NB_ENV) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider notebooks/*.ipynb $(PYTEST_ARGS)
+
+test: venv
+	@bash tools/run_tests.sh
+
+bench: venv
+	$(PY) -m stylelab.cli bench --quick
+
+clean-venv:
+	rm -rf .venv

@@ -1,0 +1,177 @@
+"""The ``stylelab`` command.
+
+    stylelab --help
+    stylelab transfer --method adain content.jpg style.jpg -o out.png
+    stylelab weights list | where NAME | download [NAME ...]
+    stylelab data list
+
+Subcommands beyond these register themselves: a module listed in
+:data:`COMMANDS` provides ``add_cli(subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from pathlib import Path
+
+#: Extra subcommands: name → module providing ``add_cli(subparsers)``.
+COMMANDS: dict[str, str] = {
+    "smooth": "stylelab.smoothing",
+    "train": "stylelab.train",
+    "bench": "stylelab.bench",
+}
+
+
+def _weights(args) -> int:
+    from . import weights as W
+
+    if args.action == "list":
+        for row in W.rows():
+            print(f"{row['name']:<22} {row['file']:<28} {row['status']}")
+            print(f"{'':<22} licence: {row['license']}")
+            print(f"{'':<22} url:     {row['url']}")
+            if row["used_by"]:
+                print(f"{'':<22} used by: {row['used_by']}")
+        print(f"\nSearched: {', '.join(str(d) for d in W.search_dirs())}  (set ${W.ENV_DIR} to add a folder)")
+        return 0
+    if args.action == "where":
+        if not args.names:
+            print("usage: stylelab weights where NAME", file=sys.stderr)
+            return 2
+        status = 0
+        for name in args.names:
+            found = W.find(name)
+            print(f"{name}: {found if found else 'not found (see `stylelab weights list`)'}")
+            status |= found is None
+        return status
+    if args.action == "download":
+        names = args.names or [n for n in W.names() if W.get(n).url]
+        status = 0
+        for name in names:
+            try:
+                print(f"{name}: {W.download(name, force=args.force)}")
+            except W.WeightsNotFoundError as err:
+                print(err, file=sys.stderr)
+                status = 1
+        return status
+    raise AssertionError(args.action)
+
+
+def _data(args) -> int:
+    from . import data
+
+    for name in data.names():
+        info = data.info(name)
+        print(f"{name:<20} {info.get('kind', ''):<10} {info.get('size', ''):<10} {info.get('labels', '')}")
+    return 0
+
+
+def _transfer(args, method_parser_factory) -> int:
+    from .device import get_device
+    from .io import load_image, save_image
+
+    module = importlib.import_module(METHODS()[args.method])
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
+        return 1
+    device = get_device(args.device)
+    if args.seed is not None:
+        import torch
+
+        torch.manual_seed(args.seed)
+    content = load_image(args.content, size=args.size, device=device)
+    style = load_image(args.style, size=args.style_size or args.size, device=device)
+    t0 = time.perf_counter()
+    result = module.run_cli(args, content, style, device)
+    path = save_image(result, out, overwrite=args.overwrite)
+    print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
+    return 0
+
+
+def METHODS() -> dict[str, str]:
+    from .methods import METHODS as M
+
+    return M
+
+
+def build_parser(method: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stylelab",
+        description="Neural style transfer from Gram matrices to WCT2 (see README for the course).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("transfer", help="stylize a content image with a style image")
+    p.add_argument("--method", required=True, choices=sorted(METHODS()), help="which method")
+    p.add_argument("content", help="content image file")
+    p.add_argument("style", help="style image file")
+    p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
+    p.add_argument("--size", type=int, default=512, help="shorter side of the content in pixels (default 512)")
+    p.add_argument("--style-size", type=int, default=None, help="shorter side of the style (default: --size)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: $STYLELAB_DEVICE, else best)")
+    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
+    if method is not None:
+        module = importlib.import_module(METHODS()[method])
+        module.add_cli_arguments(p.add_argument_group(f"{method} options"))
+    p.set_defaults(func=_transfer)
+
+    p = sub.add_parser("weights", help="list, locate or download pretrained checkpoints")
+    p.add_argument("action", choices=["list", "where", "download"])
+    p.add_argument("names", nargs="*", help="checkpoint names (default for download: every downloadable one)")
+    p.add_argument("--force", action="store_true", help="download again even if present")
+    p.set_defaults(func=_weights)
+
+    p = sub.add_parser("data", help="the course images")
+    p.add_argument("action", choices=["list"])
+    p.set_defaults(func=_data)
+
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if hasattr(module, "add_cli"):
+            module.add_cli(sub)
+    return parser
+
+
+def _method_from_argv(argv: list[str]) -> str | None:
+    for i, a in enumerate(argv):
+        if a == "--method" and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith("--method="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    method = _method_from_argv(argv) if argv[:1] == ["transfer"] else None
+    if method is not None and method not in METHODS():
+        method = None  # argparse reports the bad choice
+    parser = build_parser(method)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if getattr(args, "random_weights", False):
+        import os
+
+        os.environ["STYLELAB_RANDOM_WEIGHTS"] = "1"
+    try:
+        if args.func is _transfer:
+            return _transfer(args, None)
+        return int(args.func(args) or 0)
+    except (FileNotFoundError, FileExistsError, ValueError, MemoryError, RuntimeError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

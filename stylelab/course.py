@@ -1,0 +1,81 @@
+"""Course-wide switches: the fast mode used by CI, and what notebooks print
+about the weights they use.
+
+``STYLELAB_FAST=1`` shrinks images and iteration counts so every notebook runs
+in under two minutes on two CPU cores; without it notebooks use the settings a
+student should see. Notebooks write ``size = pick(full=512, fast=64)``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TypeVar
+
+T = TypeVar("T")
+
+FAST_ENV = "STYLELAB_FAST"
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def is_fast() -> bool:
+    """True when ``$STYLELAB_FAST`` is set to 1/true/yes/on (read each call)."""
+    return _truthy(os.environ.get(FAST_ENV))
+
+
+FAST: bool = is_fast()
+
+
+def pick(full: T, fast: T) -> T:
+    """``fast`` in the fast mode (CI), ``full`` otherwise."""
+    return fast if is_fast() else full
+
+
+def weights_banner(model, name: str | None = None) -> str:
+    """Say on screen whether ``model`` runs with pretrained or random weights.
+
+    Prints (and returns) a one-line banner. A model is considered pretrained
+    when its ``pretrained`` attribute is true. With random weights the banner
+    says so loudly: results below are then only a smoke test, not the method.
+    """
+    label = name or type(model).__name__
+    if getattr(model, "pretrained", False):
+        text = f"✔ {label}: pretrained weights"
+    else:
+        text = (
+            f"⚠ {label}: RANDOM weights — outputs below show that the code runs, not what the "
+            f"method produces. Get the real weights with `stylelab weights download` (README)."
+        )
+    print(text)
+    return text
+
+
+def status() -> list[tuple[str, str]]:
+    """Rows (item, state) describing this installation; used by notebook 00."""
+    import platform
+
+    import torch
+
+    from . import __version__, weights
+    from .device import describe, get_device
+
+    rows = [
+        ("stylelab", __version__),
+        ("python", platform.python_version()),
+        ("torch", torch.__version__),
+    ]
+    try:
+        import torchvision
+
+        rows.append(("torchvision", torchvision.__version__))
+    except Exception as err:  # pragma: no cover - reported, not raised
+        rows.append(("torchvision", f"BROKEN: {err}"))
+    rows.append(("device", describe(get_device())))
+    rows.append(("fast mode", "on" if is_fast() else "off"))
+    rows.append(("random weights allowed", "yes" if weights.random_allowed() else "no"))
+    for spec in weights.REGISTRY.values():
+        where = weights.find(spec.name)
+        rows.append((f"weights: {spec.name}", str(where) if where else "not found"))
+    return rows

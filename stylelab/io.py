@@ -1,0 +1,237 @@
+"""Images in and out.
+
+Every image in stylelab is a float tensor of shape ``(B, 3, H, W)`` (or
+``(3, H, W)`` where a docstring says so), RGB in ``[0, 1]``. :func:`load_image`
+accepts anything PIL reads — RGB, RGBA, greyscale, palette, 16-bit, EXIF-rotated
+photos — and :func:`save_image` never overwrites a file unless asked to.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+Side = Literal["short", "long"]
+Size = int | tuple[int, int] | None
+
+#: Images with more pixels than this are refused unless ``max_pixels`` is raised:
+#: a 100-megapixel float image alone takes 1.2 GB, and every method needs many
+#: times that. Pass ``size=`` to shrink on load.
+MAX_PIXELS = 100_000_000
+
+
+def _to_rgb_array(img: Image.Image, background: tuple[int, int, int]) -> np.ndarray:
+    """PIL image of any mode → float32 array (H, W, 3) in [0, 1]."""
+    mode = img.mode
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(img, dtype=np.uint16).astype(np.float32) / 65535.0
+        return np.repeat(arr[..., None], 3, axis=2)
+    if mode == "I":  # 32-bit integer; 16-bit PNGs often arrive as "I"
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        arr = np.clip(arr / top, 0, 1).astype(np.float32)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if mode == "F":
+        arr = np.clip(np.asarray(img, dtype=np.float32), 0, 1)
+        return np.repeat(arr[..., None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "RGBa"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        alpha = rgba[..., 3:4]
+        bg = np.asarray(background, dtype=np.float32) / 255.0
+        return rgba[..., :3] * alpha + bg * (1 - alpha)
+    if mode in ("RGB;16", "RGB48"):  # pragma: no cover - rare PIL modes
+        img = img.convert("RGB")
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+
+
+def from_pil(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> torch.Tensor:
+    """PIL image → ``(1, 3, H, W)`` float32 tensor in [0, 1].
+
+    Transparent pixels are composited over ``background`` (white by default).
+    """
+    arr = _to_rgb_array(img, background)
+    return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+
+
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """``(1, 3, H, W)``, ``(3, H, W)`` or ``(H, W)`` tensor in [0, 1] → 8-bit PIL image (values clamped)."""
+    t = image.detach().to("cpu", torch.float32)
+    if t.dim() == 4:
+        if t.shape[0] != 1:
+            raise ValueError(f"to_pil takes one image, got a batch of {t.shape[0]}; index it first.")
+        t = t[0]
+    if t.dim() == 3 and t.shape[0] == 1:
+        t = t[0]
+    arr = (t.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+    if arr.ndim == 3:
+        if arr.shape[0] != 3:
+            raise ValueError(f"expected 3 channels (RGB), got shape {tuple(image.shape)}")
+        return Image.fromarray(np.ascontiguousarray(arr.transpose(1, 2, 0)), "RGB")
+    return Image.fromarray(arr, "L")
+
+
+def target_size(height: int, width: int, size: Size, side: Side = "short") -> tuple[int, int]:
+    """The ``(H, W)`` an image of ``height × width`` gets for a requested ``size``.
+
+    ``size`` an int scales the ``side`` ("short" or "long") to that many pixels
+    keeping the aspect ratio; a pair ``(H, W)`` is taken as is; ``None`` keeps
+    the size.
+    """
+    if size is None:
+        return height, width
+    if isinstance(size, Sequence) and not isinstance(size, str):
+        if len(size) != 2:
+            raise ValueError(f"size must be an int or an (H, W) pair, got {size!r}")
+        return int(size[0]), int(size[1])
+    size = int(size)
+    if size <= 0:
+        raise ValueError(f"size must be positive, got {size}")
+    if side not in ("short", "long"):
+        raise ValueError(f"side must be 'short' or 'long', got {side!r}")
+    ref = min(height, width) if side == "short" else max(height, width)
+    scale = size / ref
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize(image: torch.Tensor, size: Size, side: Side = "short", mode: str = "bilinear") -> torch.Tensor:
+    """Resize a ``(B, C, H, W)`` tensor (antialiased when shrinking).
+
+    Args:
+        size: int (length of the ``side``), ``(H, W)``, or ``None`` for no change.
+        side: "short" or "long".
+        mode: ``"bilinear"``, ``"bicubic"`` or ``"nearest"`` (use nearest for label maps).
+    """
+    h, w = image.shape[-2:]
+    th, tw = target_size(h, w, size, side)
+    if (th, tw) == (h, w):
+        return image
+    if mode == "nearest":
+        return F.interpolate(image, size=(th, tw), mode="nearest-exact")
+    out = F.interpolate(image, size=(th, tw), mode=mode, align_corners=False, antialias=True)
+    return out.clamp(0, 1) if image.is_floating_point() and image.min() >= 0 and image.max() <= 1 else out
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image file with EXIF orientation applied; clear errors for bad files."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"No image at {path}. Check the path (relative paths start at {Path.cwd()}).")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give the path of an image file inside it.")
+    try:
+        img = Image.open(path)
+        img.load()
+    except UnidentifiedImageError as err:
+        raise ValueError(
+            f"{path} is not an image PIL can read (corrupt, or not an image). "
+            "Open it in an image viewer, or re-save it as PNG or JPEG."
+        ) from err
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path} could not be decoded ({err}); the file is probably truncated or corrupt.") from err
+    except Image.DecompressionBombError as err:
+        raise ValueError(
+            f"{path} is larger than PIL's safety limit ({err}). If you trust the file, raise "
+            "PIL.Image.MAX_IMAGE_PIXELS first, and load it with a smaller size=."
+        ) from err
+    return ImageOps.exif_transpose(img)
+
+
+def load_image(
+    path: str | os.PathLike,
+    size: Size = None,
+    side: Side = "short",
+    device: torch.device | str | None = None,
+    background: tuple[int, int, int] = (255, 255, 255),
+    max_pixels: int = MAX_PIXELS,
+) -> torch.Tensor:
+    """Read an image file into a ``(1, 3, H, W)`` float32 tensor, RGB in [0, 1].
+
+    Any mode PIL opens works: greyscale is repeated to three channels, palette
+    images are expanded, 16-bit images are scaled by 1/65535, transparency is
+    composited over ``background`` and the EXIF orientation is applied.
+
+    Args:
+        size: resize on load: an int for the ``side`` ("short" or "long") in
+            pixels, an ``(H, W)`` pair, or ``None`` for the file's size.
+        device: where the tensor goes (default CPU).
+        max_pixels: refuse images that would exceed this many pixels after
+            resizing (see :data:`MAX_PIXELS`).
+    """
+    img = open_image(path)
+    th, tw = target_size(img.height, img.width, size, side)
+    if th * tw > max_pixels:
+        raise MemoryError(
+            f"{path} would be {tw}×{th} = {th * tw / 1e6:.0f} megapixels, above the limit of "
+            f"{max_pixels / 1e6:.0f} MP (it would need several GB per copy). Pass a smaller size=, "
+            f"e.g. size=1024, or raise max_pixels= if you have the memory."
+        )
+    tensor = from_pil(img, background)
+    tensor = resize(tensor, (th, tw))
+    return tensor.to(device) if device is not None else tensor
+
+
+def _unique_path(path: Path) -> Path:
+    stem, suffix = path.stem, path.suffix
+    i = 1
+    while True:
+        candidate = path.with_name(f"{stem}-{i}{suffix}")
+        if not candidate.exists():
+            return candidate
+        i += 1
+
+
+def save_image(
+    image: torch.Tensor,
+    path: str | os.PathLike,
+    overwrite: bool = False,
+    rename: bool = False,
+) -> Path:
+    """Write a ``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] to ``path``.
+
+    Values are clamped to [0, 1]; the format follows the suffix (PNG if none).
+    The file is written to a temporary name first and moved into place, so a
+    crash never leaves half a file.
+
+    Args:
+        overwrite: replace an existing file. Without it an existing file raises
+            :class:`FileExistsError` — unless ``rename`` is true, in which case
+            ``name-1.png``, ``name-2.png``, … is used instead.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    if path.suffix == "":
+        path = path.with_suffix(".png")
+    if path.exists() and not overwrite:
+        if rename:
+            path = _unique_path(path)
+        else:
+            raise FileExistsError(
+                f"{path} already exists and was left untouched. Choose another name, "
+                "or pass overwrite=True (CLI: --overwrite) to replace it."
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pil = to_pil(image)
+    fd, tmp = tempfile.mkstemp(prefix=".stylelab-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fmt = Image.registered_extensions().get(path.suffix.lower())
+        if fmt is None:
+            raise ValueError(f"Unknown image format {path.suffix!r}; use .png or .jpg.")
+        pil.save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path

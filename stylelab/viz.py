@@ -1,0 +1,131 @@
+"""Figure helpers for the notebooks: image grids, heatmaps, curves, PNG bytes.
+
+All functions take tensors as stylelab uses them — images ``(B, 3, H, W)`` or
+``(3, H, W)`` in [0, 1], single-channel maps ``(H, W)`` — and return the
+matplotlib ``Figure`` so notebooks can end a cell with ``;`` and tests can
+inspect it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def to_numpy_image(image: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Tensor image → ``(H, W, 3)`` or ``(H, W)`` float array for ``imshow`` (RGB clamped to [0, 1])."""
+    if isinstance(image, np.ndarray):
+        return image
+    t = image.detach().to("cpu", torch.float32)
+    if t.dim() == 4:
+        t = t[0]
+    if t.dim() == 3 and t.shape[0] in (1, 3):
+        t = t.permute(1, 2, 0)
+        if t.shape[-1] == 1:
+            t = t[..., 0]
+        else:
+            t = t.clamp(0, 1)
+    return t.numpy()
+
+
+def show_images(
+    images: Sequence[torch.Tensor | np.ndarray],
+    titles: Sequence[str] | None = None,
+    ncols: int | None = None,
+    size: float = 3.0,
+    suptitle: str | None = None,
+    cmap: str = "gray",
+):
+    """Show images in a grid with titles; returns the figure.
+
+    ``images`` may mix RGB images and single-channel maps (shown with ``cmap``).
+    """
+    plt = _plt()
+    n = len(images)
+    if n == 0:
+        raise ValueError("show_images needs at least one image")
+    ncols = ncols or min(n, 4)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, img in enumerate(images):
+        ax = axes.flat[i]
+        arr = to_numpy_image(img)
+        ax.imshow(arr, cmap=cmap if arr.ndim == 2 else None, interpolation="nearest" if max(arr.shape[:2]) < 64 else "antialiased")
+        if titles is not None and i < len(titles):
+            ax.set_title(titles[i], fontsize=10)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: str = "RdBu_r", symmetric: bool = True, colorbar: bool = True):
+    """Show a matrix (e.g. a Gram or covariance matrix) with a diverging colour map."""
+    plt = _plt()
+    m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4, 3.5))
+    else:
+        fig = ax.figure
+    vmax = float(np.abs(m).max()) or 1.0
+    im = ax.imshow(m, cmap=cmap, vmin=-vmax if symmetric else None, vmax=vmax if symmetric else None)
+    ax.set_title(title)
+    if colorbar:
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return fig
+
+
+def plot_curves(curves: dict[str, Sequence[float]], xlabel: str = "step", ylabel: str = "loss", title: str = "", logy: bool = True, ax=None):
+    """Plot named curves (e.g. losses per step) on one axis."""
+    plt = _plt()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+    else:
+        fig = ax.figure
+    for name, ys in curves.items():
+        ax.plot(list(ys), label=name)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if len(curves) > 1:
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def to_png_bytes(image: torch.Tensor | np.ndarray) -> bytes:
+    """Encode an image tensor as PNG bytes (for ``ipywidgets.Image``)."""
+    from PIL import Image
+
+    arr = to_numpy_image(image)
+    if arr.dtype != np.uint8:
+        lo, hi = (0.0, 1.0) if arr.ndim == 3 else (float(arr.min()), float(arr.max()) or 1.0)
+        arr = np.clip((arr - lo) / ((hi - lo) or 1.0), 0, 1)
+        arr = (arr * 255 + 0.5).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def figure_to_png_bytes(fig) -> bytes:
+    """Render a matplotlib figure to PNG bytes (and close it)."""
+    plt = _plt()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()

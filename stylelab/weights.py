@@ -1,0 +1,453 @@
+"""The checkpoint registry: every pretrained file the course uses, in one place.
+
+For each checkpoint the registry records its file name, where it comes from
+(URL and source), its licence, the keys and shapes the *official* file holds,
+and the converter that renames those keys into stylelab's modules.
+
+Resolution order for a checkpoint (:func:`resolve`):
+
+1. an explicit path given by the caller;
+2. the folder named by ``$STYLELAB_WEIGHTS_DIR``;
+3. torch's hub cache (``torch.hub.get_dir()/checkpoints``, normally
+   ``~/.cache/torch/hub/checkpoints``), where torchvision keeps its downloads too;
+4. a download with a progress bar into that cache — unless the checkpoint has
+   no public URL (non-commercial licences: the user supplies the file) or
+   ``$STYLELAB_OFFLINE=1``.
+
+When everything fails, :class:`WeightsNotFoundError` names the file, the URL,
+the licence and where to put the file. Random weights are used only when asked
+for explicitly (``random=True`` or ``$STYLELAB_RANDOM_WEIGHTS=1``), with a
+warning every time. A corrupt or mismatched file raises
+:class:`CheckpointMismatchError` listing missing and unexpected keys and shape
+mismatches.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+
+ENV_DIR = "STYLELAB_WEIGHTS_DIR"
+ENV_RANDOM = "STYLELAB_RANDOM_WEIGHTS"
+ENV_OFFLINE = "STYLELAB_OFFLINE"
+
+Shapes = Mapping[str, tuple[int, ...]]
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """A checkpoint is neither on disk nor downloadable right now."""
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint file is corrupt, or its keys/shapes are not the expected ones."""
+
+
+class RandomWeightsWarning(UserWarning):
+    """A model runs with random weights: its outputs are not the method's."""
+
+
+warnings.simplefilter("always", RandomWeightsWarning)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One checkpoint of the registry.
+
+    Attributes:
+        name: registry key, e.g. ``"vgg_normalised"``.
+        filename: the official file name.
+        url: direct download URL, or ``None`` when the user must supply the file.
+        license: licence of the weights/code they come from.
+        source: where the file comes from, in words.
+        shapes: official key → shape, for every key the converter needs.
+        converter: ``"module:function"`` mapping the official state dict to
+            stylelab's (a flat dict for one module).
+        optional_prefixes: official keys starting with these are allowed but
+            unused (e.g. torchvision's ``classifier.``).
+        used_by: the stylelab classes/functions that load it.
+        note: anything a user should know (licence terms, conversions).
+    """
+
+    name: str
+    filename: str
+    url: str | None
+    license: str
+    source: str
+    shapes: Shapes
+    converter: str
+    optional_prefixes: tuple[str, ...] = ()
+    used_by: str = ""
+    note: str = ""
+    print_license_on_load: bool = False
+
+    def convert(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        module, func = self.converter.split(":")
+        fn: Callable = getattr(importlib.import_module(module), func)
+        return fn(dict(state_dict))
+
+
+# ---------------------------------------------------------------------------- shapes
+def _conv(shapes: dict, key: str, out_c: int, in_c: int, k: int = 3) -> None:
+    shapes[f"{key}.weight"] = (out_c, in_c, k, k)
+    shapes[f"{key}.bias"] = (out_c,)
+
+
+def _vgg_conv_channels() -> list[tuple[str, int, int]]:
+    from .encoders import BLOCKS
+
+    rows, in_c = [], 3
+    for b, (n, c) in enumerate(BLOCKS, start=1):
+        for i in range(1, n + 1):
+            rows.append((f"conv{b}_{i}", c, in_c))
+            in_c = c
+    return rows
+
+
+def torchvision_vgg19_shapes() -> dict[str, tuple[int, ...]]:
+    """Keys/shapes of torchvision's ``vgg19().features`` state dict."""
+    from .encoders import TORCHVISION_INDEX
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, out_c, in_c in _vgg_conv_channels():
+        _conv(shapes, f"features.{TORCHVISION_INDEX[name]}", out_c, in_c)
+    return shapes
+
+
+def vgg_normalised_shapes() -> dict[str, tuple[int, ...]]:
+    """Keys/shapes of the official ``vgg_normalised.pth`` (34 tensors)."""
+    from .encoders import NORMALISED_INDEX
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    _conv(shapes, "0", 3, 3, k=1)
+    for name, out_c, in_c in _vgg_conv_channels():
+        _conv(shapes, str(NORMALISED_INDEX[name]), out_c, in_c)
+    return shapes
+
+
+def adain_decoder_shapes() -> dict[str, tuple[int, ...]]:
+    """Keys/shapes of the official AdaIN ``decoder.pth`` (18 tensors)."""
+    from .decoders import ADAIN_DECODER_INDEX, decoder_convs
+
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, out_c, in_c in decoder_convs(4):
+        _conv(shapes, str(ADAIN_DECODER_INDEX[name]), out_c, in_c)
+    return shapes
+
+
+# ---------------------------------------------------------------------------- registry
+REGISTRY: dict[str, WeightSpec] = {}
+
+
+def register(spec: WeightSpec) -> WeightSpec:
+    """Add ``spec`` to :data:`REGISTRY` (method modules call this for their checkpoints)."""
+    REGISTRY[spec.name] = spec
+    return spec
+
+
+_ADAIN_RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
+
+register(WeightSpec(
+    name="vgg19",
+    filename="vgg19-dcbb9e9d.pth",
+    url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+    license="BSD-3-Clause (torchvision); trained on ImageNet, whose terms restrict use to research",
+    source="torchvision.models.VGG19_Weights.IMAGENET1K_V1",
+    shapes=torchvision_vgg19_shapes(),
+    converter="stylelab.encoders:convert_torchvision_vgg19",
+    optional_prefixes=("classifier.",),
+    used_by="stylelab.encoders.vgg19 (Gatys, DPST)",
+))
+register(WeightSpec(
+    name="vgg_normalised",
+    filename="vgg_normalised.pth",
+    url=f"{_ADAIN_RELEASE}/vgg_normalised.pth",
+    license="MIT (naoto0804/pytorch-AdaIN; converted from Gatys et al.'s normalised VGG-19)",
+    source="release v0.0.0 of github.com/naoto0804/pytorch-AdaIN",
+    shapes=vgg_normalised_shapes(),
+    converter="stylelab.encoders:convert_vgg_normalised",
+    used_by="stylelab.encoders.normalised_vgg19 (AdaIN, WCT)",
+))
+register(WeightSpec(
+    name="adain_decoder",
+    filename="decoder.pth",
+    url=f"{_ADAIN_RELEASE}/decoder.pth",
+    license="MIT (naoto0804/pytorch-AdaIN; converted from xunhuang1995/AdaIN-style's decoder.t7)",
+    source="release v0.0.0 of github.com/naoto0804/pytorch-AdaIN",
+    shapes=adain_decoder_shapes(),
+    converter="stylelab.decoders:convert_adain_decoder",
+    used_by="stylelab.AdaIN",
+))
+
+
+def get(name: str) -> WeightSpec:
+    """The registry entry ``name``, with the list of names when it is unknown."""
+    _import_method_registrations()
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"No checkpoint named {name!r}. Known: {', '.join(sorted(REGISTRY))}.") from None
+
+
+def _import_method_registrations() -> None:
+    """Method modules register their own checkpoints; import them once so the registry is complete."""
+    for module in ("stylelab.methods.photowct", "stylelab.methods.wct2", "stylelab.methods.wct"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+
+
+def names() -> list[str]:
+    """Names of every registered checkpoint."""
+    _import_method_registrations()
+    return list(REGISTRY)
+
+
+# ---------------------------------------------------------------------------- switches
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def random_allowed(explicit: bool | None = None) -> bool:
+    """Whether random weights may stand in: ``explicit`` if given, else ``$STYLELAB_RANDOM_WEIGHTS``."""
+    return bool(explicit) if explicit is not None else _truthy(os.environ.get(ENV_RANDOM))
+
+
+def offline() -> bool:
+    """True when ``$STYLELAB_OFFLINE=1``: never try to download."""
+    return _truthy(os.environ.get(ENV_OFFLINE))
+
+
+def warn_random(what: str) -> None:
+    """Warn (every time) that ``what`` runs with random weights."""
+    warnings.warn(
+        f"{what} uses RANDOM weights: its outputs show the code runs, not what the method does. "
+        "Get the pretrained file with `stylelab weights download` (see README).",
+        RandomWeightsWarning,
+        stacklevel=3,
+    )
+
+
+# ---------------------------------------------------------------------------- locating files
+def cache_dir() -> Path:
+    """torch's hub checkpoint folder (where downloads go)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def search_dirs() -> list[Path]:
+    """Folders searched, in order: ``$STYLELAB_WEIGHTS_DIR`` (if set), then the hub cache."""
+    dirs = []
+    if os.environ.get(ENV_DIR):
+        dirs.append(Path(os.environ[ENV_DIR]).expanduser())
+    dirs.append(cache_dir())
+    return dirs
+
+
+def find(name: str, path: str | os.PathLike | None = None) -> Path | None:
+    """The file for checkpoint ``name`` if it is already on disk (no download)."""
+    spec = get(name)
+    if path is not None:
+        p = Path(path).expanduser()
+        return p if p.is_file() else None
+    for d in search_dirs():
+        candidate = d / spec.filename
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _not_found_message(spec: WeightSpec, reason: str) -> str:
+    where = "\n".join(f"    {d / spec.filename}" for d in search_dirs())
+    get_it = (
+        f"  Download it from {spec.url}\n  (or run `stylelab weights download {spec.name}` on a machine with internet)"
+        if spec.url
+        else f"  It has no public download URL: obtain it from {spec.source} yourself"
+    )
+    return (
+        f"Checkpoint {spec.name!r} ({spec.filename}) is not available: {reason}.\n"
+        f"{get_it}\n"
+        f"  Licence: {spec.license}\n"
+        f"  Put the file in one of:\n{where}\n"
+        f"  or set ${ENV_DIR} to its folder, or pass its path explicitly.\n"
+        f"  To run with RANDOM weights instead (smoke tests only), pass random=True or set {ENV_RANDOM}=1."
+    )
+
+
+def download(name: str, progress: bool = True, force: bool = False) -> Path:
+    """Download checkpoint ``name`` into the hub cache and return its path."""
+    spec = get(name)
+    dest = cache_dir() / spec.filename
+    if dest.is_file() and not force:
+        return dest
+    if spec.url is None:
+        raise WeightsNotFoundError(_not_found_message(spec, "it cannot be downloaded automatically"))
+    if offline():
+        raise WeightsNotFoundError(_not_found_message(spec, f"not on disk, and downloads are off (${ENV_OFFLINE}=1)"))
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(spec.url, str(dest), progress=progress)
+    except Exception as err:  # network errors come in many types
+        raise WeightsNotFoundError(_not_found_message(spec, f"the download failed ({type(err).__name__}: {err})")) from err
+    return dest
+
+
+def resolve(name: str, path: str | os.PathLike | None = None, download_missing: bool = True) -> Path:
+    """Path of checkpoint ``name`` following the resolution order (module docstring)."""
+    spec = get(name)
+    if path is not None:
+        p = Path(path).expanduser()
+        if not p.is_file():
+            raise WeightsNotFoundError(_not_found_message(spec, f"no file at the given path {p}"))
+        return p
+    found = find(name)
+    if found is not None:
+        return found
+    if not download_missing:
+        raise WeightsNotFoundError(_not_found_message(spec, "not found on disk"))
+    return download(name)
+
+
+# ---------------------------------------------------------------------------- loading
+def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Load a ``.pth`` state dict on the CPU, with a clear error for corrupt files."""
+    path = Path(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise CheckpointMismatchError(
+            f"{path} ({path.stat().st_size} bytes) could not be read as a PyTorch checkpoint "
+            f"({type(err).__name__}: {err}). The file is corrupt or incomplete: delete it and download it again."
+        ) from err
+    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointMismatchError(f"{path} does not hold a state dict (a mapping of names to tensors).")
+    return obj
+
+
+def validate(name: str, state_dict: Mapping[str, torch.Tensor]) -> None:
+    """Check ``state_dict`` holds exactly the official keys and shapes of checkpoint ``name``.
+
+    Raises:
+        CheckpointMismatchError: listing missing keys, unexpected keys and
+            shape mismatches.
+    """
+    spec = get(name)
+    missing = [k for k in spec.shapes if k not in state_dict]
+    unexpected = [
+        k for k in state_dict if k not in spec.shapes and not any(k.startswith(p) for p in spec.optional_prefixes)
+    ]
+    wrong = [
+        f"{k}: expected {tuple(spec.shapes[k])}, got {tuple(state_dict[k].shape)}"
+        for k in spec.shapes
+        if k in state_dict and tuple(state_dict[k].shape) != tuple(spec.shapes[k])
+    ]
+    if missing or unexpected or wrong:
+        def block(title, items):
+            if not items:
+                return ""
+            shown = items[:12] + ([f"... and {len(items) - 12} more"] if len(items) > 12 else [])
+            return f"\n  {title} ({len(items)}):\n    " + "\n    ".join(shown)
+
+        raise CheckpointMismatchError(
+            f"This is not the {spec.filename} that {spec.name!r} expects"
+            f" (is it the file of another model, or a different version?)"
+            + block("missing keys", missing)
+            + block("unexpected keys", unexpected)
+            + block("shape mismatches", wrong)
+        )
+
+
+def load_state_dict(name: str, source=None, download_missing: bool = True) -> dict[str, torch.Tensor]:
+    """The validated *official* state dict of checkpoint ``name``.
+
+    ``source`` may be ``None`` (resolution order), a path, or a state dict.
+    """
+    spec = get(name)
+    if isinstance(source, Mapping):
+        state = dict(source)
+    else:
+        state = read_checkpoint(resolve(name, source, download_missing))
+    validate(name, state)
+    if spec.print_license_on_load:
+        print(f"[stylelab] {spec.filename}: licence {spec.license}. {spec.note}", file=sys.stderr)
+    return state
+
+
+def load_into(
+    module: torch.nn.Module,
+    name: str,
+    source=None,
+    random: bool | None = None,
+    download: bool = True,
+    strict: bool = True,
+) -> bool:
+    """Load checkpoint ``name`` into ``module`` (converted to stylelab's names).
+
+    Args:
+        source: ``None`` (resolution order), a path, a state dict, or the string
+            ``"random"`` (keep the module's random initialisation — explicit).
+        random: allow random weights if the checkpoint cannot be found.
+        strict: every key of ``module`` must be provided. With ``False`` the
+            converted keys must still all belong to ``module`` and cover its
+            parameters — only keys the module does not need (e.g. layers past
+            a truncation) are dropped.
+
+    Returns:
+        ``True`` if pretrained weights were loaded, ``False`` for random ones.
+    """
+    spec = get(name)
+    what = f"{type(module).__name__} ({spec.name})"
+    if isinstance(source, str) and source == "random":
+        warn_random(what)
+        return False
+    try:
+        official = load_state_dict(name, source, download_missing=download)
+    except WeightsNotFoundError:
+        if source is None and random_allowed(random):
+            warn_random(what)
+            return False
+        raise
+    converted = spec.convert(official)
+    own = module.state_dict()
+    if not strict:
+        converted = {k: v for k, v in converted.items() if k in own}
+    missing = [k for k in own if k not in converted]
+    if missing:
+        raise CheckpointMismatchError(f"{spec.filename} lacks weights for {what}: {', '.join(missing[:10])}")
+    module.load_state_dict(converted, strict=True)
+    return True
+
+
+def synthetic_state_dict(name: str, seed: int = 0, std: float = 0.01) -> dict[str, torch.Tensor]:
+    """A random state dict with the official keys and shapes of ``name``.
+
+    For tests and demos: it loads and converts exactly like the real file. The
+    values are random, so anything computed with it is not the method's output.
+    """
+    spec = get(name)
+    g = torch.Generator().manual_seed(seed)
+    return {k: torch.randn(*shape, generator=g) * std for k, shape in spec.shapes.items()}
+
+
+def rows() -> list[dict[str, str]]:
+    """One row per checkpoint for `stylelab weights list`."""
+    out = []
+    for spec in (get(n) for n in names()):
+        found = find(spec.name)
+        out.append({
+            "name": spec.name,
+            "file": spec.filename,
+            "status": f"found: {found}" if found else ("downloadable" if spec.url else "supply it yourself"),
+            "license": spec.license,
+            "url": spec.url or f"(none) {spec.source}",
+            "used_by": spec.used_by,
+        })
+    return out
