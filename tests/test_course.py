@@ -1,0 +1,25 @@
+import torch
+
+from stylelab import course
+
+
+def test_pick_follows_the_fast_switch(monkeypatch):
+    monkeypatch.setenv("STYLELAB_FAST", "1")
+    assert course.pick(full=512, fast=64) == 64
+    monkeypatch.setenv("STYLELAB_FAST", "0")
+    assert course.pick(full=512, fast=64) == 512
+
+
+def test_weights_banner_never_hides_random_weights(capsys):
+    model = torch.nn.Linear(1, 1)
+    model.pretrained = False
+    text = course.weights_banner(model, "demo")
+    assert "RANDOM" in text and "RANDOM" in capsys.readouterr().out
+    model.pretrained = True
+    assert "pretrained" in course.weights_banner(model, "demo")
+
+
+def test_status_lists_torchvision_and_every_checkpoint():
+    rows = dict(course.status())
+    assert not rows["torchvision"].startswith("BROKEN")
+    assert any(k.startswith("weights: vgg_normalised") for k in rows)
