@@ -4,6 +4,8 @@
 PY := .venv/bin/python
 NB_ENV := STYLELAB_FAST=1 STYLELAB_RANDOM_WEIGHTS=1 STYLELAB_OFFLINE=1 MPLBACKEND=Agg
 PORT ?= 8888
+# JupyterLab refuses to start as root (containers, cloud VMs) unless told it may.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab test unit notebooks venv bench clean-venv
 
@@ -11,7 +13,7 @@ venv:
 	@bash tools/venv.sh
 
 lab: venv
-	$(PY) -m jupyter lab --notebook-dir=notebooks --port=$(PORT) $(LAB_ARGS)
+	$(PY) -m jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
 unit: venv
 	$(PY) -m pytest tests $(PYTEST_ARGS)
