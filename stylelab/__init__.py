@@ -7,7 +7,7 @@ and the main functions and classes are available at the top level::
     stylelab.gram(features)             # stats
     stylelab.adain(content_feat, style_feat)
     stylelab.AdaIN.from_official()      # methods
-    stylelab.data.load("lighthouse", size=256)
+    stylelab.data.load("mountains", size=256)
 
 See CONTRIBUTING.md for the module map and conventions.
 """
