@@ -75,7 +75,7 @@ def status() -> list[tuple[str, str]]:
     rows.append(("device", describe(get_device())))
     rows.append(("fast mode", "on" if is_fast() else "off"))
     rows.append(("random weights allowed", "yes" if weights.random_allowed() else "no"))
-    for spec in weights.REGISTRY.values():
-        where = weights.find(spec.name)
-        rows.append((f"weights: {spec.name}", str(where) if where else "not found"))
+    for name in weights.names():  # names() first imports the methods that register checkpoints
+        where = weights.find(name)
+        rows.append((f"weights: {name}", str(where) if where else "not found"))
     return rows

@@ -28,6 +28,7 @@ from stylelab import course
 rows = course.status()
 width = max(len(k) for k, _ in rows)
 print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
+assert not dict(rows)["torchvision"].startswith("BROKEN"), "torchvision does not import: see README, Troubleshooting"
 
 # %% [markdown]
 # ### Pretrained weights
