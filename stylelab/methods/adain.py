@@ -1,0 +1,142 @@
+"""AdaIN: arbitrary style transfer in real time (Huang & Belongie, ICCV 2017).
+
+``image = g(α · AdaIN(φ(c), φ(s)) + (1 − α) · φ(c))`` with ``φ`` the normalised
+VGG-19 up to ``relu4_1`` (pooling rounded up, as the Torch models) and ``g`` its
+mirror decoder (nearest upsampling). Weights: ``vgg_normalised.pth`` and
+``decoder.pth`` from release v0.0.0 of naoto0804/pytorch-AdaIN (MIT), through
+:mod:`stylelab.weights` (registry names ``"vgg_normalised"``, ``"adain_decoder"``).
+
+Beyond the PyTorch port: style interpolation (several styles with weights),
+spatial control with label maps (the official Torch ``-mask`` feature, which
+the port dropped) and colour preservation by CORAL on any device.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from .. import transforms as T
+from ..decoders import MirrorDecoder
+from ..encoders import VGG19Encoder, normalised_vgg19
+
+__all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
+
+
+class AdaIN(nn.Module):
+    """Encoder (normalised VGG to ``relu4_1``) + AdaIN + decoder.
+
+    Build with :meth:`from_official`. ``.pretrained`` is true only when both
+    networks hold pretrained weights.
+    """
+
+    layer = "relu4_1"
+
+    def __init__(self, encoder: VGG19Encoder, decoder: MirrorDecoder):
+        super().__init__()
+        if decoder.level != 4:
+            raise ValueError(f"AdaIN decodes relu4_1: it needs a level-4 decoder, got level {decoder.level}")
+        self.encoder, self.decoder = encoder, decoder
+
+    @property
+    def pretrained(self) -> bool:
+        return bool(getattr(self.encoder, "pretrained", False) and getattr(self.decoder, "pretrained", False))
+
+    @classmethod
+    def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True) -> "AdaIN":
+        """Load the official checkpoints.
+
+        Args:
+            vgg: ``vgg_normalised.pth``: ``None`` (registry resolution order:
+                ``$STYLELAB_WEIGHTS_DIR``, hub cache, download), a path, a state
+                dict in the official layout, or ``"random"``.
+            decoder: ``decoder.pth`` likewise (or a :func:`stylelab.train.fit`
+                checkpoint ``*.ckpt`` of a trained AdaIN decoder).
+            random: allow random weights when a file is missing (also
+                ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
+        """
+        from .. import weights as W
+        from ..device import get_device
+
+        enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download)
+        dec = MirrorDecoder(4, unpool="nearest")
+        if isinstance(decoder, (str, os.PathLike)) and str(decoder).endswith(".ckpt"):
+            from ..train import load_module_state
+
+            dec.load_state_dict(load_module_state(decoder, "decoder"))
+            dec.pretrained = True
+        else:
+            dec.pretrained = W.load_into(dec, "adain_decoder", decoder, random=random, download=download)
+        model = cls(enc, dec.eval().requires_grad_(False))
+        return model.to(get_device(device))
+
+    def encode(self, image: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, H, W)`` → relu4_1 ``(B, 512, ⌈H/8⌉, ⌈W/8⌉)``."""
+        return self.encoder(image, layers=self.layer)[self.layer]
+
+    @torch.no_grad()
+    def stylize(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor | Sequence[torch.Tensor],
+        alpha: float = 1.0,
+        *,
+        style_weights: Sequence[float] | None = None,
+        preserve_color: bool = False,
+        content_labels: torch.Tensor | None = None,
+        style_labels: torch.Tensor | None = None,
+        preset: str = "pytorch",
+        clamp: bool = True,
+    ) -> torch.Tensor:
+        """Stylise ``content`` ``(B, 3, H, W)`` with ``style``.
+
+        Args:
+            style: one ``(1 or B, 3, H', W')`` image, or a list of images for
+                style interpolation with ``style_weights`` (normalised to sum 1).
+            alpha: content/style trade-off in [0, 1] (feature-space blend).
+            preserve_color: recolour the style to the content's colours first
+                (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
+            content_labels, style_labels: label maps for spatial control (see
+                :func:`stylelab.transforms.adain`); single style only.
+            preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
+            clamp: clamp the output to [0, 1].
+
+        Returns:
+            ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
+        """
+        styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        if preserve_color:
+            if content.shape[0] != 1:
+                raise ValueError("preserve_color works on one content image at a time")
+            styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
+        cf = self.encode(content)
+        sfs = [self.encode(s) for s in styles]
+        if len(sfs) == 1:
+            t = T.adain(cf, sfs[0], alpha, preset=preset, content_labels=content_labels, style_labels=style_labels)
+        else:
+            if content_labels is not None:
+                raise ValueError("spatial control with labels takes a single style image")
+            t = T.interpolate_styles(cf, sfs, style_weights, "adain", alpha=alpha, preset=preset)
+        out = self.decoder(t)
+        return out.clamp(0, 1) if clamp else out
+
+    forward = stylize
+
+
+# ============================================================================ CLI
+def add_cli_arguments(parser) -> None:
+    parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    parser.add_argument("--adain-preset", choices=sorted(T.ADAIN_PRESETS), default="pytorch",
+                        help="statistics convention: pytorch port (default) or the official Torch code")
+    parser.add_argument("--vgg", default=None, help="path of vgg_normalised.pth (default: registry)")
+    parser.add_argument("--decoder", default=None, help="path of decoder.pth or a trained .ckpt (default: registry)")
+
+
+def run_cli(args, content, style, device) -> torch.Tensor:
+    model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
+    out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset)
+    return out[..., : content.shape[-2], : content.shape[-1]]

@@ -1,0 +1,267 @@
+"""WCT: universal style transfer via feature transforms (Li et al., NeurIPS 2017).
+
+Five autoencoders (normalised VGG-19 up to ``relu{L}_1`` and a mirror decoder,
+L = 5…1) run as a cascade, coarse to fine: at each level the *current image*
+(the content first, then the previous level's output) is re-encoded, its
+features are whitened and coloured with the style's features of the same
+level (:func:`stylelab.transforms.wct`), blended with ``α`` and decoded.
+
+Weights. The encoders are truncations of the same ``vgg_normalised.pth`` as
+AdaIN. The official decoders (``feature_invertor_conv{L}_1.t7``) exist only as
+Torch7 files behind Google-Drive links (methods.md §5); stylelab does not ship
+or download them. Two ways to get decoders:
+
+1. train your own: ``stylelab train --method wct --level L IMAGES`` (see
+   :mod:`stylelab.train`), then pass the ``.ckpt`` files to
+   :meth:`WCT.from_official` (``decoders={5: "wct_decoder5.ckpt", ...}``), or
+   put ``stylelab_wct_decoder{L}.pth`` state dicts (stylelab names) in
+   ``$STYLELAB_WEIGHTS_DIR`` (registry names ``wct_decoder1`` … ``wct_decoder5``);
+2. convert the Torch files with :func:`convert_t7_decoder`, which needs the
+   optional PyPI package ``torchfile`` (0.1.0, not a stylelab dependency:
+   ``pip install torchfile``). It reads the ``nn.Sequential``, takes its
+   ``SpatialConvolution`` layers in order and maps them onto
+   :class:`~stylelab.decoders.MirrorDecoder` names; save the result with
+   ``torch.save(state, "stylelab_wct_decoder4.pth")``. (Not verified here on the
+   real files, which could not be downloaded.)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from .. import transforms as T
+from .. import weights as W
+from ..decoders import MirrorDecoder, decoder_convs
+from ..encoders import normalised_vgg19
+
+__all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA"]
+
+#: The official Torch code's default α (``test_wct.lua``); PytorchWCT uses 1.
+OFFICIAL_ALPHA = 0.6
+
+
+def _identity(state_dict):
+    return dict(state_dict)
+
+
+def decoder_shapes(level: int) -> dict[str, tuple[int, ...]]:
+    """Keys/shapes of a stylelab-named :class:`MirrorDecoder` of ``level``."""
+    shapes = {}
+    for name, out_c, in_c in decoder_convs(level):
+        shapes[f"{name}.weight"] = (out_c, in_c, 3, 3)
+        shapes[f"{name}.bias"] = (out_c,)
+    return shapes
+
+
+for _level in (1, 2, 3, 4, 5):
+    W.register(W.WeightSpec(
+        name=f"wct_decoder{_level}",
+        filename=f"stylelab_wct_decoder{_level}.pth",
+        url=None,
+        license="yours (trained with stylelab.train); converted official decoders: MIT (Yijunmaverick/UniversalStyleTransfer)",
+        source=f"train with `stylelab train --method wct --level {_level} IMAGES`, or convert "
+               f"feature_invertor_conv{_level}_1.t7 with stylelab.methods.wct.convert_t7_decoder",
+        shapes=decoder_shapes(_level),
+        converter="stylelab.methods.wct:_identity",
+        used_by="stylelab.WCT",
+    ))
+
+
+def convert_t7_decoder(path, level: int) -> dict[str, torch.Tensor]:
+    """Read an official Torch7 WCT decoder (``feature_invertor_conv{L}_1.t7``) into stylelab names.
+
+    Needs the optional package ``torchfile`` (``pip install torchfile``). The
+    Sequential's ``SpatialConvolution`` modules are taken in order and must
+    match the mirror decoder's convolutions in number and shape.
+    """
+    try:
+        import torchfile  # type: ignore
+    except ImportError as err:
+        raise ImportError(
+            "Reading .t7 files needs the optional package torchfile: `pip install torchfile`, "
+            "or train stylelab's own decoders with `stylelab train --method wct`."
+        ) from err
+    import numpy as np
+
+    obj = torchfile.load(str(path))
+    convs = []
+
+    def walk(m):
+        name = getattr(m, "_typename", b"")
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        if "SpatialConvolution" in name:
+            convs.append(m)
+        for child in (getattr(m, "modules", None) or []):
+            walk(child)
+
+    walk(obj)
+    expected = decoder_convs(level)
+    if len(convs) != len(expected):
+        raise W.CheckpointMismatchError(
+            f"{path} has {len(convs)} convolutions; a level-{level} decoder has {len(expected)}. Is it the right level?"
+        )
+    out = {}
+    for m, (name, out_c, in_c) in zip(convs, expected):
+        w = torch.from_numpy(np.asarray(m.weight, dtype=np.float32)).reshape(out_c, in_c, 3, 3)
+        out[f"{name}.weight"] = w
+        out[f"{name}.bias"] = torch.from_numpy(np.asarray(m.bias, dtype=np.float32)).reshape(out_c)
+    return out
+
+
+class WCT(nn.Module):
+    """The five-level WCT cascade.
+
+    Args:
+        encoder: normalised VGG-19 up to ``relu{max(levels)}_1``.
+        decoders: ``{level: MirrorDecoder(level)}``.
+    """
+
+    def __init__(self, encoder, decoders: dict[int, MirrorDecoder]):
+        super().__init__()
+        self.encoder = encoder
+        self.decoders = nn.ModuleDict({str(k): v for k, v in decoders.items()})
+
+    @property
+    def levels(self) -> list[int]:
+        return sorted((int(k) for k in self.decoders), reverse=True)
+
+    @property
+    def pretrained(self) -> bool:
+        return bool(self.encoder.pretrained and all(getattr(d, "pretrained", False) for d in self.decoders.values()))
+
+    @classmethod
+    def from_official(
+        cls,
+        vgg=None,
+        decoders: dict | None = None,
+        levels: Sequence[int] = (5, 4, 3, 2, 1),
+        device=None,
+        random: bool | None = None,
+        download: bool = True,
+    ) -> "WCT":
+        """Encoder from ``vgg_normalised.pth``, decoders from the ``wct_decoder{L}`` registry entries.
+
+        Args:
+            vgg: ``None`` (registry), a path, an official state dict, or ``"random"``.
+            decoders: ``{level: source}`` where a source is a path to a
+                stylelab-named ``.pth`` state dict, a :func:`stylelab.train.fit`
+                checkpoint ``*.ckpt``, a state dict, or ``"random"``; missing
+                levels follow the registry's resolution order.
+            random: allow random weights when files are missing (warns).
+        """
+        from ..device import get_device
+
+        levels = sorted(set(int(l) for l in levels), reverse=True)
+        if not levels or any(l not in (1, 2, 3, 4, 5) for l in levels):
+            raise ValueError(f"levels must be a subset of 1..5, got {levels}")
+        decoders = dict(decoders or {})
+        enc = normalised_vgg19(weights=vgg, last_layer=f"relu{levels[0]}_1", ceil_mode=True, random=random, download=download)
+        decs = {}
+        for level in levels:
+            dec = MirrorDecoder(level)
+            src = decoders.get(level)
+            if isinstance(src, (str, os.PathLike)) and str(src).endswith(".ckpt"):
+                from ..train import load_module_state
+
+                dec.load_state_dict(load_module_state(src, "decoder"))
+                dec.pretrained = True
+            else:
+                dec.pretrained = W.load_into(dec, f"wct_decoder{level}", src, random=random, download=download)
+            decs[level] = dec.eval().requires_grad_(False)
+        return cls(enc, decs).to(get_device(device))
+
+    @torch.no_grad()
+    def stylize(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor | Sequence[torch.Tensor],
+        alpha: float = 1.0,
+        *,
+        style_weights: Sequence[float] | None = None,
+        preserve_color: bool = False,
+        levels: Sequence[int] | None = None,
+        preset: str = "official_wct",
+        content_labels: torch.Tensor | None = None,
+        style_labels: torch.Tensor | None = None,
+        return_steps: bool = False,
+        clamp: bool = True,
+        **wct_kwargs,
+    ):
+        """Run the cascade ``relu5_1 → … → relu1_1`` (or the given ``levels``, coarse first).
+
+        Args:
+            alpha: blend at every level (the official default is
+                :data:`OFFICIAL_ALPHA` = 0.6; PytorchWCT uses 1).
+            preset: regularisation preset of :func:`stylelab.transforms.wct`
+                (default ``"official_wct"``); ``wct_kwargs`` override its parts.
+            return_steps: also return the image after each level.
+            style: one image, or a list of images mixed with ``style_weights``
+                at every level (:func:`stylelab.transforms.interpolate_styles`).
+            preserve_color: recolour the style(s) to the content's colour
+                statistics first (:func:`stylelab.transforms.coral`).
+
+        Returns:
+            ``(B, 3, H, W)`` (cropped to the content's size), or
+            ``(image, {level: image})`` with ``return_steps``.
+        """
+        levels = sorted(levels or self.levels, reverse=True)
+        missing = [l for l in levels if str(l) not in self.decoders]
+        if missing:
+            raise ValueError(f"no decoder for level(s) {missing}; this model has {self.levels}")
+        H, W_ = content.shape[-2:]
+        styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        if preserve_color:
+            if content.shape[0] != 1:
+                raise ValueError("preserve_color works on one content image at a time")
+            styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
+        if len(styles) > 1 and content_labels is not None:
+            raise ValueError("spatial control with labels takes a single style image")
+        names = [f"relu{l}_1" for l in levels]
+        sfeats = [self.encoder(s, layers=names) for s in styles]
+        x, steps = content, {}
+        for level in levels:
+            layer = f"relu{level}_1"
+            cf = self.encoder(x, layers=layer)[layer]
+            if len(styles) == 1:
+                csf = T.wct(cf, sfeats[0][layer], alpha, preset=preset, content_labels=content_labels,
+                            style_labels=style_labels, **wct_kwargs)
+            else:
+                csf = T.interpolate_styles(cf, [f[layer] for f in sfeats], style_weights, "wct", alpha=alpha,
+                                           preset=preset, **wct_kwargs)
+            x = self.decoders[str(level)](csf)[..., :H, :W_]
+            if clamp:
+                x = x.clamp(0, 1)
+            steps[level] = x
+        return (x, steps) if return_steps else x
+
+    forward = stylize
+
+
+# ============================================================================ CLI
+def add_cli_arguments(parser) -> None:
+    parser.add_argument("--alpha", type=float, default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
+    parser.add_argument("--wct-preset", choices=sorted(T.WCT_PRESETS), default="official_wct", help="regularisation preset")
+    parser.add_argument("--levels", default="5,4,3,2,1", help="comma-separated levels, coarse first (default 5,4,3,2,1)")
+    parser.add_argument("--vgg", default=None, help="path of vgg_normalised.pth (default: registry)")
+    parser.add_argument("--decoder-dir", default=None,
+                        help="folder with stylelab_wct_decoder{L}.pth or wct_decoder{L}.ckpt (default: registry)")
+
+
+def run_cli(args, content, style, device) -> torch.Tensor:
+    from pathlib import Path
+
+    levels = [int(v) for v in str(args.levels).split(",") if v.strip()]
+    decoders = {}
+    if args.decoder_dir:
+        for level in levels:
+            for name in (f"wct_decoder{level}.ckpt", f"stylelab_wct_decoder{level}.pth"):
+                p = Path(args.decoder_dir) / name
+                if p.is_file():
+                    decoders[level] = str(p)
+                    break
+    model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
+    return model.stylize(content, style, args.alpha, preset=args.wct_preset)
