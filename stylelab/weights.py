@@ -225,11 +225,16 @@ def offline() -> bool:
     return _truthy(os.environ.get(ENV_OFFLINE))
 
 
-def warn_random(what: str) -> None:
-    """Warn (every time) that ``what`` runs with random weights."""
+def warn_random(what: str, spec: WeightSpec | None = None) -> None:
+    """Warn (every time) that ``what`` runs with random weights, saying how to get the real ones."""
+    if spec is not None and spec.url is None:
+        how = f"{spec.filename} has no download URL: `stylelab weights list` says where to get or how to make it."
+    elif spec is not None:
+        how = f"Get the pretrained file with `stylelab weights download {spec.name}` (see README)."
+    else:
+        how = "Get the pretrained file with `stylelab weights download` (see README)."
     warnings.warn(
-        f"{what} uses RANDOM weights: its outputs show the code runs, not what the method does. "
-        "Get the pretrained file with `stylelab weights download` (see README).",
+        f"{what} uses RANDOM weights: its outputs show the code runs, not what the method does. {how}",
         RandomWeightsWarning,
         stacklevel=3,
     )
@@ -406,13 +411,13 @@ def load_into(
     spec = get(name)
     what = f"{type(module).__name__} ({spec.name})"
     if isinstance(source, str) and source == "random":
-        warn_random(what)
+        warn_random(what, spec)
         return False
     try:
         official = load_state_dict(name, source, download_missing=download)
     except WeightsNotFoundError:
         if source is None and random_allowed(random):
-            warn_random(what)
+            warn_random(what, spec)
             return False
         raise
     converted = spec.convert(official)
