@@ -172,8 +172,10 @@ class VGG19Encoder(nn.Module):
         return (image - self.mean) / self.std
 
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
-        mode = "reflect" if self.padding == "reflect" else "constant"
-        return getattr(self, name)(F.pad(x, (1, 1, 1, 1), mode=mode))
+        conv = getattr(self, name)
+        if self.padding != "reflect":  # zero padding inside the convolution: no padded copy (Gatys speed)
+            return F.conv2d(x, conv.weight, conv.bias, padding=1)
+        return conv(F.pad(x, (1, 1, 1, 1), mode="reflect"))
 
     def _pool(self, x: torch.Tensor, with_indices: bool):
         if self.pooling == "avg":

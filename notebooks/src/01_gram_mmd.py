@@ -1,0 +1,367 @@
+# %% [markdown]
+# # 01 · Style as statistics: Gram matrices and MMD
+#
+# **What you will learn**
+#
+# * why a *texture* can be described by statistics that forget *where* things are,
+#   and which statistics are rich enough (pixels → patches → filter banks → CNN features);
+# * the Gram matrix of a feature map, and the three normalisations you will meet in
+#   papers and tutorials;
+# * that Gatys' Gram loss is exactly a **maximum mean discrepancy** (MMD²) with the
+#   kernel $(x^\top y)^2$ — checked numerically to $10^{-10}$;
+# * what other kernels (linear, polynomial, Gaussian) and plain moment matching keep
+#   and lose;
+# * that even **random, untrained filters** give textures when their Gram matrices
+#   are matched — so everything here works without pretrained weights.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+import stylelab
+from stylelab import course, data, losses, stats, viz
+from stylelab.encoders import normalised_vgg19
+from stylelab.methods import gatys
+
+torch.manual_seed(0)
+size = course.pick(full=128, fast=48)
+texture_names = data.names("texture")
+textures = {n: data.load(n, size=(size, size)) for n in texture_names}
+viz.show_images(list(textures.values()), titles=texture_names, size=2.2);
+
+# %% [markdown]
+# ## The idea in pictures
+#
+# Look at brick, grass or gravel: move your eye anywhere and it "looks the same".
+# Julesz conjectured in the 1960s that such textures are perceived through
+# **statistics** that are the same everywhere in the image, and later work
+# (Portilla & Simoncelli, 2000) made this concrete with hand-designed filter
+# statistics. A statistic of this kind throws away positions: it is computed from
+# the *bag* of local measurements.
+#
+# The simplest bag is the bag of pixels. Its second-order statistic is the $3\times3$
+# matrix of products of colour channels. Shuffle the pixels of a texture and this
+# matrix does not change at all — but the picture is destroyed. Pixel statistics are
+# *invariant to position* (good) but far too poor (bad).
+
+# %%
+name = texture_names[0]
+tex = textures[name]
+g = torch.Generator().manual_seed(0)
+perm = torch.randperm(size * size, generator=g)
+shuffled = tex.flatten(2)[..., perm].reshape(tex.shape)
+G_tex, G_shuf = stats.gram(tex)[0], stats.gram(shuffled)[0]
+assert torch.allclose(G_tex, G_shuf, atol=1e-6)  # same pixel Gram matrix...
+centred = lambda im: im - im.mean((2, 3), keepdim=True)  # remove the mean colour: look at co-variation
+P_tex = stats.gram(stats.patches(centred(tex), 3))[0]
+P_shuf = stats.gram(stats.patches(centred(shuffled), 3))[0]
+assert (P_tex - P_shuf).norm() > 0.2 * P_tex.norm()  # ...but very different 3×3-patch statistics
+
+viz.show_images([tex, shuffled], titles=[name, "pixels shuffled"], size=2.6)
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.3))
+viz.heatmap(G_tex, "pixel Gram (3×3): identical", ax=axes[0], symmetric=False, cmap="magma")
+viz.heatmap(P_tex, f"centred 3×3-patch Gram of {name}", ax=axes[1])
+viz.heatmap(P_shuf, "centred 3×3-patch Gram, shuffled", ax=axes[2])
+fig.tight_layout();
+
+# %% [markdown]
+# Patches remember a little about neighbours; filters at several scales remember
+# more; the feature maps of a deep network remember most. Gatys, Ecker & Bethge
+# (NeurIPS 2015) took the last step: describe a texture by the correlations between
+# the feature channels of VGG-19, layer by layer.
+#
+# ## The equation: the Gram matrix
+#
+# A feature map of one image at layer $l$ has $C$ channels and $M = H\cdot W$
+# positions. Write it as a matrix $F \in \mathbb{R}^{C\times M}$: each *column* is
+# the feature vector at one position. The Gram matrix sums products over positions:
+#
+# $$G_{ij} = \sum_{k=1}^{M} F_{ik}\,F_{jk}, \qquad G = F F^\top \in \mathbb{R}^{C\times C}.$$
+#
+# It is an (uncentred) covariance of the channels: positions are summed away. Papers and
+# tutorials scale it differently, and the scale changes what a "style weight" means:
+
+# %%
+for key, text in stats.GRAM_NORMALIZATIONS.items():
+    print(f"normalize={key!r:<12} {text}")
+f = torch.randn(1, 4, 5, 6)
+assert torch.allclose(stats.gram(f, "elements") * 4, stats.gram(f, "positions"))
+
+# %% [markdown]
+# ## Gram matrices of real features
+#
+# Now the same on VGG-19 features. The course uses the *normalised* VGG-19 (Gatys et
+# al. rescaled its filters so each has mean activation one over ImageNet). If the
+# pretrained file is missing the cell below runs with **random** weights and says so;
+# the algebra that follows holds for any weights.
+
+# %%
+encoder = normalised_vgg19(last_layer="relu5_1", pooling="avg")
+course.weights_banner(encoder, "normalised VGG-19")
+layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+with torch.no_grad():
+    feats = {n: encoder(t, layers=layers) for n, t in textures.items()}
+
+fig, axes = plt.subplots(len(textures), len(layers), figsize=(2.7 * len(layers), 2.5 * len(textures)))
+for r, (n, fd) in enumerate(feats.items()):
+    for c_, layer in enumerate(layers):
+        G = stats.gram(fd[layer])[0][:32, :32]
+        viz.heatmap(G, f"{n} · {layer}" if r == 0 or c_ == 0 else layer, ax=axes[r, c_], symmetric=False,
+                    cmap="magma", colorbar=False)
+        axes[r, c_].axis("off")
+fig.suptitle("Gram matrices (first 32 channels) of each texture at four layers")
+fig.tight_layout();
+
+# %% [markdown]
+# A single number per pair of textures: the Gram (style) distance summed over the
+# four layers. With pretrained weights, textures that look alike should come out
+# closer to each other than to the rest; with random weights the colour statistics
+# dominate.
+
+# %%
+names_ = list(textures)
+dist = torch.zeros(len(names_), len(names_))
+for i, a in enumerate(names_):
+    for j, b in enumerate(names_):
+        dist[i, j] = sum(losses.gram_loss(feats[a][l], losses.gram_target(feats[b][l])) for l in layers)
+assert torch.allclose(dist, dist.T, rtol=1e-4, atol=1e-8) and torch.all(dist.diagonal() < 1e-6 * dist.max())
+fig, ax = plt.subplots(figsize=(4.5, 3.8))
+viz.heatmap(dist.log10().clamp(min=-8), "log₁₀ Gram distance", ax=ax, symmetric=False, cmap="viridis")
+ax.set_xticks(range(len(names_)), names_, rotation=45)
+ax.set_yticks(range(len(names_)), names_);
+
+# %% [markdown]
+# ## Why the Gram matrix works: it is an MMD
+#
+# Li, Wang, Liu & Hou ("Demystifying Neural Style Transfer", IJCAI 2017) read the
+# columns $f_1,\dots,f_M$ of $F$ (generated image) and $s_1,\dots,s_M$ of $S$ (style
+# image) as **two samples** from two distributions, and compare them with the
+# maximum mean discrepancy of a kernel $k$:
+#
+# $$\mathrm{MMD}^2 = \frac{1}{M^2}\sum_{a,b} k(f_a, f_b) + \frac{1}{M^2}\sum_{a,b} k(s_a, s_b) - \frac{2}{M^2}\sum_{a,b} k(f_a, s_b).$$
+#
+# Choose $k(x, y) = (x^\top y)^2$. Expand one term:
+# $\sum_{a,b} (f_a^\top f_b)^2 = \sum_{a,b}\sum_{i,j} F_{ia}F_{ib}F_{ja}F_{jb} = \sum_{i,j} G_{ij}^2$,
+# and likewise the cross term gives $\sum_{ij} G_{ij}A_{ij}$ with $A = SS^\top$. So
+#
+# $$\mathrm{MMD}^2 = \frac{1}{M^2}\,\lVert G - A\rVert_F^2, \qquad
+# E_l = \frac{1}{4C^2M^2}\lVert G-A\rVert_F^2 = \frac{\mathrm{MMD}^2}{4C^2}.$$
+#
+# Gatys' style loss *is* a distance between feature distributions — it asks the
+# generated image's bag of feature vectors to look like the style's bag. Check it on
+# the features above, in float64, with three independent computations:
+
+# %%
+a_name, b_name = names_[0], names_[1]
+for layer in layers:
+    F_ = feats[a_name][layer].double()
+    S_ = feats[b_name][layer].double()
+    C, M = F_.shape[1], F_.shape[2] * F_.shape[3]
+    G, A = stats.gram(F_, "none"), stats.gram(S_, "none")
+    e_gatys = ((G - A) ** 2).sum() / (4 * C**2 * M**2)  # the paper's formula
+    mmd_closed = stats.mmd2(F_, S_, kernel="poly", degree=2, offset=0.0)[0]  # closed form
+    K = lambda x, y: stats.kernel_matrix(x, y, "poly", 2, 0.0).mean()  # explicit M×M kernel matrices
+    mmd_direct = K(F_, F_) + K(S_, S_) - 2 * K(F_, S_)
+    rel = [float(abs(e_gatys - m / (4 * C**2)) / e_gatys) for m in (mmd_closed, mmd_direct)]
+    assert max(rel) < 1e-10, rel
+    print(f"{layer}: E_l = {e_gatys:.6e}   MMD²/(4C²) relative differences: {rel[0]:.1e}, {rel[1]:.1e}")
+
+# %% [markdown]
+# ## Other kernels, and plain moments
+#
+# Once style is "distance between distributions", the kernel is a design choice
+# (Li et al. tried several):
+#
+# | kernel $k(x,y)$ | what $\mathrm{MMD}^2$ matches |
+# |---|---|
+# | linear $x^\top y$ | the **means**: $\mathrm{MMD}^2 = \lVert \bar f - \bar s\rVert^2$ |
+# | $(x^\top y)^2$ | all second moments $E[ff^\top]$: the Gram matrix |
+# | $(x^\top y + c)^2$ | second moments **and** means (weighted by $2c$) |
+# | Gaussian $e^{-\lVert x-y\rVert^2/2\sigma^2}$ | every moment: MMD² = 0 only for equal distributions |
+#
+# and **moment matching** (per-channel mean and standard deviation — what AdaIN will
+# do in notebook 03) keeps only the diagonal of the covariance. The biased estimator
+# above includes the $a=b$ terms; the unbiased one drops them (and can be
+# negative). Below: the distance from the first texture to every texture under each
+# choice, each normalised by its largest value.
+
+# %%
+layer = "relu2_1"
+choices = {
+    "linear": lambda x, y: stats.mmd2(x, y, "linear"),
+    "poly c=0 (Gram)": lambda x, y: stats.mmd2(x, y, "poly"),
+    "poly c=1": lambda x, y: stats.mmd2(x, y, "poly", offset=1.0),
+    "gaussian (median σ)": lambda x, y: stats.mmd2(x, y, "gaussian"),
+    "moments": lambda x, y: losses.moment_loss(x, losses.moment_target(y)).reshape(1),
+}
+ref = feats[names_[0]][layer]
+table = {k: torch.stack([fn(ref, feats[n][layer])[0] for n in names_]) for k, fn in choices.items()}
+fig, ax = plt.subplots(figsize=(8, 3.2))
+width = 0.8 / len(table)
+for i, (k, v) in enumerate(table.items()):
+    ax.bar(torch.arange(len(names_)) + i * width, (v / v.max()).clamp(min=0), width, label=k)
+ax.set_xticks(torch.arange(len(names_)) + 0.4 - width / 2, [f"{names_[0]} ↔ {n}" for n in names_])
+ax.set_ylabel("normalised MMD² / loss")
+ax.legend(fontsize=8)
+fig.tight_layout()
+assert all(float(v[0]) < 1e-6 * float(v.abs().max()) + 1e-12 for k, v in table.items() if k != "gaussian (median σ)")
+
+# %% [markdown]
+# The unbiased estimator agrees with the biased one up to the diagonal terms; with
+# many positions the difference is small:
+
+# %%
+b = stats.mmd2(ref, feats[names_[1]][layer], "gaussian")
+u = stats.mmd2(ref, feats[names_[1]][layer], "gaussian", unbiased=True)
+print(f"Gaussian MMD² at {layer}: biased {float(b):.4g}, unbiased {float(u):.4g}")
+assert float(u) <= float(b)
+
+# %% [markdown]
+# ## Without pretrained weights: textures from random filters
+#
+# Is the *trained* network essential? Ustyuzhaninov, Brendel, Gatys & Bethge (ICLR
+# 2017) matched Gram matrices of a **single layer of random filters** at several
+# scales and still got convincing textures. Below we synthesise a texture by
+# optimising the pixels of a noise image so that its statistics match the texture's —
+# once with pixel statistics only, once with 3×3 patches, once with random filters of
+# sizes 3 to 11. This is Gatys' texture synthesis with the VGG replaced by something
+# you can write in three lines.
+
+# %%
+def synthesize(target, features, steps, seed=0, style="gram"):
+    """Optimise a noise image so its `features` statistics match `target`'s (L-BFGS on pixels)."""
+    with torch.no_grad():
+        t_feats = features(target)
+        targets = {k: (losses.gram_target(v) if style == "gram" else losses.moment_target(v)) for k, v in t_feats.items()}
+    x = gatys.noise_like(target, seed).requires_grad_(True)
+    opt = torch.optim.LBFGS([x], max_iter=steps, history_size=20, line_search_fn="strong_wolfe")
+    history, scale = [], []
+
+    def closure():
+        opt.zero_grad()
+        fs = features(x.clamp(0, 1))
+        if style == "gram":
+            loss = sum(losses.gram_loss(fs[k], targets[k]) for k in fs)
+        else:
+            loss = sum(losses.moment_loss(fs[k], targets[k]) for k in fs)
+        if not scale:  # measure the loss relative to its start: L-BFGS's tolerances are absolute
+            scale.append(loss.detach())
+        loss = loss / scale[0]
+        loss.backward()
+        history.append(float(loss))
+        return loss
+
+    opt.step(closure)
+    return x.detach().clamp(0, 1), history
+
+
+steps = course.pick(full=200, fast=25)
+filters = stats.random_filters(3, channels=course.pick(full=64, fast=16), sizes=(3, 5, 7, 11), seed=0)
+extractors = {
+    "pixels": lambda im: {"pixels": im},
+    "3×3 patches": lambda im: {"patches": stats.patches(im, 3)},
+    "random filters": lambda im: stats.random_features(im, filters),
+}
+target = textures[texture_names[0]]
+synth = {k: synthesize(target, fn, steps) for k, fn in extractors.items()}
+for k, (img, hist) in synth.items():
+    assert hist[-1] < 0.5 * hist[0], k  # each optimisation at least halved its loss
+viz.show_images([target, *[v[0] for v in synth.values()]], titles=["target", *[f"Gram of {k}" for k in synth]], size=2.6);
+
+# %% [markdown]
+# Pixel statistics reproduce the colours and nothing else; patches add fine grain;
+# random multi-scale filters add structure at several sizes. The same machinery with
+# *moments only* (per-channel mean and std of the random features) is weaker — it
+# ignores how channels co-vary:
+
+# %%
+moments_only, hist = synthesize(target, extractors["random filters"], steps, style="moments")
+assert hist[-1] < hist[0]
+viz.show_images([target, synth["random filters"][0], moments_only],
+                titles=["target", "random filters: Gram", "random filters: mean+std"], size=2.6);
+
+# %% [markdown]
+# ## Explore: feature maps and Gram matrices layer by layer
+#
+# Pick an image and a layer. Features of every layer are computed once per image;
+# the dropdowns only redraw. (With `encoder=None` the same explorer shows the
+# weight-free features: pixels, patches and random filters.) A static figure follows
+# for readers of the rendered notebook.
+
+# %%
+from stylelab.widgets.features import FeatureExplorer
+
+explorer = FeatureExplorer({**textures, "astronaut": data.load("astronaut", size=(size, size))}, encoder=encoder)
+explorer.widget()
+
+# %%
+explorer.layer = "relu2_1"
+explorer.figure();
+
+# %%
+FeatureExplorer(textures, encoder=None).figure();
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `raise NotImplementedError` with your code and run the cell; the
+# `check` call tells you whether it is right (and gives a hint if not).
+#
+# **01.gram** — the Gram matrix normalised by the number of positions, for a batch
+# `(B, C, H, W)` → `(B, C, C)`.
+
+# %%
+from stylelab.exercises import check
+
+
+def my_gram(features):
+    raise NotImplementedError  # your code here
+
+
+check("01.gram", my_gram)
+
+# %% [markdown]
+# **01.style_layer_loss** — Gatys' layer loss $E_l = \lVert G-A\rVert_F^2/(4C^2M^2)$
+# with *raw* Gram matrices of two `(1, C, H, W)` feature maps of the same size.
+
+# %%
+def my_layer_loss(features, style_features):
+    raise NotImplementedError  # your code here
+
+
+check("01.style_layer_loss", my_layer_loss)
+
+# %% [markdown]
+# **01.mmd_linear** — the biased MMD² with the linear kernel $k(x,y)=x^\top y$
+# between the columns of `x` `(C, M)` and `y` `(C, N)`. (Then convince yourself it
+# equals the squared distance of the column means.)
+
+# %%
+def my_mmd_linear(x, y):
+    raise NotImplementedError  # your code here
+
+
+check("01.mmd_linear", my_mmd_linear)
+
+# %% [markdown]
+# ## What to remember
+#
+# * A texture is described by statistics that **sum over positions**; the question is
+#   *which* measurements go into the bag: pixels < patches < filter banks < CNN features.
+# * Gram matrix $G = FF^\top$ (channels × channels). Normalisations differ between
+#   paper ($1/(4C^2M^2)$ in the loss), PyTorch tutorial ($G/(CM)$ then a mean) and
+#   others ($G/M$) — the style weight must be read together with the normalisation.
+# * Gram loss = $\mathrm{MMD}^2/(4C^2)$ with $k(x,y)=(x^\top y)^2$: style transfer
+#   **matches feature distributions**. Other kernels match other things: linear → means,
+#   Gaussian → everything, moments → per-channel mean and spread.
+# * Random multi-scale filters already carry much of the texture information.
+#
+# **Papers.** Julesz, "Visual pattern discrimination", IRE Trans. Inf. Theory 1962 ·
+# Portilla & Simoncelli, IJCV 2000 · Gatys, Ecker & Bethge, "Texture Synthesis Using
+# Convolutional Neural Networks", NeurIPS 2015 · Gatys, Ecker & Bethge, "Image Style
+# Transfer Using Convolutional Neural Networks", CVPR 2016 · Li, Wang, Liu & Hou,
+# "Demystifying Neural Style Transfer", IJCAI 2017 · Gretton et al., "A Kernel
+# Two-Sample Test", JMLR 2012 · Ustyuzhaninov, Brendel, Gatys & Bethge, "What does it
+# take to generate natural textures?", ICLR 2017.
+#
+# Next: **02 · Gatys** — optimise an image to match content *and* style.

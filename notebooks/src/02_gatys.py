@@ -1,0 +1,301 @@
+# %% [markdown]
+# # 02 · Gatys: style transfer by optimising pixels
+#
+# **What you will learn**
+#
+# * how Gatys, Ecker & Bethge turn "content" and "style" into two losses on VGG
+#   features, and find an image that balances them by gradient descent *on its pixels*;
+# * what each knob does: the content/style weight ratio, which layers are matched,
+#   where the optimisation starts, L-BFGS vs Adam;
+# * how to keep the content's colours (luminance-only transfer, colour histogram
+#   matching), and how a histogram loss compares with the Gram loss;
+# * the two special cases: **texture synthesis** (style only) and **feature
+#   inversion** (content only, one layer);
+# * how stylelab's `paper` and `tutorial` presets differ (the PyTorch tutorial is not
+#   the paper).
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+from stylelab import colour, course, data, losses, viz
+from stylelab.methods import gatys
+
+torch.manual_seed(0)
+size = course.pick(full=256, fast=32)
+steps = course.pick(full=300, fast=6)
+content_name, style_name = "chelsea", data.names("style_art")[0]
+content = data.load(content_name, size=size)
+style = data.load(style_name, size=size)
+
+# The paper's layers; in the fast (CI) mode a shallower set keeps the run short on a CPU.
+cfg = gatys.preset(
+    "paper",
+    content_layers=course.pick(full={"relu4_2": 1.0}, fast={"relu3_1": 1.0}),
+    style_layers=course.pick(full=list(gatys.PAPER_STYLE_LAYERS), fast=["relu1_1", "relu2_1", "relu3_1"]),
+    steps=steps,
+)
+encoder = gatys.get_encoder(cfg, content.device)
+course.weights_banner(encoder, "normalised VGG-19")
+viz.show_images([content, style], titles=[f"content: {content_name}", f"style: {style_name}"], size=3);
+
+# %% [markdown]
+# ## The idea in pictures
+#
+# Push an image through VGG-19. Deep layers respond to *what* is where (an ear, an
+# eye, the outline of the cat); their exact values describe the **content**. The
+# Gram matrices of notebook 01 throw positions away and describe the **style**.
+# Gatys et al. start from some image $x$ and change its pixels until its deep features
+# look like the content's and its Gram matrices look like the style's.
+#
+# ## The equations
+#
+# With $F^l(x)$ the features of layer $l$ ($C_l$ channels, $M_l$ positions), $P^l$
+# those of the content image and $A^l$ the Gram matrix of the style image:
+#
+# $$\mathcal{L}_\text{content} = \tfrac12 \sum_{ij} \big(F^l_{ij}(x) - P^l_{ij}\big)^2, \qquad
+# E_l = \frac{1}{4C_l^2M_l^2}\sum_{ij}\big(G^l_{ij}(x) - A^l_{ij}\big)^2,$$
+#
+# $$\mathcal{L}(x) = \alpha\,\mathcal{L}_\text{content} + \beta \sum_l w_l E_l \;(+\;\gamma\,\mathrm{TV}(x)).$$
+#
+# The paper uses `relu4_2` for content, `relu1_1 … relu5_1` with $w_l = 1/5$ for
+# style, $\alpha/\beta = 10^{-3}$, average pooling and L-BFGS from white noise —
+# that is `gatys.preset("paper")`. One forward pass gives every layer; the targets
+# $P^l, A^l$ are computed once.
+
+# %%
+first = gatys.stylize(content, style, cfg, encoder=encoder, init="content")
+assert first.loss < first.history["total"][0]
+fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
+for ax, img, t in zip(axes, [content, style, first.image], ["content", "style", f"result ({first.evaluations} evaluations)"]):
+    ax.imshow(viz.to_numpy_image(img))
+    ax.set_title(t)
+    ax.axis("off")
+viz.plot_curves({k: v for k, v in first.history.items() if k != "tv"}, xlabel="evaluation", ax=axes[3])
+axes[3].set_title("weighted losses");
+
+# %% [markdown]
+# ## The content/style trade-off
+#
+# Only the ratio $\beta/\alpha$ matters (scaling both scales the loss, not its
+# minimiser — L-BFGS is nearly scale-free). Small ratios keep the photo, large ones
+# paint over it. The numbers depend on the loss normalisation: the PyTorch tutorial
+# needs $\beta/\alpha = 10^6$ for a similar balance because its Gram matrices are
+# divided by $C\cdot M$ and averaged.
+
+# %%
+ratios = [1e1, 1e3, 1e5]
+grid = {r: gatys.stylize(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
+for r, res in grid.items():
+    assert res.loss < res.history["total"][0], r
+viz.show_images([content, *[g.image for g in grid.values()]], titles=["content", *[f"β/α = {r:.0e}" for r in ratios]], size=2.8);
+
+# %% [markdown]
+# ## Which layers? Feature inversion tells what a layer keeps
+#
+# Match the features of **one** layer of the content image, starting from noise, with
+# no style term: the result shows what that layer remembers (Mahendran & Vedaldi,
+# 2015; Fig. 1 of Gatys et al.). Shallow layers keep the pixels almost exactly; deep
+# layers keep the arrangement of objects but not their exact colours and textures —
+# which is why the *content* is matched deep (`relu4_2`) and the *style* at many depths.
+
+# %%
+inv_layers = course.pick(full=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], fast=["relu1_1", "relu3_1"])
+inversions = {l: gatys.invert(content, l, cfg, encoder=encoder, progress=False) for l in inv_layers}
+for l, res in inversions.items():
+    assert res.loss < res.history["content"][0], l
+viz.show_images([content, *[r.image for r in inversions.values()]], titles=["content", *[f"inverted {l}" for l in inv_layers]], size=2.5);
+
+# %% [markdown]
+# The same experiment on the style side: match only the first style layer, or all of
+# them. With one shallow layer only colours and fine grain transfer; deeper layers add
+# larger structures.
+
+# %%
+style_sets = {"relu1_1 only": ["relu1_1"], "all style layers": list(cfg.style_layers)}
+by_layers = {k: gatys.stylize(content, style, cfg, encoder=encoder, style_layers=v, init="content", progress=False)
+             for k, v in style_sets.items()}
+viz.show_images([style, *[r.image for r in by_layers.values()]], titles=["style", *style_sets], size=2.8);
+
+# %% [markdown]
+# ## Where to start
+#
+# The loss is not convex: the start image decides which minimum you reach. From the
+# content the photo's structure survives best; from white noise (the paper's choice)
+# every run is different, so stylelab seeds the noise (`seed=`) for reproducibility;
+# from the style the content has to fight its way in.
+
+# %%
+starts = {init: gatys.stylize(content, style, cfg, encoder=encoder, init=init, seed=0, progress=False)
+          for init in ("content", "noise", "style")}
+again = gatys.stylize(content, style, cfg, encoder=encoder, init="noise", seed=0, progress=False)
+assert torch.equal(again.image, starts["noise"].image)  # same seed, same result
+viz.show_images([r.image for r in starts.values()], titles=[f"start: {k}" for k in starts], size=2.8);
+
+# %% [markdown]
+# ## Keeping the content's colours
+#
+# Style transfer copies the style's palette along with its brush strokes. Gatys et
+# al. (2016, "Preserving Color in Neural Artistic Style Transfer") give two fixes:
+#
+# 1. **luminance-only transfer** — run the optimisation on luminance images and
+#    put the content's colour channels back: in YIQ, $Y$ from the result, $I, Q$ from
+#    the content. The style's luminance is first given the content's mean and spread.
+# 2. **colour histogram matching** — recolour the *style* image with an affine colour
+#    map so its mean colour and colour covariance equal the content's, then transfer.
+
+# %%
+lum = gatys.stylize(content, style, cfg, encoder=encoder, init="content", preserve_colour="luminance", progress=False)
+hist = gatys.stylize(content, style, cfg, encoder=encoder, init="content", preserve_colour="histogram", progress=False)
+inside = ((lum.image > 0) & (lum.image < 1)).all(1, keepdim=True).expand(-1, 2, -1, -1)
+iq_out, iq_content = colour.rgb_to_yiq(lum.image)[:, 1:], colour.rgb_to_yiq(content)[:, 1:]
+assert torch.allclose(iq_out[inside], iq_content[inside], atol=1e-4)  # chrominance kept where RGB stayed in range
+viz.show_images([first.image, lum.image, colour.match_colour(style, content), hist.image],
+                titles=["plain", "luminance only", "style recoloured", "histogram matching"], size=2.6);
+
+# %% [markdown]
+# ## Histogram loss against the Gram loss
+#
+# Two feature distributions can share a Gram matrix and still differ (notebook 01).
+# Risser, Wilmot & Barnes (2017) add a **histogram loss**: match each channel's value
+# histogram exactly (by sorting), and pull the features towards that matched version:
+# $\mathcal{L}_\text{hist} = \lVert O - R(O)\rVert^2$ with $R$ the histogram
+# matching. Below: the result, and one channel's value distribution at `relu1_1`.
+
+# %%
+hres = gatys.stylize(content, style, cfg, encoder=encoder, init="content", style_loss="histogram", style_weight=1e3,
+                     progress=False)
+assert hres.loss < hres.history["total"][0]
+with torch.no_grad():
+    fs = {k: encoder(img, layers="relu1_1")["relu1_1"] for k, img in
+          {"style": style, "Gram loss": first.image, "histogram loss": hres.image}.items()}
+ch = int(fs["style"][0].mean((1, 2)).argmax())
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+axes[0].imshow(viz.to_numpy_image(first.image)); axes[0].set_title("Gram loss"); axes[0].axis("off")
+axes[1].imshow(viz.to_numpy_image(hres.image)); axes[1].set_title("histogram loss"); axes[1].axis("off")
+for k, f in fs.items():
+    axes[2].hist(f[0, ch].flatten().numpy(), bins=30, histtype="step", density=True, label=k)
+axes[2].set_title(f"relu1_1, channel {ch}")
+axes[2].legend(fontsize=8)
+fig.tight_layout();
+
+# %% [markdown]
+# ## Texture synthesis: style only
+#
+# Drop the content term and start from noise: the optimisation produces a new image
+# with the style's statistics — Gatys et al.'s texture synthesis (NeurIPS 2015). It
+# can have any size.
+
+# %%
+texture = gatys.synthesize_texture(style, size=(size, 2 * size), config=cfg, encoder=encoder, progress=False)
+assert texture.image.shape[-2:] == (size, 2 * size) and max(texture.history["content"]) == 0
+assert texture.loss < texture.history["style"][0]
+viz.show_images([style, texture.image], titles=["style", "synthesised texture (2× wide)"], size=3);
+
+# %% [markdown]
+# ## Coarse to fine
+#
+# Large images take many iterations, and large-scale structure is hard to reach from
+# fine-scale gradients. Gatys et al. (CVPR 2017) first solve at low resolution, then
+# upsample the result as the start of the next scale (`scales=`).
+
+# %%
+small = max(16, size // 2)
+multi = gatys.stylize(content, style, cfg, encoder=encoder, init="content", scales=(small, size), progress=False)
+assert multi.evaluations == 2 * cfg.steps and multi.image.shape == content.shape
+viz.show_images([first.image, multi.image], titles=["one scale", f"coarse to fine ({small} → {size})"], size=3);
+
+# %% [markdown]
+# ## The paper and the PyTorch tutorial are not the same method
+#
+# The popular PyTorch tutorial reproduces the *idea* with different settings. The
+# `tutorial` preset holds its exact settings, so you can compare (and
+# `benchmarks/bench_gatys.py` checks that stylelab computes the same loss as the
+# tutorial's code, at least as fast).
+
+# %%
+paper, tut = gatys.preset("paper"), gatys.preset("tutorial")
+rows = [(f, getattr(paper, f), getattr(tut, f)) for f in paper.__dataclass_fields__ if getattr(paper, f) != getattr(tut, f)]
+for f, a, b in rows:
+    print(f"{f:<15} paper: {str(a):<45} tutorial: {b}")
+assert tut.content_layers == {"conv2_2": 1.0} and tut.style_weight == 1e6
+
+# %% [markdown]
+# ## Try it: weights, start, colour — then press Run
+#
+# Sliders only change settings; the optimisation runs when you press **Run**, with a
+# live preview every few evaluations. A static run with the same explorer follows.
+
+# %%
+from stylelab.widgets.gatys import GatysExplorer
+
+explorer = GatysExplorer(content, style, cfg, encoder=encoder, steps=steps, preview_every=max(1, steps // 4))
+explorer.widget()
+
+# %%
+explorer.log_ratio, explorer.init = 4.0, "content"
+res = explorer.run()
+viz.show_images([res.image], titles=[f"explorer: β/α = 1e4, {res.evaluations} evaluations"], size=3);
+
+# %% [markdown]
+# ## Exercises
+#
+# **02.total_variation** — the squared total variation $\sum (x_{i,j+1}-x_{i,j})^2 + \sum (x_{i+1,j}-x_{i,j})^2$
+# of a batch of images `(B, C, H, W)` (a sum, not a mean). Adding $\gamma\,\mathrm{TV}$
+# (`tv_weight=`) smooths away high-frequency noise.
+
+# %%
+from stylelab.exercises import check
+
+
+def my_total_variation(image):
+    raise NotImplementedError  # your code here
+
+
+check("02.total_variation", my_total_variation)
+
+# %% [markdown]
+# **02.luminance_transfer** — combine the luminance $Y$ of `stylised` with the $I, Q$
+# channels of `content` (both `(1, 3, H, W)`); use `stylelab.colour.rgb_to_yiq` /
+# `yiq_to_rgb`.
+
+# %%
+def my_luminance_transfer(content, stylised):
+    raise NotImplementedError  # your code here
+
+
+check("02.luminance_transfer", my_luminance_transfer)
+
+# %% [markdown]
+# **02.match_histogram** — for two 1-D tensors of the same length, give `x` the values
+# of `target` while keeping `x`'s ranking (the heart of the histogram loss).
+
+# %%
+def my_match_histogram(x, target):
+    raise NotImplementedError  # your code here
+
+
+check("02.match_histogram", my_match_histogram)
+
+# %% [markdown]
+# ## What to remember
+#
+# * Gatys = optimise the pixels: $\alpha\,$content (deep features) $+\;\beta\,$style
+#   (Gram matrices at many depths) $[+\;\gamma\,$TV$]$. Only $\beta/\alpha$ matters,
+#   and its scale depends on the normalisation convention.
+# * Deep layers keep arrangement, shallow layers keep pixels; style layers at several
+#   depths capture structure at several scales.
+# * The start image (content, seeded noise, style) picks the local minimum.
+# * Colours: transfer on luminance only, or recolour the style first.
+# * Texture synthesis and feature inversion are the same optimiser with one term removed.
+# * It is slow: hundreds of forward/backward passes per image — the feed-forward
+#   methods of the next notebooks (AdaIN, WCT) trade that for one pass.
+#
+# **Papers.** Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
+# Networks", CVPR 2016 · Gatys, Ecker & Bethge, "Texture Synthesis Using Convolutional
+# Neural Networks", NeurIPS 2015 · Gatys, Bethge, Hertzmann & Shechtman, "Preserving
+# Color in Neural Artistic Style Transfer", arXiv 2016 · Gatys et al., "Controlling
+# Perceptual Factors in Neural Style Transfer", CVPR 2017 · Mahendran & Vedaldi,
+# "Understanding Deep Image Representations by Inverting Them", CVPR 2015 · Risser,
+# Wilmot & Barnes, "Stable and Controllable Neural Texture Synthesis and Style
+# Transfer Using Histogram Losses", arXiv 2017.

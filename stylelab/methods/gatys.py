@@ -1,0 +1,624 @@
+"""Gatys et al.: style transfer by optimising the pixels of an image.
+
+Find the image ``x`` minimising
+
+    L(x) = α Σ_l w^c_l L_content^l(x) + β Σ_l w^s_l E_l(x) + γ TV(x)
+
+where ``L_content^l`` compares VGG features of ``x`` with the content image's
+and ``E_l`` compares feature *statistics* with the style image's (Gram
+matrices by default, or MMD², moments or histograms — see
+``stylelab.losses``). Gatys, Ecker & Bethge, "Image Style Transfer Using
+Convolutional Neural Networks", CVPR 2016; texture synthesis: Gatys, Ecker &
+Bethge, "Texture Synthesis Using Convolutional Neural Networks", NeurIPS 2015;
+colour preservation: Gatys et al., arXiv 1606.05897 (2016); coarse-to-fine:
+Gatys et al., "Controlling Perceptual Factors in Neural Style Transfer",
+CVPR 2017; feature inversion: Mahendran & Vedaldi, CVPR 2015.
+
+Presets (:data:`PRESETS`, :func:`preset`):
+
+``"paper"``
+    Gatys et al. 2016: normalised VGG-19 with **average** pooling; content
+    ``relu4_2`` (the paper's "conv4_2", post-ReLU in Caffe); style
+    ``relu1_1 … relu5_1`` with ``w_l = 1/5``; content ``½ Σ (F − P)²``, style
+    ``‖G − A‖²/(4 C² M²)``; ``α/β = 10⁻³``; white-noise start; L-BFGS with a
+    strong-Wolfe line search (the authors used SciPy's L-BFGS-B, which always
+    searches; PyTorch's L-BFGS without one can overshoot), 500 evaluations,
+    returning the best image evaluated.
+``"tutorial"``
+    The PyTorch tutorial (pytorch/tutorials ``neural_style_tutorial.py``):
+    torchvision VGG-19 with **max** pooling and ImageNet normalisation; content
+    ``conv2_2`` (its ``conv_4``), style ``conv1_1, conv1_2, conv2_1, conv2_2,
+    conv3_1`` (its ``conv_1 … conv_5``), all pre-ReLU, each weight 1; content
+    ``mean (F − P)²``, style ``mean (G/(CM) − A/(CM))²``; weights 1 and 10⁶;
+    start from the content; L-BFGS with PyTorch's defaults (lr 1, 20
+    iterations per ``.step``, history 100, no line search); the image is
+    clamped to [0, 1] before every evaluation and at the end; the loop runs
+    whole ``.step()`` calls while at most 300 evaluations were made
+    (``stop="tutorial"``: ≈ 300–320 evaluations). The tutorial uses 512 px on
+    CUDA and 128 px otherwise.
+
+One forward pass per evaluation gives every content and style layer; the
+targets are computed once without gradient; the network is shared, never
+copied (that is why it is at least as fast as the tutorial's
+"loss modules inside a copied ``nn.Sequential``" formulation —
+``benchmarks/bench_gatys.py`` measures it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Mapping, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .. import colour, losses
+from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+
+StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
+PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+TUTORIAL_STYLE_LAYERS = ("conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1")
+
+
+@dataclass
+class GatysConfig:
+    """Every setting of the optimisation (see :data:`PRESETS`).
+
+    Attributes:
+        content_layers / style_layers: ``{layer: weight}`` with the papers'
+            layer names (``relu4_2`` post-ReLU, ``conv2_2`` pre-ReLU).
+        content_weight (α), style_weight (β), tv_weight (γ): loss weights.
+        style_loss: ``"gram"``, ``"mmd"`` (kernel in ``mmd_kernel``,
+            ``mmd_degree``, ``mmd_offset``, ``mmd_bandwidth``), ``"moments"`` or
+            ``"histogram"``.
+        convention: ``"paper"`` or ``"tutorial"`` normalisation of the content and
+            Gram losses (``stylelab.losses``).
+        encoder: ``"normalised"`` or ``"torchvision"`` VGG-19; ``pooling``: ``"avg"``/``"max"``.
+        optimizer: ``"lbfgs"`` or ``"adam"``; ``lr`` (``None``: 1 for L-BFGS, 0.02 for
+            Adam on pixels in [0, 1]); ``lbfgs_max_iter``,
+            ``history_size``, ``line_search`` (``None`` or ``"strong_wolfe"``).
+        steps: loss evaluations (L-BFGS) or Adam steps, per scale.
+        stop: ``"exact"`` stops after exactly ``steps`` evaluations;
+            ``"tutorial"`` runs whole L-BFGS ``.step()`` calls while the count is
+            ``≤ steps`` (as the PyTorch tutorial).
+        init: ``"content"``, ``"noise"`` (uniform in [0, 1], seeded) or ``"style"``
+            (resized to the content's size).
+        clamp: clamp the image to [0, 1] before each evaluation (and at the end).
+        keep_best: return the evaluated image with the lowest loss (L-BFGS without
+            a line search can end on an overshoot); ``False`` returns the last
+            iterate, as the tutorial does.
+    """
+
+    content_layers: dict[str, float] = field(default_factory=lambda: {"relu4_2": 1.0})
+    style_layers: dict[str, float] = field(default_factory=lambda: {n: 0.2 for n in PAPER_STYLE_LAYERS})
+    content_weight: float = 1.0
+    style_weight: float = 1e3
+    tv_weight: float = 0.0
+    style_loss: StyleLoss = "gram"
+    convention: losses.Convention = "paper"
+    mmd_kernel: str = "poly"
+    mmd_degree: int = 2
+    mmd_offset: float = 0.0
+    mmd_bandwidth: float | str = "median"
+    encoder: Literal["normalised", "torchvision"] = "normalised"
+    pooling: Literal["avg", "max"] = "avg"
+    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    lr: float | None = None
+    lbfgs_max_iter: int = 20
+    history_size: int = 100
+    line_search: str | None = None
+    steps: int = 500
+    stop: Literal["exact", "tutorial"] = "exact"
+    init: Literal["content", "noise", "style"] = "noise"
+    clamp: bool = True
+    keep_best: bool = True
+
+    def __post_init__(self):
+        self.content_layers = _layer_weights(self.content_layers, "content_layers")
+        self.style_layers = _layer_weights(self.style_layers, "style_layers")
+        for name, allowed in (
+            ("style_loss", ("gram", "mmd", "moments", "histogram")),
+            ("convention", ("paper", "tutorial")),
+            ("encoder", ("normalised", "torchvision")),
+            ("pooling", ("avg", "max")),
+            ("optimizer", ("lbfgs", "adam")),
+            ("stop", ("exact", "tutorial")),
+            ("init", ("content", "noise", "style")),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {getattr(self, name)!r}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+
+    def replace(self, **changes) -> "GatysConfig":
+        """A copy with ``changes`` applied (unknown names raise ``TypeError``)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr``, or the optimiser's default when ``lr`` is ``None``."""
+        return self.lr if self.lr is not None else (1.0 if self.optimizer == "lbfgs" else 0.02)
+
+    @property
+    def layers(self) -> list[str]:
+        """Every layer the objective reads, in forward order."""
+        return sorted(set(self.content_layers) | set(self.style_layers), key=depth)
+
+
+def _layer_weights(spec, what: str) -> dict[str, float]:
+    """``{name: w}`` as is; a name or list of names → equal weights ``1/n``."""
+    if spec is None:
+        return {}
+    if isinstance(spec, str):
+        spec = [s for s in spec.split(",") if s]
+    if isinstance(spec, Mapping):
+        out = {check_layer(k): float(v) for k, v in spec.items()}
+    else:
+        names = list(spec)
+        out = {check_layer(n): 1.0 / len(names) for n in names} if names else {}
+    return out
+
+
+PRESETS: dict[str, GatysConfig] = {
+    "paper": GatysConfig(line_search="strong_wolfe"),
+    "tutorial": GatysConfig(
+        content_layers={"conv2_2": 1.0},
+        style_layers={n: 1.0 for n in TUTORIAL_STYLE_LAYERS},
+        content_weight=1.0,
+        style_weight=1e6,
+        convention="tutorial",
+        encoder="torchvision",
+        pooling="max",
+        optimizer="lbfgs",
+        lr=1.0,
+        lbfgs_max_iter=20,
+        history_size=100,
+        line_search=None,
+        steps=300,
+        stop="tutorial",
+        init="content",
+        clamp=True,
+        keep_best=False,
+    ),
+}
+
+
+def preset(name: str = "paper", **overrides) -> GatysConfig:
+    """A fresh :class:`GatysConfig` of preset ``name`` with ``overrides`` applied."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+    return PRESETS[name].replace(**overrides)
+
+
+# ---------------------------------------------------------------------------- encoder
+_ENCODERS: dict[tuple, VGG19Encoder] = {}
+
+
+def get_encoder(cfg: GatysConfig, device=None, dtype: torch.dtype = torch.float32, random: bool | None = None,
+                weights=None) -> VGG19Encoder:
+    """The VGG-19 that ``cfg`` needs, truncated after its deepest layer, cached per settings.
+
+    ``random`` / ``weights`` as in :func:`stylelab.encoders.vgg19` (random
+    weights only when allowed, with a warning). Cached encoders are frozen and
+    shared, never copied.
+    """
+    device = torch.device(device or "cpu")
+    if dtype == torch.float64 and device.type == "mps":
+        raise ValueError("MPS has no float64; use float32 on MPS.")
+    last = deepest(cfg.layers) if cfg.layers else "relu1_1"
+    key = (cfg.encoder, cfg.pooling, last, str(device), dtype, random, weights if isinstance(weights, str) else id(weights))
+    if key not in _ENCODERS:
+        build = vgg19 if cfg.encoder == "torchvision" else normalised_vgg19
+        enc = build(weights=weights, last_layer=last, pooling=cfg.pooling, device=device, random=random)
+        _ENCODERS[key] = enc.to(dtype)
+    return _ENCODERS[key]
+
+
+# ---------------------------------------------------------------------------- objective
+def min_size(encoder: VGG19Encoder, layers) -> int:
+    """Smallest image side the encoder can take to reach the deepest of ``layers``.
+
+    A layer of block ``b`` sees the image after ``b − 1`` poolings; a reflection-padded
+    convolution needs at least 2 pixels there, a zero-padded one 1.
+    """
+    last = deepest(layers)
+    block = int(last.lstrip("convrelupool").split("_")[0])
+    pools = block if last.startswith("pool") else block - 1
+    return 2 ** pools * (2 if encoder.padding == "reflect" else 1)
+
+
+def check_size(encoder: VGG19Encoder, layers, hw, what: str = "image") -> None:
+    """Raise a ``ValueError`` saying how large ``what`` must be when it is too small for ``layers``."""
+    need = min_size(encoder, layers)
+    if min(hw) < need:
+        raise ValueError(f"the {what} is {hw[-1]}×{hw[-2]} px, too small for layer {deepest(layers)!r} "
+                         f"of this encoder: use at least {need} px on the short side, or shallower layers.")
+
+
+class GatysObjective:
+    """The loss ``L(x)`` of one content/style pair, with targets computed once.
+
+    Args:
+        encoder: a :class:`~stylelab.encoders.VGG19Encoder` reaching every layer of ``cfg``.
+        cfg: the settings.
+        content: ``(1, 3, H, W)`` or ``None`` (texture synthesis: no content term).
+        style: ``(1, 3, H', W')`` or ``None`` (feature inversion: no style term).
+
+    Calling it on an image ``(B, 3, H, W)`` runs **one** forward pass and
+    returns ``(total, parts)`` with ``parts = {"content", "style", "tv"}``
+    (weighted, as in ``total``) as tensors.
+    """
+
+    def __init__(self, encoder: VGG19Encoder, cfg: GatysConfig, content: torch.Tensor | None, style: torch.Tensor | None):
+        self.encoder, self.cfg = encoder, cfg
+        self.content_layers = dict(cfg.content_layers) if content is not None else {}
+        self.style_layers = dict(cfg.style_layers) if style is not None else {}
+        if not self.content_layers and not self.style_layers:
+            raise ValueError("Nothing to optimise: give a content image with content layers, or a style image with style layers.")
+        self.layers = sorted(set(self.content_layers) | set(self.style_layers), key=depth)
+        for img, what in ((content, "content"), (style, "style")):
+            if img is not None:
+                check_size(encoder, self.layers, img.shape[-2:], what)
+        with torch.no_grad():
+            self.content_targets = (
+                {k: v.detach() for k, v in encoder(content, layers=list(self.content_layers)).items()}
+                if self.content_layers else {}
+            )
+            self.style_targets = (
+                {k: self._style_target(v.detach()) for k, v in encoder(style, layers=list(self.style_layers)).items()}
+                if self.style_layers else {}
+            )
+
+    def _style_target(self, feat: torch.Tensor):
+        kind = self.cfg.style_loss
+        if kind == "gram":
+            return losses.gram_target(feat, self.cfg.convention)
+        if kind == "moments":
+            return losses.moment_target(feat)
+        if kind == "histogram":
+            return losses.histogram_target(feat)
+        return feat  # mmd: the samples themselves
+
+    def _style_term(self, feat: torch.Tensor, target) -> torch.Tensor:
+        c = self.cfg
+        if c.style_loss == "gram":
+            return losses.gram_loss(feat, target, c.convention)
+        if c.style_loss == "moments":
+            return losses.moment_loss(feat, target)
+        if c.style_loss == "histogram":
+            return losses.histogram_loss(feat, target)
+        return losses.mmd_loss(feat, target, c.mmd_kernel, c.mmd_degree, c.mmd_offset, c.mmd_bandwidth)
+
+    def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        feats = self.encoder(image, layers=self.layers)
+        zero = image.new_zeros(())
+        content = zero
+        for name, w in self.content_layers.items():
+            content = content + w * losses.content_loss(feats[name], self.content_targets[name], self.cfg.convention)
+        style = zero
+        for name, w in self.style_layers.items():
+            style = style + w * self._style_term(feats[name], self.style_targets[name])
+        parts = {"content": self.cfg.content_weight * content, "style": self.cfg.style_weight * style}
+        parts["tv"] = self.cfg.tv_weight * losses.total_variation(image) if self.cfg.tv_weight else zero
+        return parts["content"] + parts["style"] + parts["tv"], parts
+
+
+# ---------------------------------------------------------------------------- optimisation
+class _BudgetSpent(Exception):
+    """Raised inside the L-BFGS closure to stop exactly at ``steps`` evaluations."""
+
+
+@dataclass
+class GatysResult:
+    """Output of :func:`stylize`: the image ``(1, 3, H, W)`` in [0, 1], the loss history per evaluation, timing."""
+
+    image: torch.Tensor
+    history: dict[str, list[float]]
+    evaluations: int
+    seconds: float
+    config: GatysConfig
+
+    @property
+    def loss(self) -> float:
+        """Loss of the returned image at the last scale: the lowest evaluated one with ``keep_best``, else the last evaluation."""
+        totals = self.history["total"][-self._last_scale_evals:] if self._last_scale_evals else self.history["total"]
+        return min(totals) if self.config.keep_best else totals[-1]
+
+    _last_scale_evals: int = 0
+
+
+def noise_like(image: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Uniform white noise in [0, 1] shaped like ``image``, from a seeded CPU generator (same on every device)."""
+    g = torch.Generator().manual_seed(int(seed))
+    return torch.rand(image.shape, generator=g, dtype=torch.float32).to(image.device, image.dtype)
+
+
+def optimise(
+    objective: GatysObjective,
+    init: torch.Tensor,
+    cfg: GatysConfig,
+    callback: Callable[[int, torch.Tensor, dict[str, float]], object] | None = None,
+    callback_every: int = 10,
+    progress: bool = True,
+    desc: str = "gatys",
+) -> tuple[torch.Tensor, dict[str, list[float]], int]:
+    """Minimise ``objective`` over the pixels of ``init`` (copied). Returns ``(image, history, evaluations)``.
+
+    ``image`` is the best evaluated image with ``cfg.keep_best``, else the last iterate.
+
+    ``callback(evaluation, image, losses)`` is called every ``callback_every``
+    evaluations with a detached copy of the current image (for live previews).
+    A progress bar (``tqdm.auto``) shows the weighted losses.
+    """
+    from tqdm.auto import tqdm
+
+    x = init.detach().clone().requires_grad_(True)
+    records: list[torch.Tensor] = []
+    count = [0]
+    best: dict = {"loss": None, "image": None}
+    bar = tqdm(total=cfg.steps, desc=desc, disable=not progress, leave=False)
+
+    def closure():
+        if cfg.stop == "exact" and count[0] >= cfg.steps:
+            raise _BudgetSpent  # a line search asked for more evaluations than the budget has
+        if cfg.clamp:
+            with torch.no_grad():
+                x.clamp_(0, 1)
+        opt.zero_grad(set_to_none=True)
+        total, parts = objective(x)
+        total.backward()
+        count[0] += 1
+        if cfg.keep_best:  # without a host sync: select on the device
+            t = total.detach()
+            if best["loss"] is None:
+                best["loss"], best["image"] = t.clone(), x.detach().clone()
+            else:
+                better = t < best["loss"]
+                best["image"] = torch.where(better, x.detach(), best["image"])
+                best["loss"] = torch.minimum(t, best["loss"])
+        records.append(torch.stack([total.detach(), parts["content"].detach(), parts["style"].detach(), parts["tv"].detach()]))
+        bar.update(1)
+        if count[0] % max(1, callback_every) == 0 or count[0] == cfg.steps:
+            vals = records[-1].tolist()
+            if progress:
+                bar.set_postfix(total=f"{vals[0]:.3g}", content=f"{vals[1]:.3g}", style=f"{vals[2]:.3g}", refresh=False)
+            if callback is not None:
+                callback(count[0], x.detach().clone(), dict(zip(("total", "content", "style", "tv"), vals)))
+        return total
+
+    if cfg.optimizer == "lbfgs":
+        opt = torch.optim.LBFGS([x], lr=cfg.learning_rate, max_iter=cfg.lbfgs_max_iter, history_size=cfg.history_size,
+                                line_search_fn=cfg.line_search)
+        group = opt.param_groups[0]
+        while count[0] < cfg.steps if cfg.stop == "exact" else count[0] <= cfg.steps:
+            if cfg.stop == "exact":
+                left = cfg.steps - count[0]
+                group["max_iter"] = min(cfg.lbfgs_max_iter, left)
+                group["max_eval"] = left if cfg.line_search else min(cfg.lbfgs_max_iter * 5 // 4, left)
+            before = count[0]
+            try:
+                opt.step(closure)
+            except _BudgetSpent:
+                break
+            if count[0] == before:  # converged: L-BFGS made no evaluation
+                break
+    else:
+        opt = torch.optim.Adam([x], lr=cfg.learning_rate)
+        for _ in range(cfg.steps):
+            opt.step(closure)
+            if cfg.clamp:
+                with torch.no_grad():
+                    x.clamp_(0, 1)
+    bar.close()
+    out = best["image"] if cfg.keep_best and best["image"] is not None else x.detach()
+    if cfg.clamp:
+        out = out.clamp(0, 1)
+    hist = torch.stack(records).T.tolist() if records else [[], [], [], []]
+    return out, dict(zip(("total", "content", "style", "tv"), hist)), count[0]
+
+
+def _resize_to(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+    if tuple(image.shape[-2:]) == tuple(hw):
+        return image
+    return F.interpolate(image, size=hw, mode="bilinear", align_corners=False, antialias=True)
+
+
+def _scaled(hw: tuple[int, int], short: int) -> tuple[int, int]:
+    h, w = hw
+    s = short / min(h, w)
+    return max(1, round(h * s)), max(1, round(w * s))
+
+
+def stylize(
+    content: torch.Tensor | None,
+    style: torch.Tensor | None,
+    config: GatysConfig | str = "paper",
+    *,
+    encoder: VGG19Encoder | None = None,
+    size: tuple[int, int] | None = None,
+    scales: Sequence[int] | None = None,
+    preserve_colour: Literal["luminance", "histogram"] | None = None,
+    seed: int = 0,
+    init_image: torch.Tensor | None = None,
+    callback: Callable | None = None,
+    callback_every: int = 10,
+    progress: bool = True,
+    random: bool | None = None,
+    **overrides,
+) -> GatysResult:
+    """Gatys style transfer (or, with ``content=None``, texture synthesis).
+
+    Args:
+        content: ``(1, 3, H, W)`` RGB in [0, 1], or ``None`` for texture
+            synthesis (then ``size=(H, W)`` sets the output size, default the
+            style's).
+        style: ``(1, 3, H', W')``, or ``None`` for feature inversion of the content.
+        config: a :class:`GatysConfig` or a preset name; ``overrides`` change
+            single fields (``style_weight=1e4``, ``init="content"``, …).
+        encoder: a VGG-19 reaching every layer used; default
+            :func:`get_encoder` (cached), moved to the content's device/dtype.
+        scales: coarse-to-fine short-side sizes, e.g. ``(128, 256)``: the result
+            at each scale, upsampled, starts the next; the style is scaled by
+            the same factor; ``config.steps`` evaluations per scale.
+        preserve_colour: ``"luminance"`` (style transfer on the luminance, then
+            the content's I/Q channels; the style's luminance is first matched
+            to the content's mean and std) or ``"histogram"`` (recolour the style
+            with the content's colour mean and covariance first) — see
+            ``stylelab.colour``.
+        seed: seeds the noise start (a private generator: global RNG untouched).
+        init_image: start from this image instead of ``config.init``.
+        callback: ``callback(evaluation, image, losses)`` every ``callback_every`` evaluations.
+        random: allow random VGG weights when the pretrained file is missing.
+
+    Returns:
+        :class:`GatysResult` (``.image`` ``(1, 3, H, W)`` in [0, 1]).
+
+    Runs on the device of ``content`` (or ``style``): CUDA, CPU or MPS (float32).
+    """
+    cfg = preset(config, **overrides) if isinstance(config, str) else config.replace(**overrides)
+    ref = content if content is not None else style
+    if ref is None:
+        raise ValueError("stylize needs a content image, a style image, or both.")
+    for t, what in ((content, "content"), (style, "style")):
+        if t is not None and (t.dim() != 4 or t.shape[1] != 3 or t.shape[0] != 1):
+            raise ValueError(f"{what} must be one image of shape (1, 3, H, W), got {tuple(t.shape)}")
+    if content is not None and style is not None and content.device != style.device:
+        raise ValueError(f"content is on {content.device} and style on {style.device}; move both to one device.")
+    device, dtype = ref.device, ref.dtype
+    if content is None:  # texture synthesis: no content term, nothing to start from but noise
+        cfg = cfg.replace(content_layers={}, init="noise" if cfg.init == "content" else cfg.init)
+    if style is None:  # feature inversion: no style term
+        cfg = cfg.replace(style_layers={})
+    if not cfg.layers:
+        raise ValueError("no layers to match: give content_layers (with a content image) or style_layers (with a style image)")
+    enc = encoder if encoder is not None else get_encoder(cfg, device, dtype, random=random)
+    p = next(enc.parameters(), None)
+    if p is not None and (p.device != device or p.dtype != dtype):
+        raise ValueError(f"the encoder is on {p.device} ({p.dtype}) but the images on {device} ({dtype}); "
+                         f"move one of them, e.g. encoder.to({str(device)!r}, {dtype}).")
+    enc_last = enc.layers
+    missing = [n for n in cfg.layers if n not in enc_last]
+    if missing:
+        raise ValueError(f"the encoder stops at {enc.last_layer!r} but the config needs {', '.join(missing)}")
+
+    full_hw = tuple(content.shape[-2:]) if content is not None else tuple(size or style.shape[-2:])
+    c_img, s_img = content, style
+    if preserve_colour == "luminance":
+        if content is None or style is None:
+            raise ValueError("preserve_colour='luminance' needs both a content and a style image")
+        c_y = colour.luminance(content)
+        c_img = colour.grey3(c_y)
+        s_img = colour.grey3(colour.match_luminance(colour.luminance(style), c_y).clamp(0, 1))
+    elif preserve_colour == "histogram":
+        if content is None or style is None:
+            raise ValueError("preserve_colour='histogram' needs both a content and a style image")
+        s_img = colour.match_colour(style, content)
+    elif preserve_colour is not None:
+        raise ValueError(f"preserve_colour must be None, 'luminance' or 'histogram'; got {preserve_colour!r}")
+
+    sizes = [_scaled(full_hw, s) for s in scales] if scales else [full_hw]
+    t0 = time.perf_counter()
+    history: dict[str, list[float]] = {"total": [], "content": [], "style": [], "tv": []}
+    evaluations = 0
+    x = None
+    for i, hw in enumerate(sizes):
+        factor = hw[0] / full_hw[0]
+        c_s = _resize_to(c_img, hw) if c_img is not None else None
+        s_s = None
+        if s_img is not None:
+            s_s = s_img if (factor == 1.0 or not scales) else _resize_to(
+                s_img, (max(1, round(s_img.shape[-2] * factor)), max(1, round(s_img.shape[-1] * factor))))
+        objective = GatysObjective(enc, cfg, c_s, s_s)
+        if x is not None:
+            start = _resize_to(x, hw)
+        elif init_image is not None:
+            start = _resize_to(init_image.to(device, dtype), hw)
+        elif cfg.init == "content":
+            start = c_s
+        elif cfg.init == "style":
+            start = _resize_to(s_img, hw)
+        else:
+            start = noise_like(torch.empty(1, 3, *hw, device=device, dtype=dtype), seed)
+        x, hist, n = optimise(objective, start, cfg, callback, callback_every, progress,
+                              desc=f"gatys {hw[1]}×{hw[0]}" if len(sizes) > 1 else "gatys")
+        for k in history:
+            history[k] += hist[k]
+        evaluations += n
+    if preserve_colour == "luminance":
+        x = colour.luminance_transfer(content, x, clamp=True)
+    return GatysResult(x, history, evaluations, time.perf_counter() - t0, cfg, _last_scale_evals=n)
+
+
+def synthesize_texture(style: torch.Tensor, size: tuple[int, int] | None = None, config: GatysConfig | str = "paper",
+                       **kwargs) -> GatysResult:
+    """Texture synthesis (Gatys et al., NeurIPS 2015): match only the style statistics, from white noise."""
+    return stylize(None, style, config, size=size, **kwargs)
+
+
+def invert(image: torch.Tensor, layer: str = "relu4_2", config: GatysConfig | str = "paper", **kwargs) -> GatysResult:
+    """Feature inversion: the image whose ``layer`` features match ``image``'s, from white noise.
+
+    Content loss on ``layer`` only (weight 1, no style, no TV unless given);
+    Mahendran & Vedaldi, "Understanding Deep Image Representations by
+    Inverting Them", CVPR 2015 (Fig. 1 of Gatys et al. 2016 does the same).
+    """
+    overrides = {"content_layers": {check_layer(layer): 1.0}, "style_layers": {}, "init": "noise", "content_weight": 1.0}
+    overrides.update({k: kwargs.pop(k) for k in list(kwargs) if k in GatysConfig.__dataclass_fields__})
+    return stylize(image, None, config, **overrides, **kwargs)
+
+
+# ---------------------------------------------------------------------------- CLI
+def _parse_layers(text: str | None):
+    if text is None:
+        return None
+    out = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, w = item.partition(":")
+        out[name] = float(w) if w else None
+    if any(v is None for v in out.values()):
+        if not all(v is None for v in out.values()):
+            raise ValueError("give a weight for every layer (relu1_1:0.5,relu2_1:0.5) or for none")
+        return list(out)
+    return out
+
+
+def add_cli_arguments(parser) -> None:
+    """Options of ``stylelab transfer --method gatys``."""
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="settings to start from (default paper)")
+    parser.add_argument("--content-weight", type=float, default=None, help="α (default: the preset's)")
+    parser.add_argument("--style-weight", type=float, default=None, help="β (default: the preset's)")
+    parser.add_argument("--tv-weight", type=float, default=None, help="total-variation weight γ")
+    parser.add_argument("--steps", type=int, default=None, help="loss evaluations (L-BFGS) / Adam steps per scale")
+    parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None)
+    parser.add_argument("--lr", type=float, default=None, help="learning rate (Adam ~0.02, L-BFGS 1)")
+    parser.add_argument("--init", choices=["content", "noise", "style"], default=None, help="start image")
+    parser.add_argument("--content-layers", default=None, help="e.g. relu4_2 or relu4_2:1,relu3_2:0.5")
+    parser.add_argument("--style-layers", default=None, help="e.g. relu1_1,relu2_1,relu3_1 (equal weights) or with :w")
+    parser.add_argument("--style-loss", choices=["gram", "mmd", "moments", "histogram"], default=None)
+    parser.add_argument("--pooling", choices=["avg", "max"], default=None)
+    parser.add_argument("--preserve-colour", choices=["luminance", "histogram"], default=None)
+    parser.add_argument("--scales", default=None, help="coarse-to-fine short sides, e.g. 128,256,512")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.Tensor:
+    """Run ``stylelab transfer --method gatys`` with parsed ``args``; returns the image."""
+    overrides = {}
+    for key in ("content_weight", "style_weight", "tv_weight", "steps", "optimizer", "lr", "init", "style_loss", "pooling"):
+        v = getattr(args, key, None)
+        if v is not None:
+            overrides[key] = v
+    for key in ("content_layers", "style_layers"):
+        v = _parse_layers(getattr(args, key, None))
+        if v is not None:
+            overrides[key] = v
+    scales = [int(s) for s in args.scales.split(",")] if getattr(args, "scales", None) else None
+    result = stylize(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
+                     seed=args.seed if getattr(args, "seed", None) is not None else 0,
+                     progress=not getattr(args, "no_progress", False), **overrides)
+    return result.image
