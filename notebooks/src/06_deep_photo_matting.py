@@ -1,0 +1,263 @@
+# %% [markdown]
+# # 06 · Deep Photo Style Transfer: the matting Laplacian as a photorealism prior
+#
+# **What you will learn**
+#
+# * the *locally affine colour model*: inside a small window, a photo's output colours
+#   should be an affine function of its input colours;
+# * how that model becomes a quadratic penalty $\sum_c V_c^\top L V_c$ with the matting
+#   Laplacian $L$ — built here one window at a time;
+# * what $L$ "sees": the affinity of a pixel to its neighbours, and its eigenvectors;
+# * the λ trade-off between following the stylised colours and staying photorealistic;
+# * how Deep Photo Style Transfer adds this term (and segmentation-aware style losses)
+#   to Gatys-style optimisation.
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+import torch.nn.functional as F
+
+import stylelab
+from stylelab import course, data, matting, viz
+from stylelab import transforms as T
+from stylelab.methods import dpst
+
+torch.manual_seed(0)
+size = course.pick(full=128, fast=32)
+content = data.load("coffee", size=size).double()[..., :size, :size]  # a square crop keeps the code short
+style = data.load(data.names("style_photo")[0], size=size).double()
+viz.show_images([content, style], titles=["content: coffee", "style photo"], size=3);
+
+# %% [markdown]
+# ## The idea: locally, colour changes are affine
+#
+# Photographic edits — exposure, white balance, tone curves — change colours smoothly:
+# inside any 3×3 window the output is (almost) $V_i = a_k^\top I_i + b_k$ for some
+# $a_k \in \mathbb{R}^3, b_k$. Painterly style transfer breaks this (it paints new
+# texture). So measure, for each window, how badly the best affine fit explains the
+# output, and add it up. For one window with pixels $I_1..I_n$:
+#
+# $$\min_{a,b}\sum_{i\in w}(V_i - a^\top I_i - b)^2 + \varepsilon\|a\|^2 = V_w^\top L_w V_w,\qquad
+# L_w = I_n - \tfrac1n\big(1 + (I_i-\mu)^\top(\Sigma + \tfrac{\varepsilon}{n}I_3)^{-1}(I_j-\mu)\big)_{ij}$$
+#
+# with $\mu, \Sigma$ the window's colour mean and (biased) covariance. Summing $L_w$ over
+# all windows gives the matting Laplacian $L$ (Levin, Lischinski & Weiss, 2008).
+
+# %%
+op = matting.MattingLaplacian(content)
+noisy = (content + 0.1 * torch.randn(content.shape, dtype=torch.float64)).clamp(0, 1)
+A = torch.tensor([[0.9, 0.3, 0.0], [0.1, 0.6, 0.2], [0.0, 0.2, 0.7]], dtype=torch.float64)
+recoloured = (torch.einsum("ij,bjhw->bihw", A, content) + 0.05)
+shifted = torch.roll(content, shifts=2, dims=-1)
+cases = {"affine recolouring": recoloured, "added noise": noisy, "shifted 2 px": shifted}
+losses = {k: float(dpst.photorealism_loss(v, op)) for k, v in cases.items()}
+viz.show_images(list(cases.values()), titles=[f"{k}\nVᵀLV = {v:.3g}" for k, v in losses.items()], size=2.6);
+assert losses["affine recolouring"] < 1e-3 * losses["added noise"]
+
+# %% [markdown]
+# A global affine recolouring costs (almost) nothing; noise and misaligned structure cost a lot.
+
+# %% [markdown]
+# ## Building $L$ step by step
+#
+# Take a tiny 4×5 image. Each 3×3 window fully inside it contributes a 9×9 block
+# $L_w$ at the rows/columns of its pixels (row-major index $y\cdot W + x$). Overlapping
+# windows add up.
+
+# %%
+tiny = F.interpolate(content, size=(4, 5), mode="area")
+img = matting.to_hwc(tiny)
+H, W = 4, 5
+L_manual = np.zeros((H * W, H * W))
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+for k, (y0, x0) in enumerate([(y, x) for y in range(1, H - 1) for x in range(1, W - 1)]):
+    ids = [(y0 + dy) * W + (x0 + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    pix = img.reshape(-1, 3)[ids]
+    c = pix - pix.mean(0)
+    cov = c.T @ c / 9 + 1e-7 / 9 * np.eye(3)
+    Lw = np.eye(9) - (1 + c @ np.linalg.inv(cov) @ c.T) / 9
+    L_manual[np.ix_(ids, ids)] += Lw
+    if k == 0:
+        viz.heatmap(Lw, "one window's L_w (9×9)", ax=axes[0], colorbar=False)
+viz.heatmap(L_manual, "sum over the 6 windows (20×20)", ax=axes[1], colorbar=False)
+axes[2].spy(matting.laplacian(content[..., :12, :12]), markersize=1)
+axes[2].set_title("sparsity of L, 12×12 image")
+fig.tight_layout();
+
+# %% [markdown]
+# Checks: the hand-built matrix is stylelab's, which agrees with pymatting; $L\mathbf 1 = 0$
+# (a constant image is perfectly affine) and $L$ is positive semi-definite.
+
+# %%
+L_lib = matting.laplacian(tiny).toarray()
+assert np.abs(L_manual - L_lib).max() < 1e-8 * np.abs(L_lib).max()
+from pymatting import cf_laplacian
+
+assert np.abs(cf_laplacian(img, epsilon=1e-7, radius=1).toarray() - L_lib).max() < 1e-8 * np.abs(L_lib).max()
+assert np.abs(L_lib @ np.ones(H * W)).max() < 1e-8 * np.abs(L_lib).max()
+assert np.linalg.eigvalsh(L_lib).min() > -1e-8 * np.abs(L_lib).max()
+print("L matches pymatting; L·1 = 0; smallest eigenvalue", np.linalg.eigvalsh(L_lib).min())
+
+# %% [markdown]
+# For large images stylelab never forms $L$: `matting.MattingLaplacian` computes $L v$
+# with box filters in $O(N)$ memory (the trick of He, Sun & Tang, 2010), on the GPU if
+# the image lives there.
+
+# %%
+v = torch.rand(3, size, size, dtype=torch.float64)
+Ls = matting.laplacian(content)
+assert np.allclose(op.matvec(v).reshape(3, -1).numpy(), (Ls @ v.reshape(3, -1).numpy().T).T, atol=1e-8)
+
+# %% [markdown]
+# ## What one pixel is tied to: the affinity explorer
+#
+# Row $i$ of $-L$ (off the diagonal) is the *affinity* $W_{ij}$: how strongly pixel $j$
+# must move with pixel $i$. Pick a pixel with the sliders; change ε and press
+# **Rebuild L** (larger ε → weaker edges, more blur).
+
+# %%
+from stylelab.widgets.matting import AffinityExplorer
+
+explorer = AffinityExplorer(content[..., : min(size, 64), : min(size, 64)])
+explorer.widget()
+
+# %% [markdown]
+# The same for four fixed pixels (static figure):
+
+# %%
+pts = [(size // 4, size // 4), (size // 2, size // 2), (size // 3, 2 * size // 3), (3 * size // 4, size // 5)]
+fig, axes = plt.subplots(1, 4, figsize=(12, 3))
+for ax, (r_, c_) in zip(axes, pts):
+    a = explorer.affinity_map(min(r_, explorer.h - 1), min(c_, explorer.w - 1))
+    win = a[max(0, r_ - 4): r_ + 5, max(0, c_ - 4): c_ + 5]
+    m = np.abs(win).max() or 1
+    ax.imshow(win, cmap="RdBu_r", vmin=-m, vmax=m)
+    ax.set_title(f"affinity around ({r_}, {c_})")
+    ax.axis("off")
+fig.tight_layout();
+
+# %% [markdown]
+# ## Eigenvectors of $L$: soft segments
+#
+# The eigenvectors with the smallest eigenvalues are the signals $L$ penalises least —
+# smooth inside regions of coherent colour, changing at edges (this is *spectral
+# matting*). The first is constant (eigenvalue 0).
+
+# %%
+n_eig = 6
+es = course.pick(full=48, fast=24)
+small = F.interpolate(content, size=(es, es), mode="area")
+Lsmall = matting.laplacian(small, eps=1e-5).toarray()
+lam, vec = np.linalg.eigh(Lsmall)
+fig, axes = plt.subplots(1, n_eig + 1, figsize=(2.1 * (n_eig + 1), 2.3))
+axes[0].imshow(viz.to_numpy_image(small))
+axes[0].set_title("image")
+for k in range(n_eig):
+    axes[k + 1].imshow(vec[:, k].reshape(es, es), cmap="RdBu_r")
+    axes[k + 1].set_title(f"λ={lam[k]:.1e}")
+for ax in axes:
+    ax.axis("off")
+fig.tight_layout();
+assert abs(lam[0]) < 1e-6 * lam[-1]
+
+# %% [markdown]
+# ## The λ sweep (pixel space, no network needed)
+#
+# Make a stylised image with local errors — WCT colour transfer done per 8×8 tile —
+# and ask for the image $V$ closest to it that is photorealistic:
+# $\min_V \|V - y\|^2 + \lambda\, V^\top L V \Rightarrow (I + \lambda L)V = y$.
+
+# %%
+def tiled_colour_transfer(c, s, tile=8):
+    out = torch.empty_like(c)
+    for i in range(0, c.shape[-2], tile):
+        for j in range(0, c.shape[-1], tile):
+            out[..., i:i + tile, j:j + tile] = T.wct(c[..., i:i + tile, j:j + tile], s, preset="photowct")
+    return out.clamp(0, 1)
+
+
+y = tiled_colour_transfer(content, style)
+lams = [0.0, 1e-2, 1e-1, 1.0, 10.0]
+M0 = sp.identity(size * size, format="csc")
+outs, costs = [], []
+for lam_ in lams:
+    solve = spla.factorized((M0 + lam_ * Ls).tocsc())
+    V = np.stack([solve(ch.ravel()) for ch in y[0].numpy()]).reshape(1, 3, size, size)
+    V = torch.from_numpy(V).clamp(0, 1)
+    outs.append(V)
+    costs.append(float(dpst.photorealism_loss(V, op)))
+viz.show_images(outs, titles=[f"λ={l:g}\nVᵀLV={c_:.2g}" for l, c_ in zip(lams, costs)], size=2.3);
+assert all(a >= b - 1e-9 for a, b in zip(costs, costs[1:])), "the matting cost must fall as λ grows"
+
+# %% [markdown]
+# Small λ keeps the tile seams; large λ removes them and finally pulls every window
+# towards one affine colour model. Deep Photo's λ = 10⁴ sits on top of VGG losses whose
+# scale is much larger than $\|V-y\|^2$ — the balance is what matters.
+#
+# ## Deep Photo Style Transfer: the full objective
+#
+# $\mathcal L = \alpha\,\mathcal L_c + \Gamma\,\mathcal L_{s+} + \lambda\,\sum_c V_c^\top L V_c$:
+# Gatys's content loss, an *augmented* style loss (Gram matrices per segmentation
+# label, so sky matches sky), and the matting term, whose gradient is exactly $2LV_c$
+# (stylelab computes it with the matrix-free operator). The official code optimises in
+# two stages: 1000 L-BFGS steps without the matting term, then 1000 with it. Here a
+# few steps, with random VGG weights in CI:
+
+# %%
+encoder = stylelab.encoders.vgg19(last_layer="relu5_1", random=True)
+course.weights_banner(encoder, "VGG-19")
+steps = course.pick(full=(100, 100), fast=(2, 3))
+out, hist = dpst.stylize(content.float(), style.float(), encoder=encoder, steps=steps, progress=False)
+viz.show_images([content, style, out], titles=["content", "style", f"DPST {steps[0]}+{steps[1]} steps"], size=3)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.semilogy(hist["loss"])
+ax.set_xlabel("evaluation")
+ax.set_ylabel("total loss");
+assert out.shape == content.shape
+
+# %% [markdown]
+# ## Exercises
+#
+# **06.window** — given the $n$ pixels of one window as an `(n, 3)` NumPy array and ε,
+# return its `(n, n)` Laplacian block $L_w$.
+
+# %%
+from stylelab.exercises import check
+
+
+def my_window_laplacian(pixels, eps):
+    raise NotImplementedError  # your code here
+
+
+check("06.window", my_window_laplacian)
+
+# %% [markdown]
+# **06.loss** — given a dense `L` (N×N tensor) and `V` (3×N, one row per colour),
+# return the matting loss $\sum_c V_c^\top L V_c$.
+
+# %%
+def my_matting_loss(L, V):
+    raise NotImplementedError  # your code here
+
+
+check("06.loss", my_matting_loss)
+
+# %% [markdown]
+# ## What to remember
+#
+# * Photorealism ≈ "locally affine in the input colours". The matting Laplacian turns
+#   that into a quadratic form $V^\top L V$; $L\mathbf 1=0$, $L \succeq 0$, and it is
+#   sparse (25 non-zeros per row for 3×3 windows).
+# * ε matters in flat regions (1e-7 in Levin/Luan/FastPhotoStyle, 1e-5 in a popular port).
+# * The gradient is $2LV$ — cheap and exact with box filters, no need to store $L$.
+# * The same matrix drives FastPhotoStyle's smoothing (notebook 05): one solves a linear
+#   system once; DPST adds the term to an optimisation.
+#
+# **Papers.** F. Luan, S. Paris, E. Shechtman & K. Bala, *Deep Photo Style Transfer*,
+# CVPR 2017. A. Levin, D. Lischinski & Y. Weiss, *A Closed-Form Solution to Natural
+# Image Matting*, TPAMI 2008. A. Levin, A. Rav-Acha & D. Lischinski, *Spectral Matting*,
+# TPAMI 2008. K. He, J. Sun & X. Tang, *Fast Matting Using Large Kernel Matting
+# Laplacian Matrices*, CVPR 2010.

@@ -1,0 +1,235 @@
+"""PhotoWCT: photorealistic WCT with max-unpooling decoders, then closed-form smoothing.
+
+Li, Liu, Li, Yang, Kautz, "A Closed-form Solution to Photorealistic Image
+Stylization", ECCV 2018 (NVIDIA/FastPhotoStyle).
+
+Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (methods.md §6.2):
+
+    F_s^L = relu{L}_1 of the style, all four from ONE pass of the level-4 encoder e4
+    x₄ = content;  F = e_L(x_L) (recording max-pool switches)
+    x_{L−1} = d_L( WCT(F, F_s^L), switches of this e_L pass )
+
+WCT is the ``"photowct"`` preset of :func:`stylelab.transforms.wct`
+(+I on the content covariance only, eigenvalue threshold 1e-5, float32, no α,
+no clamp). Max-unpooling puts every value back where the encoder's max was,
+so edges stay where they were in the photo — the point of PhotoWCT against
+WCT's upsampling decoders, which blur and shift structure.
+
+Step 2 (optional): :func:`stylelab.smoothing.smooth` with the content as guide.
+
+Segmentation: ``content_labels``/``style_labels`` (single-channel integer maps
+at the images' resolution) restrict WCT to matching regions; a label is used
+only with > 10 pixels in both maps and a count ratio < 100 (evaluated at full
+resolution), maps are resized to each feature size with NEAREST, and pixels
+of unused labels keep their un-stylised content feature.
+
+Weights: ``photo_wct.pth`` (80 tensors, keys ``e1.conv0.weight`` …
+``d4.conv1_1.bias``) is CC BY-NC-SA 4.0 and never shipped: pass the file you
+downloaded from NVIDIA/FastPhotoStyle to :meth:`PhotoWCT.from_official`.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from .. import transforms as T
+from .. import weights as W
+from ..decoders import MirrorDecoder, decoder_convs
+from ..encoders import VGG19Encoder
+
+__all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS"]
+
+LEVELS = (4, 3, 2, 1)
+
+
+def photowct_shapes() -> dict[str, tuple[int, ...]]:
+    """The 80 keys/shapes of the official ``photo_wct.pth`` (methods.md §6.1)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for level in (1, 2, 3, 4):
+        W._conv(shapes, f"e{level}.conv0", 3, 3, k=1)
+        for name, out_c, in_c in W._vgg_conv_channels():
+            W._conv(shapes, f"e{level}.{name}", out_c, in_c)
+            if name == f"conv{level}_1":
+                break
+        for name, out_c, in_c in decoder_convs(level):
+            W._conv(shapes, f"d{level}.{name}", out_c, in_c)
+    return shapes
+
+
+def convert_official(state_dict) -> dict[str, torch.Tensor]:
+    """Official ``photo_wct.pth`` → :class:`PhotoWCT` state dict.
+
+    The official module's sub-module and layer names (``e4.conv3_1``,
+    ``d4.conv4_1``…) are the ones used here, so this is a validated copy; a
+    checkpoint wrapped as ``{"state_dict": …}`` or with ``module.`` prefixes
+    (DataParallel) is unwrapped.
+    """
+    sd = dict(state_dict.get("state_dict", state_dict)) if isinstance(state_dict, dict) else dict(state_dict)
+    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
+
+
+W.register(W.WeightSpec(
+    name="photowct",
+    filename="photo_wct.pth",
+    url=None,
+    license="CC BY-NC-SA 4.0 (NVIDIA/FastPhotoStyle; non-commercial, share-alike)",
+    source="PhotoWCTModels/photo_wct.pth in https://github.com/NVIDIA/FastPhotoStyle — download it yourself "
+           "and pass the path (stylelab never ships it)",
+    shapes=photowct_shapes(),
+    converter="stylelab.methods.photowct:convert_official",
+    used_by="stylelab.PhotoWCT",
+    note="Non-commercial use only; share derivatives under the same licence.",
+    print_license_on_load=True,
+))
+
+
+class PhotoWCT(nn.Module):
+    """Four encoder/decoder pairs ``e1..e4`` / ``d1..d4`` (max-pool switches → max-unpooling).
+
+    ``e{L}`` is the normalised VGG-19 up to ``relu{L}_1`` (floor-mode pooling, as
+    FastPhotoStyle); ``d{L}`` the mirror decoder with ``unpool="max"``.
+    """
+
+    def __init__(self):
+        super().__init__()
+        for level in (1, 2, 3, 4):
+            self.add_module(f"e{level}", VGG19Encoder("normalised", last_layer=f"relu{level}_1"))
+            self.add_module(f"d{level}", MirrorDecoder(level, unpool="max"))
+        self.pretrained = False
+
+    @classmethod
+    def from_official(cls, path_or_state_dict=None, device=None, random: bool | None = None) -> "PhotoWCT":
+        """Load the user-supplied ``photo_wct.pth`` (prints its CC BY-NC-SA licence).
+
+        Args:
+            path_or_state_dict: a path, a state dict (official layout), ``"random"``,
+                or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache.
+            random: allow random weights when the file is missing (warns).
+        """
+        from ..device import get_device
+
+        model = cls()
+        model.pretrained = W.load_into(model, "photowct", path_or_state_dict, random=random, download=False)
+        return model.eval().requires_grad_(False).to(get_device(device))
+
+    @staticmethod
+    def _labels(labels, image: torch.Tensor, what: str):
+        if labels is None:
+            return None
+        lab = T.check_labels(labels)
+        if tuple(lab.shape[-2:]) != tuple(image.shape[-2:]):
+            raise ValueError(
+                f"{what} is {tuple(lab.shape[-2:])} but the image is {tuple(image.shape[-2:])}: give label maps at the "
+                f"image's resolution (resize with stylelab.transforms.resize_labels(labels, size), which uses NEAREST)."
+            )
+        return lab.to(image.device)
+
+    @torch.no_grad()
+    def stylize(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        *,
+        content_labels=None,
+        style_labels=None,
+        levels: Sequence[int] = LEVELS,
+        smoothing: str | None = None,
+        beta: float = 0.9999,
+        return_steps: bool = False,
+        **wct_kwargs,
+    ):
+        """PhotoWCT stylisation (coarse → fine), optionally followed by smoothing.
+
+        Args:
+            content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W').
+            content_labels, style_labels: optional single-channel label maps at
+                the content's/style's resolution (both or neither).
+            levels: subset of (4, 3, 2, 1), run coarse first.
+            smoothing: ``None`` (stylisation only, no clamp — as the reference),
+                or a :func:`stylelab.smoothing.smooth` mode (``"auto"``, ``"gif"``, …);
+                the stylised image is clamped to [0, 1] before smoothing.
+            wct_kwargs: overrides of the ``"photowct"`` WCT preset.
+
+        Returns:
+            (1, 3, H, W), or (image, {level: image}) with ``return_steps``.
+        """
+        if content.dim() != 4 or content.shape[1] != 3 or style.dim() != 4 or style.shape[1] != 3:
+            raise ValueError(f"content and style must be (1, 3, H, W) images, got {tuple(content.shape)} and {tuple(style.shape)}")
+        if (content_labels is None) != (style_labels is None):
+            raise ValueError("pass both content_labels and style_labels, or neither")
+        levels = sorted({int(l) for l in levels}, reverse=True)
+        if not levels or any(l not in LEVELS for l in levels):
+            raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {levels}")
+        cl = self._labels(content_labels, content, "content_labels")
+        sl = self._labels(style_labels, style, "style_labels")
+        e_style = getattr(self, f"e{levels[0]}")
+        sfeats = e_style(style, layers=[f"relu{l}_1" for l in levels])
+        x, steps = content, {}
+        for level in levels:
+            layer = f"relu{level}_1"
+            feats = getattr(self, f"e{level}")(x, layers=layer, switches=True)
+            csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", content_labels=cl, style_labels=sl, **wct_kwargs)
+            x = getattr(self, f"d{level}")(csf, feats.switches)
+            steps[level] = x
+        if smoothing is not None:
+            from ..smoothing import smooth
+
+            guide = content
+            dtype = torch.float64 if x.device.type != "mps" else torch.float32
+            x = smooth(x.clamp(0, 1).to(dtype), guide.to(dtype), beta, mode=smoothing).to(content.dtype)
+            steps["smoothed"] = x
+        return (x, steps) if return_steps else x
+
+    forward = stylize
+
+
+def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = None, batch_size: int = 8, lr: float = 1e-4,
+                  device=None, checkpoint=None, resume: bool = True, progress: bool = True, feature_weight: float = 1.0):
+    """Train the max-unpooling decoder ``d{level}`` to invert ``e{level}`` (Li et al. 2017, Eq. 1).
+
+    Reuses :func:`stylelab.train.fit` with :class:`stylelab.train.ReconstructionLoss`
+    (pixel MSE + ``feature_weight`` × feature MSE); the encoder stays frozen.
+    Returns ``(model, history)``.
+    """
+    from ..train import ReconstructionLoss, fit
+
+    model = model or PhotoWCT()
+    enc, dec = getattr(model, f"e{level}"), getattr(model, f"d{level}")
+    enc.requires_grad_(False)
+    dec.requires_grad_(True)
+    loss = ReconstructionLoss(enc, dec, level, feature_weight=feature_weight)
+    history = fit(loss, {"encoder": enc, "decoder": dec}, images, steps=steps, batch_size=batch_size, lr=lr,
+                  device=device, checkpoint=checkpoint, resume=resume, progress=progress)
+    dec.requires_grad_(False)
+    return model, history
+
+
+# ============================================================================ CLI
+def add_cli_arguments(parser) -> None:
+    parser.add_argument("--weights", default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
+    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "ilu", "cg", "direct", "official", "gif"],
+                        help="smoothing after stylisation (default auto; none to skip)")
+    parser.add_argument("--beta", type=float, default=0.9999, help="smoothing strength β (default 0.9999)")
+    parser.add_argument("--content-labels", default=None, help="content label map (single-channel PNG)")
+    parser.add_argument("--style-labels", default=None, help="style label map (single-channel PNG)")
+
+
+def _read_labels(path, like: torch.Tensor):
+    import numpy as np
+    from PIL import Image
+
+    arr = np.asarray(Image.open(path))
+    lab = T.check_labels(torch.from_numpy(arr.astype("int64")))
+    return T.resize_labels(lab, like.shape[-2:])
+
+
+def run_cli(args, content, style, device) -> torch.Tensor:
+    model = PhotoWCT.from_official(args.weights, device=device)
+    cl = _read_labels(args.content_labels, content) if args.content_labels else None
+    sl = _read_labels(args.style_labels, style) if args.style_labels else None
+    mode = None if args.smooth == "none" else args.smooth
+    out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
+    return out.clamp(0, 1)
