@@ -1,0 +1,1 @@
+"""Interactive explorers (ipywidgets). Logic lives in plain classes so tests can drive them headlessly."""
