@@ -83,6 +83,11 @@ def _transfer(args, method_parser_factory) -> int:
         import torch
 
         torch.manual_seed(args.seed)
+    if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
+        if not hasattr(module, "run_cli_video"):
+            print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
+            return 1
+        return module.run_cli_video(args, device)
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
     t0 = time.perf_counter()

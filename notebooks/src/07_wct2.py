@@ -1,0 +1,355 @@
+# %% [markdown]
+# # 07 · WCT²: wavelet pooling and progressive stylization
+#
+# **What you will learn**
+#
+# * why max pooling loses information a decoder cannot recover, and how **Haar
+#   wavelet pooling** pools *without* losing anything: orthonormal filters, perfect
+#   reconstruction, and a low band LL that is exactly 2 × average pooling;
+# * what the four subbands LL, LH, HL, HH hold, with an interactive **subband explorer**
+#   for photos and for encoder features;
+# * the "LL only keeps structure" result of WCT², first in pixel space (no network, no
+#   weights), then with the WCT² model: stylizing at the **encoder**, the **skips** and
+#   the **decoder**, one component at a time;
+# * **progressive** stylization (one pass) against a **multi-level** cascade;
+# * the style strength α and label maps;
+# * how to measure the temporal stability of video stylization without optical flow.
+
+# %% [markdown]
+# ## The idea in pictures
+#
+# PhotoWCT tried to help its decoder by telling it *where* each max was taken
+# (max-unpooling). It helped little: a max-pooled feature map keeps one value in four
+# and forgets the other three, so edges come back blurred and a smoothing step had to
+# clean up afterwards — and that step dominated its running time.
+#
+# WCT² (Yoo et al., ICCV 2019) swaps every pooling of the encoder for a Haar wavelet
+# transform. Each 2×2 block is rewritten in a new basis of four "patterns":
+#
+# ```
+#   block        LL (average)   LH (left↔right)  HL (top↕bottom)  HH (diagonal)
+#  [a  b]   →   ½[+1 +1]        ½[−1 +1]          ½[−1 −1]          ½[+1 −1]
+#  [c  d]        [+1 +1]         [−1 +1]           [+1 +1]           [−1 +1]
+# ```
+#
+# Four numbers in, four numbers out: nothing is lost. LL continues through the network
+# (like pooling would), and LH, HL, HH travel to the decoder as skip connections, which
+# puts them back exactly. Because every stage can be undone, one encoder/decoder pass
+# with WCT inside it is enough — no cascade of autoencoders, no post-processing.
+
+# %% [markdown]
+# ## The equations
+#
+# With $L = \tfrac{1}{\sqrt 2}[1, 1]$ and $H = \tfrac{1}{\sqrt 2}[-1, 1]$ the 2×2 kernels
+# are the outer products $LL = L^\top L$, $LH = L^\top H$, $HL = H^\top L$, $HH = H^\top H$.
+# Stacked as rows of a 4×4 matrix Φ acting on the flattened block, they are orthonormal:
+#
+# $$\Phi\Phi^\top = \sum_{k} T_k T_k^\top = I \quad\Longrightarrow\quad x = \sum_{X\in\{LL,LH,HL,HH\}} \mathrm{ConvT}_X(\mathrm{Conv}_X(x)),\qquad \lVert x\rVert^2 = \sum_X \lVert X\rVert^2 .$$
+#
+# And $LL = \tfrac12(a+b+c+d) = 2\cdot\mathrm{avgpool}(x)$.
+#
+# The WCT of WCT² (official code, not in the paper) adds the identity to *both*
+# covariances and clamps to the content's range:
+#
+# $$T = (\Sigma_s + I)^{1/2}(\Sigma_c + I)^{-1/2}(F_c - \mu_c) + \mu_s,\quad T \leftarrow \mathrm{clamp}(T, \min F_c, \max F_c),\quad \text{out} = \alpha T + (1-\alpha)F_c .$$
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+import stylelab
+from stylelab import course, data, video, viz, wavelets, weights
+from stylelab.device import get_device
+from stylelab.exercises import check
+from stylelab.methods import wct2
+from stylelab.widgets.subbands import SubbandExplorer
+
+warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners say it once per model
+torch.manual_seed(0)
+device = get_device()
+size = course.pick(full=512, fast=64)
+content_name, style_name = data.pairs()[0]
+content = data.load(content_name, size=(size, size), device=device)
+style = data.load(style_name, size=(size, size), device=device)
+print(f"device {device}, {size} px, content {content_name!r}, style {style_name!r}")
+
+# %% [markdown]
+# ## 1 · Wavelets are lossless pooling
+#
+# `stylelab.wavelets.haar_dwt` gives the four bands; `haar_idwt` puts them back. We
+# check the three properties above on a real photo, in float32.
+
+# %%
+x = data.load("astronaut", size=(size, size))
+LL, LH, HL, HH = wavelets.haar_dwt(x)
+rec = wavelets.haar_idwt(LL, LH, HL, HH)
+err = (rec - x).abs().max().item()
+assert err < 1e-6, err                                            # perfect reconstruction
+assert torch.allclose(LL, 2 * F.avg_pool2d(x, 2), atol=1e-6)      # LL = 2 × average pooling
+energy = sum(b.pow(2).sum() for b in (LL, LH, HL, HH))
+assert torch.isclose(energy, x.pow(2).sum(), rtol=1e-5)           # energy preserved
+
+# max pooling, then the best a decoder can do without the lost values: copy the max back
+mx = F.max_pool2d(x, 2)
+from_max = F.interpolate(mx, scale_factor=2, mode="nearest")
+from_avg = F.interpolate(LL / 2, scale_factor=2, mode="nearest")  # LL alone
+print(f"max |error|: Haar {err:.1e}, max-pool+copy {(from_max - x).abs().max():.3f}, LL only {(from_avg - x).abs().max():.3f}")
+viz.show_images([x, from_max, from_avg, rec],
+                ["original", "max-pool → nearest", "LL only (avg) → nearest", "Haar: all 4 bands → inverse"],
+                size=2.6);
+
+# %% [markdown]
+# The three detail bands are mostly near zero on smooth areas and large on edges:
+# that is where max pooling's loss hides. The fraction of the energy per band:
+
+# %%
+e = wavelets.band_energy((LL, LH, HL, HH))
+fig, ax = plt.subplots(figsize=(4, 2.5))
+ax.bar(list(e), [100 * v for v in e.values()])
+ax.set_ylabel("% of energy"); ax.set_yscale("log"); ax.set_title("Haar bands of a photo (level 1)")
+fig.tight_layout();
+
+# %% [markdown]
+# ## 2 · The subband explorer
+#
+# A static picture first (the bands at level 2 and the reconstruction from LL alone),
+# then the explorer: move the level, switch bands on and off, and watch the
+# reconstruction and the energy table. The decomposition is computed once; the
+# controls only re-synthesise, so it stays quick at 512 px on a CPU.
+
+# %%
+ex = SubbandExplorer(x, max_level=4)
+ex.level, ex.bands = 2, {"LL"}
+ex.figure(size=2.2);
+
+# %%
+SubbandExplorer(x, max_level=4).widget()
+
+# %% [markdown]
+# The same explorer works on **encoder features** (any number of channels; pick one with
+# the channel slider). Here: the pre-pooling activation `conv1_2` of the WCT² encoder.
+
+# %%
+model = wct2.WCT2.from_official(unpool="sum", device=device, random=course.pick(full=None, fast=True))
+course.weights_banner(model, "WCT² (sum)")
+skips = {}
+with torch.no_grad():
+    model.encoder.encode(x.to(device), skips, 1)
+feat = skips["conv1_2"].cpu()
+print("conv1_2:", tuple(feat.shape))
+SubbandExplorer(feat, max_level=3).widget()
+
+# %% [markdown]
+# ## 3 · Wavelet style transfer in pixel space — no network needed
+#
+# The heart of WCT²'s "LL only keeps structure" figure can be reproduced without any
+# weights: decompose content and style into a Haar pyramid, match the colour statistics
+# (3×3 WCT) of the coarsest LL band only — or of every band — and synthesise.
+
+# %%
+levels = course.pick(full=4, fast=3)
+ll_only = wct2.wavelet_transfer(content, style, levels=levels, bands="LL")
+all_bands = wct2.wavelet_transfer(content, style, levels=levels, bands="all")
+viz.show_images([content, style, ll_only, all_bands],
+                ["content", "style", f"WCT on LL{levels} only", "WCT on every band"], size=2.6);
+
+# %% [markdown]
+# Which bands changed? The explorer's `compare=` mode measures ‖B_out − B_in‖/‖B_in‖ per
+# band. We compare the results *before* clipping to [0, 1] (`clamp=False`): with LL only,
+# the detail bands do not move at all. (The clipping of the displayed image does touch
+# them a little where colours leave the [0, 1] range.)
+
+# %%
+raw_ll = wct2.wavelet_transfer(content, style, levels=levels, bands="LL", clamp=False)
+raw_all = wct2.wavelet_transfer(content, style, levels=levels, bands="all", clamp=False)
+cmp_ll = SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu())
+cmp_all = SubbandExplorer(content.cpu(), max_level=levels, compare=raw_all.cpu())
+cmp_ll.level = cmp_all.level = levels
+ch_ll, ch_all = cmp_ll.band_change(), cmp_all.band_change()
+assert max(ch_ll["LH"], ch_ll["HL"], ch_ll["HH"]) < 1e-4 < ch_ll["LL"], ch_ll
+assert min(ch_all["LH"], ch_all["HL"], ch_all["HH"]) > 1e-3, ch_all
+fig, ax = plt.subplots(figsize=(5, 2.8))
+idx = torch.arange(4)
+ax.bar(idx - 0.2, list(ch_ll.values()), 0.4, label="LL only")
+ax.bar(idx + 0.2, list(ch_all.values()), 0.4, label="every band")
+ax.set_xticks(idx, list(ch_ll)); ax.set_ylabel("relative change"); ax.legend(); ax.set_title(f"level {levels}")
+fig.tight_layout();
+
+# %%
+SubbandExplorer(content.cpu(), max_level=levels, compare=ll_only.cpu()).widget()
+
+# %% [markdown]
+# ## 4 · The WCT² model, component by component
+#
+# `stylelab.WCT2.from_official(unpool="cat5" | "sum")` loads the official checkpoints
+# through the weights registry. `transfer_at` chooses where WCT runs: at the
+# **encoder** outputs (low frequencies), at the **skips** (the LH/HL/HH bands of the three
+# poolings) and at the **decoder**. The README of the official code suggests `sum` for
+# this experiment. With random weights (automatic tests) the pictures are noise.
+
+# %%
+components = [("encoder",), ("skip",), ("decoder",), ("encoder", "skip"), ("encoder", "skip", "decoder")]
+msize = course.pick(full=512, fast=64)
+c_m, s_m = data.load(content_name, size=(msize, msize), device=device), data.load(style_name, size=(msize, msize), device=device)
+outs = {ta: model.stylize(c_m, s_m, transfer_at=ta) for ta in components}
+for ta, out in outs.items():
+    assert out.shape == c_m.shape
+viz.show_images([c_m, s_m] + list(outs.values()), ["content", "style"] + ["+".join(ta) for ta in outs],
+                ncols=4, size=2.4);
+
+# %% [markdown]
+# Any image size works: stylelab pads to a multiple of 8 and crops back (the reference
+# code crops the input instead).
+
+# %%
+odd = data.load("coffee", size=course.pick(full=301, fast=45))
+out_odd = model.stylize(odd.to(device), s_m, transfer_at=("skip",))
+assert out_odd.shape == odd.shape, out_odd.shape
+print("input", tuple(odd.shape), "→ output", tuple(out_odd.shape))
+
+# %% [markdown]
+# ## 5 · Progressive against multi-level
+#
+# WCT and PhotoWCT stylize in a **cascade**: stylize, decode, encode again at the next
+# level, stylize again… Each round trip adds its reconstruction error. WCT² does all
+# levels in **one** pass. The pixel-space analogue: one pyramid with WCT on every band
+# (progressive) versus re-running a one-level transfer three times on its own output
+# (cascade). We count how far each drifts from the content's structure: the relative
+# change of the finest detail bands.
+
+# %%
+progressive = wct2.wavelet_transfer(content, style, levels=3, bands="all")
+cascade = content
+for lv in (3, 2, 1):
+    cascade = wct2.wavelet_transfer(cascade, style, levels=lv, bands="all")
+
+
+def detail_change(y):
+    a, b = wavelets.haar_dwt(content), wavelets.haar_dwt(y)
+    return sum(float((q - p).norm() / p.norm()) for p, q in zip(a[1:], b[1:])) / 3
+
+
+print(f"detail change: progressive {detail_change(progressive):.3f}, cascade {detail_change(cascade):.3f}")
+viz.show_images([content, progressive, cascade], ["content", "progressive (1 pass)", "cascade (3 passes)"], size=2.6);
+
+# %% [markdown]
+# ## 6 · Style strength α and label maps
+#
+# Every WCT blends `α T + (1 − α) F_c`. Label maps restrict each WCT to matching
+# regions (sky to sky): labels must cover more than 10 pixels in both images with a
+# pixel-count ratio below 100, otherwise the region keeps its content features.
+
+# %%
+alphas = [0.0, 0.5, 1.0]
+row = [wct2.wavelet_transfer(content, style, levels=levels, alpha=a) for a in alphas]
+viz.show_images(row, [f"pixel, α = {a}" for a in alphas], size=2.4);
+
+# %%
+lc, ls = data.pairs(labelled=True)[0]
+lsize = course.pick(full=384, fast=64)
+c_l, s_l = data.load(lc, size=(lsize, lsize), device=device), data.load(ls, size=(lsize, lsize), device=device)
+cl, sl = data.load_labels(lc, size=(lsize, lsize)), data.load_labels(ls, size=(lsize, lsize))
+with_labels = wct2.wavelet_transfer(c_l, s_l, levels=levels, content_labels=cl, style_labels=sl)
+model_labels = model.stylize(c_l, s_l, transfer_at=("skip", "decoder"), content_labels=cl, style_labels=sl)
+assert with_labels.shape == c_l.shape and model_labels.shape == c_l.shape
+viz.show_images([c_l, s_l, cl[0, 0].float(), with_labels, model_labels],
+                ["content", "style", "content labels", "pixel, with labels",
+                 "WCT² with labels" + ("" if model.pretrained else " (RANDOM weights)")],
+                ncols=5, size=2.2);
+
+# %% [markdown]
+# ## 7 · Video: stable without a temporal term
+#
+# The paper reports that WCT² stylizes video frames independently without flicker. We
+# make a short "video" by panning a window over a photo while it darkens, stylize every
+# frame, and compare the mean frame-to-frame change of the output with the input's
+# (`ratio` ≈ 1 is stable, ≫ 1 flickers). The style's statistics are prepared once
+# (`prepare_style`) and reused for every frame. (In the fast mode of the automatic
+# tests the "video" has only two frames; with random weights the numbers say nothing
+# about the methods.)
+
+# %%
+n_frames = course.pick(full=12, fast=2)
+vsize = course.pick(full=256, fast=48)
+still = data.load(content_name, size=(vsize, vsize + 4 * n_frames))
+frames = video.pan_frames(still, n_frames=n_frames, step=4, size=(vsize, vsize), fade=0.3).to(device)
+prep = model.prepare_style(s_m, ("skip", "decoder"))
+runs = {
+    "WCT² (model)": lambda f: model.stylize(f, prep),
+    "wavelet LL (pixels)": lambda f: wct2.wavelet_transfer(f, style, levels=3),
+}
+try:
+    from stylelab.methods.photowct import PhotoWCT
+
+    pwct = PhotoWCT.from_official(device=device, random=course.pick(full=None, fast=True))
+    runs["PhotoWCT"] = lambda f: pwct.stylize(f, s_m)
+    if not course.is_fast():  # PhotoWCT's four autoencoders are slow on a CPU: the smoothed row runs at default settings
+        runs["PhotoWCT + smoothing"] = lambda f: pwct.stylize(f, s_m, smoothing="auto")
+except Exception as err:  # not available in this installation
+    print(f"PhotoWCT not run: {type(err).__name__}: {str(err).splitlines()[0][:100]}")
+results = {name: video.stylize_frames(fn, frames, progress=False) for name, fn in runs.items()}
+tc = {name: video.temporal_consistency(frames, out) for name, out in results.items()}
+fig, ax = plt.subplots(figsize=(5, 2.6))
+ax.barh(list(tc), [v["ratio"] for v in tc.values()])
+ax.axvline(1, color="k", lw=0.8); ax.set_xlabel("Δ(output) / Δ(input)"); ax.set_title("temporal change ratio")
+fig.tight_layout();
+viz.show_images([frames[0], frames[-1]] + [r[-1] for r in results.values()],
+                ["frame 0", f"frame {n_frames - 1}"] + list(results), ncols=5, size=2.2);
+
+# %% [markdown]
+# ## Exercises
+#
+# **07.haar_ll** — compute the LL band of `x` (B, C, H, W) with even sides by hand
+# (strided slicing, no convolution).
+
+# %%
+def my_ll(x):
+    raise NotImplementedError  # your code here
+
+
+check("07.haar_ll", my_ll)
+
+# %% [markdown]
+# **07.haar_inverse** — put a block back together from its four bands: return the
+# (B, C, 2h, 2w) tensor whose `haar_dwt` is `(LL, LH, HL, HH)`.
+
+# %%
+def my_inverse(LL, LH, HL, HH):
+    raise NotImplementedError  # your code here
+
+
+check("07.haar_inverse", my_inverse)
+
+# %% [markdown]
+# **07.temporal_change** — for frames (T, 3, H, W), return the T − 1 values
+# mean |V[t+1] − V[t]|.
+
+# %%
+def my_temporal_change(frames):
+    raise NotImplementedError  # your code here
+
+
+check("07.temporal_change", my_temporal_change)
+
+# %% [markdown]
+# ## What to remember
+#
+# * Haar pooling is average pooling (×2) that **keeps** the three detail bands: an
+#   orthonormal change of basis, so a decoder with the skips can undo it exactly.
+# * Changing only the low band moves colours and tones but keeps edges: the
+#   "LL only keeps structure" result, visible even on raw pixels.
+# * WCT² stylizes progressively in one pass, at the encoder, skips and decoder; the
+#   official WCT adds +I to both covariances and clamps to the content range.
+# * Temporal stability can be measured without optical flow by comparing frame-to-frame
+#   change of output and input.
+#
+# **Papers.** J. Yoo, Y. Uh, S. Chun, B. Kang, J.-W. Ha, "Photorealistic Style Transfer
+# via Wavelet Transforms", ICCV 2019 (code: github.com/clovaai/WCT2, MIT).
+# Y. Li, C. Fang, J. Yang, Z. Wang, X. Lu, M.-H. Yang, "Universal Style Transfer via
+# Feature Transforms", NeurIPS 2017. Y. Li, M.-Y. Liu, X. Li, M.-H. Yang, J. Kautz,
+# "A Closed-form Solution to Photorealistic Image Stylization", ECCV 2018.
+# S. Mallat, "A theory for multiresolution signal decomposition: the wavelet
+# representation", IEEE TPAMI 1989.

@@ -1,0 +1,245 @@
+"""WCT²: official checkpoint layout, encoder/decoder semantics, transfer_at subsets, sizes, pixel-space transfer."""
+
+import itertools
+
+import pytest
+import torch
+
+from stylelab import transforms as T
+from stylelab import wavelets as Wv
+from stylelab import weights as W
+from stylelab.methods import wct2 as M
+
+SUBSETS = [s for r in range(0, 4) for s in itertools.combinations(M.COMPONENTS, r)]
+
+
+@pytest.fixture(scope="module", params=["sum", "cat5"])
+def model(request):
+    u = request.param
+    return M.WCT2.from_official(M.synthetic_checkpoint(f"wct2_encoder_{u}", seed=1),
+                                M.synthetic_checkpoint(f"wct2_decoder_{u}", seed=2), unpool=u).double()
+
+
+def _images(h=24, w=20, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.rand(1, 3, h, w, generator=g, dtype=torch.float64),
+            torch.rand(1, 3, 16, 24, generator=g, dtype=torch.float64))
+
+
+def test_registry_shapes_match_methods_md():
+    enc = W.get("wct2_encoder_sum").shapes
+    assert len(enc) == 32 and enc == W.get("wct2_encoder_cat5").shapes
+    assert enc["pool3.HH.weight"] == (256, 1, 2, 2) and enc["conv4_1.weight"] == (512, 256, 3, 3)
+    dec = W.get("wct2_decoder_cat5").shapes
+    assert len(dec) == 30 and dec["conv3_4_2.weight"] == (256, 1280, 3, 3)
+    assert dec["conv2_2_2.weight"] == (128, 640, 3, 3) and dec["conv1_2_2.weight"] == (64, 320, 3, 3)
+    assert len(W.get("wct2_decoder_sum").shapes) == 30 and "conv3_4.weight" in W.get("wct2_decoder_sum").shapes
+    assert W.get("wct2_decoder_sum").url.endswith("model_checkpoints/wave_decoder_sum_l4.pth")
+
+
+@pytest.mark.parametrize("unpool", ["sum", "cat5"])
+def test_synthetic_official_checkpoints_load_and_values_arrive(unpool):
+    es = M.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=3)
+    ds = M.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=4)
+    m = M.WCT2.from_official(es, ds, unpool=unpool)
+    assert m.pretrained
+    torch.testing.assert_close(m.encoder.conv3_2.weight, es["conv3_2.weight"])
+    name = "conv2_2_2" if unpool == "cat5" else "conv2_2"
+    torch.testing.assert_close(getattr(m.decoder, name).weight, ds[f"{name}.weight"])
+    # random Haar filters (what weights.synthetic_state_dict gives) are rejected with a clear message
+    bad = dict(es)
+    bad["pool2.LH.weight"] = torch.randn(128, 1, 2, 2)
+    with pytest.raises(W.CheckpointMismatchError, match="pool2.LH"):
+        M.WCT2.from_official(bad, ds, unpool=unpool)
+    # the other option's decoder does not fit
+    other = "sum" if unpool == "cat5" else "cat5"
+    with pytest.raises(W.CheckpointMismatchError):
+        M.WCT2.from_official(es, M.synthetic_checkpoint(f"wct2_decoder_{other}"), unpool=unpool)
+
+
+def test_encoder_levels_match_methods_md(model):
+    x, _ = _images(32, 16)
+    skips = {}
+    shapes = []
+    f = x
+    for level in (1, 2, 3, 4):
+        f = model.encoder.encode(f, skips, level)
+        shapes.append(tuple(f.shape[1:]))
+    if model.unpool == "sum":
+        assert shapes == [(64, 16, 8), (128, 8, 4), (256, 4, 2), (512, 4, 2)]
+    else:
+        assert shapes == [(64, 32, 16), (128, 16, 8), (256, 8, 4), (512, 4, 2)]
+    assert [len(skips[p]) for p in ("pool1", "pool2", "pool3")] == [3, 3, 3]
+    # pooling is Haar: the pooled LL plus the skips reconstruct the pre-pool activation exactly
+    # (re-derive LL of conv1_2 and compare with its synthesis)
+    ll = Wv.haar_dwt(skips["conv1_2"])[0]
+    torch.testing.assert_close(Wv.haar_idwt(ll, *skips["pool1"]), skips["conv1_2"], rtol=0, atol=1e-12)
+
+
+def _official_reference(model, content, style, transfer_at, alpha=1.0):
+    """Official transfer.py loop with per-call SVD WCT (transforms.wct preset wct2, method svd)."""
+    wct = lambda c, s: T.wct(c, s, alpha, preset="wct2", method="svd", compute_dtype=torch.float64)  # noqa: E731
+    enc, dec = model.encoder, model.decoder
+    skips, feats = {}, {"encoder": {}, "decoder": {}}
+    x = style
+    for level in (1, 2, 3, 4):
+        x = enc.encode(x, skips, level)
+        if "encoder" in transfer_at:
+            feats["encoder"][level] = x
+    if "encoder" not in transfer_at:
+        feats["decoder"][4] = x
+    for level in (4, 3, 2):
+        x = dec.decode(x, skips, level)
+        if "decoder" in transfer_at:
+            feats["decoder"][level - 1] = x
+    cs, x = {}, content
+    for level in (1, 2, 3, 4):
+        x = enc.encode(x, cs, level)
+        if "encoder" in transfer_at:
+            x = wct(x, feats["encoder"][level])
+    if "skip" in transfer_at:
+        for p in ("pool1", "pool2", "pool3"):
+            cs[p] = [wct(cs[p][k], skips[p][k]) for k in range(3)]
+    for level in (4, 3, 2, 1):
+        if "decoder" in transfer_at and level in feats["decoder"]:
+            x = wct(x, feats["decoder"][level])
+        x = dec.decode(x, cs, level)
+    return x.clamp(0, 1)
+
+
+@pytest.mark.slow
+def test_every_transfer_at_subset_runs(model):
+    content, style = _images(16, 24)
+    outs = {}
+    for subset in SUBSETS:
+        out = model.stylize(content, style, transfer_at=subset, clamp=False)
+        assert out.shape == content.shape and torch.isfinite(out).all()
+        outs[subset] = out
+    # each component changes the result
+    assert all(not torch.allclose(outs[()], outs[(c,)]) for c in M.COMPONENTS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subset", [M.COMPONENTS, ("skip", "decoder")], ids="+".join)
+def test_stylize_matches_official_loop_with_svd(model, subset, monkeypatch):
+    monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
+    content, style = _images(16, 24)
+    out = model.stylize(content, style, transfer_at=subset, alpha=0.8)
+    ref = _official_reference(model, content, style, subset, alpha=0.8)
+    torch.testing.assert_close(out, ref, rtol=1e-7, atol=1e-9)
+
+
+def test_empty_transfer_is_reconstruction_and_sizes_are_kept(model):
+    content, style = _images(21, 13)
+    out = model.stylize(content, style, transfer_at=(), clamp=False)
+    assert out.shape == content.shape
+    torch.testing.assert_close(out, model.reconstruct(content))
+    for hw in [(9, 30), (8, 8), (5, 3)]:
+        c = torch.rand(1, 3, *hw, dtype=torch.float64)
+        assert model.stylize(c, style).shape == c.shape
+
+
+def test_prepared_style_reused_equals_fresh(model):
+    content, style = _images()
+    prep = model.prepare_style(style, ("encoder", "skip"))
+    torch.testing.assert_close(model.stylize(content, prep), model.stylize(content, style, transfer_at=("encoder", "skip")))
+
+
+def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
+    monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
+    content, style = _images(32, 32)
+    cl = torch.zeros(32, 32, dtype=torch.long)
+    cl[:, 16:] = 1
+    sl = torch.zeros(16, 24, dtype=torch.long)
+    sl[8:] = 1
+    # the cached WCT equals transforms.wct with labels, at one transfer point
+    feat_c = torch.randn(1, 8, 16, 16, dtype=torch.float64)
+    feat_s = torch.randn(1, 8, 8, 12, dtype=torch.float64)
+    side = M._style_side(feat_s, sl, M._CFG)
+    ours = M._wct_cached(feat_c, side, 0.7, cl)
+    ref = T.wct(feat_c, feat_s, 0.7, preset="wct2", content_labels=cl, style_labels=sl, compute_dtype=torch.float64)
+    assert not torch.allclose(ours, feat_c)
+    torch.testing.assert_close(ours, ref)
+    out = model.stylize(content, style, content_labels=cl, style_labels=sl)
+    assert out.shape == content.shape
+    with pytest.raises(ValueError, match="both"):
+        model.stylize(content, style, content_labels=cl)
+    with pytest.raises(ValueError, match="transfer_at"):
+        model.stylize(content, style, transfer_at=("encoder", "bottleneck"))
+    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+        model.stylize(content[:, :2], style)
+
+
+def test_alpha_zero_encoder_only_is_reconstruction(model):
+    content, style = _images()
+    torch.testing.assert_close(model.stylize(content, style, alpha=0.0, clamp=False), model.reconstruct(content))
+
+
+def test_random_weights_flagged(monkeypatch):
+    m = M.WCT2.from_official("random", "random", unpool="sum")
+    assert not m.pretrained
+    monkeypatch.setenv("STYLELAB_OFFLINE", "1")
+    monkeypatch.delenv("STYLELAB_RANDOM_WEIGHTS", raising=False)
+    monkeypatch.setenv("STYLELAB_WEIGHTS_DIR", "/nonexistent")
+    with pytest.raises(W.WeightsNotFoundError, match="wave_encoder_sum_l4.pth"):
+        M.WCT2.from_official(unpool="sum", download=False)
+
+
+def test_pixel_wavelet_transfer_ll_only_keeps_details_and_matches_colour():
+    g = torch.Generator().manual_seed(0)
+    content = torch.rand(1, 3, 32, 24, generator=g, dtype=torch.float64) * 0.5 + 0.25
+    style = torch.rand(1, 3, 16, 16, generator=g, dtype=torch.float64) * 0.3
+    out = M.wavelet_transfer(content, style, levels=2, bands="LL", clamp=False)
+    assert out.shape == content.shape
+    _, cdet, _ = Wv.haar_wavedec(content, 2)
+    oll, odet, _ = Wv.haar_wavedec(out, 2)
+    sll, _, _ = Wv.haar_wavedec(style, 2)
+    for cd, od in zip(cdet, odet):  # details are the content's exactly
+        for c, o in zip(cd, od):
+            torch.testing.assert_close(o, c)
+    # the coarse band now has the style's mean colour and covariance
+    torch.testing.assert_close(oll.mean((2, 3)), sll.mean((2, 3)), rtol=1e-6, atol=1e-8)
+    torch.testing.assert_close(T.covariance(oll[0].flatten(1)), T.covariance(sll[0].flatten(1)), rtol=1e-3, atol=1e-5)
+    allb = M.wavelet_transfer(content, style, levels=2, bands="all")
+    assert not torch.allclose(allb, out)
+    with pytest.raises(ValueError, match="bands"):
+        M.wavelet_transfer(content, style, bands="LH")
+
+
+def test_cli_arguments_parse():
+    from stylelab.cli import build_parser
+
+    args = build_parser("wct2").parse_args(
+        ["transfer", "--method", "wct2", "c.png", "s.png", "-o", "o.png", "--unpool", "sum", "--transfer-at", "skip", "decoder"])
+    assert args.unpool == "sum" and args.transfer_at == ["skip", "decoder"] and not args.video
+
+
+@pytest.mark.slow
+def test_train_decoder_reduces_loss_with_shared_trainer():
+    torch.manual_seed(0)
+    m = M.WCT2.from_official("random", "random", unpool="sum")
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = torch.nn.functional.mse_loss(m.reconstruct(images), images).item()
+    hist = M.train_decoder(m, images, steps=8, batch_size=4, lr=1e-3, feature_weight=1e-4, device="cpu",
+                           progress=False, log_every=1)
+    with torch.no_grad():
+        after = torch.nn.functional.mse_loss(m.reconstruct(images), images).item()
+    assert {"total", "reconstruction", "feature"} <= set(hist)
+    assert after < 0.5 * before, (before, after)
+    assert not any(p.requires_grad for p in m.parameters())
+
+
+@pytest.mark.slow
+def test_cli_video_writes_frames_and_reports_consistency(tmp_path, capsys):
+    from stylelab import io, video
+    from stylelab.cli import main
+
+    video.save_frames(video.pan_frames(torch.rand(1, 3, 16, 28), n_frames=3, step=2), tmp_path / "frames")
+    io.save_image(torch.rand(1, 3, 16, 16), tmp_path / "style.png")
+    rc = main(["transfer", "--method", "wct2", "--video", str(tmp_path / "frames"), str(tmp_path / "style.png"),
+               "-o", str(tmp_path / "out"), "--size", "16", "--unpool", "sum", "--transfer-at", "skip", "--random-weights"])
+    assert rc == 0
+    out = video.load_frames(tmp_path / "out")
+    assert out.shape == (3, 3, 16, 24)
+    assert "temporal change" in capsys.readouterr().out

@@ -1,0 +1,73 @@
+"""Subband explorer: callbacks driven headlessly by setting control values."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylelab import wavelets as Wv
+from stylelab.widgets.subbands import SubbandExplorer
+
+
+def _img(h=32, w=24, c=3, seed=0):
+    return torch.rand(1, c, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def _png(b):
+    return np.asarray(Image.open(io.BytesIO(b)))
+
+
+def test_all_bands_reconstruct_exactly_and_ll_only_is_block_average():
+    x = _img()
+    ex = SubbandExplorer(x, max_level=3)
+    for L in (1, 2, 3):
+        ex.level = L
+        ex.bands = set(Wv.BANDS)
+        torch.testing.assert_close(ex.reconstruction(), x, rtol=0, atol=1e-5)
+        ex.bands = {"LL"}
+        k = 2**L
+        ref = torch.nn.functional.avg_pool2d(x, k).repeat_interleave(k, -2).repeat_interleave(k, -1)
+        torch.testing.assert_close(ex.reconstruction(), ref, rtol=0, atol=1e-5)
+        assert abs(sum(ex.energies().values()) - 1) < 1e-9
+
+
+def test_widget_callbacks_update_images_and_table():
+    x = _img()
+    ex = SubbandExplorer(x, max_level=3, compare=x.flip(-1))
+    ui = ex.widget()
+    assert ui is ex._widget
+    before = ex.image_widgets["reconstruction"].value
+    assert np.abs(_png(before).astype(int) - (x[0].permute(1, 2, 0).numpy() * 255).round()).max() <= 1
+    ex.band_boxes["LL"].value = False  # details only
+    assert ex.bands == {"LH", "HL", "HH"}
+    after = ex.image_widgets["reconstruction"].value
+    assert after != before
+    ex.level_slider.value = 2
+    assert ex.level == 2 and "level 2" in ex.table.value and "change" in ex.table.value
+    torch.testing.assert_close(ex.reconstruction(), x - ex._pyr[2][0].repeat_interleave(4, -2).repeat_interleave(4, -1) / 4,
+                               rtol=0, atol=1e-5)
+    ch = ex.band_change()
+    assert set(ch) == set(Wv.BANDS) and all(v > 0 for v in ch.values())
+
+
+def test_features_channel_slider_and_errors():
+    f = torch.randn(1, 8, 16, 16)
+    ex = SubbandExplorer(f, max_level=2)
+    ex.widget()
+    first = ex.image_widgets["original"].value
+    ex.channel_slider.value = 5
+    assert ex.channel == 5 and ex.image_widgets["original"].value != first
+    with pytest.raises(ValueError, match="compare"):
+        ex.band_change()
+    with pytest.raises(ValueError, match="one image"):
+        SubbandExplorer(torch.rand(2, 3, 8, 8))
+    ex.level = 9
+    with pytest.raises(ValueError, match="level"):
+        ex.reconstruction()
+
+
+def test_static_figure():
+    fig = SubbandExplorer(_img(16, 16), max_level=2).figure()
+    assert len(fig.axes) == 6
