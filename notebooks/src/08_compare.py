@@ -1,0 +1,297 @@
+# %% [markdown]
+# # 08 · Comparing methods: structure kept, style taken, time spent
+#
+# **What you will learn**
+#
+# * how to put every method of the course side by side on the same content/style pairs;
+# * the two numbers the WCT² paper uses to compare photorealistic methods —
+#   **SSIM** between the content and the output (how much structure survived) and
+#   the **Gram style distance** between the style and the output (how much style was
+#   taken) — and why neither alone says which method is "best";
+# * how to time a method honestly (device synchronisation, peak memory) and read a
+#   time-against-resolution plot on log-log axes;
+# * how our measurements compare with the figures published by the authors, and
+#   which of them you can trust on your machine.
+
+# %% [markdown]
+# ## The idea in pictures
+#
+# A stylised photo sits between two extremes. Returning the content unchanged keeps
+# all of its structure (SSIM = 1) but takes no style; returning the style image takes
+# all of the style (distance 0) but none of the structure. Every method is a point in
+# between, and a *better* method is one that moves **up and to the left** at once:
+# more structure for the same amount of style. The points no other method beats on
+# both axes form the *Pareto front*.
+#
+# ```
+#  SSIM(content, output) ↑
+#   1 ┤ ● content itself
+#     │      ○ WCT² (edges kept, colours moved)
+#     │            ○ PhotoWCT + smoothing
+#     │                  ○ WCT (textures everywhere)
+#   0 ┤                              ● style itself
+#     └──────────────────────────────────────── Gram distance(style, output) →
+#       large                                  0
+# ```
+#
+# Speed is the third axis. Optimisation methods (Gatys, Deep Photo Style Transfer)
+# run hundreds of forward/backward passes per image; feed-forward methods (AdaIN, WCT,
+# WCT²) run one pass; PhotoWCT adds a smoothing step that solves a large sparse linear
+# system — the step that dominated its running time in the WCT² paper's table.
+
+# %% [markdown]
+# ## The equations
+#
+# **SSIM** (Wang, Bovik, Sheikh & Simoncelli, IEEE TIP 2004). With local means μ,
+# variances σ² and covariance σ_xy under an 11×11 Gaussian window (σ = 1.5),
+#
+# $$\mathrm{SSIM}(x, y) = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)},\qquad C_1 = (0.01L)^2,\; C_2 = (0.03L)^2,$$
+#
+# averaged over every position whose window fits in the image and over the colour
+# channels (L = 1 for images in [0, 1]). `stylelab.metrics.ssim` equals scikit-image's
+# `structural_similarity` with the same settings to 1e-6 (the tests check it).
+#
+# **Gram style distance** (Gatys, Ecker & Bethge, CVPR 2016) of layer l with C channels,
+# features F of the output and S of the style, G(F) = F Fᵀ / (H·W):
+#
+# $$E_l = \frac{\lVert G(F_l) - G(S_l)\rVert_F^2}{4C_l^2},\qquad D = \sum_{l \in \{\mathrm{relu1\_1},\dots,\mathrm{relu5\_1}\}} E_l .$$
+#
+# Computed on VGG features it needs pretrained weights to mean anything. Computed on
+# the **pixels** (C = 3: the colour Gram matrix) it only sees colour statistics — but it
+# is meaningful with no network at all, so we show both.
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import torch
+
+import stylelab
+from stylelab import bench, course, data, metrics, viz, weights
+from stylelab.device import get_device
+from stylelab.exercises import check
+
+warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners below say it once per model
+torch.manual_seed(0)
+device = get_device()
+size = course.pick(full=256, fast=64)
+n_pairs = course.pick(full=3, fast=1)
+pairs = data.pairs()[:n_pairs]
+print(f"device {device}, images {size} px, pairs: {pairs}")
+
+# %% [markdown]
+# ## Every method on the course pairs
+#
+# `stylelab.bench` knows every method of the course as a *row*: `bench.load(key)`
+# builds it once (loading weights) and returns a function `(content, style) → image`.
+# Pixel-space rows need no weights at all; network rows say on screen whether their
+# weights are pretrained. In the fast mode used by the automatic tests only the cheap
+# rows run; at default settings every row runs.
+
+# %%
+pixel_rows = ["pixel-adain", "pixel-wct", "wavelet-ll", "wavelet-all", "pixel-wct-gif"]
+network_rows = course.pick(
+    full=[k for k in bench.method_names() if bench.METHODS[k].family in ("feed-forward", "optimisation")],
+    fast=["adain", "wct2"],
+)
+rows = pixel_rows + [k for k in network_rows if k not in pixel_rows]
+iterations = course.pick(full=100, fast=2)
+
+runners = {}
+for key in rows:
+    try:
+        runners[key] = bench.load(key, device=device, iterations=iterations)
+    except Exception as err:  # not installed, or weights missing without STYLELAB_RANDOM_WEIGHTS=1
+        print(f"– {bench.METHODS[key].label}: not run ({type(err).__name__}: {str(err).splitlines()[0][:90]})")
+        continue
+    if runners[key].pretrained is not None:
+        course.weights_banner(runners[key], bench.METHODS[key].label)
+
+
+def title(key):
+    r = runners[key]
+    tag = "" if r.pretrained is None else (" ✔" if r.pretrained else " (RANDOM weights)")
+    return bench.METHODS[key].label.split(" (")[0] + tag
+
+
+# %%
+outputs = {}  # (pair index, key) → image
+for i, (content_name, style_name) in enumerate(pairs):
+    content = data.load(content_name, size=(size, size), device=device)
+    style = data.load(style_name, size=(size, size), device=device)
+    for key, runner in runners.items():
+        with torch.no_grad() if bench.METHODS[key].family != "optimisation" else torch.enable_grad():
+            outputs[i, key] = runner.fn(content, style).detach().clamp(0, 1)
+        assert outputs[i, key].shape == content.shape, (key, outputs[i, key].shape)
+
+for i, (content_name, style_name) in enumerate(pairs):
+    images = [data.load(content_name, size=(size, size)), data.load(style_name, size=(size, size))]
+    images += [outputs[i, k] for k in runners]
+    viz.show_images(images, ["content: " + content_name, "style: " + style_name] + [title(k) for k in runners],
+                    ncols=min(6, len(images)), size=2.2);
+
+# %% [markdown]
+# Look before you measure: the pixel rows move colours and cannot invent texture. The
+# wavelet rows show the price of Haar's box-shaped basis: changing only the coarse LL
+# band of a 3-level pyramid recolours whole 8×8 tiles, hence the blocks (WCT² avoids
+# them by working on VGG features and decoding). The guided filter makes the
+# pixel-WCT result follow the content's edges again. With pretrained weights the network rows show real
+# stylisation; with random weights (the automatic tests) they show noise-like
+# pictures, which is exactly what the "RANDOM weights" labels warn about.
+
+# %% [markdown]
+# ## Structure kept against style taken
+#
+# For each output: SSIM against its content, and the Gram distance to its style, once
+# on VGG features (relu1_1 … relu5_1) and once on pixels. The two references — the
+# content itself and the style itself — mark the ends of the scale.
+
+# %%
+from stylelab.encoders import normalised_vgg19
+
+try:
+    vgg = normalised_vgg19(last_layer="relu5_1", device=device)
+    course.weights_banner(vgg, "VGG-19 for the style distance")
+    vgg_honest = "" if vgg.pretrained else " — RANDOM VGG: not meaningful"
+except weights.WeightsNotFoundError:
+    vgg, vgg_honest = None, " — no VGG weights: pixel Gram used instead"
+    print("No VGG-19 weights here: the left panel repeats the pixel distance (`stylelab weights download`).")
+
+scores = {}  # key → list of (ssim, vgg distance, pixel distance)
+for i, (content_name, style_name) in enumerate(pairs):
+    content = data.load(content_name, size=(size, size), device=device)
+    style = data.load(style_name, size=(size, size), device=device)
+    refs = {"content itself": content, "style itself": style}
+    for key, img in [(k, outputs[i, k]) for k in runners] + list(refs.items()):
+        s = metrics.ssim(content, img).item()
+        d_vgg = metrics.style_distance(img, style, encoder=vgg).item()  # encoder=None: pixels
+        d_pix = metrics.style_distance(img, style).item()
+        scores.setdefault(key, []).append((s, d_vgg, d_pix))
+
+assert abs(scores["content itself"][0][0] - 1) < 1e-5   # SSIM of an image with itself
+assert scores["style itself"][0][1] == 0 and scores["style itself"][0][2] == 0  # distance of the style to itself
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+for ax, j, name in ((axes[0], 1, "Gram distance on VGG features" + vgg_honest), (axes[1], 2, "Gram distance on pixels (colour)")):
+    # the style's distance to itself is 0: draw it a decade left of the smallest other distance
+    floor = min(v[j] for vals in scores.values() for v in vals if v[j] > 0) / 10
+    for key, vals in scores.items():
+        xs = [v[j] if v[j] > 0 else floor for v in vals]
+        ys = [v[0] for v in vals]
+        label = key if key in ("content itself", "style itself") else title(key)
+        marker = "*" if key in ("content itself", "style itself") else "o"
+        ax.scatter(xs, ys, marker=marker, s=80 if marker == "*" else 40, label=label)
+    ax.annotate("distance 0", (floor, scores["style itself"][0][0]), textcoords="offset points", xytext=(-10, 8),
+                fontsize=7)
+    ax.set_xscale("log")
+    ax.invert_xaxis()  # more style to the right
+    ax.set_xlabel(name + "  (→ more style)", fontsize=9)
+    ax.set_ylabel("SSIM(content, output)")
+    ax.grid(alpha=0.3)
+axes[1].legend(fontsize=7, loc="lower left")
+fig.suptitle(f"structure kept vs style taken ({size} px, {len(pairs)} pair(s))")
+fig.tight_layout();
+
+# %% [markdown]
+# Reading the plot: the content itself sits at the top-left (SSIM 1, far from the
+# style), the style itself at the bottom-right (at distance 0, drawn one decade past the
+# smallest other distance because a log axis has no 0). On pixels, colour-only transfers (pixel AdaIN/WCT, the LL-band wavelet
+# transfer) reach a small colour distance while keeping a high SSIM: they move tones,
+# not structure. This is the picture the WCT² paper draws with pretrained networks,
+# where WCT² sits above PhotoWCT and WCT at a similar style distance.
+
+# %% [markdown]
+# ## Time against resolution
+#
+# `bench.run` times one stylisation per cell (model loading excluded), synchronising
+# the device before and after so queued GPU work is counted, and records the peak
+# memory the call added (CUDA: `max_memory_allocated`; CPU: the process's resident
+# memory sampled in a background thread). On log-log axes a method whose cost grows
+# like the number of pixels is a line of slope 2 against the image side.
+# The same table for every method and size comes from the command line:
+# `stylelab bench` (see `BENCHMARKS.md`).
+
+# %%
+sizes = course.pick(full=[128, 256, 512], fast=[32, 64])
+timed_rows = course.pick(full=rows, fast=["pixel-adain", "pixel-wct", "wavelet-all", "pixel-wct-gif", "adain"])
+result = bench.run(sizes=sizes, methods=timed_rows, device=device, iterations=iterations,
+                   max_seconds=course.pick(full=60.0, fast=15.0), progress=False)
+fig = result.plot(published=True)
+fig.axes[0].set_title(f"time vs resolution on {result.meta['device']} (grey: published, GPU)", fontsize=9);
+
+# %%
+ok = [c for c in result.cells if c.status == "ok"]
+assert ok and all(c.seconds > 0 for c in ok)
+print("\n".join(result.header_lines()))
+
+# %% [markdown]
+# **Honest reading.** Times measured with random weights are the same as with
+# pretrained weights (the same arithmetic runs), so the *time* plot is valid even in the
+# automatic tests; the *pictures* and the VGG style distances are not. The grey dotted
+# lines are the authors' figures, measured on their GPU (WCT² paper, quoted in the
+# DEVIEW 2019 talk): WCT² 4.7 s at 1024 px without post-processing; PhotoWCT's smoothing
+# 40 s at 512 px, 102 s at 768 px, out of memory at 1024 px; Deep Photo Style Transfer
+# 1021 s at 512 px; and Johnson et al.'s feed-forward network about 1000× faster than
+# Gatys' optimisation at 500 iterations (0.05 s against 55 s at 512 px). Compare slopes,
+# not absolute values, with a CPU measurement.
+
+# %% [markdown]
+# ## Exercises
+#
+# **08.ssim_box** — SSIM with a 7×7 box window on one grey channel: local means with
+# `F.avg_pool2d(t, 7, stride=1)`, variances as E[x²] − E[x]² (population), the SSIM
+# formula above, then the mean of the map. Inputs are `(1, 1, H, W)` float64.
+
+# %%
+import torch.nn.functional as F
+
+
+def my_ssim_box(x, y):
+    raise NotImplementedError  # your code here
+
+
+check("08.ssim_box", my_ssim_box);
+
+# %% [markdown]
+# **08.gram_distance** — the Gram style distance E_l of one layer for `(1, C, H, W)`
+# features of the output and the style (which may have a different H×W).
+
+# %%
+def my_gram_distance(output_feat, style_feat):
+    raise NotImplementedError  # your code here
+
+
+check("08.gram_distance", my_gram_distance);
+
+# %% [markdown]
+# **08.pareto** — given a list of `(ssim, style_distance)` points, return the sorted
+# indices of the methods on the Pareto front: those no other method beats with an SSIM
+# at least as high *and* a distance at least as low (one of them strictly).
+
+# %%
+def my_pareto(points):
+    raise NotImplementedError  # your code here
+
+
+check("08.pareto", my_pareto);
+
+# %% [markdown]
+# ## What to remember
+#
+# * Compare methods on **two** axes at once: SSIM(content, output) for structure and
+#   the Gram distance(style, output) for style. Each alone is won by a trivial answer
+#   (return the content, return the style).
+# * A style distance on VGG features is only meaningful with pretrained weights; the
+#   colour Gram on pixels is weaker but always meaningful.
+# * Time with device synchronisation, exclude model loading, report peak memory, and
+#   say where you measured: a CPU table and a GPU table are different experiments.
+# * Feed-forward methods cost one network pass; PhotoWCT's exact smoothing and the
+#   optimisation methods grow much faster with resolution — the reason WCT² dropped
+#   post-processing.
+#
+# **Papers.** Wang, Bovik, Sheikh & Simoncelli, "Image quality assessment: from error
+# visibility to structural similarity", IEEE TIP 2004 · Gatys, Ecker & Bethge, "Image
+# Style Transfer Using Convolutional Neural Networks", CVPR 2016 · Luan, Paris,
+# Shechtman & Bala, "Deep Photo Style Transfer", CVPR 2017 · Li, Liu, Li, Yang & Kautz,
+# "A Closed-form Solution to Photorealistic Image Stylization", ECCV 2018 · Yoo, Uh,
+# Chun, Kang & Ha, "Photorealistic Style Transfer via Wavelet Transforms", ICCV 2019.

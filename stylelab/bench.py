@@ -1,0 +1,699 @@
+"""The benchmark table: seconds and peak memory of every method at every resolution.
+
+Rows are methods (Gatys, AdaIN, WCT, PhotoWCT with each smoother, DPST, WCT²,
+and the pixel-space variants), columns are square images of 128 … 1024 px
+(plus 2048 and 4096 on a GPU). Each cell is the wall-clock time of one
+stylisation (model loading excluded, device synchronised, see
+:func:`stylelab.metrics.measure`) and the peak memory it added
+(:class:`stylelab.metrics.PeakMemory`: ``torch.cuda.max_memory_allocated`` on
+CUDA, sampled RSS on the CPU).
+
+    stylelab bench --quick                       # 64 and 96 px, 2 iterations, seconds
+    stylelab bench --sizes 128 256 512           # CPU-friendly
+    stylelab bench --device cuda                 # adds 2048 and 4096 px
+
+Results go to a new timestamped folder under ``--out`` (default
+``bench-results/``) — ``results.csv`` (one row per cell), ``results.md`` (the
+table with the machine, device, torch version and weights on top),
+``time_vs_size.png`` (log-log) and ``meta.json``. Existing results are never
+overwritten.
+
+In Python::
+
+    from stylelab import bench
+    result = bench.run(sizes=[64, 96], methods=["pixel-adain", "adain"], random_weights=True)
+    print(result.to_markdown()); result.plot()
+
+A cell is skipped (and says why) when the method is not installed, its
+pretrained weights are missing and random weights were not allowed, a smaller
+size already ran out of memory, or the time predicted from the previous size
+exceeds ``max_seconds``. Ctrl-C (SIGINT) stops a run early and keeps the cells
+measured so far (the table then says it was interrupted).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import gc
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from . import metrics
+from .device import describe, get_device
+
+__all__ = [
+    "BenchConfig", "Cell", "BenchResult", "Method", "METHODS", "method_names", "load", "run", "default_sizes",
+    "inputs", "add_cli", "PUBLISHED",
+]
+
+CPU_SIZES = (128, 256, 512, 768, 1024)
+GPU_SIZES = CPU_SIZES + (2048, 4096)
+QUICK_SIZES = (64, 96)
+
+#: Published figures the course compares to (seconds; "OOM" = out of memory), all
+#: measured by the authors on their GPUs. Sources: the WCT² paper's cost table as
+#: quoted in the DEVIEW 2019 talk (seeds/000) and the WCT² README; Johnson et al.
+#: (ECCV 2016)'s runtime table as quoted in the lecture slides (seeds/004).
+PUBLISHED: dict[str, dict[int, str]] = {
+    "Gatys, 500 it. (Johnson et al. 2016)": {256: "15.86", 512: "54.85", 1024: "214.44"},
+    "feed-forward (Johnson et al. 2016)": {256: "0.015", 512: "0.05", 1024: "0.21"},
+    "DPST (Luan et al. 2017)": {128: "135.2", 256: "306.9", 512: "1020.7", 768: "2264.0", 1024: "3887.8"},
+    "PhotoWCT: WCT part": {128: "2.7", 256: "3.2", 512: "3.6", 768: "3.8", 1024: "3.9"},
+    "PhotoWCT: smoothing": {128: "2.5", 256: "9.2", 512: "40.2", 768: "101.8", 1024: "OOM"},
+    "WCT² (no post-processing)": {128: "2.5", 256: "3.2", 512: "3.8", 768: "4.2", 1024: "4.7"},
+}
+
+
+def default_sizes(device: torch.device | str | None = None, quick: bool = False) -> tuple[int, ...]:
+    """Column sizes: 64/96 px in quick mode, 128–1024 px, plus 2048/4096 px on CUDA."""
+    if quick:
+        return QUICK_SIZES
+    return GPU_SIZES if torch.device(get_device(device)).type == "cuda" else CPU_SIZES
+
+
+@dataclass
+class BenchConfig:
+    """Settings shared by every row.
+
+    Attributes:
+        iterations: optimisation steps for Gatys and DPST (their time is for
+            this many steps; the papers use hundreds to a thousand).
+        random_weights: allow random weights where pretrained files are missing
+            (the table then says so per row).
+        dtype: float32 everywhere (MPS has no float64).
+        max_seconds: skip a cell whose time predicted from the previous size
+            (scaled by the pixel ratio) exceeds this; ``None`` never skips.
+        seed: seed for random weights and synthetic inputs.
+    """
+
+    iterations: int = 50
+    random_weights: bool = False
+    dtype: torch.dtype = torch.float32
+    max_seconds: float | None = 300.0
+    seed: int = 0
+
+
+# ============================================================================ methods
+@dataclass
+class Runner:
+    """A loaded method: ``fn(content, style) -> image`` and whether its weights are pretrained (None = no weights)."""
+
+    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    pretrained: bool | None
+
+
+@dataclass
+class Method:
+    """One row of the table.
+
+    ``build(config, device)`` loads what the method needs once (models, weights)
+    and returns a :class:`Runner`; it raises ``ImportError`` when the method's
+    module is not there and :class:`stylelab.weights.WeightsNotFoundError`
+    when its weights are missing.
+    """
+
+    key: str
+    label: str
+    family: str  # "optimisation", "feed-forward", "pixel"
+    build: Callable[[BenchConfig, torch.device], Runner]
+    note: str = ""
+    max_size: int | None = None  # larger cells are skipped (e.g. a solver whose memory grows too fast)
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    METHODS[method.key] = method
+    return method
+
+
+def method_names(family: str | None = None) -> list[str]:
+    """Keys of every row (of one ``family``: "optimisation", "feed-forward", "pixel"), in table order."""
+    return [k for k, m in METHODS.items() if family is None or m.family == family]
+
+
+def load(key: str, device: torch.device | str | None = None, random_weights: bool | None = None,
+         iterations: int = 50) -> Runner:
+    """Build the method of row ``key`` once: ``runner.fn(content, style) -> image``, ``runner.pretrained``.
+
+    ``pretrained`` is ``None`` for methods without weights. Raises ``ImportError``
+    when the method is not installed and ``WeightsNotFoundError`` when its
+    weights are missing and random weights are not allowed
+    (``random_weights`` or ``$STYLELAB_RANDOM_WEIGHTS``).
+    """
+    from . import weights as W
+
+    if key not in METHODS:
+        raise ValueError(f"unknown method {key!r}; choose from {', '.join(method_names())}")
+    cfg = BenchConfig(iterations=iterations, random_weights=W.random_allowed(random_weights))
+    return METHODS[key].build(cfg, get_device(device))
+
+
+# ---------------------------------------------------------------- pixel-space rows (no weights)
+def _pixel_adain(cfg: BenchConfig, device: torch.device) -> Runner:
+    from . import transforms
+
+    return Runner(lambda c, s: transforms.adain(c, s).clamp(0, 1), None)
+
+
+def _pixel_wct(cfg: BenchConfig, device: torch.device) -> Runner:
+    from . import transforms
+
+    return Runner(lambda c, s: transforms.wct(c, s).clamp(0, 1), None)
+
+
+def _wavelet_transfer(bands: str):
+    def build(cfg: BenchConfig, device: torch.device) -> Runner:
+        from .methods.wct2 import wavelet_transfer
+
+        return Runner(lambda c, s: wavelet_transfer(c, s, levels=3, bands=bands), None)
+
+    return build
+
+
+def _random_flag(cfg: BenchConfig) -> bool | None:
+    return True if cfg.random_weights else None
+
+
+def _gatys(cfg: BenchConfig, device: torch.device) -> Runner:
+    from .methods import gatys
+
+    config = gatys.preset("paper", steps=cfg.iterations)
+    encoder = gatys.get_encoder(config, device=device, dtype=cfg.dtype, random=_random_flag(cfg))
+    return Runner(lambda c, s: gatys.stylize(c, s, config, encoder=encoder, progress=False).image,
+                  bool(getattr(encoder, "pretrained", False)))
+
+
+def _adain(cfg: BenchConfig, device: torch.device) -> Runner:
+    from .methods.adain import AdaIN
+
+    model = AdaIN.from_official(device=device, random=_random_flag(cfg))
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+
+
+def _wct(cfg: BenchConfig, device: torch.device) -> Runner:
+    from .methods.wct import OFFICIAL_ALPHA, WCT
+
+    model = WCT.from_official(device=device, random=_random_flag(cfg))
+    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
+
+
+def _smooth_dtype(device: torch.device) -> torch.dtype:
+    return torch.float64 if device.type != "mps" else torch.float32  # as PhotoWCT.stylize(smoothing=...)
+
+
+def _pixel_wct_gif(cfg: BenchConfig, device: torch.device) -> Runner:
+    """Pixel WCT, then the guided filter of FastPhotoStyle's fast mode: a photorealistic pipeline without weights."""
+    from . import smoothing, transforms
+
+    def run(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        y = transforms.wct(c, s).clamp(0, 1)
+        dt = _smooth_dtype(c.device)
+        return smoothing.smooth(y.to(dt), c.to(dt), mode="gif").to(c.dtype)
+
+    return Runner(run, None)
+
+
+def _photowct(smoothing: str | None):
+    def build(cfg: BenchConfig, device: torch.device) -> Runner:
+        from .methods.photowct import PhotoWCT
+
+        model = PhotoWCT.from_official(device=device, random=_random_flag(cfg))
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+
+    return build
+
+
+def _dpst(cfg: BenchConfig, device: torch.device) -> Runner:
+    from .encoders import vgg19
+    from .methods import dpst
+
+    encoder = vgg19(last_layer="relu5_1", device=device, random=_random_flag(cfg)).to(cfg.dtype)
+    steps = (cfg.iterations, cfg.iterations)
+    return Runner(lambda c, s: dpst.stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
+
+
+def _wct2(cfg: BenchConfig, device: torch.device) -> Runner:
+    from .methods.wct2 import WCT2
+
+    model = WCT2.from_official(unpool="cat5", device=device, random=_random_flag(cfg))
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+
+
+register(Method("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _pixel_adain,
+                "transforms.adain on RGB pixels"))
+register(Method("pixel-wct", "pixel WCT (colour covariance)", "pixel", _pixel_wct,
+                "transforms.wct on RGB pixels"))
+register(Method("pixel-wct-gif", "pixel WCT + guided filter", "pixel", _pixel_wct_gif,
+                "transforms.wct on pixels, then smoothing.smooth(mode='gif')"))
+register(Method("wavelet-ll", "wavelet WCT, LL band (pixels)", "pixel", _wavelet_transfer("LL"),
+                "methods.wct2.wavelet_transfer(bands='LL'), 3 levels"))
+register(Method("wavelet-all", "wavelet WCT, all bands (pixels)", "pixel", _wavelet_transfer("all"),
+                "methods.wct2.wavelet_transfer(bands='all'), 3 levels"))
+
+
+# ---------------------------------------------------------------- method rows
+register(Method("gatys", "Gatys (L-BFGS, paper preset)", "optimisation", _gatys,
+                "gatys.stylize(preset 'paper', steps=iterations): loss evaluations, not L-BFGS outer steps"))
+register(Method("adain", "AdaIN", "feed-forward", _adain, "AdaIN.from_official().stylize"))
+register(Method("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _wct, "WCT.from_official().stylize cascade relu5_1 → relu1_1"))
+register(Method("wct2", "WCT² (cat5, no post-processing)", "feed-forward", _wct2,
+                "WCT2.from_official(unpool='cat5').stylize, WCT at encoder, skips and decoder"))
+
+
+register(Method("photowct", "PhotoWCT (WCT part, no smoothing)", "feed-forward", _photowct(None),
+                "PhotoWCT.from_official().stylize(smoothing=None): 4 autoencoders, coarse to fine"))
+register(Method("photowct-direct", "PhotoWCT + exact smoothing (sparse direct)", "feed-forward", _photowct("direct"),
+                "smoothing='direct': SciPy sparse solve on the CPU in float64, as FastPhotoStyle", max_size=768))
+register(Method("photowct-cg", "PhotoWCT + exact smoothing (coarse-to-fine CG)", "feed-forward", _photowct("cg"),
+                "smoothing='cg': matrix-free conjugate gradients on the device"))
+register(Method("photowct-gif", "PhotoWCT + guided filter (fast)", "feed-forward", _photowct("gif"),
+                "smoothing='gif': FastPhotoStyle's --fast approximation"))
+register(Method("dpst", "DPST (2 stages × iterations)", "optimisation", _dpst,
+                "dpst.stylize(steps=(iterations, iterations)); the paper's run uses 1000 + 1000"))
+
+
+#: Table order: the issue's order, pixel-space variants last.
+_ORDER = ("gatys", "adain", "wct", "photowct", "photowct-direct", "photowct-cg", "photowct-gif", "dpst", "wct2",
+          "pixel-adain", "pixel-wct", "pixel-wct-gif", "wavelet-ll", "wavelet-all")
+_rows = dict(METHODS)
+METHODS.clear()
+METHODS.update({k: _rows.pop(k) for k in _ORDER})
+METHODS.update(_rows)
+del _rows
+
+
+# ============================================================================ inputs
+def inputs(size: int, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+           seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """A content/style pair at ``size``×``size``: the course's first pair, or synthetic images when data/ is missing.
+
+    Returns ``(content, style, source)`` with ``source`` naming what was used.
+    """
+    try:
+        from . import data
+
+        pairs = data.pairs()
+        content_name, style_name = pairs[0] if pairs else ("astronaut", "coffee")
+        content = data.load(content_name, size=(size, size))
+        style = data.load(style_name, size=(size, size))
+        source = f"{content_name} / {style_name}"
+    except (FileNotFoundError, KeyError, ValueError, ImportError):
+        g = torch.Generator().manual_seed(seed)
+        y, x = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+        base = torch.stack([x, y, 0.5 * (x + y)])[None]
+        content = (0.8 * base + 0.2 * torch.rand(1, 3, size, size, generator=g)).clamp(0, 1)
+        style = torch.rand(1, 3, size, size, generator=g) ** 2
+        source = "synthetic (course data not built)"
+    return content.to(device or "cpu", dtype), style.to(device or "cpu", dtype), source
+
+
+# ============================================================================ results
+@dataclass
+class Cell:
+    """One (method, size) measurement. ``status`` is "ok" or why it was skipped."""
+
+    method: str
+    label: str
+    family: str
+    size: int
+    seconds: float | None = None
+    peak_mib: float | None = None
+    status: str = "ok"
+    weights: str = ""
+    memory_method: str = ""
+
+
+@dataclass
+class BenchResult:
+    """All cells of a run plus what it ran on."""
+
+    cells: list[Cell]
+    sizes: list[int]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # ---------------------------------------------------------------- views
+    def rows(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.cells:
+            seen.setdefault(c.method, None)
+        return list(seen)
+
+    def cell(self, method: str, size: int) -> Cell | None:
+        return next((c for c in self.cells if c.method == method and c.size == size), None)
+
+    def seconds(self, method: str) -> dict[int, float]:
+        """``{size: seconds}`` of the cells of ``method`` that ran."""
+        return {c.size: c.seconds for c in self.cells if c.method == method and c.seconds is not None}
+
+    def header_lines(self) -> list[str]:
+        m = self.meta
+        return [
+            f"- machine: {m.get('machine', '?')}",
+            f"- device: {m.get('device', '?')}",
+            f"- torch {m.get('torch', '?')}, stylelab {m.get('stylelab', '?')}, python {m.get('python', '?')}",
+            f"- date: {m.get('date', '?')}; mode: {'quick' if m.get('quick') else 'full'}; "
+            f"optimisation iterations: {m.get('iterations', '?')}; inputs: {m.get('inputs', '?')}",
+            f"- memory: {m.get('memory_method', '?')}",
+            f"- weights: {m.get('weights', '?')}",
+        ] + (["- **interrupted**: the run was stopped early; missing cells were not measured"] if m.get("interrupted") else [])
+
+    def to_markdown(self) -> str:
+        """The table: rows = methods, columns = sizes, each cell "seconds s / peak MiB"."""
+        lines = ["# stylelab bench", "", *self.header_lines(), ""]
+        lines.append("| method | weights | " + " | ".join(f"{s} px" for s in self.sizes) + " |")
+        lines.append("|---|---|" + "---|" * len(self.sizes))
+        for key in self.rows():
+            cells = [self.cell(key, s) for s in self.sizes]
+            first = next(c for c in cells if c is not None)
+            texts = []
+            for c in cells:
+                if c is None:
+                    texts.append("")
+                elif c.status == "ok":
+                    mem = "?" if c.peak_mib is None else ("<1 MiB" if c.peak_mib < 1 else f"{c.peak_mib:.0f} MiB")
+                    texts.append(f"{_fmt_seconds(c.seconds)} / {mem}")
+                else:
+                    texts.append(c.status)
+            lines.append(f"| {first.label} | {first.weights} | " + " | ".join(texts) + " |")
+        lines += ["", "Each cell: wall-clock seconds of one stylisation (model loading excluded, device synchronised) / "
+                  "peak memory it added. Random weights time the same computation as pretrained ones; "
+                  "only the pictures differ."]
+        return "\n".join(lines) + "\n"
+
+    def write_csv(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        fields = list(asdict(self.cells[0]).keys()) + ["device", "torch", "iterations"] if self.cells else ["method"]
+        with open(path, "x", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
+            w.writeheader()
+            for c in self.cells:
+                row = asdict(c)
+                row.update(device=self.meta.get("device", ""), torch=self.meta.get("torch", ""),
+                           iterations=self.meta.get("iterations", ""))
+                w.writerow(row)
+        return path
+
+    def plot(self, ax=None, published: bool = False):
+        """Time against image side on log-log axes (one line per method); returns the figure."""
+        import matplotlib.pyplot as plt
+
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(9.5, 4.8))
+        else:
+            fig = ax.figure
+        styles = {"optimisation": "-o", "feed-forward": "-s", "pixel": "--^"}
+        for i, key in enumerate(self.rows()):
+            pts = self.seconds(key)
+            if not pts:
+                continue
+            first = next(c for c in self.cells if c.method == key)
+            xs = sorted(pts)
+            label = first.label + (" (random weights)" if first.weights == "random" else "")
+            ax.plot(xs, [max(pts[x], 1e-5) for x in xs], styles.get(first.family, "-o"), label=label,
+                    color=plt.cm.tab20(i % 20))
+        if published:
+            for i, (name, figs) in enumerate(PUBLISHED.items()):
+                xs = [s for s, v in figs.items() if v != "OOM"]
+                ax.plot(xs, [float(figs[s]) for s in xs], ":", color="grey", alpha=0.7)
+                ax.annotate(f"paper (GPU): {name}", (xs[-1], float(figs[xs[-1]])), fontsize=6, color="dimgrey",
+                            textcoords="offset points", xytext=(-150, (6, 6, 6, -16, 6, 8)[i % 6]))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("image side (px), square images")
+        ax.set_ylabel("seconds per image")
+        ax.set_title(f"time vs resolution — {self.meta.get('device', '')}", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ticks = sorted(set(self.sizes) | ({128, 256, 512, 1024} if published else set()))
+        ax.set_xticks(ticks)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        fig.tight_layout()
+        return fig
+
+    def save(self, out: str | os.PathLike = "bench-results") -> Path:
+        """Write CSV, Markdown, plot and meta into a new timestamped folder under ``out``; return the folder."""
+        folder = _new_folder(Path(out))
+        self.write_csv(folder / "results.csv")
+        (folder / "results.md").write_text(self.to_markdown(), encoding="utf-8")
+        meta = dict(self.meta, sizes=self.sizes)
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+        import matplotlib.pyplot as plt
+
+        fig = self.plot()
+        fig.savefig(folder / "time_vs_size.png", dpi=110)
+        plt.close(fig)
+        return folder
+
+
+def _fmt_seconds(s: float | None) -> str:
+    if s is None:
+        return "?"
+    if s < 0.01:
+        return f"{s * 1000:.2f} ms"
+    if s < 10:
+        return f"{s:.2f} s"
+    return f"{s:.0f} s"
+
+
+def _new_folder(out: Path) -> Path:
+    """``out/YYYYmmdd-HHMMSS`` (``-2``, ``-3``, … if taken), created empty; never reuses a folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for i in range(1, 1000):
+        folder = out / (stamp if i == 1 else f"{stamp}-{i}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a new result folder under {out}")
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPU cores"
+
+
+def _is_oom(err: BaseException) -> bool:
+    if isinstance(err, MemoryError):
+        return True
+    oom_type = getattr(torch.cuda, "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(err, oom_type):
+        return True
+    return isinstance(err, RuntimeError) and "out of memory" in str(err).lower()
+
+
+def _free(device: torch.device) -> None:
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+    elif device.type == "mps" and hasattr(torch, "mps"):
+        torch.mps.empty_cache()
+
+
+# ============================================================================ running
+def run(
+    sizes: list[int] | tuple[int, ...] | None = None,
+    methods: list[str] | None = None,
+    device: torch.device | str | None = None,
+    quick: bool = False,
+    iterations: int | None = None,
+    random_weights: bool | None = None,
+    max_seconds: float | None = 300.0,
+    progress: bool = True,
+    warmup: bool = True,
+) -> BenchResult:
+    """Measure every (method, size) cell and return a :class:`BenchResult`.
+
+    Args:
+        sizes: image sides in pixels (square images); default
+            :func:`default_sizes` for the device and mode.
+        methods: row keys (:func:`method_names`); default all.
+        quick: 64/96 px, 2 optimisation iterations, random weights allowed —
+            a smoke test of the whole table in seconds.
+        iterations: optimisation steps for Gatys/DPST (default 50, quick 2).
+        random_weights: allow random weights (default: quick mode or
+            ``$STYLELAB_RANDOM_WEIGHTS``).
+        max_seconds: skip cells predicted to take longer (see module docstring).
+        warmup: run each feed-forward/pixel method once at the smallest size
+            before timing (first-call overheads: allocator, cuDNN autotuning,
+            lazy imports); optimisation methods amortise them over iterations.
+    """
+    from tqdm.auto import tqdm
+
+    from . import __version__
+    from . import weights as W
+
+    dev = get_device(device)
+    sizes = list(sizes or default_sizes(dev, quick))
+    if any(int(s) < 16 for s in sizes):
+        raise ValueError(f"sizes must be at least 16 px, got {sizes}")
+    keys = list(methods or method_names())
+    unknown = [k for k in keys if k not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(method_names())}")
+    allow_random = W.random_allowed(random_weights if random_weights is not None else (True if quick else None))
+    cfg = BenchConfig(iterations=iterations or (2 if quick else 50), random_weights=allow_random,
+                      max_seconds=max_seconds)
+    _, _, source = inputs(16, "cpu")
+    cells: list[Cell] = []
+    weights_used: dict[str, str] = {}
+    bar = tqdm(total=len(keys) * len(sizes), desc="bench", disable=not progress)
+    interrupted = False
+    try:
+        for key in keys:
+            method = METHODS[key]
+            runner, reason = _build(method, cfg, dev)
+            weights = "" if runner is None else ("—" if runner.pretrained is None else ("pretrained" if runner.pretrained else "random"))
+            if weights:
+                weights_used[method.label] = weights
+            last: tuple[int, float] | None = None
+            stop: str | None = reason
+            # optimisation rows amortise first-call overheads over their iterations: no warm-up run
+            if runner is not None and warmup and method.family != "optimisation":
+                try:
+                    c, s, _ = inputs(min(sizes), dev, cfg.dtype, cfg.seed)
+                    with torch.no_grad() if method.family != "optimisation" else contextlib.nullcontext():
+                        runner.fn(c, s)
+                except Exception as err:  # reported in the first cell below
+                    stop = _reason(err)
+            for size in sizes:
+                bar.set_postfix_str(f"{key} {size}px")
+                cell = Cell(key, method.label, method.family, size, weights=weights)
+                if stop is None and last is not None and cfg.max_seconds is not None:
+                    predicted = last[1] * (size / last[0]) ** 2
+                    if predicted > cfg.max_seconds:
+                        stop = f"skipped (>{cfg.max_seconds:.0f} s predicted)"
+                if stop is None and method.max_size is not None and size > method.max_size:
+                    stop = f"skipped (> {method.max_size} px for this row)"
+                if stop is not None:
+                    cell.status = stop if stop.startswith(("skipped", "OOM", "n/a", "error", "no ")) else f"n/a: {stop}"
+                    if stop.startswith("OOM"):
+                        cell.status = "OOM"
+                else:
+                    try:
+                        c, s, _ = inputs(size, dev, cfg.dtype, cfg.seed)
+                        with torch.no_grad() if method.family != "optimisation" else contextlib.nullcontext():
+                            m = metrics.measure(runner.fn, c, s, device=dev, keep_result=False)
+                        cell.seconds, cell.peak_mib, cell.memory_method = m.seconds, m.peak_mib, m.memory_method
+                        last = (size, m.seconds)
+                    except Exception as err:
+                        if _is_oom(err):
+                            cell.status = stop = "OOM"
+                        else:
+                            cell.status = stop = _reason(err)
+                    finally:
+                        _free(dev)
+                cells.append(cell)
+                bar.update(1)
+            del runner
+            _free(dev)
+    except KeyboardInterrupt:  # Ctrl-C (or timeout -s INT): keep what was measured
+        interrupted = True
+    bar.close()
+    mem_methods = sorted({c.memory_method for c in cells if c.memory_method})
+    meta = {
+        "machine": _machine(),
+        "device": describe(dev),
+        "torch": torch.__version__,
+        "stylelab": __version__,
+        "python": platform.python_version(),
+        "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "quick": quick,
+        "iterations": cfg.iterations,
+        "inputs": source,
+        "memory_method": ", ".join(mem_methods) or "—",
+        "weights": _weights_summary(weights_used),
+        "interrupted": interrupted,
+    }
+    return BenchResult(cells, sizes, meta)
+
+
+def _weights_summary(used: dict[str, str]) -> str:
+    random_rows = [k for k, v in used.items() if v == "random"]
+    pre = [k for k, v in used.items() if v == "pretrained"]
+    if not random_rows and not pre:
+        return "no method needed weights"
+    parts = []
+    if pre:
+        parts.append(f"pretrained: {', '.join(pre)}")
+    if random_rows:
+        parts.append(f"RANDOM (timing only, pictures meaningless): {', '.join(random_rows)}")
+    return "; ".join(parts)
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"error: {type(err).__name__}" + (f": {text[:80]}" if text else "")
+
+
+def _build(method: Method, cfg: BenchConfig, device: torch.device) -> tuple[Runner | None, str | None]:
+    """Load a method; ``(None, reason)`` when it cannot run here."""
+    from . import weights as W
+
+    try:
+        return method.build(cfg, device), None
+    except ImportError as err:
+        return None, f"n/a: not installed ({err.name or err})"
+    except W.WeightsNotFoundError:
+        return None, "no weights (pass --random-weights)"
+    except Exception as err:
+        if _is_oom(err):
+            return None, "OOM"
+        return None, _reason(err)
+
+
+# ============================================================================ CLI
+def add_cli(subparsers) -> None:
+    """Register ``stylelab bench``."""
+    p = subparsers.add_parser(
+        "bench",
+        help="time and memory of every method at every resolution (CSV, Markdown, log-log plot)",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("--quick", action="store_true", help="64/96 px, 2 iterations, random weights: a smoke test of every row")
+    p.add_argument("--sizes", type=int, nargs="+", default=None,
+                   help="image sides in px (default 128 256 512 768 1024; + 2048 4096 on CUDA)")
+    p.add_argument("--methods", nargs="+", default=None, metavar="METHOD",
+                   help=f"rows to run (default all): {', '.join(method_names())}")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: best available)")
+    p.add_argument("--iterations", type=int, default=None, help="optimisation steps for Gatys/DPST (default 50; quick 2)")
+    p.add_argument("--max-seconds", type=float, default=300.0,
+                   help="skip cells predicted to take longer than this (default 300; 0 = never skip)")
+    p.add_argument("--out", default="bench-results", help="folder for results (a new timestamped subfolder each run)")
+    p.add_argument("--random-weights", action="store_true", help="allow random weights where pretrained files are missing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cli)
+
+
+def _cli(args) -> int:
+    result = run(
+        sizes=args.sizes, methods=args.methods, device=args.device, quick=args.quick,
+        iterations=args.iterations, random_weights=True if args.random_weights else None,
+        max_seconds=None if args.max_seconds == 0 else args.max_seconds, progress=not args.no_progress,
+    )
+    folder = result.save(args.out)
+    print(result.to_markdown())
+    print(f"wrote {folder}/results.csv, results.md, time_vs_size.png, meta.json")
+    return 0
