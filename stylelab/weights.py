@@ -281,7 +281,7 @@ def _not_found_message(spec: WeightSpec, reason: str) -> str:
         f"  Licence: {spec.license}\n"
         f"  Put the file in one of:\n{where}\n"
         f"  or set ${ENV_DIR} to its folder, or pass its path explicitly.\n"
-        f"  To run with RANDOM weights instead (smoke tests only), pass random=True or set {ENV_RANDOM}=1."
+        f"  To run with RANDOM weights instead (smoke tests only), pass random=True (CLI: --random-weights) or set {ENV_RANDOM}=1."
     )
 
 
