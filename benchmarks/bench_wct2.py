@@ -98,8 +98,14 @@ def official_feature_wct(content_feat, style_feat, alpha=1.0):
 
 
 @torch.no_grad()
-def official_transfer(model: M.WCT2, content, style, transfer_at=M.COMPONENTS, alpha=1.0):
-    """``transfer.py`` of clovaai/WCT2 (methods.md §8.5) with this model's layers."""
+def official_transfer(model: M.WCT2, content, style, transfer_at=M.COMPONENTS, alpha=1.0, feature_wct=None):
+    """``transfer.py`` of clovaai/WCT2 (methods.md §8.5) with this model's layers.
+
+    ``feature_wct(content_feat, style_feat, alpha)`` is the WCT step; by default the
+    official per-call-SVD float32 core. tests/test_wct2.py passes an SVD float64 one to
+    check ``WCT2.stylize`` against this very loop.
+    """
+    feature_wct = feature_wct or official_feature_wct
     enc, dec = model.encoder, model.decoder
     skips, feats = {}, {"encoder": {}, "decoder": {}}
     x = style
@@ -117,13 +123,13 @@ def official_transfer(model: M.WCT2, content, style, transfer_at=M.COMPONENTS, a
     for level in (1, 2, 3, 4):
         x = enc.encode(x, cs, level)
         if "encoder" in transfer_at:
-            x = official_feature_wct(x, feats["encoder"][level], alpha)
+            x = feature_wct(x, feats["encoder"][level], alpha)
     if "skip" in transfer_at:
         for p in ("pool1", "pool2", "pool3"):
-            cs[p] = [official_feature_wct(cs[p][k], skips[p][k], alpha) for k in range(3)]
+            cs[p] = [feature_wct(cs[p][k], skips[p][k], alpha) for k in range(3)]
     for level in (4, 3, 2, 1):
         if "decoder" in transfer_at and level in feats["decoder"]:
-            x = official_feature_wct(x, feats["decoder"][level], alpha)
+            x = feature_wct(x, feats["decoder"][level], alpha)
         x = dec.decode(x, cs, level)
     return x.clamp(0, 1)
 

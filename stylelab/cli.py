@@ -69,7 +69,7 @@ def _data(args) -> int:
     return 0
 
 
-def _transfer(args, method_parser_factory) -> int:
+def _transfer(args) -> int:
     from .device import get_device
     from .io import load_image, save_image
 
@@ -170,8 +170,6 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ["STYLELAB_RANDOM_WEIGHTS"] = "1"
     try:
-        if args.func is _transfer:
-            return _transfer(args, None)
         return int(args.func(args) or 0)
     except (FileNotFoundError, FileExistsError, ValueError, MemoryError, RuntimeError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)

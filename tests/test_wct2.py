@@ -1,6 +1,8 @@
 """WCT²: official checkpoint layout, encoder/decoder semantics, transfer_at subsets, sizes, pixel-space transfer."""
 
+import importlib.util
 import itertools
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,6 +11,11 @@ from stylelab import transforms as T
 from stylelab import wavelets as Wv
 from stylelab import weights as W
 from stylelab.methods import wct2 as M
+
+# The official transfer.py loop lives once, in the benchmark that times it; the test reuses it.
+_spec = importlib.util.spec_from_file_location("bench_wct2", Path(__file__).resolve().parent.parent / "benchmarks" / "bench_wct2.py")
+_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench)
 
 SUBSETS = [s for r in range(0, 4) for s in itertools.combinations(M.COMPONENTS, r)]
 
@@ -77,34 +84,11 @@ def test_encoder_levels_match_methods_md(model):
 
 
 def _official_reference(model, content, style, transfer_at, alpha=1.0):
-    """Official transfer.py loop with per-call SVD WCT (transforms.wct preset wct2, method svd)."""
-    wct = lambda c, s: T.wct(c, s, alpha, preset="wct2", method="svd", compute_dtype=torch.float64)  # noqa: E731
-    enc, dec = model.encoder, model.decoder
-    skips, feats = {}, {"encoder": {}, "decoder": {}}
-    x = style
-    for level in (1, 2, 3, 4):
-        x = enc.encode(x, skips, level)
-        if "encoder" in transfer_at:
-            feats["encoder"][level] = x
-    if "encoder" not in transfer_at:
-        feats["decoder"][4] = x
-    for level in (4, 3, 2):
-        x = dec.decode(x, skips, level)
-        if "decoder" in transfer_at:
-            feats["decoder"][level - 1] = x
-    cs, x = {}, content
-    for level in (1, 2, 3, 4):
-        x = enc.encode(x, cs, level)
-        if "encoder" in transfer_at:
-            x = wct(x, feats["encoder"][level])
-    if "skip" in transfer_at:
-        for p in ("pool1", "pool2", "pool3"):
-            cs[p] = [wct(cs[p][k], skips[p][k]) for k in range(3)]
-    for level in (4, 3, 2, 1):
-        if "decoder" in transfer_at and level in feats["decoder"]:
-            x = wct(x, feats["decoder"][level])
-        x = dec.decode(x, cs, level)
-    return x.clamp(0, 1)
+    """The official transfer.py loop as the benchmark times it, with an SVD float64 WCT step."""
+    def svd_wct(c, s, a):
+        return T.wct(c, s, a, preset="wct2", method="svd", compute_dtype=torch.float64)
+
+    return _bench.official_transfer(model, content, style, transfer_at, alpha, feature_wct=svd_wct)
 
 
 @pytest.mark.slow
