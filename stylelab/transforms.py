@@ -332,7 +332,7 @@ def wct_config(preset: str = "exact", **overrides) -> WCTConfig:
     return replace(WCT_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
 
 
-def _compute_place(x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.device, torch.dtype]:
+def compute_place(x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.device, torch.dtype]:
     """Where to run the eigen-decomposition: MPS has neither float64 nor ``linalg.eigh``,
     so on MPS the (C×C-sized) work runs on the CPU."""
     dtype = dtype or x.dtype
@@ -401,7 +401,7 @@ def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None
     cfg = cfg or WCT_PRESETS["exact"]
     if content.shape[-1] < 2 or style.shape[-1] < 2:
         return content
-    device, dtype = _compute_place(content, cfg.compute_dtype)
+    device, dtype = compute_place(content, cfg.compute_dtype)
     c = content.to(device, dtype)
     s = style.to(device, dtype)
     w, mu_c = whitening_matrix(c, cfg, method)
@@ -440,7 +440,7 @@ def whiten(
     cfg = WCTConfig(eps_content=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased)
     out = []
     for x in feat.flatten(2):
-        device, dtype = _compute_place(x, cfg.compute_dtype)
+        device, dtype = compute_place(x, cfg.compute_dtype)
         xc = x.to(device, dtype)
         w, mu = whitening_matrix(xc, cfg, method)
         out.append((w @ (xc - mu)).to(feat.device, feat.dtype))
@@ -472,7 +472,7 @@ def colour(
     out = []
     for b, x in enumerate(whitened.flatten(2)):
         s = style_feat[b if style_feat.shape[0] > 1 else 0].flatten(1)
-        device, dtype = _compute_place(x, cfg.compute_dtype)
+        device, dtype = compute_place(x, cfg.compute_dtype)
         col, mu = colouring_matrix(s.to(device, dtype), cfg, method)
         out.append((col @ x.to(device, dtype) + mu).to(whitened.device, whitened.dtype))
     return torch.stack(out).view_as(whitened)

@@ -326,7 +326,7 @@ def _power(x: torch.Tensor, cfg: T.WCTConfig, side: str):
 def _colouring(style_matrix: torch.Tensor, cfg: T.WCTConfig):
     if style_matrix.shape[-1] < 2:
         return None
-    device, dtype = T._compute_place(style_matrix, cfg.compute_dtype)
+    device, dtype = T.compute_place(style_matrix, cfg.compute_dtype)
     return _power(style_matrix.to(device, dtype), cfg, "style")
 
 
@@ -349,7 +349,7 @@ def _apply_matrix(c: torch.Tensor, col, cfg: T.WCTConfig) -> torch.Tensor:
     """``C_s W_c (F_c − μ_c) + μ_s`` clamped to [min F_c, max F_c]; ``c`` is ``(C, N)``."""
     if col is None or c.shape[-1] < 2:
         return c
-    device, dtype = T._compute_place(c, cfg.compute_dtype)
+    device, dtype = T.compute_place(c, cfg.compute_dtype)
     x = c.to(device, dtype)
     w, mu_c = _power(x, cfg, "content")
     cs, mu_s = col
