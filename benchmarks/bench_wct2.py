@@ -1,38 +1,36 @@
-"""WCT² speed: stylelab against the official formulation, and against PhotoWCT + smoothing.
+"""WCT² speed: stylelab against the official code's operations, and against PhotoWCT + smoothing.
 
-    .venv/bin/python benchmarks/bench_wct2.py                       # CPU: 512 and 1024 px
-    .venv/bin/python benchmarks/bench_wct2.py --sizes 512 --unpool sum
+    .venv/bin/python benchmarks/bench_wct2.py --sizes 512 --repeat 3          # CPU, the issue's setting
+    .venv/bin/python benchmarks/bench_wct2.py                                 # CPU: 512 and 1024 px
     python benchmarks/bench_wct2.py --device cuda --sizes 512 1024 2048 4096
 
-Rows, measured side by side in one run on the same random weights:
+Rows, measured side by side in one process on the same random weights:
 
-* ``official``: the reference formulation (clovaai/WCT2 ``utils/core.py``,
-  methods.md §8.4), re-implemented here: every WCT call centres both
-  features, forms ``Σ + I`` for content *and* style, runs a full
-  ``torch.linalg.svd`` on each (float32), truncates at 1e-5, whitens,
-  colours, clamps to the content range; the style pass of ``transfer.py``.
-* ``stylelab``: :meth:`stylelab.WCT2.stylize` (``eigh``, style colouring
-  matrices computed once per transfer point; low-rank path when a feature
-  has fewer positions than channels).
-* ``stylelab (style prepared)``: the content pass only, with
-  :meth:`WCT2.prepare_style` done beforehand (what a video pays per frame).
-* ``PhotoWCT + smoothing``: ``PhotoWCT.stylize(..., smoothing=--smoothing)``
-  (stylelab's PhotoWCT, random weights).
+* ``reference``: the official code's operations (clovaai/WCT2, methods.md
+  §8.1-8.5) rebuilt here: Haar pooling/unpooling as depthwise (transposed)
+  convolutions, ``cat5`` unpooling by concatenating 5·C full-resolution
+  channels, and every WCT call centring both features, forming ``Σ + I`` for
+  content *and* style and running ``torch.svd(some=False)`` on each (float32),
+  then whitening and colouring as separate products, clamp, α-blend.
+* ``stylelab``: :meth:`stylelab.WCT2.stylize`: Haar by reshapes, ``cat5``
+  unpool + convolution at half resolution
+  (:func:`stylelab.wavelets.unpool_conv3x3`, exact), ``eigh`` with the style's
+  colouring matrices computed once per transfer point, one fused product per
+  WCT (:func:`stylelab.methods.wct2._apply_matrix`).
+* ``stylelab, style prepared``: the content pass only, after
+  :meth:`WCT2.prepare_style` (what a video pays per frame).
+* ``WCTs only``: just the 16 feature transforms of one transfer (recorded
+  from the reference loop), reference against stylelab.
+* ``PhotoWCT + smoothing``: stylelab's PhotoWCT (random weights) with
+  ``--smoothing``.
 
-The outputs of ``official`` and ``stylelab`` are compared (max |difference|)
-so the speed-up is for the same computation; the "WCTs only" rows time just
-the 16 feature transforms of one transfer (recorded from the official loop),
-the part where the two differ (max relative |Δ| per feature). The seed's figure to beat is
-4.7 s at 1024 px (WCT² paper, GPU).
-
-Measured on the shared 2-core development machine (random weights): the 16
-WCTs are a minority of the run time at 512 px (~1.2 s of ~5 s for ``sum``,
-~1.2 s of ~20 s for ``cat5``, whose 5·C-channel decoder convolutions alone are
-~290 GFLOP per decode); the convolutions are identical in both rows. The
-``eigh`` + cached-style path is 1.1–1.5× faster on the WCTs on a quiet
-machine and up to ~10× under CPU contention (where LAPACK's SVD degrades
-most); reusing the prepared style (video) removes the style pass entirely. Times are the median of ``--repeat`` runs
-after one warm-up; on CUDA the peak memory is reported.
+``max |Δ|`` compares each output with the reference's (float32 rounding through
+a deep random network: ~1e-3 on images in [0, 1]). ``--count-macs`` also prints
+the multiply-adds of every convolution each row runs, and the rate one large
+3×3 convolution reaches on this machine: MACs ÷ that rate is the least time
+the convolutions alone can take. Times are the median of ``--repeat`` runs
+(after a warm-up on GPUs); on CUDA the peak memory is reported. The seed's
+figure to beat is 4.7 s at 1024 px (WCT² paper, GPU).
 """
 
 from __future__ import annotations
@@ -45,67 +43,29 @@ import warnings
 from pathlib import Path
 
 import torch
+import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stylelab import weights  # noqa: E402
 from stylelab.device import get_device, synchronize  # noqa: E402
+from stylelab import wavelets as Wv  # noqa: E402
 from stylelab.methods import wct2 as M  # noqa: E402
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)
 
 
-# ---------------------------------------------------------------------------- official formulation
-def _official_svd(feat: torch.Tensor, iden: bool = True):
-    n = feat.shape[1]
-    mean = feat.mean(1, keepdim=True)
-    fc = feat - mean
-    cov = fc @ fc.t() / (n - 1) if n > 1 else fc @ fc.t()
-    if iden:
-        cov = cov + torch.eye(cov.shape[0], device=feat.device, dtype=feat.dtype)
-    u, e, vh = torch.linalg.svd(cov, full_matrices=True)
-    return fc, mean, u, e, vh.t()
-
-
-def _rank(e, eps=1e-5):
-    k = e.shape[0]
-    for i in range(k - 1, -1, -1):
-        if e[i] >= eps:
-            return i + 1
-    return k
-
-
-def official_wct_core(cont: torch.Tensor, styl: torch.Tensor) -> torch.Tensor:
-    """One WCT as ``utils/core.py:wct_core`` computes it (C×N matrices, float32, per-call SVDs)."""
-    cmin, cmax = cont.min(), cont.max()
-    fc, _, _, c_e, c_v = _official_svd(cont)
-    k_c = _rank(c_e)
-    fs, s_mean, _, s_e, s_v = _official_svd(styl)
-    k_s = _rank(s_e)
-    c_d = c_e[:k_c].pow(-0.5)
-    step1 = c_v[:, :k_c] * c_d
-    whiten = (step1 @ c_v[:, :k_c].t()) @ fc
-    s_d = s_e[:k_s].pow(0.5)
-    colour = ((s_v[:, :k_s] * s_d) @ s_v[:, :k_s].t()) @ whiten + s_mean
-    return colour.clamp(cmin, cmax)
-
-
-def official_feature_wct(content_feat, style_feat, alpha=1.0):
-    c = content_feat[0].flatten(1)
-    s = style_feat[0].flatten(1)
-    t = official_wct_core(c, s).view_as(content_feat[0])[None]
-    return alpha * t + (1 - alpha) * content_feat
-
-
+# ---------------------------------------------------------------------------- the official loop
 @torch.no_grad()
-def official_transfer(model: M.WCT2, content, style, transfer_at=M.COMPONENTS, alpha=1.0, feature_wct=None):
+def official_transfer(model, content, style, transfer_at=M.COMPONENTS, alpha=1.0, feature_wct=None):
     """``transfer.py`` of clovaai/WCT2 (methods.md §8.5) with this model's layers.
 
-    ``feature_wct(content_feat, style_feat, alpha)`` is the WCT step; by default the
-    official per-call-SVD float32 core. tests/test_wct2.py passes an SVD float64 one to
-    check ``WCT2.stylize`` against this very loop.
+    ``model`` is anything with ``encoder.encode`` and ``decoder.decode`` (:class:`ReferenceLayers`
+    for the official code). ``feature_wct(content_feat, style_feat, alpha)`` is the WCT step;
+    by default the reference's (:func:`reference_feature_wct`). tests/test_wct2.py passes an SVD
+    float64 one to check ``WCT2.stylize`` against this very loop.
     """
-    feature_wct = feature_wct or official_feature_wct
+    feature_wct = feature_wct or reference_feature_wct
     enc, dec = model.encoder, model.decoder
     skips, feats = {}, {"encoder": {}, "decoder": {}}
     x = style
@@ -134,6 +94,119 @@ def official_transfer(model: M.WCT2, content, style, transfer_at=M.COMPONENTS, a
     return x.clamp(0, 1)
 
 
+# ---------------------------------------------------------------------------- the reference's own layers
+# ``official_transfer`` above runs on whatever encoder/decoder it is given. To time "the official code"
+# rather than "the official WCT on stylelab's layers", these classes rebuild the reference modules'
+# *operations* from methods.md §8.1-8.2 (same weights): Haar pooling as four depthwise stride-2 2×2
+# convolutions whose weights are expanded views of one kernel, unpooling as four depthwise transposed
+# convolutions (summed, or concatenated with the pre-pool activation), ReflectionPad2d + conv + in-place
+# ReLU; and the WCT step of §8.4 op for op (clone, centre twice, Σ + I, ``torch.svd(some=False)``,
+# diagonal-matrix products, whitening and colouring as two products, clamp, α-blend always computed).
+class _ReferenceHaar(nn.Module):
+    def __init__(self, channels: int, transpose: bool):
+        super().__init__()
+        layer = nn.ConvTranspose2d if transpose else nn.Conv2d
+        kernels = Wv.haar_filters()
+        self.bands = nn.ModuleList()
+        for band in Wv.BANDS:
+            m = layer(channels, channels, 2, stride=2, groups=channels, bias=False).requires_grad_(False)
+            m.weight.data = kernels[band][None, None].expand(channels, 1, 2, 2)
+            self.bands.append(m)
+
+
+class ReferenceEncoder(M.WaveEncoder):
+    """:class:`stylelab.methods.wct2.WaveEncoder`'s levels with the reference implementation's layers."""
+
+    def __init__(self, unpool):
+        super().__init__(unpool)
+        self.pad = nn.ReflectionPad2d(1)
+        self.pools = nn.ModuleDict({p: _ReferenceHaar(c, False) for p, c in M._POOL_CHANNELS.items()})
+
+    def _c(self, name, x):
+        return torch.relu_(getattr(self, name)(self.pad(x)))
+
+    def _pool(self, x, skips, pool):
+        ll, lh, hl, hh = (m(x) for m in self.pools[pool].bands)
+        skips[M._SKIP_ORIGINAL[pool]] = x
+        skips[pool] = [lh, hl, hh]
+        return ll
+
+
+class ReferenceDecoder(M.WaveDecoder):
+    """:class:`stylelab.methods.wct2.WaveDecoder`'s levels with the reference implementation's layers."""
+
+    def __init__(self, unpool):
+        super().__init__(unpool, fused_unpool=False)
+        self.pad = nn.ReflectionPad2d(1)
+        self.unpools = nn.ModuleDict({p: _ReferenceHaar(c, True) for p, c in M._POOL_CHANNELS.items()})
+
+    def _c(self, name, x):
+        return torch.relu_(getattr(self, name)(self.pad(x)))
+
+    def _up(self, x, skips, pool):
+        ups = [m(b) for m, b in zip(self.unpools[pool].bands, [x, *skips[pool]])]
+        if self.unpool == "sum":
+            return ups[0] + ups[1] + ups[2] + ups[3]
+        return torch.cat([*ups, skips[M._SKIP_ORIGINAL[pool]]], dim=1)
+
+    def decode(self, x, skips, level):
+        if level == 1:
+            return self.conv1_1(self.pad(x))
+        return super().decode(x, skips, level)
+
+
+class ReferenceLayers(nn.Module):
+    """The reference implementation's encoder and decoder carrying ``model``'s weights."""
+
+    def __init__(self, model: M.WCT2):
+        super().__init__()
+        self.encoder = ReferenceEncoder(model.unpool)
+        self.decoder = ReferenceDecoder(model.unpool)
+        self.encoder.load_state_dict(model.encoder.state_dict(), strict=False)
+        self.decoder.load_state_dict(model.decoder.state_dict(), strict=False)
+        self.to(model.device, model.encoder.conv1_1.weight.dtype).eval().requires_grad_(False)
+
+
+def _reference_svd(feat, iden=True):
+    mean = feat.mean(1).unsqueeze(1).expand_as(feat)
+    f = feat.clone()
+    f -= mean
+    n = feat.shape[1]
+    cov = torch.mm(f, f.t()).div(n - 1) if n > 1 else torch.mm(f, f.t())
+    if iden:
+        cov += torch.eye(feat.shape[0], device=feat.device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.svd is deprecated; the reference calls it
+        return torch.svd(cov, some=False)
+
+
+def _reference_rank(values, eps=1e-5):
+    for i in range(values.shape[0] - 1, -1, -1):
+        if values[i] >= eps:
+            return i + 1
+    return values.shape[0]
+
+
+def reference_feature_wct(content_feat, style_feat, alpha=1.0):
+    """The WCT step of the reference (``utils/core.py``, methods.md §8.4), operation for operation."""
+    cont = content_feat.squeeze(0).reshape(content_feat.shape[1], -1).clone()
+    cmin, cmax = cont.min(), cont.max()
+    cont -= cont.mean(1).unsqueeze(1).expand_as(cont)
+    _, c_e, c_v = _reference_svd(cont)
+    styl = style_feat.squeeze(0).reshape(style_feat.shape[1], -1).clone()
+    s_mean = styl.mean(1)
+    _, s_e, s_v = _reference_svd(styl)
+    k_s = _reference_rank(s_e)
+    ede = torch.mm(torch.mm(s_v[:, :k_s], torch.diag(s_e[:k_s].pow(0.5))), s_v[:, :k_s].t())
+    k_c = _reference_rank(c_e)
+    step2 = torch.mm(torch.mm(c_v[:, :k_c], torch.diag(c_e[:k_c].pow(-0.5))), c_v[:, :k_c].t())
+    target = torch.mm(ede, torch.mm(step2, cont))
+    target = target + s_mean.unsqueeze(1).expand_as(target)
+    target.clamp_(cmin, cmax)
+    target = target.view_as(content_feat)
+    return alpha * target + (1 - alpha) * content_feat
+
+
 def he_init(model: M.WCT2, seed: int = 0) -> M.WCT2:
     """Variance-preserving random weights (He et al. 2015) so features keep a realistic scale through
     all layers (PyTorch's default init shrinks them; some random draws then give non-finite covariances)."""
@@ -148,33 +221,41 @@ def he_init(model: M.WCT2, seed: int = 0) -> M.WCT2:
     return model
 
 
-def recorded_wct_calls(model, content, style):
-    """The (content_feat, style_feat) pairs of every WCT of one official transfer (for the WCT-only rows)."""
+def recorded_wct_calls(layers, content, style):
+    """The (content_feat, style_feat) pairs of every WCT of one reference transfer (for the WCT-only rows)."""
     calls = []
-    global official_feature_wct
-    original = official_feature_wct
 
     def recording(c, s, alpha=1.0):
         calls.append((c, s))
-        return original(c, s, alpha)
+        return reference_feature_wct(c, s, alpha)
 
-    official_feature_wct = recording
-    try:
-        official_transfer(model, content, style)
-    finally:
-        official_feature_wct = original
+    official_transfer(layers, content, style, feature_wct=recording)
     return calls
 
 
 def wct_only(calls, which):
-    """Run only the WCTs: the official per-call SVD formulation, or stylelab's (eigh, style side computed once)."""
-    out = []
-    for c, s in calls:
-        if which == "official":
-            out.append(official_feature_wct(c, s))
-        else:
-            out.append(M._wct_cached(c, M._style_side(s, None, M._CFG), 1.0, None))
-    return out
+    """Run only the WCTs: the reference's (per-call SVDs), or stylelab's (eigh, style side computed once)."""
+    if which == "reference":
+        return [reference_feature_wct(c, s) for c, s in calls]
+    return [M._wct_cached(c, M._style_side(s, None, M._CFG), 1.0, None) for c, s in calls]
+
+
+def count_conv_macs(fn) -> int:
+    """Multiply-adds of every ``conv2d``/``conv_transpose2d`` that ``fn()`` runs (dispatcher-level count)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    ops = counter.get_flop_counts().get("Global", {})
+    return sum(v for k, v in ops.items() if "conv" in str(k)) // 2
+
+
+def conv_peak_rate(device, repeat: int = 3) -> float:
+    """GMAC/s of one large 3×3 convolution (256 → 256 channels at 128×128): the machine's practical peak."""
+    x = torch.randn(1, 256, 130, 130, device=device)
+    w = torch.randn(256, 256, 3, 3, device=device)
+    t, _, _ = timed(lambda: torch.nn.functional.conv2d(x, w), device, repeat + 1)
+    return 256 * 256 * 9 * 128 * 128 / t / 1e9
 
 
 # ---------------------------------------------------------------------------- timing
@@ -201,8 +282,9 @@ def main(argv=None) -> int:
     p.add_argument("--device", default=None)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--baseline-max", type=int, default=None,
-                   help="largest size at which the official row runs (default 512 on CPU, 2048 on GPU)")
+                   help="largest size at which the reference row runs (default 512 on CPU, 2048 on GPU)")
     p.add_argument("--no-photowct", action="store_true")
+    p.add_argument("--count-macs", action="store_true", help="also count convolution multiply-adds per row")
     p.add_argument("--smoothing", default="auto", help="PhotoWCT smoothing mode (stylelab.smoothing.smooth; default auto)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = p.parse_args(argv)
@@ -212,8 +294,19 @@ def main(argv=None) -> int:
     sizes = args.sizes or ([512, 1024, 2048, 4096] if device.type == "cuda" else [512, 1024])
     args.baseline_max = args.baseline_max or (2048 if device.type == "cuda" else 512)
     torch.manual_seed(0)
-    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, random weights")
-    print(f"{'method':<34}{'size':>6}{'time s':>10}{'peak GiB':>10}{'vs official':>13}{'max |Δ|':>10}")
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, random weights, "
+          f"median of {args.repeat}")
+    rate = None
+    if args.count_macs:
+        rate = conv_peak_rate(device)
+        print(f"one 256→256 3×3 convolution at 128×128 runs at {rate:.0f} GMAC/s here")
+    print(f"{'method':<34}{'size':>6}{'time s':>10}{'peak GiB':>10}{'vs reference':>13}{'max |Δ|':>10}"
+          + (f"{'conv GMAC':>11}{'conv floor s':>13}" if rate else ""))
+
+    def row(name, size, t, peak, ratio="", diff="", macs=None):
+        extra = f"{macs / 1e9:>11.0f}{macs / 1e9 / rate:>13.2f}" if macs is not None and rate else ""
+        print(f"{name:<34}{size:>6}{t:>10.2f}{peak:>10.2f}{ratio:>13}{diff:>10}{extra}", flush=True)
+
     photowct = None
     if not args.no_photowct:
         try:
@@ -224,38 +317,40 @@ def main(argv=None) -> int:
             print(f"(PhotoWCT row skipped: {type(err).__name__}: {str(err).splitlines()[0][:80]})")
     for unpool in args.unpool:
         model = he_init(M.WCT2.from_official("random", "random", unpool=unpool, device=device))
+        layers = ReferenceLayers(model)
         for size in sizes:
             g = torch.Generator().manual_seed(size)
             content = torch.rand(1, 3, size, size, generator=g).to(device)
             style = torch.rand(1, 3, size, size, generator=g).to(device)
-            base_t = None
-            base_out = None
+            base_t = base_out = None
+            run_ref = lambda: official_transfer(layers, content, style)  # noqa: E731
+            run_sl = lambda: model.stylize(content, style)  # noqa: E731
             if size <= args.baseline_max:
                 try:
-                    base_t, peak, base_out = timed(lambda: official_transfer(model, content, style), device, args.repeat)
-                    print(f"{'official formulation (' + unpool + ')':<34}{size:>6}{base_t:>10.2f}{peak:>10.2f}{'1.00×':>13}{'':>10}")
+                    base_t, peak, base_out = timed(run_ref, device, args.repeat)
+                    row(f"reference ({unpool})", size, base_t, peak, "1.00×",
+                        macs=count_conv_macs(run_ref) if rate else None)
                 except torch.cuda.OutOfMemoryError:
-                    print(f"{'official formulation (' + unpool + ')':<34}{size:>6}{'OOM':>10}")
+                    print(f"{'reference (' + unpool + ')':<34}{size:>6}{'OOM':>10}")
                     torch.cuda.empty_cache()
             try:
-                t, peak, out = timed(lambda: model.stylize(content, style), device, args.repeat)
+                t, peak, out = timed(run_sl, device, args.repeat)
                 diff = f"{(out - base_out).abs().max().item():.1e}" if base_out is not None else ""
-                ratio = f"{base_t / t:.2f}×" if base_t else ""
-                print(f"{'stylelab (' + unpool + ')':<34}{size:>6}{t:>10.2f}{peak:>10.2f}{ratio:>13}{diff:>10}")
+                row(f"stylelab ({unpool})", size, t, peak, f"{base_t / t:.2f}×" if base_t else "", diff,
+                    macs=count_conv_macs(run_sl) if rate else None)
                 prep = model.prepare_style(style)
                 t2, peak2, _ = timed(lambda: model.stylize(content, prep), device, args.repeat)
-                ratio = f"{base_t / t2:.2f}×" if base_t else ""
-                print(f"{'stylelab, style prepared (' + unpool + ')':<34}{size:>6}{t2:>10.2f}{peak2:>10.2f}{ratio:>13}")
+                row(f"stylelab, style prepared ({unpool})", size, t2, peak2, f"{base_t / t2:.2f}×" if base_t else "")
             except torch.cuda.OutOfMemoryError:
                 print(f"{'stylelab (' + unpool + ')':<34}{size:>6}{'OOM':>10}")
                 torch.cuda.empty_cache()
             if base_t is not None:
-                calls = recorded_wct_calls(model, content, style)
-                tw0, _, o0 = timed(lambda: wct_only(calls, "official"), device, args.repeat)
+                calls = recorded_wct_calls(layers, content, style)
+                tw0, _, o0 = timed(lambda: wct_only(calls, "reference"), device, args.repeat)
                 tw1, _, o1 = timed(lambda: wct_only(calls, "stylelab"), device, args.repeat)
                 d = max(((a - b).abs().max() / a.abs().max().clamp_min(1e-12)).item() for a, b in zip(o0, o1))
-                print(f"{'  WCTs only (' + str(len(calls)) + '), official':<34}{size:>6}{tw0:>10.2f}{'':>10}{'1.00×':>13}")
-                print(f"{'  WCTs only, stylelab':<34}{size:>6}{tw1:>10.2f}{'':>10}{tw0 / tw1:>12.2f}×{d:>10.1e}")
+                row(f"  WCTs only ({len(calls)}), reference", size, tw0, float("nan"), "1.00×")
+                row("  WCTs only, stylelab", size, tw1, float("nan"), f"{tw0 / tw1:.2f}×", f"{d:.1e}")
                 del calls, o0, o1
             del base_out
     if photowct is not None:
@@ -265,7 +360,7 @@ def main(argv=None) -> int:
             style = torch.rand(1, 3, size, size, generator=g).to(device)
             try:
                 t, peak, _ = timed(lambda: photowct.stylize(content, style, smoothing=args.smoothing), device, args.repeat)
-                print(f"{'PhotoWCT + smoothing (' + args.smoothing + ')':<34}{size:>6}{t:>10.2f}{peak:>10.2f}")
+                row(f"PhotoWCT + smoothing ({args.smoothing})", size, t, peak)
             except Exception as err:  # OOM or a solver limit at large sizes
                 print(f"{'PhotoWCT + smoothing':<34}{size:>6}  failed: {type(err).__name__}: {str(err)[:60]}")
     print("WCT² paper (seed): 4.7 s at 1024 px on a GPU, no post-processing.")

@@ -222,12 +222,13 @@ def interpolate_styles(
 
 
 # ============================================================================ covariance & eigen
-def covariance(feat_matrix: torch.Tensor, unbiased: bool = True) -> torch.Tensor:
+def covariance(feat_matrix: torch.Tensor, unbiased: bool = True, centred: bool = False) -> torch.Tensor:
     """Channel covariance ``Σ = (F − μ)(F − μ)ᵀ / D`` with ``D = N − 1`` (unbiased) or ``N``.
 
     Args:
         feat_matrix: ``(C, N)``, ``(B, C, N)`` or ``(B, C, H, W)`` (flattened to
             ``N = H·W`` positions).
+        centred: the input is already ``F − μ`` (saves a pass over it).
 
     Returns:
         ``(C, C)`` or ``(B, C, C)``.
@@ -236,7 +237,7 @@ def covariance(feat_matrix: torch.Tensor, unbiased: bool = True) -> torch.Tensor
     if x.dim() not in (2, 3):
         raise ValueError(f"expected (C, N), (B, C, N) or (B, C, H, W), got {tuple(feat_matrix.shape)}")
     n = x.shape[-1]
-    xc = x - x.mean(-1, keepdim=True)
+    xc = x if centred else x - x.mean(-1, keepdim=True)
     d = max(n - 1, 1) if unbiased else n
     return xc @ xc.transpose(-1, -2) / d
 
@@ -370,10 +371,14 @@ def _low_rank_power(x: torch.Tensor, eps: float, power: float, threshold, unbias
     return (u * coef) @ u.transpose(-1, -2)
 
 
-def _power_of(x: torch.Tensor, eps: float, power: float, cfg: WCTConfig, method: str) -> torch.Tensor:
+def regularised_power(
+    x: torch.Tensor, eps: float, power: float, cfg: WCTConfig, method: str = "eigh", centred: bool = False
+) -> torch.Tensor:
+    """``(Σ + εI)^power`` over the kept eigenvalues (``cfg.eig_threshold``) for a ``(C, N)`` matrix ``x``,
+    ``Σ`` its channel covariance; ``centred=True`` if ``x`` is already ``F − μ``. ``power`` −½ whitens, +½ colours."""
     if LOW_RANK and x.shape[-1] < x.shape[-2]:
         return _low_rank_power(x, eps, power, cfg.eig_threshold, cfg.unbiased, method)
-    cov = covariance(x, cfg.unbiased)
+    cov = covariance(x, cfg.unbiased, centred)
     cov = cov + eps * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
     return _matrix_power(cov, power, cfg.eig_threshold, method)
 
@@ -384,12 +389,12 @@ def whitening_matrix(content: torch.Tensor, cfg: WCTConfig, method: str = "eigh"
     With fewer positions than channels (``N < C``) it is computed from the
     ``N × N`` Gram matrix (same result, much cheaper; see :data:`LOW_RANK`).
     """
-    return _power_of(content, cfg.eps_content, -0.5, cfg, method), content.mean(-1, keepdim=True)
+    return regularised_power(content, cfg.eps_content, -0.5, cfg, method), content.mean(-1, keepdim=True)
 
 
 def colouring_matrix(style: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
     """``(C_s, μ_s)`` for a matrix ``(C, M)``: ``C_s = E_s D_s^{1/2} E_sᵀ`` of ``Σ_s + ε_s I`` (low-rank path as above)."""
-    return _power_of(style, cfg.eps_style, 0.5, cfg, method), style.mean(-1, keepdim=True)
+    return regularised_power(style, cfg.eps_style, 0.5, cfg, method), style.mean(-1, keepdim=True)
 
 
 def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None = None, method: str = "eigh") -> torch.Tensor:

@@ -258,6 +258,90 @@ class WaveUnpool(nn.Module):
         return torch.cat([*haar_upsample_bands(LL, LH, HL, HH), original], dim=-3)
 
 
+# ============================================================================ unpool + convolution at half resolution
+def polyphase_unpool_weight(weight: torch.Tensor, channels: int) -> torch.Tensor:
+    """The kernel that lets :func:`unpool_conv3x3` skip the upsampled bands.
+
+    ``weight`` ``(K, 5C, 3, 3)`` is a 3×3 convolution over WCT²'s ``cat5``
+    unpooling ``[ConvT_LL(LL), ConvT_LH(LH), ConvT_HL(HL), ConvT_HH(HH), original]``;
+    its first ``4C`` input channels (``W_X``, one ``(K, C, 3, 3)`` block per band)
+    only ever see upsampled bands, whose value at ``(2i+p, 2j+q)`` is
+    ``K_X[p, q] · X[i, j]``. So output pixel ``(2i+p, 2j+q)`` (phase ``(p, q)``)
+    reads each band at just 2×2 low-resolution positions: for tap ``dy`` the
+    row ``r = p + dy`` lands in block row ``i + ⌊r/2⌋`` at phase ``r mod 2``.
+    Collecting the taps gives, per output phase, a 2×2 kernel over the bands::
+
+        V[(p,q), k, (X,c), a, b] = Σ_{dy: ⌊(p+dy)/2⌋+1−p = a} Σ_{dx: ⌊(q+dx)/2⌋+1−q = b}
+                                    W_X[k, c, dy+1, dx+1] · K_X[(p+dy) mod 2, (q+dx) mod 2]
+
+    Returns:
+        ``(4K, 4C, 2, 2)``, output channels phase-major ``(p, q) ∈ (0,0), (0,1),
+        (1,0), (1,1)``, input channels band-major ``LL, LH, HL, HH`` (same dtype,
+        device and autograd graph as ``weight``).
+    """
+    if weight.dim() != 4 or weight.shape[-2:] != (3, 3) or weight.shape[1] < 4 * channels:
+        raise ValueError(f"expected a (K, ≥4·{channels}, 3, 3) weight, got {tuple(weight.shape)}")
+    k = weight.shape[0]
+    filters = haar_filters(weight.dtype, weight.device)
+    out = weight.new_zeros(2, 2, k, 4, channels, 2, 2)
+    for p in (0, 1):
+        for q in (0, 1):
+            for dy in (-1, 0, 1):
+                a, py = (p + dy) // 2 + 1 - p, (p + dy) % 2
+                for dx in (-1, 0, 1):
+                    b, px = (q + dx) // 2 + 1 - q, (q + dx) % 2
+                    for x, band in enumerate(BANDS):
+                        w_x = weight[:, x * channels:(x + 1) * channels, dy + 1, dx + 1]
+                        out[p, q, :, x, :, a, b] += w_x * filters[band][py, px]
+    return out.reshape(4 * k, 4 * channels, 2, 2)
+
+
+def unpool_conv3x3(
+    LL: torch.Tensor,
+    LH: torch.Tensor,
+    HL: torch.Tensor,
+    HH: torch.Tensor,
+    original: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    polyphase: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``conv3×3(reflect_pad₁(WaveUnpool("cat5")(LL, LH, HL, HH, original)), weight) + bias``, exactly,
+    without building the ``5C``-channel upsampled tensor.
+
+    The band part runs at the bands' resolution as one 2×2 convolution per
+    output phase (:func:`polyphase_unpool_weight`): ``16·C·K`` multiply-adds
+    per output pixel instead of ``36·C·K``, and no upsampling, concatenation
+    or padding of ``4C`` full-resolution channels. Reflection padding of the
+    upsampled map equals *replicate* padding of the bands (the reflected
+    row −1 is row 1, the other phase of the same 2×2 block), so borders are
+    exact too. (For ``"sum"`` unpooling the same rewrite costs more than it
+    saves: the summed bands share one 3×3 kernel, 9·C·K per pixel.)
+
+    Args:
+        LL, LH, HL, HH: ``(B, C, h, w)`` bands.
+        original: ``(B, C', 2h, 2w)``, the encoder's pre-pooling activation.
+        weight: ``(K, 4C + C', 3, 3)``; bias ``(K,)`` or ``None``.
+        polyphase: ``polyphase_unpool_weight(weight, C)`` if already computed.
+
+    Returns:
+        ``(B, K, 2h, 2w)`` (no activation).
+    """
+    c = LL.shape[-3]
+    h, w = LL.shape[-2:]
+    if original.shape[-2:] != (2 * h, 2 * w):
+        raise ValueError(f"original is {tuple(original.shape[-2:])}, expected {(2 * h, 2 * w)} for bands of {(h, w)}")
+    if polyphase is None:
+        polyphase = polyphase_unpool_weight(weight, c)
+    k = weight.shape[0]
+    bands = F.pad(torch.cat([LL, LH, HL, HH], dim=-3), (1, 1, 1, 1), mode="replicate")
+    z = F.conv2d(bands, polyphase)  # (B, 4K, h+1, w+1); phase (p, q) is the window starting at (p, q)
+    out = F.conv2d(F.pad(original, (1, 1, 1, 1), mode="reflect"), weight[:, 4 * c:], bias)
+    for n, (p, q) in enumerate(((0, 0), (0, 1), (1, 0), (1, 1))):
+        out[..., p::2, q::2] += z[:, n * k:(n + 1) * k, p:p + h, q:q + w]
+    return out
+
+
 def check_official_filters(state_dict, prefix: str, channels: int, atol: float = 1e-6) -> None:
     """Check ``{prefix}.{LL,LH,HL,HH}.weight`` hold the fixed Haar kernel in every channel.
 

@@ -114,3 +114,47 @@ def test_check_official_filters():
     sd["pool1.HL.weight"] = sd["pool1.HL.weight"] * -1
     with pytest.raises(ValueError, match="HL"):
         W.check_official_filters(sd, "pool1", 4)
+
+
+def _cat5_conv_oracle(bands, original, weight, bias):
+    """The official formulation: four depthwise transposed convolutions, concatenation, reflection pad, 3×3 conv."""
+    f = W.haar_filters(weight.dtype)
+    c = bands[0].shape[1]
+    ups = [F.conv_transpose2d(b, f[n].expand(c, 1, 2, 2), stride=2, groups=c) for n, b in zip(W.BANDS, bands)]
+    x = torch.cat([*ups, original], dim=1)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), weight, bias)
+
+
+@pytest.mark.parametrize("b,c,c_orig,k,h,w", [(1, 3, 3, 4, 4, 4), (2, 2, 5, 3, 3, 5), (1, 4, 4, 2, 1, 2), (1, 1, 1, 1, 2, 7)])
+def test_unpool_conv3x3_equals_official_cat5_formulation(b, c, c_orig, k, h, w):
+    g = torch.Generator().manual_seed(h * 10 + w)
+    bands = [torch.randn(b, c, h, w, generator=g, dtype=torch.float64) for _ in range(4)]
+    original = torch.randn(b, c_orig, 2 * h, 2 * w, generator=g, dtype=torch.float64)
+    weight = torch.randn(k, 4 * c + c_orig, 3, 3, generator=g, dtype=torch.float64)
+    bias = torch.randn(k, generator=g, dtype=torch.float64)
+    ref = _cat5_conv_oracle(bands, original, weight, bias)
+    out = W.unpool_conv3x3(*bands, original, weight, bias)
+    assert out.shape == (b, k, 2 * h, 2 * w)
+    torch.testing.assert_close(out, ref, rtol=0, atol=1e-12)  # borders included: replicate ≡ reflect here
+    # float32 with the kernel precomputed, no bias
+    pp = W.polyphase_unpool_weight(weight.float(), c)
+    assert pp.shape == (4 * k, 4 * c, 2, 2)
+    out32 = W.unpool_conv3x3(*[x.float() for x in bands], original.float(), weight.float(), None, polyphase=pp)
+    torch.testing.assert_close(out32, _cat5_conv_oracle(bands, original, weight, None).float(), rtol=1e-5, atol=1e-5)
+
+
+def test_unpool_conv3x3_gradients_and_errors():
+    g = torch.Generator().manual_seed(0)
+    bands = [torch.randn(1, 2, 2, 3, generator=g, dtype=torch.float64, requires_grad=True) for _ in range(4)]
+    original = torch.randn(1, 1, 4, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(2, 9, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(2, generator=g, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *a: W.unpool_conv3x3(*a), (*bands, original, weight, bias))
+    # the gradient of the weight equals the official formulation's (training the decoder is unchanged)
+    gw = torch.autograd.grad(W.unpool_conv3x3(*bands, original, weight, bias).square().sum(), weight)[0]
+    gr = torch.autograd.grad(_cat5_conv_oracle(bands, original, weight, bias).square().sum(), weight)[0]
+    torch.testing.assert_close(gw, gr, rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="original"):
+        W.unpool_conv3x3(*bands, original[..., :5], weight, bias)
+    with pytest.raises(ValueError, match="weight"):
+        W.polyphase_unpool_weight(weight[:, :7], 2)

@@ -84,11 +84,50 @@ def test_encoder_levels_match_methods_md(model):
 
 
 def _official_reference(model, content, style, transfer_at, alpha=1.0):
-    """The official transfer.py loop as the benchmark times it, with an SVD float64 WCT step."""
+    """The official transfer.py loop on the reference's own layers (depthwise-convolution Haar, 5C
+    concatenation) as the benchmark times it, with an SVD float64 WCT step."""
     def svd_wct(c, s, a):
         return T.wct(c, s, a, preset="wct2", method="svd", compute_dtype=torch.float64)
 
-    return _bench.official_transfer(model, content, style, transfer_at, alpha, feature_wct=svd_wct)
+    layers = _bench.ReferenceLayers(model)
+    return _bench.official_transfer(layers, content, style, transfer_at, alpha, feature_wct=svd_wct)
+
+
+def test_reference_wct_step_matches_svd_float64(model):
+    """The benchmark's op-for-op copy of the reference WCT computes the same transform."""
+    g = torch.Generator().manual_seed(0)
+    c = torch.randn(1, 6, 5, 7, generator=g, dtype=torch.float64).relu()
+    s = torch.randn(1, 6, 4, 9, generator=g, dtype=torch.float64).relu() * 2
+    torch.testing.assert_close(_bench.reference_feature_wct(c, s, 0.7),
+                               T.wct(c, s, 0.7, preset="wct2", method="svd", compute_dtype=torch.float64))
+
+
+def test_fused_cat5_decoder_equals_concatenation_and_tracks_weights():
+    """cat5's unpool + conv at half resolution gives the official decoder's output, gradients included,
+    and its cached kernel follows new weights."""
+    es, ds = M.synthetic_checkpoint("wct2_encoder_cat5", seed=5), M.synthetic_checkpoint("wct2_decoder_cat5", seed=6)
+    fused = M.WCT2.from_official(es, ds, unpool="cat5").double()
+    plain = M.WCT2.from_official(es, ds, unpool="cat5").double()
+    plain.decoder.fused_unpool = False
+    x = torch.rand(2, 3, 24, 16, dtype=torch.float64)
+    skips: dict = {}
+    f = fused.encoder(x, skips)
+    torch.testing.assert_close(fused.decoder(f, skips), plain.decoder(f, skips), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fused.reconstruct(x[:1, :, :17, :11]), plain.reconstruct(x[:1, :, :17, :11]))
+    # new weights (as load_state_dict or an optimiser step writes them) invalidate the cached kernel
+    with torch.no_grad():
+        for m in (fused, plain):
+            m.decoder.conv2_2_2.weight.mul_(-0.5)
+    torch.testing.assert_close(fused.decoder(f, skips), plain.decoder(f, skips), rtol=1e-10, atol=1e-12)
+    # training: the same gradients reach the decoder's weights
+    grads = []
+    for m in (fused, plain):
+        m.decoder.requires_grad_(True)
+        m.decoder.zero_grad()
+        m.decoder(f, skips).square().mean().backward()
+        grads.append(m.decoder.conv1_2_2.weight.grad.clone())
+        m.decoder.requires_grad_(False)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.slow

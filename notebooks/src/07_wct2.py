@@ -113,6 +113,29 @@ ax.set_ylabel("% of energy"); ax.set_yscale("log"); ax.set_title("Haar bands of 
 fig.tight_layout();
 
 # %% [markdown]
+# ### Unpooling, then a convolution = a convolution at half resolution
+#
+# The `cat5` decoder upsamples each band with its transposed Haar filter, stacks the four
+# results with the encoder's activation (5·C channels) and runs a 3×3 convolution. Every
+# upsampled band is constant up to the sign pattern of its 2×2 filter, so each output
+# pixel really reads only 2×2 positions of each band: the same numbers come out of one 2×2
+# convolution per output *phase* (even/odd row × even/odd column) on the bands themselves —
+# 16·C·K instead of 36·C·K multiply-adds per pixel for the band part, and no 5·C-channel
+# tensor. `stylelab.wavelets.unpool_conv3x3` does this; the WCT² decoder uses it.
+
+# %%
+C, K, h = 32, 32, course.pick(full=64, fast=16)
+bands = [torch.randn(1, C, h, h) for _ in range(4)]
+original = torch.randn(1, C, 2 * h, 2 * h)
+weight, bias = torch.randn(K, 5 * C, 3, 3) / (45 * C) ** 0.5, torch.zeros(K)
+stacked = wavelets.WaveUnpool("cat5")(*bands, original=original)                  # (1, 5C, 2h, 2h)
+direct = F.conv2d(F.pad(stacked, (1, 1, 1, 1), mode="reflect"), weight, bias)
+halfres = wavelets.unpool_conv3x3(*bands, original, weight, bias)
+print(f"max |difference| {(direct - halfres).abs().max():.1e}; multiply-adds per output pixel: "
+      f"{45 * C * K:,} (upsample + concatenate) vs {25 * C * K:,} (half resolution)")
+assert torch.allclose(direct, halfres, atol=1e-5)
+
+# %% [markdown]
 # ## 2 · The subband explorer
 #
 # A static picture first (the bands at level 2 and the reconstruction from LL alone),
