@@ -360,7 +360,8 @@ def _low_rank_power(x: torch.Tensor, eps: float, power: float, unbiased: bool) -
 def _power(x: torch.Tensor, cfg: T.WCTConfig, side: str, centred: torch.Tensor | None = None):
     """``(matrix, mean)``: whitening (content) or colouring (style) of a ``(C, N)`` matrix.
 
-    ``centred``: ``x − mean(x)`` if the caller already has it (saves a pass over ``x``).
+    ``centred``: ``x − mean(x)`` if the caller already has it (saves a pass over ``x``;
+    the caller has the mean then, and ``None`` is returned in its place).
     """
     eps = cfg.eps_content if side == "content" else cfg.eps_style
     thr = cfg.eig_threshold
