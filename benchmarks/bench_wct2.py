@@ -149,11 +149,6 @@ class ReferenceDecoder(M.WaveDecoder):
             return ups[0] + ups[1] + ups[2] + ups[3]
         return torch.cat([*ups, skips[M._SKIP_ORIGINAL[pool]]], dim=1)
 
-    def decode(self, x, skips, level):
-        if level == 1:
-            return self.conv1_1(self.pad(x))
-        return super().decode(x, skips, level)
-
 
 class ReferenceLayers(nn.Module):
     """The reference implementation's encoder and decoder carrying ``model``'s weights."""
