@@ -56,6 +56,7 @@ import torch.nn.functional as F
 
 from .. import colour, losses
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+from . import BenchRow, Method, Runner, register
 
 StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
 PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -658,3 +659,20 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
                      seed=args.seed if getattr(args, "seed", None) is not None else 0,
                      progress=not getattr(args, "no_progress", False), **overrides)
     return result.image
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    config = preset("paper", steps=cfg.iterations)
+    encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
+    return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False).image,
+                  bool(getattr(encoder, "pretrained", False)))
+
+
+register(Method(
+    name="gatys", order=10, summary="Gatys, Ecker & Bethge, CVPR 2016: optimise the pixels (Gram losses on VGG-19)",
+    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    bench=(BenchRow("gatys", "Gatys (L-BFGS, paper preset)", "optimisation", _bench,
+                    "gatys.stylize(preset 'paper', steps=iterations): loss evaluations, not L-BFGS outer steps"),),
+    checkpoints=("vgg19", "vgg_normalised"),
+))
