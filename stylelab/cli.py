@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
 
 from . import methods
+from . import validate as V
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
@@ -74,28 +76,46 @@ def _data(args) -> int:
 
 
 def _transfer(args) -> int:
+    from . import memory
     from .device import get_device
-    from .io import load_image, save_image
+    from .io import image_size, load_image, output_path, save_image, target_size
 
     method = methods.get(args.method)
-    out = Path(args.output)
-    if out.exists() and not args.overwrite:
-        print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
-        return 1
     device = get_device(args.device)
-    if args.seed is not None:
-        import torch
-
-        torch.manual_seed(args.seed)
     if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
+        out = Path(args.output)
+        if out.exists() and not args.overwrite:
+            print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
+            return 1
         if method.run_cli_video is None:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return method.run_cli_video(args, device)
+    # Everything that can be checked is checked before any work: the file that will be written
+    # (its real name: a missing suffix becomes .png), both inputs' headers, the method's options,
+    # and the memory the run needs.
+    out = output_path(args.output, overwrite=args.overwrite)
+    ch, cw = target_size(*image_size(args.content), args.size)
+    sh, sw = target_size(*image_size(args.style), args.style_size or args.size)
+    check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
+    if check is not None:
+        check(args)
+    mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
+    if args.method in memory.METHODS and getattr(args, "tile", None) is None:
+        memory.check_fits(args.method, ch, cw, style_hw=(sh, sw), device=device, **mem_opts)
+    if args.seed is not None:
+        import torch
+
+        torch.manual_seed(args.seed)
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
     t0 = time.perf_counter()
-    result = method.run_cli(args, content, style, device)
+    try:
+        result = method.run_cli(args, content, style, device)
+    except Exception as err:  # noqa: BLE001 - only out-of-memory is translated, the rest re-raised
+        if memory.is_out_of_memory(err) and args.method in memory.METHODS:
+            raise memory.advice_for_oom(err, args.method, ch, cw, style_hw=(sh, sw), device=device, **mem_opts) from err
+        raise
     path = save_image(result, out, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
@@ -137,8 +157,8 @@ def build_parser(method: str | None = None, command: str | None = None) -> argpa
     p.add_argument("content", help="content image file")
     p.add_argument("style", help="style image file")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
-    p.add_argument("--size", type=int, default=512, help="shorter side of the content in pixels (default 512)")
-    p.add_argument("--style-size", type=int, default=None, help="shorter side of the style (default: --size)")
+    p.add_argument("--size", type=V.arg_int(1), default=512, help="shorter side of the content in pixels (default 512)")
+    p.add_argument("--style-size", type=V.arg_int(1), default=None, help="shorter side of the style (default: --size)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: $STYLELAB_DEVICE, else best)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -199,6 +219,16 @@ def _method_from_argv(argv: list[str]) -> str | None:
     return None
 
 
+def _message(err: BaseException) -> str:
+    """The text of an error for the terminal (``KeyError`` quotes its text; an ``OSError`` may lack one)."""
+    if isinstance(err, KeyError) and err.args:
+        return str(err.args[0])
+    if isinstance(err, OSError) and err.filename and str(err.filename) not in str(err):
+        return f"{err.strerror or err}: {err.filename}"
+    text = str(err)
+    return text or type(err).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv[:1] in (["transfer"], ["train"]) else None
@@ -211,13 +241,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     if getattr(args, "random_weights", False):
-        import os
-
         os.environ["STYLELAB_RANDOM_WEIGHTS"] = "1"
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, FileExistsError, ValueError, MemoryError, RuntimeError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, TypeError, MemoryError, RuntimeError, KeyError) as err:
+        # User errors: one line that says what to do, no traceback ($STYLELAB_DEBUG=1 shows it).
+        if os.environ.get("STYLELAB_DEBUG"):
+            raise
+        print(f"error: {_message(err)}", file=sys.stderr)
         return 1
 
 

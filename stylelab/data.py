@@ -63,10 +63,19 @@ def data_dir() -> Path:
 
 @lru_cache(maxsize=8)
 def _read_index(index_path: str, mtime: float) -> dict:
-    with open(index_path, encoding="utf-8") as fh:
-        index = json.load(fh)
+    fix = "Rebuild it with `python tools/make_data.py` (or restore it from git)."
+    try:
+        with open(index_path, encoding="utf-8") as fh:
+            index = json.load(fh)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"The course data index {index_path} is not valid JSON ({err}). {fix}") from None
+    if not isinstance(index, dict) or not isinstance(index.get("images"), list):
+        raise ValueError(f"The course data index {index_path} has no list of \"images\". {fix}")
     images = {}
-    for entry in index["images"]:
+    for i, entry in enumerate(index["images"]):
+        missing = [k for k in ("name", "file", "kind") if not isinstance(entry, dict) or k not in entry]
+        if missing:
+            raise ValueError(f"Entry {i} of the course data index {index_path} lacks {', '.join(map(repr, missing))}. {fix}")
         if entry["name"] in images:
             raise ValueError(f"{index_path} lists {entry['name']!r} twice")
         images[entry["name"]] = entry

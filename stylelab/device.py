@@ -60,6 +60,11 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
                 f"Device {str(requested)!r} does not exist: this machine has "
                 f"{torch.cuda.device_count()} CUDA device(s)."
             )
+    if requested.type not in ("cpu", "cuda", "mps"):
+        raise RuntimeError(
+            f"Device {str(requested)!r} cannot run stylelab ('meta' tensors hold no values; other backends are "
+            f"untested). Use one of: {', '.join(available_devices())}."
+        )
     if requested.type == "mps" and not _mps_available():
         raise RuntimeError(
             f"Device 'mps' was requested but MPS is not available here "

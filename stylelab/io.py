@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import validate as V
+
 Side = Literal["short", "long"]
 Size = int | tuple[int, int] | None
 
@@ -92,10 +94,9 @@ def target_size(height: int, width: int, size: Size, side: Side = "short") -> tu
     if isinstance(size, Sequence) and not isinstance(size, str):
         if len(size) != 2:
             raise ValueError(f"size must be an int or an (H, W) pair, got {size!r}")
-        return int(size[0]), int(size[1])
-    size = int(size)
-    if size <= 0:
-        raise ValueError(f"size must be positive, got {size}")
+        th, tw = (V.check_positive(v, "each side of size", integer=True) for v in size)
+        return int(th), int(tw)
+    size = int(V.check_positive(size, "size", integer=True))
     if side not in ("short", "long"):
         raise ValueError(f"side must be 'short' or 'long', got {side!r}")
     ref = min(height, width) if side == "short" else max(height, width)
@@ -121,29 +122,103 @@ def resize(image: torch.Tensor, size: Size, side: Side = "short", mode: str = "b
     return out.clamp(0, 1) if image.is_floating_point() and image.min() >= 0 and image.max() <= 1 else out
 
 
+#: Files with more pixels than this are shrunk by an integer factor right after decoding
+#: (``Image.reduce``, a box filter; JPEG decodes at a reduced scale directly with
+#: ``Image.draft``) when the requested size is at least 4× smaller, so that a 12000×12000
+#: PNG asked for at 64 px never becomes a 1.7 GB float array.
+REDUCE_ABOVE_PIXELS = 16_000_000
+
+
 def open_image(path: str | os.PathLike) -> Image.Image:
     """Open an image file with EXIF orientation applied; clear errors for bad files."""
-    path = Path(path)
+    return _open(path)[0]
+
+
+def _check_readable(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"No image at {path}. Check the path (relative paths start at {Path.cwd()}).")
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder; give the path of an image file inside it.")
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(H, W)`` of an image file from its header, EXIF rotation applied — no pixel is decoded.
+
+    Raises the same clear errors as :func:`load_image` for missing, unreadable
+    or non-image files.
+    """
+    path = Path(path)
+    _check_readable(path)
     try:
-        img = Image.open(path)
-        img.load()
+        with Image.open(path) as img:  # reads the header only
+            w, h = img.size
+            try:
+                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):
+                    h, w = w, h
+            except Exception:  # noqa: BLE001 - a broken EXIF block must not stop loading (exif_transpose copes)
+                pass
     except UnidentifiedImageError as err:
         raise ValueError(
             f"{path} is not an image PIL can read (corrupt, or not an image). "
             "Open it in an image viewer, or re-save it as PNG or JPEG."
         ) from err
-    except (OSError, SyntaxError) as err:
-        raise ValueError(f"{path} could not be decoded ({err}); the file is probably truncated or corrupt.") from err
     except Image.DecompressionBombError as err:
         raise ValueError(
             f"{path} is larger than PIL's safety limit ({err}). If you trust the file, raise "
             "PIL.Image.MAX_IMAGE_PIXELS first, and load it with a smaller size=."
         ) from err
-    return ImageOps.exif_transpose(img)
+    except PermissionError as err:
+        raise PermissionError(f"{path} cannot be read (permission denied); check the file's permissions.") from err
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path} could not be read ({err}); the file is probably truncated or corrupt.") from err
+    return h, w
+
+
+def _open(path, size: Size = None, side: Side = "short", max_pixels: int | None = None):
+    """:func:`open_image` that checks the size from the header before decoding.
+
+    Returns ``(image, (th, tw))``: the decoded image (shrunk by an integer
+    factor when that is safe, see :data:`REDUCE_ABOVE_PIXELS`) and the size
+    the caller resizes it to.
+    """
+    path = Path(path)
+    h, w = image_size(path)
+    try:
+        img = Image.open(path)
+        th, tw = target_size(h, w, size, side)
+        if max_pixels is not None and th * tw > max_pixels:
+            raise MemoryError(
+                f"{path} would be {tw}×{th} = {th * tw / 1e6:.0f} megapixels, above the limit of "
+                f"{max_pixels / 1e6:.0f} MP (it would need several GB per copy). Pass a smaller size=, "
+                f"e.g. size=1024 (CLI: --size 1024), or raise max_pixels= if you have the memory."
+            )
+        from .memory import available_bytes, decode_bytes, format_bytes
+
+        need = decode_bytes(h, w, len(img.getbands()), 2 if img.mode.startswith("I;16") else 1)
+        if need > 1 << 28 and need > 0.8 * available_bytes("cpu"):
+            raise MemoryError(
+                f"{path} is {w}×{h} px (from its header): decoding it needs {format_bytes(need)}, more than the "
+                f"memory available ({format_bytes(available_bytes('cpu'))}). Shrink the file first, or free memory."
+            )
+        # A large file asked for at a much smaller size is decoded at a reduced scale.
+        factor = min(max(h, w) // max(th, tw), min(h, w) // min(th, tw))
+        if h * w > REDUCE_ABOVE_PIXELS and factor >= 4 and img.format == "JPEG":
+            img.draft("RGB", (img.width * 2 // factor, img.height * 2 // factor))  # 1/2, 1/4 or 1/8 scale
+        img.load()
+        if h * w > REDUCE_ABOVE_PIXELS and factor >= 4:
+            k = min(max(img.width, img.height) // max(th, tw), min(img.width, img.height) // min(th, tw)) // 2
+            if k >= 2:
+                if img.mode == "P":
+                    img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+                try:
+                    img = img.reduce(k)
+                except (ValueError, NotImplementedError):  # modes reduce() does not take (16-bit)
+                    pass
+    except PermissionError as err:
+        raise PermissionError(f"{path} cannot be read (permission denied); check the file's permissions.") from err
+    except (OSError, SyntaxError) as err:
+        raise ValueError(f"{path} could not be decoded ({err}); the file is probably truncated or corrupt.") from err
+    return ImageOps.exif_transpose(img), (th, tw)
 
 
 def load_image(
@@ -160,6 +235,11 @@ def load_image(
     images are expanded, 16-bit images are scaled by 1/65535, transparency is
     composited over ``background`` and the EXIF orientation is applied.
 
+    The size is checked from the file's header before a pixel is decoded: a
+    file too large for ``max_pixels`` or for the memory is refused, and a
+    large file asked for at a much smaller size is decoded at a reduced scale
+    (:data:`REDUCE_ABOVE_PIXELS`).
+
     Args:
         size: resize on load: an int for the ``side`` ("short" or "long") in
             pixels, an ``(H, W)`` pair, or ``None`` for the file's size.
@@ -167,14 +247,7 @@ def load_image(
         max_pixels: refuse images that would exceed this many pixels after
             resizing (see :data:`MAX_PIXELS`).
     """
-    img = open_image(path)
-    th, tw = target_size(img.height, img.width, size, side)
-    if th * tw > max_pixels:
-        raise MemoryError(
-            f"{path} would be {tw}×{th} = {th * tw / 1e6:.0f} megapixels, above the limit of "
-            f"{max_pixels / 1e6:.0f} MP (it would need several GB per copy). Pass a smaller size=, "
-            f"e.g. size=1024, or raise max_pixels= if you have the memory."
-        )
+    img, (th, tw) = _open(path, size, side, max_pixels)
     tensor = from_pil(img, background)
     tensor = resize(tensor, (th, tw))
     return tensor.to(device) if device is not None else tensor
@@ -190,6 +263,40 @@ def _unique_path(path: Path) -> Path:
         i += 1
 
 
+def output_path(path: str | os.PathLike, overwrite: bool = False, rename: bool = False) -> Path:
+    """The file :func:`save_image` writes for ``path``, checked before any work: call it first.
+
+    A missing suffix becomes ``.png`` (the name returned is the one written);
+    the suffix must be a format PIL writes; the parent must be a folder (it is
+    created if missing — but a *file* in its place is an error); an existing
+    folder at ``path`` is an error even with ``overwrite``; an existing file
+    raises :class:`FileExistsError` unless ``overwrite`` (or, with ``rename``,
+    the first free ``name-1.png``, ``name-2.png``, … is returned).
+    """
+    path = Path(path)
+    if path.suffix == "":
+        path = path.with_suffix(".png")
+    if Image.registered_extensions().get(path.suffix.lower()) not in Image.SAVE:
+        raise ValueError(f"{path}: unknown image format {path.suffix!r}; use .png or .jpg.")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give a file name for the output (e.g. {path / 'out.png'}).")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"cannot write {path}: {parent} is a file, not a folder. Choose another output path.")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise PermissionError(f"cannot write {path}: the folder {parent} is not writable. Choose another output path.")
+            break
+    if path.exists() and not overwrite:
+        if rename:
+            return _unique_path(path)
+        raise FileExistsError(
+            f"{path} already exists and was left untouched. Choose another name, "
+            "or pass overwrite=True (CLI: --overwrite) to replace it."
+        )
+    return path
+
+
 def save_image(
     image: torch.Tensor,
     path: str | os.PathLike,
@@ -198,9 +305,12 @@ def save_image(
 ) -> Path:
     """Write a ``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] to ``path``.
 
-    Values are clamped to [0, 1]; the format follows the suffix (PNG if none).
-    The file is written to a temporary name first and moved into place, so a
-    crash never leaves half a file.
+    The image is checked first (:func:`stylelab.validate.check_image`): an
+    image with NaN or Inf pixels, or in 0–255, is refused — never written as
+    a plausible-looking black or white file. Values are then clamped to
+    [0, 1]; the format follows the suffix (PNG if none). The file is written
+    to a temporary name first and moved into place, so a crash never leaves
+    half a file.
 
     Args:
         overwrite: replace an existing file. Without it an existing file raises
@@ -210,27 +320,23 @@ def save_image(
     Returns:
         The path written.
     """
-    path = Path(path)
-    if path.suffix == "":
-        path = path.with_suffix(".png")
-    if path.exists() and not overwrite:
-        if rename:
-            path = _unique_path(path)
-        else:
-            raise FileExistsError(
-                f"{path} already exists and was left untouched. Choose another name, "
-                "or pass overwrite=True (CLI: --overwrite) to replace it."
-            )
+    image = V.check_image(image, "the image to save", channels=None, batch=1)
+    if image.shape[1] not in (1, 3):
+        raise V.ImageInputError(f"save_image writes RGB or greyscale images, got shape {tuple(image.shape)}")
+    path = output_path(path, overwrite=overwrite, rename=rename)
     path.parent.mkdir(parents=True, exist_ok=True)
     pil = to_pil(image)
-    fd, tmp = tempfile.mkstemp(prefix=".stylelab-", suffix=path.suffix, dir=path.parent)
+    fmt = Image.registered_extensions()[path.suffix.lower()]
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".stylelab-", suffix=path.suffix, dir=path.parent)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror}. Choose another output path.") from None
     os.close(fd)
     try:
-        fmt = Image.registered_extensions().get(path.suffix.lower())
-        if fmt is None:
-            raise ValueError(f"Unknown image format {path.suffix!r}; use .png or .jpg.")
         pil.save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
         os.replace(tmp, path)
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}. Choose another output path.") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

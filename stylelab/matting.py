@@ -40,9 +40,13 @@ Two constructions are provided:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from . import validate as V
 
 __all__ = [
     "laplacian",
@@ -61,25 +65,39 @@ def to_hwc(image) -> np.ndarray:
     NumPy array (pymatting's layout).
     """
     if isinstance(image, torch.Tensor):
-        x = image.detach()
-        if x.dim() == 4:
-            if x.shape[0] != 1:
-                raise ValueError(f"matting expects one image, got a batch of {x.shape[0]}; pass image[i:i+1].")
-            x = x[0]
-        if x.dim() != 3 or x.shape[0] != 3:
-            raise ValueError(f"expected an RGB image of shape (1, 3, H, W) or (3, H, W), got {tuple(image.shape)}")
+        x = V.check_image(image.detach(), "the matting image", batch=1)[0]
         return x.permute(1, 2, 0).to("cpu", torch.float64).numpy()
-    arr = np.asarray(image, dtype=np.float64)
+    arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) array, got shape {arr.shape}")
-    return arr
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise V.ImageInputError(f"the matting image has dtype {arr.dtype}; pass floats in [0, 1] (uint8: arr / 255)")
+    V.check_image(torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))), "the matting image")
+    return arr.astype(np.float64)
 
 
-def _check_size(h: int, w: int, radius: int) -> None:
-    if radius < 1 or int(radius) != radius:
-        raise ValueError(f"radius must be a positive integer, got {radius}")
-    if h < 2 * radius + 1 or w < 2 * radius + 1:
+def check_params(eps: float, radius: int, h: int | None = None, w: int | None = None) -> None:
+    """Raise a ``ValueError`` for a window radius that is not a positive integer, an ``eps`` ≤ 0
+    (a flat window has a zero covariance: without ε the system is singular), or an image
+    smaller than one window."""
+    if isinstance(radius, bool) or not float(radius).is_integer() or radius < 1:
+        raise ValueError(f"radius must be a positive integer (1 → 3×3 windows), got {radius!r}")
+    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive number (it regularises flat windows, whose covariance is 0; "
+                         f"the papers use 1e-7), got {eps!r}")
+    if h is not None and (h < 2 * radius + 1 or w < 2 * radius + 1):
         raise ValueError(f"image {h}×{w} is smaller than one {2 * radius + 1}×{2 * radius + 1} window; use a larger image or radius=1")
+
+
+def _check_size(h: int, w: int, radius: int, eps: float = 1e-7) -> None:
+    check_params(eps, radius, h, w)
+
+
+def _check_sparse_memory(h: int, w: int, radius: int) -> None:
+    """Refuse (before allocating) a sparse assembly that would not fit: it holds (2r+1)⁴ values per window."""
+    from .memory import check_fits
+
+    check_fits("smooth", h, w, device="cpu", mode="direct", radius=int(radius))
 
 
 def _window_values(img: np.ndarray, eps: float, radius: int):
@@ -128,7 +146,8 @@ def laplacian(image, eps: float = 1e-7, radius: int = 1):
 
     img = to_hwc(image)
     h, w, _ = img.shape
-    _check_size(h, w, radius)
+    _check_size(h, w, radius, eps)
+    _check_sparse_memory(h, w, radius)
     _, vals = _window_values(img, eps, radius)
     d = 2 * radius + 1
     hk, wk = h - 2 * radius, w - 2 * radius
@@ -222,17 +241,10 @@ class MattingLaplacian:
 
     def __init__(self, image: torch.Tensor, eps: float = 1e-7, radius: int = 1):
         if not isinstance(image, torch.Tensor):
-            image = torch.as_tensor(np.ascontiguousarray(np.asarray(image, dtype=np.float64).transpose(2, 0, 1)))
-        if image.dim() == 4:
-            if image.shape[0] != 1:
-                raise ValueError(f"MattingLaplacian expects one image, got a batch of {image.shape[0]}")
-            image = image[0]
-        if image.dim() != 3 or image.shape[0] != 3:
-            raise ValueError(f"expected an RGB image of shape (1, 3, H, W) or (3, H, W), got {tuple(image.shape)}")
-        if not image.is_floating_point():
-            raise ValueError("the image must be a float tensor in [0, 1]; divide uint8 images by 255")
+            image = torch.as_tensor(np.ascontiguousarray(to_hwc(image).transpose(2, 0, 1)))
+        image = V.check_image(image, "the matting image", batch=1)[0]
         _, h, w = image.shape
-        _check_size(h, w, radius)
+        _check_size(h, w, radius, eps)
         self.image, self.eps, self.radius = image, float(eps), int(radius)
         self.shape = (h, w)
         n = (2 * radius + 1) ** 2

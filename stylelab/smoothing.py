@@ -59,6 +59,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import validate as V
 from .matting import MattingLaplacian, laplacian, window_counts
 
 __all__ = ["smooth", "guided_filter", "box_mean", "solve_direct", "solve_ilu", "solve_cg", "SmoothInfo", "add_cli"]
@@ -79,15 +80,7 @@ class SmoothInfo:
 
 # ----------------------------------------------------------------------------- helpers
 def _as_image(x: torch.Tensor, what: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{what} must be a torch tensor of shape (1, 3, H, W), got {type(x).__name__}")
-    if x.dim() == 3:
-        x = x[None]
-    if x.dim() != 4 or x.shape[1] != 3:
-        raise ValueError(f"{what} must have shape (1, 3, H, W) or (3, H, W), got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise ValueError(f"{what} must be a float image in [0, 1]; divide uint8 images by 255")
-    return x
+    return V.check_image(x, what, channels=None, batch=1)
 
 
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -129,10 +122,12 @@ def guided_filter(src: torch.Tensor, guide: torch.Tensor, radius: int = 35, eps:
     Returns:
         (1, C, H, W) tensor, dtype/device of ``src``.
     """
+    src = V.check_image(src, "src", channels=None, batch=1)
+    guide = V.check_image(guide, "guide", batch=1)
+    V.check_positive(radius, "the guided filter's radius", integer=True)
+    V.check_positive(eps, "the guided filter's eps")
     if src.shape[-2:] != guide.shape[-2:]:
         raise ValueError(f"src {tuple(src.shape)} and guide {tuple(guide.shape)} must have the same height and width")
-    if guide.shape[-3] != 3:
-        raise ValueError(f"the guide must be RGB (1, 3, H, W), got {tuple(guide.shape)}")
     I = guide[0].to(src.dtype)
     p = src[0]
     mu = box_mean(I, radius)  # (3, H, W)
@@ -378,6 +373,28 @@ def _solve_pyramid(y, content, beta, eps, radius, tol, max_iter, min_size, info,
 
 
 # ----------------------------------------------------------------------------- public
+def check_smooth_options(*, beta: float = 0.9999, eps: float = 1e-7, radius: int = 1, tol: float | None = None,
+                         max_iter: int = 1000, min_size: int = 32, gif_radius: int = 35, gif_eps: float = 1e-3) -> None:
+    """Raise a ``ValueError`` naming the first option of :func:`smooth` that is out of range.
+
+    β ∈ (0, 1); ε > 0 and an integer radius ≥ 1 (:func:`stylelab.matting.check_params`);
+    ``tol`` in (0, 1) or ``None`` (a tolerance ≤ 0 is never reached: the solver
+    would run to ``max_iter`` on every level); ``max_iter`` and ``min_size``
+    positive integers; the guided filter's radius ≥ 1 and ε > 0.
+    """
+    from .matting import check_params
+
+    if not (isinstance(beta, (int, float)) and 0.0 < beta < 1.0):
+        raise ValueError(f"beta must be in (0, 1) (FastPhotoStyle uses 0.9999), got {beta!r}")
+    check_params(eps, radius)
+    if tol is not None and not (isinstance(tol, (int, float)) and 0.0 < tol < 1.0):
+        raise ValueError(f"tol (the relative residual to reach) must be in (0, 1), e.g. 1e-6; got {tol!r}")
+    V.check_positive(max_iter, "max_iter", integer=True)
+    V.check_positive(min_size, "min_size", integer=True)
+    V.check_positive(gif_radius, "gif_radius", integer=True)
+    V.check_positive(gif_eps, "gif_eps")
+
+
 def smooth(
     stylized: torch.Tensor,
     content: torch.Tensor,
@@ -418,13 +435,15 @@ def smooth(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    if not 0.0 < beta < 1.0:
-        raise ValueError(f"beta must be in (0, 1) (FastPhotoStyle uses 0.9999), got {beta}")
-    y = _as_image(stylized, "stylized")
-    c = _as_image(content, "content").to(y.device, y.dtype)
-    if y.shape[0] != 1 or c.shape[0] != 1:
-        raise ValueError("smooth works on one image at a time; loop over the batch")
+    check_smooth_options(beta=beta, eps=eps, radius=radius, tol=tol, max_iter=max_iter, min_size=min_size,
+                         gif_radius=gif_radius, gif_eps=gif_eps)
+    y = V.check_image(stylized, "stylized", batch=1)
+    c = V.check_image(content, "content", batch=1).to(y.device, y.dtype)
     h, w = y.shape[-2:]
+    if mode in ("auto", "official", "direct", "ilu") and y.device.type == "cpu":
+        from .memory import check_fits  # refuse before assembling a Laplacian that cannot fit
+
+        check_fits("smooth", h, w, device=y.device, mode=mode, radius=radius)
     t0 = time.perf_counter()
     info = SmoothInfo(mode=mode)
     if mode == "official":
@@ -467,13 +486,22 @@ def _cli(args) -> int:
     from .device import get_device
     from .io import load_image, save_image
 
+    from .io import image_size, output_path
+
     device = get_device(args.device)
+    out_path = output_path(args.output, overwrite=args.overwrite)  # checked before any work
+    h, w = image_size(args.stylized)
+    image_size(args.content)
+    if device.type == "cpu" and args.mode in ("auto", "official", "direct", "ilu"):
+        from .memory import check_fits
+
+        check_fits("smooth", h, w, device=device, mode=args.mode)
     stylized = load_image(args.stylized, device=device)
     content = load_image(args.content, device=device)
     if device.type != "mps":
         stylized, content = stylized.double(), content.double()
     out, info = smooth(stylized, content, beta=args.beta, mode=args.mode, tol=args.tol, progress=True, return_info=True)
-    path = save_image(out.float(), args.output, overwrite=args.overwrite)
+    path = save_image(out.float(), out_path, overwrite=args.overwrite)
     its = "+".join(str(i) for i in info.iterations) or "-"
     print(f"wrote {path} ({out.shape[-1]}×{out.shape[-2]}, {info.mode}, CG iterations {its}, residual {info.residual:.1e}, {info.seconds:.1f} s)")
     return 0
@@ -486,8 +514,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("content", help="content photo file (resized to the stylised image's size)")
     p.add_argument("-o", "--output", required=True, help="output image file")
     p.add_argument("--mode", default="auto", choices=MODES, help="solver (default auto: direct when small on CPU, else coarse-to-fine CG)")
-    p.add_argument("--beta", type=float, default=0.9999, help="β = 1/(1+λ) (default 0.9999)")
-    p.add_argument("--tol", type=float, default=None, help="CG relative residual tolerance")
+    p.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="β = 1/(1+λ) (default 0.9999)")
+    p.add_argument("--tol", type=V.arg_float(0, 1, open_low=True, open_high=True), default=None, help="CG relative residual tolerance")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=_cli)

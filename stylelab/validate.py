@@ -26,6 +26,12 @@ The rules, applied in this order:
   ``-RANGE_SLACK`` (a mean/std-normalised or ``[-1, 1]`` image). Small
   excursions — an unclamped decoder output — are accepted.
 
+Images smaller than a network can take (a reflection-padded convolution
+needs two pixels after every pooling) are *padded* to the network's minimum
+side by :func:`pad_to_size` and the result cropped back — AdaIN, WCT, PhotoWCT
+and WCT² all do so, so a 1×1, 3×2 or 4000×8 image gets a result, not torch's
+"Padding size should be less than the corresponding input dimension".
+
 Errors are :class:`ImageInputError`, a :class:`ValueError` (and a
 :class:`TypeError`, so either ``except`` catches it).
 """
@@ -35,6 +41,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
     "RANGE_SLACK",
@@ -45,6 +52,7 @@ __all__ = [
     "check_positive",
     "check_size",
     "count_nonfinite",
+    "pad_to_size",
 ]
 
 #: How far outside ``[0, 1]`` an image may go before it is refused (see module docstring).
@@ -174,14 +182,14 @@ def check_image(
     if values:
         check_finite(image, what)
         lo, hi = (float(v) for v in torch.aminmax(image.detach()))
-        if hi > 1 + RANGE_SLACK:
-            hint = "it looks like 0–255: divide by 255" if hi <= 255 + RANGE_SLACK else "rescale it to [0, 1]"
-            raise ImageInputError(f"{what} holds values up to {hi:g}, but images are in [0, 1]; {hint}.")
         if lo < -RANGE_SLACK:
             raise ImageInputError(
                 f"{what} holds values down to {lo:g}, but images are in [0, 1]; undo any mean/std "
                 "normalisation or map [-1, 1] images with (image + 1) / 2."
             )
+        if hi > 1 + RANGE_SLACK:
+            hint = "it looks like 0–255: divide by 255" if hi <= 255 + RANGE_SLACK else "rescale it to [0, 1]"
+            raise ImageInputError(f"{what} holds values up to {hi:g}, but images are in [0, 1]; {hint}.")
     return image
 
 
@@ -205,3 +213,110 @@ def as_dtype(image: torch.Tensor, module_or_dtype) -> torch.Tensor:
         p = next(module_or_dtype.parameters(), None)
         dtype = image.dtype if p is None else p.dtype
     return image if image.dtype == dtype else image.to(dtype)
+
+
+def pad_to_size(x: torch.Tensor, multiple: int = 1, min_size: int = 1, mode: str = "reflect") -> torch.Tensor:
+    """Pad the bottom/right of ``(B, C, H, W)`` so both sides are multiples of ``multiple`` and ≥ ``min_size``.
+
+    Reflection where the side allows it, else replication (tiny images);
+    integer tensors (label maps) are replicated. A tensor that needs nothing is
+    returned as is. Crop the result with ``out[..., :H, :W]``.
+    """
+    h, w = x.shape[-2:]
+    ph, pw = max((-h) % multiple, min_size - h), max((-w) % multiple, min_size - w)
+    if not (ph or pw):
+        return x
+    if mode == "reflect" and (ph >= h or pw >= w):
+        mode = "replicate"
+    if not x.is_floating_point():  # label maps
+        return F.pad(x.double(), (0, pw, 0, ph), mode="replicate").to(x.dtype)
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+# ----------------------------------------------------------------------------- command-line option types
+# argparse calls these while parsing, so a bad option is reported (exit code 2, no
+# traceback) before any file is read or any model is built.
+def _arg_error(message: str):
+    import argparse
+
+    return argparse.ArgumentTypeError(message)
+
+
+def arg_int(minimum: int = 1, maximum: int | None = None):
+    """An argparse ``type=``: an integer in ``[minimum, maximum]``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise _arg_error(f"expected a whole number, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+            raise _arg_error(f"must be {bound}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def arg_float(low: float | None = None, high: float | None = None, *, open_low: bool = False, open_high: bool = False):
+    """An argparse ``type=``: a finite number in the interval ``low .. high`` (ends open or closed)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise _arg_error(f"expected a number, got {text!r}") from None
+        bad = not math.isfinite(value)
+        bad |= low is not None and (value <= low if open_low else value < low)
+        bad |= high is not None and (value >= high if open_high else value > high)
+        if bad:
+            lo = "-∞" if low is None else f"{low:g}"
+            hi = "∞" if high is None else f"{high:g}"
+            interval = f"{'(' if open_low or low is None else '['}{lo}, {hi}{')' if open_high or high is None else ']'}"
+            raise _arg_error(f"must be a number in {interval}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def arg_int_list(allowed=None, minimum: int = 1, length: int | None = None):
+    """An argparse ``type=``: comma-separated integers (``"5,4,3"``), each in ``allowed`` or ≥ ``minimum``."""
+
+    def parse(text: str) -> list[int]:
+        parts = [p.strip() for p in str(text).split(",") if p.strip()]
+        try:
+            values = [int(p) for p in parts]
+        except ValueError:
+            raise _arg_error(f"expected comma-separated whole numbers (e.g. 5,4,3), got {text!r}") from None
+        if not values:
+            raise _arg_error(f"expected at least one number, got {text!r}")
+        if length is not None and len(values) != length:
+            raise _arg_error(f"expected {length} comma-separated numbers, got {len(values)} in {text!r}")
+        bad = [v for v in values if (v not in allowed if allowed is not None else v < minimum)]
+        if bad:
+            what = f"one of {', '.join(map(str, allowed))}" if allowed is not None else f"at least {minimum}"
+            raise _arg_error(f"each value must be {what}; {', '.join(map(str, bad))} is not")
+        return values
+
+    parse.__name__ = "list"
+    return parse
+
+
+def arg_existing(kind: str = "file"):
+    """An argparse ``type=``: a path to an existing ``"file"`` or ``"folder"``."""
+    from pathlib import Path
+
+    def parse(text: str) -> str:
+        p = Path(text)
+        if not p.exists():
+            raise _arg_error(f"{text} does not exist (relative paths start at {Path.cwd()})")
+        if kind == "folder" and not p.is_dir():
+            raise _arg_error(f"{text} is not a folder")
+        if kind == "file" and p.is_dir():
+            raise _arg_error(f"{text} is a folder; give a file inside it")
+        return text
+
+    parse.__name__ = kind
+    return parse

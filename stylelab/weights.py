@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import pickle
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -323,13 +324,23 @@ def resolve(name: str, path: str | os.PathLike | None = None, download_missing: 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Load a ``.pth`` state dict on the CPU, with a clear error for corrupt files."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; give the path of the checkpoint file (.pth) inside it.")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+    except pickle.UnpicklingError as err:
+        # torch's weights-only unpickler refused a global: the file holds code or objects, not only tensors.
+        raise CheckpointMismatchError(
+            f"{path} holds Python objects besides tensors, and loading it would run code from the file: stylelab "
+            "refused to. Use a checkpoint that holds only tensors (a state dict) — the official file from the URL "
+            "in `stylelab weights list`, or one you re-save yourself as torch.save(model.state_dict(), path) "
+            "from a source you trust."
+        ) from None
+    except Exception as err:  # noqa: BLE001 - zip/format errors come in many types
         raise CheckpointMismatchError(
             f"{path} ({path.stat().st_size} bytes) could not be read as a PyTorch checkpoint "
-            f"({type(err).__name__}: {err}). The file is corrupt or incomplete: delete it and download it again."
-        ) from err
+            f"({type(err).__name__}). The file is corrupt or incomplete: delete it and download it again."
+        ) from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -20,11 +20,16 @@ import torch
 import torch.nn as nn
 
 from .. import transforms as T
+from .. import validate as V
 from ..decoders import MirrorDecoder
 from ..encoders import VGG19Encoder, normalised_vgg19
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
 
-__all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
+__all__ = ["AdaIN", "MIN_SIDE", "add_cli_arguments", "run_cli"]
+
+#: Smallest side the network takes: relu4_1 sees ⌈H/8⌉ px and its reflection padding needs 2.
+#: Smaller images are padded to it and the result cropped.
+MIN_SIDE = 9
 
 
 class AdaIN(nn.Module):
@@ -105,10 +110,24 @@ class AdaIN(nn.Module):
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
 
+        Images of any float dtype are accepted (computed in the weights' dtype,
+        returned in the content's); images below :data:`MIN_SIDE` px are padded
+        (:func:`stylelab.validate.pad_to_size`) and the result cropped.
+
         Returns:
             ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
         """
+        dtype = content.dtype if isinstance(content, torch.Tensor) else None
+        content = V.as_dtype(V.check_image(content, "content"), self.decoder)
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        styles = [V.pad_to_size(V.as_dtype(V.check_image(s, f"style {i}" if len(styles) > 1 else "style"), self.decoder),
+                                min_size=MIN_SIDE) for i, s in enumerate(styles)]
+        H, W_ = content.shape[-2:]
+        content = V.pad_to_size(content, min_size=MIN_SIDE)
+        if content_labels is not None:  # label maps at the images' resolution are padded alike
+            content_labels = V.pad_to_size(T.check_labels(content_labels), min_size=MIN_SIDE)
+        if style_labels is not None:
+            style_labels = V.pad_to_size(T.check_labels(style_labels), min_size=MIN_SIDE)
         if preserve_color:
             if content.shape[0] != 1:
                 raise ValueError("preserve_color works on one content image at a time")
@@ -121,20 +140,20 @@ class AdaIN(nn.Module):
             if content_labels is not None:
                 raise ValueError("spatial control with labels takes a single style image")
             t = T.interpolate_styles(cf, sfs, style_weights, "adain", alpha=alpha, preset=preset)
-        out = self.decoder(t)
-        return out.clamp(0, 1) if clamp else out
+        out = self.decoder(t)[..., : 8 * -(-H // 8), : 8 * -(-W_ // 8)]
+        return (out.clamp(0, 1) if clamp else out).to(dtype)
 
     forward = stylize
 
 
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
-    parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
+    parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1] (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
     parser.add_argument("--adain-preset", choices=sorted(T.ADAIN_PRESETS), default="pytorch",
                         help="statistics convention: pytorch port (default) or the official Torch code")
-    parser.add_argument("--vgg", default=None, help="path of vgg_normalised.pth (default: registry)")
-    parser.add_argument("--decoder", default=None, help="path of decoder.pth or a trained .ckpt (default: registry)")
+    parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
+    parser.add_argument("--decoder", type=V.arg_existing("file"), default=None, help="path of decoder.pth or a trained .ckpt (default: registry)")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import transforms as T
+from .. import validate as V
 from ..matting import MattingLaplacian
 from . import BenchRow, Method, Runner, register
 
@@ -161,12 +162,21 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
     """
     from ..encoders import vgg19
 
+    content = V.check_image(content, "content", batch=1)
+    style = V.check_image(style, "style", batch=1)
+    if style.device != content.device or style.dtype != content.dtype:
+        raise ValueError(f"content ({content.device}, {content.dtype}) and style ({style.device}, {style.dtype}) "
+                         "must share a device and dtype: move one with .to(...)")
     cfg = PRESETS[preset] if isinstance(preset, str) else preset
     cfg = replace(cfg, **overrides)
     steps = tuple(steps or cfg.steps)
     dev, dtype = content.device, content.dtype
     enc = encoder or vgg19(last_layer="relu5_1", random=random, device=dev)
     layers = list(dict.fromkeys([cfg.content_layer, *cfg.style_layers]))
+    from .gatys import check_size
+
+    check_size(enc, layers, content.shape[-2:], "content")
+    check_size(enc, layers, style.shape[-2:], "style")
     with torch.no_grad():
         cfeat = enc(content, layers=layers)[cfg.content_layer]
         sfeats = enc(style, layers=layers)
@@ -223,12 +233,12 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--preset", default="official", choices=sorted(PRESETS), help="DPST preset (default official)")
-    parser.add_argument("--steps", default=None, help="L-BFGS iterations of stage 1,stage 2 (default 1000,1000)")
-    parser.add_argument("--matting-weight", type=float, default=None, help="λ of the photorealism term (default 1e4)")
+    parser.add_argument("--steps", type=V.arg_int_list(minimum=0, length=2), default=None, help="L-BFGS iterations of stage 1,stage 2 (default 1000,1000)")
+    parser.add_argument("--matting-weight", type=V.arg_float(0), default=None, help="λ of the photorealism term (default 1e4)")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
-    steps = tuple(int(s) for s in args.steps.split(",")) if args.steps else None
+    steps = tuple(args.steps) if args.steps else None
     over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
     out, _ = stylize(content, style, preset=args.preset, steps=steps, **over)
     return out

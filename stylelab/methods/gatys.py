@@ -55,6 +55,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import colour, losses
+from .. import validate as V
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
 from . import BenchRow, Method, Runner, register
 
@@ -515,12 +516,11 @@ def stylize(
     Runs on the device of ``content`` (or ``style``): CUDA, CPU or MPS (float32).
     """
     cfg = preset(config, **overrides) if isinstance(config, str) else config.replace(**overrides)
-    ref = content if content is not None else style
-    if ref is None:
+    if content is None and style is None:
         raise ValueError("stylize needs a content image, a style image, or both.")
-    for t, what in ((content, "content"), (style, "style")):
-        if t is not None and (t.dim() != 4 or t.shape[1] != 3 or t.shape[0] != 1):
-            raise ValueError(f"{what} must be one image of shape (1, 3, H, W), got {tuple(t.shape)}")
+    content = None if content is None else V.check_image(content, "content", batch=1)
+    style = None if style is None else V.check_image(style, "style", batch=1)
+    ref = content if content is not None else style
     if content is not None and style is not None and content.device != style.device:
         raise ValueError(f"content is on {content.device} and style on {style.device}; move both to one device.")
     device, dtype = ref.device, ref.dtype
@@ -627,19 +627,19 @@ def _parse_layers(text: str | None):
 def add_cli_arguments(parser) -> None:
     """Options of ``stylelab transfer --method gatys``."""
     parser.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="settings to start from (default paper)")
-    parser.add_argument("--content-weight", type=float, default=None, help="α (default: the preset's)")
-    parser.add_argument("--style-weight", type=float, default=None, help="β (default: the preset's)")
-    parser.add_argument("--tv-weight", type=float, default=None, help="total-variation weight γ")
-    parser.add_argument("--steps", type=int, default=None, help="loss evaluations (L-BFGS) / Adam steps per scale")
+    parser.add_argument("--content-weight", type=V.arg_float(0), default=None, help="α (default: the preset's)")
+    parser.add_argument("--style-weight", type=V.arg_float(0), default=None, help="β (default: the preset's)")
+    parser.add_argument("--tv-weight", type=V.arg_float(0), default=None, help="total-variation weight γ")
+    parser.add_argument("--steps", type=V.arg_int(1), default=None, help="loss evaluations (L-BFGS) / Adam steps per scale")
     parser.add_argument("--optimizer", choices=["lbfgs", "adam"], default=None)
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (Adam ~0.02, L-BFGS 1)")
+    parser.add_argument("--lr", type=V.arg_float(0, open_low=True), default=None, help="learning rate (Adam ~0.02, L-BFGS 1)")
     parser.add_argument("--init", choices=["content", "noise", "style"], default=None, help="start image")
     parser.add_argument("--content-layers", default=None, help="e.g. relu4_2 or relu4_2:1,relu3_2:0.5")
     parser.add_argument("--style-layers", default=None, help="e.g. relu1_1,relu2_1,relu3_1 (equal weights) or with :w")
     parser.add_argument("--style-loss", choices=["gram", "mmd", "moments", "histogram"], default=None)
     parser.add_argument("--pooling", choices=["avg", "max"], default=None)
     parser.add_argument("--preserve-colour", choices=["luminance", "histogram"], default=None)
-    parser.add_argument("--scales", default=None, help="coarse-to-fine short sides, e.g. 128,256,512")
+    parser.add_argument("--scales", type=V.arg_int_list(minimum=32), default=None, help="coarse-to-fine short sides, e.g. 128,256,512")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -654,7 +654,7 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
         v = _parse_layers(getattr(args, key, None))
         if v is not None:
             overrides[key] = v
-    scales = [int(s) for s in args.scales.split(",")] if getattr(args, "scales", None) else None
+    scales = list(args.scales) if getattr(args, "scales", None) else None
     result = stylize(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
                      seed=args.seed if getattr(args, "seed", None) is not None else 0,
                      progress=not getattr(args, "no_progress", False), **overrides)

@@ -36,14 +36,19 @@ import torch
 import torch.nn as nn
 
 from .. import transforms as T
+from .. import validate as V
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..encoders import VGG19Encoder
 from . import BenchRow, Method, Runner, register
 
-__all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS"]
+__all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS", "MIN_SIDE"]
 
 LEVELS = (4, 3, 2, 1)
+
+#: Smallest side the level-4 autoencoder takes (relu4_1 after three floor-rounded poolings needs
+#: 2 px for its reflection padding). Smaller images are padded to it and the result cropped.
+MIN_SIDE = 16
 
 
 def photowct_shapes() -> dict[str, tuple[int, ...]]:
@@ -157,8 +162,11 @@ class PhotoWCT(nn.Module):
         Returns:
             (1, 3, H, W), or (image, {level: image}) with ``return_steps``.
         """
-        if content.dim() != 4 or content.shape[1] != 3 or style.dim() != 4 or style.shape[1] != 3:
-            raise ValueError(f"content and style must be (1, 3, H, W) images, got {tuple(content.shape)} and {tuple(style.shape)}")
+        dtype = content.dtype if isinstance(content, torch.Tensor) else None
+        content = V.as_dtype(V.check_image(content, "content", batch=1), self.e1)
+        style = V.as_dtype(V.check_image(style, "style", batch=1), self.e1)
+        guide = content
+        H0, W0 = content.shape[-2:]
         if (content_labels is None) != (style_labels is None):
             raise ValueError("pass both content_labels and style_labels, or neither")
         levels = sorted({int(l) for l in levels}, reverse=True)
@@ -166,6 +174,11 @@ class PhotoWCT(nn.Module):
             raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {levels}")
         cl = self._labels(content_labels, content, "content_labels")
         sl = self._labels(style_labels, style, "style_labels")
+        # small images: padded to MIN_SIDE (label maps alike), the result cropped
+        need = 2 ** levels[0]  # relu{L}_1 after L − 1 floor-rounded poolings needs 2 px: 2^L (MIN_SIDE for level 4)
+        content, style = V.pad_to_size(content, min_size=need), V.pad_to_size(style, min_size=need)
+        cl = None if cl is None else V.pad_to_size(cl, min_size=need)
+        sl = None if sl is None else V.pad_to_size(sl, min_size=need)
         e_style = getattr(self, f"e{levels[0]}")
         sfeats = e_style(style, layers=[f"relu{l}_1" for l in levels])
         x, steps = content, {}
@@ -174,14 +187,15 @@ class PhotoWCT(nn.Module):
             feats = getattr(self, f"e{level}")(x, layers=layer, switches=True)
             csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", content_labels=cl, style_labels=sl, **wct_kwargs)
             x = getattr(self, f"d{level}")(csf, feats.switches)
-            steps[level] = x
+            steps[level] = x[..., :H0, :W0].to(dtype)
+        x = x[..., :H0, :W0]
         if smoothing is not None:
             from ..smoothing import smooth
 
-            guide = content
-            dtype = torch.float64 if x.device.type != "mps" else torch.float32
-            x = smooth(x.clamp(0, 1).to(dtype), guide.to(dtype), beta, mode=smoothing).to(content.dtype)
-            steps["smoothed"] = x
+            sdtype = torch.float64 if x.device.type != "mps" else torch.float32
+            x = smooth(x.clamp(0, 1).to(sdtype), guide.to(sdtype), beta, mode=smoothing)
+            steps["smoothed"] = x.to(dtype)
+        x = x.to(dtype)
         return (x, steps) if return_steps else x
 
     forward = stylize
@@ -210,12 +224,12 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
 
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
-    parser.add_argument("--weights", default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
+    parser.add_argument("--weights", type=V.arg_existing("file"), default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
     parser.add_argument("--smooth", default="auto", choices=["none", "auto", "ilu", "cg", "direct", "official", "gif"],
                         help="smoothing after stylisation (default auto; none to skip)")
-    parser.add_argument("--beta", type=float, default=0.9999, help="smoothing strength β (default 0.9999)")
-    parser.add_argument("--content-labels", default=None, help="content label map (single-channel PNG)")
-    parser.add_argument("--style-labels", default=None, help="style label map (single-channel PNG)")
+    parser.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="smoothing strength β (default 0.9999)")
+    parser.add_argument("--content-labels", type=V.arg_existing("file"), default=None, help="content label map (single-channel PNG)")
+    parser.add_argument("--style-labels", type=V.arg_existing("file"), default=None, help="style label map (single-channel PNG)")
 
 
 def _read_labels(path, like: torch.Tensor):

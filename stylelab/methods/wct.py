@@ -34,12 +34,23 @@ import torch
 import torch.nn as nn
 
 from .. import transforms as T
+from .. import validate as V
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..encoders import normalised_vgg19
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
 
-__all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA"]
+__all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA", "MIN_SIDE"]
+
+#: Smallest side the five-level cascade takes: relu{L}_1 sees ⌈H/2^(L−1)⌉ px (ceil-mode pooling)
+#: and its reflection padding needs 2, so a cascade from level L needs 2^(L−1) + 1 px (17 from
+#: relu5_1; :func:`min_side`). Smaller images are padded to it and the result cropped.
+MIN_SIDE = 17
+
+
+def min_side(level: int) -> int:
+    """Smallest image side the encoder takes up to relu{level}_1 (2 for level 1, 2^(level−1) + 1 above)."""
+    return max(2, 2 ** (int(level) - 1) + 1)
 
 #: The official Torch code's default α (``test_wct.lua``); PytorchWCT uses 1.
 OFFICIAL_ALPHA = 0.6
@@ -213,8 +224,19 @@ class WCT(nn.Module):
         missing = [l for l in levels if str(l) not in self.decoders]
         if missing:
             raise ValueError(f"no decoder for level(s) {missing}; this model has {self.levels}")
-        H, W_ = content.shape[-2:]
+        dtype = content.dtype if isinstance(content, torch.Tensor) else None
+        content = V.as_dtype(V.check_image(content, "content"), self.encoder)
+        need = min_side(max(levels))  # small images: padded to this, the result cropped
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        styles = [V.pad_to_size(V.as_dtype(V.check_image(s, f"style {i}" if len(styles) > 1 else "style"), self.encoder),
+                                min_size=need) for i, s in enumerate(styles)]
+        H0, W0 = content.shape[-2:]
+        content = V.pad_to_size(content, min_size=need)  # small images: padded, the result cropped
+        if content_labels is not None:  # label maps at the images' resolution are padded alike
+            content_labels = V.pad_to_size(T.check_labels(content_labels), min_size=need)
+        if style_labels is not None:
+            style_labels = V.pad_to_size(T.check_labels(style_labels), min_size=need)
+        H, W_ = content.shape[-2:]
         if preserve_color:
             if content.shape[0] != 1:
                 raise ValueError("preserve_color works on one content image at a time")
@@ -236,7 +258,8 @@ class WCT(nn.Module):
             x = self.decoders[str(level)](csf)[..., :H, :W_]
             if clamp:
                 x = x.clamp(0, 1)
-            steps[level] = x
+            steps[level] = x[..., :H0, :W0].to(dtype)
+        x = steps[levels[-1]]
         return (x, steps) if return_steps else x
 
     forward = stylize
@@ -244,26 +267,41 @@ class WCT(nn.Module):
 
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
-    parser.add_argument("--alpha", type=float, default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
+    parser.add_argument("--alpha", type=V.arg_float(0, 1), default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
     parser.add_argument("--wct-preset", choices=sorted(T.WCT_PRESETS), default="official_wct", help="regularisation preset")
-    parser.add_argument("--levels", default="5,4,3,2,1", help="comma-separated levels, coarse first (default 5,4,3,2,1)")
-    parser.add_argument("--vgg", default=None, help="path of vgg_normalised.pth (default: registry)")
-    parser.add_argument("--decoder-dir", default=None,
+    parser.add_argument("--levels", type=V.arg_int_list(allowed=(1, 2, 3, 4, 5)), default=[5, 4, 3, 2, 1], help="comma-separated levels, coarse first (default 5,4,3,2,1)")
+    parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
+    parser.add_argument("--decoder-dir", type=V.arg_existing("folder"), default=None,
                         help="folder with stylelab_wct_decoder{L}.pth or wct_decoder{L}.ckpt (default: registry)")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
+def _decoder_files(args) -> dict[int, str]:
+    """The decoder file of every level in ``--decoder-dir``; a level without one is an error (not random weights)."""
     from pathlib import Path
 
-    levels = [int(v) for v in str(args.levels).split(",") if v.strip()]
-    decoders = {}
+    decoders, missing = {}, []
     if args.decoder_dir:
-        for level in levels:
-            for name in (f"wct_decoder{level}.ckpt", f"stylelab_wct_decoder{level}.pth"):
-                p = Path(args.decoder_dir) / name
-                if p.is_file():
-                    decoders[level] = str(p)
-                    break
+        for level in args.levels:
+            names = (f"wct_decoder{level}.ckpt", f"stylelab_wct_decoder{level}.pth")
+            found = [Path(args.decoder_dir) / n for n in names if (Path(args.decoder_dir) / n).is_file()]
+            if found:
+                decoders[level] = str(found[0])
+            else:
+                missing.append(f"level {level} ({' or '.join(names)})")
+    if missing:
+        raise FileNotFoundError(f"--decoder-dir {args.decoder_dir} has no decoder for {', '.join(missing)}. "
+                                "Train it (stylelab train --method wct --level L), or choose --levels among those present.")
+    return decoders
+
+
+def check_cli_args(args) -> None:
+    """Checks of ``stylelab transfer --method wct`` options that argparse cannot make (before any work)."""
+    _decoder_files(args)
+
+
+def run_cli(args, content, style, device) -> torch.Tensor:
+    levels = list(args.levels)
+    decoders = _decoder_files(args)
     model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
     return model.stylize(content, style, args.alpha, preset=args.wct_preset)
 

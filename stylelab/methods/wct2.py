@@ -68,6 +68,7 @@ import torch.nn.functional as F
 
 from .. import transforms as T
 from .. import wavelets as Wv
+from .. import validate as V
 from .. import weights as W
 from ..encoders import caffe_conv0
 from . import BenchRow, Method, Runner, register
@@ -455,6 +456,9 @@ class PreparedStyle:
 def _check_transfer_at(transfer_at) -> frozenset:
     if isinstance(transfer_at, str):
         transfer_at = [transfer_at]
+    if transfer_at is None or not isinstance(transfer_at, Iterable):
+        raise ValueError(f"transfer_at must be a subset of {COMPONENTS} (a list, or one name), got {transfer_at!r}; "
+                         "pass () for a plain reconstruction")
     ta = frozenset(transfer_at)
     bad = ta - set(COMPONENTS)
     if bad:
@@ -465,19 +469,11 @@ def _check_transfer_at(transfer_at) -> frozenset:
 def pad_to_multiple(x: torch.Tensor, multiple: int = 8, mode: str = "reflect", min_size: int = 16) -> torch.Tensor:
     """Pad the bottom/right of ``(B, C, H, W)`` so both sides are multiples of ``multiple`` and ≥ ``min_size``.
 
-    Reflection where the side allows it, else replication (tiny images). WCT²
-    needs sides divisible by 8 (three Haar poolings) and at least 16 (the
-    reflection padding of the ``H/8`` features needs two pixels).
+    WCT² needs sides divisible by 8 (three Haar poolings) and at least 16 (the
+    reflection padding of the ``H/8`` features needs two pixels). The rule
+    (reflection, replication for tiny images) is :func:`stylelab.validate.pad_to_size`.
     """
-    h, w = x.shape[-2:]
-    ph, pw = max((-h) % multiple, min_size - h), max((-w) % multiple, min_size - w)
-    if not (ph or pw):
-        return x
-    if mode == "reflect" and (ph >= h or pw >= w):
-        mode = "replicate"
-    if not x.is_floating_point():  # label maps
-        return F.pad(x.double(), (0, pw, 0, ph), mode="replicate").long()
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
+    return V.pad_to_size(x, multiple, min_size, mode)
 
 
 class WCT2(nn.Module):
@@ -533,19 +529,21 @@ class WCT2(nn.Module):
         return self.encoder.conv0.weight.device
 
     def _check_image(self, x, name):
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"{name} must be a (B, 3, H, W) image tensor, got {getattr(x, 'shape', type(x))}")
+        """``x`` checked (:func:`stylelab.validate.check_image`) and in the weights' dtype."""
+        x = V.check_image(x, name)
         if x.device != self.device:
             raise ValueError(f"{name} is on {x.device} but the model is on {self.device}: move one of them (.to(...))")
+        return V.as_dtype(x, self)
 
     # ---------------------------------------------------------------- reconstruction
     def reconstruct(self, image: torch.Tensor) -> torch.Tensor:
         """Encode and decode without stylization (``(B, 3, H, W)`` → same size)."""
-        self._check_image(image, "image")
+        dtype = image.dtype if isinstance(image, torch.Tensor) else None
+        image = self._check_image(image, "image")
         h, w = image.shape[-2:]
         skips: dict = {}
         x = self.encoder(pad_to_multiple(image), skips)
-        return self.decoder(x, skips)[..., :h, :w]
+        return self.decoder(x, skips)[..., :h, :w].to(dtype)
 
     # ---------------------------------------------------------------- style side
     @torch.no_grad()
@@ -555,7 +553,7 @@ class WCT2(nn.Module):
         The result can be passed as ``style`` to :meth:`stylize` any number of
         times (e.g. for every frame of a video).
         """
-        self._check_image(style, "style")
+        style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = pad_to_multiple(style)
         labels = None if style_labels is None else pad_to_multiple(T.check_labels(style_labels))
@@ -607,7 +605,8 @@ class WCT2(nn.Module):
         Returns:
             ``(B, 3, H, W)``: the input size is kept (padding, not cropping).
         """
-        self._check_image(content, "content")
+        dtype = content.dtype if isinstance(content, torch.Tensor) else None
+        content = self._check_image(content, "content")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if isinstance(style, PreparedStyle):
@@ -633,7 +632,7 @@ class WCT2(nn.Module):
                 x = _wct_cached(x, prep.sides[("decoder", level)], alpha, cl)
             x = self.decoder.decode(x, skips, level)
         out = x[..., :h, :w]
-        return out.clamp(0, 1) if clamp else out
+        return (out.clamp(0, 1) if clamp else out).to(dtype)
 
     def forward(self, content, style, **kwargs):
         return self.stylize(content, style, **kwargs)
@@ -748,11 +747,11 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--unpool", choices=["cat5", "sum"], default="cat5", help="unpooling option (default cat5)")
     parser.add_argument("--transfer-at", nargs="+", choices=list(COMPONENTS), default=list(COMPONENTS),
                         help="where WCT runs (default: encoder skip decoder)")
-    parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1]")
-    parser.add_argument("--encoder-weights", default=None, help="path of wave_encoder_*_l4.pth")
-    parser.add_argument("--decoder-weights", default=None, help="path of wave_decoder_*_l4.pth")
-    parser.add_argument("--content-labels", default=None, help="label map image of the content (single channel ids)")
-    parser.add_argument("--style-labels", default=None, help="label map image of the style")
+    parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1]")
+    parser.add_argument("--encoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_encoder_*_l4.pth")
+    parser.add_argument("--decoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_decoder_*_l4.pth")
+    parser.add_argument("--content-labels", type=V.arg_existing("file"), default=None, help="label map image of the content (single channel ids)")
+    parser.add_argument("--style-labels", type=V.arg_existing("file"), default=None, help="label map image of the style")
     parser.add_argument("--video", action="store_true",
                         help="CONTENT is a folder of frames and -o a folder; also prints temporal consistency")
 
