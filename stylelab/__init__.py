@@ -20,8 +20,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "bench", "cli", "colour", "course", "data", "decoders", "device", "encoders", "exercises",
-    "io", "losses", "matting", "methods", "metrics", "smoothing", "stats", "train", "transforms",
-    "video", "viz", "wavelets", "weights", "widgets",
+    "io", "losses", "matting", "memory", "methods", "metrics", "smoothing", "stats", "train", "transforms",
+    "video", "viz", "wavelets", "weights", "widgets", "validate",
 }
 
 #: Top-level name → module that defines it.

@@ -86,6 +86,8 @@ _MODELS: dict[str, _Model] = {
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
+#: What every smoothing run adds before its first pixel (SciPy's sparse modules, work buffers).
+_SMOOTH_FIXED = 40e6
 #: Bytes per window entry while the sparse Laplacian is assembled (the (2r+1)⁴ values per
 #: window, their indices and the summed CSR copy), and the factor's bytes per nonzero of L
 #: (SuperLU's fill-in for "direct"; spilu's float32 factor with its drop tolerance for "ilu").
@@ -190,17 +192,17 @@ def _smooth_bytes(h: int, w: int, *, mode: str = "auto", radius: int = 1, dtype=
     n = h * w
     scale = _dtype_bytes(dtype if dtype is not None else torch.float64) / 8
     if mode == "gif":
-        return int(_SMOOTH_BPP["gif"] * n * scale)
+        return int(_SMOOTH_FIXED + _SMOOTH_BPP["gif"] * n * scale)
     if mode == "auto" or mode == "official":
         on_cpu = device is None or torch.device(device).type == "cpu"
         mode = ("direct" if n <= 96 * 96 else "ilu") if on_cpu else "cg"
     m = (2 * int(radius) + 1) ** 2
     windows = max(1, h - 2 * int(radius)) * max(1, w - 2 * int(radius))
     if mode == "cg":  # matrix-free: the window covariances and a few CG vectors
-        return int((_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m) * n * scale)
+        return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m) * n * scale)
     entries = windows * m * m  # the assembled Laplacian before duplicates are summed
     nnz = n * (4 * int(radius) + 1) ** 2  # after summing: pixels within 2r of each other
-    return int(_LAPLACIAN_BYTES_PER_ENTRY * entries + _LU_BYTES_PER_NNZ.get(mode, 240.0) * nnz)
+    return int(_SMOOTH_FIXED + _LAPLACIAN_BYTES_PER_ENTRY * entries + _LU_BYTES_PER_NNZ.get(mode, 240.0) * nnz)
 
 
 # ----------------------------------------------------------------------------- available memory
