@@ -79,10 +79,6 @@ class SmoothInfo:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _as_image(x: torch.Tensor, what: str) -> torch.Tensor:
-    return V.check_image(x, what, channels=None, batch=1)
-
-
 def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean over the (2r+1)² window clipped to the image, (..., H, W) → (..., H, W).
 
