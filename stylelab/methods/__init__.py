@@ -13,4 +13,5 @@ METHODS: dict[str, str] = {
     "photowct": "stylelab.methods.photowct",
     "dpst": "stylelab.methods.dpst",
     "wct2": "stylelab.methods.wct2",
+    "johnson": "stylelab.methods.johnson",
 }
