@@ -50,7 +50,7 @@ from .johnson import TransformNet
 
 __all__ = [
     "generator", "PatchDiscriminator", "ImagePool", "CycleGAN", "lsgan_loss", "cycle_loss", "identity_loss",
-    "train", "random_crops",
+    "train", "random_crops", "add_cli_arguments", "run_cli",
 ]
 
 
@@ -270,3 +270,28 @@ def random_crops(images, n: int, size: int, seed: int = 0) -> torch.Tensor:
         left = int(torch.randint(w - size + 1, (1,), generator=g))
         out.append(img[0, :, top : top + size, left : left + size])
     return torch.stack(out)
+
+
+# ============================================================================ CLI
+def add_cli_arguments(parser) -> None:
+    parser.add_argument("--model", default=None,
+                        help="a trained generator (required): torch.save(model.g.state_dict(), FILE) for A→B, model.f for B→A")
+
+
+def run_cli(args, content, style, device) -> torch.Tensor:
+    from .johnson import load, stylize
+
+    if not args.model:
+        raise ValueError("give a trained generator with --model FILE (train with stylelab.methods.cyclegan.train)")
+    if style is not None:
+        print("note: a CycleGAN generator carries its target domain; the STYLE image is not used")
+    return stylize(load(args.model, device=device), content)
+
+
+from . import Method, register  # noqa: E402
+
+register(Method(
+    name="cyclegan", order=70,
+    summary="CycleGAN, Zhu et al., ICCV 2017: translate between two image collections (unpaired, cycle-consistent)",
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False,
+))

@@ -60,7 +60,7 @@ from ..norms import NormKind, make_norm
 
 __all__ = [
     "TransformNet", "ResidualBlock", "PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
-    "stylize", "load", "add_cli_arguments", "run_cli", "add_train_arguments", "run_train_cli", "NEEDS_STYLE",
+    "stylize", "load", "add_cli_arguments", "run_cli", "add_train_arguments", "train_job",
 ]
 
 #: Johnson et al.'s layers, moved from VGG-16 to VGG-19 (last ReLU of each block).
@@ -69,9 +69,6 @@ STYLE_LAYERS = {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_4": 1.0, "relu4_4": 1.0}
 
 _NORM_CODES = {"batch": 0, "instance": 1, "conditional": 2, "none": 3}
 _UP_CODES = {"nearest": 0, "transposed": 1}
-
-#: ``stylelab transfer --method johnson`` needs no style image: the style is in the model.
-NEEDS_STYLE = False
 
 
 # ============================================================================ the network
@@ -396,12 +393,14 @@ def load(path, device=None) -> TransformNet:
 
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
-    parser.add_argument("--model", required=True, help="trained network: a `stylelab train --method johnson|cin` checkpoint")
+    parser.add_argument("--model", default=None, help="trained network (required): a `stylelab train --method johnson|cin` checkpoint")
     parser.add_argument("--style-index", type=int, default=None, help="conditional (CIN) models: which style of the table")
     parser.add_argument("--mix", default=None, help="conditional models: mixing weights, e.g. 0.5,0.5 (style interpolation)")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+    if not args.model:
+        raise ValueError("give the trained network with --model FILE (train one with `stylelab train --method johnson`)")
     net = load(args.model, device=device)
     choice = None
     if net.conditional:
@@ -421,14 +420,18 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     return stylize(net, content, choice)
 
 
-def add_train_arguments(parser) -> None:
+def add_train_arguments(g) -> None:
     """Options of ``stylelab train --method johnson|cin`` (added to the train subcommand)."""
-    g = parser.add_argument_group("johnson / cin options")
+    g.add_argument("--styles", default=None, help="johnson: one style image; cin: a folder of style images (one style each)")
+    g.add_argument("--style-weight", type=float, default=None,
+                   help="absolute style weight (default: balanced from the data, see --style-ratio)")
+    g.add_argument("--style-ratio", type=float, default=1.0,
+                   help="style/content balance when --style-weight is not given (PerceptualLoss.balanced; default 1)")
     g.add_argument("--width", type=int, default=32, help="johnson/cin: channels of the first layer (paper: 32)")
     g.add_argument("--norm", choices=["instance", "batch"], default="instance", help="johnson: normalisation (cin is always conditional)")
     g.add_argument("--upsample", choices=sorted(_UP_CODES), default="nearest", help="johnson/cin: ×2 upsampling")
-    g.add_argument("--content-weight", type=float, default=1.0, help="johnson/cin: feature-loss weight (default 1)")
-    g.add_argument("--tv-weight", type=float, default=1e-3, help="johnson/cin: total-variation weight")
+    g.add_argument("--content-weight", type=float, default=1.0, help="johnson/cin: feature-loss weight with --style-weight (default 1)")
+    g.add_argument("--tv-weight", type=float, default=0.0, help="johnson/cin: total-variation weight with --style-weight (default 0)")
     g.add_argument("--style-size", type=int, default=None, help="johnson/cin: shorter side of the style images (default --size)")
     g.add_argument("--encoder", choices=["vgg", "random-filters"], default="vgg",
                    help="johnson/cin: loss network: normalised VGG-19, or seeded random filters (no weights needed)")
@@ -451,24 +454,29 @@ def _style_files(spec: str, method: str) -> list[Path]:
     return files
 
 
-def run_train_cli(args, images, device) -> int:
-    """``stylelab train --method johnson|cin IMAGES --styles STYLE(S)``: build, train with :func:`stylelab.train.fit`."""
+def train_job(args, images, device, random, conditional: bool = False):
+    """``stylelab train --method johnson|cin IMAGES --styles STYLE(S)``: the network and its :class:`PerceptualLoss`.
+
+    Without ``--style-weight`` the weights are balanced (:meth:`PerceptualLoss.balanced`)
+    on the first (up to) eight training crops. The command runs :func:`stylelab.train.fit`.
+    """
     from ..encoders import normalised_vgg19
     from ..io import load_image
-    from ..train import fit
+    from . import TrainJob
 
+    method = "cin" if conditional else "johnson"
     if not args.styles:
-        raise ValueError(f"--method {args.method} needs --styles: a style image (johnson) or a folder of them (cin)")
-    files = _style_files(args.styles, args.method)
+        raise ValueError(f"--method {method} needs --styles: a style image (johnson) or a folder of them (cin)")
+    files = _style_files(args.styles, method)
     styles = [load_image(f, size=args.style_size or args.size, device=device) for f in files]
-    if args.method == "cin":
+    if conditional:
         net = TransformNet(args.width, norm="conditional", n_styles=len(styles), upsample=args.upsample)
         for i, f in enumerate(files):
             print(f"style {i}: {f}")
     else:
         net = TransformNet(args.width, norm=args.norm, upsample=args.upsample)
     if args.encoder == "vgg":
-        encoder = normalised_vgg19(last_layer="relu4_4", random=True if args.random_weights else None, device=device)
+        encoder = normalised_vgg19(last_layer="relu4_4", random=random, device=device)
         content_layers, style_layers = CONTENT_LAYERS, STYLE_LAYERS
     else:
         encoder = RandomFilterEncoder().to(device)
@@ -476,15 +484,28 @@ def run_train_cli(args, images, device) -> int:
     if not getattr(encoder, "pretrained", False):
         print("warning: the loss network has RANDOM weights: the model learns random-feature statistics, not the paper's VGG style")
     net.to(device)
-    loss = PerceptualLoss(net, encoder, styles, content_layers=content_layers, style_layers=style_layers,
-                          content_weight=args.content_weight,
-                          style_weight=args.style_weight if args.style_weight is not None else 1e5,
-                          tv_weight=args.tv_weight, seed=args.seed or 0)
-    ckpt = args.checkpoint or f"{args.method}.ckpt"
-    hist = fit(loss, {"transformer": net}, images, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-               lr_decay=args.lr_decay, device=device, checkpoint=ckpt, resume=not args.no_resume,
-               save_every=args.save_every, seed=args.seed, num_workers=args.workers)
-    last = {k: round(v[-1], 6) for k, v in hist.items() if v and k not in ("step", "lr")}
-    print(f"trained to step {hist['step'][-1] if hist['step'] else 0}; last losses {last}; checkpoint {hist.checkpoint}")
-    print(f"stylise with: stylelab transfer --method johnson --model {hist.checkpoint} CONTENT -o OUT.png")
-    return 0
+    seed = args.seed or 0
+    if args.style_weight is None:
+        probe = torch.stack([images[i] for i in range(min(8, len(images)))]).to(device)
+        loss = PerceptualLoss.balanced(net, encoder, styles, probe, style_ratio=args.style_ratio,
+                                       content_layers=content_layers, style_layers=style_layers, seed=seed)
+        print(f"balanced weights: content {loss.content_weight:.3g}, style {loss.style_weight:.3g}")
+    else:
+        loss = PerceptualLoss(net, encoder, styles, content_layers=content_layers, style_layers=style_layers,
+                              content_weight=args.content_weight, style_weight=args.style_weight,
+                              tv_weight=args.tv_weight, seed=seed)
+    return TrainJob(loss, {"transformer": net}, f"{method}.ckpt")
+
+
+def _johnson_job(args, images, device, random):
+    return train_job(args, images, device, random, conditional=False)
+
+
+from . import Method, TrainSpec, register  # noqa: E402
+
+register(Method(
+    name="johnson", order=15,
+    summary="Johnson et al., ECCV 2016: a feed-forward network per style, trained with a perceptual loss",
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False,
+    train=TrainSpec(_johnson_job, add_train_arguments, "a transformation network for one style (content images + --styles IMAGE)"),
+))
