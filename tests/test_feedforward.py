@@ -296,13 +296,14 @@ def test_patch_discriminator_shapes_and_receptive_field():
     for m in d.modules():
         if isinstance(m, torch.nn.InstanceNorm2d):
             m.forward = lambda x: x
+    # the corner score's 70×70 window starts 1 + 2 + 4 + 8 + 8 = 23 px of padding before the image: rows/cols -23…46
     x = torch.rand(1, 3, 128, 128)
     y = x.clone()
-    y[..., 70:, :] = 0
-    y[..., :, 70:] = 0
+    y[..., 47:, :] = 0
+    y[..., :, 47:] = 0
     assert torch.equal(d(x)[0, 0, 0, 0], d(y)[0, 0, 0, 0])
     z = x.clone()
-    z[..., 69, 69] = 5.0
+    z[..., 46, 46] = 5.0
     assert not torch.equal(d(x)[0, 0, 0, 0], d(z)[0, 0, 0, 0])
     with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
         d(torch.rand(1, 1, 64, 64))
@@ -341,5 +342,17 @@ def test_cyclegan_bad_input():
         CG.train(m, torch.rand(3, 16, 16), torch.rand(2, 3, 16, 16), steps=1, progress=False)
     with pytest.raises(TypeError, match="unknown CycleGAN training option"):
         CG.train(m, torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16), stpes=1, progress=False)
-    with pytest.raises(ValueError, match="smaller than the crop"):
-        CG.random_crops([torch.rand(1, 3, 10, 10)], 2, 16)
+
+
+def test_course_crops_are_reproducible_and_checked():
+    from stylelab import data
+
+    a = data.crops(["chelsea", "coffee"], 3, 16, image_size=32, seed=1)
+    assert a.shape == (3, 3, 16, 16) and torch.equal(a, data.crops(["chelsea", "coffee"], 3, 16, image_size=32, seed=1))
+    full = data.load("coffee", size=32)
+    crop = a[1]  # from coffee: it must occur in the image
+    hits = [(i, j) for i in range(full.shape[-2] - 15) for j in range(full.shape[-1] - 15)
+            if torch.equal(full[0, :, i : i + 16, j : j + 16], crop)]
+    assert hits
+    with pytest.raises(ValueError, match="smaller than the crop size"):
+        data.crops(["chelsea"], 1, 64, image_size=32)

@@ -50,7 +50,7 @@ from .johnson import TransformNet
 
 __all__ = [
     "generator", "PatchDiscriminator", "ImagePool", "CycleGAN", "lsgan_loss", "cycle_loss", "identity_loss",
-    "train", "random_crops", "add_cli_arguments", "run_cli",
+    "train", "add_cli_arguments", "run_cli",
 ]
 
 
@@ -249,27 +249,6 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
         bar.close()
         model.eval()
     return hist
-
-
-def random_crops(images, n: int, size: int, seed: int = 0) -> torch.Tensor:
-    """``n`` random ``size × size`` crops drawn evenly from a list of ``(1, 3, H, W)`` images: ``(n, 3, size, size)``.
-
-    A small image collection cut from a few photos (the course's CycleGAN
-    domains). Reproducible for a given ``seed``.
-    """
-    if not images:
-        raise ValueError("give at least one image to crop from")
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(n):
-        img = images[i % len(images)]
-        h, w = img.shape[-2:]
-        if h < size or w < size:
-            raise ValueError(f"an image of {w}×{h} px is smaller than the crop size {size}")
-        top = int(torch.randint(h - size + 1, (1,), generator=g))
-        left = int(torch.randint(w - size + 1, (1,), generator=g))
-        out.append(img[0, :, top : top + size, left : left + size])
-    return torch.stack(out)
 
 
 # ============================================================================ CLI

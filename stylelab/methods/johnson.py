@@ -338,20 +338,42 @@ class PerceptualLoss:
             return torch.zeros(batch, dtype=torch.long)
         return torch.randint(self.n_styles, (batch,), generator=self.generator)
 
+    def _terms(self, out: torch.Tensor, content_feats, targets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        feats = self.encoder(out, layers=sorted(set(self.content_layers) | set(self.style_layers)))
+        content = sum(w * losses.content_loss(feats[l], content_feats[l], "tutorial") for l, w in self.content_layers.items())
+        style = sum(w * losses.gram_loss(feats[l], targets[l], "tutorial") for l, w in self.style_layers.items())
+        parts = {"content": self.content_weight * content, "style": self.style_weight * style,
+                 "tv": self.tv_weight * losses.total_variation(out)}
+        return {"total": parts["content"] + parts["style"] + parts["tv"], **parts}
+
     def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         idx = self.draw_styles(x.shape[0]).to(x.device)
         out = self.net(x, idx if self.net.conditional else None)
-        layers = sorted(set(self.content_layers) | set(self.style_layers))
         with torch.no_grad():
             content_feats = self.encoder(x, layers=list(self.content_layers))
-        feats = self.encoder(out, layers=layers)
-        content = sum(w * losses.content_loss(feats[l], content_feats[l], "tutorial") for l, w in self.content_layers.items())
-        style = sum(w * losses.gram_loss(feats[l], self.targets[l].to(out.dtype)[idx], "tutorial")
-                    for l, w in self.style_layers.items())
-        tv = losses.total_variation(out)
-        parts = {"content": self.content_weight * content, "style": self.style_weight * style, "tv": self.tv_weight * tv}
-        total = parts["content"] + parts["style"] + parts["tv"]
-        return {"total": total, **{k: v.detach() for k, v in parts.items()}}
+        terms = self._terms(out, content_feats, {l: t.to(out.dtype)[idx] for l, t in self.targets.items()})
+        return {"total": terms["total"], **{k: v.detach() for k, v in terms.items() if k != "total"}}
+
+    def objective(self, content: torch.Tensor, style: int = 0):
+        """The same loss as a function of the pixels of one image: Gatys-style image optimisation.
+
+        Returns ``f(x) -> (total, {"content", "style", "tv"})`` with the content
+        features of ``content`` ``(1, 3, H, W)`` and the Gram targets of style
+        ``style`` fixed — the form :func:`stylelab.methods.gatys.optimise`
+        minimises. Image optimisation solves this problem once per image; the
+        network solves it on average over the training images (the amortisation).
+        """
+        if not 0 <= style < self.n_styles:
+            raise ValueError(f"style must be in 0…{self.n_styles - 1}, got {style}")
+        with torch.no_grad():
+            content_feats = self.encoder(content, layers=list(self.content_layers))
+        targets = {l: t[style : style + 1].to(content.dtype) for l, t in self.targets.items()}
+
+        def f(x: torch.Tensor):
+            terms = self._terms(x, content_feats, targets)
+            return terms["total"], {k: v for k, v in terms.items() if k != "total"}
+
+        return f
 
 
 # ============================================================================ use
