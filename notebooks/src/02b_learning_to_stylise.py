@@ -36,14 +36,14 @@ from stylelab.methods import johnson as J
 from stylelab.norms import ConditionalInstanceNorm2d
 
 torch.manual_seed(0)
-size = course.pick(full=96, fast=24)              # training crops (px)
-test_size = course.pick(full=192, fast=32)        # the held-out photo we stylise
+size = course.pick(full=64, fast=24)              # training crops (px)
+test_size = course.pick(full=160, fast=32)        # the held-out photo we stylise
 width, n_res = course.pick(full=16, fast=4), course.pick(full=3, fast=1)  # the paper: 32 and 5
-steps = course.pick(full=300, fast=4)
+steps = course.pick(full=200, fast=4)
 workdir = Path(tempfile.mkdtemp(prefix="stylelab-02b-"))
 
 train_names = ["astronaut", "coffee", "mountains", "rocket", "autumn", "night", "storm", "sunset"]
-photos = data.crops(train_names, course.pick(full=64, fast=8), size, image_size=int(1.5 * size), seed=0)
+photos = data.crops(train_names, course.pick(full=96, fast=8), size, image_size=int(1.5 * size), seed=0)
 content = data.load("chelsea", size=test_size)      # never seen in training
 style_name = "mosaic"
 style = data.load(style_name, size=size)
@@ -179,7 +179,7 @@ axes[1].axis("off");
 # $$n^\star = \Big\lceil \frac{T}{t_\text{opt} - t_\text{net}} \Big\rceil \text{ images.}$$
 
 # %%
-opt_steps = course.pick(full=100, fast=5)
+opt_steps = course.pick(full=50, fast=5)
 cfg = gatys.preset("paper", steps=opt_steps)
 objective = loss.objective(content)
 t_opt = metrics.measure(gatys.optimise, objective, content, cfg, progress=False)
@@ -220,7 +220,7 @@ viz.show_images([content, optimised, t_net.result], titles=["content", f"optimis
 # We train both versions for the same steps and check the invariance numerically.
 
 # %%
-bn_steps = course.pick(full=150, fast=3)
+bn_steps = course.pick(full=80, fast=3)
 nets = {}
 for kind in ("batch", "instance"):
     torch.manual_seed(0)
@@ -270,7 +270,7 @@ torch.manual_seed(0)
 cin_net = J.TransformNet(width, n_residual=n_res, norm="conditional", n_styles=len(cin_styles))
 cin_loss = J.PerceptualLoss.balanced(cin_net, encoder, cin_images, photos[:8], style_ratio=course.pick(full=4.0, fast=2.0),
                                      content_layers=content_layers, style_layers=style_layers)
-cin_hist = train.fit(cin_loss, {"transformer": cin_net}, photos, steps=course.pick(full=400, fast=4), batch_size=4,
+cin_hist = train.fit(cin_loss, {"transformer": cin_net}, photos, steps=course.pick(full=200, fast=4), batch_size=4,
                      lr=2e-3, lr_decay=0, seed=0, device="cpu")
 table = cin_net.down[0].norm
 print(f"first layer's table: γ {tuple(table.weight.shape)}, β {tuple(table.bias.shape)}; "
@@ -333,7 +333,7 @@ assert float(CG.cycle_loss(G_exact, F_exact, xa, xb)) < 1e-12
 # Knowing it lets us measure how close the learned $G$ comes to the true translation.
 
 # %%
-cg_size = course.pick(full=48, fast=16)
+cg_size = course.pick(full=32, fast=16)
 day = ["astronaut", "coffee", "mountains", "rocket"]
 
 
@@ -349,7 +349,7 @@ torch.manual_seed(0)
 cgan = CG.CycleGAN(width=course.pick(full=16, fast=4), n_blocks=course.pick(full=3, fast=1),
                    d_width=course.pick(full=16, fast=4), d_layers=course.pick(full=3, fast=2))
 t0 = time.perf_counter()
-cg_hist = CG.train(cgan, domain_a, domain_b, steps=course.pick(full=300, fast=4), batch_size=4, lr=1e-3, seed=0, device="cpu")
+cg_hist = CG.train(cgan, domain_a, domain_b, steps=course.pick(full=150, fast=4), batch_size=4, lr=1e-3, seed=0, device="cpu")
 print(f"CycleGAN trained in {time.perf_counter() - t0:.0f} s")
 viz.plot_curves({k: cg_hist[k] for k in ("g_gan", "cycle", "identity", "d")}, xlabel="step", title="CycleGAN losses");
 

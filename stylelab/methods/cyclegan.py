@@ -244,7 +244,7 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
             if done % log_every == 0 or done == cfg.steps or step == 0:
                 for k, v in (("step", done), ("g_gan", g_gan), ("cycle", cyc), ("identity", idt), ("d", loss_d), ("lr", rate)):
                     hist[k].append(float(v.detach()) if isinstance(v, torch.Tensor) else float(v))
-                bar.set_postfix(cycle=f"{float(cyc):.3g}", d=f"{float(loss_d):.3g}")
+                bar.set_postfix(cycle=f"{float(cyc.detach()):.3g}", d=f"{float(loss_d.detach()):.3g}")
     finally:
         bar.close()
         model.eval()
