@@ -138,9 +138,16 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+    from ..tiling import from_cli
+
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset)
-    return out[..., : content.shape[-2], : content.shape[-1]]
+    if args.preserve_color:  # recolour the style once for the whole photo (not per tile)
+        style = T.coral(style, content)
+
+    def fn(x):
+        return model.stylize(x, style, args.alpha, preset=args.adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+
+    return from_cli(args, "adain", fn, content, style)
 
 
 # ============================================================================ registry
