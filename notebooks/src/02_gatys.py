@@ -64,7 +64,7 @@ viz.show_images([content, style], titles=[f"content: {content_name}", f"style: {
 # $P^l, A^l$ are computed once.
 
 # %%
-first = gatys.stylize(content, style, cfg, encoder=encoder, init="content")
+first = gatys.run(content, style, cfg, encoder=encoder, init="content")
 assert first.loss < first.history["total"][0]
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
 for ax, img, t in zip(axes, [content, style, first.image], ["content", "style", f"result ({first.evaluations} evaluations)"]):
@@ -85,7 +85,7 @@ axes[3].set_title("weighted losses");
 
 # %%
 ratios = [1e1, 1e3, 1e5]
-grid = {r: gatys.stylize(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
+grid = {r: gatys.run(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
 for r, res in grid.items():
     assert res.loss < res.history["total"][0], r
 viz.show_images([content, *[g.image for g in grid.values()]], titles=["content", *[f"β/α = {r:.0e}" for r in ratios]], size=2.8);
@@ -113,7 +113,7 @@ viz.show_images([content, *[r.image for r in inversions.values()]], titles=["con
 
 # %%
 style_sets = {"relu1_1 only": ["relu1_1"], "all style layers": list(cfg.style_layers)}
-by_layers = {k: gatys.stylize(content, style, cfg, encoder=encoder, style_layers=v, init="content", progress=False)
+by_layers = {k: gatys.run(content, style, cfg, encoder=encoder, style_layers=v, init="content", progress=False)
              for k, v in style_sets.items()}
 viz.show_images([style, *[r.image for r in by_layers.values()]], titles=["style", *style_sets], size=2.8);
 
@@ -126,9 +126,9 @@ viz.show_images([style, *[r.image for r in by_layers.values()]], titles=["style"
 # from the style the content has to fight its way in.
 
 # %%
-starts = {init: gatys.stylize(content, style, cfg, encoder=encoder, init=init, seed=0, progress=False)
+starts = {init: gatys.run(content, style, cfg, encoder=encoder, init=init, seed=0, progress=False)
           for init in ("content", "noise", "style")}
-again = gatys.stylize(content, style, cfg, encoder=encoder, init="noise", seed=0, progress=False)
+again = gatys.run(content, style, cfg, encoder=encoder, init="noise", seed=0, progress=False)
 assert torch.equal(again.image, starts["noise"].image)  # same seed, same result
 viz.show_images([r.image for r in starts.values()], titles=[f"start: {k}" for k in starts], size=2.8);
 
@@ -145,8 +145,8 @@ viz.show_images([r.image for r in starts.values()], titles=[f"start: {k}" for k 
 #    map so its mean colour and colour covariance equal the content's, then transfer.
 
 # %%
-lum = gatys.stylize(content, style, cfg, encoder=encoder, init="content", preserve_colour="luminance", progress=False)
-hist = gatys.stylize(content, style, cfg, encoder=encoder, init="content", preserve_colour="histogram", progress=False)
+lum = gatys.run(content, style, cfg, encoder=encoder, init="content", preserve_colour="luminance", progress=False)
+hist = gatys.run(content, style, cfg, encoder=encoder, init="content", preserve_colour="histogram", progress=False)
 inside = ((lum.image > 0) & (lum.image < 1)).all(1, keepdim=True).expand(-1, 2, -1, -1)
 iq_out, iq_content = colour.rgb_to_yiq(lum.image)[:, 1:], colour.rgb_to_yiq(content)[:, 1:]
 assert torch.allclose(iq_out[inside], iq_content[inside], atol=1e-4)  # chrominance kept where RGB stayed in range
@@ -163,7 +163,7 @@ viz.show_images([first.image, lum.image, colour.match_colour(style, content), hi
 # matching. Below: the result, and one channel's value distribution at `relu1_1`.
 
 # %%
-hres = gatys.stylize(content, style, cfg, encoder=encoder, init="content", style_loss="histogram", style_weight=1e3,
+hres = gatys.run(content, style, cfg, encoder=encoder, init="content", style_loss="histogram", style_weight=1e3,
                      progress=False)
 assert hres.loss < hres.history["total"][0]
 with torch.no_grad():
@@ -201,7 +201,7 @@ viz.show_images([style, texture.image], titles=["style", "synthesised texture (2
 
 # %%
 small = max(16, size // 2)
-multi = gatys.stylize(content, style, cfg, encoder=encoder, init="content", scales=(small, size), progress=False)
+multi = gatys.run(content, style, cfg, encoder=encoder, init="content", scales=(small, size), progress=False)
 assert multi.evaluations == 2 * cfg.steps and multi.image.shape == content.shape
 viz.show_images([first.image, multi.image], titles=["one scale", f"coarse to fine ({small} → {size})"], size=3);
 

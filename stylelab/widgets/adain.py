@@ -23,7 +23,7 @@ class AdaINExplorer:
         model: an :class:`stylelab.AdaIN`, or ``None`` for pixel-space AdaIN.
 
     Attributes:
-        alpha, style_a, style_b, mix, preserve_color: the current settings
+        alpha, style_a, style_b, mix, preserve_colour: the current settings
             (``mix`` = weight of ``style_b`` in [0, 1]).
         result: the last rendered ``(1, 3, H, W)`` image (``None`` before the first run).
         runs: number of renders so far.
@@ -34,7 +34,7 @@ class AdaINExplorer:
             raise ValueError("give at least one style image: styles={'name': image}")
         self.content, self.styles, self.model = content, dict(styles), model
         names = list(self.styles)
-        self.alpha, self.style_a, self.style_b, self.mix, self.preserve_color = 1.0, names[0], names[-1], 0.0, False
+        self.alpha, self.style_a, self.style_b, self.mix, self.preserve_colour = 1.0, names[0], names[-1], 0.0, False
         self.result: torch.Tensor | None = None
         self.runs = 0
         self._cache: dict = {}
@@ -54,7 +54,7 @@ class AdaINExplorer:
             raise ValueError(f"mix must lie in [0, 1], got {self.mix}")
         styles = [self.styles[self.style_a], self.styles[self.style_b]]
         keys = [("s", self.style_a), ("s", self.style_b)]
-        if self.preserve_color:
+        if self.preserve_colour:
             styles = [T.coral(s, self.content) for s in styles]
             keys = [("pc", k[1]) for k in keys]
         cf = self._feat(("c",), self.content)
@@ -83,17 +83,17 @@ class AdaINExplorer:
             "style_a": W.Dropdown(options=names, value=self.style_a, description="style A"),
             "style_b": W.Dropdown(options=names, value=self.style_b, description="style B"),
             "mix": W.FloatSlider(value=self.mix, min=0, max=1, step=0.05, description="A → B", continuous_update=False),
-            "preserve_color": W.Checkbox(value=self.preserve_color, description="preserve colour"),
+            "preserve_colour": W.Checkbox(value=self.preserve_colour, description="preserve colour"),
             "run": W.Button(description="Run", button_style="primary"),
             "image": W.Image(format="png"),
         }
-        for name in ("alpha", "style_a", "style_b", "mix", "preserve_color"):
+        for name in ("alpha", "style_a", "style_b", "mix", "preserve_colour"):
             c[name].observe(lambda ch, n=name: setattr(self, n, ch["new"]), names="value")
         c["run"].on_click(lambda _: self.render())
         self._controls = c
         self._show()
         return W.VBox([W.HBox([c["style_a"], c["style_b"]]), W.HBox([c["alpha"], c["mix"]]),
-                       W.HBox([c["preserve_color"], c["run"]]), c["image"]])
+                       W.HBox([c["preserve_colour"], c["run"]]), c["image"]])
 
     @property
     def controls(self) -> dict:

@@ -14,7 +14,7 @@ from ..methods import gatys
 
 
 class GatysExplorer:
-    """Headless-testable controller for :func:`stylelab.methods.gatys.stylize`.
+    """Headless-testable controller for :func:`stylelab.methods.gatys.run`.
 
     Args:
         content, style: ``(1, 3, H, W)`` images (kept small: this optimises pixels).
@@ -62,9 +62,9 @@ class GatysExplorer:
     def run(self) -> gatys.GatysResult:
         """Optimise with the current settings (the Run button)."""
         pc = None if self.preserve_colour == "none" else self.preserve_colour
-        self.result = gatys.stylize(self.content, self.style, self.config(), encoder=self.encoder,
-                                    preserve_colour=pc, callback=self._preview, callback_every=self.preview_every,
-                                    progress=False)
+        self.result = gatys.run(self.content, self.style, self.config(), encoder=self.encoder,
+                                preserve_colour=pc, callback=self._preview, callback_every=self.preview_every,
+                                progress=False)
         self.runs += 1
         if self._controls is not None:
             from ..viz import figure_to_png_bytes, plot_curves, to_png_bytes
