@@ -421,6 +421,42 @@ def optimise(
     return out, dict(zip(("total", "content", "style", "tv"), hist)), count[0]
 
 
+def paper_loss(feats: dict[str, torch.Tensor], content_targets: dict[str, torch.Tensor],
+               style_targets: dict[str, torch.Tensor], content_weight: float, style_weight: float) -> torch.Tensor:
+    """The paper's loss written out from feature dictionaries (the pieces :class:`GatysObjective` assembles).
+
+    ``α Σ_{l∈content} ½ Σ_ij (F^l_ij − P^l_ij)²  +  β (1/L) Σ_{l∈style} ‖G^l/M_l − A^l‖²_F / (4 C_l²)``
+
+    with ``G^l = F^l F^lᵀ``, ``A^l = gram_target(style features, "paper")`` (the
+    style's Gram divided by its number of positions) and equal style-layer weights
+    ``1/L`` — Gatys, Ecker & Bethge, CVPR 2016, eqs. 1, 4, 5 (``convention="paper"``).
+    ``feats`` holds ``(1, C, H, W)`` features of the image being optimised at every
+    layer named in the two target dictionaries. Returns a scalar.
+    """
+    content = sum(losses.content_loss(feats[k], p, "paper") for k, p in content_targets.items())
+    style = sum(losses.gram_loss(feats[k], a, "paper") for k, a in style_targets.items())
+    return content_weight * content + style_weight * style / max(1, len(style_targets))
+
+
+def lbfgs_closure(optimizer: torch.optim.Optimizer, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor]):
+    """The closure an L-BFGS step calls: clamp ``x`` to [0, 1] in place, zero the gradients, evaluate, backpropagate.
+
+    ``optimizer.step(closure)`` may call it several times per step (line search);
+    it returns the loss tensor. :func:`optimise` builds the same closure with
+    book-keeping (budget, history, best image) around it.
+    """
+
+    def closure():
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        optimizer.zero_grad()
+        loss = loss_fn(x)
+        loss.backward()
+        return loss
+
+    return closure
+
+
 def _resize_to(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == tuple(hw):
         return image
