@@ -191,6 +191,7 @@ def _models():
         lambda m: m(c, layers="relu2_1")["relu2_1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n, _, _ in _models()])
 def test_models_land_on_the_best_device_and_cpu_inputs_follow_them(monkeypatch, name):
     build, call = next((b, f) for n, b, f in _models() if n == name)
@@ -208,6 +209,7 @@ def test_models_land_on_the_best_device_and_cpu_inputs_follow_them(monkeypatch, 
     torch.testing.assert_close(out, expected, rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_optimisation_methods_follow_their_encoder(monkeypatch):
     from stylelab.methods import dpst, gatys
 
@@ -230,7 +232,7 @@ def test_optimisation_methods_follow_their_encoder(monkeypatch):
 # ---------------------------------------------------------------- rule 3 + 4: functions and figures in a notebook cell
 def test_a_cpu_cell_runs_on_other(monkeypatch, tmp_path):
     """Notebook 03's pattern: load on the CPU, model from from_official(), stylise, measure, smooth, show, save."""
-    from stylelab import io, metrics, smoothing, viz
+    from stylelab import colour, io, metrics, smoothing, viz
 
     content, style = _imgs()
     with second_device(monkeypatch):
@@ -241,6 +243,8 @@ def test_a_cpu_cell_runs_on_other(monkeypatch, tmp_path):
         assert float(metrics.ssim(content, out)) == pytest.approx(float(metrics.ssim(out, content)))
         smoothed = smoothing.smooth(out.double(), content, mode="gif")
         assert smoothed.device.type == OTHER.type
+        assert colour.luminance_transfer(content, out).device.type == "cpu"  # follows its first image
+        assert colour.match_colour(out, content).device.type == OTHER.type
         assert viz.to_numpy_image(out).shape == (32, 40, 3)
         viz.show_images([content, style, out])
         io.save_image(out, tmp_path / "out.png")

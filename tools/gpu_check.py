@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # this checkout's stylelab, whatever is installed
+    sys.path.insert(0, str(ROOT))
 NO_CUDA = 2  # exit status without a CUDA device
 
 #: Seconds per part (total 450 s, under the 8-minute target with start-up and the report).
