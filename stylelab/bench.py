@@ -108,6 +108,8 @@ class Runner:
 
     fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     pretrained: bool | None
+    #: ``{registry name: pretrained?}`` of the checkpoints it loaded (what ``course.weights_banner`` reports)
+    checkpoints: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,27 +186,33 @@ def _random_flag(cfg: BenchConfig) -> bool | None:
     return True if cfg.random_weights else None
 
 
+def _checkpoints(model) -> dict[str, bool]:
+    from .weights import checkpoints_of
+
+    return checkpoints_of(model)
+
+
 def _gatys(cfg: BenchConfig, device: torch.device) -> Runner:
     from .methods import gatys
 
     config = gatys.preset("paper", steps=cfg.iterations)
     encoder = gatys.get_encoder(config, device=device, dtype=cfg.dtype, random=_random_flag(cfg))
     return Runner(lambda c, s: gatys.stylize(c, s, config, encoder=encoder, progress=False).image,
-                  bool(getattr(encoder, "pretrained", False)))
+                  bool(getattr(encoder, "pretrained", False)), _checkpoints(encoder))
 
 
 def _adain(cfg: BenchConfig, device: torch.device) -> Runner:
     from .methods.adain import AdaIN
 
     model = AdaIN.from_official(device=device, random=_random_flag(cfg))
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, _checkpoints(model))
 
 
 def _wct(cfg: BenchConfig, device: torch.device) -> Runner:
     from .methods.wct import OFFICIAL_ALPHA, WCT
 
     model = WCT.from_official(device=device, random=_random_flag(cfg))
-    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained, _checkpoints(model))
 
 
 def _smooth_dtype(device: torch.device) -> torch.dtype:
@@ -228,7 +236,8 @@ def _photowct(smoothing: str | None):
         from .methods.photowct import PhotoWCT
 
         model = PhotoWCT.from_official(device=device, random=_random_flag(cfg))
-        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained,
+                      _checkpoints(model))
 
     return build
 
@@ -239,14 +248,15 @@ def _dpst(cfg: BenchConfig, device: torch.device) -> Runner:
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=_random_flag(cfg)).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: dpst.stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
+    return Runner(lambda c, s: dpst.stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained,
+                  _checkpoints(encoder))
 
 
 def _wct2(cfg: BenchConfig, device: torch.device) -> Runner:
     from .methods.wct2 import WCT2
 
     model = WCT2.from_official(unpool="cat5", device=device, random=_random_flag(cfg))
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, _checkpoints(model))
 
 
 register(Method("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _pixel_adain,
