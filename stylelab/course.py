@@ -42,14 +42,20 @@ def weights_banner(model, name: str | None = None) -> str:
     for each checkpoint the model loaded randomly
     (:func:`stylelab.weights.checkpoints_of`), how to get the real file as its
     registry entry says: a download command only where the registry has a URL.
+    A course stand-in (:mod:`stylelab.standin`, ``model.stand_in``) is named as such.
     """
     from . import weights
 
     label = name or type(model).__name__
+    stand_in = getattr(model, "stand_in", None)
+    missing = [n for n, ok in weights.checkpoints_of(model).items() if not ok]
     if getattr(model, "pretrained", False):
         text = f"✔ {label}: pretrained weights"
+    elif isinstance(stand_in, str):
+        text = (f"⚠ {label}: STAND-IN — {stand_in} (stylelab.standin): it shows what the method does with "
+                f"features that carry meaning, not the published model's results.")
+        text += "".join(f"\n    {weights.how_to_get(n)}" for n in missing)
     else:
-        missing = [n for n, ok in weights.checkpoints_of(model).items() if not ok]
         text = (
             f"⚠ {label}: RANDOM weights — outputs below show that the code runs, not what the "
             f"method produces."

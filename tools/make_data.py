@@ -520,8 +520,21 @@ def credits_md(entries: list[dict]) -> str:
             f"| {e['name']} | {e['kind']} | `{e['file']}`{' + `' + e['labels'] + '`' if e['labels'] else ''} "
             f"| {e['author']} | {e['license']} | {src} | {e['description']} |"
         )
-    lines.append("")
+    lines += ["", *STANDIN_CREDITS, ""]
     return "\n".join(lines)
+
+
+#: The stand-in decoders in ``decoders/`` are not built here but by ``tools/train_standin_decoders.py``.
+STANDIN_CREDITS = [
+    "## Stand-in decoders (`decoders/`)",
+    "",
+    "`decoders/standin_nearest1.pt` … `standin_nearest5.pt` and `decoders/standin_max1.pt`, `standin_max2.pt`:",
+    "small decoders (float16 state dicts) trained by the stylelab authors with `tools/train_standin_decoders.py`",
+    "on 64×64 crops of the course images above, to invert `stylelab.standin.random_encoder` — a normalised",
+    "VGG-19 with fixed-seed random weights. They are **not** the published AdaIN/WCT/PhotoWCT models and",
+    "contain none of their weights; the notebooks use them, labelled as stand-ins, when the pretrained files",
+    "are missing. Licence: CC0-1.0 for the weights themselves; they were fitted to the images listed above.",
+]
 
 
 def _digest(folder: Path) -> dict[str, str]:
