@@ -542,7 +542,8 @@ def preview_credit(entries: list[dict]) -> list[str]:
 STANDIN_CREDITS = [
     "## Stand-in decoders (`decoders/`)",
     "",
-    "`decoders/standin_nearest1.pt` … `standin_nearest5.pt` and `decoders/standin_max1.pt`, `standin_max2.pt`:",
+    "`standin_nearest1.pt`, `standin_nearest2.pt`, `standin_nearest3.pt`, `standin_nearest4.pt`, `standin_nearest5.pt`,",
+    "`standin_max1.pt` and `standin_max2.pt` in `decoders/`:",
     "small decoders (float16 state dicts) trained by the stylelab authors with `tools/train_standin_decoders.py`",
     "on 64×64 crops of the course images above, to invert `stylelab.standin.random_encoder` — a normalised",
     "VGG-19 with fixed-seed random weights. They are **not** the published AdaIN/WCT/PhotoWCT models and",

@@ -17,7 +17,9 @@ encoder's features of every crop are computed once; loss = pixel MSE ‖g(φ_L(x
 need the encoder's backward pass at every step, too slow for a CPU rebuild).
 Files are stored in float16 (a few hundred KB at most each).
 
-    python tools/train_standin_decoders.py            # a few minutes of CPU (one thread)
+    python tools/train_standin_decoders.py                                          # all, 150 steps each
+    python tools/train_standin_decoders.py --only nearest3,nearest4,nearest5 --steps 1200   # the deep ones longer
+    # (the files in data/decoders/ were made by these two commands, in this order: ~10 min on one CPU core)
     python tools/train_standin_decoders.py --check    # reconstruction error of the stored files
 """
 

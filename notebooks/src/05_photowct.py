@@ -15,6 +15,7 @@
 import time
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -152,20 +153,33 @@ viz.show_images([content, y, exact, fast],
 
 # %% [markdown]
 # The tile seams disappear in the exact solution, which follows the content's edges;
-# the guided filter is a local, much cheaper approximation. Check the solution:
-# it satisfies $(I-\beta S)\,r = (1-\beta)\,y$ to the solver's tolerance.
+# the guided filter is a local, much cheaper approximation.
+#
+# **Exercise 05.smooth** — write the textbook solve: given a dense affinity `W` (N×N
+# NumPy array), a vector `y` (N,) and β, return $r = (1-\beta)(I-\beta S)^{-1}y$ with
+# $S = D^{-1/2}WD^{-1/2}$, $D = \mathrm{diag}(W\mathbf 1)$. The next cell checks the
+# library's image-level solvers against *your* function (against the library's
+# `smoothing.solve_affinity` until yours passes).
 
 # %%
 from stylelab import matting
+from stylelab.exercises import check, use
 
+
+def my_smooth(W, y, beta):
+    raise NotImplementedError  # your code here
+
+
+smooth_dense = use("05.smooth", my_smooth, fallback=S.solve_affinity)
+
+# %%
 small = 24
 cs, ys = F.interpolate(c64, size=(small, small), mode="area"), F.interpolate(y64, size=(small, small), mode="area")
 r = S.smooth(ys, cs, mode="direct", clamp=False)
-Wm = torch.from_numpy(matting.affinity(cs).toarray())
-d = Wm.sum(1)
-Sm = Wm / torch.sqrt(d[:, None] * d[None, :])
-lhs = (torch.eye(small * small, dtype=torch.float64) - 0.9999 * Sm) @ r[0].reshape(3, -1).T
-assert torch.allclose(lhs, (1 - 0.9999) * ys[0].reshape(3, -1).T, atol=1e-10)
+Wm = matting.affinity(cs).toarray()
+for ch in range(3):  # one colour channel at a time: the same system, three right-hand sides
+    expected = smooth_dense(Wm, ys[0, ch].numpy().ravel(), 0.9999)
+    assert np.abs(r[0, ch].numpy().ravel() - expected).max() < 1e-8, "the image-level solver must match the textbook solve"
 r_cg = S.smooth(ys, cs, mode="cg", clamp=False, tol=1e-10, max_iter=5000)
 assert (r_cg - r).abs().max() < 1e-6, "CG and the direct solve must agree"
 
@@ -195,7 +209,6 @@ assert official.shape[-2:] == (y.shape[-2] - 4, y.shape[-1] - 4)
 # builds for growing images, fit a power law, and extrapolate to a 1024×1024 photo.
 
 # %%
-import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
@@ -239,26 +252,14 @@ ax.legend();
 # `max_pool2d(..., return_indices=True)` and the original `(H, W)`, rebuild the
 # unpooled map (zeros everywhere except at the switches).
 
+# (05.smooth is above, where the solvers are checked.)
+
 # %%
-from stylelab.exercises import check
-
-
 def my_unpool(pooled, indices, size):
     raise NotImplementedError  # your code here
 
 
 check("05.max_unpool", my_unpool)
-
-# %% [markdown]
-# **05.smooth** — given a dense affinity `W` (N×N NumPy array), a vector `y` (N,) and
-# β, return $r = (1-\beta)(I-\beta D^{-1/2}WD^{-1/2})^{-1}y$.
-
-# %%
-def my_smooth(W, y, beta):
-    raise NotImplementedError  # your code here
-
-
-check("05.smooth", my_smooth)
 
 # %% [markdown]
 # ## What to remember

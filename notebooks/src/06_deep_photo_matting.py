@@ -61,11 +61,32 @@ assert losses["affine recolouring"] < 1e-3 * losses["added noise"]
 # A global affine recolouring costs (almost) nothing; noise and misaligned structure cost a lot.
 
 # %% [markdown]
-# ## Building $L$ step by step
+# ## Building $L$ step by step — you write the window
 #
 # Take a tiny 4×5 image. Each 3×3 window fully inside it contributes a 9×9 block
 # $L_w$ at the rows/columns of its pixels (row-major index $y\cdot W + x$). Overlapping
 # windows add up.
+#
+# **Exercise 06.window** — given the $n$ pixels of one window as an `(n, 3)` NumPy array
+# and ε, return its `(n, n)` block $L_w$ from the formula above ($\Sigma$ is the *biased*
+# covariance of the window's colours). The cell after it assembles $L$ with *your*
+# function (until yours passes, with the library's, and it says so).
+
+# %%
+from stylelab.exercises import check, use
+
+
+def my_window_laplacian(pixels, eps):
+    raise NotImplementedError  # your code here
+
+
+def _library_window(pixels, eps):
+    """The library's block: the Laplacian of an image made of exactly this one 3×3 window."""
+    return matting.laplacian(torch.from_numpy(pixels.T.reshape(1, 3, 3, 3).copy()), eps=eps).toarray()
+
+
+window_laplacian = use("06.window", my_window_laplacian, fallback=_library_window,
+                       fallback_name="stylelab.matting.laplacian (of the one window)")
 
 # %%
 tiny = F.interpolate(content, size=(4, 5), mode="area")
@@ -75,10 +96,7 @@ L_manual = np.zeros((H * W, H * W))
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
 for k, (y0, x0) in enumerate([(y, x) for y in range(1, H - 1) for x in range(1, W - 1)]):
     ids = [(y0 + dy) * W + (x0 + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
-    pix = img.reshape(-1, 3)[ids]
-    c = pix - pix.mean(0)
-    cov = c.T @ c / 9 + 1e-7 / 9 * np.eye(3)
-    Lw = np.eye(9) - (1 + c @ np.linalg.inv(cov) @ c.T) / 9
+    Lw = window_laplacian(img.reshape(-1, 3)[ids], 1e-7)  # your function (or the library's)
     L_manual[np.ix_(ids, ids)] += Lw
     if k == 0:
         viz.heatmap(Lw, "one window's L_w (9×9)", ax=axes[0], colorbar=False)
@@ -229,20 +247,8 @@ assert out.shape == content.shape
 # %% [markdown]
 # ## Exercises
 #
-# **06.window** — given the $n$ pixels of one window as an `(n, 3)` NumPy array and ε,
-# return its `(n, n)` Laplacian block $L_w$.
-
-# %%
-from stylelab.exercises import check
-
-
-def my_window_laplacian(pixels, eps):
-    raise NotImplementedError  # your code here
-
-
-check("06.window", my_window_laplacian)
-
-# %% [markdown]
+# (06.window is above, where $L$ is assembled.)
+#
 # **06.loss** — given a dense `L` (N×N tensor) and `V` (3×N, one row per colour),
 # return the matting loss $\sum_c V_c^\top L V_c$.
 

@@ -63,7 +63,7 @@ import torch.nn.functional as F
 import stylelab
 from stylelab import course, data, video, viz, wavelets, weights
 from stylelab.device import get_device
-from stylelab.exercises import check
+from stylelab.exercises import check, use
 from stylelab.methods import wct2
 from stylelab.widgets.subbands import SubbandExplorer
 
@@ -100,6 +100,27 @@ print(f"max |error|: Haar {err:.1e}, max-pool+copy {(from_max - x).abs().max():.
 viz.show_images([x, from_max, from_avg, rec],
                 ["original", "max-pool → nearest", "LL only (avg) → nearest", "Haar: all 4 bands → inverse"],
                 size=2.6);
+
+# %% [markdown]
+# **Exercise 07.haar_ll** — Haar analysis by hand: compute the LL band of `x`
+# `(B, C, H, W)` (even sides) with strided slicing, no convolution. The next figure
+# builds a three-level LL pyramid with *your* function (with the library's until yours
+# passes).
+
+# %%
+def my_ll(x):
+    raise NotImplementedError  # your code here
+
+
+haar_ll = use("07.haar_ll", my_ll, fallback=lambda x: wavelets.haar_dwt(x)[0], fallback_name="stylelab.wavelets.haar_dwt(x)[0]")
+
+# %%
+pyramid = [x]
+for _ in range(3):
+    pyramid.append(haar_ll(pyramid[-1]))
+# LL_k is 2^k × the average of a 2^k × 2^k block: divide by 2^k to display it in [0, 1]
+viz.show_images([p / 2 ** k for k, p in enumerate(pyramid)], [f"LL{k}" if k else "image" for k in range(4)], size=2.2)
+assert all(torch.allclose(pyramid[k + 1], 2 * F.avg_pool2d(pyramid[k], 2), atol=1e-5) for k in range(3))
 
 # %% [markdown]
 # The three detail bands are mostly near zero on smooth areas and large on edges:
@@ -373,17 +394,8 @@ viz.show_images([frames[0], frames[-1]] + [r[-1] for r in results.values()],
 # %% [markdown]
 # ## Exercises
 #
-# **07.haar_ll** — compute the LL band of `x` (B, C, H, W) with even sides by hand
-# (strided slicing, no convolution).
-
-# %%
-def my_ll(x):
-    raise NotImplementedError  # your code here
-
-
-check("07.haar_ll", my_ll)
-
-# %% [markdown]
+# (07.haar_ll is in section 1, where its pyramid is drawn.)
+#
 # **07.haar_inverse** — put a block back together from its four bands: return the
 # (B, C, 2h, 2w) tensor whose `haar_dwt` is `(LL, LH, HL, HH)`.
 
