@@ -245,7 +245,8 @@ tag = "" if model.pretrained else " (stand-in)"
 # relu5_1 sees the image at 1/16 of its side: at 64 px that is 4×4 positions, too few to decode anything
 csize = course.pick(full=size, fast=128)
 content_c, style_c = data.load("astronaut", size=csize), data.load(style_name, size=csize)
-result, steps = model.stylize(content_c, style_c, alpha=0.6, return_steps=True)
+steps = model.stylize_steps(content_c, style_c, alpha=0.6)  # {level: image}; the last is the result
+result = steps[1]
 viz.show_images([content_c, style_c, *steps.values()], titles=["content", "style", *[f"after relu{l}_1{tag}" for l in steps]],
                 ncols=7, size=2)
 viz.assert_not_flat(list(steps.values()), what="network panel");

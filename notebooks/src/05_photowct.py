@@ -93,7 +93,8 @@ if not model.pretrained:
     model, levels = standin.model("photowct"), standin.PHOTOWCT_LEVELS
 course.weights_banner(model, "PhotoWCT")
 tag = "" if model.pretrained else " (stand-in)"
-stylised, steps = model.stylize(content, style, levels=levels, return_steps=True)
+steps = model.stylize_steps(content, style, levels=levels)  # {level: image}; the last is the result
+stylised = steps[1]
 viz.show_images([content, style] + [steps[L].clamp(0, 1) for L in levels],
                 titles=["content", "style"] + [f"after level {L}{tag}" for L in levels], size=2.2)
 viz.assert_not_flat([steps[L] for L in levels], what="network panel");
