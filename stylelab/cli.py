@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 from . import methods
+from .tiling import TILED_METHODS
+from .tiling import add_cli_arguments as _tile_arguments
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
@@ -92,6 +94,9 @@ def _transfer(args) -> int:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return method.run_cli_video(args, device)
+    if getattr(args, "tile", None) is not None and args.method not in TILED_METHODS:
+        print(f"error: --tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.", file=sys.stderr)
+        return 1
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
     t0 = time.perf_counter()
@@ -143,6 +148,7 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
+    _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
     if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
         methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)

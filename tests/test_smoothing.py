@@ -31,7 +31,7 @@ def test_direct_matches_dense_closed_form():
     assert np.abs(ours.numpy() - expected).max() < 1e-9
 
 
-@pytest.mark.parametrize("mode", ["cg", "ilu"])
+@pytest.mark.parametrize("mode", ["cg", "ilu", "mg"])
 def test_iterative_solvers_agree_with_direct(mode):
     y, c = _pair()
     direct = S.smooth(y, c, mode="direct", clamp=False)

@@ -150,9 +150,16 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+    from ..tiling import from_cli
+
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, alpha=args.alpha, preserve_colour=args.preserve_colour, preset=args.adain_preset)
-    return out[..., : content.shape[-2], : content.shape[-1]]
+    if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
+        style = T.coral(style, content)
+
+    def fn(x):
+        return model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+
+    return from_cli(args, "adain", fn, content, style)
 
 
 # ============================================================================ registry

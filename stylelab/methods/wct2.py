@@ -71,6 +71,7 @@ from .. import wavelets as Wv
 from .. import weights as W
 from ..encoders import caffe_conv0
 from ..device import follow, get_device
+from ..tiling import content_statistics
 from . import BenchRow, Method, Runner, images_then_keywords, register
 
 Unpool = Literal["sum", "cat5"]
@@ -408,12 +409,17 @@ def _apply_matrix(c: torch.Tensor, col, cfg: T.WCTConfig) -> torch.Tensor:
         return c
     device, dtype = T.compute_place(c, cfg.compute_dtype)
     x = c.to(device, dtype)
-    xc = x - x.mean(-1, keepdim=True)
-    w, _ = _power(x, cfg, "content", centred=xc)
+
+    def stats():
+        mu = x.mean(-1, keepdim=True)
+        return mu, _power(x, cfg, "content", centred=x - mu)[0], *torch.aminmax(x)
+
+    # through the tiling hook: a tiled transfer replays the whole image's (μ_c, W_c, clamp range) on every tile
+    mu, w, lo, hi = content_statistics("wct2", stats)
+    xc = x - mu
     cs, mu_s = col
     out = torch.addmm(mu_s, cs @ w, xc)
     if cfg.clamp:
-        lo, hi = torch.aminmax(x)
         out.clamp_(lo, hi)
     return out.to(c.device, c.dtype)
 
@@ -789,7 +795,14 @@ def _model_from_args(args, device) -> WCT2:
 
 def run_cli(args, content, style, device):
     """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``."""
+    from ..tiling import from_cli
+
     model = _model_from_args(args, device)
+    if getattr(args, "tile", None) is not None:
+        if args.content_labels or args.style_labels:
+            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+        prep = model.prepare_style(style, args.transfer_at)  # the style side once, shared by every tile
+        return from_cli(args, "wct2", lambda x: model.stylize(x, prep, alpha=args.alpha), content, style)
     return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha,
                          content_labels=_labels_file(args.content_labels, content),
                          style_labels=_labels_file(args.style_labels, style))
