@@ -7,7 +7,7 @@ PORT ?= 8888
 # JupyterLab refuses to start as root (containers, cloud VMs) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test unit notebooks venv bench clean-venv
+.PHONY: lab test unit notebooks notebooks-full notebooks-time venv bench gpu-check clean-venv
 
 venv:
 	@bash tools/venv.sh
@@ -23,11 +23,26 @@ unit: venv
 notebooks: venv
 	$(NB_ENV) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider notebooks/*.ipynb $(PYTEST_ARGS)
 
+# Full mode: what a student runs (default sizes and iterations; pretrained weights
+# when installed, random otherwise). Budget: <= 10 min per notebook, <= 30 min in all
+# on two CPU cores; `make notebooks-time` prints the per-notebook times as a table.
+notebooks-full: venv
+	STYLELAB_RANDOM_WEIGHTS=1 STYLELAB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 -p no:cacheprovider --durations=0 notebooks/*.ipynb $(PYTEST_ARGS)
+
+notebooks-time: venv
+	$(PY) tools/time_notebooks.py --slowest 5 $(NOTEBOOKS)
+
 test: venv
 	@bash tools/run_tests.sh
 
 bench: venv
 	$(PY) -m stylelab.cli bench --quick
+
+# On a CUDA machine: CUDA tests, every notebook in full mode on CUDA, the benchmark
+# at 512-4096 px, in under 8 minutes; figures in gpu_check.md ($$OUT or bench-results/).
+# Without CUDA it says so and stops (exit 2). `tools/gpu_check.py --dry-run` smoke-tests it on a CPU.
+gpu-check: venv
+	$(PY) tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean-venv:
 	rm -rf .venv

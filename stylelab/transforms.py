@@ -35,6 +35,8 @@ from typing import Literal, Sequence
 import torch
 import torch.nn.functional as F
 
+from .tiling import content_statistics
+
 __all__ = [
     "mean_std", "adain", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
     "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "check_labels", "resize_labels", "usable_labels",
@@ -184,7 +186,8 @@ def adain(
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is None:
-        mc, sc = mean_std(content_feat, cu, ce)
+        # through the tiling hook: a tiled transfer replays the whole image's (μ_c, σ_c) on every tile
+        mc, sc = content_statistics("adain", lambda: mean_std(content_feat, cu, ce))
         ms, ss = mean_std(style_feat, su, se)
         out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
         return _blend(alpha, out, content_feat)
@@ -409,11 +412,12 @@ def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None
     device, dtype = compute_place(content, cfg.compute_dtype)
     c = content.to(device, dtype)
     s = style.to(device, dtype)
-    w, mu_c = whitening_matrix(c, cfg, method)
+    # through the tiling hook: a tiled transfer replays the whole image's (W_c, μ_c, clamp range) on every tile
+    w, mu_c, lo, hi = content_statistics("wct", lambda: (*whitening_matrix(c, cfg, method), content.min(), content.max()))
     col, mu_s = colouring_matrix(s, cfg, method)
     out = (col @ (w @ (c - mu_c)) + mu_s).to(content.device, content.dtype)
     if cfg.clamp:
-        out = out.clamp(content.min(), content.max())
+        out = out.clamp(lo, hi)
     return out
 
 

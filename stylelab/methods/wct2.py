@@ -70,7 +70,9 @@ from .. import transforms as T
 from .. import wavelets as Wv
 from .. import weights as W
 from ..encoders import caffe_conv0
-from . import BenchRow, Method, Runner, register
+from ..device import follow, get_device
+from ..tiling import content_statistics
+from . import BenchRow, Method, Runner, images_then_keywords, register
 
 Unpool = Literal["sum", "cat5"]
 COMPONENTS: tuple[str, ...] = ("encoder", "skip", "decoder")
@@ -239,6 +241,7 @@ class WaveEncoder(nn.Module):
         return self._c("conv4_1", self._pool(x, skips, "pool3"))
 
     def forward(self, x: torch.Tensor, skips: dict | None = None) -> torch.Tensor:
+        x = follow(self, x)  # inputs follow the model (stylelab.device)
         skips = {} if skips is None else skips
         for level in (1, 2, 3, 4):
             x = self.encode(x, skips, level)
@@ -406,12 +409,17 @@ def _apply_matrix(c: torch.Tensor, col, cfg: T.WCTConfig) -> torch.Tensor:
         return c
     device, dtype = T.compute_place(c, cfg.compute_dtype)
     x = c.to(device, dtype)
-    xc = x - x.mean(-1, keepdim=True)
-    w, _ = _power(x, cfg, "content", centred=xc)
+
+    def stats():
+        mu = x.mean(-1, keepdim=True)
+        return mu, _power(x, cfg, "content", centred=x - mu)[0], *torch.aminmax(x)
+
+    # through the tiling hook: a tiled transfer replays the whole image's (μ_c, W_c, clamp range) on every tile
+    mu, w, lo, hi = content_statistics("wct2", stats)
+    xc = x - mu
     cs, mu_s = col
     out = torch.addmm(mu_s, cs @ w, xc)
     if cfg.clamp:
-        lo, hi = torch.aminmax(x)
         out.clamp_(lo, hi)
     return out.to(c.device, c.dtype)
 
@@ -526,22 +534,22 @@ class WCT2(nn.Module):
                 model.encoder.conv0.bias.copy_(b)
         model.pretrained = bool(e and d)
         model.encoder_pretrained, model.decoder_pretrained = bool(e), bool(d)
-        return model.eval().requires_grad_(False).to(device or "cpu")
+        return model.eval().requires_grad_(False).to(get_device(device))
 
     @property
     def device(self) -> torch.device:
         return self.encoder.conv0.weight.device
 
-    def _check_image(self, x, name):
+    def _check_image(self, x, name) -> torch.Tensor:
+        """``x`` checked as a ``(B, 3, H, W)`` image and moved to the model's device and dtype (inputs follow the model)."""
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"{name} must be a (B, 3, H, W) image tensor, got {getattr(x, 'shape', type(x))}")
-        if x.device != self.device:
-            raise ValueError(f"{name} is on {x.device} but the model is on {self.device}: move one of them (.to(...))")
+        return follow(self, x)
 
     # ---------------------------------------------------------------- reconstruction
     def reconstruct(self, image: torch.Tensor) -> torch.Tensor:
         """Encode and decode without stylization (``(B, 3, H, W)`` → same size)."""
-        self._check_image(image, "image")
+        image = self._check_image(image, "image")
         h, w = image.shape[-2:]
         skips: dict = {}
         x = self.encoder(pad_to_multiple(image), skips)
@@ -555,10 +563,10 @@ class WCT2(nn.Module):
         The result can be passed as ``style`` to :meth:`stylize` any number of
         times (e.g. for every frame of a video).
         """
-        self._check_image(style, "style")
+        style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = pad_to_multiple(style)
-        labels = None if style_labels is None else pad_to_multiple(T.check_labels(style_labels))
+        labels = None if style_labels is None else pad_to_multiple(T.check_labels(follow(self, style_labels)))
         skips: dict = {}
         sides: dict = {}
         for level in (1, 2, 3, 4):
@@ -579,10 +587,12 @@ class WCT2(nn.Module):
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | PreparedStyle,
+        *,
         transfer_at: Iterable[str] | str = COMPONENTS,
         alpha: float = 1.0,
         content_labels=None,
@@ -590,6 +600,9 @@ class WCT2(nn.Module):
         clamp: bool = True,
     ) -> torch.Tensor:
         """Progressive WCT² stylization of ``content`` (``(B, 3, H, W)``, RGB in [0, 1]).
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             style: ``(1, 3, H', W')`` image, or a :class:`PreparedStyle` from
@@ -607,7 +620,7 @@ class WCT2(nn.Module):
         Returns:
             ``(B, 3, H, W)``: the input size is kept (padding, not cropping).
         """
-        self._check_image(content, "content")
+        content = self._check_image(content, "content")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if isinstance(style, PreparedStyle):
@@ -619,7 +632,7 @@ class WCT2(nn.Module):
         ta = prep.transfer_at
         h, w = content.shape[-2:]
         x = pad_to_multiple(content)
-        cl = None if content_labels is None else pad_to_multiple(T.check_labels(content_labels))
+        cl = None if content_labels is None else pad_to_multiple(T.check_labels(follow(self, content_labels)))
         skips: dict = {}
         for level in (1, 2, 3, 4):
             x = self.encoder.encode(x, skips, level)
@@ -782,7 +795,14 @@ def _model_from_args(args, device) -> WCT2:
 
 def run_cli(args, content, style, device):
     """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``."""
+    from ..tiling import from_cli
+
     model = _model_from_args(args, device)
+    if getattr(args, "tile", None) is not None:
+        if args.content_labels or args.style_labels:
+            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+        prep = model.prepare_style(style, args.transfer_at)  # the style side once, shared by every tile
+        return from_cli(args, "wct2", lambda x: model.stylize(x, prep, alpha=args.alpha), content, style)
     return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha,
                          content_labels=_labels_file(args.content_labels, content),
                          style_labels=_labels_file(args.style_labels, style))
@@ -807,7 +827,7 @@ def run_cli_video(args, device) -> int:
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT2.from_official(unpool="cat5", device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, W.checkpoints_of(model))
 
 
 def _bench_wavelet(bands: str):
