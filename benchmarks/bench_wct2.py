@@ -16,7 +16,7 @@ Rows, measured side by side in one process on the same random weights:
   unpool + convolution at half resolution
   (:func:`stylelab.wavelets.unpool_conv3x3`, exact), ``eigh`` with the style's
   colouring matrices computed once per transfer point, one fused product per
-  WCT (:func:`stylelab.methods.wct2._apply_matrix`).
+  WCT (:func:`stylelab.transforms.wct_prepared`).
 * ``stylelab, style prepared``: the content pass only, after
   :meth:`WCT2.prepare_style` (what a video pays per frame).
 * ``WCTs only``: just the 16 feature transforms of one transfer (recorded
@@ -49,7 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stylelab import weights  # noqa: E402
 from stylelab.device import get_device, synchronize  # noqa: E402
+from stylelab import transforms as T  # noqa: E402
 from stylelab import wavelets as Wv  # noqa: E402
+from stylelab import wavenets as WN  # noqa: E402
 from stylelab.methods import wct2 as M  # noqa: E402
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)
@@ -115,30 +117,30 @@ class _ReferenceHaar(nn.Module):
 
 
 class ReferenceEncoder(M.WaveEncoder):
-    """:class:`stylelab.methods.wct2.WaveEncoder`'s levels with the reference implementation's layers."""
+    """:class:`stylelab.wavenets.WaveEncoder`'s levels with the reference implementation's layers."""
 
     def __init__(self, unpool):
         super().__init__(unpool)
         self.pad = nn.ReflectionPad2d(1)
-        self.pools = nn.ModuleDict({p: _ReferenceHaar(c, False) for p, c in M._POOL_CHANNELS.items()})
+        self.pools = nn.ModuleDict({p: _ReferenceHaar(c, False) for p, c in WN.POOL_CHANNELS.items()})
 
     def _c(self, name, x):
         return torch.relu_(getattr(self, name)(self.pad(x)))
 
     def _pool(self, x, skips, pool):
         ll, lh, hl, hh = (m(x) for m in self.pools[pool].bands)
-        skips[M._SKIP_ORIGINAL[pool]] = x
+        skips[WN.SKIP_ORIGINAL[pool]] = x
         skips[pool] = [lh, hl, hh]
         return ll
 
 
 class ReferenceDecoder(M.WaveDecoder):
-    """:class:`stylelab.methods.wct2.WaveDecoder`'s levels with the reference implementation's layers."""
+    """:class:`stylelab.wavenets.WaveDecoder`'s levels with the reference implementation's layers."""
 
     def __init__(self, unpool):
         super().__init__(unpool, fused_unpool=False)
         self.pad = nn.ReflectionPad2d(1)
-        self.unpools = nn.ModuleDict({p: _ReferenceHaar(c, True) for p, c in M._POOL_CHANNELS.items()})
+        self.unpools = nn.ModuleDict({p: _ReferenceHaar(c, True) for p, c in WN.POOL_CHANNELS.items()})
 
     def _c(self, name, x):
         return torch.relu_(getattr(self, name)(self.pad(x)))
@@ -147,7 +149,7 @@ class ReferenceDecoder(M.WaveDecoder):
         ups = [m(b) for m, b in zip(self.unpools[pool].bands, [x, *skips[pool]])]
         if self.unpool == "sum":
             return ups[0] + ups[1] + ups[2] + ups[3]
-        return torch.cat([*ups, skips[M._SKIP_ORIGINAL[pool]]], dim=1)
+        return torch.cat([*ups, skips[WN.SKIP_ORIGINAL[pool]]], dim=1)
 
 
 class ReferenceLayers(nn.Module):
@@ -232,7 +234,7 @@ def wct_only(calls, which):
     """Run only the WCTs: the reference's (per-call SVDs), or stylelab's (eigh, style side computed once)."""
     if which == "reference":
         return [reference_feature_wct(c, s) for c, s in calls]
-    return [M._wct_cached(c, M._style_side(s, None, M._CFG), 1.0, None) for c, s in calls]
+    return [T.wct_prepared(c, T.prepare_wct_style(s, M._CFG)) for c, s in calls]
 
 
 def count_conv_macs(fn) -> int:

@@ -46,8 +46,15 @@ from typing import Any, Callable
 
 import torch
 
-from . import metrics
+from . import __version__, data, metrics, smoothing, transforms
+from . import weights as W
 from .device import describe, get_device
+from .encoders import vgg19
+from .methods import dpst, gatys
+from .methods.adain import AdaIN
+from .methods.photowct import PhotoWCT
+from .methods.wct import OFFICIAL_ALPHA, WCT
+from .methods.wct2 import WCT2, wavelet_transfer
 
 __all__ = [
     "BenchConfig", "Cell", "BenchResult", "Method", "METHODS", "method_names", "load", "run", "default_sizes",
@@ -150,7 +157,6 @@ def load(key: str, device: torch.device | str | None = None, random_weights: boo
     weights are missing and random weights are not allowed
     (``random_weights`` or ``$STYLELAB_RANDOM_WEIGHTS``).
     """
-    from . import weights as W
 
     if key not in METHODS:
         raise ValueError(f"unknown method {key!r}; choose from {', '.join(method_names())}")
@@ -160,20 +166,17 @@ def load(key: str, device: torch.device | str | None = None, random_weights: boo
 
 # ---------------------------------------------------------------- pixel-space rows (no weights)
 def _pixel_adain(cfg: BenchConfig, device: torch.device) -> Runner:
-    from . import transforms
 
     return Runner(lambda c, s: transforms.adain(c, s).clamp(0, 1), None)
 
 
 def _pixel_wct(cfg: BenchConfig, device: torch.device) -> Runner:
-    from . import transforms
 
     return Runner(lambda c, s: transforms.wct(c, s).clamp(0, 1), None)
 
 
 def _wavelet_transfer(bands: str):
     def build(cfg: BenchConfig, device: torch.device) -> Runner:
-        from .methods.wct2 import wavelet_transfer
 
         return Runner(lambda c, s: wavelet_transfer(c, s, levels=3, bands=bands), None)
 
@@ -185,7 +188,6 @@ def _random_flag(cfg: BenchConfig) -> bool | None:
 
 
 def _gatys(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods import gatys
 
     config = gatys.preset("paper", steps=cfg.iterations)
     encoder = gatys.get_encoder(config, device=device, dtype=cfg.dtype, random=_random_flag(cfg))
@@ -194,14 +196,12 @@ def _gatys(cfg: BenchConfig, device: torch.device) -> Runner:
 
 
 def _adain(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods.adain import AdaIN
 
     model = AdaIN.from_official(device=device, random=_random_flag(cfg))
     return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
 
 
 def _wct(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods.wct import OFFICIAL_ALPHA, WCT
 
     model = WCT.from_official(device=device, random=_random_flag(cfg))
     return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
@@ -213,7 +213,6 @@ def _smooth_dtype(device: torch.device) -> torch.dtype:
 
 def _pixel_wct_gif(cfg: BenchConfig, device: torch.device) -> Runner:
     """Pixel WCT, then the guided filter of FastPhotoStyle's fast mode: a photorealistic pipeline without weights."""
-    from . import smoothing, transforms
 
     def run(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         y = transforms.wct(c, s).clamp(0, 1)
@@ -225,7 +224,6 @@ def _pixel_wct_gif(cfg: BenchConfig, device: torch.device) -> Runner:
 
 def _photowct(smoothing: str | None):
     def build(cfg: BenchConfig, device: torch.device) -> Runner:
-        from .methods.photowct import PhotoWCT
 
         model = PhotoWCT.from_official(device=device, random=_random_flag(cfg))
         return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
@@ -234,8 +232,6 @@ def _photowct(smoothing: str | None):
 
 
 def _dpst(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .encoders import vgg19
-    from .methods import dpst
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=_random_flag(cfg)).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
@@ -243,7 +239,6 @@ def _dpst(cfg: BenchConfig, device: torch.device) -> Runner:
 
 
 def _wct2(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods.wct2 import WCT2
 
     model = WCT2.from_official(unpool="cat5", device=device, random=_random_flag(cfg))
     return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
@@ -300,7 +295,6 @@ def inputs(size: int, device: torch.device | str | None = None, dtype: torch.dty
     Returns ``(content, style, source)`` with ``source`` naming what was used.
     """
     try:
-        from . import data
 
         pairs = data.pairs()
         content_name, style_name = pairs[0] if pairs else ("astronaut", "coffee")
@@ -542,8 +536,6 @@ def run(
     """
     from tqdm.auto import tqdm
 
-    from . import __version__
-    from . import weights as W
 
     dev = get_device(device)
     sizes = list(sizes or default_sizes(dev, quick))
@@ -650,7 +642,6 @@ def _reason(err: BaseException) -> str:
 
 def _build(method: Method, cfg: BenchConfig, device: torch.device) -> tuple[Runner | None, str | None]:
     """Load a method; ``(None, reason)`` when it cannot run here."""
-    from . import weights as W
 
     try:
         return method.build(cfg, device), None

@@ -17,6 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from . import data
+from . import weights as W
+from .device import get_device
+from .io import load_image, save_image
+from .methods import METHODS as M
+
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
     "smooth": "stylelab.smoothing",
@@ -26,7 +32,6 @@ COMMANDS: dict[str, str] = {
 
 
 def _weights(args) -> int:
-    from . import weights as W
 
     if args.action == "list":
         for row in W.rows():
@@ -61,7 +66,6 @@ def _weights(args) -> int:
 
 
 def _data(args) -> int:
-    from . import data
 
     for name in data.names():
         info = data.info(name)
@@ -70,8 +74,6 @@ def _data(args) -> int:
 
 
 def _transfer(args) -> int:
-    from .device import get_device
-    from .io import load_image, save_image
 
     module = importlib.import_module(METHODS()[args.method])
     out = Path(args.output)
@@ -98,7 +100,6 @@ def _transfer(args) -> int:
 
 
 def METHODS() -> dict[str, str]:
-    from .methods import METHODS as M
 
     return M
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
+from . import __version__, weights
+from .device import describe, get_device
+
 T = TypeVar("T")
 
 FAST_ENV = "STYLELAB_FAST"
@@ -58,8 +61,6 @@ def status() -> list[tuple[str, str]]:
 
     import torch
 
-    from . import __version__, weights
-    from .device import describe, get_device
 
     rows = [
         ("stylelab", __version__),
@@ -75,7 +76,7 @@ def status() -> list[tuple[str, str]]:
     rows.append(("device", describe(get_device())))
     rows.append(("fast mode", "on" if is_fast() else "off"))
     rows.append(("random weights allowed", "yes" if weights.random_allowed() else "no"))
-    for name in weights.names():  # names() first imports the methods that register checkpoints
+    for name in weights.names():
         where = weights.find(name)
         rows.append((f"weights: {name}", str(where) if where else "not found"))
     return rows

@@ -59,6 +59,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .device import get_device
+from .io import load_image, save_image
 from .matting import MattingLaplacian, laplacian, window_counts
 
 __all__ = ["smooth", "guided_filter", "box_mean", "solve_direct", "solve_ilu", "solve_cg", "SmoothInfo", "add_cli"]
@@ -464,8 +466,6 @@ def smooth(
 
 # ----------------------------------------------------------------------------- CLI
 def _cli(args) -> int:
-    from .device import get_device
-    from .io import load_image, save_image
 
     device = get_device(args.device)
     stylized = load_image(args.stylized, device=device)

@@ -29,16 +29,19 @@ and :data:`WCT_PRESETS`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Literal, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from .linalg import compute_place, covariance, psd_power, regularised_power, sym_eig
+
 __all__ = [
     "mean_std", "adain", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
-    "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "check_labels", "resize_labels", "usable_labels",
-    "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig",
+    "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "PreparedStyle",
+    "prepare_wct_style", "wct_prepared", "check_labels", "resize_labels", "usable_labels",
+    "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig", "compute_place",
 ]
 
 
@@ -123,14 +126,19 @@ ADAIN_PRESETS: dict[str, tuple[bool, float, bool, float]] = {
 }
 
 
-def _adain_matrix(c: torch.Tensor, s: torch.Tensor, cu: bool, ce: float, su: bool, se: float) -> torch.Tensor:
-    """AdaIN on matrices ``(C, N)``, ``(C, M)``."""
-    if c.shape[-1] < 2 or s.shape[-1] < 2:
+def _mean_std_matrix(s: torch.Tensor, unbiased: bool, eps: float):
+    """``(μ, σ)`` of the rows of a ``(C, M)`` matrix, or ``None`` for fewer than 2 positions."""
+    if s.shape[-1] < 2:
+        return None
+    return s.mean(-1, keepdim=True), (s.var(-1, unbiased=unbiased, keepdim=True) + eps).sqrt()
+
+
+def _adain_matrix(c: torch.Tensor, style_stats, unbiased: bool, eps: float) -> torch.Tensor:
+    """AdaIN of a ``(C, N)`` matrix to the style's ``(μ_s, σ_s)``."""
+    if style_stats is None or c.shape[-1] < 2:
         return c
-    mc = c.mean(-1, keepdim=True)
-    sc = (c.var(-1, unbiased=cu, keepdim=True) + ce).sqrt()
-    ms = s.mean(-1, keepdim=True)
-    ss = (s.var(-1, unbiased=su, keepdim=True) + se).sqrt()
+    ms, ss = style_stats
+    mc, sc = _mean_std_matrix(c, unbiased, eps)
     return (c - mc) / sc.clamp_min(torch.finfo(c.dtype).tiny) * ss + ms
 
 
@@ -188,8 +196,14 @@ def adain(
         ms, ss = mean_std(style_feat, su, se)
         out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
         return _blend(alpha, out, content_feat)
-    fn = lambda c, s: _adain_matrix(c, s, cu, ce, su, se)  # noqa: E731
-    out = _labelled(fn, content_feat, style_feat, content_labels, style_labels, min_pixels, max_ratio)
+    def prepare(style, labels):
+        return _prepare(style, lambda m: _mean_std_matrix(m, su, se), labels)
+
+    def apply(content, prepared, labels):
+        fn = lambda c, stats: _adain_matrix(c, stats, cu, ce)  # noqa: E731
+        return _apply_prepared(content, prepared, fn, labels, min_pixels, max_ratio)
+
+    out = _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
     return _blend(alpha, out, content_feat)
 
 
@@ -219,70 +233,6 @@ def interpolate_styles(
         raise ValueError(f"transform must be 'adain' or 'wct', got {transform!r}")
     mix = sum(float(wk) * fn(content_feat, s, **kwargs) for wk, s in zip(w, style_feats))
     return _blend(alpha, mix, content_feat)
-
-
-# ============================================================================ covariance & eigen
-def covariance(feat_matrix: torch.Tensor, unbiased: bool = True, centred: bool = False) -> torch.Tensor:
-    """Channel covariance ``Σ = (F − μ)(F − μ)ᵀ / D`` with ``D = N − 1`` (unbiased) or ``N``.
-
-    Args:
-        feat_matrix: ``(C, N)``, ``(B, C, N)`` or ``(B, C, H, W)`` (flattened to
-            ``N = H·W`` positions).
-        centred: the input is already ``F − μ`` (saves a pass over it).
-
-    Returns:
-        ``(C, C)`` or ``(B, C, C)``.
-    """
-    x = feat_matrix.flatten(2) if feat_matrix.dim() == 4 else feat_matrix
-    if x.dim() not in (2, 3):
-        raise ValueError(f"expected (C, N), (B, C, N) or (B, C, H, W), got {tuple(feat_matrix.shape)}")
-    n = x.shape[-1]
-    xc = x if centred else x - x.mean(-1, keepdim=True)
-    d = max(n - 1, 1) if unbiased else n
-    return xc @ xc.transpose(-1, -2) / d
-
-
-def sym_eig(cov: torch.Tensor, method: Literal["eigh", "svd"] = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigen-decomposition ``Σ = E diag(λ) Eᵀ`` of a symmetric PSD matrix, eigenvalues *descending*.
-
-    ``"eigh"`` uses :func:`torch.linalg.eigh` (symmetric solver, faster);
-    ``"svd"`` uses :func:`torch.linalg.svd` as the reference implementations do
-    (``torch.svd``); for a PSD matrix the singular values are the eigenvalues.
-    ``"eigh"`` falls back to SVD when the symmetric solver fails (it can, in
-    float32, on the nearly singular covariances of random or sparse features).
-    """
-    if method == "eigh":
-        # Scale to unit size first (LAPACK's float32 eigh can return NaN on matrices with
-        # tiny entries, e.g. the features of a random network); fall back to SVD if it still fails.
-        scale = cov.abs().amax(dim=(-2, -1), keepdim=True).clamp_min(torch.finfo(cov.dtype).tiny)
-        try:
-            lam, vec = torch.linalg.eigh(cov / scale)
-            if bool(torch.isfinite(lam).all()):
-                return lam.flip(-1) * scale.squeeze(-1), vec.flip(-1)
-        except torch.linalg.LinAlgError:  # "failed to converge": ill-conditioned float32 input
-            pass
-        method = "svd"
-    if method == "svd":
-        u, s, _ = torch.linalg.svd(cov)
-        return s, u
-    raise ValueError(f"method must be 'eigh' or 'svd', got {method!r}")
-
-
-def _keep(lam: torch.Tensor, threshold) -> torch.Tensor:
-    """Boolean mask of the eigenvalues kept: ``λ ≥ threshold`` (absolute) or, for
-    ``"auto"``, ``λ > λ_max · C · machine-eps`` (a tiny relative cut-off)."""
-    if threshold == "auto":
-        tol = lam.max().clamp_min(0) * lam.shape[-1] * torch.finfo(lam.dtype).eps
-        return lam > tol
-    return lam >= float(threshold)
-
-
-def _matrix_power(cov: torch.Tensor, power: float, threshold, method: str) -> torch.Tensor:
-    """``E_k diag(λ_k^power) E_kᵀ`` over the kept eigenvalues."""
-    lam, vec = sym_eig(cov, method)
-    keep = _keep(lam, threshold)
-    lam_k = torch.where(keep, lam.clamp_min(torch.finfo(lam.dtype).tiny) ** power, torch.zeros_like(lam))
-    return (vec * lam_k.unsqueeze(-2)) @ vec.transpose(-1, -2)
 
 
 # ============================================================================ WCT presets
@@ -333,68 +283,46 @@ def wct_config(preset: str = "exact", **overrides) -> WCTConfig:
     return replace(WCT_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
 
 
-def compute_place(x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.device, torch.dtype]:
-    """Where to run the eigen-decomposition: MPS has neither float64 nor ``linalg.eigh``,
-    so on MPS the (C×C-sized) work runs on the CPU."""
-    dtype = dtype or x.dtype
-    device = x.device
-    if device.type == "mps":
-        device = torch.device("cpu")
-    return device, dtype
-
-
-#: Use the N × N Gram matrix instead of the C × C covariance when a matrix has
-#: fewer positions than channels (deep layers of small images). Same result.
-LOW_RANK = True
-
-
-def _low_rank_power(x: torch.Tensor, eps: float, power: float, threshold, unbiased: bool, method: str) -> torch.Tensor:
-    """``(Σ + εI)^power`` over the kept eigenvalues, with ``Σ = X̄X̄ᵀ/D`` of rank ≤ N < C,
-    from the ``N × N`` matrix ``G = X̄ᵀX̄/D``: if ``G v = λ v`` then ``u = X̄ v / sqrt(Dλ)``
-    is a unit eigenvector of ``Σ`` with eigenvalue ``λ``; every other eigenvalue of
-    ``Σ + εI`` is ``ε``."""
-    C, n = x.shape
-    xc = x - x.mean(-1, keepdim=True)
-    d = max(n - 1, 1) if unbiased else n
-    lam, v = sym_eig(xc.transpose(-1, -2) @ xc / d, method)
-    lam = lam.clamp_min(0)
-    full = torch.cat([lam + eps, lam.new_full((C - n,), eps)])  # the spectrum of Σ + εI
-    keep = _keep(full, threshold)
-    nonzero = lam > lam.max() * n * torch.finfo(lam.dtype).eps  # directions that Σ actually has
-    k_top = keep[:n] & nonzero
-    u = xc @ v[:, k_top] / torch.sqrt(d * lam[k_top])
-    rest_kept = bool(keep[n:].all()) if C > n else False  # the ε-eigenspace: all equal, kept or not together
-    coef = (lam[k_top] + eps) ** power
-    if rest_kept and eps > 0:
-        base = eps ** power
-        return (u * (coef - base)) @ u.transpose(-1, -2) + base * torch.eye(C, dtype=x.dtype, device=x.device)
-    return (u * coef) @ u.transpose(-1, -2)
-
-
-def regularised_power(
-    x: torch.Tensor, eps: float, power: float, cfg: WCTConfig, method: str = "eigh", centred: bool = False
-) -> torch.Tensor:
-    """``(Σ + εI)^power`` over the kept eigenvalues (``cfg.eig_threshold``) for a ``(C, N)`` matrix ``x``,
-    ``Σ`` its channel covariance; ``centred=True`` if ``x`` is already ``F − μ``. ``power`` −½ whitens, +½ colours."""
-    if LOW_RANK and x.shape[-1] < x.shape[-2]:
-        return _low_rank_power(x, eps, power, cfg.eig_threshold, cfg.unbiased, method)
-    cov = covariance(x, cfg.unbiased, centred)
-    cov = cov + eps * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
-    return _matrix_power(cov, power, cfg.eig_threshold, method)
-
-
 def whitening_matrix(content: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """``(W, μ_c)`` for a matrix ``(C, N)``: ``W = E_c D_c^{-1/2} E_cᵀ`` of ``Σ_c + ε_c I``.
-
-    With fewer positions than channels (``N < C``) it is computed from the
-    ``N × N`` Gram matrix (same result, much cheaper; see :data:`LOW_RANK`).
-    """
-    return regularised_power(content, cfg.eps_content, -0.5, cfg, method), content.mean(-1, keepdim=True)
+    """``(W, μ_c)`` for a matrix ``(C, N)``: ``W = E_c D_c^{-1/2} E_cᵀ`` of ``Σ_c + ε_c I``
+    (:func:`stylelab.linalg.regularised_power`; the ``N × N`` route when ``N < C``)."""
+    w = regularised_power(content, cfg.eps_content, -0.5, cfg.eig_threshold, cfg.unbiased, method)
+    return w, content.mean(-1, keepdim=True)
 
 
 def colouring_matrix(style: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """``(C_s, μ_s)`` for a matrix ``(C, M)``: ``C_s = E_s D_s^{1/2} E_sᵀ`` of ``Σ_s + ε_s I`` (low-rank path as above)."""
-    return regularised_power(style, cfg.eps_style, 0.5, cfg, method), style.mean(-1, keepdim=True)
+    """``(C_s, μ_s)`` for a matrix ``(C, M)``: ``C_s = E_s D_s^{1/2} E_sᵀ`` of ``Σ_s + ε_s I``."""
+    col = regularised_power(style, cfg.eps_style, 0.5, cfg.eig_threshold, cfg.unbiased, method)
+    return col, style.mean(-1, keepdim=True)
+
+
+def _colouring_or_none(style: torch.Tensor, cfg: WCTConfig, method: str):
+    """:func:`colouring_matrix` in the compute dtype/place, or ``None`` for fewer than 2 positions."""
+    if style.shape[-1] < 2:
+        return None
+    device, dtype = compute_place(style, cfg.compute_dtype)
+    return colouring_matrix(style.to(device, dtype), cfg, method)
+
+
+def _apply_colouring(content: torch.Tensor, col, cfg: WCTConfig, method: str) -> torch.Tensor:
+    """``C_s W_c (F_c − μ_c) + μ_s`` for one ``(C, N)`` matrix, clamped to ``[min F_c, max F_c]`` if ``cfg.clamp``.
+
+    One pass centres ``F_c``; the covariance and the product both reuse it,
+    ``(C_s W_c)`` is formed first (C³ instead of a second C²·N product) and
+    ``addmm`` adds ``μ_s``. Computed in ``cfg.compute_dtype``, returned in the input's.
+    """
+    if col is None or content.shape[-1] < 2:
+        return content
+    device, dtype = compute_place(content, cfg.compute_dtype)
+    x = content.to(device, dtype)
+    xc = x - x.mean(-1, keepdim=True)
+    w = regularised_power(xc, cfg.eps_content, -0.5, cfg.eig_threshold, cfg.unbiased, method, centred=True)
+    cs, mu_s = (t.to(device, dtype) for t in col)
+    out = torch.addmm(mu_s, cs @ w, xc).to(content.device, content.dtype)
+    if cfg.clamp:
+        lo, hi = torch.aminmax(content)
+        out.clamp_(lo, hi)
+    return out
 
 
 def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None = None, method: str = "eigh") -> torch.Tensor:
@@ -404,17 +332,120 @@ def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None
     ``cfg.clamp``. Computed in ``cfg.compute_dtype``, returned in the input's.
     """
     cfg = cfg or WCT_PRESETS["exact"]
-    if content.shape[-1] < 2 or style.shape[-1] < 2:
+    if content.shape[-1] < 2:
         return content
-    device, dtype = compute_place(content, cfg.compute_dtype)
-    c = content.to(device, dtype)
-    s = style.to(device, dtype)
-    w, mu_c = whitening_matrix(c, cfg, method)
-    col, mu_s = colouring_matrix(s, cfg, method)
-    out = (col @ (w @ (c - mu_c)) + mu_s).to(content.device, content.dtype)
-    if cfg.clamp:
-        out = out.clamp(content.min(), content.max())
+    return _apply_colouring(content, _colouring_or_none(style, cfg, method), cfg, method)
+
+
+# ============================================================================ a style prepared once
+@dataclass
+class PreparedStyle:
+    """The statistics of one style feature that a transform needs, computed once.
+
+    ``stats`` are those of the whole feature, ``by_label[k]`` those of the
+    pixels with label ``k`` (``None`` where fewer than 2 positions remain at
+    the feature's resolution); ``labels`` is the style label map as given
+    (the usability rule counts pixels at that resolution). For WCT the
+    statistics are the colouring matrix and mean ``(C_s, μ_s)``
+    (:func:`prepare_wct_style`), and reusing them is what makes a video or a
+    multi-content batch cheap.
+    """
+
+    stats: Any
+    by_label: dict[int, Any] = field(default_factory=dict)
+    labels: torch.Tensor | None = None
+    cfg: Any = None
+    method: str = "eigh"
+
+
+def _prepare(style_feat: torch.Tensor, stat_fn, style_labels, **extra) -> PreparedStyle:
+    """``stat_fn`` of a ``(1, C, H, W)`` style feature, globally or per label of ``style_labels``."""
+    if style_feat.dim() != 4 or style_feat.shape[0] != 1:
+        raise ValueError(f"prepare one style at a time: expected (1, C, H, W), got {tuple(style_feat.shape)}")
+    sf = style_feat[0].flatten(1)
+    if style_labels is None:
+        return PreparedStyle(stat_fn(sf), **extra)
+    sl = check_labels(style_labels)
+    if sl.shape[0] != 1:
+        raise ValueError(f"style_labels has batch size {sl.shape[0]}; one style takes one label map")
+    sr = resize_labels(sl, style_feat.shape[-2:]).to(sf.device).view(-1)
+    prepared = PreparedStyle(None, labels=sl, **extra)
+    for lab in torch.unique(sl).tolist():
+        idx = (sr == lab).nonzero().squeeze(1)
+        prepared.by_label[int(lab)] = stat_fn(sf[:, idx]) if idx.numel() else None
+    return prepared
+
+
+def _apply_prepared(content_feat, prepared: PreparedStyle, apply_fn, content_labels, min_pixels, max_ratio):
+    """``apply_fn(C×N content matrix, stats)`` per sample, globally or per usable label
+    (:func:`usable_labels`); pixels of unused labels keep their content feature."""
+    if prepared.labels is None or content_labels is None:
+        outs = [apply_fn(f.flatten(1), prepared.stats).view_as(f) for f in content_feat]
+        return outs[0].unsqueeze(0) if len(outs) == 1 else torch.stack(outs)
+    cl = check_labels(content_labels).to(content_feat.device)
+    if cl.shape[0] not in (1, content_feat.shape[0]):
+        raise ValueError(f"content_labels has batch size {cl.shape[0]}, expected 1 or {content_feat.shape[0]}")
+    out = content_feat.clone()
+    for b in range(content_feat.shape[0]):
+        cf = content_feat[b].flatten(1)
+        ob = out[b].view(cf.shape)
+        clb = cl[b if cl.shape[0] > 1 else 0]
+        cr = resize_labels(clb, content_feat.shape[-2:]).view(-1)
+        for lab in usable_labels(clb, prepared.labels, min_pixels, max_ratio):
+            ci = (cr == lab).nonzero().squeeze(1)
+            if ci.numel() == 0 or prepared.by_label.get(lab) is None:
+                continue  # vanished at this feature resolution
+            ob[:, ci] = apply_fn(cf[:, ci], prepared.by_label[lab])
     return out
+
+
+def _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply):
+    """Run ``apply(content, prepare(style, style_labels), content_labels)`` with one prepared style for
+    the whole batch, or per sample when each content image has its own style or style label map."""
+    sl = None if style_labels is None else check_labels(style_labels)
+    if sl is not None and sl.shape[0] not in (1, style_feat.shape[0]):
+        raise ValueError(f"style_labels has batch size {sl.shape[0]}, expected 1 or {style_feat.shape[0]}")
+    if style_feat.shape[0] == 1 and (sl is None or sl.shape[0] == 1):
+        return apply(content_feat, prepare(style_feat, sl), content_labels)
+    cl = None if content_labels is None else check_labels(content_labels)
+    outs = []
+    for b in range(content_feat.shape[0]):
+        sb = b if style_feat.shape[0] > 1 else 0
+        prep = prepare(style_feat[sb : sb + 1], None if sl is None else sl[b if sl.shape[0] > 1 else 0 :][:1])
+        outs.append(apply(content_feat[b : b + 1], prep, None if cl is None else cl[b if cl.shape[0] > 1 else 0 :][:1]))
+    return torch.cat(outs)
+
+
+def prepare_wct_style(
+    style_feat: torch.Tensor, cfg: WCTConfig | str = "exact", style_labels=None, method: str = "eigh"
+) -> PreparedStyle:
+    """The colouring matrices ``(C_s, μ_s)`` of a ``(1, C, H, W)`` style feature (global and per label),
+    for :func:`wct_prepared`. ``cfg`` is a :class:`WCTConfig` or a preset name."""
+    cfg = wct_config(cfg) if isinstance(cfg, str) else cfg
+    return _prepare(style_feat, lambda s: _colouring_or_none(s, cfg, method), style_labels, cfg=cfg, method=method)
+
+
+def wct_prepared(
+    content_feat: torch.Tensor,
+    prepared: PreparedStyle,
+    alpha: float = 1.0,
+    content_labels=None,
+    min_pixels: int = 10,
+    max_ratio: float = 100.0,
+) -> torch.Tensor:
+    """:func:`wct` of ``content_feat`` ``(B, C, H, W)`` with a style prepared by :func:`prepare_wct_style`.
+
+    The whitening of each content matrix is computed here; the style side is
+    reused (WCT² prepares each transfer point of a style once, for every frame
+    of a video). Labels: pass ``content_labels`` iff the style was prepared with labels.
+    """
+    _check_feat(content_feat, "content_feat")
+    if (prepared.labels is None) != (content_labels is None):
+        raise ValueError("pass both content_labels and style_labels, or neither")
+    cfg, method = prepared.cfg, prepared.method
+    out = _apply_prepared(content_feat, prepared, lambda c, col: _apply_colouring(c, col, cfg, method),
+                          content_labels, min_pixels, max_ratio)
+    return _blend(alpha, out, content_feat)
 
 
 # ============================================================================ WCT on features
@@ -548,17 +579,16 @@ def wct(
     )
     if method not in ("eigh", "svd"):
         raise ValueError(f"method must be 'eigh' or 'svd', got {method!r}")
-    fn = lambda c, s: wct_matrix(c, s, cfg, method)  # noqa: E731
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
-    if content_labels is None:
-        out = []
-        for b in range(content_feat.shape[0]):
-            s = style_feat[b if style_feat.shape[0] > 1 else 0]
-            out.append(fn(content_feat[b].flatten(1), s.flatten(1)).view_as(content_feat[b]))
-        t = torch.stack(out)
-    else:
-        t = _labelled(fn, content_feat, style_feat, content_labels, style_labels, min_pixels, max_ratio)
+
+    def prepare(style, labels):
+        return prepare_wct_style(style, cfg, labels, method)
+
+    def apply(content, prepared, labels):
+        return wct_prepared(content, prepared, 1.0, labels, min_pixels, max_ratio)
+
+    t = _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
     return _blend(alpha, t, content_feat)
 
 
@@ -672,42 +702,7 @@ def usable_labels(content_labels, style_labels, min_pixels: int = 10, max_ratio:
     return out
 
 
-def _labelled(fn, content, style, content_labels, style_labels, min_pixels, max_ratio) -> torch.Tensor:
-    """Apply ``fn(C×N content, C×M style) → C×N`` per usable label, per sample."""
-    cl = check_labels(content_labels).to(content.device)
-    sl = check_labels(style_labels).to(content.device)
-    B = content.shape[0]
-    for name, lab, n in (("content_labels", cl, B), ("style_labels", sl, style.shape[0])):
-        if lab.shape[0] not in (1, n):
-            raise ValueError(f"{name} has batch size {lab.shape[0]}, expected 1 or {n}")
-    out = content.clone()
-    for b in range(B):
-        clb = cl[b if cl.shape[0] > 1 else 0]
-        sb = b if style.shape[0] > 1 else 0
-        slb = sl[b if sl.shape[0] > 1 else 0]
-        used = usable_labels(clb, slb, min_pixels, max_ratio)
-        if not used:
-            continue
-        cr = resize_labels(clb, content.shape[-2:]).view(-1)
-        sr = resize_labels(slb, style.shape[-2:]).view(-1)
-        cf = content[b].flatten(1)
-        sf = style[sb].flatten(1)
-        ob = out[b].view(content.shape[1], -1)
-        for lab in used:
-            ci = (cr == lab).nonzero().squeeze(1)
-            si = (sr == lab).nonzero().squeeze(1)
-            if ci.numel() == 0 or si.numel() == 0:
-                continue  # vanished at this feature resolution
-            ob[:, ci] = fn(cf[:, ci], sf[:, si])
-    return out
-
-
 # ============================================================================ colour preservation
-def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
-    u, s, vh = torch.linalg.svd(m)
-    return u @ torch.diag_embed(s.sqrt()) @ vh
-
-
 def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """CORAL colour alignment used for AdaIN's ``--preserve_color`` (pytorch-AdaIN ``coral``).
 
@@ -719,7 +714,7 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     As in the port: each channel is standardised with its mean and *unbiased*
     std; ``Ĉ = X̂ X̂ᵀ + I`` (not divided by N) for both images;
     ``out = (Ĉ_t^{1/2} Ĉ_s^{-1/2} X̂_s) · σ_t + μ_t`` with matrix square roots
-    by SVD. Unlike the port (CPU float tensors only) this runs on any device
+    by eigen-decomposition (the port uses SVD, equal for these symmetric PD matrices). Unlike the port (CPU float tensors only) this runs on any device
     and dtype (on MPS the 3×3 algebra runs on the CPU).
 
     Args:
@@ -746,6 +741,6 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     tn = (t64 - mt) / st.clamp_min(1e-12)
     eye = torch.eye(3, dtype=torch.float64, device=dev)
     cs, ct = sn @ sn.T + eye, tn @ tn.T + eye
-    out = _sqrtm_psd(ct) @ torch.linalg.inv(_sqrtm_psd(cs)) @ sn
+    out = psd_power(ct, 0.5, threshold=None) @ psd_power(cs, -0.5, threshold=None) @ sn
     out = out * st + mt
     return out.to(source.device, source.dtype).view_as(source)

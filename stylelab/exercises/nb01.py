@@ -2,6 +2,8 @@
 
 import torch
 
+from ..losses import gram_loss, gram_target
+from ..stats import gram, mmd2
 from . import assert_close, exercise
 
 
@@ -26,7 +28,6 @@ def _gram_wrong(features):
 @exercise("01.gram", solution=_gram_solution, wrong=_gram_wrong,
           hint="Flatten to (B, C, H·W), multiply by its transpose on the channel side (result C×C), divide by H·W.")
 def _check_gram(student):
-    from ..stats import gram
 
     x = _feats(0)
     assert_close(student(x), gram(x, normalize="positions"), rtol=1e-10, atol=1e-12, what="Gram matrix")
@@ -53,7 +54,6 @@ def _layer_loss_wrong(features, style_features):
 @exercise("01.style_layer_loss", solution=_layer_loss_solution, wrong=_layer_loss_wrong,
           hint="E_l = Σ (G − A)² / (4 C² M²) with the raw Gram matrices G = F Fᵀ, A = S Sᵀ and M = H·W.")
 def _check_layer_loss(student):
-    from ..losses import gram_loss, gram_target
 
     f, s = _feats(1, (1, 5, 4, 6)), _feats(2, (1, 5, 4, 6))
     expected = gram_loss(f, gram_target(s, "paper"), "paper")
@@ -77,7 +77,6 @@ def _mmd_linear_wrong(x, y):
 @exercise("01.mmd_linear", solution=_mmd_linear_solution, wrong=_mmd_linear_wrong,
           hint="Biased MMD² = mean k(x,x') + mean k(y,y') − 2·mean k(x,y), with k(a,b) = aᵀb over the columns.")
 def _check_mmd_linear(student):
-    from ..stats import mmd2
 
     x, y = _feats(3, (4, 9)), _feats(4, (4, 6)) + 0.5
     assert_close(student(x, y), mmd2(x, y, kernel="linear"), rtol=1e-10, atol=1e-12, what="MMD²")

@@ -2,6 +2,8 @@
 
 import torch
 
+from ..colour import luminance_transfer, rgb_to_yiq, yiq_to_rgb
+from ..losses import histogram_target, match_histograms, total_variation
 from . import assert_close, exercise
 
 
@@ -25,7 +27,6 @@ def _tv_wrong(image):
 @exercise("02.total_variation", solution=_tv_solution, wrong=_tv_wrong,
           hint="Sum the squared differences between horizontal neighbours AND between vertical neighbours.")
 def _check_tv(student):
-    from ..losses import total_variation
 
     x = _img(0, (2, 3, 5, 8))
     assert_close(student(x), total_variation(x, "squared", "sum"), rtol=1e-10, what="total variation")
@@ -33,7 +34,6 @@ def _check_tv(student):
 
 # ---------------------------------------------------------------- 02.luminance_transfer
 def _lum_solution(content, stylised):
-    from ..colour import rgb_to_yiq, yiq_to_rgb
 
     y = rgb_to_yiq(stylised)[:, :1]
     iq = rgb_to_yiq(content)[:, 1:]
@@ -41,7 +41,6 @@ def _lum_solution(content, stylised):
 
 
 def _lum_wrong(content, stylised):
-    from ..colour import rgb_to_yiq, yiq_to_rgb
 
     y = rgb_to_yiq(content)[:, :1]  # swapped: the content's luminance with the stylised colours
     iq = rgb_to_yiq(stylised)[:, 1:]
@@ -51,7 +50,6 @@ def _lum_wrong(content, stylised):
 @exercise("02.luminance_transfer", solution=_lum_solution, wrong=_lum_wrong,
           hint="Convert both to YIQ; keep Y of the stylised image and I, Q of the content; convert back (no clamping).")
 def _check_lum(student):
-    from ..colour import luminance_transfer
 
     c, s = _img(1), _img(2)
     assert_close(student(c, s), luminance_transfer(c, s), rtol=1e-10, atol=1e-12, what="recombined image")
@@ -72,7 +70,6 @@ def _hist_wrong(x, target):
 @exercise("02.match_histogram", solution=_hist_solution, wrong=_hist_wrong,
           hint="Sort the target; the k-th smallest value of x takes the k-th smallest target value, at x's position.")
 def _check_hist(student):
-    from ..losses import histogram_target, match_histograms
 
     g = torch.Generator().manual_seed(3)
     x, t = torch.randn(40, generator=g, dtype=torch.float64), torch.rand(40, generator=g, dtype=torch.float64) ** 3

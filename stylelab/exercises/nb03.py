@@ -2,6 +2,7 @@
 
 import torch
 
+from ..transforms import adain, mean_std
 from . import assert_close, exercise
 
 
@@ -51,7 +52,6 @@ def _adain_wrong(content, style, eps=1e-5):
 @exercise("03.adain", solution=_adain_solution, wrong=_adain_wrong,
           hint="σ(y)·(x − μ(x))/σ(x) + μ(y): the *style's* mean goes back in; use unbiased variance + 1e-5 under the root.")
 def _check_adain(student):
-    from ..transforms import adain
 
     c, s = _feats(1), _feats(2, shape=(2, 8, 5, 9), scale=0.5, shift=-2.0)
     assert_close(student(c, s), adain(c, s, preset="pytorch"), rtol=1e-6, atol=1e-8, what="AdaIN output")
@@ -73,7 +73,6 @@ def _sl_wrong(gen_feat, style_feat, eps=1e-5):
 @exercise("03.style_loss", solution=_sl_solution, wrong=_sl_wrong,
           hint="AdaIN's style loss at one layer: MSE of the channel means PLUS MSE of the channel standard deviations.")
 def _check_sl(student):
-    from ..transforms import mean_std
 
     g, s = _feats(3), _feats(4, scale=2.0, shift=0.3)
     (gm, gs), (sm, ss) = mean_std(g), mean_std(s)

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from ..transforms import wct
 from . import assert_close, exercise
 
 
@@ -78,7 +79,6 @@ def _wct_wrong(content, style):
 @exercise("04.wct", solution=_wct_solution, wrong=_wct_wrong,
           hint="Whiten the content, colour with E_s D_s^{1/2} E_sᵀ, then ADD the style's channel means.")
 def _check_wct(student):
-    from ..transforms import wct
 
     c, s = _feats(2), _feats(3, n=50, shift=-1.0)
     expected = wct(c.view(1, 6, 5, 8), s.view(1, 6, 5, 10), preset="exact")[0].reshape(6, 40)

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import matting
 from . import assert_close, exercise
 
 
@@ -47,7 +48,6 @@ def _smooth_wrong(W, y, beta):
           hint="d = W·1, S = D^-1/2 W D^-1/2 (divide W_ij by √(d_i d_j)), then r = (1 − β)(I − βS)⁻¹ y "
                "with np.linalg.solve.")
 def _check_smooth(student):
-    from .. import matting
 
     g = torch.Generator().manual_seed(1)
     content = torch.rand(1, 3, 6, 7, generator=g, dtype=torch.float64)

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from .. import matting
 from . import assert_close, exercise
 
 
@@ -27,7 +28,6 @@ def _window_wrong(pixels, eps):
           hint="With n pixels (rows of `pixels`, shape (n, 3)): μ = mean, c = pixels − μ, Σ = cᵀc/n (biased) + (ε/n)·I, "
                "result δ_ij − (1 + c_i Σ⁻¹ c_jᵀ)/n as an (n, n) array.")
 def _check_window(student):
-    from .. import matting
 
     g = torch.Generator().manual_seed(0)
     img = torch.rand(1, 3, 3, 3, generator=g, dtype=torch.float64)  # exactly one 3×3 window
@@ -49,7 +49,6 @@ def _loss_wrong(L, V):
 @exercise("06.loss", solution=_loss_solution, wrong=_loss_wrong,
           hint="V has one row per colour channel: add V_c L V_cᵀ over the three channels.")
 def _check_loss(student):
-    from .. import matting
 
     g = torch.Generator().manual_seed(2)
     img = torch.rand(1, 3, 5, 6, generator=g, dtype=torch.float64)

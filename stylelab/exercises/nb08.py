@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .. import metrics
 from . import assert_close, exercise
 
 
@@ -34,7 +35,6 @@ def _ssim_box_wrong(x, y):
           hint="Take local means with F.avg_pool2d(t, 7, stride=1) (no padding), variances as E[x²] − E[x]², "
                "then average the SSIM map. SSIM is local: global statistics give a different number.")
 def _check_ssim_box(student):
-    from .. import metrics
 
     g = torch.Generator().manual_seed(8)
     x = torch.rand(1, 1, 20, 23, generator=g, dtype=torch.float64)
@@ -66,7 +66,6 @@ def _gram_wrong(output_feat, style_feat):
           hint="Flatten to C × (H·W), G = F Fᵀ / (H·W) for each (the two may have different sizes), "
                "then sum the squared differences and divide by 4 C².")
 def _check_gram(student):
-    from .. import metrics
 
     g = torch.Generator().manual_seed(80)
     a = torch.randn(1, 6, 5, 7, generator=g, dtype=torch.float64)

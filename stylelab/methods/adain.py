@@ -20,8 +20,11 @@ import torch
 import torch.nn as nn
 
 from .. import transforms as T
+from .. import weights as W
 from ..decoders import MirrorDecoder
+from ..device import get_device
 from ..encoders import VGG19Encoder, normalised_vgg19
+from ..train import load_module_state
 
 __all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
 
@@ -58,13 +61,10 @@ class AdaIN(nn.Module):
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
         """
-        from .. import weights as W
-        from ..device import get_device
 
         enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download)
         dec = MirrorDecoder(4, unpool="nearest")
         if isinstance(decoder, (str, os.PathLike)) and str(decoder).endswith(".ckpt"):
-            from ..train import load_module_state
 
             dec.load_state_dict(load_module_state(decoder, "decoder"))
             dec.pretrained = True

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import transforms as T
+from ..encoders import vgg19
 from ..matting import MattingLaplacian
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "PRESETS", "stylize",
@@ -158,7 +159,6 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
     Returns:
         ``(image, history)``: (1, 3, H, W) in [0, 1] and ``{"loss": [...], "matting": [...]}``.
     """
-    from ..encoders import vgg19
 
     cfg = PRESETS[preset] if isinstance(preset, str) else preset
     cfg = replace(cfg, **overrides)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from .. import transforms as T
+from ..viz import to_png_bytes
 
 
 class AdaINExplorer:
@@ -69,7 +70,6 @@ class AdaINExplorer:
 
     def _show(self):
         if self._controls is not None and self.result is not None:
-            from ..viz import to_png_bytes
 
             self._controls["image"].value = to_png_bytes(self.result)
 

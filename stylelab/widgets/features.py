@@ -18,6 +18,7 @@ from typing import Sequence
 import torch
 
 from .. import stats
+from ..viz import figure_to_png_bytes, heatmap, to_numpy_image
 
 #: Layers offered with a VGG encoder (those it reaches are kept).
 VGG_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "conv4_2", "relu4_2")
@@ -98,7 +99,6 @@ class FeatureExplorer:
         """Feature maps of the most active channels, and the Gram matrix (a matplotlib figure)."""
         import matplotlib.pyplot as plt
 
-        from ..viz import heatmap, to_numpy_image
 
         f = self.features()[0]
         chans = self.top_channels()
@@ -120,7 +120,6 @@ class FeatureExplorer:
 
     def render(self) -> bytes:
         """Draw the current selection into :attr:`png` (and the widget's image, if built)."""
-        from ..viz import figure_to_png_bytes
 
         self.png = figure_to_png_bytes(self.figure())
         if self._controls is not None:

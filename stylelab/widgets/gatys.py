@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..methods import gatys
+from ..viz import figure_to_png_bytes, plot_curves, to_png_bytes
 
 
 class GatysExplorer:
@@ -54,7 +55,6 @@ class GatysExplorer:
     def _preview(self, i, image, losses):
         self.previews += 1
         if self._controls is not None:
-            from ..viz import to_png_bytes
 
             self._controls["image"].value = to_png_bytes(image)
             self._controls["status"].value = f"evaluation {i}: total {losses['total']:.3g}"
@@ -67,7 +67,6 @@ class GatysExplorer:
                                     progress=False)
         self.runs += 1
         if self._controls is not None:
-            from ..viz import figure_to_png_bytes, plot_curves, to_png_bytes
 
             self._controls["image"].value = to_png_bytes(self.result.image)
             h = {k: v for k, v in self.result.history.items() if k != "total" and max(v, default=0) > 0}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import matting
+from .. import matting, viz
 
 
 class AffinityExplorer:
@@ -62,7 +62,6 @@ class AffinityExplorer:
         return self.result
 
     def _figure(self, aff) -> bytes:
-        from .. import viz
 
         plt = viz._plt()
         fig, axes = plt.subplots(1, 2, figsize=(7, 3.3))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from .. import wavelets as Wv
-from ..viz import to_png_bytes
+from ..viz import show_images, to_png_bytes
 
 
 def _as_batch(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -139,7 +139,6 @@ class SubbandExplorer:
     # ------------------------------------------------------------ static figure
     def figure(self, size: float = 2.6):
         """A static figure: the four bands at the current level, the original and the reconstruction."""
-        from ..viz import show_images
 
         b = self.level_bands()
         shown = [self._display(b["LL"] / 2 ** self.level)] + [self._display(b[k].abs() * 4, False) for k in ("LH", "HL", "HH")]

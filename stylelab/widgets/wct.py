@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import viz
 from .. import transforms as T
 
 
@@ -46,7 +47,6 @@ class WCTExplorer:
         return self.result
 
     def _figure(self, out, cov, err) -> bytes:
-        from .. import viz
 
         plt = viz._plt()
         image = None
