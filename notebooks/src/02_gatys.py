@@ -255,18 +255,6 @@ def my_total_variation(image):
 check("02.total_variation", my_total_variation)
 
 # %% [markdown]
-# **02.luminance_transfer** — combine the luminance $Y$ of `stylised` with the $I, Q$
-# channels of `content` (both `(1, 3, H, W)`); use `stylelab.colour.rgb_to_yiq` /
-# `yiq_to_rgb`.
-
-# %%
-def my_luminance_transfer(content, stylised):
-    raise NotImplementedError  # your code here
-
-
-check("02.luminance_transfer", my_luminance_transfer)
-
-# %% [markdown]
 # **02.match_histogram** — for two 1-D tensors of the same length, give `x` the values
 # of `target` while keeping `x`'s ranking (the heart of the histogram loss).
 

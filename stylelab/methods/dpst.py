@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from .. import transforms as T
 from ..encoders import vgg19
 from ..matting import MattingLaplacian
+from . import BenchRow, Method, Runner, register
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "PRESETS", "stylize",
            "add_cli_arguments", "run_cli"]
@@ -231,3 +232,21 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
     out, _ = stylize(content, style, preset=args.preset, steps=steps, **over)
     return out
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+
+    encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
+    steps = (cfg.iterations, cfg.iterations)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
+
+
+register(Method(
+    name="dpst", order=50,
+    summary="Deep Photo Style Transfer, Luan et al., CVPR 2017: Gatys plus a matting-Laplacian photorealism term",
+    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    bench=(BenchRow("dpst", "DPST (2 stages × iterations)", "optimisation", _bench,
+                    "dpst.stylize(steps=(iterations, iterations)); the paper's run uses 1000 + 1000"),),
+    checkpoints=("vgg19",),
+))

@@ -13,8 +13,8 @@ from typing import Literal
 
 import torch
 
-from .. import transforms as T
-from .. import wavelets as Wv
+from . import transforms as T
+from . import wavelets as Wv
 
 __all__ = ["wavelet_transfer"]
 
