@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import time
 
 import torch
 
@@ -32,13 +31,10 @@ def _pair(size: int, device, dtype):
 
 
 def _timed(fn, device):
-    from stylelab.device import synchronize
+    from stylelab.metrics import measure
 
-    synchronize(device)
-    t = time.perf_counter()
-    out = fn()
-    synchronize(device)
-    return out, time.perf_counter() - t
+    m = measure(fn, device=device)
+    return m.result, m.seconds
 
 
 def main(argv=None) -> int:

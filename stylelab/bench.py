@@ -61,9 +61,10 @@ GPU_SIZES = CPU_SIZES + (2048, 4096)
 QUICK_SIZES = (64, 96)
 
 #: Published figures the course compares to (seconds; "OOM" = out of memory), all
-#: measured by the authors on their GPUs. Sources: the WCT² paper's cost table as
-#: quoted in the DEVIEW 2019 talk (seeds/000) and the WCT² README; Johnson et al.
-#: (ECCV 2016)'s runtime table as quoted in the lecture slides (seeds/004).
+#: measured by the authors on their GPUs. Sources: the running-time table of J. Yoo et al.,
+#: "Photorealistic Style Transfer via Wavelet Transforms", ICCV 2019 (also in the clovaai/WCT2
+#: README), and the speed table of J. Johnson, A. Alahi, L. Fei-Fei, "Perceptual Losses for
+#: Real-Time Style Transfer and Super-Resolution", ECCV 2016.
 PUBLISHED: dict[str, dict[int, str]] = {
     "Gatys, 500 it. (Johnson et al. 2016)": {256: "15.86", 512: "54.85", 1024: "214.44"},
     "feed-forward (Johnson et al. 2016)": {256: "0.015", 512: "0.05", 1024: "0.21"},

@@ -42,7 +42,7 @@ Solvers (``mode``):
   quantised to 8 bits (``mul(255).byte()``, truncation), its 2-pixel border is
   cropped and replaced by edge replication, the content is resized to
   (H−4)×(W−4) and replicate-padded by 2, and the result is cropped by 2 px, so the
-  output is **(H−4)×(W−4)** (methods.md §6.4).
+  output is **(H−4)×(W−4)** (NVIDIA/FastPhotoStyle ``photo_smooth.py``).
 * ``"auto"`` — on CPU: direct up to 96×96 pixels, else ILU-CG; elsewhere matrix-free CG.
 
 Precision: use float64 on CPU/CUDA for tolerances below ~1e-6. In float32 (and

@@ -35,7 +35,8 @@ from typing import Any, Literal, Sequence
 import torch
 import torch.nn.functional as F
 
-from .linalg import compute_place, covariance, psd_power, regularised_power, sym_eig
+from .colour import match_colour
+from .linalg import compute_place, covariance, regularised_power, sym_eig
 
 __all__ = [
     "mean_std", "adain", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
@@ -258,7 +259,8 @@ class WCTConfig:
     unbiased: bool = True
 
 
-#: WCT presets named after the implementations (methods.md §5, §6.2, §8.4):
+#: WCT presets named after the implementations (official files: UniversalStyleTransfer ``test_wct.lua``,
+#: PytorchWCT ``util.py``, FastPhotoStyle ``photo_wct.py``, WCT2 ``utils/core.py``):
 #:
 #: ``official_wct``  Yijunmaverick/UniversalStyleTransfer (Torch): no identity,
 #:                   ÷(N−1), eigenvalues < 1e-5 dropped per side, float32. Its α default is 0.6.
@@ -549,7 +551,7 @@ def wct(
     α = 0.6 by default, PytorchWCT and WCT² α = 1, PhotoWCT has no α (use 1).
     Only ``"exact"`` makes the output covariance equal the style's: the
     identity the others add is not small for normalised-VGG features, whose
-    variances are O(1) (methods.md §12.1).
+    variances are O(1) (normalised VGG: each filter's mean activation is one).
 
     Args:
         content_feat: ``(B, C, H, W)``.
@@ -710,12 +712,9 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     ``target``'s (the content image), so the stylised result keeps the content's
     colours (Gatys et al., "Preserving color in neural artistic style transfer",
     2016; Sun et al., "Return of frustratingly easy domain adaptation", AAAI 2016).
-
-    As in the port: each channel is standardised with its mean and *unbiased*
-    std; ``Ĉ = X̂ X̂ᵀ + I`` (not divided by N) for both images;
-    ``out = (Ĉ_t^{1/2} Ĉ_s^{-1/2} X̂_s) · σ_t + μ_t`` with matrix square roots
-    by eigen-decomposition (the port uses SVD, equal for these symmetric PD matrices). Unlike the port (CPU float tensors only) this runs on any device
-    and dtype (on MPS the 3×3 algebra runs on the CPU).
+    It is :func:`stylelab.colour.match_colour` with ``mode="coral"`` (the
+    port's conventions: unbiased std, ``Ĉ = X̂ X̂ᵀ + I``), unclamped. Unlike the
+    port (CPU float tensors only) this runs on any device and dtype.
 
     Args:
         source, target: ``(3, H, W)`` or ``(1, 3, H, W)`` images (any sizes).
@@ -723,24 +722,12 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Returns:
         ``source``'s shape, dtype and device.
     """
-    def flat(x, name):
-        if x.dim() == 4:
-            if x.shape[0] != 1:
-                raise ValueError(f"{name}: one image at a time, got batch {x.shape[0]}")
-            x = x[0]
-        if x.dim() != 3 or x.shape[0] != 3:
+    def batch(x, name):
+        if x.dim() == 4 and x.shape[0] != 1:
+            raise ValueError(f"{name}: one image at a time, got batch {x.shape[0]}")
+        if x.dim() not in (3, 4) or x.shape[-3] != 3:
             raise ValueError(f"{name} must be (3, H, W) or (1, 3, H, W), got {tuple(x.shape)}")
-        return x.reshape(3, -1)
+        return x if x.dim() == 4 else x.unsqueeze(0)
 
-    s, t = flat(source, "source"), flat(target, "target")
-    dev = torch.device("cpu") if s.device.type == "mps" else s.device
-    s64, t64 = s.to(dev, torch.float64), t.to(dev, torch.float64)
-    ms, ss = s64.mean(1, keepdim=True), s64.std(1, keepdim=True)
-    mt, st = t64.mean(1, keepdim=True), t64.std(1, keepdim=True)
-    sn = (s64 - ms) / ss.clamp_min(1e-12)
-    tn = (t64 - mt) / st.clamp_min(1e-12)
-    eye = torch.eye(3, dtype=torch.float64, device=dev)
-    cs, ct = sn @ sn.T + eye, tn @ tn.T + eye
-    out = psd_power(ct, 0.5, threshold=None) @ psd_power(cs, -0.5, threshold=None) @ sn
-    out = out * st + mt
-    return out.to(source.device, source.dtype).view_as(source)
+    out = match_colour(batch(source, "source"), batch(target, "target"), mode="coral", clamp=False)
+    return out.view_as(source)

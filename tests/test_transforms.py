@@ -121,7 +121,8 @@ def test_eigh_and_svd_agree():
 
 
 def _np_wct(c, s, eps_c, eps_s, thr, dtype, clamp=False):
-    """Independent NumPy WCT (SVD, per-side absolute threshold), methods.md §5/§6.2/§8.4."""
+    """Independent NumPy WCT (SVD, per-side absolute threshold) as UniversalStyleTransfer ``test_wct.lua``,
+    FastPhotoStyle ``photo_wct.py`` and WCT2 ``utils/core.py`` compute it."""
     c, s = c.astype(dtype), s.astype(dtype)
     mc, ms = c.mean(1, keepdims=True), s.mean(1, keepdims=True)
     cc, sc = c - mc, s - ms
@@ -172,7 +173,7 @@ def test_official_threshold_drops_small_eigenvalues_per_side():
 
 
 def test_identity_regularisation_breaks_the_covariance_match():
-    """methods.md §12.1: +I is not negligible for O(1) variances; only 'exact' matches Σ_s."""
+    """+I is not negligible for O(1) variances (normalised VGG); only 'exact' matches Σ_s."""
     c = torch.relu(feats(1, 16, 10, 10, seed=12, mix=False, offset=0.0)) * 0.5
     s = feats(1, 16, 10, 10, seed=13)
     target = T.covariance(s)

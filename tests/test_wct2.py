@@ -1,21 +1,16 @@
 """WCT²: official checkpoint layout, encoder/decoder semantics, transfer_at subsets, sizes, pixel-space transfer."""
 
-import importlib.util
 import itertools
-from pathlib import Path
 
 import pytest
 import torch
 
+# The official transfer.py loop lives once, in benchmarks.reference, shared with the benchmark that times it.
+from benchmarks.reference import wct2_official as _bench
 from stylelab import transforms as T
 from stylelab import wavelets as Wv
 from stylelab import weights as W
 from stylelab.methods import wct2 as M
-
-# The official transfer.py loop lives once, in the benchmark that times it; the test reuses it.
-_spec = importlib.util.spec_from_file_location("bench_wct2", Path(__file__).resolve().parent.parent / "benchmarks" / "bench_wct2.py")
-_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_bench)
 
 SUBSETS = [s for r in range(0, 4) for s in itertools.combinations(M.COMPONENTS, r)]
 

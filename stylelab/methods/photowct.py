@@ -3,7 +3,7 @@
 Li, Liu, Li, Yang, Kautz, "A Closed-form Solution to Photorealistic Image
 Stylization", ECCV 2018 (NVIDIA/FastPhotoStyle).
 
-Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (methods.md §6.2):
+Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (official ``photo_wct.py``, ``transform``):
 
     F_s^L = relu{L}_1 of the style, all four from ONE pass of the level-4 encoder e4
     x₄ = content;  F = e_L(x_L) (recording max-pool switches)

@@ -8,7 +8,7 @@ level (:func:`stylelab.transforms.wct`), blended with ``α`` and decoded.
 
 Weights. The encoders are truncations of the same ``vgg_normalised.pth`` as
 AdaIN. The official decoders (``feature_invertor_conv{L}_1.t7``) exist only as
-Torch7 files behind Google-Drive links (methods.md §5); stylelab does not ship
+Torch7 files behind Google-Drive links (Yijunmaverick/UniversalStyleTransfer README); stylelab does not ship
 or download them. Two ways to get decoders:
 
 1. train your own: ``stylelab train --method wct --level L IMAGES`` (see

@@ -12,12 +12,12 @@ with the transposed filters, so nothing is lost on the way. Stylization is
 encoder outputs, the skips and/or the decoder), not PhotoWCT's cascade of four
 autoencoders.
 
-Unpooling options (methods.md §8.1–8.2)
+Unpooling options (:mod:`stylelab.wavenets`; official ``model.py``)
     ``"sum"``  decoder feature and skips are summed by exact Haar synthesis.
     ``"cat5"`` the four upsampled bands and the encoder's pre-pool activation
                are concatenated (5·C channels) — the official default.
 
-Where WCT runs, ``transfer_at`` ⊆ {"encoder", "skip", "decoder"} (§8.5):
+Where WCT runs, ``transfer_at`` ⊆ {"encoder", "skip", "decoder"} (official ``transfer.py``):
     * ``encoder``: each level's output (cat5: relu1_1..relu4_1; sum: LL1, LL2,
       LL3, relu4_1); the next level encodes the *stylised* feature;
     * ``skip``: each of LH, HL, HH of pool1..pool3 (9 WCTs; cat5's pre-pool
@@ -281,7 +281,7 @@ def train_decoder(
 ) -> dict[str, list[float]]:
     """Train WCT²'s decoder to invert its frozen Haar-pooling encoder.
 
-    Loss (paper §3.3 / official issue #26: L2 reconstruction plus a feature loss)::
+    Loss (Yoo et al., ICCV 2019, sec. 3.3; clovaai/WCT2 issue #26: L2 reconstruction plus a feature loss)::
 
         total = ‖D(E(x)) − x‖² + feature_weight · ‖E(D(E(x))) − E(x)‖²
 
