@@ -370,6 +370,34 @@ check("02.match_histogram", my_match_histogram)
 # * It is slow: hundreds of forward/backward passes per image — the feed-forward
 #   methods of the next notebooks (AdaIN, WCT) trade that for one pass.
 #
+# ## Questionnaire
+#
+# 1. What is optimised in Gatys' method — the network's weights or something else? What
+#    stays fixed?
+# 2. Why is the content matched at one deep layer and the style at several depths?
+#    What did the feature inversions show?
+# 3. Only the ratio β/α matters. Why, and why is the "right" ratio 10³ in the paper but
+#    10⁶ in the PyTorch tutorial?
+# 4. What does the L-BFGS closure do, why must it clear the gradients, and why is it
+#    called several times per step?
+# 5. The loss is not convex. What changes when you start from the content, from noise
+#    or from the style?
+# 6. Why does a histogram loss *add* information to the Gram loss? Give two feature
+#    distributions with the same Gram matrix and different histograms.
+# 7. How do luminance-only transfer and colour histogram matching keep the content's
+#    colours, and which one changes the style image instead of the result?
+# 8. Why is this method slow, and what do the methods of notebooks 03–04 give up to be fast?
+#
+# ## Further reading
+#
+# * Gatys, Ecker & Bethge (CVPR 2016), Fig. 2–3, against the trade-off and layer
+#   figures above.
+# * Risser, Wilmot & Barnes (2017), section 4: why Gram matrices alone are unstable and
+#   how the histogram loss fixes it.
+# * Gatys et al. (CVPR 2017), "Controlling Perceptual Factors": colour, scale and space.
+# * Stanford CS231n assignment 3, "Style Transfer": the same losses written from scratch.
+# * `benchmarks/bench_gatys.py`: the tutorial's loss computed next to the paper's.
+#
 # **Papers.** Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
 # Networks", CVPR 2016 · Gatys, Ecker & Bethge, "Texture Synthesis Using Convolutional
 # Neural Networks", NeurIPS 2015 · Gatys, Bethge, Hertzmann & Shechtman, "Preserving
