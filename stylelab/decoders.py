@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .device import follow
 from .layout import ADAIN_DECODER_INDEX, mirror_decoder_convs
 
 #: ``(name, out_channels, in_channels)`` of the level-``level`` decoder, in forward order.
@@ -57,6 +58,7 @@ class MirrorDecoder(nn.Module):
             switches: for ``unpool="max"``, the encoder's ``Features.switches``
                 of the image being decoded (``{"pool1": (indices, size), …}``).
         """
+        feature = follow(self, feature)  # inputs follow the model (stylelab.device)
         if self.unpool == "max" and switches is None and self.level > 1:
             raise ValueError("A max-unpooling decoder needs the encoder's switches: encode with switches=True.")
         x = feature

@@ -29,7 +29,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import weights as W
-from .layout import BLOCKS, CONVS, LAYERS, NORMALISED_INDEX, TORCHVISION_INDEX, block as _block
+from .device import follow, get_device
+from .layout import BLOCKS, CONVS, LAYERS, NORMALISED_INDEX, TORCHVISION_INDEX
+from .layout import block as _block
 
 __all__ = [
     "BLOCKS", "LAYERS", "CONVS", "TORCHVISION_INDEX", "NORMALISED_INDEX", "IMAGENET_MEAN", "IMAGENET_STD",
@@ -177,8 +179,10 @@ class VGG19Encoder(nn.Module):
                 (used to re-encode from an intermediate feature).
 
         Returns:
-            :class:`Features` mapping each requested name to its tensor.
+            :class:`Features` mapping each requested name to its tensor, on
+            the encoder's device (``image`` is moved to its device and dtype).
         """
+        image = follow(self, image)  # inputs follow the model (stylelab.device)
         wanted = [layers] if isinstance(layers, str) else list(layers or [self.last_layer])
         for name in wanted:
             if check_layer(name) not in self.layers:
@@ -242,7 +246,7 @@ def vgg19(
             ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed each time.
     """
     enc = VGG19Encoder("torchvision", last_layer=last_layer, pooling=pooling)
-    return _load(enc, "vgg19", weights, random, download).to(device or "cpu")
+    return _load(enc, "vgg19", weights, random, download).to(get_device(device))
 
 
 def normalised_vgg19(
@@ -260,7 +264,7 @@ def normalised_vgg19(
     are then 8·⌈H/8⌉ × 8·⌈W/8⌉). See :func:`vgg19` for the other arguments.
     """
     enc = VGG19Encoder("normalised", last_layer=last_layer, pooling=pooling, ceil_mode=ceil_mode)
-    return _load(enc, "vgg_normalised", weights, random, download).to(device or "cpu")
+    return _load(enc, "vgg_normalised", weights, random, download).to(get_device(device))
 
 
 def caffe_conv0() -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import wavelets as Wv
+from .device import follow
 from . import weights as W
 from .encoders import caffe_conv0
 from .layout import WAVE_POOLS, WAVE_RECON_BLOCKS, wave_decoder_convs, wave_encoder_convs
@@ -105,6 +106,7 @@ class WaveEncoder(nn.Module):
         return self._c("conv4_1", self._pool(x, skips, "pool3"))
 
     def forward(self, x: torch.Tensor, skips: dict | None = None) -> torch.Tensor:
+        x = follow(self, x)  # inputs follow the model (stylelab.device)
         skips = {} if skips is None else skips
         for level in (1, 2, 3, 4):
             x = self.encode(x, skips, level)

@@ -69,11 +69,12 @@ import torch.nn.functional as F
 
 from .. import train, video
 from .. import transforms as T
+from ..device import follow, get_device
 from ..encoders import caffe_conv0
 from ..io import load_image
 from ..wavelet_transfer import wavelet_transfer
 from ..wavenets import Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, pad_to_multiple, synthetic_checkpoint
-from . import BenchRow, Method, Runner, register
+from . import BenchRow, Method, Runner, images_then_keywords, register
 
 __all__ = [
     "WCT2", "PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "pad_to_multiple", "synthetic_checkpoint",
@@ -151,22 +152,22 @@ class WCT2(nn.Module):
                 model.encoder.conv0.bias.copy_(b)
         model.pretrained = bool(e and d)
         model.encoder_pretrained, model.decoder_pretrained = bool(e), bool(d)
-        return model.eval().requires_grad_(False).to(device or "cpu")
+        return model.eval().requires_grad_(False).to(get_device(device))
 
     @property
     def device(self) -> torch.device:
         return self.encoder.conv0.weight.device
 
-    def _check_image(self, x, name):
+    def _check_image(self, x, name) -> torch.Tensor:
+        """``x`` checked as a ``(B, 3, H, W)`` image and moved to the model's device and dtype (inputs follow the model)."""
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"{name} must be a (B, 3, H, W) image tensor, got {getattr(x, 'shape', type(x))}")
-        if x.device != self.device:
-            raise ValueError(f"{name} is on {x.device} but the model is on {self.device}: move one of them (.to(...))")
+        return follow(self, x)
 
     # ---------------------------------------------------------------- reconstruction
     def reconstruct(self, image: torch.Tensor) -> torch.Tensor:
         """Encode and decode without stylization (``(B, 3, H, W)`` → same size)."""
-        self._check_image(image, "image")
+        image = self._check_image(image, "image")
         h, w = image.shape[-2:]
         skips: dict = {}
         x = self.encoder(pad_to_multiple(image), skips)
@@ -180,10 +181,10 @@ class WCT2(nn.Module):
         The result can be passed as ``style`` to :meth:`stylize` any number of
         times (e.g. for every frame of a video).
         """
-        self._check_image(style, "style")
+        style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = pad_to_multiple(style)
-        labels = None if style_labels is None else pad_to_multiple(T.check_labels(style_labels))
+        labels = None if style_labels is None else pad_to_multiple(T.check_labels(follow(self, style_labels)))
         skips: dict = {}
         sides: dict = {}
         for level in (1, 2, 3, 4):
@@ -204,10 +205,12 @@ class WCT2(nn.Module):
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | PreparedStyle,
+        *,
         transfer_at: Iterable[str] | str = COMPONENTS,
         alpha: float = 1.0,
         content_labels=None,
@@ -215,6 +218,9 @@ class WCT2(nn.Module):
         clamp: bool = True,
     ) -> torch.Tensor:
         """Progressive WCT² stylization of ``content`` (``(B, 3, H, W)``, RGB in [0, 1]).
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             style: ``(1, 3, H', W')`` image, or a :class:`PreparedStyle` from
@@ -232,7 +238,7 @@ class WCT2(nn.Module):
         Returns:
             ``(B, 3, H, W)``: the input size is kept (padding, not cropping).
         """
-        self._check_image(content, "content")
+        content = self._check_image(content, "content")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if isinstance(style, PreparedStyle):
@@ -244,7 +250,7 @@ class WCT2(nn.Module):
         ta = prep.transfer_at
         h, w = content.shape[-2:]
         x = pad_to_multiple(content)
-        cl = None if content_labels is None else pad_to_multiple(T.check_labels(content_labels))
+        cl = None if content_labels is None else pad_to_multiple(T.check_labels(follow(self, content_labels)))
         skips: dict = {}
         for level in (1, 2, 3, 4):
             x = self.encoder.encode(x, skips, level)
