@@ -24,6 +24,8 @@ from . import data, methods
 from . import weights as W
 from .device import get_device
 from .io import load_image, save_image
+from .tiling import TILED_METHODS
+from .tiling import add_cli_arguments as _tile_arguments
 from .train import ImageFolder, fit
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
@@ -92,6 +94,9 @@ def _transfer(args) -> int:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return method.run_cli_video(args, device)
+    if getattr(args, "tile", None) is not None and args.method not in TILED_METHODS:
+        print(f"error: --tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.", file=sys.stderr)
+        return 1
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
     t0 = time.perf_counter()
@@ -121,8 +126,8 @@ def _trainable() -> dict[str, methods.Method]:
     return {name: m for name, m in methods.registry().items() if m.train is not None}
 
 
-def build_parser(method: str | None = None, command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; ``method`` (of ``command``, "transfer" or "train") adds that method's options."""
+def build_parser(method: str | None = None, command: str = "transfer") -> argparse.ArgumentParser:
+    """The argument parser; ``method`` adds that method's options to ``command`` ("transfer" or "train")."""
     parser = argparse.ArgumentParser(
         prog="stylelab",
         description="Neural style transfer from Gram matrices to WCT2 (see README for the course).",
@@ -141,6 +146,7 @@ def build_parser(method: str | None = None, command: str | None = None) -> argpa
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
+    _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
     if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
         methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)
@@ -199,8 +205,8 @@ def _method_from_argv(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else None
-    method = _method_from_argv(argv) if command else None
+    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else "transfer"
+    method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None
     if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
     parser = build_parser(method, command)

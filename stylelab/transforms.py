@@ -41,6 +41,7 @@ import torch.nn.functional as F
 
 from .colour import match_colour
 from .linalg import compute_place, covariance, sym_eig
+from .tiling import content_statistics
 from .whitening import (
     WCT_PRESETS, WCTConfig, apply_colouring, blend, check_features, colouring_or_none, check_pair, colour, colouring_matrix,
     wct_config, wct_matrix, whiten, whitening_matrix,
@@ -161,7 +162,8 @@ def adain(
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is None:
-        mc, sc = mean_std(content_feat, cu, ce)
+        # through the tiling hook: a tiled transfer replays the whole image's (μ_c, σ_c) on every tile
+        mc, sc = content_statistics("adain", lambda: mean_std(content_feat, cu, ce))
         ms, ss = mean_std(style_feat, su, se)
         out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
         return blend(alpha, out, content_feat)

@@ -23,6 +23,7 @@ from typing import Literal
 import torch
 
 from .linalg import compute_place, regularised_power
+from .tiling import content_statistics
 
 __all__ = [
     "WCTConfig", "WCT_PRESETS", "wct_config", "whitening_matrix", "colouring_matrix", "colouring_or_none",
@@ -151,13 +152,20 @@ def apply_colouring(content: torch.Tensor, col, cfg: WCTConfig, method: str) -> 
         return content
     device, dtype = compute_place(content, cfg.compute_dtype)
     x = content.to(device, dtype)
-    xc = x - x.mean(-1, keepdim=True)
-    w = regularised_power(xc, cfg.eps_content, -0.5, cfg.eig_threshold, cfg.unbiased, method, centred=True)
+
+    def stats():
+        mu = x.mean(-1, keepdim=True)
+        w = regularised_power(x - mu, cfg.eps_content, -0.5, cfg.eig_threshold, cfg.unbiased, method, centred=True)
+        return (mu, w, *torch.aminmax(content)) if cfg.clamp else (mu, w)
+
+    # through the tiling hook (stylelab.tiling): a tiled transfer replays the whole image's
+    # (μ_c, W_c, clamp range) on every tile
+    mu, w, *clamp_range = content_statistics("wct", stats)
+    xc = x - mu
     cs, mu_s = (t.to(device, dtype) for t in col)
     out = torch.addmm(mu_s, cs @ w, xc).to(content.device, content.dtype)
     if cfg.clamp:
-        lo, hi = torch.aminmax(content)
-        out.clamp_(lo, hi)
+        out.clamp_(*clamp_range)
     return out
 
 

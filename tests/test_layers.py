@@ -13,7 +13,8 @@ Layers, bottom to top (CONTRIBUTING.md, "Layers"):
 A module may import its own layer and the layers its row allows below. No
 import cycle, and no import of a stylelab module inside a function (the way
 cycles used to be dodged); optional heavy third-party packages may still be
-imported inside functions.
+imported inside functions, and an optional stylelab module inside
+``try: … except ImportError`` (a feature that needs a module not every checkout has).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ LAYER_OF_MODULE = {
     "decoders": "models",
     "wavenets": "models",
     "train": "methods",
+    "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",
     "bench": "top",
     "cli": "top",
@@ -79,8 +81,14 @@ def _imports(path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
 
+    def optional(node) -> bool:  # try: import … except ImportError: the module is optional
+        return isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in node.handlers)
+
     def visit(node, in_function):
         for child in ast.iter_child_nodes(node):
+            if optional(child):
+                continue
             inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
             targets = []
             if isinstance(child, ast.Import):

@@ -28,7 +28,7 @@ def _images(h=24, w=20, seed=0):
             torch.rand(1, 3, 16, 24, generator=g, dtype=torch.float64))
 
 
-def test_registry_shapes_match_methods_md():
+def test_registry_shapes_match_the_official_files():
     enc = W.get("wct2_encoder_sum").shapes
     assert len(enc) == 32 and enc == W.get("wct2_encoder_cat5").shapes
     assert enc["pool3.HH.weight"] == (256, 1, 2, 2) and enc["conv4_1.weight"] == (512, 256, 3, 3)
@@ -59,7 +59,7 @@ def test_synthetic_official_checkpoints_load_and_values_arrive(unpool):
         M.WCT2.from_official(es, M.synthetic_checkpoint(f"wct2_decoder_{other}"), unpool=unpool)
 
 
-def test_encoder_levels_match_methods_md(model):
+def test_encoder_levels_match_the_official_encoder(model):
     x, _ = _images(32, 16)
     skips = {}
     shapes = []

@@ -24,7 +24,9 @@ from .. import weights as W
 from ..decoders import MirrorDecoder
 from ..device import follow, get_device
 from ..encoders import VGG19Encoder, normalised_vgg19
+from ..tiling import from_cli
 from ..train import AdaINLoss, ImageFolder, load_module_state
+from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
@@ -149,15 +151,21 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, alpha=args.alpha, preserve_colour=args.preserve_colour, preset=args.adain_preset)
-    return out[..., : content.shape[-2], : content.shape[-1]]
+    if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
+        style = T.coral(style, content)
+
+    def fn(x):
+        return model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+
+    return from_cli(args, "adain", fn, content, style)
 
 
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = AdaIN.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, _checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:

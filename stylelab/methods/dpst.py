@@ -40,6 +40,7 @@ from ..device import follow
 from ..encoders import vgg19
 from ..matting import MattingLaplacian
 from ..optim import minimise_image
+from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, register
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "DPSTResult", "PRESETS", "stylize", "run",
@@ -241,7 +242,8 @@ def _bench(cfg, device) -> Runner:
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained,
+                  _checkpoints_of(encoder))
 
 
 register(Method(

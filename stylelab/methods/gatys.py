@@ -58,6 +58,7 @@ from .. import colour, losses
 from ..device import follow, get_device
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
 from ..optim import minimise_image
+from ..weights import checkpoints_of
 from . import BenchRow, Method, Runner, register
 
 StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
@@ -616,8 +617,9 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
 def _bench(cfg, device) -> Runner:
     config = preset("paper", steps=cfg.iterations)
     encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
+
     return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False),
-                  bool(getattr(encoder, "pretrained", False)))
+                  bool(getattr(encoder, "pretrained", False)), checkpoints_of(encoder))
 
 
 register(Method(

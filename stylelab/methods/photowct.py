@@ -41,6 +41,7 @@ from ..decoders import MirrorDecoder
 from ..device import follow, get_device
 from ..encoders import VGG19Encoder
 from ..smoothing import smooth
+from ..tiling import from_cli
 from ..train import ReconstructionLoss, fit
 from . import BenchRow, Method, Runner, images_then_keywords, register
 
@@ -217,6 +218,17 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     cl = _read_labels(args.content_labels, content) if args.content_labels else None
     sl = _read_labels(args.style_labels, style) if args.style_labels else None
     mode = None if args.smooth == "none" else args.smooth
+    if getattr(args, "tile", None) is not None:
+
+        if cl is not None:
+            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+        # WCT tile by tile with shared statistics; the smoothing then runs once at full size (multigrid: O(N) memory)
+        out = from_cli(args, "photowct", lambda x: model.stylize(x, style)[..., : x.shape[-2], : x.shape[-1]],
+                       content, style)
+        if mode is not None:
+            dtype = torch.float64 if out.device.type != "mps" else torch.float32
+            out = smooth(out.clamp(0, 1).to(dtype), content.to(dtype), args.beta, mode=mode, progress=True).float()
+        return out.clamp(0, 1)
     out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
     return out.clamp(0, 1)
 
@@ -225,7 +237,8 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 def _bench(smoothing: str | None):
     def build(cfg, device) -> Runner:
         model = PhotoWCT.from_official(device=device, random=True if cfg.random_weights else None)
-        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained,
+                      W.checkpoints_of(model))
 
     return build
 

@@ -69,9 +69,11 @@ import torch.nn.functional as F
 
 from .. import train, video
 from .. import transforms as T
+from .. import weights as W
 from ..device import follow, get_device
 from ..encoders import caffe_conv0
 from ..io import load_image
+from ..tiling import from_cli
 from ..wavelet_transfer import wavelet_transfer
 from ..wavenets import Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, pad_to_multiple, synthetic_checkpoint
 from . import BenchRow, Method, Runner, images_then_keywords, register
@@ -359,6 +361,11 @@ def _model_from_args(args, device) -> WCT2:
 def run_cli(args, content, style, device):
     """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``."""
     model = _model_from_args(args, device)
+    if getattr(args, "tile", None) is not None:
+        if args.content_labels or args.style_labels:
+            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+        prep = model.prepare_style(style, args.transfer_at)  # the style side once, shared by every tile
+        return from_cli(args, "wct2", lambda x: model.stylize(x, prep, alpha=args.alpha), content, style)
     return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha,
                          content_labels=_labels_file(args.content_labels, content),
                          style_labels=_labels_file(args.style_labels, style))
@@ -380,7 +387,7 @@ def run_cli_video(args, device) -> int:
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT2.from_official(unpool="cat5", device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, W.checkpoints_of(model))
 
 
 def _bench_wavelet(bands: str):
