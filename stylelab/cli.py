@@ -128,8 +128,8 @@ def _trainable() -> dict[str, methods.Method]:
     return {name: m for name, m in methods.registry().items() if m.train is not None}
 
 
-def build_parser(method: str | None = None, command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; ``method`` (of ``command``, "transfer" or "train") adds that method's options."""
+def build_parser(method: str | None = None, command: str = "transfer") -> argparse.ArgumentParser:
+    """The argument parser; ``method`` adds that method's options to ``command`` ("transfer" or "train")."""
     parser = argparse.ArgumentParser(
         prog="stylelab",
         description="Neural style transfer from Gram matrices to WCT2 (see README for the course).",
@@ -207,8 +207,8 @@ def _method_from_argv(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else None
-    method = _method_from_argv(argv) if command else None
+    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else "transfer"
+    method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None
     if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
     parser = build_parser(method, command)

@@ -52,17 +52,30 @@ class MirrorDecoder(nn.Module):
         level: 1–5, the encoder layer ``relu{level}_1`` it inverts.
         unpool: ``"nearest"`` (×2 nearest upsampling, AdaIN/WCT) or ``"max"``
             (max-unpooling with switches, PhotoWCT).
+        width: divide every hidden channel count by this (the input keeps the
+            encoder's ``C_L`` channels, the output 3). ``1`` is the published
+            architecture; the course's small stand-in decoders for a
+            random-weight encoder (``stylelab.course.course_model``) use 16.
+            Max-unpooling needs the encoder's channel counts, so ``width=1`` there.
     """
 
-    def __init__(self, level: int, unpool: Literal["nearest", "max"] = "nearest"):
+    def __init__(self, level: int, unpool: Literal["nearest", "max"] = "nearest", width: int = 1):
         super().__init__()
         if unpool not in ("nearest", "max"):
             raise ValueError(f"unpool must be 'nearest' or 'max', got {unpool!r}")
+        if int(width) != width or width < 1 or (unpool == "max" and width != 1):
+            raise ValueError(f"width must be a positive integer (1 for unpool='max'), got {width!r}")
         self.level = level
         self.unpool = unpool
+        self.width = int(width)
         self.pretrained = False
-        self.convs = [name for name, _, _ in decoder_convs(level)]
-        for name, out_c, in_c in decoder_convs(level):
+        convs = decoder_convs(level)
+        self.convs = [name for name, _, _ in convs]
+        for k, (name, out_c, in_c) in enumerate(convs):
+            if k > 0:
+                in_c = max(8, in_c // self.width)
+            if name != "conv1_1":
+                out_c = max(8, out_c // self.width)
             self.add_module(name, nn.Conv2d(in_c, out_c, kernel_size=3))
 
     def forward(
@@ -96,7 +109,7 @@ class MirrorDecoder(nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return f"level={self.level}, unpool={self.unpool!r}"
+        return f"level={self.level}, unpool={self.unpool!r}" + (f", width={self.width}" if self.width != 1 else "")
 
 
 def convert_adain_decoder(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -174,6 +174,32 @@ def _system(content: torch.Tensor, beta: float, eps: float, radius: int):
     return op, d
 
 
+def solve_affinity(W, y: np.ndarray, beta: float = 0.9999) -> np.ndarray:
+    """``r = (1−β)(I − β D^{-1/2} W D^{-1/2})^{-1} y`` for an explicit affinity matrix (Li et al., ECCV 2018, Eq. 5).
+
+    Args:
+        W: ``(N, N)`` symmetric non-negative affinity, dense NumPy or SciPy sparse;
+            ``D = diag(W·1)``.
+        y: ``(N,)`` or ``(N, C)`` values to smooth.
+
+    Returns:
+        ``r`` with the shape of ``y`` (float64). A sparse direct solve on the CPU:
+        the textbook form, for small problems and checks; :func:`smooth` is the
+        image-level entry point.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    W = sp.csr_matrix(W, dtype=np.float64)
+    d = np.asarray(W.sum(axis=1)).ravel()
+    if W.shape[0] != W.shape[1] or np.any(d <= 0):
+        raise ValueError("W must be a square affinity matrix whose every row has a positive sum")
+    inv_sqrt = sp.diags(1.0 / np.sqrt(d))
+    M = (sp.identity(W.shape[0]) - beta * (inv_sqrt @ W @ inv_sqrt)).tocsc()
+    y = np.asarray(y, dtype=np.float64)
+    return (1 - beta) * np.asarray(spsolve(M, y)).reshape(y.shape)
+
+
 def solve_direct(y: torch.Tensor, content: torch.Tensor, beta: float = 0.9999, eps: float = 1e-7, radius: int = 1) -> torch.Tensor:
     """r = (1−β)(I − βS)⁻¹ y by a sparse direct solve (SciPy ``factorized``, float64, CPU).
 

@@ -247,7 +247,7 @@ def stylize_tiled(
         if tuple(part.shape[-2:]) != (y1 - y0, x1 - x0):
             raise ValueError(f"fn returned {tuple(part.shape[-2:])} for a {y1 - y0}×{x1 - x0} tile: crop it to the input size")
         wgt = blend_window(box, h, w, overlap, margin, device=content.device)
-        out[..., y0:y1, x0:x1] += part.float() * wgt
+        out[..., y0:y1, x0:x1] += part.to(out) * wgt  # device rule: tiles come back to the content's device
         weight[..., y0:y1, x0:x1] += wgt
         del part
         if bar is not None:

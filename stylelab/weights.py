@@ -225,14 +225,35 @@ def offline() -> bool:
     return _truthy(os.environ.get(ENV_OFFLINE))
 
 
+def how_to_get(name: str) -> str:
+    """One sentence saying how a user gets checkpoint ``name``, as its registry entry allows.
+
+    A downloadable file: the ``stylelab weights download`` command. A file
+    without a public URL (non-commercial licence, or decoders the user trains):
+    the entry's ``source``, which says where to get it or how to make it.
+    """
+    spec = get(name)
+    if spec.url is None:
+        return f"{spec.filename} cannot be downloaded by stylelab: {spec.source}."
+    return f"`stylelab weights download {spec.name}` fetches {spec.filename}."
+
+
+def checkpoints_of(model) -> dict[str, bool]:
+    """``{registry name: pretrained?}`` for every checkpoint :func:`load_into` put into ``model``
+    or its sub-modules (or what ``model.checkpoints`` lists, for objects that are not modules)."""
+    found: dict[str, bool] = dict(getattr(model, "checkpoints", None) or {})
+    if isinstance(model, torch.nn.Module):
+        for m in model.modules():
+            found.update(getattr(m, "_stylelab_checkpoints", {}))
+    return found
+
+
 def warn_random(what: str, spec: WeightSpec | None = None) -> None:
     """Warn (every time) that ``what`` runs with random weights, saying how to get the real ones."""
-    if spec is not None and spec.url is None:
-        how = f"{spec.filename} has no download URL: `stylelab weights list` says where to get or how to make it."
-    elif spec is not None:
-        how = f"Get the pretrained file with `stylelab weights download {spec.name}` (see README)."
+    if spec is not None:
+        how = how_to_get(spec.name)
     else:
-        how = "Get the pretrained file with `stylelab weights download` (see README)."
+        how = "`stylelab weights list` says where each pretrained file comes from (see README)."
     warnings.warn(
         f"{what} uses RANDOM weights: its outputs show the code runs, not what the method does. {how}",
         RandomWeightsWarning,
@@ -410,6 +431,8 @@ def load_into(
     """
     spec = get(name)
     what = f"{type(module).__name__} ({spec.name})"
+    record = module.__dict__.setdefault("_stylelab_checkpoints", {})  # read by checkpoints_of
+    record[name] = False
     if isinstance(source, str) and source == "random":
         warn_random(what, spec)
         return False
@@ -428,6 +451,7 @@ def load_into(
     if missing:
         raise CheckpointMismatchError(f"{spec.filename} lacks weights for {what}: {', '.join(missing[:10])}")
     module.load_state_dict(converted, strict=True)
+    record[name] = True
     return True
 
 

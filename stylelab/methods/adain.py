@@ -19,6 +19,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from ..weights import checkpoints_of as _checkpoints_of
 from .. import transforms as T
 from ..decoders import MirrorDecoder
 from ..encoders import VGG19Encoder, normalised_vgg19
@@ -165,7 +166,7 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = AdaIN.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, _checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:

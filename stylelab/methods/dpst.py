@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from ..weights import checkpoints_of as _checkpoints_of
 from .. import transforms as T
 from ..matting import MattingLaplacian
 from ..device import follow
@@ -259,7 +260,8 @@ def _bench(cfg, device) -> Runner:
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained,
+                  _checkpoints_of(encoder))
 
 
 register(Method(

@@ -677,8 +677,10 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
 def _bench(cfg, device) -> Runner:
     config = preset("paper", steps=cfg.iterations)
     encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
+    from ..weights import checkpoints_of
+
     return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False),
-                  bool(getattr(encoder, "pretrained", False)))
+                  bool(getattr(encoder, "pretrained", False)), checkpoints_of(encoder))
 
 
 register(Method(

@@ -280,7 +280,8 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 def _bench(smoothing: str | None):
     def build(cfg, device) -> Runner:
         model = PhotoWCT.from_official(device=device, random=True if cfg.random_weights else None)
-        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained,
+                      W.checkpoints_of(model))
 
     return build
 

@@ -306,7 +306,7 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained, W.checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:

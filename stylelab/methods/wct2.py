@@ -827,7 +827,7 @@ def run_cli_video(args, device) -> int:
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT2.from_official(unpool="cat5", device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, W.checkpoints_of(model))
 
 
 def _bench_wavelet(bands: str):
