@@ -197,7 +197,7 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--weights", default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
-    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "ilu", "cg", "direct", "official", "gif"],
+    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "mg", "ilu", "cg", "direct", "official", "gif"],
                         help="smoothing after stylisation (default auto; none to skip)")
     parser.add_argument("--beta", type=float, default=0.9999, help="smoothing strength β (default 0.9999)")
     parser.add_argument("--content-labels", default=None, help="content label map (single-channel PNG)")
