@@ -224,6 +224,8 @@ def stylize_tiled(
     if not 0 <= 2 * margin < overlap or (margin and overlap == 0):
         raise ValueError(f"margin must satisfy 0 ≤ 2·margin < overlap, got margin {margin}, overlap {overlap}")
     boxes = tile_boxes(h, w, tile, overlap, align)
+    if len(boxes) == 1 and shared is None and (thumbnail is None or max(h, w) <= thumbnail):
+        return fn(content).to(content.device, torch.float32)  # one tile, own statistics: the whole-image run
     if shared is None:
         shared = SharedStatistics()
         thumb = content

@@ -153,6 +153,11 @@ def test_cli_tile_runs_and_refuses_other_methods(tmp_path):
     rc = cli.main(["transfer", "--method", "adain", str(c), str(s), "-o", str(out), "--size", "96",
                    "--random-weights", "--tile", "48", "--tile-overlap", "16"])
     assert rc == 0 and out.exists()
+    for method, extra in (("wct2", []), ("photowct", ["--smooth", "mg"])):
+        o = tmp_path / f"{method}.png"
+        rc = cli.main(["transfer", "--method", method, str(c), str(s), "-o", str(o), "--size", "72",
+                       "--random-weights", "--tile", "48", "--tile-overlap", "16", *extra])
+        assert rc == 0 and o.exists()
     rc = cli.main(["transfer", "--method", "gatys", str(c), str(s), "-o", str(tmp_path / "g.png"), "--size", "32",
                    "--random-weights", "--tile", "48"])
     assert rc == 1 and not (tmp_path / "g.png").exists()
