@@ -46,7 +46,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .johnson import TransformNet
+from ..device import get_device
+from . import Method, register
+from .johnson import TransformNet, load, stylize
 
 __all__ = [
     "generator", "PatchDiscriminator", "ImagePool", "CycleGAN", "lsgan_loss", "cycle_loss", "identity_loss",
@@ -187,7 +189,6 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
     """
     from tqdm.auto import tqdm
 
-    from ..device import get_device
 
     cfg = config or TrainConfig()
     for k, v in overrides.items():
@@ -258,7 +259,6 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
-    from .johnson import load, stylize
 
     if not args.model:
         raise ValueError("give a trained generator with --model FILE (train with stylelab.methods.cyclegan.train)")
@@ -266,8 +266,6 @@ def run_cli(args, content, style, device) -> torch.Tensor:
         print("note: a CycleGAN generator carries its target domain; the STYLE image is not used")
     return stylize(load(args.model, device=device), content)
 
-
-from . import Method, register  # noqa: E402
 
 register(Method(
     name="cyclegan", order=70,

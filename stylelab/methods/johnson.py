@@ -56,7 +56,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import losses, stats
+from ..device import get_device
+from ..encoders import normalised_vgg19
+from ..io import load_image
 from ..norms import NormKind, make_norm
+from ..train import FORMAT, IMAGE_EXTENSIONS, load_module_state
+from . import Method, TrainJob, TrainSpec, register
 
 __all__ = [
     "TransformNet", "ResidualBlock", "PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
@@ -395,8 +400,6 @@ def stylize(net: TransformNet, content: torch.Tensor, style=None) -> torch.Tenso
 def load(path, device=None) -> TransformNet:
     """A trained :class:`TransformNet` from a :func:`stylelab.train.fit` checkpoint (module ``"transformer"``)
     or a file holding ``net.state_dict()``. Frozen, in eval mode, ``.pretrained = True``."""
-    from ..device import get_device
-    from ..train import FORMAT, load_module_state
 
     path = Path(path).expanduser()
     if not path.is_file():
@@ -460,7 +463,6 @@ def add_train_arguments(g) -> None:
 
 
 def _style_files(spec: str, method: str) -> list[Path]:
-    from ..train import IMAGE_EXTENSIONS
 
     p = Path(spec).expanduser()
     if p.is_file():
@@ -482,9 +484,6 @@ def train_job(args, images, device, random, conditional: bool = False):
     Without ``--style-weight`` the weights are balanced (:meth:`PerceptualLoss.balanced`)
     on the first (up to) eight training crops. The command runs :func:`stylelab.train.fit`.
     """
-    from ..encoders import normalised_vgg19
-    from ..io import load_image
-    from . import TrainJob
 
     method = "cin" if conditional else "johnson"
     if not args.styles:
@@ -522,8 +521,6 @@ def train_job(args, images, device, random, conditional: bool = False):
 def _johnson_job(args, images, device, random):
     return train_job(args, images, device, random, conditional=False)
 
-
-from . import Method, TrainSpec, register  # noqa: E402
 
 register(Method(
     name="johnson", order=15,
