@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "bench", "cli", "colour", "course", "data", "decoders", "device", "encoders", "exercises",
-    "io", "losses", "matting", "methods", "metrics", "multigrid", "smoothing", "stats", "tiling", "train", "transforms",
+    "io", "losses", "matting", "memory", "methods", "metrics", "multigrid", "smoothing", "stats", "tiling", "train", "transforms", "validate",
     "video", "viz", "wavelets", "weights", "widgets",
 }
 
