@@ -20,9 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import methods
+from . import data, methods
+from . import weights as W
+from .device import get_device
+from .io import load_image, save_image
 from .tiling import TILED_METHODS
 from .tiling import add_cli_arguments as _tile_arguments
+from .train import ImageFolder, fit
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
@@ -32,7 +36,6 @@ COMMANDS: dict[str, str] = {
 
 
 def _weights(args) -> int:
-    from . import weights as W
 
     if args.action == "list":
         for row in W.rows():
@@ -67,7 +70,6 @@ def _weights(args) -> int:
 
 
 def _data(args) -> int:
-    from . import data
 
     for name in data.names():
         info = data.info(name)
@@ -76,8 +78,6 @@ def _data(args) -> int:
 
 
 def _transfer(args) -> int:
-    from .device import get_device
-    from .io import load_image, save_image
 
     method = methods.get(args.method)
     out = Path(args.output)
@@ -107,8 +107,6 @@ def _transfer(args) -> int:
 
 
 def _train(args) -> int:
-    from .device import get_device
-    from .train import ImageFolder, fit
 
     spec = methods.get(args.method).train
     device = get_device(args.device)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
+from . import __version__, weights
+from .device import describe, get_device
+from . import weights
+
 T = TypeVar("T")
 
 FAST_ENV = "STYLELAB_FAST"
@@ -44,7 +48,6 @@ def weights_banner(model, name: str | None = None) -> str:
     registry entry says: a download command only where the registry has a URL.
     A course stand-in (:mod:`stylelab.standin`, ``model.stand_in``) is named as such.
     """
-    from . import weights
 
     label = name or type(model).__name__
     stand_in = getattr(model, "stand_in", None)
@@ -74,8 +77,6 @@ def status() -> list[tuple[str, str]]:
 
     import torch
 
-    from . import __version__, weights
-    from .device import describe, get_device
 
     rows = [
         ("stylelab", __version__),
@@ -91,7 +92,7 @@ def status() -> list[tuple[str, str]]:
     rows.append(("device", describe(get_device())))
     rows.append(("fast mode", "on" if is_fast() else "off"))
     rows.append(("random weights allowed", "yes" if weights.random_allowed() else "no"))
-    for name in weights.names():  # names() first imports the methods that register checkpoints
+    for name in weights.names():
         where = weights.find(name)
         rows.append((f"weights: {name}", str(where) if where else "not found"))
     return rows

@@ -21,28 +21,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .device import follow
-from .encoders import BLOCKS
+from .layout import ADAIN_DECODER_INDEX, mirror_decoder_convs
 
-#: Positions of the convolutions in the official 29-module AdaIN decoder (``decoder.pth``).
-ADAIN_DECODER_INDEX: dict[str, int] = {
-    "conv4_1": 1, "conv3_4": 5, "conv3_3": 8, "conv3_2": 11, "conv3_1": 14,
-    "conv2_2": 18, "conv2_1": 21, "conv1_2": 25, "conv1_1": 28,
-}
-
-
-def decoder_convs(level: int) -> list[tuple[str, int, int]]:
-    """``(name, out_channels, in_channels)`` of the level-``level`` decoder, in forward order."""
-    if level not in (1, 2, 3, 4, 5):
-        raise ValueError(f"level must be 1..5 (decoding from relu{{level}}_1), got {level}")
-    # encoder convs up to conv{level}_1, with their (in, out) channels
-    enc, in_c = [], 3
-    for b, (n, c) in enumerate(BLOCKS, start=1):
-        for i in range(1, n + 1):
-            enc.append((f"conv{b}_{i}", in_c, c))
-            in_c = c
-            if (b, i) == (level, 1):
-                return [(name, cin, cout) for name, cin, cout in reversed(enc)]
-    raise AssertionError("unreachable")
+#: ``(name, out_channels, in_channels)`` of the level-``level`` decoder, in forward order.
+decoder_convs = mirror_decoder_convs
 
 
 class MirrorDecoder(nn.Module):
@@ -110,12 +92,3 @@ class MirrorDecoder(nn.Module):
 
     def extra_repr(self) -> str:
         return f"level={self.level}, unpool={self.unpool!r}" + (f", width={self.width}" if self.width != 1 else "")
-
-
-def convert_adain_decoder(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Official AdaIN ``decoder.pth`` (keys ``"1.weight"``, …) → :class:`MirrorDecoder` (level 4) names."""
-    out = {}
-    for name, idx in ADAIN_DECODER_INDEX.items():
-        for p in ("weight", "bias"):
-            out[f"{name}.{p}"] = state_dict[f"{idx}.{p}"]
-    return out

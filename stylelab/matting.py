@@ -14,7 +14,8 @@ lie entirely inside the image are used (centres at least r pixels from the
 border). L is symmetric, positive semi-definite, and L·1 = 0.
 
 Conventions (the same as pymatting's ``cf_laplacian`` and MarcoForte's
-``compute_laplacian``; methods.md §7.3–7.5):
+``compute_laplacian``; Levin et al.'s ``getLaplacian1.m``, which DPST ships,
+differs only as noted):
 
 * pixel order is **row-major**: index i = y·W + x (Levin's MATLAB code and
   Luan et al.'s DPST use column-major — a permutation);

@@ -49,7 +49,7 @@ Solvers (``mode``):
   quantised to 8 bits (``mul(255).byte()``, truncation), its 2-pixel border is
   cropped and replaced by edge replication, the content is resized to
   (H−4)×(W−4) and replicate-padded by 2, and the result is cropped by 2 px, so the
-  output is **(H−4)×(W−4)** (methods.md §6.4).
+  output is **(H−4)×(W−4)** (NVIDIA/FastPhotoStyle ``photo_smooth.py``).
 * ``"auto"`` — on CPU: direct up to 96×96 pixels, ILU-CG up to 1024×1024
   (its factor needs ~4.5 GB there), multigrid above; CUDA: multigrid; MPS
   (float32, no float64 eigen-solvers): matrix-free coarse-to-fine CG.
@@ -68,7 +68,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .device import get_device
+from .io import load_image, save_image
 from .matting import MattingLaplacian, laplacian, window_counts
+from .multigrid import BlockStencil, Multigrid, pcg
 
 __all__ = ["smooth", "guided_filter", "box_mean", "solve_direct", "solve_ilu", "solve_cg", "solve_multigrid", "SmoothInfo", "add_cli"]
 
@@ -421,7 +424,6 @@ def solve_multigrid(
     Memory: 25 numbers per pixel for the stencil, 32 (float32) for the
     smoother's block inverses, ~10 for the coarse levels, plus the CG vectors.
     """
-    from .multigrid import BlockStencil, Multigrid, pcg
 
     if tol is None:
         tol = 1e-6 if y.dtype == torch.float64 else 1e-5
@@ -584,8 +586,6 @@ def smooth(
 
 # ----------------------------------------------------------------------------- CLI
 def _cli(args) -> int:
-    from .device import get_device
-    from .io import load_image, save_image
 
     device = get_device(args.device)
     stylized = load_image(args.stylized, device=device)

@@ -33,6 +33,15 @@ import math
 from pathlib import Path
 
 import torch
+from . import weights as W
+from .encoders import caffe_conv0, normalised_vgg19
+from .encoders import VGG19Encoder
+from .data import data_dir
+from .decoders import MirrorDecoder
+from .device import get_device
+from .methods.adain import AdaIN
+from .methods.wct import WCT
+from .methods.photowct import PhotoWCT
 
 __all__ = ["LABEL", "SEED", "random_encoder", "decoder", "decoder_path", "model", "PHOTOWCT_LEVELS", "WIDTH"]
 
@@ -57,8 +66,6 @@ def random_encoder(last_layer: str = "relu5_1", ceil_mode: bool = False, seed: i
     """
     import warnings
 
-    from . import weights as W
-    from .encoders import caffe_conv0, normalised_vgg19
 
     with warnings.catch_warnings():  # the banner of the stand-in says it instead
         warnings.simplefilter("ignore", W.RandomWeightsWarning)
@@ -76,7 +83,6 @@ def random_encoder(last_layer: str = "relu5_1", ceil_mode: bool = False, seed: i
                 conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * gain)
                 conv.bias.zero_()
     if last_layer != "relu5_1":
-        from .encoders import VGG19Encoder
 
         short = VGG19Encoder("normalised", last_layer=last_layer, ceil_mode=ceil_mode)
         short.load_state_dict({k: v for k, v in enc.state_dict().items() if k in short.state_dict()})
@@ -89,7 +95,6 @@ def random_encoder(last_layer: str = "relu5_1", ceil_mode: bool = False, seed: i
 
 def decoder_path(level: int, unpool: str = "nearest") -> Path:
     """``data/decoders/standin_{unpool}{level}.pt`` (see :func:`stylelab.data.data_dir`)."""
-    from .data import data_dir
 
     return data_dir() / "decoders" / f"standin_{unpool}{level}.pt"
 
@@ -99,7 +104,6 @@ def decoder(level: int, unpool: str = "nearest"):
 
     Raises ``FileNotFoundError`` saying how to rebuild the file when it is missing.
     """
-    from .decoders import MirrorDecoder
 
     path = decoder_path(level, unpool)
     if not path.is_file():
@@ -119,18 +123,14 @@ def model(method: str, device=None):
     PhotoWCT has decoders for levels :data:`PHOTOWCT_LEVELS` only: call its
     ``stylize(..., levels=standin.PHOTOWCT_LEVELS)``.
     """
-    from .device import get_device
 
     if method == "adain":
-        from .methods.adain import AdaIN
 
         m = AdaIN(random_encoder("relu4_1", ceil_mode=True), decoder(4))
     elif method == "wct":
-        from .methods.wct import WCT
 
         m = WCT(random_encoder("relu5_1", ceil_mode=True), {L: decoder(L) for L in (5, 4, 3, 2, 1)})
     elif method == "photowct":
-        from .methods.photowct import PhotoWCT
 
         m = PhotoWCT()
         enc = random_encoder("relu4_1")

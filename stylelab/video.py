@@ -26,6 +26,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .io import load_image, save_image
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
@@ -45,7 +47,6 @@ def load_frames(folder: str | os.PathLike, size=None, device=None) -> torch.Tens
 
     All frames must have the same size after ``size`` (see :func:`stylelab.io.load_image`).
     """
-    from .io import load_image
 
     frames = [load_image(p, size=size, device=device) for p in frame_paths(folder)]
     shapes = {tuple(f.shape) for f in frames}
@@ -71,7 +72,6 @@ def as_frames(video) -> torch.Tensor:
 
 def save_frames(frames: torch.Tensor, folder: str | os.PathLike, overwrite: bool = False, prefix: str = "frame") -> list[Path]:
     """Write ``(T, 3, H, W)`` frames as ``folder/frame_0000.png``, … (never overwriting unless asked)."""
-    from .io import save_image
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

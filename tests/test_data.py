@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -22,10 +21,9 @@ LICENCES = {"public domain", "CC0-1.0", "CC-BY-4.0", "CC-BY-SA-3.0", "CC-BY-SA-4
 
 
 def _make_data_module():
-    spec = importlib.util.spec_from_file_location("make_data", ROOT / "tools" / "make_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from tools import make_data
+
+    return make_data
 
 
 @pytest.fixture(autouse=True)

@@ -19,11 +19,14 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from ..weights import checkpoints_of as _checkpoints_of
 from .. import transforms as T
+from .. import weights as W
 from ..decoders import MirrorDecoder
+from ..device import follow, get_device
 from ..encoders import VGG19Encoder, normalised_vgg19
-from ..device import follow
+from ..tiling import from_cli
+from ..train import AdaINLoss, ImageFolder, load_module_state
+from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
@@ -61,15 +64,12 @@ class AdaIN(nn.Module):
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
         """
-        from .. import weights as W
-        from ..device import get_device
 
         device = get_device(device)
         enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download,
                                device=device)
         dec = MirrorDecoder(4, unpool="nearest")
         if isinstance(decoder, (str, os.PathLike)) and str(decoder).endswith(".ckpt"):
-            from ..train import load_module_state
 
             dec.load_state_dict(load_module_state(decoder, "decoder"))
             dec.pretrained = True
@@ -151,7 +151,6 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
-    from ..tiling import from_cli
 
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
     if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
@@ -179,7 +178,6 @@ def _add_train_arguments(parser) -> None:
 
 
 def _train_job(args, images, device, random) -> TrainJob:
-    from ..train import AdaINLoss, ImageFolder
 
     if not args.styles:
         raise ValueError("--method adain needs --styles FOLDER (style images)")
