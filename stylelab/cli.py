@@ -21,8 +21,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import methods
+from . import data, memory, methods
 from . import validate as V
+from . import weights as W
+from .device import get_device
+from .io import image_size, load_image, output_path, save_image, target_size
+from .tiling import TILED_METHODS
+from .tiling import add_cli_arguments as _tile_arguments
+from .train import ImageFolder, fit
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
@@ -32,7 +38,6 @@ COMMANDS: dict[str, str] = {
 
 
 def _weights(args) -> int:
-    from . import weights as W
 
     if args.action == "list":
         for row in W.rows():
@@ -67,7 +72,6 @@ def _weights(args) -> int:
 
 
 def _data(args) -> int:
-    from . import data
 
     for name in data.names():
         info = data.info(name)
@@ -76,12 +80,15 @@ def _data(args) -> int:
 
 
 def _transfer(args) -> int:
-    from . import memory
-    from .device import get_device
-    from .io import image_size, load_image, output_path, save_image, target_size
-
     method = methods.get(args.method)
+    if args.style is None and method.needs_style:
+        print(f"error: --method {args.method} needs a STYLE image after CONTENT.", file=sys.stderr)
+        return 1
     device = get_device(args.device)
+    if args.seed is not None:
+        import torch
+
+        torch.manual_seed(args.seed)
     if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
         out = Path(args.output)
         if out.exists() and not args.overwrite:
@@ -91,30 +98,29 @@ def _transfer(args) -> int:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return method.run_cli_video(args, device)
+    if getattr(args, "tile", None) is not None and args.method not in TILED_METHODS:
+        print(f"error: --tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.", file=sys.stderr)
+        return 1
     # Everything that can be checked is checked before any work: the file that will be written
-    # (its real name: a missing suffix becomes .png), both inputs' headers, the method's options,
+    # (its real name: a missing suffix becomes .png), the inputs' headers, the method's options,
     # and the memory the run needs.
     out = output_path(args.output, overwrite=args.overwrite)
     ch, cw = target_size(*image_size(args.content), args.size)
-    sh, sw = target_size(*image_size(args.style), args.style_size or args.size)
+    style_hw = None if args.style is None else target_size(*image_size(args.style), args.style_size or args.size)
     check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
     if check is not None:
         check(args)
     mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
     if args.method in memory.METHODS and getattr(args, "tile", None) is None:
-        memory.check_fits(args.method, ch, cw, style_hw=(sh, sw), device=device, **mem_opts)
-    if args.seed is not None:
-        import torch
-
-        torch.manual_seed(args.seed)
+        memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
     content = load_image(args.content, size=args.size, device=device)
-    style = load_image(args.style, size=args.style_size or args.size, device=device)
+    style = None if args.style is None else load_image(args.style, size=args.style_size or args.size, device=device)
     t0 = time.perf_counter()
     try:
         result = method.run_cli(args, content, style, device)
     except Exception as err:  # noqa: BLE001 - only out-of-memory is translated, the rest re-raised
         if memory.is_out_of_memory(err) and args.method in memory.METHODS:
-            raise memory.advice_for_oom(err, args.method, ch, cw, style_hw=(sh, sw), device=device, **mem_opts) from err
+            raise memory.advice_for_oom(err, args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts) from err
         raise
     path = save_image(result, out, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
@@ -122,8 +128,6 @@ def _transfer(args) -> int:
 
 
 def _train(args) -> int:
-    from .device import get_device
-    from .train import ImageFolder, fit
 
     spec = methods.get(args.method).train
     device = get_device(args.device)
@@ -143,8 +147,8 @@ def _trainable() -> dict[str, methods.Method]:
     return {name: m for name, m in methods.registry().items() if m.train is not None}
 
 
-def build_parser(method: str | None = None, command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; ``method`` (of ``command``, "transfer" or "train") adds that method's options."""
+def build_parser(method: str | None = None, command: str = "transfer") -> argparse.ArgumentParser:
+    """The argument parser; ``method`` adds that method's options to ``command`` ("transfer" or "train")."""
     parser = argparse.ArgumentParser(
         prog="stylelab",
         description="Neural style transfer from Gram matrices to WCT2 (see README for the course).",
@@ -155,7 +159,7 @@ def build_parser(method: str | None = None, command: str | None = None) -> argpa
     p.add_argument("--method", required=True, choices=sorted(methods.names()),
                    help="which method (`stylelab transfer --method NAME --help` lists its options)")
     p.add_argument("content", help="content image file")
-    p.add_argument("style", help="style image file")
+    p.add_argument("style", nargs="?", default=None, help="style image file (methods whose trained model holds the style, such as johnson, take none)")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
     p.add_argument("--size", type=V.arg_int(1), default=512, help="shorter side of the content in pixels (default 512)")
     p.add_argument("--style-size", type=V.arg_int(1), default=None, help="shorter side of the style (default: --size)")
@@ -163,6 +167,7 @@ def build_parser(method: str | None = None, command: str | None = None) -> argpa
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
+    _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
     if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
         methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)
@@ -231,8 +236,8 @@ def _message(err: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else None
-    method = _method_from_argv(argv) if command else None
+    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else "transfer"
+    method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None
     if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
     parser = build_parser(method, command)

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import validate as V
+from .memory import available_bytes, decode_bytes, format_bytes
 
 Side = Literal["short", "long"]
 Size = int | tuple[int, int] | None
@@ -192,8 +193,6 @@ def _open(path, size: Size = None, side: Side = "short", max_pixels: int | None 
                 f"{max_pixels / 1e6:.0f} MP (it would need several GB per copy). Pass a smaller size=, "
                 f"e.g. size=1024 (CLI: --size 1024), or raise max_pixels= if you have the memory."
             )
-        from .memory import available_bytes, decode_bytes, format_bytes
-
         need = decode_bytes(h, w, len(img.getbands()), 2 if img.mode.startswith("I;16") else 1)
         if need > 1 << 28 and need > 0.8 * available_bytes("cpu"):
             raise MemoryError(

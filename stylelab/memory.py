@@ -39,6 +39,8 @@ from pathlib import Path
 
 import torch
 
+from .device import get_device
+
 __all__ = [
     "FACTOR",
     "METHODS",
@@ -154,7 +156,7 @@ def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple
         dtype: the compute dtype (``torch.float64`` doubles the activations);
             default float32, and float64 for ``"smooth"``.
         opts: ``"smooth"``: ``mode`` (``"auto"``, ``"direct"``, ``"ilu"``,
-            ``"cg"``, ``"gif"``, ``"official"``) and ``radius`` (matting window
+            ``"cg"``, ``"mg"``, ``"gif"``, ``"official"``) and ``radius`` (matting window
             radius, default 1); ``"photowct"``: ``smoothing`` (a smooth mode or
             ``None``); ``"gatys"``/``"dpst"``: ``history_size`` (L-BFGS, default
             100 / 50) and ``steps`` (iterations; the history fills one entry per step).
@@ -193,13 +195,18 @@ def _smooth_bytes(h: int, w: int, *, mode: str = "auto", radius: int = 1, dtype=
     scale = _dtype_bytes(dtype if dtype is not None else torch.float64) / 8
     if mode == "gif":
         return int(_SMOOTH_FIXED + _SMOOTH_BPP["gif"] * n * scale)
-    if mode == "auto" or mode == "official":
-        on_cpu = device is None or torch.device(device).type == "cpu"
-        mode = ("direct" if n <= 96 * 96 else "ilu") if on_cpu else "cg"
+    if mode == "auto" or mode == "official":  # the solver smooth's "auto" picks (stylelab.smoothing docstring)
+        kind = "cpu" if device is None else torch.device(device).type
+        if kind == "cpu":
+            mode = "direct" if n <= 96 * 96 else "ilu" if (n <= 1024 * 1024 or mode == "official") else "mg"
+        else:
+            mode = "mg" if kind == "cuda" and mode == "auto" else "cg"
     m = (2 * int(radius) + 1) ** 2
     windows = max(1, h - 2 * int(radius)) * max(1, w - 2 * int(radius))
-    if mode == "cg":  # matrix-free: the window covariances and a few CG vectors
-        return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m) * n * scale)
+    if mode in ("cg", "mg"):  # matrix-free: the window covariances and a few CG vectors
+        # "mg" (not measured here): the same, plus its 25-point stencil (25 float64 per pixel)
+        extra = 25 * 8 if mode == "mg" else 0
+        return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m + extra) * n * scale)
     entries = windows * m * m  # the assembled Laplacian before duplicates are summed
     nnz = n * (4 * int(radius) + 1) ** 2  # after summing: pixels within 2r of each other
     return int(_SMOOTH_FIXED + _LAPLACIAN_BYTES_PER_ENTRY * entries + _LU_BYTES_PER_NNZ.get(mode, 240.0) * nnz)
@@ -248,8 +255,6 @@ def available_bytes(device=None) -> int:
     """Bytes the device can still give: free CUDA memory, MPS's recommended budget
     minus what is allocated, or the host's available memory (``MemAvailable``,
     capped by a cgroup limit) for the CPU."""
-    from .device import get_device
-
     dev = get_device(device)
     if dev.type == "cuda":
         free, _total = torch.cuda.mem_get_info(dev)

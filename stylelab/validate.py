@@ -14,8 +14,8 @@ The rules, applied in this order:
 * **shape** — ``(B, 3, H, W)``, or ``(3, H, W)`` which is read as a batch of
   one; no side of size 0.
 * **dtype** — *floating tensors of any precision are accepted*; a network
-  computes in its weights' dtype and returns the input's dtype
-  (:func:`as_dtype`), numerical solvers compute in the input's dtype. Integer
+  computes in its weights' dtype, the inputs following the model
+  (:func:`stylelab.device.follow`), numerical solvers in the input's dtype. Integer
   and ``bool`` tensors are refused: ``uint8`` images hold 0–255, and the
   division by 255 is the caller's to make (``image.float() / 255``) — a silent
   guess would be wrong for 16-bit or label data.
@@ -43,10 +43,11 @@ import math
 import torch
 import torch.nn.functional as F
 
+from . import device as D
+
 __all__ = [
     "RANGE_SLACK",
     "ImageInputError",
-    "as_dtype",
     "check_finite",
     "check_image",
     "check_positive",
@@ -153,8 +154,9 @@ def check_image(
         elif image is None:
             hint = " Pass an image tensor (stylelab.load_image(path))."
         raise ImageInputError(f"{what} must be a torch tensor of shape (1, 3, H, W), got {name}.{hint}")
-    if image.device.type == "meta":
-        raise ImageInputError(f"{what} is on the 'meta' device, which holds shapes but no values; "
+    if image.device.type not in D.SUPPORTED_TYPES:
+        why = "which holds shapes but no values" if image.device.type == "meta" else "which stylelab does not run on"
+        raise ImageInputError(f"{what} is on the {image.device.type!r} device, {why}; "
                               "use a real device ('cpu', 'cuda', 'mps').")
     if image.dim() == 3:
         image = image.unsqueeze(0)
@@ -200,19 +202,6 @@ def check_size(hw, min_side: int, what: str = "image", hint: str = "") -> None:
     h, w = int(hw[-2]), int(hw[-1])
     if min(h, w) < min_side:
         raise ImageInputError(f"{what} is {w}×{h} px; it needs at least {min_side} px on each side{hint}.")
-
-
-def as_dtype(image: torch.Tensor, module_or_dtype) -> torch.Tensor:
-    """``image`` in the dtype of ``module_or_dtype`` (a dtype, or a module whose first parameter sets it).
-
-    The dtype rule of this module: networks compute in their weights' dtype;
-    callers convert the result back with ``out.to(image.dtype)``.
-    """
-    dtype = module_or_dtype
-    if isinstance(module_or_dtype, torch.nn.Module):
-        p = next(module_or_dtype.parameters(), None)
-        dtype = image.dtype if p is None else p.dtype
-    return image if image.dtype == dtype else image.to(dtype)
 
 
 def pad_to_size(x: torch.Tensor, multiple: int = 1, min_size: int = 1, mode: str = "reflect") -> torch.Tensor:

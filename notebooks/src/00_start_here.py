@@ -81,6 +81,7 @@ viz.show_images(
 # |---|---|---|
 # | 01 Gram & MMD | style as second-order statistics; Gram loss = MMD with a quadratic kernel | pixel, patch and random-filter statistics |
 # | 02 Gatys | optimise an image to match content and style features | texture synthesis with random filters |
+# | 02b Learning to stylise | train a network instead (Johnson, instance norm, CIN), CycleGAN between collections | perceptual loss on random filters |
 # | 03 AdaIN | instance normalisation; match channel means and variances | AdaIN on pixels = mean/std colour transfer |
 # | 04 WCT | whitening and colouring: match the full covariance | WCT on pixels = covariance colour transfer |
 # | 05 PhotoWCT | max-unpooling and closed-form smoothing for photos | smoothing a pixel-space colour transfer |
@@ -140,8 +141,10 @@ viz.show_images(greys, titles=[f"Y of {n}" for n in shown], ncols=3, size=2.5, c
 # * `make test` — runs every unit test, then every notebook in the **fast mode**
 #   (`STYLELAB_FAST=1`: small images, few iterations, random weights allowed).
 #   You can run a notebook the same way yourself to try it quickly.
-# * On a CPU laptop the notebooks default to sizes that finish in minutes; on a
-#   GPU raise the sizes where a notebook suggests it.
+# * At their default settings (the **full mode**, what you run) the notebooks are
+#   sized for a 2-core laptop CPU: at most 10 minutes each and 30 minutes for the
+#   whole course (the README lists measured times; `make notebooks-time` measures
+#   them on your machine). On a GPU raise the sizes where a notebook suggests it.
 #
 # ## What to remember
 #

@@ -21,9 +21,14 @@ import torch.nn as nn
 
 from .. import transforms as T
 from .. import validate as V
+from .. import weights as W
 from ..decoders import MirrorDecoder
+from ..device import follow, get_device
 from ..encoders import VGG19Encoder, normalised_vgg19
-from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
+from ..tiling import from_cli
+from ..train import AdaINLoss, ImageFolder, load_module_state
+from ..weights import checkpoints_of as _checkpoints_of
+from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["AdaIN", "MIN_SIDE", "add_cli_arguments", "run_cli"]
 
@@ -64,73 +69,78 @@ class AdaIN(nn.Module):
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
         """
-        from .. import weights as W
-        from ..device import get_device
 
-        enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download)
+        device = get_device(device)
+        enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download,
+                               device=device)
         dec = MirrorDecoder(4, unpool="nearest")
         if isinstance(decoder, (str, os.PathLike)) and str(decoder).endswith(".ckpt"):
-            from ..train import load_module_state
 
             dec.load_state_dict(load_module_state(decoder, "decoder"))
             dec.pretrained = True
         else:
             dec.pretrained = W.load_into(dec, "adain_decoder", decoder, random=random, download=download)
         model = cls(enc, dec.eval().requires_grad_(False))
-        return model.to(get_device(device))
+        return model.to(device)
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` → relu4_1 ``(B, 512, ⌈H/8⌉, ⌈W/8⌉)``."""
-        return self.encoder(image, layers=self.layer)[self.layer]
+        """``(B, 3, H, W)`` → relu4_1 ``(B, 512, ⌈H/8⌉, ⌈W/8⌉)`` (the image follows the model's device and dtype)."""
+        return self.encoder(follow(self, image), layers=self.layer)[self.layer]
 
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | Sequence[torch.Tensor],
-        alpha: float = 1.0,
         *,
+        alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
-        preserve_color: bool = False,
+        preserve_colour: bool = False,
         content_labels: torch.Tensor | None = None,
         style_labels: torch.Tensor | None = None,
         preset: str = "pytorch",
         clamp: bool = True,
+        preserve_color: bool | None = None,
     ) -> torch.Tensor:
         """Stylise ``content`` ``(B, 3, H, W)`` with ``style``.
+
+        Inputs follow the model: images and label maps are moved to its device
+        (images to its dtype) and the result is on the model's device.
 
         Args:
             style: one ``(1 or B, 3, H', W')`` image, or a list of images for
                 style interpolation with ``style_weights`` (normalised to sum 1).
             alpha: content/style trade-off in [0, 1] (feature-space blend).
-            preserve_color: recolour the style to the content's colours first
+            preserve_colour: recolour the style to the content's colours first
                 (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
+                ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
                 :func:`stylelab.transforms.adain`); single style only.
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
 
-        Images of any float dtype are accepted (computed in the weights' dtype,
-        returned in the content's); images below :data:`MIN_SIDE` px are padded
+        Images are checked first (:func:`stylelab.validate.check_image`); images below :data:`MIN_SIDE` px are padded
         (:func:`stylelab.validate.pad_to_size`) and the result cropped.
 
         Returns:
             ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
         """
-        dtype = content.dtype if isinstance(content, torch.Tensor) else None
-        content = V.as_dtype(V.check_image(content, "content"), self.decoder)
+        preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        styles = [V.pad_to_size(V.as_dtype(V.check_image(s, f"style {i}" if len(styles) > 1 else "style"), self.decoder),
-                                min_size=MIN_SIDE) for i, s in enumerate(styles)]
+        content = V.check_image(content, "content")  # validate, then follow the model
+        styles = [V.check_image(s, f"style {i}" if len(styles) > 1 else "style") for i, s in enumerate(styles)]
+        content, styles, content_labels, style_labels = follow(self, content, styles, content_labels, style_labels)
         H, W_ = content.shape[-2:]
-        content = V.pad_to_size(content, min_size=MIN_SIDE)
+        content = V.pad_to_size(content, min_size=MIN_SIDE)  # small images: padded, the result cropped
+        styles = [V.pad_to_size(s, min_size=MIN_SIDE) for s in styles]
         if content_labels is not None:  # label maps at the images' resolution are padded alike
             content_labels = V.pad_to_size(T.check_labels(content_labels), min_size=MIN_SIDE)
         if style_labels is not None:
             style_labels = V.pad_to_size(T.check_labels(style_labels), min_size=MIN_SIDE)
-        if preserve_color:
+        if preserve_colour:
             if content.shape[0] != 1:
-                raise ValueError("preserve_color works on one content image at a time")
+                raise ValueError("preserve_colour works on one content image at a time")
             styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
         cf = self.encode(content)
         sfs = [self.encode(s) for s in styles]
@@ -141,7 +151,7 @@ class AdaIN(nn.Module):
                 raise ValueError("spatial control with labels takes a single style image")
             t = T.interpolate_styles(cf, sfs, style_weights, "adain", alpha=alpha, preset=preset)
         out = self.decoder(t)[..., : 8 * -(-H // 8), : 8 * -(-W_ // 8)]
-        return (out.clamp(0, 1) if clamp else out).to(dtype)
+        return out.clamp(0, 1) if clamp else out
 
     forward = stylize
 
@@ -149,7 +159,8 @@ class AdaIN(nn.Module):
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1] (default 1)")
-    parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    parser.add_argument("--preserve-colour", "--preserve-color", dest="preserve_colour", action="store_true",
+                        help="keep the content's colours (CORAL on the style first)")
     parser.add_argument("--adain-preset", choices=sorted(T.ADAIN_PRESETS), default="pytorch",
                         help="statistics convention: pytorch port (default) or the official Torch code")
     parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
@@ -157,15 +168,21 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset)
-    return out[..., : content.shape[-2], : content.shape[-1]]
+    if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
+        style = T.coral(style, content)
+
+    def fn(x):
+        return model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+
+    return from_cli(args, "adain", fn, content, style)
 
 
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = AdaIN.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, _checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:
@@ -178,7 +195,6 @@ def _add_train_arguments(parser) -> None:
 
 
 def _train_job(args, images, device, random) -> TrainJob:
-    from ..train import AdaINLoss, ImageFolder
 
     if not args.styles:
         raise ValueError("--method adain needs --styles FOLDER (style images)")

@@ -14,7 +14,7 @@ Luan, Paris, Shechtman, Bala, "Deep Photo Style Transfer", CVPR 2017.
   L_s+^ℓ = Σ_c ‖G_c[O] − G_c[S]‖²_F / C_ℓ² (:func:`augmented_style_loss`).
   Without labels this is a Gram loss over the whole image.
 
-Official implementation (methods.md §7.1): VGG-19, content ``relu4_2``, style
+Official implementation (luanfujun/deep-photo-styletransfer ``deepmatting_seg.lua``): VGG-19, content ``relu4_2``, style
 ``relu1_1 … relu5_1``, content weight 5, style weight 100, λ = 1e4, TV 1e-3,
 L-BFGS, **two stages** — 1000 iterations without the Laplacian
 (``neuralstyle_seg.lua``), then 1000 with it, initialised from stage 1
@@ -34,12 +34,18 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from .. import losses, stats
 from .. import transforms as T
 from .. import validate as V
+from ..device import follow
+from ..encoders import vgg19
 from ..matting import MattingLaplacian
+from ..optim import minimise_image
+from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, register
+from .gatys import check_size
 
-__all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "PRESETS", "stylize",
+__all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "DPSTResult", "PRESETS", "stylize", "run",
            "add_cli_arguments", "run_cli"]
 
 
@@ -91,9 +97,7 @@ def label_masks(content_labels, style_labels, min_pixels: int = 10, max_ratio: f
 def _masked_gram(feat: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """(K, C, C) Gram matrices of feat (1, C, H, W) under masks (K, 1, H', W') resized bilinearly to H×W."""
     m = F.interpolate(masks, size=feat.shape[-2:], mode="bilinear", align_corners=False)
-    fm = feat * m  # (K, C, H, W)
-    fl = fm.flatten(2)
-    return fl @ fl.transpose(1, 2) / m.flatten(1).sum(1).clamp_min(1.0)[:, None, None]
+    return stats.gram(feat * m, "none") / m.flatten(1).sum(1).clamp_min(1.0)[:, None, None]  # (K, C, C)
 
 
 def augmented_style_loss(feat: torch.Tensor, style_feat: torch.Tensor, content_masks: torch.Tensor | None = None,
@@ -141,9 +145,24 @@ PRESETS = {
 }
 
 
-def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, style_labels=None,
-            preset: str | DPSTConfig = "official", steps: tuple[int, int] | None = None, encoder=None,
-            init: torch.Tensor | None = None, random: bool | None = None, progress: bool = True, **overrides):
+@dataclass
+class DPSTResult:
+    """Output of :func:`run`: the image (1, 3, H, W) in [0, 1] and the loss per evaluation
+    (``history["loss"]`` the total, ``history["matting"]`` the photorealism term; stage 1, then stage 2)."""
+
+    image: torch.Tensor
+    history: dict[str, list[float]]
+
+
+def stylize(content: torch.Tensor, style: torch.Tensor, **kwargs) -> torch.Tensor:
+    """Deep Photo Style Transfer: the image (1, 3, H, W) in [0, 1] (arguments as :func:`run`,
+    which also returns the loss history)."""
+    return run(content, style, **kwargs).image
+
+
+def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, style_labels=None,
+        preset: str | DPSTConfig = "official", steps: tuple[int, int] | None = None, encoder=None,
+        init: torch.Tensor | None = None, random: bool | None = None, progress: bool = True, **overrides) -> DPSTResult:
     """Two-stage Deep Photo Style Transfer by L-BFGS on the pixels.
 
     Stage 1 minimises content + augmented style + TV from the content image (or ``init``);
@@ -154,27 +173,24 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
         content_labels, style_labels: optional label maps (see :func:`label_masks`).
         preset: ``"official"`` / ``"tf"`` or a :class:`DPSTConfig`; ``overrides`` change its fields.
         steps: (stage 1, stage 2) L-BFGS iterations (e.g. ``(0, 100)`` to skip stage 1).
-        encoder: a :class:`stylelab.encoders.VGG19Encoder` (default: torchvision VGG-19,
-            pretrained if available; ``random`` allows random weights).
+        encoder: a :class:`stylelab.encoders.VGG19Encoder`: the images follow it
+            (its device and dtype). Default: torchvision VGG-19 on the content's
+            device, pretrained if available (``random`` allows random weights).
 
     Returns:
-        ``(image, history)``: (1, 3, H, W) in [0, 1] and ``{"loss": [...], "matting": [...]}``.
+        :class:`DPSTResult`: ``.image`` (1, 3, H, W) in [0, 1] and ``.history``
+        ``{"loss": [...], "matting": [...]}``.
     """
-    from ..encoders import vgg19
-
-    content = V.check_image(content, "content", batch=1)
+    content = V.check_image(content, "content", batch=1)  # validate, then follow the model (or the content)
     style = V.check_image(style, "style", batch=1)
-    if style.device != content.device or style.dtype != content.dtype:
-        raise ValueError(f"content ({content.device}, {content.dtype}) and style ({style.device}, {style.dtype}) "
-                         "must share a device and dtype: move one with .to(...)")
     cfg = PRESETS[preset] if isinstance(preset, str) else preset
     cfg = replace(cfg, **overrides)
     steps = tuple(steps or cfg.steps)
+    ref = encoder if encoder is not None and next(encoder.parameters(), None) is not None else content
+    content, style, init = follow(ref, content, style, init)  # inputs follow the model (or the content)
     dev, dtype = content.device, content.dtype
     enc = encoder or vgg19(last_layer="relu5_1", random=random, device=dev)
     layers = list(dict.fromkeys([cfg.content_layer, *cfg.style_layers]))
-    from .gatys import check_size
-
     check_size(enc, layers, content.shape[-2:], "content")
     check_size(enc, layers, style.shape[-2:], "style")
     with torch.no_grad():
@@ -188,46 +204,30 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
         cm, sm = cm.to(dev, dtype), sm.to(dev, dtype)
     # The Laplacian: official resizes the content to long side 700 — here it must match the output size.
     lap = MattingLaplacian(content[0].to(torch.float64 if dev.type != "mps" else torch.float32), eps=cfg.eps, radius=cfg.radius)
-    x = (init if init is not None else content).detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-    history = {"loss": [], "matting": []}
+    x = init if init is not None else content
+    history: dict[str, list[float]] = {"loss": [], "matting": []}
 
-    def run(n, with_matting):
-        nonlocal x
-        if n <= 0:
-            return
-        opt = torch.optim.LBFGS([x], max_iter=n, history_size=50, tolerance_grad=-1, tolerance_change=-1,
-                                line_search_fn="strong_wolfe")
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=n, desc=f"DPST stage {2 if with_matting else 1}", leave=False)
-
-        def closure():
-            opt.zero_grad()
-            feats = enc(x, layers=layers)
-            loss = cfg.content_weight * F.mse_loss(feats[cfg.content_layer], cfeat)
+    def loss_fn(with_matting):
+        def total_loss(image):
+            feats = enc(image, layers=layers)
+            loss = cfg.content_weight * losses.content_loss(feats[cfg.content_layer], cfeat, "tutorial")  # mean squared error
             for name in cfg.style_layers:
                 loss = loss + cfg.style_weight / len(cfg.style_layers) * augmented_style_loss(feats[name], sfeats[name], cm, sm)
-            loss = loss + cfg.tv_weight * ((x[..., 1:, :] - x[..., :-1, :]).pow(2).sum() + (x[..., 1:] - x[..., :-1]).pow(2).sum())
-            m = photorealism_loss(x, lap) if with_matting else x.new_zeros(())
-            total = loss + cfg.matting_weight * m
-            total.backward()
-            history["loss"].append(float(total.detach()))
-            history["matting"].append(float(m.detach()))
-            if bar is not None:
-                bar.update(1)
-            return total
+            loss = loss + cfg.tv_weight * losses.total_variation(image, "squared", reduction="sum")
+            m = photorealism_loss(image, lap) if with_matting else image.new_zeros(())
+            return loss + cfg.matting_weight * m, {"matting": m}
+        return total_loss
 
-        opt.step(closure)
-        if bar is not None:
-            bar.close()
-        with torch.no_grad():
-            x.clamp_(0, 1)
-
-    run(steps[0], False)
-    run(steps[1], True)
-    return x.detach(), history
+    # Each stage is one L-BFGS call of `steps` iterations that never stops early (official: optim.lbfgs, maxIter).
+    for stage, n in enumerate(steps, start=1):
+        if n <= 0:
+            continue
+        x, hist, _ = minimise_image(loss_fn(stage == 2), x, n, keys=("matting",), budget="iterations",
+                                    history_size=50, line_search="strong_wolfe", tolerances=(-1, -1),
+                                    clamp_each=False, clamp_end=True, progress=progress, desc=f"DPST stage {stage}")
+        history["loss"] += hist["total"]
+        history["matting"] += hist["matting"]
+    return DPSTResult(x.detach(), history)
 
 
 # ============================================================================ CLI
@@ -240,17 +240,16 @@ def add_cli_arguments(parser) -> None:
 def run_cli(args, content, style, device) -> torch.Tensor:
     steps = tuple(args.steps) if args.steps else None
     over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
-    out, _ = stylize(content, style, preset=args.preset, steps=steps, **over)
-    return out
+    return stylize(content, style, preset=args.preset, steps=steps, **over)
 
 
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
-    from ..encoders import vgg19
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained,
+                  _checkpoints_of(encoder))
 
 
 register(Method(

@@ -56,7 +56,10 @@ import torch.nn.functional as F
 
 from .. import colour, losses
 from .. import validate as V
+from ..device import follow, get_device
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+from ..optim import minimise_image
+from ..weights import checkpoints_of
 from . import BenchRow, Method, Runner, register
 
 StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
@@ -206,7 +209,7 @@ def get_encoder(cfg: GatysConfig, device=None, dtype: torch.dtype = torch.float3
     weights only when allowed, with a warning). Cached encoders are frozen and
     shared, never copied.
     """
-    device = torch.device(device or "cpu")
+    device = get_device(device)
     if dtype == torch.float64 and device.type == "mps":
         raise ValueError("MPS has no float64; use float32 on MPS.")
     last = deepest(cfg.layers) if cfg.layers else "relu1_1"
@@ -308,13 +311,9 @@ class GatysObjective:
 
 
 # ---------------------------------------------------------------------------- optimisation
-class _BudgetSpent(Exception):
-    """Raised inside the L-BFGS closure to stop exactly at ``steps`` evaluations."""
-
-
 @dataclass
 class GatysResult:
-    """Output of :func:`stylize`: the image ``(1, 3, H, W)`` in [0, 1], the loss history per evaluation, timing."""
+    """Output of :func:`run`: the image ``(1, 3, H, W)`` in [0, 1], the loss history per evaluation, timing."""
 
     image: torch.Tensor
     history: dict[str, list[float]]
@@ -349,76 +348,18 @@ def optimise(
     """Minimise ``objective`` over the pixels of ``init`` (copied). Returns ``(image, history, evaluations)``.
 
     ``image`` is the best evaluated image with ``cfg.keep_best``, else the last iterate.
+    The loop is :func:`stylelab.optim.minimise_image` with the config's optimiser settings.
 
     ``callback(evaluation, image, losses)`` is called every ``callback_every``
     evaluations with a detached copy of the current image (for live previews).
     A progress bar (``tqdm.auto``) shows the weighted losses.
     """
-    from tqdm.auto import tqdm
-
-    x = init.detach().clone().requires_grad_(True)
-    records: list[torch.Tensor] = []
-    count = [0]
-    best: dict = {"loss": None, "image": None}
-    bar = tqdm(total=cfg.steps, desc=desc, disable=not progress, leave=False)
-
-    def closure():
-        if cfg.stop == "exact" and count[0] >= cfg.steps:
-            raise _BudgetSpent  # a line search asked for more evaluations than the budget has
-        if cfg.clamp:
-            with torch.no_grad():
-                x.clamp_(0, 1)
-        opt.zero_grad(set_to_none=True)
-        total, parts = objective(x)
-        total.backward()
-        count[0] += 1
-        if cfg.keep_best:  # without a host sync: select on the device
-            t = total.detach()
-            if best["loss"] is None:
-                best["loss"], best["image"] = t.clone(), x.detach().clone()
-            else:
-                better = t < best["loss"]
-                best["image"] = torch.where(better, x.detach(), best["image"])
-                best["loss"] = torch.minimum(t, best["loss"])
-        records.append(torch.stack([total.detach(), parts["content"].detach(), parts["style"].detach(), parts["tv"].detach()]))
-        bar.update(1)
-        if count[0] % max(1, callback_every) == 0 or count[0] == cfg.steps:
-            vals = records[-1].tolist()
-            if progress:
-                bar.set_postfix(total=f"{vals[0]:.3g}", content=f"{vals[1]:.3g}", style=f"{vals[2]:.3g}", refresh=False)
-            if callback is not None:
-                callback(count[0], x.detach().clone(), dict(zip(("total", "content", "style", "tv"), vals)))
-        return total
-
-    if cfg.optimizer == "lbfgs":
-        opt = torch.optim.LBFGS([x], lr=cfg.learning_rate, max_iter=cfg.lbfgs_max_iter, history_size=cfg.history_size,
-                                line_search_fn=cfg.line_search)
-        group = opt.param_groups[0]
-        while count[0] < cfg.steps if cfg.stop == "exact" else count[0] <= cfg.steps:
-            if cfg.stop == "exact":
-                left = cfg.steps - count[0]
-                group["max_iter"] = min(cfg.lbfgs_max_iter, left)
-                group["max_eval"] = left if cfg.line_search else min(cfg.lbfgs_max_iter * 5 // 4, left)
-            before = count[0]
-            try:
-                opt.step(closure)
-            except _BudgetSpent:
-                break
-            if count[0] == before:  # converged: L-BFGS made no evaluation
-                break
-    else:
-        opt = torch.optim.Adam([x], lr=cfg.learning_rate)
-        for _ in range(cfg.steps):
-            opt.step(closure)
-            if cfg.clamp:
-                with torch.no_grad():
-                    x.clamp_(0, 1)
-    bar.close()
-    out = best["image"] if cfg.keep_best and best["image"] is not None else x.detach()
-    if cfg.clamp:
-        out = out.clamp(0, 1)
-    hist = torch.stack(records).T.tolist() if records else [[], [], [], []]
-    return out, dict(zip(("total", "content", "style", "tv"), hist)), count[0]
+    return minimise_image(
+        objective, init, cfg.steps, keys=("content", "style", "tv"), optimizer=cfg.optimizer, lr=cfg.learning_rate,
+        budget="evaluations" if cfg.stop == "exact" else "tutorial", lbfgs_max_iter=cfg.lbfgs_max_iter,
+        history_size=cfg.history_size, line_search=cfg.line_search, clamp_each=cfg.clamp, clamp_end=cfg.clamp,
+        keep_best=cfg.keep_best, callback=callback, callback_every=callback_every, progress=progress, desc=desc,
+    )
 
 
 def paper_loss(feats: dict[str, torch.Tensor], content_targets: dict[str, torch.Tensor],
@@ -469,7 +410,17 @@ def _scaled(hw: tuple[int, int], short: int) -> tuple[int, int]:
     return max(1, round(h * s)), max(1, round(w * s))
 
 
-def stylize(
+def stylize(content: torch.Tensor | None, style: torch.Tensor | None, config: GatysConfig | str = "paper",
+            **kwargs) -> torch.Tensor:
+    """Gatys style transfer: the image ``(1, 3, H, W)`` in [0, 1] (arguments as :func:`run`).
+
+    :func:`run` takes the same arguments and returns the whole
+    :class:`GatysResult` (loss history, evaluations, seconds).
+    """
+    return run(content, style, config, **kwargs).image
+
+
+def run(
     content: torch.Tensor | None,
     style: torch.Tensor | None,
     config: GatysConfig | str = "paper",
@@ -495,8 +446,9 @@ def stylize(
         style: ``(1, 3, H', W')``, or ``None`` for feature inversion of the content.
         config: a :class:`GatysConfig` or a preset name; ``overrides`` change
             single fields (``style_weight=1e4``, ``init="content"``, …).
-        encoder: a VGG-19 reaching every layer used; default
-            :func:`get_encoder` (cached), moved to the content's device/dtype.
+        encoder: a VGG-19 reaching every layer used: the images follow it
+            (moved to its device and dtype; the result is there). Default:
+            :func:`get_encoder` (cached) on the content's device and dtype.
         scales: coarse-to-fine short-side sizes, e.g. ``(128, 256)``: the result
             at each scale, upsampled, starts the next; the style is scaled by
             the same factor; ``config.steps`` evaluations per scale.
@@ -513,7 +465,8 @@ def stylize(
     Returns:
         :class:`GatysResult` (``.image`` ``(1, 3, H, W)`` in [0, 1]).
 
-    Runs on the device of ``content`` (or ``style``): CUDA, CPU or MPS (float32).
+    Runs on the encoder's device when one is given, else on the device of
+    ``content`` (or ``style``; the other image follows): CUDA, CPU or MPS (float32).
     """
     cfg = preset(config, **overrides) if isinstance(config, str) else config.replace(**overrides)
     if content is None and style is None:
@@ -521,8 +474,11 @@ def stylize(
     content = None if content is None else V.check_image(content, "content", batch=1)
     style = None if style is None else V.check_image(style, "style", batch=1)
     ref = content if content is not None else style
-    if content is not None and style is not None and content.device != style.device:
-        raise ValueError(f"content is on {content.device} and style on {style.device}; move both to one device.")
+    if encoder is not None and next(encoder.parameters(), None) is not None:
+        content, style, init_image = follow(encoder, content, style, init_image)  # inputs follow the model
+    else:
+        content, style, init_image = follow(ref, content, style, init_image)  # the other image follows the first
+    ref = content if content is not None else style
     device, dtype = ref.device, ref.dtype
     if content is None:  # texture synthesis: no content term, nothing to start from but noise
         cfg = cfg.replace(content_layers={}, init="noise" if cfg.init == "content" else cfg.init)
@@ -531,10 +487,6 @@ def stylize(
     if not cfg.layers:
         raise ValueError("no layers to match: give content_layers (with a content image) or style_layers (with a style image)")
     enc = encoder if encoder is not None else get_encoder(cfg, device, dtype, random=random)
-    p = next(enc.parameters(), None)
-    if p is not None and (p.device != device or p.dtype != dtype):
-        raise ValueError(f"the encoder is on {p.device} ({p.dtype}) but the images on {device} ({dtype}); "
-                         f"move one of them, e.g. encoder.to({str(device)!r}, {dtype}).")
     enc_last = enc.layers
     missing = [n for n in cfg.layers if n not in enc_last]
     if missing:
@@ -591,7 +543,7 @@ def stylize(
 def synthesize_texture(style: torch.Tensor, size: tuple[int, int] | None = None, config: GatysConfig | str = "paper",
                        **kwargs) -> GatysResult:
     """Texture synthesis (Gatys et al., NeurIPS 2015): match only the style statistics, from white noise."""
-    return stylize(None, style, config, size=size, **kwargs)
+    return run(None, style, config, size=size, **kwargs)
 
 
 def invert(image: torch.Tensor, layer: str = "relu4_2", config: GatysConfig | str = "paper", **kwargs) -> GatysResult:
@@ -603,7 +555,7 @@ def invert(image: torch.Tensor, layer: str = "relu4_2", config: GatysConfig | st
     """
     overrides = {"content_layers": {check_layer(layer): 1.0}, "style_layers": {}, "init": "noise", "content_weight": 1.0}
     overrides.update({k: kwargs.pop(k) for k in list(kwargs) if k in GatysConfig.__dataclass_fields__})
-    return stylize(image, None, config, **overrides, **kwargs)
+    return run(image, None, config, **overrides, **kwargs)
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -655,7 +607,7 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
         if v is not None:
             overrides[key] = v
     scales = list(args.scales) if getattr(args, "scales", None) else None
-    result = stylize(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
+    result = run(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
                      seed=args.seed if getattr(args, "seed", None) is not None else 0,
                      progress=not getattr(args, "no_progress", False), **overrides)
     return result.image
@@ -665,8 +617,9 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
 def _bench(cfg, device) -> Runner:
     config = preset("paper", steps=cfg.iterations)
     encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False).image,
-                  bool(getattr(encoder, "pretrained", False)))
+
+    return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False),
+                  bool(getattr(encoder, "pretrained", False)), checkpoints_of(encoder))
 
 
 register(Method(

@@ -3,7 +3,7 @@
 Li, Liu, Li, Yang, Kautz, "A Closed-form Solution to Photorealistic Image
 Stylization", ECCV 2018 (NVIDIA/FastPhotoStyle).
 
-Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (methods.md §6.2):
+Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (official ``photo_wct.py``, ``transform``):
 
     F_s^L = relu{L}_1 of the style, all four from ONE pass of the level-4 encoder e4
     x₄ = content;  F = e_L(x_L) (recording max-pool switches)
@@ -38,58 +38,21 @@ import torch.nn as nn
 from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
-from ..decoders import MirrorDecoder, decoder_convs
+from ..decoders import MirrorDecoder
+from ..device import follow, get_device
 from ..encoders import VGG19Encoder
-from . import BenchRow, Method, Runner, register
+from ..smoothing import smooth
+from ..tiling import from_cli
+from ..train import ReconstructionLoss, fit
+from . import BenchRow, Method, Runner, images_then_keywords, register
 
-__all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS", "MIN_SIDE"]
+__all__ = ["PhotoWCT", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS", "MIN_SIDE"]
 
 LEVELS = (4, 3, 2, 1)
 
 #: Smallest side the level-4 autoencoder takes (relu4_1 after three floor-rounded poolings needs
 #: 2 px for its reflection padding). Smaller images are padded to it and the result cropped.
 MIN_SIDE = 16
-
-
-def photowct_shapes() -> dict[str, tuple[int, ...]]:
-    """The 80 keys/shapes of the official ``photo_wct.pth`` (methods.md §6.1)."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for level in (1, 2, 3, 4):
-        W._conv(shapes, f"e{level}.conv0", 3, 3, k=1)
-        for name, out_c, in_c in W._vgg_conv_channels():
-            W._conv(shapes, f"e{level}.{name}", out_c, in_c)
-            if name == f"conv{level}_1":
-                break
-        for name, out_c, in_c in decoder_convs(level):
-            W._conv(shapes, f"d{level}.{name}", out_c, in_c)
-    return shapes
-
-
-def convert_official(state_dict) -> dict[str, torch.Tensor]:
-    """Official ``photo_wct.pth`` → :class:`PhotoWCT` state dict.
-
-    The official module's sub-module and layer names (``e4.conv3_1``,
-    ``d4.conv4_1``…) are the ones used here, so this is a validated copy; a
-    checkpoint wrapped as ``{"state_dict": …}`` or with ``module.`` prefixes
-    (DataParallel) is unwrapped.
-    """
-    sd = dict(state_dict.get("state_dict", state_dict)) if isinstance(state_dict, dict) else dict(state_dict)
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
-
-
-W.register(W.WeightSpec(
-    name="photowct",
-    filename="photo_wct.pth",
-    url=None,
-    license="CC BY-NC-SA 4.0 (NVIDIA/FastPhotoStyle; non-commercial, share-alike)",
-    source="PhotoWCTModels/photo_wct.pth in https://github.com/NVIDIA/FastPhotoStyle — download it yourself "
-           "and pass the path (stylelab never ships it)",
-    shapes=photowct_shapes(),
-    converter="stylelab.methods.photowct:convert_official",
-    used_by="stylelab.PhotoWCT",
-    note="Non-commercial use only; share derivatives under the same licence.",
-    print_license_on_load=True,
-))
 
 
 class PhotoWCT(nn.Module):
@@ -115,7 +78,6 @@ class PhotoWCT(nn.Module):
                 or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache.
             random: allow random weights when the file is missing (warns).
         """
-        from ..device import get_device
 
         model = cls()
         model.pretrained = W.load_into(model, "photowct", path_or_state_dict, random=random, download=False)
@@ -134,6 +96,7 @@ class PhotoWCT(nn.Module):
         return lab.to(image.device)
 
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
@@ -144,10 +107,12 @@ class PhotoWCT(nn.Module):
         levels: Sequence[int] = LEVELS,
         smoothing: str | None = None,
         beta: float = 0.9999,
-        return_steps: bool = False,
         **wct_kwargs,
-    ):
+    ) -> torch.Tensor:
         """PhotoWCT stylisation (coarse → fine), optionally followed by smoothing.
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W').
@@ -160,18 +125,39 @@ class PhotoWCT(nn.Module):
             wct_kwargs: overrides of the ``"photowct"`` WCT preset.
 
         Returns:
-            (1, 3, H, W), or (image, {level: image}) with ``return_steps``.
+            (1, 3, H, W). The image after each level: :meth:`stylize_steps`.
         """
-        dtype = content.dtype if isinstance(content, torch.Tensor) else None
-        content = V.as_dtype(V.check_image(content, "content", batch=1), self.e1)
-        style = V.as_dtype(V.check_image(style, "style", batch=1), self.e1)
-        guide = content
-        H0, W0 = content.shape[-2:]
+        if "return_steps" in wct_kwargs:
+            raise TypeError("stylize returns the image; for the image after each level call stylize_steps(...)")
+        steps = self.stylize_steps(content, style, content_labels=content_labels, style_labels=style_labels,
+                                   levels=levels, smoothing=smoothing, beta=beta, **wct_kwargs)
+        return steps["smoothed"] if smoothing is not None else steps[min(k for k in steps if k != "smoothed")]
+
+    @torch.no_grad()
+    @images_then_keywords
+    def stylize_steps(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        *,
+        content_labels=None,
+        style_labels=None,
+        levels: Sequence[int] = LEVELS,
+        smoothing: str | None = None,
+        beta: float = 0.9999,
+        **wct_kwargs,
+    ) -> dict:
+        """:meth:`stylize`, keeping every intermediate image: ``{level: (1, 3, H, W)}`` coarse
+        first, then ``"smoothed"`` when ``smoothing`` is given (the result is the last entry)."""
+        content = V.check_image(content, "content", batch=1)  # validate, then follow the model
+        style = V.check_image(style, "style", batch=1)
         if (content_labels is None) != (style_labels is None):
             raise ValueError("pass both content_labels and style_labels, or neither")
         levels = sorted({int(l) for l in levels}, reverse=True)
         if not levels or any(l not in LEVELS for l in levels):
             raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {levels}")
+        content, style = follow(self, content, style)
+        guide, (H0, W0) = content, content.shape[-2:]
         cl = self._labels(content_labels, content, "content_labels")
         sl = self._labels(style_labels, style, "style_labels")
         # small images: padded to MIN_SIDE (label maps alike), the result cropped
@@ -187,16 +173,13 @@ class PhotoWCT(nn.Module):
             feats = getattr(self, f"e{level}")(x, layers=layer, switches=True)
             csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", content_labels=cl, style_labels=sl, **wct_kwargs)
             x = getattr(self, f"d{level}")(csf, feats.switches)
-            steps[level] = x[..., :H0, :W0].to(dtype)
+            steps[level] = x[..., :H0, :W0]
         x = x[..., :H0, :W0]
         if smoothing is not None:
-            from ..smoothing import smooth
-
-            sdtype = torch.float64 if x.device.type != "mps" else torch.float32
-            x = smooth(x.clamp(0, 1).to(sdtype), guide.to(sdtype), beta, mode=smoothing)
-            steps["smoothed"] = x.to(dtype)
-        x = x.to(dtype)
-        return (x, steps) if return_steps else x
+            dtype = torch.float64 if x.device.type != "mps" else torch.float32
+            x = smooth(x.clamp(0, 1).to(dtype), guide.to(dtype), beta, mode=smoothing).to(guide.dtype)
+            steps["smoothed"] = x
+        return steps
 
     forward = stylize
 
@@ -209,7 +192,6 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
     (pixel MSE + ``feature_weight`` × feature MSE); the encoder stays frozen.
     Returns ``(model, history)``.
     """
-    from ..train import ReconstructionLoss, fit
 
     model = model or PhotoWCT()
     enc, dec = getattr(model, f"e{level}"), getattr(model, f"d{level}")
@@ -225,7 +207,7 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--weights", type=V.arg_existing("file"), default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
-    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "ilu", "cg", "direct", "official", "gif"],
+    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "mg", "ilu", "cg", "direct", "official", "gif"],
                         help="smoothing after stylisation (default auto; none to skip)")
     parser.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="smoothing strength β (default 0.9999)")
     parser.add_argument("--content-labels", type=V.arg_existing("file"), default=None, help="content label map (single-channel PNG)")
@@ -246,6 +228,17 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     cl = _read_labels(args.content_labels, content) if args.content_labels else None
     sl = _read_labels(args.style_labels, style) if args.style_labels else None
     mode = None if args.smooth == "none" else args.smooth
+    if getattr(args, "tile", None) is not None:
+
+        if cl is not None:
+            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+        # WCT tile by tile with shared statistics; the smoothing then runs once at full size (multigrid: O(N) memory)
+        out = from_cli(args, "photowct", lambda x: model.stylize(x, style)[..., : x.shape[-2], : x.shape[-1]],
+                       content, style)
+        if mode is not None:
+            dtype = torch.float64 if out.device.type != "mps" else torch.float32
+            out = smooth(out.clamp(0, 1).to(dtype), content.to(dtype), args.beta, mode=mode, progress=True).float()
+        return out.clamp(0, 1)
     out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
     return out.clamp(0, 1)
 
@@ -254,7 +247,8 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 def _bench(smoothing: str | None):
     def build(cfg, device) -> Runner:
         model = PhotoWCT.from_official(device=device, random=True if cfg.random_weights else None)
-        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained,
+                      W.checkpoints_of(model))
 
     return build
 

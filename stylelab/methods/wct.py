@@ -8,7 +8,7 @@ level (:func:`stylelab.transforms.wct`), blended with ``α`` and decoded.
 
 Weights. The encoders are truncations of the same ``vgg_normalised.pth`` as
 AdaIN. The official decoders (``feature_invertor_conv{L}_1.t7``) exist only as
-Torch7 files behind Google-Drive links (methods.md §5); stylelab does not ship
+Torch7 files behind Google-Drive links (Yijunmaverick/UniversalStyleTransfer README); stylelab does not ship
 or download them. Two ways to get decoders:
 
 1. train your own: ``stylelab train --method wct --level L IMAGES`` (see
@@ -37,8 +37,11 @@ from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
+from ..device import follow, get_device
 from ..encoders import normalised_vgg19
-from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
+from ..smoothing import smooth
+from ..train import ReconstructionLoss, load_module_state
+from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA", "MIN_SIDE"]
 
@@ -54,33 +57,6 @@ def min_side(level: int) -> int:
 
 #: The official Torch code's default α (``test_wct.lua``); PytorchWCT uses 1.
 OFFICIAL_ALPHA = 0.6
-
-
-def _identity(state_dict):
-    return dict(state_dict)
-
-
-def decoder_shapes(level: int) -> dict[str, tuple[int, ...]]:
-    """Keys/shapes of a stylelab-named :class:`MirrorDecoder` of ``level``."""
-    shapes = {}
-    for name, out_c, in_c in decoder_convs(level):
-        shapes[f"{name}.weight"] = (out_c, in_c, 3, 3)
-        shapes[f"{name}.bias"] = (out_c,)
-    return shapes
-
-
-for _level in (1, 2, 3, 4, 5):
-    W.register(W.WeightSpec(
-        name=f"wct_decoder{_level}",
-        filename=f"stylelab_wct_decoder{_level}.pth",
-        url=None,
-        license="yours (trained with stylelab.train); converted official decoders: MIT (Yijunmaverick/UniversalStyleTransfer)",
-        source=f"train with `stylelab train --method wct --level {_level} IMAGES`, or convert "
-               f"feature_invertor_conv{_level}_1.t7 with stylelab.methods.wct.convert_t7_decoder",
-        shapes=decoder_shapes(_level),
-        converter="stylelab.methods.wct:_identity",
-        used_by="stylelab.WCT",
-    ))
 
 
 def convert_t7_decoder(path, level: int) -> dict[str, torch.Tensor]:
@@ -165,81 +141,112 @@ class WCT(nn.Module):
                 levels follow the registry's resolution order.
             random: allow random weights when files are missing (warns).
         """
-        from ..device import get_device
 
         levels = sorted(set(int(l) for l in levels), reverse=True)
         if not levels or any(l not in (1, 2, 3, 4, 5) for l in levels):
             raise ValueError(f"levels must be a subset of 1..5, got {levels}")
         decoders = dict(decoders or {})
-        enc = normalised_vgg19(weights=vgg, last_layer=f"relu{levels[0]}_1", ceil_mode=True, random=random, download=download)
+        device = get_device(device)
+        enc = normalised_vgg19(weights=vgg, last_layer=f"relu{levels[0]}_1", ceil_mode=True, random=random,
+                               download=download, device=device)
         decs = {}
         for level in levels:
             dec = MirrorDecoder(level)
             src = decoders.get(level)
             if isinstance(src, (str, os.PathLike)) and str(src).endswith(".ckpt"):
-                from ..train import load_module_state
 
                 dec.load_state_dict(load_module_state(src, "decoder"))
                 dec.pretrained = True
             else:
                 dec.pretrained = W.load_into(dec, f"wct_decoder{level}", src, random=random, download=download)
             decs[level] = dec.eval().requires_grad_(False)
-        return cls(enc, decs).to(get_device(device))
+        return cls(enc, decs).to(device)
 
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | Sequence[torch.Tensor],
-        alpha: float = 1.0,
         *,
+        alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
-        preserve_color: bool = False,
+        preserve_colour: bool = False,
         levels: Sequence[int] | None = None,
         preset: str = "official_wct",
         content_labels: torch.Tensor | None = None,
         style_labels: torch.Tensor | None = None,
-        return_steps: bool = False,
         clamp: bool = True,
+        preserve_color: bool | None = None,
         **wct_kwargs,
-    ):
+    ) -> torch.Tensor:
         """Run the cascade ``relu5_1 → … → relu1_1`` (or the given ``levels``, coarse first).
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             alpha: blend at every level (the official default is
                 :data:`OFFICIAL_ALPHA` = 0.6; PytorchWCT uses 1).
             preset: regularisation preset of :func:`stylelab.transforms.wct`
                 (default ``"official_wct"``); ``wct_kwargs`` override its parts.
-            return_steps: also return the image after each level.
             style: one image, or a list of images mixed with ``style_weights``
                 at every level (:func:`stylelab.transforms.interpolate_styles`).
-            preserve_color: recolour the style(s) to the content's colour
-                statistics first (:func:`stylelab.transforms.coral`).
+            preserve_colour: recolour the style(s) to the content's colour
+                statistics first (:func:`stylelab.transforms.coral`);
+                ``preserve_color`` is its deprecated alias.
 
         Returns:
-            ``(B, 3, H, W)`` (cropped to the content's size), or
-            ``(image, {level: image})`` with ``return_steps``.
+            ``(B, 3, H, W)`` (cropped to the content's size). The image after
+            each level: :meth:`stylize_steps`.
         """
+        if "return_steps" in wct_kwargs:
+            raise TypeError("stylize returns the image; for the image after each level call stylize_steps(...)")
+        preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
+        steps = self.stylize_steps(content, style, alpha=alpha, style_weights=style_weights,
+                                   preserve_colour=preserve_colour, levels=levels, preset=preset,
+                                   content_labels=content_labels, style_labels=style_labels, clamp=clamp, **wct_kwargs)
+        return steps[min(steps)]
+
+    @torch.no_grad()
+    @images_then_keywords
+    def stylize_steps(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor | Sequence[torch.Tensor],
+        *,
+        alpha: float = 1.0,
+        style_weights: Sequence[float] | None = None,
+        preserve_colour: bool = False,
+        levels: Sequence[int] | None = None,
+        preset: str = "official_wct",
+        content_labels: torch.Tensor | None = None,
+        style_labels: torch.Tensor | None = None,
+        clamp: bool = True,
+        **wct_kwargs,
+    ) -> dict[int, torch.Tensor]:
+        """:meth:`stylize`, keeping the image after every level: ``{level: (B, 3, H, W)}``
+        in the order run (coarse first); the last (finest) level's image is the result."""
         levels = sorted(levels or self.levels, reverse=True)
         missing = [l for l in levels if str(l) not in self.decoders]
         if missing:
             raise ValueError(f"no decoder for level(s) {missing}; this model has {self.levels}")
-        dtype = content.dtype if isinstance(content, torch.Tensor) else None
-        content = V.as_dtype(V.check_image(content, "content"), self.encoder)
         need = min_side(max(levels))  # small images: padded to this, the result cropped
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        styles = [V.pad_to_size(V.as_dtype(V.check_image(s, f"style {i}" if len(styles) > 1 else "style"), self.encoder),
-                                min_size=need) for i, s in enumerate(styles)]
+        content = V.check_image(content, "content")  # validate, then follow the model
+        styles = [V.check_image(s, f"style {i}" if len(styles) > 1 else "style") for i, s in enumerate(styles)]
+        content, styles, content_labels, style_labels = follow(self, content, styles, content_labels, style_labels)
         H0, W0 = content.shape[-2:]
         content = V.pad_to_size(content, min_size=need)  # small images: padded, the result cropped
+        styles = [V.pad_to_size(s, min_size=need) for s in styles]
         if content_labels is not None:  # label maps at the images' resolution are padded alike
             content_labels = V.pad_to_size(T.check_labels(content_labels), min_size=need)
         if style_labels is not None:
             style_labels = V.pad_to_size(T.check_labels(style_labels), min_size=need)
         H, W_ = content.shape[-2:]
-        if preserve_color:
+        if preserve_colour:
             if content.shape[0] != 1:
-                raise ValueError("preserve_color works on one content image at a time")
+                raise ValueError("preserve_colour works on one content image at a time")
             styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
         if len(styles) > 1 and content_labels is not None:
             raise ValueError("spatial control with labels takes a single style image")
@@ -258,9 +265,8 @@ class WCT(nn.Module):
             x = self.decoders[str(level)](csf)[..., :H, :W_]
             if clamp:
                 x = x.clamp(0, 1)
-            steps[level] = x[..., :H0, :W0].to(dtype)
-        x = steps[levels[-1]]
-        return (x, steps) if return_steps else x
+            steps[level] = x[..., :H0, :W0]
+        return steps
 
     forward = stylize
 
@@ -303,13 +309,13 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     levels = list(args.levels)
     decoders = _decoder_files(args)
     model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
-    return model.stylize(content, style, args.alpha, preset=args.wct_preset)
+    return model.stylize(content, style, alpha=args.alpha, preset=args.wct_preset)
 
 
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained, W.checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:
@@ -318,7 +324,6 @@ def _bench_pixel(cfg, device) -> Runner:
 
 def _bench_pixel_gif(cfg, device) -> Runner:
     """Pixel WCT, then the guided filter of FastPhotoStyle's fast mode: a photorealistic pipeline without weights."""
-    from ..smoothing import smooth
 
     def run(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         y = T.wct(c, s).clamp(0, 1)
@@ -334,7 +339,6 @@ def _add_train_arguments(parser) -> None:
 
 
 def _train_job(args, images, device, random) -> TrainJob:
-    from ..train import ReconstructionLoss
 
     enc = normalised_vgg19(last_layer=f"relu{args.level}_1", random=random, device=device)
     dec = MirrorDecoder(args.level)
