@@ -8,9 +8,12 @@ part of the installed package.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn as nn
 
+from stylelab import wavelets as Wv
 from stylelab.methods.wct2 import COMPONENTS
 from stylelab.wavenets import POOL_CHANNELS, SKIP_ORIGINAL, WaveDecoder, WaveEncoder
 
