@@ -273,6 +273,8 @@ def output_path(path: str | os.PathLike, overwrite: bool = False, rename: bool =
     the first free ``name-1.png``, ``name-2.png``, … is returned).
     """
     path = Path(path)
+    if path.is_dir():  # before the suffix is added: `-o results` naming a folder is not `results.png`
+        raise IsADirectoryError(f"{path} is a folder; give a file name for the output (e.g. {path / 'out.png'}).")
     if path.suffix == "":
         path = path.with_suffix(".png")
     if Image.registered_extensions().get(path.suffix.lower()) not in Image.SAVE:

@@ -220,6 +220,11 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "Unsupported global" not in str(err):  # random bytes also fail the unpickler: a damaged file
+            raise CheckpointMismatchError(
+                f"{path} ({path.stat().st_size} bytes) could not be read as a PyTorch checkpoint "
+                "(not a pickle torch can read). The file is corrupt or incomplete: delete it and download it again."
+            ) from None
         # torch's weights-only unpickler refused a global: the file holds code or objects, not only tensors.
         raise CheckpointMismatchError(
             f"{path} holds Python objects besides tensors, and loading it would run code from the file: stylelab "

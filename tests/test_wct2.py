@@ -184,7 +184,7 @@ def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
         model.stylize(content, style, content_labels=cl)
     with pytest.raises(ValueError, match="transfer_at"):
         model.stylize(content, style, transfer_at=("encoder", "bottleneck"))
-    with pytest.raises(ValueError, match=r"\(B, 3, H, W\)"):
+    with pytest.raises(ValueError, match=r"content must have 3 channels \(RGB\)"):
         model.stylize(content[:, :2], style)
 
 
