@@ -84,17 +84,42 @@ def _transfer(args) -> int:
 
         torch.manual_seed(args.seed)
     if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
+        if args.content_labels is not None or args.style_labels is not None:
+            print("error: label maps are not supported with --video.", file=sys.stderr)
+            return 1
         if not hasattr(module, "run_cli_video"):
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return module.run_cli_video(args, device)
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
+    args.labels = _read_label_maps(args, module, content, style)
     t0 = time.perf_counter()
     result = module.run_cli(args, content, style, device)
     path = save_image(result, out, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
+
+
+def _read_label_maps(args, module, content, style):
+    """``--content-labels``/``--style-labels`` → ``(content_map, style_map)`` or ``None``, checked before any work.
+
+    Read with :func:`stylelab.labels.read_labels` (ids, palette PNGs, DPST colour masks); a map must
+    have its image's aspect (it is resized to the image, never stretched).
+    """
+    given = (args.content_labels is not None, args.style_labels is not None)
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
+    if not getattr(module, "LABELS", False):
+        raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
+    from . import labels as L
+
+    cl = L.read_labels(args.content_labels, like=content, device=content.device)
+    sl = L.read_labels(args.style_labels, like=style, device=style.device)
+    print(L.label_report(cl, sl))
+    return cl, sl
 
 
 def METHODS() -> dict[str, str]:
@@ -121,6 +146,9 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
+    p.add_argument("--content-labels", default=None,
+                   help="segmentation map of the content: single-channel ids, palette PNG or DPST colour mask, same aspect")
+    p.add_argument("--style-labels", default=None, help="segmentation map of the style (same conventions)")
     if method is not None:
         module = importlib.import_module(METHODS()[method])
         module.add_cli_arguments(p.add_argument_group(f"{method} options"))

@@ -33,7 +33,6 @@ from dataclasses import dataclass, replace
 from typing import Literal, Sequence
 
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     "mean_std", "adain", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
@@ -124,13 +123,24 @@ ADAIN_PRESETS: dict[str, tuple[bool, float, bool, float]] = {
 
 
 def _adain_matrix(c: torch.Tensor, s: torch.Tensor, cu: bool, ce: float, su: bool, se: float) -> torch.Tensor:
-    """AdaIN on matrices ``(C, N)``, ``(C, M)``."""
-    if c.shape[-1] < 2 or s.shape[-1] < 2:
+    """AdaIN on matrices ``(C, N)``, ``(C, M)`` (label regions).
+
+    A region of one pixel has variance 0 (``÷ max(N − 1, 1)``, as :func:`covariance`):
+    a 1-pixel content region becomes the style region's mean, a 1-pixel style
+    region gives its pixel's value (times ``sqrt(eps)/σ_c`` around it). No
+    official AdaIN has labels; this is the rule of the WCT references' covariance.
+    """
+    if c.shape[-1] == 0 or s.shape[-1] == 0:
         return c
+
+    def var(x, unbiased):
+        d = max(x.shape[-1] - 1, 1) if unbiased else x.shape[-1]
+        return (x - x.mean(-1, keepdim=True)).pow(2).sum(-1, keepdim=True) / d
+
     mc = c.mean(-1, keepdim=True)
-    sc = (c.var(-1, unbiased=cu, keepdim=True) + ce).sqrt()
+    sc = (var(c, cu) + ce).sqrt()
     ms = s.mean(-1, keepdim=True)
-    ss = (s.var(-1, unbiased=su, keepdim=True) + se).sqrt()
+    ss = (var(s, su) + se).sqrt()
     return (c - mc) / sc.clamp_min(torch.finfo(c.dtype).tiny) * ss + ms
 
 
@@ -162,7 +172,7 @@ def adain(
             normalised with the biased variance + 1e-5). See :data:`ADAIN_PRESETS`.
         eps, unbiased: override the preset's value for *both* sides.
         content_labels, style_labels: optional label maps (see
-            :func:`check_labels`); each usable label (:func:`usable_labels`)
+            :func:`stylelab.labels.check_labels`); each usable label (:func:`stylelab.labels.label_report`)
             is transferred from the style region with the same label; pixels
             of other labels keep their content feature. The official Torch
             code has this (``-mask``); the PyTorch port dropped it.
@@ -402,9 +412,16 @@ def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None
 
     ``out = C_s W (F_c − μ_c) + μ_s``, clamped to ``[min F_c, max F_c]`` if
     ``cfg.clamp``. Computed in ``cfg.compute_dtype``, returned in the input's.
+
+    One column (a label region reduced to one pixel) has covariance 0
+    (``÷ max(N − 1, 1)``), so ``Σ + εI = εI``: a 1-pixel content region becomes
+    ``μ_s`` (then clamped), a 1-pixel style region colours with ``√ε_s I`` and
+    its pixel as mean. That is what the WCT² code computes (its covariance is
+    ``FFᵀ`` without division when ``N = 1``); FastPhotoStyle divides by ``N − 1``
+    and produces NaN there (see :class:`stylelab.methods.photowct.PhotoWCT`).
     """
     cfg = cfg or WCT_PRESETS["exact"]
-    if content.shape[-1] < 2 or style.shape[-1] < 2:
+    if content.shape[-1] == 0 or style.shape[-1] == 0:
         return content
     device, dtype = compute_place(content, cfg.compute_dtype)
     c = content.to(device, dtype)
@@ -527,8 +544,8 @@ def wct(
         method: ``"eigh"`` (symmetric eigen-solver) or ``"svd"`` (as the
             references' ``torch.svd``); results agree up to rounding.
         content_labels, style_labels: optional label maps (see
-            :func:`check_labels`), at any resolution (resized with NEAREST to
-            the feature size). WCT runs per usable label (:func:`usable_labels`,
+            :func:`stylelab.labels.check_labels`), at any resolution (resized with NEAREST to
+            the feature size). WCT runs per usable label (:func:`stylelab.labels.label_report`,
             evaluated at the maps' given resolution) between the content and
             style pixels with that label; pixels of unused labels keep their
             content feature (PhotoWCT's rule, ``photo_wct.py``).
@@ -563,143 +580,16 @@ def wct(
 
 
 # ============================================================================ labels
-#: DPST's 9-colour convention for segmentation masks (used by WCT²'s loader):
-#: colour name → (RGB in [0, 1], label). Other colours map to the nearest (L1).
-DPST_PALETTE: dict[str, tuple[tuple[float, float, float], int]] = {
-    "black": ((0.0, 0.0, 0.0), 0),
-    "white": ((1.0, 1.0, 1.0), 1),
-    "green": ((0.0, 1.0, 0.0), 2),
-    "blue": ((0.0, 0.0, 1.0), 3),
-    "red": ((1.0, 0.0, 0.0), 4),
-    "yellow": ((1.0, 1.0, 0.0), 5),
-    "grey": ((0.5, 0.5, 0.5), 6),
-    "lightblue": ((0.0, 1.0, 1.0), 7),
-    "purple": ((1.0, 0.0, 1.0), 8),
-}
-
-
-def labels_from_rgb(rgb_image: torch.Tensor, palette: dict | Sequence | None = None) -> torch.Tensor:
-    """Convert a colour-coded mask to a label map by nearest palette colour (L1 distance).
-
-    Args:
-        rgb_image: ``(B, 3, H, W)`` or ``(3, H, W)`` RGB in [0, 1] (uint8 in
-            [0, 255] is accepted too).
-        palette: ``{name: ((r, g, b), label)}`` or a sequence of ``(r, g, b)``
-            colours in [0, 1] numbered 0, 1, …; default :data:`DPST_PALETTE`
-            (Luan et al., "Deep Photo Style Transfer", CVPR 2017).
-
-    Returns:
-        ``(B, 1, H, W)`` int64 labels.
-    """
-    x = torch.as_tensor(rgb_image)
-    if x.dim() == 3:
-        x = x.unsqueeze(0)
-    if x.dim() != 4 or x.shape[1] != 3:
-        raise ValueError(f"rgb_image must be (B, 3, H, W) or (3, H, W), got {tuple(x.shape)}")
-    x = x.float() / 255.0 if not x.is_floating_point() else x.float()  # float32: MPS has no float64
-    if palette is None:
-        palette = DPST_PALETTE
-    if isinstance(palette, dict):
-        colours = [c for c, _ in palette.values()]
-        ids = [int(i) for _, i in palette.values()]
-    else:
-        colours = list(palette)
-        ids = list(range(len(colours)))
-    pal = torch.tensor(colours, dtype=torch.float32, device=x.device)  # (K, 3)
-    dist = (x.unsqueeze(1) - pal.view(1, -1, 3, 1, 1)).abs().sum(2)  # (B, K, H, W)
-    nearest = dist.argmin(1, keepdim=True)
-    return torch.tensor(ids, dtype=torch.long, device=x.device)[nearest]
-
-
-def check_labels(labels) -> torch.Tensor:
-    """Validate a label map and return it as ``(B, 1, H, W)`` int64.
-
-    Accepts ``(H, W)``, ``(1, H, W)``, ``(B, H, W)`` and ``(B, 1, H, W)`` integer
-    tensors (or NumPy arrays), and floating tensors holding whole numbers.
-    A 3-channel (RGB) mask raises :class:`ValueError` explaining how to convert it.
-    """
-    x = torch.as_tensor(labels)
-    rgb_hint = (
-        "a label map must be single-channel integers (one id per pixel). This looks like a "
-        "3-channel colour mask of shape {shape}: convert it with "
-        "stylelab.transforms.labels_from_rgb(mask) (DPST's 9 colours by default, or pass "
-        "palette=[(r, g, b), ...]), or keep one channel if all three are equal."
-    )
-    if x.dim() == 4 and x.shape[1] in (3, 4) or x.dim() == 3 and (x.shape[0] in (3, 4) or x.shape[-1] in (3, 4)):
-        raise ValueError(rgb_hint.format(shape=tuple(x.shape)))
-    if x.dim() == 2:
-        x = x[None, None]
-    elif x.dim() == 3:
-        x = x[:, None]
-    elif x.dim() != 4 or x.shape[1] != 1:
-        raise ValueError(f"label map must be (H, W) or (B, 1, H, W), got shape {tuple(x.shape)}")
-    if x.is_floating_point():
-        if not torch.equal(x, x.round()):
-            raise ValueError("label map holds non-integer values: labels are integer ids (use .long() on ids)")
-    elif x.dtype == torch.bool:
-        pass
-    elif x.is_complex():
-        raise ValueError("label map must hold integers")
-    return x.long()
-
-
-def resize_labels(labels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a label map to ``size = (H, W)`` with nearest-neighbour sampling (no new ids)."""
-    x = check_labels(labels)
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x.float(), size=tuple(size), mode="nearest").long()  # ids < 2**24 are exact
-
-
-def usable_labels(content_labels, style_labels, min_pixels: int = 10, max_ratio: float = 100.0) -> list[int]:
-    """Labels present with more than ``min_pixels`` pixels in both maps and a
-    pixel-count ratio below ``max_ratio`` both ways.
-
-    This is FastPhotoStyle's / WCT²'s rule (``> 10`` pixels, ratio ``< 100``),
-    evaluated on the maps as given (their own resolution), before any resizing.
-    Counts are over the whole map (all batch entries).
-    """
-    c = check_labels(content_labels)
-    s = check_labels(style_labels)
-    cu, cc = torch.unique(c, return_counts=True)
-    su, sc = torch.unique(s, return_counts=True)
-    s_counts = dict(zip(su.tolist(), sc.tolist()))
-    out = []
-    for lab, nc in zip(cu.tolist(), cc.tolist()):
-        ns = s_counts.get(lab, 0)
-        if nc > min_pixels and ns > min_pixels and nc / ns < max_ratio and ns / nc < max_ratio:
-            out.append(int(lab))
-    return out
+# Label maps live in stylelab.labels (one implementation for every method and the CLI);
+# these names stay importable from here because the notebooks call them as T.<name>.
+from .labels import DPST_PALETTE, check_labels, labels_from_rgb, resize_labels, usable_labels  # noqa: E402
 
 
 def _labelled(fn, content, style, content_labels, style_labels, min_pixels, max_ratio) -> torch.Tensor:
-    """Apply ``fn(C×N content, C×M style) → C×N`` per usable label, per sample."""
-    cl = check_labels(content_labels).to(content.device)
-    sl = check_labels(style_labels).to(content.device)
-    B = content.shape[0]
-    for name, lab, n in (("content_labels", cl, B), ("style_labels", sl, style.shape[0])):
-        if lab.shape[0] not in (1, n):
-            raise ValueError(f"{name} has batch size {lab.shape[0]}, expected 1 or {n}")
-    out = content.clone()
-    for b in range(B):
-        clb = cl[b if cl.shape[0] > 1 else 0]
-        sb = b if style.shape[0] > 1 else 0
-        slb = sl[b if sl.shape[0] > 1 else 0]
-        used = usable_labels(clb, slb, min_pixels, max_ratio)
-        if not used:
-            continue
-        cr = resize_labels(clb, content.shape[-2:]).view(-1)
-        sr = resize_labels(slb, style.shape[-2:]).view(-1)
-        cf = content[b].flatten(1)
-        sf = style[sb].flatten(1)
-        ob = out[b].view(content.shape[1], -1)
-        for lab in used:
-            ci = (cr == lab).nonzero().squeeze(1)
-            si = (sr == lab).nonzero().squeeze(1)
-            if ci.numel() == 0 or si.numel() == 0:
-                continue  # vanished at this feature resolution
-            ob[:, ci] = fn(cf[:, ci], sf[:, si])
-    return out
+    """Apply ``fn(C×N content, C×M style) → C×N`` per usable label, per sample (:func:`stylelab.labels.transfer_per_label`)."""
+    from .labels import transfer_per_label
+
+    return transfer_per_label(fn, content, style, content_labels, style_labels, None, min_pixels, max_ratio)
 
 
 # ============================================================================ colour preservation

@@ -127,6 +127,10 @@ class AdaIN(nn.Module):
 
 
 # ============================================================================ CLI
+#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
+LABELS = True
+
+
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
@@ -137,6 +141,8 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+    cl, sl = getattr(args, "labels", None) or (None, None)
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset)
+    out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset,
+                        content_labels=cl, style_labels=sl)
     return out[..., : content.shape[-2], : content.shape[-1]]

@@ -220,6 +220,10 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
 
 
 # ============================================================================ CLI
+#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
+LABELS = True
+
+
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--preset", default="official", choices=sorted(PRESETS), help="DPST preset (default official)")
     parser.add_argument("--steps", default=None, help="L-BFGS iterations of stage 1,stage 2 (default 1000,1000)")
@@ -229,5 +233,6 @@ def add_cli_arguments(parser) -> None:
 def run_cli(args, content, style, device) -> torch.Tensor:
     steps = tuple(int(s) for s in args.steps.split(",")) if args.steps else None
     over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
-    out, _ = stylize(content, style, preset=args.preset, steps=steps, **over)
+    cl, sl = getattr(args, "labels", None) or (None, None)
+    out, _ = stylize(content, style, content_labels=cl, style_labels=sl, preset=args.preset, steps=steps, **over)
     return out

@@ -242,6 +242,10 @@ class WCT(nn.Module):
 
 
 # ============================================================================ CLI
+#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
+LABELS = True
+
+
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
     parser.add_argument("--wct-preset", choices=sorted(T.WCT_PRESETS), default="official_wct", help="regularisation preset")
@@ -264,4 +268,5 @@ def run_cli(args, content, style, device) -> torch.Tensor:
                     decoders[level] = str(p)
                     break
     model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
-    return model.stylize(content, style, args.alpha, preset=args.wct_preset)
+    cl, sl = getattr(args, "labels", None) or (None, None)
+    return model.stylize(content, style, args.alpha, preset=args.wct_preset, content_labels=cl, style_labels=sl)

@@ -43,6 +43,19 @@ paper. Differences from the reference code, all deliberate:
   same numbers with 25·C·K instead of 45·C·K multiply-adds per pixel and no
   5·C-channel tensor.
 
+Label maps (``content_labels``/``style_labels``, :mod:`stylelab.labels`) as the
+reference (``utils/io.py``, ``utils/core.py``): the labels used are decided
+once on the maps at the images' size (> 10 pixels in both, count ratio < 100);
+at every transfer point both maps are resized to the feature size with PIL's
+NEAREST convention and WCT runs per used region, including regions of a single
+pixel (their covariance is 0, so ``Σ + I = I``: the pixel's own value is the
+style mean, or the style region's mean replaces a 1-pixel content region, then
+the clamp); pixels of other labels, and regions absent at that size on either
+side, keep their content feature; then the α-blend. A map must have its
+image's aspect (resized to it if the resolution differs). With padding, the
+maps are padded like their image (reflection, exact integer copies) and the
+labels used are still counted on the unpadded maps.
+
 The result equals the reference within float32 rounding (tests compare the
 whole pipeline with the reference's own layers in float64 to 1e-7).
 ``benchmarks/bench_wct2.py`` times both side by side: on 2 CPU cores at
@@ -66,6 +79,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import labels as L
 from .. import transforms as T
 from .. import wavelets as Wv
 from .. import weights as W
@@ -334,8 +348,7 @@ class _StyleSide:
     """Colouring matrices ``E_s (D_s)^{1/2} E_sᵀ`` and means of one style feature (global and per label)."""
 
     colour: tuple[torch.Tensor, torch.Tensor] | None
-    by_label: dict[int, tuple[torch.Tensor, torch.Tensor] | None] = field(default_factory=dict)
-    labels: torch.Tensor | None = None  # style label map (original resolution)
+    by_label: dict[int, tuple[torch.Tensor, torch.Tensor]] = field(default_factory=dict)
 
 
 def _low_rank_power(x: torch.Tensor, eps: float, power: float, unbiased: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -374,25 +387,24 @@ def _power(x: torch.Tensor, cfg: T.WCTConfig, side: str, centred: torch.Tensor |
 
 
 def _colouring(style_matrix: torch.Tensor, cfg: T.WCTConfig):
-    if style_matrix.shape[-1] < 2:
-        return None
+    """Colouring matrix and mean of a ``(C, M)`` style matrix; ``M = 1`` gives ``(√ε I, the pixel)`` (module docstring)."""
     device, dtype = T.compute_place(style_matrix, cfg.compute_dtype)
     return _power(style_matrix.to(device, dtype), cfg, "style")
 
 
 def _style_side(style_feat: torch.Tensor, style_labels, cfg: T.WCTConfig) -> _StyleSide:
+    """Colouring of one style feature: global, or per label id present at this feature size.
+
+    ``style_labels``: the (padded) style map at the padded image's size, or ``None``.
+    """
     if style_feat.shape[0] != 1:
         raise ValueError(f"WCT² takes one style image; got a batch of {style_feat.shape[0]}")
     sf = style_feat[0].flatten(1)
     if style_labels is None:
         return _StyleSide(_colouring(sf, cfg))
-    sl = T.check_labels(style_labels)[:1]
-    sr = T.resize_labels(sl, style_feat.shape[-2:]).to(sf.device).view(-1)
-    side = _StyleSide(None, labels=sl)
-    for lab in torch.unique(sl).tolist():
-        idx = (sr == lab).nonzero().squeeze(1)
-        side.by_label[int(lab)] = _colouring(sf[:, idx], cfg) if idx.numel() else None
-    return side
+    ids = torch.unique(style_labels).tolist()
+    regions = L.label_indices(style_labels, style_feat.shape[-2:], ids)
+    return _StyleSide(None, {lab: _colouring(sf[:, idx.to(sf.device)], cfg) for lab, idx in regions.items()})
 
 
 def _apply_matrix(c: torch.Tensor, col, cfg: T.WCTConfig) -> torch.Tensor:
@@ -401,7 +413,7 @@ def _apply_matrix(c: torch.Tensor, col, cfg: T.WCTConfig) -> torch.Tensor:
     One pass centres ``F_c``; the covariance and the transform both reuse it
     (``addmm`` adds ``μ_s``), and the clamp is in place.
     """
-    if col is None or c.shape[-1] < 2:
+    if col is None or c.shape[-1] == 0:
         return c
     device, dtype = T.compute_place(c, cfg.compute_dtype)
     x = c.to(device, dtype)
@@ -415,27 +427,28 @@ def _apply_matrix(c: torch.Tensor, col, cfg: T.WCTConfig) -> torch.Tensor:
     return out.to(c.device, c.dtype)
 
 
-def _wct_cached(content_feat, side: _StyleSide, alpha: float, content_labels, cfg=None,
-                min_pixels: int = 10, max_ratio: float = 100.0) -> torch.Tensor:
-    """``transforms.wct(content, style, alpha, preset="wct2", labels…)`` with the style side precomputed."""
+def _wct_cached(content_feat, side: _StyleSide, alpha: float, content_labels=None, used=(), cfg=None) -> torch.Tensor:
+    """``transforms.wct(content, style, alpha, preset="wct2", labels…)`` with the style side precomputed.
+
+    With labels: ``content_labels`` is the (padded) content map (batch 1 or B) and ``used`` the ids
+    to transfer (decided once, at full resolution); each used region present at this feature size
+    on both sides gets WCT with its style region (official ``wct_core_segment``), the rest keeps
+    the content feature.
+    """
     cfg = cfg or _CFG
-    if side.labels is None or content_labels is None:
+    if content_labels is None:
         outs = [_apply_matrix(f.flatten(1), side.colour, cfg) for f in content_feat]
         out = torch.stack(outs).view_as(content_feat) if len(outs) > 1 else outs[0].view_as(content_feat)
     else:
         out = content_feat.clone()
-        cl = T.check_labels(content_labels)
         for b in range(content_feat.shape[0]):
             cf = content_feat[b].flatten(1)
             ob = out[b].view(cf.shape)
-            clb = cl[b if cl.shape[0] > 1 else 0]
-            used = T.usable_labels(clb, side.labels[0], min_pixels, max_ratio)
-            cr = T.resize_labels(clb, content_feat.shape[-2:]).to(cf.device).view(-1)
-            for lab in used:
-                ci = (cr == lab).nonzero().squeeze(1)
-                if ci.numel() == 0 or side.by_label.get(lab) is None:
-                    continue
-                ob[:, ci] = _apply_matrix(cf[:, ci], side.by_label[lab], cfg)
+            clb = content_labels[b if content_labels.shape[0] > 1 else 0]
+            for lab, ci in L.label_indices(clb, content_feat.shape[-2:], used).items():
+                if lab in side.by_label:
+                    ci = ci.to(cf.device)
+                    ob[:, ci] = _apply_matrix(cf[:, ci], side.by_label[lab], cfg)
     if alpha == 1:
         return out
     return torch.lerp(content_feat, out, alpha)
@@ -447,7 +460,11 @@ class PreparedStyle:
 
     transfer_at: frozenset
     sides: dict  # key → _StyleSide; keys ("encoder", level), ("skip", pool, k), ("decoder", level)
-    has_labels: bool
+    labels: torch.Tensor | None = None  # the style map at the style image's size (unpadded), or None
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
 
 
 # ============================================================================ the method
@@ -474,9 +491,19 @@ def pad_to_multiple(x: torch.Tensor, multiple: int = 8, mode: str = "reflect", m
         return x
     if mode == "reflect" and (ph >= h or pw >= w):
         mode = "replicate"
-    if not x.is_floating_point():  # label maps
-        return F.pad(x.double(), (0, pw, 0, ph), mode="replicate").long()
+    if not x.is_floating_point():  # label maps: the same padding as their image, by exact integer gathering
+        h_idx = _pad_index(h, ph, mode, x.device)
+        w_idx = _pad_index(w, pw, mode, x.device)
+        return x[..., h_idx[:, None], w_idx[None, :]]
     return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def _pad_index(n: int, pad: int, mode: str, device) -> torch.Tensor:
+    """Source index of each of ``n + pad`` positions when padding the end of a length-``n`` axis."""
+    i = torch.arange(n + pad, device=device)
+    if mode == "reflect":
+        return torch.where(i < n, i, 2 * (n - 1) - i)
+    return i.clamp_max(n - 1)
 
 
 class WCT2(nn.Module):
@@ -557,7 +584,8 @@ class WCT2(nn.Module):
         self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = pad_to_multiple(style)
-        labels = None if style_labels is None else pad_to_multiple(T.check_labels(style_labels))
+        full = None if style_labels is None else L.fit_labels(style_labels, style.shape[-2:], "style_labels")[:1]
+        labels = None if full is None else pad_to_multiple(full)
         skips: dict = {}
         sides: dict = {}
         for level in (1, 2, 3, 4):
@@ -574,7 +602,7 @@ class WCT2(nn.Module):
             for level in (4, 3, 2):
                 x = self.decoder.decode(x, skips, level)
                 sides[("decoder", level - 1)] = _style_side(x, labels, _CFG)
-        return PreparedStyle(ta, sides, labels is not None)
+        return PreparedStyle(ta, sides, full)
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
@@ -618,18 +646,26 @@ class WCT2(nn.Module):
         ta = prep.transfer_at
         h, w = content.shape[-2:]
         x = pad_to_multiple(content)
-        cl = None if content_labels is None else pad_to_multiple(T.check_labels(content_labels))
+        cl, used = None, ()
+        if content_labels is not None:
+            full = L.fit_labels(content_labels, (h, w), "content_labels")
+            if full.shape[0] not in (1, content.shape[0]):
+                raise ValueError(f"content_labels is a batch of {full.shape[0]} maps for {content.shape[0]} images")
+            # which labels: decided once on the maps at the images' size (official utils/io.py)
+            used = L.label_report(full, prep.labels, warn=True).used
+            cl = pad_to_multiple(full)
         skips: dict = {}
         for level in (1, 2, 3, 4):
             x = self.encoder.encode(x, skips, level)
             if "encoder" in ta:
-                x = _wct_cached(x, prep.sides[("encoder", level)], alpha, cl)
+                x = _wct_cached(x, prep.sides[("encoder", level)], alpha, cl, used)
         if "skip" in ta:
             for pool in ("pool1", "pool2", "pool3"):
-                skips[pool] = [_wct_cached(skips[pool][k], prep.sides[("skip", pool, k)], alpha, cl) for k in range(3)]
+                skips[pool] = [_wct_cached(skips[pool][k], prep.sides[("skip", pool, k)], alpha, cl, used)
+                               for k in range(3)]
         for level in (4, 3, 2, 1):
             if "decoder" in ta and ("decoder", level) in prep.sides:
-                x = _wct_cached(x, prep.sides[("decoder", level)], alpha, cl)
+                x = _wct_cached(x, prep.sides[("decoder", level)], alpha, cl, used)
             x = self.decoder.decode(x, skips, level)
         out = x[..., :h, :w]
         return out.clamp(0, 1) if clamp else out
@@ -742,6 +778,10 @@ def train_decoder(
 
 
 # ============================================================================ CLI
+#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
+LABELS = True
+
+
 def add_cli_arguments(parser) -> None:
     """Options of ``stylelab transfer --method wct2``."""
     parser.add_argument("--unpool", choices=["cat5", "sum"], default="cat5", help="unpooling option (default cat5)")
@@ -750,25 +790,8 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1]")
     parser.add_argument("--encoder-weights", default=None, help="path of wave_encoder_*_l4.pth")
     parser.add_argument("--decoder-weights", default=None, help="path of wave_decoder_*_l4.pth")
-    parser.add_argument("--content-labels", default=None, help="label map image of the content (single channel ids)")
-    parser.add_argument("--style-labels", default=None, help="label map image of the style")
     parser.add_argument("--video", action="store_true",
                         help="CONTENT is a folder of frames and -o a folder; also prints temporal consistency")
-
-
-def _labels_file(path, image):
-    if path is None:
-        return None
-    import numpy as np
-    from PIL import Image
-
-    arr = np.asarray(Image.open(path))
-    if arr.ndim == 3:
-        rgb = torch.from_numpy(arr[..., :3].astype("float32") / 255).permute(2, 0, 1)[None]
-        lab = T.labels_from_rgb(rgb)
-    else:
-        lab = T.check_labels(torch.from_numpy(arr.astype("int64")))
-    return T.resize_labels(lab, image.shape[-2:]).to(image.device)
 
 
 def _model_from_args(args, device) -> WCT2:
@@ -781,10 +804,9 @@ def _model_from_args(args, device) -> WCT2:
 
 def run_cli(args, content, style, device):
     """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``."""
+    cl, sl = getattr(args, "labels", None) or (None, None)
     model = _model_from_args(args, device)
-    return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha,
-                         content_labels=_labels_file(args.content_labels, content),
-                         style_labels=_labels_file(args.style_labels, style))
+    return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha, content_labels=cl, style_labels=sl)
 
 
 def run_cli_video(args, device) -> int:
