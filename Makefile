@@ -7,7 +7,7 @@ PORT ?= 8888
 # JupyterLab refuses to start as root (containers, cloud VMs) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test unit notebooks venv bench clean-venv
+.PHONY: lab test unit notebooks notebooks-full notebooks-time venv bench clean-venv
 
 venv:
 	@bash tools/venv.sh
@@ -22,6 +22,15 @@ unit: venv
 # weights explicitly allowed and downloads switched off; see README.
 notebooks: venv
 	$(NB_ENV) $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 -p no:cacheprovider notebooks/*.ipynb $(PYTEST_ARGS)
+
+# Full mode: what a student runs (default sizes and iterations; pretrained weights
+# when installed, random otherwise). Budget: <= 10 min per notebook, <= 30 min in all
+# on two CPU cores; `make notebooks-time` prints the per-notebook times as a table.
+notebooks-full: venv
+	STYLELAB_RANDOM_WEIGHTS=1 STYLELAB_OFFLINE=1 MPLBACKEND=Agg $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=1800 -p no:cacheprovider --durations=0 notebooks/*.ipynb $(PYTEST_ARGS)
+
+notebooks-time: venv
+	$(PY) tools/time_notebooks.py --slowest 5 $(NOTEBOOKS)
 
 test: venv
 	@bash tools/run_tests.sh

@@ -36,26 +36,31 @@ _EXPORTS = {
     "smooth": "smoothing",
     "haar_dwt": "wavelets",
     "haar_idwt": "wavelets",
-    "AdaIN": "methods.adain",
-    "WCT": "methods.wct",
-    "PhotoWCT": "methods.photowct",
-    "WCT2": "methods.wct2",
-    "gatys": "methods.gatys",
-    "dpst": "methods.dpst",
 }
+# Each method adds its own top-level name (stylelab.AdaIN, stylelab.gatys…):
+# `export` in its registration (stylelab.methods).
 
-__all__ = sorted(_SUBMODULES | set(_EXPORTS))
+
+def _method_exports() -> dict[str, tuple[str, str | None]]:
+    from .methods import exports
+
+    return exports()
 
 
 def __getattr__(name: str):
+    if name == "__all__":
+        return sorted(_SUBMODULES | set(_EXPORTS) | set(_method_exports()))
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
     if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        # `gatys` and `dpst` are modules of functions; the rest are objects in a module.
-        return module if name in ("gatys", "dpst") else getattr(module, name)
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    if not name.startswith("_"):
+        found = _method_exports().get(name)
+        if found is not None:
+            module = importlib.import_module(found[0])
+            return module if found[1] is None else getattr(module, found[1])
     raise AttributeError(f"module 'stylelab' has no attribute {name!r}")
 
 
 def __dir__():
-    return __all__
+    return __getattr__("__all__")

@@ -48,9 +48,10 @@ import torch
 
 from . import metrics
 from .device import describe, get_device
+from .methods import BenchRow, Runner, bench_rows
 
 __all__ = [
-    "BenchConfig", "Cell", "BenchResult", "Method", "METHODS", "method_names", "load", "run", "default_sizes",
+    "BenchConfig", "Cell", "BenchResult", "Method", "Runner", "METHODS", "method_names", "load", "run", "default_sizes",
     "inputs", "add_cli", "PUBLISHED",
 ]
 
@@ -102,38 +103,13 @@ class BenchConfig:
 
 
 # ============================================================================ methods
-@dataclass
-class Runner:
-    """A loaded method: ``fn(content, style) -> image`` and whether its weights are pretrained (None = no weights)."""
+#: A row of the table and a loaded row: defined with the method registry
+#: (each method module declares its rows, :mod:`stylelab.methods`).
+Method = BenchRow
 
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    pretrained: bool | None
-
-
-@dataclass
-class Method:
-    """One row of the table.
-
-    ``build(config, device)`` loads what the method needs once (models, weights)
-    and returns a :class:`Runner`; it raises ``ImportError`` when the method's
-    module is not there and :class:`stylelab.weights.WeightsNotFoundError`
-    when its weights are missing.
-    """
-
-    key: str
-    label: str
-    family: str  # "optimisation", "feed-forward", "pixel"
-    build: Callable[[BenchConfig, torch.device], Runner]
-    note: str = ""
-    max_size: int | None = None  # larger cells are skipped (e.g. a solver whose memory grows too fast)
-
-
-METHODS: dict[str, Method] = {}
-
-
-def register(method: Method) -> Method:
-    METHODS[method.key] = method
-    return method
+#: Row key → :class:`Method`, in table order: the methods in registry order,
+#: the pixel-space variants last.
+METHODS: dict[str, Method] = {row.key: row for row in bench_rows()}
 
 
 def method_names(family: str | None = None) -> list[str]:
@@ -156,140 +132,6 @@ def load(key: str, device: torch.device | str | None = None, random_weights: boo
         raise ValueError(f"unknown method {key!r}; choose from {', '.join(method_names())}")
     cfg = BenchConfig(iterations=iterations, random_weights=W.random_allowed(random_weights))
     return METHODS[key].build(cfg, get_device(device))
-
-
-# ---------------------------------------------------------------- pixel-space rows (no weights)
-def _pixel_adain(cfg: BenchConfig, device: torch.device) -> Runner:
-    from . import transforms
-
-    return Runner(lambda c, s: transforms.adain(c, s).clamp(0, 1), None)
-
-
-def _pixel_wct(cfg: BenchConfig, device: torch.device) -> Runner:
-    from . import transforms
-
-    return Runner(lambda c, s: transforms.wct(c, s).clamp(0, 1), None)
-
-
-def _wavelet_transfer(bands: str):
-    def build(cfg: BenchConfig, device: torch.device) -> Runner:
-        from .methods.wct2 import wavelet_transfer
-
-        return Runner(lambda c, s: wavelet_transfer(c, s, levels=3, bands=bands), None)
-
-    return build
-
-
-def _random_flag(cfg: BenchConfig) -> bool | None:
-    return True if cfg.random_weights else None
-
-
-def _gatys(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods import gatys
-
-    config = gatys.preset("paper", steps=cfg.iterations)
-    encoder = gatys.get_encoder(config, device=device, dtype=cfg.dtype, random=_random_flag(cfg))
-    return Runner(lambda c, s: gatys.stylize(c, s, config, encoder=encoder, progress=False).image,
-                  bool(getattr(encoder, "pretrained", False)))
-
-
-def _adain(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods.adain import AdaIN
-
-    model = AdaIN.from_official(device=device, random=_random_flag(cfg))
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
-
-
-def _wct(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods.wct import OFFICIAL_ALPHA, WCT
-
-    model = WCT.from_official(device=device, random=_random_flag(cfg))
-    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
-
-
-def _smooth_dtype(device: torch.device) -> torch.dtype:
-    return torch.float64 if device.type != "mps" else torch.float32  # as PhotoWCT.stylize(smoothing=...)
-
-
-def _pixel_wct_gif(cfg: BenchConfig, device: torch.device) -> Runner:
-    """Pixel WCT, then the guided filter of FastPhotoStyle's fast mode: a photorealistic pipeline without weights."""
-    from . import smoothing, transforms
-
-    def run(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        y = transforms.wct(c, s).clamp(0, 1)
-        dt = _smooth_dtype(c.device)
-        return smoothing.smooth(y.to(dt), c.to(dt), mode="gif").to(c.dtype)
-
-    return Runner(run, None)
-
-
-def _photowct(smoothing: str | None):
-    def build(cfg: BenchConfig, device: torch.device) -> Runner:
-        from .methods.photowct import PhotoWCT
-
-        model = PhotoWCT.from_official(device=device, random=_random_flag(cfg))
-        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
-
-    return build
-
-
-def _dpst(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .encoders import vgg19
-    from .methods import dpst
-
-    encoder = vgg19(last_layer="relu5_1", device=device, random=_random_flag(cfg)).to(cfg.dtype)
-    steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: dpst.stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
-
-
-def _wct2(cfg: BenchConfig, device: torch.device) -> Runner:
-    from .methods.wct2 import WCT2
-
-    model = WCT2.from_official(unpool="cat5", device=device, random=_random_flag(cfg))
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
-
-
-register(Method("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _pixel_adain,
-                "transforms.adain on RGB pixels"))
-register(Method("pixel-wct", "pixel WCT (colour covariance)", "pixel", _pixel_wct,
-                "transforms.wct on RGB pixels"))
-register(Method("pixel-wct-gif", "pixel WCT + guided filter", "pixel", _pixel_wct_gif,
-                "transforms.wct on pixels, then smoothing.smooth(mode='gif')"))
-register(Method("wavelet-ll", "wavelet WCT, LL band (pixels)", "pixel", _wavelet_transfer("LL"),
-                "methods.wct2.wavelet_transfer(bands='LL'), 3 levels"))
-register(Method("wavelet-all", "wavelet WCT, all bands (pixels)", "pixel", _wavelet_transfer("all"),
-                "methods.wct2.wavelet_transfer(bands='all'), 3 levels"))
-
-
-# ---------------------------------------------------------------- method rows
-register(Method("gatys", "Gatys (L-BFGS, paper preset)", "optimisation", _gatys,
-                "gatys.stylize(preset 'paper', steps=iterations): loss evaluations, not L-BFGS outer steps"))
-register(Method("adain", "AdaIN", "feed-forward", _adain, "AdaIN.from_official().stylize"))
-register(Method("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _wct, "WCT.from_official().stylize cascade relu5_1 → relu1_1"))
-register(Method("wct2", "WCT² (cat5, no post-processing)", "feed-forward", _wct2,
-                "WCT2.from_official(unpool='cat5').stylize, WCT at encoder, skips and decoder"))
-
-
-register(Method("photowct", "PhotoWCT (WCT part, no smoothing)", "feed-forward", _photowct(None),
-                "PhotoWCT.from_official().stylize(smoothing=None): 4 autoencoders, coarse to fine"))
-register(Method("photowct-direct", "PhotoWCT + exact smoothing (sparse direct)", "feed-forward", _photowct("direct"),
-                "smoothing='direct': SciPy sparse solve on the CPU in float64, as FastPhotoStyle", max_size=768))
-register(Method("photowct-cg", "PhotoWCT + exact smoothing (coarse-to-fine CG)", "feed-forward", _photowct("cg"),
-                "smoothing='cg': matrix-free conjugate gradients on the device"))
-register(Method("photowct-gif", "PhotoWCT + guided filter (fast)", "feed-forward", _photowct("gif"),
-                "smoothing='gif': FastPhotoStyle's --fast approximation"))
-register(Method("dpst", "DPST (2 stages × iterations)", "optimisation", _dpst,
-                "dpst.stylize(steps=(iterations, iterations)); the paper's run uses 1000 + 1000"))
-
-
-#: Table order: the issue's order, pixel-space variants last.
-_ORDER = ("gatys", "adain", "wct", "photowct", "photowct-direct", "photowct-cg", "photowct-gif", "dpst", "wct2",
-          "pixel-adain", "pixel-wct", "pixel-wct-gif", "wavelet-ll", "wavelet-all")
-_rows = dict(METHODS)
-METHODS.clear()
-METHODS.update({k: _rows.pop(k) for k in _ORDER})
-METHODS.update(_rows)
-del _rows
 
 
 # ============================================================================ inputs

@@ -2,10 +2,13 @@
 
     stylelab --help
     stylelab transfer --method adain content.jpg style.jpg -o out.png
+    stylelab train --method wct --level 4 IMAGES
     stylelab weights list | where NAME | download [NAME ...]
     stylelab data list
 
-Subcommands beyond these register themselves: a module listed in
+``transfer`` and ``train`` read the method registry (:mod:`stylelab.methods`):
+their ``--method`` choices and each method's options come from the method's
+own module. Subcommands beyond these register themselves: a module listed in
 :data:`COMMANDS` provides ``add_cli(subparsers)``.
 """
 
@@ -17,10 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+from . import methods
+
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
     "smooth": "stylelab.smoothing",
-    "train": "stylelab.train",
     "bench": "stylelab.bench",
 }
 
@@ -73,7 +77,7 @@ def _transfer(args) -> int:
     from .device import get_device
     from .io import load_image, save_image
 
-    module = importlib.import_module(METHODS()[args.method])
+    method = methods.get(args.method)
     out = Path(args.output)
     if out.exists() and not args.overwrite:
         print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
@@ -87,21 +91,21 @@ def _transfer(args) -> int:
         if args.content_labels is not None or args.style_labels is not None:
             print("error: label maps are not supported with --video.", file=sys.stderr)
             return 1
-        if not hasattr(module, "run_cli_video"):
+        if method.run_cli_video is None:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
-        return module.run_cli_video(args, device)
+        return method.run_cli_video(args, device)
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
-    args.labels = _read_label_maps(args, module, content, style)
+    args.labels = _read_label_maps(args, method, content, style)
     t0 = time.perf_counter()
-    result = module.run_cli(args, content, style, device)
+    result = method.run_cli(args, content, style, device)
     path = save_image(result, out, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
 
 
-def _read_label_maps(args, module, content, style):
+def _read_label_maps(args, method, content, style):
     """``--content-labels``/``--style-labels`` → ``(content_map, style_map)`` or ``None``, checked before any work.
 
     Read with :func:`stylelab.labels.read_labels` (ids, palette PNGs, DPST colour masks); a map must
@@ -112,7 +116,7 @@ def _read_label_maps(args, module, content, style):
         return None
     if not all(given):
         raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
-    if not getattr(module, "LABELS", False):
+    if not method.labels:
         raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
     from . import labels as L
 
@@ -122,13 +126,30 @@ def _read_label_maps(args, module, content, style):
     return cl, sl
 
 
-def METHODS() -> dict[str, str]:
-    from .methods import METHODS as M
+def _train(args) -> int:
+    from .device import get_device
+    from .train import ImageFolder, fit
 
-    return M
+    spec = methods.get(args.method).train
+    device = get_device(args.device)
+    images = ImageFolder(args.images, size=args.size, crop="random", resize=args.resize)
+    job = spec.build(args, images, device, True if args.random_weights else None)
+    hist = fit(
+        job.loss, job.modules, images, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+        lr_decay=args.lr_decay, device=device, checkpoint=args.checkpoint or job.checkpoint, resume=not args.no_resume,
+        save_every=args.save_every, seed=args.seed, num_workers=args.workers,
+    )
+    last = {k: v[-1] for k, v in hist.items() if v and k not in ("step", "lr")}
+    print(f"trained to step {hist['step'][-1] if hist['step'] else 0}; last losses {last}; checkpoint {hist.checkpoint}")
+    return 0
 
 
-def build_parser(method: str | None = None) -> argparse.ArgumentParser:
+def _trainable() -> dict[str, methods.Method]:
+    return {name: m for name, m in methods.registry().items() if m.train is not None}
+
+
+def build_parser(method: str | None = None, command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``method`` (of ``command``, "transfer" or "train") adds that method's options."""
     parser = argparse.ArgumentParser(
         prog="stylelab",
         description="Neural style transfer from Gram matrices to WCT2 (see README for the course).",
@@ -136,7 +157,8 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("transfer", help="stylize a content image with a style image")
-    p.add_argument("--method", required=True, choices=sorted(METHODS()), help="which method")
+    p.add_argument("--method", required=True, choices=sorted(methods.names()),
+                   help="which method (`stylelab transfer --method NAME --help` lists its options)")
     p.add_argument("content", help="content image file")
     p.add_argument("style", help="style image file")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
@@ -149,10 +171,32 @@ def build_parser(method: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--content-labels", default=None,
                    help="segmentation map of the content: single-channel ids, palette PNG or DPST colour mask, same aspect")
     p.add_argument("--style-labels", default=None, help="segmentation map of the style (same conventions)")
-    if method is not None:
-        module = importlib.import_module(METHODS()[method])
-        module.add_cli_arguments(p.add_argument_group(f"{method} options"))
+    if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
+        methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)
+
+    trainable = _trainable()
+    p = sub.add_parser("train", help="train a decoder on a folder of images: "
+                       + "; ".join(f"{k}: {m.train.help}" for k, m in trainable.items()))
+    p.add_argument("--method", required=True, choices=sorted(trainable),
+                   help="which decoder to train (`stylelab train --method NAME --help` lists its options)")
+    p.add_argument("images", help="folder of content images (searched recursively), e.g. MS-COCO")
+    p.add_argument("--steps", type=int, default=160_000, help="optimisation steps (default 160000, as AdaIN)")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr-decay", type=float, default=5e-5)
+    p.add_argument("--size", type=int, default=256, help="crop size (default 256)")
+    p.add_argument("--resize", type=int, default=512, help="shorter side before the random crop (default 512)")
+    p.add_argument("--checkpoint", default=None, help="checkpoint file (default: the method's, e.g. wct_decoder4.ckpt)")
+    p.add_argument("--no-resume", action="store_true", help="start afresh (an existing checkpoint is kept; a new name is used)")
+    p.add_argument("--save-every", type=int, default=1000)
+    p.add_argument("--device", default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--random-weights", action="store_true", help="random encoder if its weights are missing (smoke test)")
+    if method is not None and command == "train" and method in trainable and trainable[method].train.add_arguments:
+        trainable[method].train.add_arguments(p.add_argument_group(f"{method} options"))
+    p.set_defaults(func=_train)
 
     p = sub.add_parser("weights", help="list, locate or download pretrained checkpoints")
     p.add_argument("action", choices=["list", "where", "download"])
@@ -185,10 +229,11 @@ def _method_from_argv(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    method = _method_from_argv(argv) if argv[:1] == ["transfer"] else None
-    if method is not None and method not in METHODS():
+    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else None
+    method = _method_from_argv(argv) if command else None
+    if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
-    parser = build_parser(method)
+    parser = build_parser(method, command)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

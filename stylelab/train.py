@@ -11,7 +11,8 @@
   :class:`ReconstructionLoss` (Li et al., NeurIPS 2017: pixel
   ``‖g(φ_L(x)) − x‖²`` + λ feature ``‖φ_L(g(φ_L(x))) − φ_L(x)‖²``; with
   max-unpooling decoders it passes the encoder's switches, as PhotoWCT needs).
-* ``stylelab train --method adain|wct`` (:func:`add_cli`).
+* ``stylelab train --method NAME``: the command (:mod:`stylelab.cli`) runs :func:`fit` on the
+  loss a method registers (:class:`stylelab.methods.TrainSpec`).
 
 The PhotoWCT and WCT² authors never released training code; this trainer
 works for their decoders too (write a ``loss_fn`` and pass the modules).
@@ -416,62 +417,3 @@ class ReconstructionLoss:
         pixel = F.mse_loss(out, images)
         feature = F.mse_loss(self.encoder(out, layers=self.layer)[self.layer], f)
         return {"total": pixel + self.feature_weight * feature, "pixel": pixel.detach(), "feature": feature.detach()}
-
-
-# ============================================================================ CLI
-def add_cli(subparsers) -> None:
-    """Register ``stylelab train --method adain|wct IMAGES [--styles STYLES] ...``."""
-    p = subparsers.add_parser("train", help="train a decoder (AdaIN, or a WCT level) on a folder of images")
-    p.add_argument("--method", required=True, choices=["adain", "wct"], help="which decoder to train")
-    p.add_argument("images", help="folder of content images (searched recursively), e.g. MS-COCO")
-    p.add_argument("--styles", help="folder of style images (AdaIN only), e.g. WikiArt")
-    p.add_argument("--level", type=int, default=4, choices=[1, 2, 3, 4, 5], help="WCT: decoder of relu{level}_1 (default 4)")
-    p.add_argument("--steps", type=int, default=160_000, help="optimisation steps (default 160000, as AdaIN)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--lr-decay", type=float, default=5e-5)
-    p.add_argument("--size", type=int, default=256, help="crop size (default 256)")
-    p.add_argument("--resize", type=int, default=512, help="shorter side before the random crop (default 512)")
-    p.add_argument("--style-weight", type=float, default=10.0, help="AdaIN style weight (default 10)")
-    p.add_argument("--feature-weight", type=float, default=1.0, help="WCT feature-loss weight (default 1)")
-    p.add_argument("--checkpoint", default=None, help="checkpoint file (default: <method>_decoder[L].ckpt)")
-    p.add_argument("--no-resume", action="store_true", help="start afresh (an existing checkpoint is kept; a new name is used)")
-    p.add_argument("--save-every", type=int, default=1000)
-    p.add_argument("--device", default=None)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    p.add_argument("--random-weights", action="store_true", help="random encoder if vgg_normalised.pth is missing (smoke test)")
-    p.set_defaults(func=_run_cli)
-
-
-def _run_cli(args) -> int:
-    from .decoders import MirrorDecoder
-    from .device import get_device
-    from .encoders import normalised_vgg19
-
-    device = get_device(args.device)
-    random_ok = True if args.random_weights else None
-    data = ImageFolder(args.images, size=args.size, crop="random", resize=args.resize)
-    if args.method == "adain":
-        if not args.styles:
-            print("error: --method adain needs --styles FOLDER (style images)")
-            return 1
-        enc = normalised_vgg19(last_layer="relu4_1", random=random_ok, device=device)
-        dec = MirrorDecoder(4)
-        styles = ImageFolder(args.styles, size=args.size, crop="random", resize=args.resize)
-        loss = AdaINLoss(enc, dec, styles, style_weight=args.style_weight)
-        ckpt = args.checkpoint or "adain_decoder.ckpt"
-    else:
-        level = args.level
-        enc = normalised_vgg19(last_layer=f"relu{level}_1", random=random_ok, device=device)
-        dec = MirrorDecoder(level)
-        loss = ReconstructionLoss(enc, dec, level, feature_weight=args.feature_weight)
-        ckpt = args.checkpoint or f"wct_decoder{level}.ckpt"
-    hist = fit(
-        loss, {"decoder": dec}, data, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        lr_decay=args.lr_decay, device=device, checkpoint=ckpt, resume=not args.no_resume,
-        save_every=args.save_every, seed=args.seed, num_workers=args.workers,
-    )
-    last = {k: v[-1] for k, v in hist.items() if v and k not in ("step", "lr")}
-    print(f"trained to step {hist['step'][-1] if hist['step'] else 0}; last losses {last}; checkpoint {hist.checkpoint}")
-    return 0

@@ -262,3 +262,15 @@ def test_cli_data_list(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert [line.split()[0] for line in lines] == data.names()
     assert any("labels/" in line for line in lines)
+
+
+def test_credits_are_generated_from_the_index_and_credit_the_labels_preview():
+    """CREDITS.md is what tools/make_data.py writes for index.json; the preview composite names every photo in it."""
+    make_data = _make_data_module()
+    index = json.loads((DATA / "index.json").read_text())
+    credits = (DATA / "CREDITS.md").read_text(encoding="utf-8")
+    assert credits == make_data.credits_md(index["images"])
+    line = next(ln for ln in credits.splitlines() if ln.startswith("`labels_preview.png`"))
+    for name in _labelled():
+        info = data.info(name)
+        assert f"{name} by {info['author']} ({info['license']})" in line

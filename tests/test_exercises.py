@@ -1,32 +1,41 @@
-"""Every exercise checker accepts its reference solution and rejects the plausible wrong answer."""
+"""Every checker accepts the instructor's solution, rejects the registered wrong answer, and its stored
+numbers are those the solution gives and (where the library has the function) those the library gives."""
 
+import ast
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the instructor/ folder at the repository root
+
+from instructor.solutions import ORACLES, SOLUTIONS, WRONG
 from stylelab import exercises as X
 
+ROOT = Path(__file__).resolve().parent.parent
 X._load_all()
 IDS = sorted(X.EXERCISES)
 
 
-def test_every_notebook_with_exercises_has_several():
+def test_every_notebook_with_exercises_has_several_and_every_exercise_a_solution_and_a_wrong_answer():
     by_notebook = {}
     for ex_id in IDS:
         by_notebook.setdefault(ex_id.split(".")[0], []).append(ex_id)
     assert all(len(v) >= 2 for v in by_notebook.values()), by_notebook
+    assert set(SOLUTIONS) == set(IDS) == set(WRONG)
 
 
 @pytest.mark.parametrize("ex_id", IDS)
 def test_solution_passes(ex_id, capsys):
-    assert X.check(ex_id, X.EXERCISES[ex_id].solution) is True
+    assert X.check(ex_id, SOLUTIONS[ex_id]) is True
     assert "correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("ex_id", IDS)
 def test_wrong_answer_fails_with_hint(ex_id):
-    ex = X.EXERCISES[ex_id]
-    assert ex.wrong is not None, f"{ex_id} registers no wrong answer to test the checker with"
     with pytest.raises(AssertionError, match="Hint"):
-        X.check(ex_id, ex.wrong)
+        X.check(ex_id, WRONG[ex_id])
 
 
 @pytest.mark.parametrize("ex_id", IDS)
@@ -38,11 +47,84 @@ def test_unattempted_stub_does_not_fail(ex_id, capsys):
     assert "not attempted" in capsys.readouterr().out
 
 
-def test_solution_prints_source(capsys):
-    if not IDS:
-        pytest.skip("no exercises registered yet")
-    src = X.solution(IDS[0])
-    assert "def " in src and src in capsys.readouterr().out
+@pytest.mark.parametrize("ex_id", IDS)
+def test_stored_inputs_are_the_seeded_cases(ex_id):
+    ex = X.get(ex_id)
+    stored = X.stored_cases(ex)
+    fresh = ex.cases()
+    assert len(stored) == len(fresh)
+    for (inputs, _), again in zip(stored, fresh):
+        assert len(inputs) == len(again)
+        for a, b in zip(inputs, again):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("ex_id", sorted(ORACLES))
+def test_stored_numbers_agree_with_an_independent_computation(ex_id):
+    """The reference numbers are right: the library (or NumPy/PyTorch) gives the same on the stored inputs."""
+    ex = X.get(ex_id)
+    for inputs, expected in X.stored_cases(ex):
+        got = ex.call(ORACLES[ex_id], inputs)
+        np.testing.assert_allclose(got, expected, rtol=max(ex.rtol, 1e-9), atol=max(ex.atol, 1e-12))
+
+
+def test_reference_files_are_up_to_date():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_exercise_refs", ROOT / "tools" / "make_exercise_refs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0, "run `python tools/make_exercise_refs.py`"
+
+
+def test_student_package_holds_no_solution():
+    """stylelab/ never imports the instructor's solutions (they are not shipped with the package)."""
+    for path in (ROOT / "stylelab").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("instructor"), path
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("instructor") for a in node.names), path
+    assert not hasattr(X, "solution")
+
+
+def test_use_returns_the_student_function_once_it_passes_else_the_fallback(capsys):
+    def stub(features):
+        raise NotImplementedError
+
+    fallback = lambda f: f  # noqa: E731
+    assert X.use("01.gram", stub, fallback, "stylelab.stats.gram") is fallback
+    assert "library's stylelab.stats.gram" in capsys.readouterr().out
+    assert X.use("01.gram", SOLUTIONS["01.gram"], fallback) is SOLUTIONS["01.gram"]
+    assert "use your gram" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="Hint"):
+        X.use("01.gram", WRONG["01.gram"], fallback)
+
+
+def test_checker_messages_for_bad_output():
+    with pytest.raises(AssertionError, match="shape"):
+        X.check("01.gram", lambda f: f)
+    with pytest.raises(AssertionError, match="NaN"):
+        X.check("01.gram", lambda f: SOLUTIONS["01.gram"](f) * float("nan"))
+    with pytest.raises(AssertionError, match="numbers"):
+        X.check("01.gram", lambda f: "a string")
+    with pytest.raises(AssertionError, match="stored reference"):
+        X.check("01.gram", lambda f: SOLUTIONS["01.gram"](f) + 1e-3)
+
+
+def test_closure_checker_rejects_a_closure_that_does_not_clamp():
+    def no_clamp(optimizer, x, loss_fn):
+        def closure():
+            optimizer.zero_grad()
+            loss = loss_fn(x)
+            loss.backward()
+            return loss
+
+        return closure
+
+    with pytest.raises(AssertionError, match="Hint"):
+        X.check("02.closure", no_clamp)
 
 
 def test_unknown_exercise():

@@ -187,3 +187,29 @@ def test_encoder_and_images_must_share_device_and_dtype(enc):
     c, s = _imgs(dtype=D)
     with pytest.raises(ValueError, match="encoder is on"):
         gatys.stylize(c, s, "paper", encoder=enc, steps=1, progress=False, **SHALLOW)
+
+
+def test_paper_loss_and_lbfgs_closure_are_the_objective_and_the_closure_of_optimise(enc):
+    """The written-out loss (exercise 02.gatys_loss's fallback) equals GatysObjective with the paper preset."""
+    from stylelab import losses
+
+    g = torch.Generator().manual_seed(3)
+    c, s = torch.rand(1, 3, 24, 28, generator=g), torch.rand(1, 3, 20, 30, generator=g)
+    cfg = gatys.preset("paper", content_layers={"relu2_1": 1.0}, style_layers=["relu1_1", "relu2_1"], style_weight=50.0)
+    objective = gatys.GatysObjective(enc, cfg, c, s)
+    x = torch.rand(1, 3, 24, 28, generator=g)
+    total, _ = objective(x)
+    with torch.no_grad():
+        fc, fs, fx = enc(c, layers=cfg.layers), enc(s, layers=cfg.layers), enc(x, layers=cfg.layers)
+    written = gatys.paper_loss(fx, {"relu2_1": fc["relu2_1"]},
+                               {k: losses.gram_target(fs[k], "paper") for k in cfg.style_layers}, 1.0, 50.0)
+    torch.testing.assert_close(written, total.detach(), rtol=1e-5, atol=1e-6)
+
+    x = (torch.rand(1, 3, 4, 4, generator=g) * 2 - 0.5).requires_grad_(True)
+    opt = torch.optim.SGD([x], lr=0.1)
+    closure = gatys.lbfgs_closure(opt, x, lambda im: (im**2).sum())
+    x.grad = torch.ones_like(x)  # stale gradient: the closure must zero it
+    loss = closure()
+    assert 0 <= float(x.min()) and float(x.max()) <= 1  # clamped before the evaluation
+    torch.testing.assert_close(x.grad, 2 * x.detach())
+    torch.testing.assert_close(loss, (x.detach() ** 2).sum())

@@ -102,8 +102,8 @@ def test_affinity_explorer_widget_callbacks():
     ex = AffinityExplorer(img)
     box = ex.widget()
     assert ex.result["row"] == 5 and ex.result["figure_png"][:4] == b"\x89PNG"
-    ex._controls["row"].value = 2
-    ex._controls["col"].value = 3
+    ex.controls["row"].value = 2
+    ex.controls["col"].value = 3
     aff = ex.result["affinity"]
     L = M.laplacian(img).toarray()
     expected = -L[2 * 12 + 3].reshape(10, 12)
@@ -113,10 +113,10 @@ def test_affinity_explorer_widget_callbacks():
     ys, xs = np.nonzero(aff)
     assert np.abs(ys - 2).max() <= 2 and np.abs(xs - 3).max() <= 2
     # ε changes only on Rebuild
-    ex._controls["eps"].value = 1e-2
+    ex.controls["eps"].value = 1e-2
     assert np.allclose(ex.result["affinity"], expected)
-    ex._controls["rebuild"].click()
+    ex.controls["rebuild"].click()
     assert ex.eps == pytest.approx(1e-2) and not np.allclose(ex.result["affinity"], expected)
-    assert ex._controls["image"].value == ex.result["figure_png"]
+    assert ex.controls["image"].value == ex.result["figure_png"]
     with pytest.raises(ValueError, match="outside"):
         ex.affinity_map(10, 0)

@@ -520,8 +520,22 @@ def credits_md(entries: list[dict]) -> str:
             f"| {e['name']} | {e['kind']} | `{e['file']}`{' + `' + e['labels'] + '`' if e['labels'] else ''} "
             f"| {e['author']} | {e['license']} | {src} | {e['description']} |"
         )
-    lines.append("")
+    lines += ["", *preview_credit(entries), ""]
     return "\n".join(lines)
+
+
+def preview_credit(entries: list[dict]) -> list[str]:
+    """The credit of ``labels_preview.png``: a composite of every labelled photo, so it carries each one's
+    author and licence (CC-BY asks for the credit; GPL-2.0-or-later and CC-BY-SA for the same licence)."""
+    shown = [e for e in entries if e["labels"]]
+    parts = [f"{e['name']} by {e['author']} ({e['license']})" for e in shown]
+    return [
+        "`labels_preview.png` is a contact sheet made by `tools/make_data.py`: the photos "
+        + ", ".join(parts)
+        + ", each with its label map tinted over it, side by side. It is a derived work of each of "
+        "those photos and is distributed under each one's licence as listed in the table above "
+        "(for the GPL-2.0-or-later and CC-BY-SA parts, under those licences).",
+    ]
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -23,6 +23,7 @@
 
 # %%
 import stylelab
+import stylelab.colour
 from stylelab import course
 
 rows = course.status()
@@ -89,32 +90,47 @@ viz.show_images(
 #
 # ## How exercises work
 #
-# Each notebook ends with a few exercises. You write a function in the cell
-# marked *your code*, and `stylelab.exercises.check` tests it against the
-# library on random inputs. Until you replace the `NotImplementedError`, the
-# check just reminds you; a wrong answer raises an error with a hint.
-# Instructors: `stylelab.exercises.solution("01.gram")` prints a reference
-# solution.
+# The exercises sit where the method is built, in the manner of Stanford's CS231n:
+# you write the piece that matters in the cell marked *your code*, a checker
+# compares your function's output on fixed, seeded inputs with **stored reference
+# numbers** (`stylelab/exercises/reference/`), and the notebook then **uses your
+# function** for its next figure. Until you replace the `NotImplementedError`, the
+# check reminds you and the figure is drawn with the library's function instead —
+# the cell says which one it used. A wrong answer stops with an error and a hint.
+#
+# Try it. First a plain check: the mean colour of a batch of images.
 
 # %%
-from stylelab.exercises import check
+from stylelab.exercises import check, use
 
 
-def my_first_answer(image):
+def my_mean_colour(image):
     """Return the mean colour of an image of shape (B, 3, H, W) as (B, 3)."""
-    raise NotImplementedError  # your code here, e.g. image.mean(dim=(2, 3))
-
-
-check("00.mean_colour", my_first_answer)
-
-
-# %%
-def my_luminance(image):
-    """Return the luminance Y = 0.299 R + 0.587 G + 0.114 B of (B, 3, H, W) images as (B, 1, H, W)."""
     raise NotImplementedError  # your code here
 
 
-check("00.luminance", my_luminance)
+check("00.mean_colour", my_mean_colour)
+
+
+# %% [markdown]
+# Now one the notebook uses: the luminance $Y = 0.299R + 0.587G + 0.114B$ (ITU-R
+# BT.601), the brightness channel that notebook 02 keeps when it preserves a
+# photo's colours. `use` returns your function once it passes, and until then the
+# library's `stylelab.colour.luminance`; the figure below is drawn with whichever
+# it returned.
+
+# %%
+def my_luminance(image):
+    """Return the luminance of (B, 3, H, W) RGB images as (B, 1, H, W)."""
+    raise NotImplementedError  # your code here
+
+
+luminance = use("00.luminance", my_luminance, fallback=stylelab.colour.luminance)
+
+# %%
+greys = [luminance(data.load(n, size=size))[0, 0] for n in shown]
+assert all(g.dim() == 2 and 0 <= float(g.min()) and float(g.max()) <= 1 for g in greys)
+viz.show_images(greys, titles=[f"Y of {n}" for n in shown], ncols=3, size=2.5, cmap="gray");
 
 # %% [markdown]
 # ## Running the course
@@ -132,6 +148,32 @@ check("00.luminance", my_luminance)
 # * Images are `(B, 3, H, W)` tensors in [0, 1]; features are dictionaries keyed
 #   by the papers' layer names (`relu4_1`).
 # * Every result computed with random weights is labelled as such.
+# * Exercises are checked against stored numbers, and the notebook then uses your
+#   function: a finished exercise changes the figures that follow it.
+#
+# ## Questionnaire
+#
+# 1. In which order does stylelab choose a device, and how do you force the CPU?
+# 2. Why can every notebook run without pretrained weights, and what does that mean
+#    for how you read a figure whose banner says "random weights"?
+# 3. What shape and value range does a course image have, and what are the keys of a
+#    feature dictionary? Why `relu4_1` rather than "layer 20"?
+# 4. What does the fast mode (`STYLELAB_FAST=1`) change, and why should you not judge
+#    a method from a fast-mode figure?
+# 5. How does an exercise decide that your function is right? Why compare with stored
+#    numbers on fixed, seeded inputs rather than with a library call you could import?
+# 6. What does a cell that *uses* your function draw while your function still
+#    raises `NotImplementedError`? And when your answer is wrong?
+# 7. Why are the luminance weights 0.299, 0.587, 0.114 and not ⅓ each?
+#
+# ## Further reading
+#
+# * Stanford CS231n, assignment 3 "Style Transfer": how numeric checks against stored
+#   values drive an exercise (and the loss functions you will write in notebook 02).
+# * C. Poynton, "Frequently Asked Questions about Color" (luma, RGB and Y′): where the
+#   BT.601 weights come from.
+# * The PyTorch tutorial "Neural Transfer Using PyTorch" — read it after notebook 02 and
+#   list what it does differently from the paper.
 #
 # **Papers:** Gatys, Ecker & Bethge, *Image Style Transfer Using CNNs*, CVPR 2016 ·
 # Li et al., *Demystifying Neural Style Transfer*, IJCAI 2017 · Huang & Belongie,

@@ -19,11 +19,15 @@ import matplotlib.pyplot as plt
 import torch
 
 from stylelab import colour, course, data, losses, viz
+from stylelab.exercises import check, use
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
-size = course.pick(full=256, fast=32)
-steps = course.pick(full=300, fast=6)
+# Full mode is sized for a 2-core laptop CPU (about 5 min for the whole notebook): 128 px
+# and 50–100 loss evaluations per run. On a GPU try size=512 and steps=500 (the paper's scale).
+size = course.pick(full=128, fast=32)
+steps = course.pick(full=50, fast=6)  # per experiment below
+main_steps = course.pick(full=100, fast=6)  # for the first result, built from your own loss and closure
 content_name, style_name = "chelsea", data.names("style_art")[0]
 content = data.load(content_name, size=size)
 style = data.load(style_name, size=size)
@@ -63,16 +67,84 @@ viz.show_images([content, style], titles=[f"content: {content_name}", f"style: {
 # that is `gatys.preset("paper")`. One forward pass gives every layer; the targets
 # $P^l, A^l$ are computed once.
 
+# %% [markdown]
+# ### Exercise 02.gatys_loss — write the loss
+#
+# `feats` holds the features $F^l$ of the image being optimised (a dictionary
+# `{layer: (1, C, H, W)}`), `content_targets` the content's $P^l$ for the content
+# layers, and `style_targets` the style's Gram matrices already divided by their
+# number of positions, $A^l/M$ (`(1, C, C)`, what `losses.gram_target` returns). Return
+# $\alpha\,\mathcal{L}_\text{content} + \beta\,\frac{1}{L}\sum_l E_l$ with equal
+# weights $w_l = 1/L$ over the $L$ style layers, where the Gram matrix of the image is
+# divided by its own $M$ too (so $E_l = \lVert G/M - A/M\rVert_F^2 / (4C^2)$, the paper's
+# $E_l$ when the sizes agree). The next figure is optimised with your function.
+
 # %%
-first = gatys.stylize(content, style, cfg, encoder=encoder, init="content")
-assert first.loss < first.history["total"][0]
+def my_gatys_loss(feats, content_targets, style_targets, alpha, beta):
+    raise NotImplementedError  # your code here
+
+
+gatys_loss = use("02.gatys_loss", my_gatys_loss, fallback=gatys.paper_loss)
+
+# %% [markdown]
+# ### Exercise 02.closure — write the L-BFGS closure
+#
+# L-BFGS evaluates the loss several times per step (its line search), so PyTorch asks
+# for a *closure*: a function without arguments that re-evaluates the loss and its
+# gradient. Write `make_closure(optimizer, x, loss_fn)` returning such a function:
+# keep the pixels in $[0, 1]$ (clamp `x` in place, without recording the operation for
+# autograd), clear the gradients left from the previous evaluation, evaluate
+# `loss_fn(x)`, backpropagate, return the loss.
+
+# %%
+def my_make_closure(optimizer, x, loss_fn):
+    raise NotImplementedError  # your code here
+
+
+make_closure = use("02.closure", my_make_closure, fallback=gatys.lbfgs_closure)
+
+# %% [markdown]
+# Now the whole method in a dozen lines, with *your* loss and closure (or the
+# library's, as the cells above said): compute the targets once, then let L-BFGS
+# change the pixels.
+
+# %%
+layers = cfg.layers
+with torch.no_grad():
+    content_targets = encoder(content, layers=list(cfg.content_layers))
+    style_targets = {l: losses.gram_target(f) for l, f in encoder(style, layers=list(cfg.style_layers)).items()}
+
+
+def optimise_pixels(loss_of_features, start, n_evaluations):
+    """L-BFGS on the pixels of `start`; returns the image and the loss at every evaluation."""
+    x = start.clone().requires_grad_(True)
+    opt = torch.optim.LBFGS([x], max_iter=n_evaluations, max_eval=n_evaluations, history_size=50,
+                            line_search_fn="strong_wolfe")
+    history = []
+
+    def loss_fn(image):
+        loss = loss_of_features(encoder(image, layers=layers))
+        history.append(float(loss))
+        return loss
+
+    opt.step(make_closure(opt, x, loss_fn))
+    return x.detach().clamp(0, 1), history
+
+
+paper_objective = lambda f: gatys_loss(f, content_targets, style_targets, cfg.content_weight, cfg.style_weight)  # noqa: E731
+# the same number as the library's GatysObjective for this configuration, at the start image:
+with torch.no_grad():
+    start_loss = float(paper_objective(encoder(content, layers=layers)))
+    assert abs(start_loss - float(gatys.GatysObjective(encoder, cfg, content, style)(content)[0])) <= 1e-4 * start_loss
+first_image, first_history = optimise_pixels(paper_objective, content, main_steps)
+assert first_history[-1] < first_history[0]
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-for ax, img, t in zip(axes, [content, style, first.image], ["content", "style", f"result ({first.evaluations} evaluations)"]):
+for ax, img, t in zip(axes, [content, style, first_image], ["content", "style", f"result ({len(first_history)} evaluations)"]):
     ax.imshow(viz.to_numpy_image(img))
     ax.set_title(t)
     ax.axis("off")
-viz.plot_curves({k: v for k, v in first.history.items() if k != "tv"}, xlabel="evaluation", ax=axes[3])
-axes[3].set_title("weighted losses");
+viz.plot_curves({"total loss": first_history}, xlabel="evaluation", ax=axes[3])
+axes[3].set_title("your loss, minimised");
 
 # %% [markdown]
 # ## The content/style trade-off
@@ -84,7 +156,7 @@ axes[3].set_title("weighted losses");
 # divided by $C\cdot M$ and averaged.
 
 # %%
-ratios = [1e1, 1e3, 1e5]
+ratios = [1e1, 1e3, 1e5]  # 1e3 is the paper's α/β = 10⁻³
 grid = {r: gatys.stylize(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
 for r, res in grid.items():
     assert res.loss < res.history["total"][0], r
@@ -100,7 +172,7 @@ viz.show_images([content, *[g.image for g in grid.values()]], titles=["content",
 # which is why the *content* is matched deep (`relu4_2`) and the *style* at many depths.
 
 # %%
-inv_layers = course.pick(full=["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"], fast=["relu1_1", "relu3_1"])
+inv_layers = course.pick(full=["relu1_1", "relu3_1", "relu5_1"], fast=["relu1_1", "relu3_1"])
 inversions = {l: gatys.invert(content, l, cfg, encoder=encoder, progress=False) for l in inv_layers}
 for l, res in inversions.items():
     assert res.loss < res.history["content"][0], l
@@ -128,8 +200,9 @@ viz.show_images([style, *[r.image for r in by_layers.values()]], titles=["style"
 # %%
 starts = {init: gatys.stylize(content, style, cfg, encoder=encoder, init=init, seed=0, progress=False)
           for init in ("content", "noise", "style")}
-again = gatys.stylize(content, style, cfg, encoder=encoder, init="noise", seed=0, progress=False)
-assert torch.equal(again.image, starts["noise"].image)  # same seed, same result
+# same seed, same result (checked on two short runs):
+twice = [gatys.stylize(content, style, cfg, encoder=encoder, init="noise", seed=0, steps=3, progress=False).image for _ in range(2)]
+assert torch.equal(twice[0], twice[1])
 viz.show_images([r.image for r in starts.values()], titles=[f"start: {k}" for k in starts], size=2.8);
 
 # %% [markdown]
@@ -150,31 +223,42 @@ hist = gatys.stylize(content, style, cfg, encoder=encoder, init="content", prese
 inside = ((lum.image > 0) & (lum.image < 1)).all(1, keepdim=True).expand(-1, 2, -1, -1)
 iq_out, iq_content = colour.rgb_to_yiq(lum.image)[:, 1:], colour.rgb_to_yiq(content)[:, 1:]
 assert torch.allclose(iq_out[inside], iq_content[inside], atol=1e-4)  # chrominance kept where RGB stayed in range
-viz.show_images([first.image, lum.image, colour.match_colour(style, content), hist.image],
+viz.show_images([grid[1e3].image, lum.image, colour.match_colour(style, content), hist.image],
                 titles=["plain", "luminance only", "style recoloured", "histogram matching"], size=2.6);
 
 # %% [markdown]
-# ## Histogram loss against the Gram loss
+# ## Adding a histogram loss to the Gram loss
 #
-# Two feature distributions can share a Gram matrix and still differ (notebook 01).
-# Risser, Wilmot & Barnes (2017) add a **histogram loss**: match each channel's value
-# histogram exactly (by sorting), and pull the features towards that matched version:
-# $\mathcal{L}_\text{hist} = \lVert O - R(O)\rVert^2$ with $R$ the histogram
-# matching. Below: the result, and one channel's value distribution at `relu1_1`.
+# Two feature distributions can share a Gram matrix and still differ (notebook 01):
+# the Gram loss fixes second moments, not the shape of each channel's value
+# distribution. Risser, Wilmot & Barnes (2017) therefore **add** a histogram loss to
+# the Gram loss: match each channel's histogram exactly (by sorting, exercise
+# 02.match_histogram below), and pull the features towards that matched version,
+# $\mathcal{L}_\text{hist} = \sum_l \lVert O^l - R(O^l)\rVert^2$ with $R$ the
+# histogram matching, at `relu1_1` and `relu4_1`. Below, your loss plus this term
+# (weighted so both are equal at the start), optimised with your closure, against the
+# Gram loss alone with the same number of evaluations.
 
 # %%
-hres = gatys.stylize(content, style, cfg, encoder=encoder, init="content", style_loss="histogram", style_weight=1e3,
-                     progress=False)
-assert hres.loss < hres.history["total"][0]
+hist_layers = [l for l in ("relu1_1", "relu4_1") if l in cfg.style_layers]
 with torch.no_grad():
-    fs = {k: encoder(img, layers="relu1_1")["relu1_1"] for k, img in
-          {"style": style, "Gram loss": first.image, "histogram loss": hres.image}.items()}
-ch = int(fs["style"][0].mean((1, 2)).argmax())
+    hist_targets = {l: losses.histogram_target(f) for l, f in encoder(style, layers=hist_layers).items()}
+    start_feats = encoder(content, layers=layers)
+    hist_term = lambda f: sum(losses.histogram_loss(f[l], hist_targets[l]) for l in hist_layers)  # noqa: E731
+    hist_weight = float(paper_objective(start_feats)) / float(hist_term(start_feats))
+risser_image, risser_history = optimise_pixels(lambda f: paper_objective(f) + hist_weight * hist_term(f), content, steps)
+gram_only = grid[1e3].image  # the paper's ratio, the same number of evaluations, from the content
+with torch.no_grad():
+    fs = {k: encoder(img, layers=layers) for k, img in {"style": style, "Gram": gram_only, "Gram + histogram": risser_image}.items()}
+    hist_dist = {k: float(hist_term(fs[k])) for k in ("Gram", "Gram + histogram")}
+print("histogram distance to the style at", ", ".join(hist_layers), {k: f"{v:.3g}" for k, v in hist_dist.items()})
+assert hist_dist["Gram + histogram"] < hist_dist["Gram"]  # the added term does what it says
+ch = int(fs["style"]["relu1_1"][0].mean((1, 2)).argmax())
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-axes[0].imshow(viz.to_numpy_image(first.image)); axes[0].set_title("Gram loss"); axes[0].axis("off")
-axes[1].imshow(viz.to_numpy_image(hres.image)); axes[1].set_title("histogram loss"); axes[1].axis("off")
+axes[0].imshow(viz.to_numpy_image(gram_only)); axes[0].set_title("Gram loss"); axes[0].axis("off")
+axes[1].imshow(viz.to_numpy_image(risser_image)); axes[1].set_title("Gram + histogram loss"); axes[1].axis("off")
 for k, f in fs.items():
-    axes[2].hist(f[0, ch].flatten().numpy(), bins=30, histtype="step", density=True, label=k)
+    axes[2].hist(f["relu1_1"][0, ch].flatten().numpy(), bins=30, histtype="step", density=True, label=k)
 axes[2].set_title(f"relu1_1, channel {ch}")
 axes[2].legend(fontsize=8)
 fig.tight_layout();
@@ -203,7 +287,7 @@ viz.show_images([style, texture.image], titles=["style", "synthesised texture (2
 small = max(16, size // 2)
 multi = gatys.stylize(content, style, cfg, encoder=encoder, init="content", scales=(small, size), progress=False)
 assert multi.evaluations == 2 * cfg.steps and multi.image.shape == content.shape
-viz.show_images([first.image, multi.image], titles=["one scale", f"coarse to fine ({small} → {size})"], size=3);
+viz.show_images([grid[1e3].image, multi.image], titles=["one scale", f"coarse to fine ({small} → {size})"], size=3);
 
 # %% [markdown]
 # ## The paper and the PyTorch tutorial are not the same method
@@ -224,18 +308,25 @@ assert tut.content_layers == {"conv2_2": 1.0} and tut.style_weight == 1e6
 # ## Try it: weights, start, colour — then press Run
 #
 # Sliders only change settings; the optimisation runs when you press **Run**, with a
-# live preview every few evaluations. A static run with the same explorer follows.
+# live preview every few evaluations. The explorer starts at β/α = 10⁴ from the
+# content — the controls show exactly the settings Run uses. The cell after it runs
+# the same explorer once without touching the controls (the static figure for readers
+# of the rendered notebook).
 
 # %%
 from stylelab.widgets.gatys import GatysExplorer
 
-explorer = GatysExplorer(content, style, cfg, encoder=encoder, steps=steps, preview_every=max(1, steps // 4))
+explorer = GatysExplorer(content, style, cfg, encoder=encoder, steps=steps, preview_every=max(1, steps // 4),
+                         log_ratio=4.0, init="content")
 explorer.widget()
 
 # %%
-explorer.log_ratio, explorer.init = 4.0, "content"
+used = explorer.settings()
 res = explorer.run()
-viz.show_images([res.image], titles=[f"explorer: β/α = 1e4, {res.evaluations} evaluations"], size=3);
+assert used == explorer.settings() and res.config.init == used["init"] == "content"
+assert abs(res.config.style_weight / res.config.content_weight - 10 ** used["log_ratio"]) < 1e-6 * 10 ** used["log_ratio"]
+viz.show_images([res.image], titles=[f"explorer: β/α = 10^{used['log_ratio']:g}, start: {used['init']}, "
+                                     f"{res.evaluations} evaluations"], size=3);
 
 # %% [markdown]
 # ## Exercises
@@ -253,18 +344,6 @@ def my_total_variation(image):
 
 
 check("02.total_variation", my_total_variation)
-
-# %% [markdown]
-# **02.luminance_transfer** — combine the luminance $Y$ of `stylised` with the $I, Q$
-# channels of `content` (both `(1, 3, H, W)`); use `stylelab.colour.rgb_to_yiq` /
-# `yiq_to_rgb`.
-
-# %%
-def my_luminance_transfer(content, stylised):
-    raise NotImplementedError  # your code here
-
-
-check("02.luminance_transfer", my_luminance_transfer)
 
 # %% [markdown]
 # **02.match_histogram** — for two 1-D tensors of the same length, give `x` the values
@@ -290,6 +369,34 @@ check("02.match_histogram", my_match_histogram)
 # * Texture synthesis and feature inversion are the same optimiser with one term removed.
 # * It is slow: hundreds of forward/backward passes per image — the feed-forward
 #   methods of the next notebooks (AdaIN, WCT) trade that for one pass.
+#
+# ## Questionnaire
+#
+# 1. What is optimised in Gatys' method — the network's weights or something else? What
+#    stays fixed?
+# 2. Why is the content matched at one deep layer and the style at several depths?
+#    What did the feature inversions show?
+# 3. Only the ratio β/α matters. Why, and why is the "right" ratio 10³ in the paper but
+#    10⁶ in the PyTorch tutorial?
+# 4. What does the L-BFGS closure do, why must it clear the gradients, and why is it
+#    called several times per step?
+# 5. The loss is not convex. What changes when you start from the content, from noise
+#    or from the style?
+# 6. Why does a histogram loss *add* information to the Gram loss? Give two feature
+#    distributions with the same Gram matrix and different histograms.
+# 7. How do luminance-only transfer and colour histogram matching keep the content's
+#    colours, and which one changes the style image instead of the result?
+# 8. Why is this method slow, and what do the methods of notebooks 03–04 give up to be fast?
+#
+# ## Further reading
+#
+# * Gatys, Ecker & Bethge (CVPR 2016), Fig. 2–3, against the trade-off and layer
+#   figures above.
+# * Risser, Wilmot & Barnes (2017), section 4: why Gram matrices alone are unstable and
+#   how the histogram loss fixes it.
+# * Gatys et al. (CVPR 2017), "Controlling Perceptual Factors": colour, scale and space.
+# * Stanford CS231n assignment 3, "Style Transfer": the same losses written from scratch.
+# * `benchmarks/bench_gatys.py`: the tutorial's loss computed next to the paper's.
 #
 # **Papers.** Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
 # Networks", CVPR 2016 · Gatys, Ecker & Bethge, "Texture Synthesis Using Convolutional

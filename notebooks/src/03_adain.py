@@ -46,8 +46,28 @@ viz.show_images([content, *styles.values()], titles=["content: chelsea", *style_
 # photograph: normalise each channel of the content, then rescale it with the
 # style's standard deviation and shift it by the style's mean.
 
+# %% [markdown]
+# ### Exercise 03.adain — write AdaIN
+#
+# $\mathrm{AdaIN}(x, y) = \sigma(y)\,\frac{x-\mu(x)}{\sigma(x)} + \mu(y)$ per sample and
+# per channel, over the $H\cdot W$ positions, with the PyTorch port's convention
+# (below): the unbiased variance plus `eps = 1e-5` under the square root, for both
+# inputs. The figure after it is computed with your function.
+
 # %%
-pixel_adain = {n: T.adain(content, s).clamp(0, 1) for n, s in styles.items()}
+from stylelab.exercises import check, use
+
+
+def my_adain(content_feat, style_feat, eps=1e-5):
+    raise NotImplementedError  # your code here
+
+
+adain = use("03.adain", my_adain, fallback=T.adain)
+
+# %%
+pixel_adain = {n: adain(content, s).clamp(0, 1) for n, s in styles.items()}
+for n, s in styles.items():  # the palette moved: each channel's mean is now the style's (before clipping)
+    assert torch.allclose(adain(content, s).mean((2, 3)), s.mean((2, 3)), atol=1e-4)
 viz.show_images([content, *pixel_adain.values()], titles=["content", *[f"AdaIN on pixels ← {n}" for n in style_names]], size=2.5);
 
 # %% [markdown]
@@ -273,26 +293,12 @@ assert len(history["total"]) == steps and all(torch.isfinite(torch.tensor(histor
 # `eps` inside the square root (what `torch.nn.functional.instance_norm` does).
 
 # %%
-from stylelab.exercises import check
-
-
 def instance_norm(x, eps=1e-5):
     """x: (B, C, H, W) → each sample's each channel normalised to mean 0, std 1."""
     raise NotImplementedError  # your code here
 
 
 check("03.instance_norm", instance_norm)
-
-# %% [markdown]
-# **03.adain** — AdaIN with the PyTorch port's convention (unbiased variance,
-# `eps = 1e-5` added to the variance, for both inputs).
-
-# %%
-def my_adain(content_feat, style_feat, eps=1e-5):
-    raise NotImplementedError  # your code here
-
-
-check("03.adain", my_adain)
 
 # %% [markdown]
 # **03.style_loss** — AdaIN's style loss at one layer: mean-squared error between
@@ -318,6 +324,31 @@ check("03.style_loss", moment_style_loss)
 #   implementations: choose one explicitly when you compare numbers.
 # * AdaIN matches only means and variances — channels stay uncorrelated with each
 #   other. Notebook 04 (WCT) matches the full covariance.
+#
+# ## Questionnaire
+#
+# 1. What does instance normalisation remove from a feature map, and why does that
+#    remove much of an image's style?
+# 2. CIN needs a table of (γ, β) per style; AdaIN needs none. Where do AdaIN's γ and β
+#    come from, and what does that buy?
+# 3. On raw pixels AdaIN is a classic colour transfer. What can it not move that it
+#    moves on VGG features?
+# 4. Why is the decoder's content target $t = \mathrm{AdaIN}(f(c), f(s))$ and not
+#    $f(c)$?
+# 5. Two implementations differ by biased vs unbiased variance and where ε goes. How
+#    large is the difference, how does it scale with $H\cdot W$, and when does it matter?
+# 6. α blends features, not images. Why is $g(\alpha t + (1-\alpha) f(c))$ different
+#    from $\alpha\,g(t) + (1-\alpha)\,c$?
+# 7. With label maps, when is a label left unstylised, and why that rule?
+#
+# ## Further reading
+#
+# * Huang & Belongie (ICCV 2017), sections 4–5: the architecture and the training
+#   losses, then their Fig. 7 (content–style trade-off) against the α figure above.
+# * Dumoulin, Shlens & Kudlur (ICLR 2017): how many styles one network learns with CIN.
+# * naoto0804/pytorch-AdaIN, `function.py`: find `calc_mean_std` and its ε; compare with
+#   `stylelab.transforms.mean_std`.
+# * Notebook 02b (learning to stylise) trains feed-forward networks with IN and CIN.
 #
 # **Papers.** X. Huang & S. Belongie, *Arbitrary Style Transfer in Real-time with
 # Adaptive Instance Normalization*, ICCV 2017. D. Ulyanov, A. Vedaldi & V. Lempitsky,

@@ -1,59 +1,98 @@
-"""Exercises: a student writes a function, :func:`check` tests it against stylelab.
+"""Exercises in the CS231n manner: the student writes a function, it is checked against stored numbers.
 
-Each notebook's exercises live in ``stylelab/exercises/nbNN.py`` and register
-with :func:`exercise`::
+Each notebook's exercises are registered in ``stylelab/exercises/nbNN.py``.
+An exercise is a hint, a tolerance and a function returning its **cases**:
+fixed, seeded inputs (the inputs, never the answer)::
 
-    @exercise("01.gram", solution=_gram_solution, wrong=_gram_forgot_normalising,
-              hint="Divide F Fᵀ by the number of positions H·W.")
-    def _check(student):
-        x = torch.randn(2, 8, 5, 7, dtype=torch.float64)
-        assert_close(student(x), stylelab.stats.gram(x, normalize="positions"))
+    @exercise("01.gram", hint="Divide F Fᵀ by the number of positions H·W.", rtol=1e-10)
+    def _gram_cases():
+        return [(_feats(0),)]
 
-In a notebook::
+The expected outputs on those inputs are **stored numbers**
+(``stylelab/exercises/reference/nbNN.npz``), written by
+``python tools/make_exercise_refs.py`` from the reference solutions, which
+live outside the student-facing package (``instructor/solutions/nbNN.py``).
+A checker therefore does not call the library function the student could
+import: it compares the student's output on the stored inputs with the
+stored output.
+
+In a notebook, the student's function is checked and then *used*::
 
     def my_gram(features):
         raise NotImplementedError  # your code here
-    check("01.gram", my_gram)
 
-A stub that still raises ``NotImplementedError`` prints a reminder and does not
+    gram = use("01.gram", my_gram, fallback=stylelab.stats.gram)   # the next figure calls gram(...)
+
+:func:`use` returns the student's function once it passes, and until then the
+fallback (the library), saying so on screen. :func:`check` only checks. A
+stub that still raises ``NotImplementedError`` prints a reminder and does not
 fail (so notebooks run end to end in CI); a wrong answer raises an
-``AssertionError`` with the hint. ``solution("01.gram")`` prints the reference
-solution's source for instructors. ``tests/test_exercises.py`` checks every
-checker accepts its ``solution`` and rejects its ``wrong`` answer.
+``AssertionError`` with the hint.
+
+Optional per-exercise settings: ``run(student, *inputs)`` when the student's
+function is not simply called on the inputs (e.g. a closure factory driven by
+an optimiser), ``output(result)`` to put the result in a comparable form
+(e.g. sorted indices), and ``extra(result, *inputs)`` for property checks
+beyond the stored numbers (e.g. "the whitened covariance is the identity").
+``tests/test_exercises.py`` checks that every checker accepts the instructor
+solution, rejects the registered wrong answer, and that the stored numbers are
+those the solution gives (and agree with the library, where it has the function).
 """
 
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
-import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
-__all__ = ["exercise", "check", "solution", "assert_close", "EXERCISES", "Exercise"]
+__all__ = ["exercise", "check", "use", "get", "EXERCISES", "Exercise", "REFERENCE_DIR", "encode_case", "load_reference"]
+
+#: Where the stored reference numbers live (one ``nbNN.npz`` per notebook).
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
 
 @dataclass
 class Exercise:
+    """One exercise: ``cases()`` gives the inputs; the stored file gives the expected outputs."""
+
     id: str
-    checker: Callable[[Any], None]
-    solution: Callable
-    wrong: Callable | None
+    cases: Callable[[], list[tuple]]
     hint: str
+    rtol: float = 1e-6
+    atol: float = 1e-8
+    run: Callable[..., Any] | None = None
+    output: Callable[[Any], Any] | None = None
+    extra: Callable[..., None] | None = None
+    what: str = "result"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def notebook(self) -> str:
+        return "nb" + self.id.split(".")[0]
+
+    def call(self, fn: Callable, inputs: tuple) -> np.ndarray:
+        """Run ``fn`` on one case's inputs and return its output as a float64 array (or raise)."""
+        out = self.run(fn, *inputs) if self.run is not None else fn(*inputs)
+        if self.output is not None:
+            out = self.output(out)
+        return _as_array(out, self.what)
 
 
 EXERCISES: dict[str, Exercise] = {}
 
 
-def exercise(id: str, *, solution: Callable, hint: str, wrong: Callable | None = None):
-    """Register the decorated function as the checker of exercise ``id``."""
+def exercise(id: str, *, hint: str, rtol: float = 1e-6, atol: float = 1e-8, run: Callable | None = None,
+             output: Callable | None = None, extra: Callable | None = None, what: str = "result"):
+    """Register the decorated ``cases()`` function as exercise ``id`` (``"NN.name"``)."""
 
-    def register(checker: Callable[[Any], None]):
-        EXERCISES[id] = Exercise(id, checker, solution, wrong, hint)
-        return checker
+    def register(cases: Callable[[], list[tuple]]):
+        EXERCISES[id] = Exercise(id, cases, hint, rtol, atol, run, output, extra, what)
+        return cases
 
     return register
 
@@ -65,14 +104,100 @@ def _load_all() -> None:
 
 
 def get(id: str) -> Exercise:
+    """The registered :class:`Exercise` ``id`` (``KeyError`` listing the known ones otherwise)."""
     _load_all()
     if id not in EXERCISES:
         raise KeyError(f"No exercise {id!r}. Known: {', '.join(sorted(EXERCISES))}")
     return EXERCISES[id]
 
 
-def check(id: str, answer: Any, quiet: bool = False) -> bool:
-    """Check a student's ``answer`` to exercise ``id``.
+# ---------------------------------------------------------------------------- stored numbers
+def _as_array(value: Any, what: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().to(torch.float64).numpy()
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError(f"the {what} should be numbers (a tensor, an array or a number), "
+                             f"got {type(value).__name__}") from None
+    return arr
+
+
+def encode_case(inputs: tuple) -> dict[str, np.ndarray]:
+    """Inputs of one case as arrays keyed ``in{i}.{kind}`` (kind: torch, numpy or py) for the ``.npz`` file."""
+    out = {}
+    for i, x in enumerate(inputs):
+        if isinstance(x, torch.Tensor):
+            out[f"in{i}.torch"] = x.detach().cpu().numpy()
+        elif isinstance(x, np.ndarray):
+            out[f"in{i}.numpy"] = x
+        else:
+            out[f"in{i}.py"] = np.asarray(x)
+    return out
+
+
+def _decode(key: str, arr: np.ndarray):
+    kind = key.rsplit(".", 1)[1]
+    if kind == "torch":
+        return torch.from_numpy(arr.copy())
+    if kind == "numpy":
+        return arr.copy()
+    value = arr.tolist()
+    return tuple(value) if isinstance(value, list) else value
+
+
+_REF_CACHE: dict[str, dict[str, np.ndarray]] = {}
+
+
+def load_reference(notebook: str) -> dict[str, np.ndarray]:
+    """The stored arrays of ``nbNN.npz`` (cached)."""
+    if notebook not in _REF_CACHE:
+        path = REFERENCE_DIR / f"{notebook}.npz"
+        if not path.exists():
+            raise FileNotFoundError(f"no stored reference numbers {path}; run `python tools/make_exercise_refs.py`")
+        with np.load(path) as z:
+            _REF_CACHE[notebook] = {k: z[k] for k in z.files}
+    return _REF_CACHE[notebook]
+
+
+def stored_cases(ex: Exercise) -> list[tuple[tuple, np.ndarray]]:
+    """``[(inputs, expected_output), ...]`` of exercise ``ex`` from its stored file."""
+    ref = load_reference(ex.notebook)
+    cases = []
+    k = 0
+    while f"{ex.id}/{k}/out" in ref:
+        prefix = f"{ex.id}/{k}/in"
+        keys = sorted((key for key in ref if key.startswith(prefix)), key=lambda s: int(s[len(prefix):].split(".")[0]))
+        cases.append((tuple(_decode(key, ref[key]) for key in keys), ref[f"{ex.id}/{k}/out"]))
+        k += 1
+    if not cases:
+        raise FileNotFoundError(f"no stored numbers for exercise {ex.id}; run `python tools/make_exercise_refs.py`")
+    return cases
+
+
+def _compare(ex: Exercise, got: np.ndarray, expected: np.ndarray, case: int) -> None:
+    where = f" (case {case + 1})" if case else ""
+    if got.shape != expected.shape:
+        raise AssertionError(f"the {ex.what}{where} has shape {got.shape}, expected {expected.shape}")
+    if not np.all(np.isfinite(got)):
+        raise AssertionError(f"the {ex.what}{where} contains NaN or inf")
+    if not np.allclose(got, expected, rtol=ex.rtol, atol=ex.atol):
+        err = np.abs(got - expected).max()
+        raise AssertionError(f"the {ex.what}{where} differs from the stored reference numbers "
+                             f"(max abs difference {err:.3g})")
+
+
+def _run_checks(ex: Exercise, fn: Callable) -> None:
+    for i, (inputs, expected) in enumerate(stored_cases(ex)):
+        got = ex.call(fn, inputs)
+        _compare(ex, got, expected, i)
+        if ex.extra is not None:
+            ex.extra(got, *inputs)
+
+
+# ---------------------------------------------------------------------------- what notebooks call
+def check(id: str, answer: Callable, quiet: bool = False) -> bool:
+    """Check a student's ``answer`` to exercise ``id`` against the stored reference numbers.
 
     Returns ``True`` when correct, ``False`` when not attempted yet (the
     function raises ``NotImplementedError``). Raises ``AssertionError`` with a
@@ -80,7 +205,7 @@ def check(id: str, answer: Any, quiet: bool = False) -> bool:
     """
     ex = get(id)
     try:
-        ex.checker(answer)
+        _run_checks(ex, answer)
     except NotImplementedError:
         if not quiet:
             print(f"○ Exercise {id}: not attempted yet — replace the NotImplementedError with your code.")
@@ -92,20 +217,16 @@ def check(id: str, answer: Any, quiet: bool = False) -> bool:
     return True
 
 
-def solution(id: str) -> str:
-    """Print and return the source of the reference solution of exercise ``id`` (for instructors)."""
-    src = textwrap.dedent(inspect.getsource(get(id).solution))
-    print(src)
-    return src
+def use(id: str, answer: Callable, fallback: Callable, fallback_name: str | None = None) -> Callable:
+    """Check ``answer`` (:func:`check`) and return the function the notebook should use next.
 
-
-def assert_close(actual: Any, expected: torch.Tensor, rtol: float = 1e-5, atol: float = 1e-8, what: str = "result") -> None:
-    """``AssertionError`` with a readable message unless ``actual`` ≈ ``expected``."""
-    if not isinstance(actual, torch.Tensor):
-        raise AssertionError(f"the {what} should be a torch.Tensor, got {type(actual).__name__}")
-    if tuple(actual.shape) != tuple(expected.shape):
-        raise AssertionError(f"the {what} has shape {tuple(actual.shape)}, expected {tuple(expected.shape)}")
-    actual = actual.to(expected.dtype)
-    if not torch.allclose(actual, expected, rtol=rtol, atol=atol):
-        err = (actual - expected).abs().max().item()
-        raise AssertionError(f"the {what} differs from the expected values (max abs difference {err:.3g})")
+    The student's function once it passes; until then ``fallback`` (a
+    library function with the same signature), with a visible note. A wrong
+    answer raises, as in :func:`check`.
+    """
+    if check(id, answer):
+        print(f"  The cells below use your {getattr(answer, '__name__', 'function')}.")
+        return answer
+    name = fallback_name or f"{getattr(fallback, '__module__', '')}.{getattr(fallback, '__qualname__', 'fallback')}"
+    print(f"  Until then the cells below use the library's {name.strip('.')} instead of yours.")
+    return fallback

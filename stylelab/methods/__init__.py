@@ -1,16 +1,211 @@
-"""One module per style-transfer method.
+"""The method registry: one module per style-transfer method, each registering itself.
 
-Each module provides the method (a class with ``from_official`` and
-``stylize``, or an optimisation function) and, for the command line,
-``add_cli_arguments(parser)`` and ``run_cli(args, content, style, device)``.
+A method is one file, ``stylelab/methods/<name>.py``. Besides the method
+itself (a class with ``from_official`` and ``stylize``, or a module of
+functions with ``stylize``) it ends with one :func:`register` call that tells
+the rest of the library what it offers::
+
+    register(Method(
+        name="adain", order=20, summary="AdaIN (Huang & Belongie, ICCV 2017)",
+        export="AdaIN",                                  # stylelab.AdaIN
+        add_cli_arguments=add_cli_arguments, run_cli=run_cli,  # stylelab transfer --method adain
+        bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench),),  # rows of stylelab bench
+        train=TrainSpec(...),                            # stylelab train --method adain
+        checkpoints=("vgg_normalised", "adain_decoder"),  # names in stylelab.weights
+    ))
+
+Everything that lists methods reads this registry: ``stylelab transfer``
+and ``stylelab train`` (their ``--method`` choices and options), ``stylelab
+bench`` (its rows, in ``order``), and the top-level names of :mod:`stylelab`
+(``stylelab.AdaIN``). Modules are found by listing this package: adding a
+method is adding its file (plus its checkpoints and its tests), nothing else.
+Helper modules that are not methods start with an underscore.
 """
 
-#: ``stylelab transfer --method NAME`` → module implementing it.
-METHODS: dict[str, str] = {
-    "gatys": "stylelab.methods.gatys",
-    "adain": "stylelab.methods.adain",
-    "wct": "stylelab.methods.wct",
-    "photowct": "stylelab.methods.photowct",
-    "dpst": "stylelab.methods.dpst",
-    "wct2": "stylelab.methods.wct2",
-}
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+__all__ = ["Method", "BenchRow", "Runner", "TrainSpec", "TrainJob", "register", "registry", "get", "names",
+           "bench_rows", "exports"]
+
+
+@dataclass
+class Runner:
+    """A loaded method for the benchmark: ``fn(content, style) -> image``.
+
+    ``pretrained`` says whether its weights are pretrained (``None``: the
+    method has no weights).
+    """
+
+    fn: Callable[..., Any]
+    pretrained: bool | None
+
+
+@dataclass
+class BenchRow:
+    """One row of ``stylelab bench``.
+
+    ``build(config, device)`` loads what the row needs once (models, weights)
+    and returns a :class:`Runner`. ``config`` is a
+    :class:`stylelab.bench.BenchConfig`; a builder reads its ``iterations``
+    (optimisation steps), ``random_weights`` (random weights allowed) and
+    ``dtype``. It raises ``ImportError`` when something it needs is not
+    installed and :class:`stylelab.weights.WeightsNotFoundError` when its
+    weights are missing.
+
+    ``family`` is ``"optimisation"``, ``"feed-forward"`` or ``"pixel"``;
+    ``max_size`` skips larger cells (e.g. a solver whose memory grows too fast).
+    """
+
+    key: str
+    label: str
+    family: str
+    build: Callable[[Any, Any], Runner]
+    note: str = ""
+    max_size: int | None = None
+
+
+@dataclass
+class TrainJob:
+    """What ``stylelab train`` optimises: the loss (a callable ``batch -> {"total": …}``
+    as :func:`stylelab.train.fit` takes), the modules it saves, and the default checkpoint file."""
+
+    loss: Callable[..., Any]
+    modules: dict
+    checkpoint: str
+
+
+@dataclass
+class TrainSpec:
+    """``stylelab train --method NAME``: options and the job.
+
+    ``add_arguments(parser)`` adds the method's own options (the shared ones —
+    images, steps, batch size, learning rate, crop, checkpoint, device — are
+    the command's); ``build(args, images, device, random)`` returns a
+    :class:`TrainJob` for the content images ``images`` (a
+    :class:`stylelab.train.ImageFolder`), or raises ``ValueError`` with what
+    to pass. ``help`` is one line for ``--help``.
+    """
+
+    build: Callable[..., TrainJob]
+    add_arguments: Callable[[Any], None] | None = None
+    help: str = ""
+
+
+@dataclass
+class Method:
+    """One registered method (module docstring).
+
+    Attributes:
+        name: the ``--method`` name (lower case, as the file).
+        order: position in tables and lists (chronological by paper, roughly).
+        summary: one line: the method and its paper.
+        export: the name it has at the top of :mod:`stylelab` (``"AdaIN"`` →
+            ``stylelab.AdaIN``, an attribute of the module); ``None`` exports
+            the module itself as ``stylelab.<name>`` (``stylelab.gatys``).
+        add_cli_arguments, run_cli: ``stylelab transfer`` options and runner
+            ``run_cli(args, content, style, device) -> image``;
+            ``run_cli_video(args, device) -> exit code`` for ``--video``.
+        labels: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels``
+            (read by :mod:`stylelab.labels`; ``run_cli`` finds them in ``args.labels``).
+        bench: its rows of the benchmark table.
+        train: its decoder training for ``stylelab train`` (or ``None``).
+        checkpoints: the :mod:`stylelab.weights` names it loads.
+        module: the defining module (filled in by :func:`register`).
+    """
+
+    name: str
+    order: int
+    summary: str
+    export: str | None = None
+    add_cli_arguments: Callable[[Any], None] | None = None
+    run_cli: Callable[..., Any] | None = None
+    run_cli_video: Callable[..., int] | None = None
+    labels: bool = False
+    bench: tuple[BenchRow, ...] = ()
+    train: TrainSpec | None = None
+    checkpoints: tuple[str, ...] = ()
+    module: str = field(default="", compare=False)
+
+
+_REGISTRY: dict[str, Method] = {}
+_UNAVAILABLE: dict[str, str] = {}
+_DISCOVERED = False
+
+
+def register(method: Method, module: str | None = None) -> Method:
+    """Add ``method`` to the registry (called once, at the end of its module).
+
+    ``module`` defaults to the module of its ``run_cli`` (or of the caller).
+    Registering a second method under a taken name is an error.
+    """
+    if not method.name or method.name != method.name.lower() or not method.name.replace("_", "").isalnum():
+        raise ValueError(f"a method name is lower-case letters, digits and '_', got {method.name!r}")
+    if module is None:
+        import sys
+
+        module = sys._getframe(1).f_globals.get("__name__", "")
+    method.module = module
+    old = _REGISTRY.get(method.name)
+    if old is not None and old.module != method.module:
+        raise ValueError(f"method {method.name!r} is registered twice ({old.module} and {method.module})")
+    _REGISTRY[method.name] = method
+    return method
+
+
+def _discover() -> None:
+    """Import every module of this package once (each registers its method)."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        try:
+            importlib.import_module(f"{__name__}.{info.name}")
+        except ImportError as err:  # a missing optional third-party package: the method is listed as unavailable
+            if (err.name or "").startswith("stylelab"):
+                raise
+            _UNAVAILABLE[info.name] = f"needs {err.name or err}"
+    _DISCOVERED = True
+
+
+def registry() -> dict[str, Method]:
+    """Every registered method, name → :class:`Method`, in ``order``."""
+    _discover()
+    return dict(sorted(_REGISTRY.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def names() -> list[str]:
+    """The method names, in ``order``."""
+    return list(registry())
+
+
+def get(name: str) -> Method:
+    """The method called ``name``; ``ValueError`` listing the choices otherwise."""
+    reg = registry()
+    if name not in reg:
+        extra = f" ({name}: {_UNAVAILABLE[name]})" if name in _UNAVAILABLE else ""
+        raise ValueError(f"unknown method {name!r}{extra}; choose from {', '.join(reg)}")
+    return reg[name]
+
+
+def bench_rows() -> list[BenchRow]:
+    """Every method's benchmark rows: methods in ``order``, the pixel-space variants last."""
+    rows = [row for m in registry().values() for row in m.bench]
+    return sorted(rows, key=lambda r: r.family == "pixel")  # stable: keeps the method order within each group
+
+
+def exports() -> dict[str, tuple[str, str | None]]:
+    """Top-level names of :mod:`stylelab` → ``(module, attribute or None for the module itself)``."""
+    out = {}
+    for m in registry().values():
+        if m.export is None:
+            out[m.name] = (m.module, None)
+        else:
+            out[m.export] = (m.module, m.export)
+    return out

@@ -22,6 +22,7 @@ import torch.nn as nn
 from .. import transforms as T
 from ..decoders import MirrorDecoder
 from ..encoders import VGG19Encoder, normalised_vgg19
+from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
 
 __all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
 
@@ -127,10 +128,6 @@ class AdaIN(nn.Module):
 
 
 # ============================================================================ CLI
-#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
-LABELS = True
-
-
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
@@ -146,3 +143,41 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset,
                         content_labels=cl, style_labels=sl)
     return out[..., : content.shape[-2], : content.shape[-1]]
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    model = AdaIN.from_official(device=device, random=True if cfg.random_weights else None)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+
+
+def _bench_pixel(cfg, device) -> Runner:
+    return Runner(lambda c, s: T.adain(c, s).clamp(0, 1), None)
+
+
+def _add_train_arguments(parser) -> None:
+    parser.add_argument("--styles", help="folder of style images, e.g. WikiArt (required)")
+    parser.add_argument("--style-weight", type=float, default=10.0, help="style weight (default 10)")
+
+
+def _train_job(args, images, device, random) -> TrainJob:
+    from ..train import AdaINLoss, ImageFolder
+
+    if not args.styles:
+        raise ValueError("--method adain needs --styles FOLDER (style images)")
+    enc = normalised_vgg19(last_layer="relu4_1", random=random, device=device)
+    dec = MirrorDecoder(4)
+    styles = ImageFolder(args.styles, size=args.size, crop="random", resize=args.resize)
+    loss = AdaINLoss(enc, dec, styles, style_weight=args.style_weight)
+    return TrainJob(loss, {"decoder": dec}, "adain_decoder.ckpt")
+
+
+register(Method(
+    name="adain", order=20, summary="AdaIN, Huang & Belongie, ICCV 2017: match channel mean and std, one decoder",
+    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench, "AdaIN.from_official().stylize"),
+           BenchRow("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _bench_pixel,
+                    "transforms.adain on RGB pixels")),
+    train=TrainSpec(_train_job, _add_train_arguments, "the decoder of relu4_1 (content images + --styles)"),
+    checkpoints=("vgg_normalised", "adain_decoder"),
+))

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from .. import transforms as T
 from ..matting import MattingLaplacian
+from . import BenchRow, Method, Runner, register
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "PRESETS", "stylize",
            "add_cli_arguments", "run_cli"]
@@ -220,10 +221,6 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
 
 
 # ============================================================================ CLI
-#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
-LABELS = True
-
-
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--preset", default="official", choices=sorted(PRESETS), help="DPST preset (default official)")
     parser.add_argument("--steps", default=None, help="L-BFGS iterations of stage 1,stage 2 (default 1000,1000)")
@@ -236,3 +233,22 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     cl, sl = getattr(args, "labels", None) or (None, None)
     out, _ = stylize(content, style, content_labels=cl, style_labels=sl, preset=args.preset, steps=steps, **over)
     return out
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    from ..encoders import vgg19
+
+    encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
+    steps = (cfg.iterations, cfg.iterations)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
+
+
+register(Method(
+    name="dpst", order=50,
+    summary="Deep Photo Style Transfer, Luan et al., CVPR 2017: Gatys plus a matting-Laplacian photorealism term",
+    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    bench=(BenchRow("dpst", "DPST (2 stages × iterations)", "optimisation", _bench,
+                    "dpst.stylize(steps=(iterations, iterations)); the paper's run uses 1000 + 1000"),),
+    checkpoints=("vgg19",),
+))

@@ -56,6 +56,7 @@ import torch.nn.functional as F
 
 from .. import colour, losses
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+from . import BenchRow, Method, Runner, register
 
 StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
 PAPER_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -419,6 +420,42 @@ def optimise(
     return out, dict(zip(("total", "content", "style", "tv"), hist)), count[0]
 
 
+def paper_loss(feats: dict[str, torch.Tensor], content_targets: dict[str, torch.Tensor],
+               style_targets: dict[str, torch.Tensor], content_weight: float, style_weight: float) -> torch.Tensor:
+    """The paper's loss written out from feature dictionaries (the pieces :class:`GatysObjective` assembles).
+
+    ``α Σ_{l∈content} ½ Σ_ij (F^l_ij − P^l_ij)²  +  β (1/L) Σ_{l∈style} ‖G^l/M_l − A^l‖²_F / (4 C_l²)``
+
+    with ``G^l = F^l F^lᵀ``, ``A^l = gram_target(style features, "paper")`` (the
+    style's Gram divided by its number of positions) and equal style-layer weights
+    ``1/L`` — Gatys, Ecker & Bethge, CVPR 2016, eqs. 1, 4, 5 (``convention="paper"``).
+    ``feats`` holds ``(1, C, H, W)`` features of the image being optimised at every
+    layer named in the two target dictionaries. Returns a scalar.
+    """
+    content = sum(losses.content_loss(feats[k], p, "paper") for k, p in content_targets.items())
+    style = sum(losses.gram_loss(feats[k], a, "paper") for k, a in style_targets.items())
+    return content_weight * content + style_weight * style / max(1, len(style_targets))
+
+
+def lbfgs_closure(optimizer: torch.optim.Optimizer, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor]):
+    """The closure an L-BFGS step calls: clamp ``x`` to [0, 1] in place, zero the gradients, evaluate, backpropagate.
+
+    ``optimizer.step(closure)`` may call it several times per step (line search);
+    it returns the loss tensor. :func:`optimise` builds the same closure with
+    book-keeping (budget, history, best image) around it.
+    """
+
+    def closure():
+        with torch.no_grad():
+            x.clamp_(0, 1)
+        optimizer.zero_grad()
+        loss = loss_fn(x)
+        loss.backward()
+        return loss
+
+    return closure
+
+
 def _resize_to(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == tuple(hw):
         return image
@@ -622,3 +659,20 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
                      seed=args.seed if getattr(args, "seed", None) is not None else 0,
                      progress=not getattr(args, "no_progress", False), **overrides)
     return result.image
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    config = preset("paper", steps=cfg.iterations)
+    encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
+    return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False).image,
+                  bool(getattr(encoder, "pretrained", False)))
+
+
+register(Method(
+    name="gatys", order=10, summary="Gatys, Ecker & Bethge, CVPR 2016: optimise the pixels (Gram losses on VGG-19)",
+    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    bench=(BenchRow("gatys", "Gatys (L-BFGS, paper preset)", "optimisation", _bench,
+                    "gatys.stylize(preset 'paper', steps=iterations): loss evaluations, not L-BFGS outer steps"),),
+    checkpoints=("vgg19", "vgg_normalised"),
+))

@@ -57,6 +57,7 @@ from .. import transforms as T
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..encoders import VGG19Encoder
+from . import BenchRow, Method, Runner, register
 
 __all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS"]
 
@@ -223,10 +224,6 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
 
 
 # ============================================================================ CLI
-#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
-LABELS = True
-
-
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--weights", default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
     parser.add_argument("--smooth", default="auto", choices=["none", "auto", "ilu", "cg", "direct", "official", "gif"],
@@ -240,3 +237,28 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     mode = None if args.smooth == "none" else args.smooth
     out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
     return out.clamp(0, 1)
+
+
+# ============================================================================ registry
+def _bench(smoothing: str | None):
+    def build(cfg, device) -> Runner:
+        model = PhotoWCT.from_official(device=device, random=True if cfg.random_weights else None)
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+
+    return build
+
+
+register(Method(
+    name="photowct", order=40,
+    summary="PhotoWCT, Li et al., ECCV 2018: WCT with max-unpooling decoders, then closed-form smoothing",
+    export="PhotoWCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    bench=(BenchRow("photowct", "PhotoWCT (WCT part, no smoothing)", "feed-forward", _bench(None),
+                    "PhotoWCT.from_official().stylize(smoothing=None): 4 autoencoders, coarse to fine"),
+           BenchRow("photowct-direct", "PhotoWCT + exact smoothing (sparse direct)", "feed-forward", _bench("direct"),
+                    "smoothing='direct': SciPy sparse solve on the CPU in float64, as FastPhotoStyle", max_size=768),
+           BenchRow("photowct-cg", "PhotoWCT + exact smoothing (coarse-to-fine CG)", "feed-forward", _bench("cg"),
+                    "smoothing='cg': matrix-free conjugate gradients on the device"),
+           BenchRow("photowct-gif", "PhotoWCT + guided filter (fast)", "feed-forward", _bench("gif"),
+                    "smoothing='gif': FastPhotoStyle's --fast approximation")),
+    checkpoints=("photowct",),
+))

@@ -37,6 +37,7 @@ from .. import transforms as T
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..encoders import normalised_vgg19
+from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
 
 __all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA"]
 
@@ -242,10 +243,6 @@ class WCT(nn.Module):
 
 
 # ============================================================================ CLI
-#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
-LABELS = True
-
-
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
     parser.add_argument("--wct-preset", choices=sorted(T.WCT_PRESETS), default="official_wct", help="regularisation preset")
@@ -270,3 +267,52 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
     cl, sl = getattr(args, "labels", None) or (None, None)
     return model.stylize(content, style, args.alpha, preset=args.wct_preset, content_labels=cl, style_labels=sl)
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    model = WCT.from_official(device=device, random=True if cfg.random_weights else None)
+    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
+
+
+def _bench_pixel(cfg, device) -> Runner:
+    return Runner(lambda c, s: T.wct(c, s).clamp(0, 1), None)
+
+
+def _bench_pixel_gif(cfg, device) -> Runner:
+    """Pixel WCT, then the guided filter of FastPhotoStyle's fast mode: a photorealistic pipeline without weights."""
+    from ..smoothing import smooth
+
+    def run(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        y = T.wct(c, s).clamp(0, 1)
+        dt = torch.float64 if c.device.type != "mps" else torch.float32  # as PhotoWCT.stylize(smoothing=...)
+        return smooth(y.to(dt), c.to(dt), mode="gif").to(c.dtype)
+
+    return Runner(run, None)
+
+
+def _add_train_arguments(parser) -> None:
+    parser.add_argument("--level", type=int, default=4, choices=[1, 2, 3, 4, 5], help="decoder of relu{level}_1 (default 4)")
+    parser.add_argument("--feature-weight", type=float, default=1.0, help="feature-loss weight (default 1)")
+
+
+def _train_job(args, images, device, random) -> TrainJob:
+    from ..train import ReconstructionLoss
+
+    enc = normalised_vgg19(last_layer=f"relu{args.level}_1", random=random, device=device)
+    dec = MirrorDecoder(args.level)
+    loss = ReconstructionLoss(enc, dec, args.level, feature_weight=args.feature_weight)
+    return TrainJob(loss, {"decoder": dec}, f"wct_decoder{args.level}.ckpt")
+
+
+register(Method(
+    name="wct", order=30, summary="WCT, Li et al., NeurIPS 2017: whitening and colouring at five levels",
+    export="WCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    bench=(BenchRow("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _bench,
+                    "WCT.from_official().stylize cascade relu5_1 → relu1_1"),
+           BenchRow("pixel-wct", "pixel WCT (colour covariance)", "pixel", _bench_pixel, "transforms.wct on RGB pixels"),
+           BenchRow("pixel-wct-gif", "pixel WCT + guided filter", "pixel", _bench_pixel_gif,
+                    "transforms.wct on pixels, then smoothing.smooth(mode='gif')")),
+    train=TrainSpec(_train_job, _add_train_arguments, "the decoder of relu{level}_1 (content images)"),
+    checkpoints=("vgg_normalised",) + tuple(f"wct_decoder{level}" for level in (1, 2, 3, 4, 5)),
+))

@@ -84,6 +84,7 @@ from .. import transforms as T
 from .. import wavelets as Wv
 from .. import weights as W
 from ..encoders import caffe_conv0
+from . import BenchRow, Method, Runner, register
 
 Unpool = Literal["sum", "cat5"]
 COMPONENTS: tuple[str, ...] = ("encoder", "skip", "decoder")
@@ -778,10 +779,6 @@ def train_decoder(
 
 
 # ============================================================================ CLI
-#: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels`` for this method.
-LABELS = True
-
-
 def add_cli_arguments(parser) -> None:
     """Options of ``stylelab transfer --method wct2``."""
     parser.add_argument("--unpool", choices=["cat5", "sum"], default="cat5", help="unpooling option (default cat5)")
@@ -823,3 +820,29 @@ def run_cli_video(args, device) -> int:
     tc = video.temporal_consistency(frames, out)
     print(f"wrote {len(paths)} frames to {args.output}; temporal change output/input = {tc['ratio']:.3f}")
     return 0
+
+
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    model = WCT2.from_official(unpool="cat5", device=device, random=True if cfg.random_weights else None)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+
+
+def _bench_wavelet(bands: str):
+    def build(cfg, device) -> Runner:
+        return Runner(lambda c, s: wavelet_transfer(c, s, levels=3, bands=bands), None)
+
+    return build
+
+
+register(Method(
+    name="wct2", order=60, summary="WCT², Yoo et al., ICCV 2019: Haar wavelet pooling and progressive WCT",
+    export="WCT2", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, run_cli_video=run_cli_video,
+    bench=(BenchRow("wct2", "WCT² (cat5, no post-processing)", "feed-forward", _bench,
+                    "WCT2.from_official(unpool='cat5').stylize, WCT at encoder, skips and decoder"),
+           BenchRow("wavelet-ll", "wavelet WCT, LL band (pixels)", "pixel", _bench_wavelet("LL"),
+                    "methods.wct2.wavelet_transfer(bands='LL'), 3 levels"),
+           BenchRow("wavelet-all", "wavelet WCT, all bands (pixels)", "pixel", _bench_wavelet("all"),
+                    "methods.wct2.wavelet_transfer(bands='all'), 3 levels")),
+    checkpoints=tuple(f"wct2_{part}_{opt}" for opt in ("cat5", "sum") for part in ("encoder", "decoder")),
+))

@@ -1,10 +1,10 @@
 """AdaIN explorer: α, two-style interpolation and colour preservation, rendered on a Run button.
 
-The logic lives in :class:`AdaINExplorer`; :meth:`AdaINExplorer.widget` builds
-the ipywidgets layout. Encoder features are computed once per image; sliders
-only change settings, and the (expensive) decoding runs when Run is pressed.
-Without a model (``model=None``) the same controls drive AdaIN on *pixels*
-(mean/std colour transfer), which needs no weights.
+The logic lives in :class:`AdaINExplorer` (a :class:`~stylelab.widgets.base.Explorer`).
+Encoder features are computed once per image; sliders only change settings,
+and the (expensive) decoding runs when Run is pressed. Without a model
+(``model=None``) the same controls drive AdaIN on *pixels* (mean/std colour
+transfer), which needs no weights. The result is shown at its natural size.
 """
 
 from __future__ import annotations
@@ -12,33 +12,38 @@ from __future__ import annotations
 import torch
 
 from .. import transforms as T
+from .base import Explorer, png_image, show_png
 
 
-class AdaINExplorer:
+class AdaINExplorer(Explorer):
     """Headless-testable controller for AdaIN.
 
     Args:
         content: ``(1, 3, H, W)`` image.
         styles: ``{name: (1, 3, H', W') image}`` (at least one).
         model: an :class:`stylelab.AdaIN`, or ``None`` for pixel-space AdaIN.
+        alpha, style_a, style_b, mix, preserve_color: initial settings
+            (``mix`` = weight of ``style_b`` in [0, 1]; defaults 1, first style, last style, 0, off).
 
     Attributes:
-        alpha, style_a, style_b, mix, preserve_color: the current settings
-            (``mix`` = weight of ``style_b`` in [0, 1]).
-        result: the last rendered ``(1, 3, H, W)`` image (``None`` before the first run).
-        runs: number of renders so far.
+        the settings (:meth:`settings`); ``result``: the last rendered
+        ``(1, 3, H, W)`` image (``None`` before the first run); ``runs``: renders so far.
     """
 
-    def __init__(self, content: torch.Tensor, styles: dict[str, torch.Tensor], model=None):
+    SETTINGS = ("alpha", "style_a", "style_b", "mix", "preserve_color")
+
+    def __init__(self, content: torch.Tensor, styles: dict[str, torch.Tensor], model=None, *, alpha: float = 1.0,
+                 style_a: str | None = None, style_b: str | None = None, mix: float = 0.0, preserve_color: bool = False):
         if not styles:
             raise ValueError("give at least one style image: styles={'name': image}")
         self.content, self.styles, self.model = content, dict(styles), model
         names = list(self.styles)
-        self.alpha, self.style_a, self.style_b, self.mix, self.preserve_color = 1.0, names[0], names[-1], 0.0, False
-        self.result: torch.Tensor | None = None
-        self.runs = 0
+        self.alpha, self.mix, self.preserve_color = float(alpha), float(mix), bool(preserve_color)
+        self.style_a, self.style_b = style_a or names[0], style_b or names[-1]
+        for s in (self.style_a, self.style_b):
+            if s not in self.styles:
+                raise KeyError(f"unknown style {s!r}; choose one of {', '.join(names)}")
         self._cache: dict = {}
-        self._controls = None
 
     def _feat(self, key, image):
         if self.model is None:
@@ -48,8 +53,8 @@ class AdaINExplorer:
                 self._cache[key] = self.model.encode(image)
         return self._cache[key]
 
-    def render(self) -> torch.Tensor:
-        """Compute the image for the current settings (stores it in :attr:`result`)."""
+    def compute(self) -> torch.Tensor:
+        """The image for the current settings."""
         if not 0.0 <= self.mix <= 1.0:
             raise ValueError(f"mix must lie in [0, 1], got {self.mix}")
         styles = [self.styles[self.style_a], self.styles[self.style_b]]
@@ -62,42 +67,26 @@ class AdaINExplorer:
         t = T.interpolate_styles(cf, sfs, [1.0 - self.mix, self.mix], "adain", alpha=self.alpha)
         with torch.no_grad():
             out = t if self.model is None else self.model.decoder(t)
-        self.result = out.clamp(0, 1)
-        self.runs += 1
-        self._show()
-        return self.result
+        return out.clamp(0, 1)
 
-    def _show(self):
-        if self._controls is not None and self.result is not None:
-            from ..viz import to_png_bytes
-
-            self._controls["image"].value = to_png_bytes(self.result)
-
-    def widget(self):
-        """The ipywidgets layout: sliders/dropdowns set values; **Run** renders."""
-        import ipywidgets as W
-
+    # ------------------------------------------------------------------ widget
+    def _controls(self, W) -> dict:
         names = list(self.styles)
-        c = {
-            "alpha": W.FloatSlider(value=self.alpha, min=0, max=1, step=0.05, description="α", continuous_update=False),
-            "style_a": W.Dropdown(options=names, value=self.style_a, description="style A"),
-            "style_b": W.Dropdown(options=names, value=self.style_b, description="style B"),
-            "mix": W.FloatSlider(value=self.mix, min=0, max=1, step=0.05, description="A → B", continuous_update=False),
-            "preserve_color": W.Checkbox(value=self.preserve_color, description="preserve colour"),
-            "run": W.Button(description="Run", button_style="primary"),
+        return {
+            "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False),
+            "style_a": W.Dropdown(options=names, description="style A"),
+            "style_b": W.Dropdown(options=names, description="style B"),
+            "mix": W.FloatSlider(min=0, max=1, step=0.05, description="A → B", continuous_update=False),
+            "preserve_color": W.Checkbox(description="preserve colour"),
             "image": W.Image(format="png"),
         }
-        for name in ("alpha", "style_a", "style_b", "mix", "preserve_color"):
-            c[name].observe(lambda ch, n=name: setattr(self, n, ch["new"]), names="value")
-        c["run"].on_click(lambda _: self.render())
-        self._controls = c
-        self._show()
-        return W.VBox([W.HBox([c["style_a"], c["style_b"]]), W.HBox([c["alpha"], c["mix"]]),
-                       W.HBox([c["preserve_color"], c["run"]]), c["image"]])
 
-    @property
-    def controls(self) -> dict:
-        """The widgets by name (after :meth:`widget`)."""
-        if self._controls is None:
-            self.widget()
-        return self._controls
+    def _show(self) -> None:
+        png, zoom = png_image(self.result)
+        show_png(self._c["image"], png)
+        h, w = self.result.shape[-2:]
+        self._c["status"].value = f"{w}×{h} px" + (f", shown ×{zoom} (nearest-neighbour)" if zoom > 1 else "")
+
+    def _layout(self, W, c):
+        return W.VBox([W.HBox([c["style_a"], c["style_b"]]), W.HBox([c["alpha"], c["mix"]]),
+                       W.HBox([c["preserve_color"], c["run"], c["status"]]), c["image"]])

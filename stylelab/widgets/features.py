@@ -18,6 +18,7 @@ from typing import Sequence
 import torch
 
 from .. import stats
+from .base import Explorer, show_png
 
 #: Layers offered with a VGG encoder (those it reaches are kept).
 VGG_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "conv4_2", "relu4_2")
@@ -33,8 +34,8 @@ def simple_features(image: torch.Tensor, seed: int = 0, channels: int = 16) -> d
     return out
 
 
-class FeatureExplorer:
-    """Headless-testable controller: image × layer → feature maps and Gram matrix.
+class FeatureExplorer(Explorer):
+    """Headless-testable controller: image × layer → feature maps and Gram matrix (live: redraws on every change).
 
     Args:
         images: ``{name: (1, 3, H, W) image}``.
@@ -46,9 +47,12 @@ class FeatureExplorer:
         normalize: Gram normalisation (``stylelab.stats.gram``).
 
     Attributes:
-        image, layer: the current selection; ``forward_passes``: how many
-        encoder passes were run (one per image).
+        image, layer: the settings; ``forward_passes``: how many
+        encoder passes were run (one per image); ``png``/``result``: the last drawing.
     """
+
+    SETTINGS = ("image", "layer")
+    LIVE = True
 
     def __init__(self, images: dict[str, torch.Tensor], encoder=None, layers: Sequence[str] | None = None,
                  n_maps: int = 8, normalize: stats.Normalize = "positions"):
@@ -63,7 +67,6 @@ class FeatureExplorer:
         self.image, self.layer = next(iter(self.images)), self.layers[0]
         self.forward_passes = 0
         self._cache: dict[str, dict[str, torch.Tensor]] = {}
-        self._controls = None
         self.png: bytes | None = None
 
     # ------------------------------------------------------------------ data
@@ -95,7 +98,8 @@ class FeatureExplorer:
         return f.abs().mean((1, 2)).argsort(descending=True)[: self.n_maps].tolist()
 
     def figure(self):
-        """Feature maps of the most active channels, and the Gram matrix (a matplotlib figure)."""
+        """Feature maps of the most active channels (left) and the Gram matrix (right), in separate subfigures
+        so no axis, title or colour bar overlaps another (a matplotlib figure)."""
         import matplotlib.pyplot as plt
 
         from ..viz import heatmap, to_numpy_image
@@ -103,54 +107,38 @@ class FeatureExplorer:
         f = self.features()[0]
         chans = self.top_channels()
         ncols = 4
-        nrows = (len(chans) + ncols - 1) // ncols
-        fig = plt.figure(figsize=(11, 2.4 * max(nrows, 2)))
-        grid = fig.add_gridspec(max(nrows, 2), ncols + 3)
-        for i, ch in enumerate(chans):
-            ax = fig.add_subplot(grid[i // ncols, i % ncols])
-            ax.imshow(to_numpy_image(f[ch]), cmap="viridis")
-            ax.set_title(f"channel {ch}", fontsize=8)
+        nrows = max(2, (len(chans) + ncols - 1) // ncols)
+        fig = plt.figure(figsize=(12, 2.3 * nrows + 0.6), layout="constrained")
+        left, right = fig.subfigures(1, 2, width_ratios=[4, 2.6], wspace=0.04)
+        axes = left.subplots(nrows, ncols, squeeze=False)
+        for ax in axes.flat:
             ax.axis("off")
-        ax = fig.add_subplot(grid[:, ncols:])
+        for ax, ch in zip(axes.flat, chans):
+            ax.imshow(to_numpy_image(f[ch]), cmap="viridis", interpolation="nearest")
+            ax.set_title(f"channel {ch}", fontsize=8)
+        left.suptitle(f"{self.image}: {self.layer}, {f.shape[0]} channels at {f.shape[2]}×{f.shape[1]}", fontsize=10)
+        ax = right.subplots()
         g = self.gram()
         heatmap(g, title=f"Gram of {self.layer} ({g.shape[0]}×{g.shape[0]})", ax=ax, symmetric=bool((g < 0).any()),
                 cmap="RdBu_r" if (g < 0).any() else "magma")
-        fig.suptitle(f"{self.image}: {self.layer}, {f.shape[0]} channels at {f.shape[2]}×{f.shape[1]}")
         return fig
 
-    def render(self) -> bytes:
-        """Draw the current selection into :attr:`png` (and the widget's image, if built)."""
+    def compute(self) -> bytes:
         from ..viz import figure_to_png_bytes
 
         self.png = figure_to_png_bytes(self.figure())
-        if self._controls is not None:
-            self._controls["image_out"].value = self.png
         return self.png
 
     # ------------------------------------------------------------------ widget
-    def widget(self):
-        """Dropdowns for image and layer (cheap: features are cached) and the picture."""
-        import ipywidgets as W
-
-        c = {
-            "image": W.Dropdown(options=list(self.images), value=self.image, description="image"),
-            "layer": W.Dropdown(options=self.layers, value=self.layer, description="layer"),
+    def _controls(self, W) -> dict:
+        return {
+            "image": W.Dropdown(options=list(self.images), description="image"),
+            "layer": W.Dropdown(options=self.layers, description="layer"),
             "image_out": W.Image(format="png"),
         }
 
-        def set_value(name, change):
-            setattr(self, name, change["new"])
-            self.render()
+    def _show(self) -> None:
+        show_png(self._c["image_out"], self.png)
 
-        for name in ("image", "layer"):
-            c[name].observe(lambda ch, n=name: set_value(n, ch), names="value")
-        self._controls = c
-        self.render()
+    def _layout(self, W, c):
         return W.VBox([W.HBox([c["image"], c["layer"]]), c["image_out"]])
-
-    @property
-    def controls(self) -> dict:
-        """The widgets by name (after :meth:`widget`)."""
-        if self._controls is None:
-            self.widget()
-        return self._controls

@@ -1,10 +1,11 @@
 """Affinity explorer: pick a pixel, see how strongly the matting Laplacian ties it to its neighbours.
 
-:class:`AffinityExplorer` builds the matting Laplacian of an image once per ε
-(:func:`stylelab.matting.laplacian`) and shows, for a chosen pixel i, the
-affinities W_ij = −L_ij (j ≠ i) as a map — non-zero only within two window radii,
-large where j's colour is explained by the same local affine model as i's.
-Row/column sliders pick the pixel (cheap, live); changing ε needs **Rebuild**.
+:class:`AffinityExplorer` (a :class:`~stylelab.widgets.base.Explorer`) builds the
+matting Laplacian of an image once per ε (:func:`stylelab.matting.laplacian`) and
+shows, for a chosen pixel i, the affinities W_ij = −L_ij (j ≠ i) as a map —
+non-zero only within two window radii, large where j's colour is explained by the
+same local affine model as i's. Row/column sliders pick the pixel (cheap, live);
+a new ε is used when **Rebuild L** is pressed (the figure's title names the ε it shows).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import numpy as np
 import torch
 
 from .. import matting
+from .base import Explorer, show_png
 
 
-class AffinityExplorer:
+class AffinityExplorer(Explorer):
     """Headless-testable controller.
 
     Args:
@@ -23,26 +25,28 @@ class AffinityExplorer:
         eps, radius: matting Laplacian parameters.
 
     Attributes:
-        row, col: the chosen pixel. ``result`` after :meth:`render`:
-        ``{"affinity": (H, W) array, "row", "col", "figure_png": bytes}``.
+        row, col, eps: the settings. ``result`` after :meth:`render`:
+        ``{"affinity": (H, W) array, "row", "col", "eps", "figure_png": bytes}``.
     """
+
+    SETTINGS = ("row", "col", "eps")
 
     def __init__(self, image: torch.Tensor, eps: float = 1e-7, radius: int = 1):
         self.image = image
         self.h, self.w = image.shape[-2:]
         self.row, self.col = self.h // 2, self.w // 2
         self.radius = radius
-        self.eps = eps
+        self.eps = float(eps)
         self.L = None
-        self.result: dict | None = None
-        self._controls = None
+        self._L_eps = None
         self.rebuild()
 
     def rebuild(self, eps: float | None = None):
-        """(Re)build L for ``eps`` (the expensive step)."""
+        """(Re)build L for ``eps`` (default: the current setting) — the expensive step."""
         if eps is not None:
             self.eps = float(eps)
         self.L = matting.laplacian(self.image, eps=self.eps, radius=self.radius).tocsr()
+        self._L_eps = self.eps
         return self.L
 
     def affinity_map(self, row: int, col: int) -> np.ndarray:
@@ -54,51 +58,55 @@ class AffinityExplorer:
         out[row, col] = 0.0
         return out
 
-    def render(self) -> dict:
+    def compute(self) -> dict:
+        if self._L_eps != self.eps:
+            self.rebuild()
         aff = self.affinity_map(self.row, self.col)
-        self.result = {"affinity": aff, "row": self.row, "col": self.col, "figure_png": self._figure(aff)}
-        if self._controls is not None:
-            self._controls["image"].value = self.result["figure_png"]
-        return self.result
+        return {"affinity": aff, "row": self.row, "col": self.col, "eps": self.eps, "figure_png": self._figure(aff)}
 
     def _figure(self, aff) -> bytes:
         from .. import viz
 
         plt = viz._plt()
         fig, axes = plt.subplots(1, 2, figsize=(7, 3.3))
-        axes[0].imshow(viz.to_numpy_image(self.image))
+        axes[0].imshow(viz.to_numpy_image(self.image), interpolation="nearest")
         axes[0].plot([self.col], [self.row], "r+", markersize=14, mew=2)
-        axes[0].set_title(f"pixel ({self.row}, {self.col})")
+        axes[0].set_title(f"pixel ({self.row}, {self.col}) of {self.w}×{self.h}")
         m = np.abs(aff).max() or 1.0
-        axes[1].imshow(aff, cmap="RdBu_r", vmin=-m, vmax=m)
+        axes[1].imshow(aff, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
         axes[1].set_title(f"affinity W_ij, ε={self.eps:.0e}")
         for ax in axes:
             ax.axis("off")
         fig.tight_layout()
         return viz.figure_to_png_bytes(fig)
 
-    def widget(self):
-        import ipywidgets as W
-
-        c = {
-            "row": W.IntSlider(value=self.row, min=0, max=self.h - 1, description="row", continuous_update=False),
-            "col": W.IntSlider(value=self.col, min=0, max=self.w - 1, description="column", continuous_update=False),
-            "eps": W.FloatLogSlider(value=self.eps, base=10, min=-8, max=-1, description="ε", continuous_update=False),
-            "rebuild": W.Button(description="Rebuild L", tooltip="recompute the Laplacian for the new ε"),
+    # ------------------------------------------------------------------ widget
+    def _controls(self, W) -> dict:
+        rebuild = W.Button(description="Rebuild L", tooltip="recompute the Laplacian for the new ε")
+        return {
+            "rebuild": rebuild,
+            "row": W.IntSlider(min=0, max=self.h - 1, description="row", continuous_update=False),
+            "col": W.IntSlider(min=0, max=self.w - 1, description="column", continuous_update=False),
+            "eps": W.FloatLogSlider(base=10, min=-8, max=-1, description="ε", continuous_update=False),
+            "run": rebuild,  # the base class's Run: render() rebuilds L when ε changed
             "image": W.Image(format="png"),
         }
-        self._controls = c
 
-        def on_pixel(change):
-            self.row, self.col = c["row"].value, c["col"].value
+    def _on_change(self, name, value) -> None:
+        setattr(self, name, value)
+        if name in ("row", "col"):
             self.render()
+        elif self._c is not None:
+            self._c["status"].value = "ε changed: press Rebuild L"
 
-        def on_rebuild(_):
-            self.rebuild(c["eps"].value)
-            self.render()
-
-        c["row"].observe(on_pixel, names="value")
-        c["col"].observe(on_pixel, names="value")
-        c["rebuild"].on_click(on_rebuild)
+    def widget(self):
+        box = super().widget()
         self.render()
-        return W.VBox([W.HBox([c["row"], c["col"]]), W.HBox([c["eps"], c["rebuild"]]), c["image"]])
+        return box
+
+    def _show(self) -> None:
+        show_png(self._c["image"], self.result["figure_png"])
+        self._c["status"].value = f"L built with ε = {self.result['eps']:.0e}"
+
+    def _layout(self, W, c):
+        return W.VBox([W.HBox([c["row"], c["col"]]), W.HBox([c["eps"], c["run"], c["status"]]), c["image"]])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from .. import wavelets as Wv
-from ..viz import to_png_bytes
+from .base import Explorer, png_image, show_png
 
 
 def _as_batch(x: torch.Tensor, name: str) -> torch.Tensor:
@@ -34,14 +34,20 @@ def _as_batch(x: torch.Tensor, name: str) -> torch.Tensor:
     return x.detach().to("cpu", torch.float32)
 
 
-class SubbandExplorer:
-    """Headless subband explorer of ``x`` (``(1, C, H, W)``; C = 3 is shown in colour, else one channel).
+class SubbandExplorer(Explorer):
+    """Headless subband explorer (live: redraws on every change) of ``x`` (``(1, C, H, W)``; C = 3 is shown in colour, else one channel).
 
     Attributes (set them, or the widget's controls, then read the outputs):
         level: 1…``max_level``.
         bands: set of band names that are on.
         channel: channel shown for features (C ≠ 3).
+
+    Images are shown at their natural size (small ones enlarged by one stated
+    integer zoom, nearest-neighbour, the same for every picture).
     """
+
+    SETTINGS = ("level", "channel")
+    LIVE = True
 
     def __init__(self, x: torch.Tensor, max_level: int = 4, compare: torch.Tensor | None = None,
                  names: tuple[str, str] = ("original", "stylized")):
@@ -60,6 +66,11 @@ class SubbandExplorer:
         self.bands = set(Wv.BANDS)
         self.channel = 0
         self._widget = None
+        self.zoom = png_image(self.x[0, :1])[1]
+
+    def settings(self) -> dict:
+        """The current settings (level, channel and the set of bands that are on)."""
+        return {**super().settings(), "bands": set(self.bands)}
 
     def _decompose(self, x):
         """Cache ``{L: (LL_L, details[:L], sizes[:L])}`` for every level (one pass)."""
@@ -149,41 +160,45 @@ class SubbandExplorer:
         return show_images(shown + [imgs["original"], imgs["reconstruction"]], titles, ncols=6, size=size)
 
     # ------------------------------------------------------------ widget
-    def widget(self):
-        """The ipywidgets layout (controls + images + energy table). Nothing is printed."""
-        import ipywidgets as w
+    def compute(self) -> dict:
+        """The displayed pictures (PNG bytes, natural size × :attr:`zoom`) and the energy table."""
+        return {"png": {k: png_image(v, self.zoom)[0] for k, v in self.images().items()}, "table": self.summary()}
 
-        self.level_slider = w.IntSlider(value=self.level, min=1, max=self.max_level, description="level",
-                                        continuous_update=False)
+    def _controls(self, w) -> dict:
+        c = {
+            "level": w.IntSlider(min=1, max=self.max_level, description="level", continuous_update=False),
+            "channel": w.IntSlider(min=0, max=max(0, self.x.shape[1] - 1), description="channel",
+                                   continuous_update=False),
+        }
+        if self.x.shape[1] == 3:
+            c["channel"].layout.display = "none"  # colour images: no channel to pick
         self.band_boxes = {b: w.ToggleButton(value=b in self.bands, description=b, layout=w.Layout(width="60px"))
                            for b in Wv.BANDS}
-        controls = [self.level_slider, w.HBox(list(self.band_boxes.values()))]
-        if self.x.shape[1] != 3:
-            self.channel_slider = w.IntSlider(value=self.channel, min=0, max=self.x.shape[1] - 1,
-                                              description="channel", continuous_update=False)
-            controls.append(self.channel_slider)
-        else:
-            self.channel_slider = None
-        self.image_widgets = {k: w.Image(format="png", layout=w.Layout(width="256px")) for k in self.images()}
+        for box in self.band_boxes.values():
+            box.observe(self._on_band, names="value")
+        self.level_slider = c["level"]
+        self.channel_slider = c["channel"] if self.x.shape[1] != 3 else None
+        self.image_widgets = {k: w.Image(format="png") for k in self.images()}
         self.table = w.HTML()
-        for ctl in [self.level_slider, *self.band_boxes.values()] + ([self.channel_slider] if self.channel_slider else []):
-            ctl.observe(self._on_change, names="value")
-        self._redraw()
+        c.update(bands=self.band_boxes, images=self.image_widgets, table=self.table)
+        return c
+
+    def _on_band(self, change=None):
+        self.bands = {b for b, box in self.band_boxes.items() if box.value}
+        self.render()
+
+    def _show(self) -> None:
+        for k, png in self.result["png"].items():
+            show_png(self.image_widgets[k], png)
+        self.table.value = self.result["table"]
+        h, w_ = self.x.shape[-2:]
+        self._c["status"].value = f"{w_}×{h} px" + (f", shown ×{self.zoom} (nearest-neighbour)" if self.zoom > 1 else "")
+
+    def _layout(self, w, c):
         titled = [w.VBox([w.HTML(f"<center>{k.replace('_', ' ')}</center>"), im]) for k, im in self.image_widgets.items()]
+        controls = [c["level"], w.HBox(list(self.band_boxes.values())), c["channel"], c["status"]]
         self._widget = w.VBox([w.HBox([w.VBox(controls), self.table]), w.HBox(titled)])
         return self._widget
-
-    def _on_change(self, change=None):
-        self.level = self.level_slider.value
-        self.bands = {b for b, box in self.band_boxes.items() if box.value}
-        if self.channel_slider is not None:
-            self.channel = self.channel_slider.value
-        self._redraw()
-
-    def _redraw(self):
-        for k, img in self.images().items():
-            self.image_widgets[k].value = to_png_bytes(img)
-        self.table.value = self.summary()
 
 
 def explore(x: torch.Tensor, **kwargs):

@@ -1,9 +1,10 @@
 """WCT explorer: what the regularisation choices of each implementation do to the output covariance.
 
-:class:`WCTExplorer` takes content and style features (or images: pixels are
-3-channel features) and, on **Run**, applies :func:`stylelab.transforms.wct`
-with the chosen preset, ``ε`` values and ``α``; it reports the relative error
-``‖Cov(out) − Σ_s‖ / ‖Σ_s‖`` and draws the three covariance matrices.
+:class:`WCTExplorer` (a :class:`~stylelab.widgets.base.Explorer`) takes content
+and style features (or images: pixels are 3-channel features) and, on **Run**,
+applies :func:`stylelab.transforms.wct` with the chosen preset, ``ε`` values and
+``α``; it reports the relative error ``‖Cov(out) − Σ_s‖ / ‖Σ_s‖`` and draws the
+three covariance matrices.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import torch
 
 from .. import transforms as T
+from .base import Explorer, show_png
 
 
-class WCTExplorer:
+class WCTExplorer(Explorer):
     """Headless-testable controller.
 
     Args:
@@ -22,28 +24,31 @@ class WCTExplorer:
             shown beside the matrices (e.g. a decoder); for 3-channel inputs the
             features themselves are shown as an image.
 
+    Settings: ``preset``, ``alpha``, ``override`` (use ``eps_content`` /
+    ``eps_style`` instead of the preset's ε), ``eps_content``, ``eps_style``.
+    The ε controls always show a number; it is used only while ``override`` is on.
+
     Attributes:
-        preset, alpha, eps_content, eps_style: settings (``eps_* = None`` means the preset's).
         result: ``{"output": features, "cov_error": float, "figure_png": bytes}`` after :meth:`render`.
     """
 
-    def __init__(self, content_feat: torch.Tensor, style_feat: torch.Tensor, decode=None):
+    SETTINGS = ("preset", "alpha", "override", "eps_content", "eps_style")
+
+    def __init__(self, content_feat: torch.Tensor, style_feat: torch.Tensor, decode=None, *, preset: str = "exact",
+                 alpha: float = 1.0, override: bool = False, eps_content: float = 1.0, eps_style: float = 1.0):
+        if preset not in T.WCT_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(T.WCT_PRESETS))}")
         self.content, self.style, self.decode = content_feat, style_feat, decode
-        self.preset, self.alpha = "exact", 1.0
-        self.eps_content: float | None = None
-        self.eps_style: float | None = None
-        self.result: dict | None = None
-        self._controls = None
+        self.preset, self.alpha, self.override = preset, float(alpha), bool(override)
+        self.eps_content, self.eps_style = float(eps_content), float(eps_style)
         self.style_cov = T.covariance(style_feat)[0]
 
-    def render(self) -> dict:
-        out = T.wct(self.content, self.style, self.alpha, preset=self.preset,
-                    eps_content=self.eps_content, eps_style=self.eps_style)
+    def compute(self) -> dict:
+        eps = dict(eps_content=self.eps_content, eps_style=self.eps_style) if self.override else {}
+        out = T.wct(self.content, self.style, self.alpha, preset=self.preset, **eps)
         cov = T.covariance(out)[0]
         err = float((cov - self.style_cov).norm() / self.style_cov.norm())
-        self.result = {"output": out, "cov_error": err, "figure_png": self._figure(out, cov, err)}
-        self._show()
-        return self.result
+        return {"output": out, "cov_error": err, "figure_png": self._figure(out, cov, err)}
 
     def _figure(self, out, cov, err) -> bytes:
         from .. import viz
@@ -59,49 +64,31 @@ class WCTExplorer:
         fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3))
         viz.heatmap(T.covariance(self.content)[0], "content Σ_c", ax=axes[0], colorbar=False)
         viz.heatmap(self.style_cov, "style Σ_s", ax=axes[1], colorbar=False)
-        viz.heatmap(cov, f"output ({self.preset})\nrel. error {err:.3f}", ax=axes[2], colorbar=False)
+        eps = f"ε = {self.eps_content:g}, {self.eps_style:g}" if self.override else "preset ε"
+        viz.heatmap(cov, f"output ({self.preset}, {eps})\nrel. error {err:.3f}", ax=axes[2], colorbar=False)
         if image is not None:
-            axes[3].imshow(viz.to_numpy_image(image))
+            axes[3].imshow(viz.to_numpy_image(image), interpolation="nearest")
             axes[3].axis("off")
-            axes[3].set_title("output")
+            axes[3].set_title(f"output ({image.shape[-1]}×{image.shape[-2]} px)")
+        fig.tight_layout()
         return viz.figure_to_png_bytes(fig)
 
-    def _show(self):
-        if self._controls is not None and self.result is not None:
-            self._controls["image"].value = self.result["figure_png"]
-            self._controls["error"].value = f"relative covariance error: {self.result['cov_error']:.4f}"
-
-    def widget(self):
-        import ipywidgets as W
-
-        c = {
-            "preset": W.Dropdown(options=sorted(T.WCT_PRESETS), value=self.preset, description="preset"),
-            "alpha": W.FloatSlider(value=self.alpha, min=0, max=1, step=0.05, description="α", continuous_update=False),
-            "eps_content": W.FloatLogSlider(value=1.0, base=10, min=-6, max=1, description="ε content", continuous_update=False),
-            "eps_style": W.FloatLogSlider(value=1.0, base=10, min=-6, max=1, description="ε style", continuous_update=False),
-            "override": W.Checkbox(value=False, description="override the preset's ε"),
-            "run": W.Button(description="Run", button_style="primary"),
+    # ------------------------------------------------------------------ widget
+    def _controls(self, W) -> dict:
+        return {
+            "preset": W.Dropdown(options=sorted(T.WCT_PRESETS), description="preset"),
+            "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False),
+            "eps_content": W.FloatLogSlider(base=10, min=-6, max=1, description="ε content", continuous_update=False),
+            "eps_style": W.FloatLogSlider(base=10, min=-6, max=1, description="ε style", continuous_update=False),
+            "override": W.Checkbox(description="override the preset's ε"),
             "error": W.Label(""),
             "image": W.Image(format="png"),
         }
-        c["preset"].observe(lambda ch: setattr(self, "preset", ch["new"]), names="value")
-        c["alpha"].observe(lambda ch: setattr(self, "alpha", ch["new"]), names="value")
 
-        def eps_changed(_=None):
-            on = c["override"].value
-            self.eps_content = c["eps_content"].value if on else None
-            self.eps_style = c["eps_style"].value if on else None
+    def _show(self) -> None:
+        show_png(self._c["image"], self.result["figure_png"])
+        self._c["error"].value = f"relative covariance error: {self.result['cov_error']:.4f}"
 
-        for name in ("eps_content", "eps_style", "override"):
-            c[name].observe(eps_changed, names="value")
-        c["run"].on_click(lambda _: self.render())
-        self._controls = c
-        self._show()
+    def _layout(self, W, c):
         return W.VBox([W.HBox([c["preset"], c["alpha"]]), W.HBox([c["override"], c["eps_content"], c["eps_style"]]),
                        W.HBox([c["run"], c["error"]]), c["image"]])
-
-    @property
-    def controls(self) -> dict:
-        if self._controls is None:
-            self.widget()
-        return self._controls

@@ -1,0 +1,1 @@
+"""Instructor material: reference solutions of the exercises (not part of the student-facing ``stylelab`` package)."""

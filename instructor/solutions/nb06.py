@@ -1,0 +1,41 @@
+"""Notebook 06: reference solutions, wrong answers, library oracles."""
+
+import numpy as np
+
+
+def window(pixels, eps):
+    n = pixels.shape[0]
+    mu = pixels.mean(axis=0)
+    c = pixels - mu
+    cov = c.T @ c / n + eps / n * np.eye(3)
+    return np.eye(n) - (1 + c @ np.linalg.inv(cov) @ c.T) / n
+
+
+def window_wrong(pixels, eps):
+    n = pixels.shape[0]
+    mu = pixels.mean(axis=0)
+    c = pixels - mu
+    cov = c.T @ c / (n - 1) + eps / n * np.eye(3)  # unbiased covariance: not Levin's
+    return np.eye(n) - (1 + c @ np.linalg.inv(cov) @ c.T) / n
+
+
+def loss(L, V):
+    return sum(V[c] @ L @ V[c] for c in range(V.shape[0]))
+
+
+def loss_wrong(L, V):
+    return V[0] @ L @ V[0]  # only the red channel
+
+
+def _laplacian_of_pixels(pixels, eps):
+    import torch
+
+    from stylelab import matting
+
+    img = torch.from_numpy(pixels.reshape(3, 3, 3)).permute(2, 0, 1)[None]
+    return matting.laplacian(img, eps=eps).toarray()
+
+
+SOLUTIONS = {"06.window": window, "06.loss": loss}
+WRONG = {"06.window": window_wrong, "06.loss": loss_wrong}
+ORACLES = {"06.window": _laplacian_of_pixels}

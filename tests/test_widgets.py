@@ -1,0 +1,142 @@
+"""The explorer contract (stylelab.widgets.base): controls show the values render uses, pictures at their
+natural size (tiny ones enlarged by an integer zoom, nearest-neighbour), static figures without overlap."""
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from stylelab.widgets import base
+from stylelab.widgets.adain import AdaINExplorer
+from stylelab.widgets.features import FeatureExplorer
+from stylelab.widgets.matting import AffinityExplorer
+from stylelab.widgets.subbands import SubbandExplorer
+from stylelab.widgets.wct import WCTExplorer
+
+
+def _img(seed, h=16, w=16):
+    return torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def _explorers():
+    styles = {"a": _img(1), "b": _img(2, 12, 20)}
+    return {
+        "adain": AdaINExplorer(_img(0), styles, alpha=0.4, style_a="b", mix=0.25),
+        "wct": WCTExplorer(_img(3, 10, 10).double(), _img(4, 9, 11).double(), preset="wct2", alpha=0.7),
+        "matting": AffinityExplorer(_img(5, 10, 12), eps=1e-4),
+        "features": FeatureExplorer({"x": _img(6, 20, 24), "y": _img(7, 20, 24)}),
+        "subbands": SubbandExplorer(_img(8, 32, 24), max_level=3),
+    }
+
+
+def _control_values(ex):
+    return {k: ex.controls[k].value for k in ex.SETTINGS}
+
+
+@pytest.mark.parametrize("name", list(_explorers()))
+def test_controls_show_the_settings_render_uses(name):
+    ex = _explorers()[name]
+    before = {k: v for k, v in ex.settings().items() if k in ex.SETTINGS}
+    assert _control_values(ex) == before  # building the widget changes no setting
+    # every control change lands in the setting the next render uses
+    for k in ex.SETTINGS:
+        ctl = ex.controls[k]
+        options = getattr(ctl, "options", None)
+        if options:
+            new = [o for o in options if o != ctl.value][0]
+            new = new[1] if isinstance(new, tuple) else new
+        elif isinstance(ctl.value, bool):
+            new = not ctl.value
+        else:
+            new = ctl.max if ctl.value != ctl.max else ctl.min
+        ctl.value = new
+        assert getattr(ex, k) == ctl.value == ex.settings()[k], k
+    ex.render()
+    assert _control_values(ex) == {k: ex.settings()[k] for k in ex.SETTINGS}
+
+
+def test_a_setting_the_control_cannot_show_is_refused():
+    ex = AdaINExplorer(_img(0), {"a": _img(1)}, alpha=1.5)  # the α slider stops at 1
+    with pytest.raises(ValueError, match="alpha=1.5"):
+        ex.widget()
+
+
+def _png_shape(png):
+    return np.asarray(Image.open(io.BytesIO(png))).shape[:2]
+
+
+def test_images_are_shown_at_natural_size_or_a_stated_integer_zoom():
+    assert base.zoom_for(16, 16) == 8 and base.zoom_for(64, 96) == 2 and base.zoom_for(300, 200) == 1
+    small = torch.rand(1, 3, 12, 20)
+    png, zoom = base.png_image(small)
+    assert zoom == 8 and _png_shape(png) == (96, 160) and base.png_size(png) == (160, 96)
+    arr = np.asarray(Image.open(io.BytesIO(png)))
+    assert (arr[::8, ::8] == arr[7::8, 7::8]).all()  # nearest-neighbour: every pixel a sharp 8×8 square
+    big = torch.rand(1, 3, 150, 200)
+    assert _png_shape(base.png_image(big)[0]) == (150, 200)
+
+    ex = AdaINExplorer(_img(0), {"a": _img(1)})  # a 16×16 result
+    ex.controls["run"].click()
+    img = ex.controls["image"]
+    assert _png_shape(img.value) == (128, 128)
+    assert (img.layout.width, img.layout.height) == ("128px", "128px")  # never stretched to the cell width
+    assert "×8" in ex.controls["status"].value  # the zoom is stated
+
+
+def test_subband_pictures_share_one_zoom_and_keep_their_size():
+    ex = SubbandExplorer(_img(8, 32, 24), max_level=3)
+    ex.widget()
+    for k, im in ex.image_widgets.items():
+        w, h = base.png_size(im.value)
+        assert (h, w) == (32 * ex.zoom, 24 * ex.zoom) and im.layout.width == f"{w}px", k
+
+
+def _axes_overlaps(fig, tol=1.0):
+    """Pairs of visible axes (with their titles, labels and colour bars) whose drawn extents overlap."""
+    from matplotlib.axes import Axes
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(ax, ax.get_tightbbox(renderer)) for ax in fig.findobj(Axes) if ax.get_visible()]
+    boxes = [(ax, b) for ax, b in boxes if b is not None and b.width > 0 and b.height > 0]
+    out = []
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1:]:
+            dx = min(ba.x1, bb.x1) - max(ba.x0, bb.x0)
+            dy = min(ba.y1, bb.y1) - max(ba.y0, bb.y0)
+            if dx > tol and dy > tol:
+                out.append((a.get_title() or "?", b.get_title() or "?"))
+    return out
+
+
+@pytest.mark.parametrize("encoder", [False, True])
+def test_feature_figure_has_no_overlapping_axes(encoder):
+    import matplotlib.pyplot as plt
+
+    if encoder:
+        from stylelab.encoders import normalised_vgg19
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            enc = normalised_vgg19(weights="random", last_layer="relu2_1")
+        ex = FeatureExplorer({"x": _img(6, 48, 48)}, encoder=enc)
+    else:
+        ex = FeatureExplorer({"x": _img(6, 48, 48)})
+    for layer in ex.layers[:3]:
+        ex.layer = layer
+        fig = ex.figure()
+        assert _axes_overlaps(fig) == [], layer
+        plt.close(fig)
+
+
+def test_the_overlap_check_finds_an_overlap():
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(4, 3))
+    fig.add_axes([0.1, 0.1, 0.5, 0.5]).set_title("a")
+    fig.add_axes([0.4, 0.4, 0.5, 0.5]).set_title("b")
+    assert _axes_overlaps(fig) == [("a", "b")]
+    plt.close(fig)
