@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
-from .. import transforms as T
+from .. import labels as L
 from ..matting import MattingLaplacian
 from . import BenchRow, Method, Runner, register
 
@@ -77,11 +77,11 @@ def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch
 # ============================================================================ augmented style loss
 def label_masks(content_labels, style_labels, min_pixels: int = 10, max_ratio: float = 100.0):
     """Float one-hot masks (K, 1, H, W) of the labels usable in both maps (FastPhotoStyle's rule), and the labels."""
-    cl, sl = T.check_labels(content_labels), T.check_labels(style_labels)
-    used = T.usable_labels(cl, sl, min_pixels, max_ratio)
+    cl, sl = L.check_labels(content_labels, "content_labels"), L.check_labels(style_labels, "style_labels")
+    report = L.label_report(cl, sl, min_pixels, max_ratio)
+    used = report.used
     if not used:
-        raise ValueError("no label is shared by both maps with enough pixels (>10 each, ratio < 100); "
-                         "check the maps or run without labels")
+        raise ValueError(report.warning() + " — check the maps or run without labels")
     cm = torch.cat([(cl[:1] == l).float() for l in used])
     sm = torch.cat([(sl[:1] == l).float() for l in used])
     return cm, sm, used
@@ -150,7 +150,8 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
 
     Args:
         content: (1, 3, H, W); style: (1, 3, H', W') in [0, 1].
-        content_labels, style_labels: optional label maps (see :func:`label_masks`).
+        content_labels, style_labels: optional label maps with their image's aspect
+            (:mod:`stylelab.labels`; see :func:`label_masks`).
         preset: ``"official"`` / ``"tf"`` or a :class:`DPSTConfig`; ``overrides`` change its fields.
         steps: (stage 1, stage 2) L-BFGS iterations (e.g. ``(0, 100)`` to skip stage 1).
         encoder: a :class:`stylelab.encoders.VGG19Encoder` (default: torchvision VGG-19,
@@ -174,7 +175,8 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is not None:
-        cm, sm, _ = label_masks(content_labels, style_labels)
+        cm, sm, _ = label_masks(L.fit_labels(content_labels, content.shape[-2:], "content_labels"),
+                                L.fit_labels(style_labels, style.shape[-2:], "style_labels"))
         cm, sm = cm.to(dev, dtype), sm.to(dev, dtype)
     # The Laplacian: official resizes the content to long side 700 — here it must match the output size.
     lap = MattingLaplacian(content[0].to(torch.float64 if dev.type != "mps" else torch.float32), eps=cfg.eps, radius=cfg.radius)
