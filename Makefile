@@ -7,7 +7,7 @@ PORT ?= 8888
 # JupyterLab refuses to start as root (containers, cloud VMs) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test unit notebooks notebooks-full notebooks-time venv bench clean-venv
+.PHONY: lab test unit notebooks notebooks-full notebooks-time venv bench gpu-check clean-venv
 
 venv:
 	@bash tools/venv.sh
@@ -37,6 +37,12 @@ test: venv
 
 bench: venv
 	$(PY) -m stylelab.cli bench --quick
+
+# On a CUDA machine: CUDA tests, every notebook in full mode on CUDA, the benchmark
+# at 512-4096 px, in under 8 minutes; figures in gpu_check.md ($$OUT or bench-results/).
+# Without CUDA it says so and stops (exit 2). `tools/gpu_check.py --dry-run` smoke-tests it on a CPU.
+gpu-check: venv
+	$(PY) tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean-venv:
 	rm -rf .venv

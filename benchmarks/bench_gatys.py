@@ -201,7 +201,7 @@ def measure(device: str, size: int, evals: int, repeats: int) -> dict:
     ref_loss = tutorial_loss(cnn, content, style, probe)
 
     def run_ours():
-        r = gatys.stylize(content, style, cfg, encoder=ours_enc, progress=False)
+        r = gatys.run(content, style, cfg, encoder=ours_enc, progress=False)
         return r.evaluations
 
     def run_tutorial():

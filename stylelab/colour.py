@@ -23,6 +23,8 @@ from typing import Literal
 
 import torch
 
+from .device import follow
+
 #: RGB → YIQ (NTSC 1953, FCC coefficients). Rows: Y, I, Q.
 RGB_TO_YIQ = (
     (0.299, 0.587, 0.114),
@@ -86,6 +88,7 @@ def luminance_transfer(content: torch.Tensor, stylised: torch.Tensor, clamp: boo
     change them slightly where RGB leaves the cube.
     """
     _check_image(content, "content")
+    stylised = follow(content, stylised)  # device rule: the second image follows the first
     y = stylised if stylised.dim() == 4 and stylised.shape[1] == 1 else luminance(stylised)
     if y.shape[-2:] != content.shape[-2:]:
         raise ValueError(f"stylised {tuple(y.shape[-2:])} and content {tuple(content.shape[-2:])} must have the same size")
@@ -136,6 +139,7 @@ def match_colour(
     """
     _check_image(source, "source")
     _check_image(target, "target")
+    target = follow(source, target)  # device rule: the second image follows the first
     if mode not in ("pca", "cholesky"):
         raise ValueError(f"mode must be 'pca' or 'cholesky', got {mode!r}")
     mu_s, cov_s = colour_stats(source)

@@ -20,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .device import follow
 from .encoders import BLOCKS
 
 #: Positions of the convolutions in the official 29-module AdaIN decoder (``decoder.pth``).
@@ -75,6 +76,7 @@ class MirrorDecoder(nn.Module):
             switches: for ``unpool="max"``, the encoder's ``Features.switches``
                 of the image being decoded (``{"pool1": (indices, size), …}``).
         """
+        feature = follow(self, feature)  # inputs follow the model (stylelab.device)
         if self.unpool == "max" and switches is None and self.level > 1:
             raise ValueError("A max-unpooling decoder needs the encoder's switches: encode with switches=True.")
         x = feature

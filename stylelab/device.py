@@ -1,9 +1,24 @@
-"""Choosing the device a computation runs on.
+"""Choosing the device a computation runs on, and the device rule.
 
-Order of preference: an explicit argument, then the ``STYLELAB_DEVICE``
-environment variable, then CUDA, then Apple's MPS, then the CPU. Every
-function in stylelab computes on the device of its inputs; this helper only
-decides where models and images *start*.
+The rule (the same on CUDA, MPS and the CPU, so that a notebook cell written
+on a laptop runs unchanged on a GPU machine):
+
+1. **Models are placed by** :func:`get_device`: every loader
+   (``from_official(device=None)``, ``encoders.vgg19(device=None)``,
+   ``gatys.get_encoder``…) puts its model on ``get_device(device)``: the
+   argument, else ``$STYLELAB_DEVICE``, else CUDA → MPS → CPU.
+2. **Inputs follow the model**: a model's public entry points (``stylize``,
+   ``encode``, ``forward``…) and functions given a model (``encoder=``) move
+   their image and label inputs to the model's device, images also to its
+   floating dtype (:func:`follow`). The result comes back on the model's device.
+3. **Functions without a model** compute on the device and dtype of their
+   first image; other image/label arguments are moved there (``smooth(image,
+   guide)``, ``metrics.ssim(output, reference)``). Feature-level operations
+   (``transforms``, ``stats``, ``losses``) compute where their inputs are.
+4. Figures and files (:mod:`stylelab.viz`, :mod:`stylelab.io`) accept tensors
+   on any device.
+
+Moving a tensor that is already in place costs nothing (``Tensor.to`` returns it).
 """
 
 from __future__ import annotations
@@ -86,6 +101,52 @@ def describe(device: torch.device | None = None) -> str:
     if device.type == "mps":
         return "mps (Apple GPU)"
     return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def device_of(obj) -> torch.device:
+    """The device of a tensor, or of a module's first parameter (or buffer); CPU for a module without any."""
+    if isinstance(obj, torch.Tensor):
+        return obj.device
+    for t in obj.parameters():
+        return t.device
+    for t in obj.buffers():
+        return t.device
+    return torch.device("cpu")
+
+
+def _floating_dtype(obj) -> torch.dtype | None:
+    if isinstance(obj, torch.Tensor):
+        return obj.dtype if obj.is_floating_point() else None
+    for t in obj.parameters():
+        if t.is_floating_point():
+            return t.dtype
+    return None
+
+
+def follow(ref, *tensors, dtype: bool = True):
+    """Move ``tensors`` to the device of ``ref`` (a module or a tensor): rule 2/3 of the module docstring.
+
+    Floating tensors (images, features) also take ``ref``'s floating dtype
+    unless ``dtype=False``; integer tensors (label maps) keep theirs. ``None``
+    passes through and lists/tuples are followed element by element. Returns
+    the moved tensors (one value for one argument, a tuple otherwise).
+    """
+    device = device_of(ref)
+    target = _floating_dtype(ref) if dtype else None
+
+    def move(t):
+        if t is None:
+            return None
+        if isinstance(t, (list, tuple)):
+            return type(t)(move(x) for x in t)
+        if not isinstance(t, torch.Tensor):
+            return t
+        if target is not None and t.is_floating_point():
+            return t.to(device=device, dtype=target)
+        return t.to(device)
+
+    out = tuple(move(t) for t in tensors)
+    return out[0] if len(out) == 1 else out
 
 
 def synchronize(device: torch.device | str | None) -> None:

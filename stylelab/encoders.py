@@ -28,6 +28,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .device import follow, get_device
+
 Flavour = Literal["torchvision", "normalised"]
 
 #: Convolutions per block of VGG-19 and their output channels.
@@ -202,8 +204,10 @@ class VGG19Encoder(nn.Module):
                 (used to re-encode from an intermediate feature).
 
         Returns:
-            :class:`Features` mapping each requested name to its tensor.
+            :class:`Features` mapping each requested name to its tensor, on
+            the encoder's device (``image`` is moved to its device and dtype).
         """
+        image = follow(self, image)  # inputs follow the model (stylelab.device)
         wanted = [layers] if isinstance(layers, str) else list(layers or [self.last_layer])
         for name in wanted:
             if check_layer(name) not in self.layers:
@@ -291,7 +295,7 @@ def vgg19(
             ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed each time.
     """
     enc = VGG19Encoder("torchvision", last_layer=last_layer, pooling=pooling)
-    return _load(enc, "vgg19", weights, random, download).to(device or "cpu")
+    return _load(enc, "vgg19", weights, random, download).to(get_device(device))
 
 
 def normalised_vgg19(
@@ -309,7 +313,7 @@ def normalised_vgg19(
     are then 8·⌈H/8⌉ × 8·⌈W/8⌉). See :func:`vgg19` for the other arguments.
     """
     enc = VGG19Encoder("normalised", last_layer=last_layer, pooling=pooling, ceil_mode=ceil_mode)
-    return _load(enc, "vgg_normalised", weights, random, download).to(device or "cpu")
+    return _load(enc, "vgg_normalised", weights, random, download).to(get_device(device))
 
 
 def caffe_conv0() -> tuple[torch.Tensor, torch.Tensor]:

@@ -24,7 +24,7 @@ from typing import Any, Callable, Literal, Sequence
 import torch
 import torch.nn.functional as F
 
-from .device import synchronize
+from .device import follow, synchronize
 
 __all__ = [
     "ssim", "ssim_map", "gaussian_window", "gram_distance", "style_distance", "DEFAULT_STYLE_LAYERS",
@@ -101,6 +101,7 @@ def ssim_map(
         scikit-image averages (so the padding mode never matters).
     """
     _check_pair(x, y)
+    y = follow(x, y)  # device rule: the second image follows the first
     if window == "gaussian":
         g = gaussian_window(sigma, dtype=x.dtype, device=x.device)
         n = g.numel()
@@ -195,7 +196,7 @@ def gram_distance(output_feat: torch.Tensor, style_feat: torch.Tensor) -> torch.
             f"the features have {output_feat.shape[1]} and {style_feat.shape[1]} channels; "
             "compare features of the same layer."
         )
-    diff = _gram(output_feat) - _gram(style_feat.to(output_feat.dtype))
+    diff = _gram(output_feat) - _gram(follow(output_feat, style_feat))
     return diff.pow(2).sum(dim=(1, 2)) / (4 * output_feat.shape[1] ** 2)
 
 
@@ -228,13 +229,17 @@ def style_distance(
         raise ValueError(f"expected (B, 3, H, W) images, got {tuple(output.shape)} and {tuple(style.shape)}")
     if encoder is None:
         return gram_distance(output, style)
+    if isinstance(encoder, torch.nn.Module):  # device rule: the images follow the encoder
+        output, style = follow(encoder, output, style)
+    else:
+        style = follow(output, style)
     layers = list(layers)
     w = [1.0] * len(layers) if weights is None else list(weights)
     if len(w) != len(layers):
         raise ValueError(f"{len(w)} weights for {len(layers)} layers")
     with torch.no_grad():
         fo = encoder(output, layers)
-        fs = encoder(style.to(output.dtype), layers)
+        fs = encoder(style, layers)
     total = torch.zeros(output.shape[0], dtype=output.dtype, device=output.device)
     for wl, name in zip(w, layers):
         total = total + wl * gram_distance(fo[name], fs[name])

@@ -50,10 +50,10 @@ def test_stylize_shape_alpha_and_interpolation(model):
     out = m.stylize(c, s1, clamp=False)
     assert out.shape == (1, 3, 32, 40)  # 8·⌈H/8⌉ × 8·⌈W/8⌉
     # α = 0 decodes the content's own features
-    torch.testing.assert_close(m.stylize(c, s1, 0.0, clamp=False), m.decoder(m.encode(c)))
+    torch.testing.assert_close(m.stylize(c, s1, alpha=0.0, clamp=False), m.decoder(m.encode(c)))
     # α blends in feature space
     t = 0.4 * T.adain(m.encode(c), m.encode(s1)) + 0.6 * m.encode(c)
-    torch.testing.assert_close(m.stylize(c, s1, 0.4, clamp=False), m.decoder(t))
+    torch.testing.assert_close(m.stylize(c, s1, alpha=0.4, clamp=False), m.decoder(t))
     # interpolation with weights (1, 0) is the first style alone
     torch.testing.assert_close(m.stylize(c, [s1, s2], style_weights=[1, 0], clamp=False), out)
     assert not torch.allclose(m.stylize(c, [s1, s2], style_weights=[1, 1], clamp=False), out)
@@ -63,7 +63,11 @@ def test_preserve_color_uses_coral_and_labels_work(model):
     m = model[0]
     c, s = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16) * 0.3
     expected = m.stylize(c, T.coral(s, c))
-    torch.testing.assert_close(m.stylize(c, s, preserve_color=True), expected)
+    torch.testing.assert_close(m.stylize(c, s, preserve_colour=True), expected)
+    with pytest.warns(DeprecationWarning, match="preserve_colour"):  # the old spelling still works, and says so
+        torch.testing.assert_close(m.stylize(c, s, preserve_color=True), expected)
+    with pytest.raises(TypeError, match="write alpha=0.5"):  # alpha is keyword-only
+        m.stylize(c, s, 0.5)
     lab = torch.zeros(16, 16, dtype=torch.long)
     lab[:, 8:] = 1
     out = m.stylize(c, s, content_labels=lab, style_labels=lab)
@@ -105,7 +109,7 @@ def test_widget_callbacks_headless_pixels_and_model(model):
     ctl["alpha"].value, ctl["mix"].value, ctl["style_b"].value = 1.0, 1.0, "red"
     ctl["run"].click()
     torch.testing.assert_close(ex.result, T.adain(c, styles["red"]).clamp(0, 1))
-    ctl["preserve_color"].value = True
+    ctl["preserve_colour"].value = True
     ctl["run"].click()
     torch.testing.assert_close(ex.result, T.adain(c, T.coral(styles["red"], c)).clamp(0, 1))
     # with a model the features are cached and decoded
@@ -113,4 +117,4 @@ def test_widget_callbacks_headless_pixels_and_model(model):
     ex2 = AdaINExplorer(c, styles, model=m)
     ex2.controls["alpha"].value = 0.5
     ex2.controls["run"].click()
-    torch.testing.assert_close(ex2.result, m.stylize(c, styles["red"], 0.5))
+    torch.testing.assert_close(ex2.result, m.stylize(c, styles["red"], alpha=0.5))

@@ -73,7 +73,9 @@ def test_two_stage_run_lowers_matting_term():
     enc = vgg19(weights="random", last_layer="relu5_1")
     content, style = _img(24, 24).float(), _img(24, 24, seed=5).float()
     start = (content + 0.3 * torch.randn(content.shape, generator=torch.Generator().manual_seed(1))).clamp(0, 1)
-    out, hist = dpst.stylize(content, style, encoder=enc, steps=(2, 6), init=start, progress=False)
+    result = dpst.run(content, style, encoder=enc, steps=(2, 6), init=start, progress=False)
+    out, hist = result.image, result.history
+    torch.testing.assert_close(dpst.stylize(content, style, encoder=enc, steps=(2, 6), init=start, progress=False), out)
     assert out.shape == content.shape and 0 <= out.min() and out.max() <= 1
     m = [v for v in hist["matting"] if v > 0]
     assert m and m[-1] < m[0]

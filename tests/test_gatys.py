@@ -92,7 +92,7 @@ def test_tutorial_preset_loss_equals_tutorial_formulation():
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_optimisation_lowers_the_loss(enc, optimizer):
     c, s = _imgs()
-    r = gatys.stylize(c, s, "paper", encoder=enc, optimizer=optimizer, steps=12, progress=False, **SHALLOW)
+    r = gatys.run(c, s, "paper", encoder=enc, optimizer=optimizer, steps=12, progress=False, **SHALLOW)
     assert r.evaluations == 12 and len(r.history["total"]) == 12
     assert r.loss < 0.7 * r.history["total"][0]
     assert r.image.shape == c.shape and 0 <= r.image.min() and r.image.max() <= 1
@@ -105,10 +105,10 @@ def test_optimisation_lowers_the_loss(enc, optimizer):
 def test_seed_determinism_and_callback(enc):
     c, s = _imgs()
     seen = []
-    a = gatys.stylize(c, s, "paper", encoder=enc, steps=6, seed=1, progress=False, **SHALLOW,
+    a = gatys.run(c, s, "paper", encoder=enc, steps=6, seed=1, progress=False, **SHALLOW,
                       callback=lambda i, img, l: seen.append((i, img.shape, sorted(l))), callback_every=3)
-    b = gatys.stylize(c, s, "paper", encoder=enc, steps=6, seed=1, progress=False, **SHALLOW)
-    d = gatys.stylize(c, s, "paper", encoder=enc, steps=6, seed=2, progress=False, **SHALLOW)
+    b = gatys.run(c, s, "paper", encoder=enc, steps=6, seed=1, progress=False, **SHALLOW)
+    d = gatys.run(c, s, "paper", encoder=enc, steps=6, seed=2, progress=False, **SHALLOW)
     assert torch.equal(a.image, b.image) and not torch.equal(a.image, d.image)
     assert [i for i, *_ in seen] == [3, 6] and seen[0][1] == c.shape and seen[0][2] == ["content", "style", "total", "tv"]
     torch.testing.assert_close(gatys.noise_like(c, 5), gatys.noise_like(c, 5))
@@ -117,7 +117,7 @@ def test_seed_determinism_and_callback(enc):
 def test_start_images(enc):
     c, s = _imgs()
     for init in ("content", "style", "noise"):
-        r = gatys.stylize(c, s, "paper", encoder=enc, steps=1, init=init, optimizer="adam", lr=1e-12, progress=False, **SHALLOW)
+        r = gatys.run(c, s, "paper", encoder=enc, steps=1, init=init, optimizer="adam", lr=1e-12, progress=False, **SHALLOW)
         want = {"content": c, "style": gatys._resize_to(s, c.shape[-2:]), "noise": gatys.noise_like(c, 0)}[init]
         torch.testing.assert_close(r.image, want, atol=1e-6, rtol=0)
 
@@ -125,7 +125,7 @@ def test_start_images(enc):
 def test_luminance_only_transfer_keeps_content_chrominance(enc):
     c, s = _imgs()
     c = 0.25 + 0.5 * c  # keep RGB inside the cube so the final clamp does not bite
-    r = gatys.stylize(c, s, "paper", encoder=enc, steps=4, init="content", preserve_colour="luminance", progress=False, **SHALLOW)
+    r = gatys.run(c, s, "paper", encoder=enc, steps=4, init="content", preserve_colour="luminance", progress=False, **SHALLOW)
     inside = ((r.image > 0) & (r.image < 1)).all(1, keepdim=True).expand(-1, 2, -1, -1)
     iq_out, iq_c = colour.rgb_to_yiq(r.image)[:, 1:], colour.rgb_to_yiq(c)[:, 1:]
     assert inside.float().mean() > 0.5
@@ -138,7 +138,7 @@ def test_histogram_colour_preservation_and_other_style_losses(enc):
     c, s = _imgs()
     for kw in ({"preserve_colour": "histogram"}, {"style_loss": "mmd", "mmd_kernel": "gaussian"},
                {"style_loss": "moments"}, {"style_loss": "histogram"}, {"tv_weight": 10.0}):
-        r = gatys.stylize(c, s, "paper", encoder=enc, steps=8, progress=False, **SHALLOW, **kw)
+        r = gatys.run(c, s, "paper", encoder=enc, steps=8, progress=False, **SHALLOW, **kw)
         assert r.loss < r.history["total"][0], kw
 
 
@@ -153,7 +153,7 @@ def test_texture_synthesis_and_feature_inversion(enc):
 
 def test_multiscale(enc):
     c, s = _imgs(24, 32)
-    r = gatys.stylize(c, s, "paper", encoder=enc, steps=3, scales=(12, 24), progress=False, **SHALLOW)
+    r = gatys.run(c, s, "paper", encoder=enc, steps=3, scales=(12, 24), progress=False, **SHALLOW)
     assert r.evaluations == 6 and r.image.shape == c.shape
 
 
@@ -177,16 +177,19 @@ def test_cli_transfer(tmp_path, monkeypatch):
 def test_runs_on_cuda(enc):
     c, s = _imgs()
     e = normalised_vgg19(weights="random", last_layer="relu2_1", pooling="avg", device="cuda")
-    r = gatys.stylize(c.cuda(), s.cuda(), "paper", encoder=e, steps=5, progress=False, **SHALLOW)
-    cpu = gatys.stylize(c, s, "paper", encoder=enc.to("cpu"), steps=1, progress=False, **SHALLOW)
+    r = gatys.run(c.cuda(), s.cuda(), "paper", encoder=e, steps=5, progress=False, **SHALLOW)
+    cpu = gatys.run(c, s, "paper", encoder=enc.to("cpu"), steps=1, progress=False, **SHALLOW)
     assert r.image.device.type == "cuda" and r.loss < r.history["total"][0]
     assert r.history["total"][0] == pytest.approx(cpu.history["total"][0], rel=1e-3)
 
 
-def test_encoder_and_images_must_share_device_and_dtype(enc):
+def test_images_follow_the_encoder_and_stylize_returns_the_image(enc):
+    """Device rule: the images move to the encoder's device and dtype; stylize = run(...).image."""
     c, s = _imgs(dtype=D)
-    with pytest.raises(ValueError, match="encoder is on"):
-        gatys.stylize(c, s, "paper", encoder=enc, steps=1, progress=False, **SHALLOW)
+    out = gatys.stylize(c, s, "paper", encoder=enc, steps=2, progress=False, **SHALLOW)
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32 and out.shape == c.shape
+    same = gatys.run(c.float(), s.float(), "paper", encoder=enc, steps=2, progress=False, **SHALLOW)
+    torch.testing.assert_close(out, same.image, rtol=0, atol=0)
 
 
 def test_paper_loss_and_lbfgs_closure_are_the_objective_and_the_closure_of_optimise(enc):

@@ -36,7 +36,9 @@ def test_official_layout_has_80_tensors_and_loads(model, capsys):
 
 def test_stylize_matches_manual_cascade(model):
     c, s = _imgs()
-    out, steps = model.stylize(c, s, return_steps=True)
+    steps = model.stylize_steps(c, s)
+    out = model.stylize(c, s)
+    torch.testing.assert_close(out, steps[1], rtol=0, atol=0)
     assert out.shape == c.shape and torch.isfinite(out).all()
     # reproduce methods.md §6.2 by hand: style features from e4 only; switches from each stage's input
     sf = model.e4(s, layers=["relu4_1", "relu3_1", "relu2_1", "relu1_1"])

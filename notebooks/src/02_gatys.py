@@ -157,7 +157,7 @@ axes[3].set_title("your loss, minimised");
 
 # %%
 ratios = [1e1, 1e3, 1e5]  # 1e3 is the paper's α/β = 10⁻³
-grid = {r: gatys.stylize(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
+grid = {r: gatys.run(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
 for r, res in grid.items():
     assert res.loss < res.history["total"][0], r
 viz.show_images([content, *[g.image for g in grid.values()]], titles=["content", *[f"β/α = {r:.0e}" for r in ratios]], size=2.8);
@@ -185,7 +185,7 @@ viz.show_images([content, *[r.image for r in inversions.values()]], titles=["con
 
 # %%
 style_sets = {"relu1_1 only": ["relu1_1"], "all style layers": list(cfg.style_layers)}
-by_layers = {k: gatys.stylize(content, style, cfg, encoder=encoder, style_layers=v, init="content", progress=False)
+by_layers = {k: gatys.run(content, style, cfg, encoder=encoder, style_layers=v, init="content", progress=False)
              for k, v in style_sets.items()}
 viz.show_images([style, *[r.image for r in by_layers.values()]], titles=["style", *style_sets], size=2.8);
 
@@ -198,10 +198,10 @@ viz.show_images([style, *[r.image for r in by_layers.values()]], titles=["style"
 # from the style the content has to fight its way in.
 
 # %%
-starts = {init: gatys.stylize(content, style, cfg, encoder=encoder, init=init, seed=0, progress=False)
+starts = {init: gatys.run(content, style, cfg, encoder=encoder, init=init, seed=0, progress=False)
           for init in ("content", "noise", "style")}
 # same seed, same result (checked on two short runs):
-twice = [gatys.stylize(content, style, cfg, encoder=encoder, init="noise", seed=0, steps=3, progress=False).image for _ in range(2)]
+twice = [gatys.run(content, style, cfg, encoder=encoder, init="noise", seed=0, steps=3, progress=False).image for _ in range(2)]
 assert torch.equal(twice[0], twice[1])
 viz.show_images([r.image for r in starts.values()], titles=[f"start: {k}" for k in starts], size=2.8);
 
@@ -218,8 +218,8 @@ viz.show_images([r.image for r in starts.values()], titles=[f"start: {k}" for k 
 #    map so its mean colour and colour covariance equal the content's, then transfer.
 
 # %%
-lum = gatys.stylize(content, style, cfg, encoder=encoder, init="content", preserve_colour="luminance", progress=False)
-hist = gatys.stylize(content, style, cfg, encoder=encoder, init="content", preserve_colour="histogram", progress=False)
+lum = gatys.run(content, style, cfg, encoder=encoder, init="content", preserve_colour="luminance", progress=False)
+hist = gatys.run(content, style, cfg, encoder=encoder, init="content", preserve_colour="histogram", progress=False)
 inside = ((lum.image > 0) & (lum.image < 1)).all(1, keepdim=True).expand(-1, 2, -1, -1)
 iq_out, iq_content = colour.rgb_to_yiq(lum.image)[:, 1:], colour.rgb_to_yiq(content)[:, 1:]
 assert torch.allclose(iq_out[inside], iq_content[inside], atol=1e-4)  # chrominance kept where RGB stayed in range
@@ -285,7 +285,7 @@ viz.show_images([style, texture.image], titles=["style", "synthesised texture (2
 
 # %%
 small = max(16, size // 2)
-multi = gatys.stylize(content, style, cfg, encoder=encoder, init="content", scales=(small, size), progress=False)
+multi = gatys.run(content, style, cfg, encoder=encoder, init="content", scales=(small, size), progress=False)
 assert multi.evaluations == 2 * cfg.steps and multi.image.shape == content.shape
 viz.show_images([grid[1e3].image, multi.image], titles=["one scale", f"coarse to fine ({small} → {size})"], size=3);
 

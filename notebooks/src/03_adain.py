@@ -175,7 +175,7 @@ model = stylelab.AdaIN.from_official(random=True)  # random only if the files ar
 course.weights_banner(model, "AdaIN (VGG encoder + decoder)")
 style = styles[style_names[0]]
 alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
-outs = [model.stylize(content, style, a) for a in alphas]
+outs = [model.stylize(content, style, alpha=a) for a in alphas]
 viz.show_images([style, *outs], titles=["style", *[f"α = {a}" for a in alphas]], ncols=6, size=2.2);
 
 # %% [markdown]
@@ -250,7 +250,7 @@ assert "labels_from_rgb" in message
 
 # %%
 recoloured = T.coral(style, content)
-viz.show_images([content, style, recoloured, model.stylize(content, style), model.stylize(content, style, preserve_color=True)],
+viz.show_images([content, style, recoloured, model.stylize(content, style), model.stylize(content, style, preserve_colour=True)],
                 titles=["content", "style", "style recoloured (CORAL)", "AdaIN", "AdaIN, colours kept"], ncols=5, size=2.3);
 
 # %% [markdown]

@@ -191,7 +191,8 @@ wct_explorer.widget()
 # %%
 model = stylelab.WCT.from_official(random=True)
 course.weights_banner(model, "WCT (encoder + 5 decoders)")
-result, steps = model.stylize(content, style, alpha=0.6, return_steps=True)
+steps = model.stylize_steps(content, style, alpha=0.6)  # {level: image}; the last is the result
+result = steps[1]
 viz.show_images([content, style, *steps.values()], titles=["content", "style", *[f"after relu{l}_1" for l in steps]],
                 ncols=7, size=2);
 

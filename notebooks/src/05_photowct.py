@@ -81,7 +81,8 @@ assert (unpooled != 0).float().mean() <= 1 / 64 + 1e-6
 # %%
 model = stylelab.PhotoWCT.from_official(random=True)
 course.weights_banner(model, "PhotoWCT")
-stylised, steps = model.stylize(content, style, return_steps=True)
+steps = model.stylize_steps(content, style)  # {level: image}; the last is the result
+stylised = steps[1]
 viz.show_images([content, style] + [steps[L].clamp(0, 1) for L in (4, 3, 2, 1)],
                 titles=["content", "style", "after level 4", "level 3", "level 2", "level 1"], size=2.2);
 

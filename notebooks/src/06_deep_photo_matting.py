@@ -210,7 +210,8 @@ assert all(a >= b - 1e-9 for a, b in zip(costs, costs[1:])), "the matting cost m
 encoder = stylelab.encoders.vgg19(last_layer="relu5_1", random=True)
 course.weights_banner(encoder, "VGG-19")
 steps = course.pick(full=(100, 100), fast=(2, 3))
-out, hist = dpst.stylize(content.float(), style.float(), encoder=encoder, steps=steps, progress=False)
+dpst_result = dpst.run(content.float(), style.float(), encoder=encoder, steps=steps, progress=False)
+out, hist = dpst_result.image, dpst_result.history
 viz.show_images([content, style, out], titles=["content", "style", f"DPST {steps[0]}+{steps[1]} steps"], size=3)
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.semilogy(hist["loss"])
@@ -238,8 +239,8 @@ c_img, s_img = data.load(c_name, size=lsize), data.load(s_name, size=lsize)
 cl, sl = data.load_labels(c_name, size=lsize), data.load_labels(s_name, size=lsize)
 print(labels.label_report(cl, sl))
 lsteps = course.pick(full=(60, 0), fast=(4, 0))
-plain, _ = dpst.stylize(c_img, s_img, encoder=encoder, steps=lsteps, progress=False)
-seg, _ = dpst.stylize(c_img, s_img, content_labels=cl, style_labels=sl, encoder=encoder, steps=lsteps, progress=False)
+plain = dpst.stylize(c_img, s_img, encoder=encoder, steps=lsteps, progress=False)
+seg = dpst.stylize(c_img, s_img, content_labels=cl, style_labels=sl, encoder=encoder, steps=lsteps, progress=False)
 
 cm, sm, used = dpst.label_masks(cl, sl)
 style_layers = dpst.PRESETS["official"].style_layers

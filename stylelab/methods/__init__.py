@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 __all__ = ["Method", "BenchRow", "Runner", "TrainSpec", "TrainJob", "register", "registry", "get", "names",
-           "bench_rows", "exports"]
+           "bench_rows", "exports", "renamed", "images_then_keywords"]
 
 
 @dataclass
@@ -130,6 +130,37 @@ class Method:
     train: TrainSpec | None = None
     checkpoints: tuple[str, ...] = ()
     module: str = field(default="", compare=False)
+
+
+def images_then_keywords(fn):
+    """Decorator of ``stylize(self, content, style, *, ...)``: a third positional argument
+    (``alpha`` passed by position, as stylelab once allowed) is a ``TypeError`` that says what to write."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        if len(args) > 2:
+            raise TypeError(f"{type(self).__name__}.{fn.__name__} takes the content and the style by position and the "
+                            f"rest by keyword: write alpha={args[2]!r} (or the option's name), not a third positional argument")
+        return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+def renamed(new_value, old_value, new: str, old: str, default=None):
+    """Resolve a keyword that was renamed (``preserve_color`` → ``preserve_colour``).
+
+    Returns ``new_value``, or ``old_value`` when only the old name was given, with a
+    ``DeprecationWarning`` that names the new spelling; both at once is a ``TypeError``.
+    """
+    if old_value is None:
+        return new_value
+    if new_value is not None and new_value != default:
+        raise TypeError(f"pass {new}= only (the old name {old}= is a deprecated alias of it)")
+    import warnings
+
+    warnings.warn(f"{old}= is deprecated: use {new}= (one spelling across stylelab)", DeprecationWarning, stacklevel=3)
+    return old_value
 
 
 _REGISTRY: dict[str, Method] = {}

@@ -22,7 +22,8 @@ import torch.nn as nn
 from .. import transforms as T
 from ..decoders import MirrorDecoder
 from ..encoders import VGG19Encoder, normalised_vgg19
-from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
+from ..device import follow
+from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
 
@@ -62,7 +63,9 @@ class AdaIN(nn.Module):
         from .. import weights as W
         from ..device import get_device
 
-        enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download)
+        device = get_device(device)
+        enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download,
+                               device=device)
         dec = MirrorDecoder(4, unpool="nearest")
         if isinstance(decoder, (str, os.PathLike)) and str(decoder).endswith(".ckpt"):
             from ..train import load_module_state
@@ -72,34 +75,40 @@ class AdaIN(nn.Module):
         else:
             dec.pretrained = W.load_into(dec, "adain_decoder", decoder, random=random, download=download)
         model = cls(enc, dec.eval().requires_grad_(False))
-        return model.to(get_device(device))
+        return model.to(device)
 
     def encode(self, image: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, H, W)`` → relu4_1 ``(B, 512, ⌈H/8⌉, ⌈W/8⌉)``."""
-        return self.encoder(image, layers=self.layer)[self.layer]
+        """``(B, 3, H, W)`` → relu4_1 ``(B, 512, ⌈H/8⌉, ⌈W/8⌉)`` (the image follows the model's device and dtype)."""
+        return self.encoder(follow(self, image), layers=self.layer)[self.layer]
 
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | Sequence[torch.Tensor],
-        alpha: float = 1.0,
         *,
+        alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
-        preserve_color: bool = False,
+        preserve_colour: bool = False,
         content_labels: torch.Tensor | None = None,
         style_labels: torch.Tensor | None = None,
         preset: str = "pytorch",
         clamp: bool = True,
+        preserve_color: bool | None = None,
     ) -> torch.Tensor:
         """Stylise ``content`` ``(B, 3, H, W)`` with ``style``.
+
+        Inputs follow the model: images and label maps are moved to its device
+        (images to its dtype) and the result is on the model's device.
 
         Args:
             style: one ``(1 or B, 3, H', W')`` image, or a list of images for
                 style interpolation with ``style_weights`` (normalised to sum 1).
             alpha: content/style trade-off in [0, 1] (feature-space blend).
-            preserve_color: recolour the style to the content's colours first
+            preserve_colour: recolour the style to the content's colours first
                 (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
+                ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
                 :func:`stylelab.transforms.adain`); single style only.
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
@@ -108,10 +117,12 @@ class AdaIN(nn.Module):
         Returns:
             ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
         """
+        preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        if preserve_color:
+        content, styles, content_labels, style_labels = follow(self, content, styles, content_labels, style_labels)
+        if preserve_colour:
             if content.shape[0] != 1:
-                raise ValueError("preserve_color works on one content image at a time")
+                raise ValueError("preserve_colour works on one content image at a time")
             styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
         cf = self.encode(content)
         sfs = [self.encode(s) for s in styles]
@@ -130,7 +141,8 @@ class AdaIN(nn.Module):
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="style strength in [0, 1] (default 1)")
-    parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    parser.add_argument("--preserve-colour", "--preserve-color", dest="preserve_colour", action="store_true",
+                        help="keep the content's colours (CORAL on the style first)")
     parser.add_argument("--adain-preset", choices=sorted(T.ADAIN_PRESETS), default="pytorch",
                         help="statistics convention: pytorch port (default) or the official Torch code")
     parser.add_argument("--vgg", default=None, help="path of vgg_normalised.pth (default: registry)")
@@ -140,7 +152,7 @@ def add_cli_arguments(parser) -> None:
 def run_cli(args, content, style, device) -> torch.Tensor:
     cl, sl = getattr(args, "labels", None) or (None, None)
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, args.alpha, preserve_color=args.preserve_color, preset=args.adain_preset,
+    out = model.stylize(content, style, alpha=args.alpha, preserve_colour=args.preserve_colour, preset=args.adain_preset,
                         content_labels=cl, style_labels=sl)
     return out[..., : content.shape[-2], : content.shape[-1]]
 

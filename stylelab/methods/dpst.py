@@ -36,9 +36,10 @@ import torch.nn.functional as F
 
 from .. import labels as L
 from ..matting import MattingLaplacian
+from ..device import follow
 from . import BenchRow, Method, Runner, register
 
-__all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "PRESETS", "stylize",
+__all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "DPSTResult", "PRESETS", "stylize", "run",
            "add_cli_arguments", "run_cli"]
 
 
@@ -140,9 +141,24 @@ PRESETS = {
 }
 
 
-def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, style_labels=None,
-            preset: str | DPSTConfig = "official", steps: tuple[int, int] | None = None, encoder=None,
-            init: torch.Tensor | None = None, random: bool | None = None, progress: bool = True, **overrides):
+@dataclass
+class DPSTResult:
+    """Output of :func:`run`: the image (1, 3, H, W) in [0, 1] and the loss per evaluation
+    (``history["loss"]`` the total, ``history["matting"]`` the photorealism term; stage 1, then stage 2)."""
+
+    image: torch.Tensor
+    history: dict[str, list[float]]
+
+
+def stylize(content: torch.Tensor, style: torch.Tensor, **kwargs) -> torch.Tensor:
+    """Deep Photo Style Transfer: the image (1, 3, H, W) in [0, 1] (arguments as :func:`run`,
+    which also returns the loss history)."""
+    return run(content, style, **kwargs).image
+
+
+def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, style_labels=None,
+        preset: str | DPSTConfig = "official", steps: tuple[int, int] | None = None, encoder=None,
+        init: torch.Tensor | None = None, random: bool | None = None, progress: bool = True, **overrides) -> DPSTResult:
     """Two-stage Deep Photo Style Transfer by L-BFGS on the pixels.
 
     Stage 1 minimises content + augmented style + TV from the content image (or ``init``);
@@ -154,17 +170,21 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
             (:mod:`stylelab.labels`; see :func:`label_masks`).
         preset: ``"official"`` / ``"tf"`` or a :class:`DPSTConfig`; ``overrides`` change its fields.
         steps: (stage 1, stage 2) L-BFGS iterations (e.g. ``(0, 100)`` to skip stage 1).
-        encoder: a :class:`stylelab.encoders.VGG19Encoder` (default: torchvision VGG-19,
-            pretrained if available; ``random`` allows random weights).
+        encoder: a :class:`stylelab.encoders.VGG19Encoder`: the images follow it
+            (its device and dtype). Default: torchvision VGG-19 on the content's
+            device, pretrained if available (``random`` allows random weights).
 
     Returns:
-        ``(image, history)``: (1, 3, H, W) in [0, 1] and ``{"loss": [...], "matting": [...]}``.
+        :class:`DPSTResult`: ``.image`` (1, 3, H, W) in [0, 1] and ``.history``
+        ``{"loss": [...], "matting": [...]}``.
     """
     from ..encoders import vgg19
 
     cfg = PRESETS[preset] if isinstance(preset, str) else preset
     cfg = replace(cfg, **overrides)
     steps = tuple(steps or cfg.steps)
+    ref = encoder if encoder is not None and next(encoder.parameters(), None) is not None else content
+    content, style, init = follow(ref, content, style, init)  # inputs follow the model (or the content)
     dev, dtype = content.device, content.dtype
     enc = encoder or vgg19(last_layer="relu5_1", random=random, device=dev)
     layers = list(dict.fromkeys([cfg.content_layer, *cfg.style_layers]))
@@ -183,7 +203,7 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
     x = (init if init is not None else content).detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     history = {"loss": [], "matting": []}
 
-    def run(n, with_matting):
+    def stage(n, with_matting):
         nonlocal x
         if n <= 0:
             return
@@ -217,9 +237,9 @@ def stylize(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, 
         with torch.no_grad():
             x.clamp_(0, 1)
 
-    run(steps[0], False)
-    run(steps[1], True)
-    return x.detach(), history
+    stage(steps[0], False)
+    stage(steps[1], True)
+    return DPSTResult(x.detach(), history)
 
 
 # ============================================================================ CLI
@@ -233,8 +253,7 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     steps = tuple(int(s) for s in args.steps.split(",")) if args.steps else None
     over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
     cl, sl = getattr(args, "labels", None) or (None, None)
-    out, _ = stylize(content, style, content_labels=cl, style_labels=sl, preset=args.preset, steps=steps, **over)
-    return out
+    return stylize(content, style, content_labels=cl, style_labels=sl, preset=args.preset, steps=steps, **over)
 
 
 # ============================================================================ registry
@@ -243,7 +262,7 @@ def _bench(cfg, device) -> Runner:
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False)[0], encoder.pretrained)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained)
 
 
 register(Method(

@@ -56,6 +56,7 @@ import torch.nn.functional as F
 
 from .. import colour, losses
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+from ..device import follow, get_device
 from . import BenchRow, Method, Runner, register
 
 StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
@@ -205,7 +206,7 @@ def get_encoder(cfg: GatysConfig, device=None, dtype: torch.dtype = torch.float3
     weights only when allowed, with a warning). Cached encoders are frozen and
     shared, never copied.
     """
-    device = torch.device(device or "cpu")
+    device = get_device(device)
     if dtype == torch.float64 and device.type == "mps":
         raise ValueError("MPS has no float64; use float32 on MPS.")
     last = deepest(cfg.layers) if cfg.layers else "relu1_1"
@@ -313,7 +314,7 @@ class _BudgetSpent(Exception):
 
 @dataclass
 class GatysResult:
-    """Output of :func:`stylize`: the image ``(1, 3, H, W)`` in [0, 1], the loss history per evaluation, timing."""
+    """Output of :func:`run`: the image ``(1, 3, H, W)`` in [0, 1], the loss history per evaluation, timing."""
 
     image: torch.Tensor
     history: dict[str, list[float]]
@@ -468,7 +469,17 @@ def _scaled(hw: tuple[int, int], short: int) -> tuple[int, int]:
     return max(1, round(h * s)), max(1, round(w * s))
 
 
-def stylize(
+def stylize(content: torch.Tensor | None, style: torch.Tensor | None, config: GatysConfig | str = "paper",
+            **kwargs) -> torch.Tensor:
+    """Gatys style transfer: the image ``(1, 3, H, W)`` in [0, 1] (arguments as :func:`run`).
+
+    :func:`run` takes the same arguments and returns the whole
+    :class:`GatysResult` (loss history, evaluations, seconds).
+    """
+    return run(content, style, config, **kwargs).image
+
+
+def run(
     content: torch.Tensor | None,
     style: torch.Tensor | None,
     config: GatysConfig | str = "paper",
@@ -494,8 +505,9 @@ def stylize(
         style: ``(1, 3, H', W')``, or ``None`` for feature inversion of the content.
         config: a :class:`GatysConfig` or a preset name; ``overrides`` change
             single fields (``style_weight=1e4``, ``init="content"``, …).
-        encoder: a VGG-19 reaching every layer used; default
-            :func:`get_encoder` (cached), moved to the content's device/dtype.
+        encoder: a VGG-19 reaching every layer used: the images follow it
+            (moved to its device and dtype; the result is there). Default:
+            :func:`get_encoder` (cached) on the content's device and dtype.
         scales: coarse-to-fine short-side sizes, e.g. ``(128, 256)``: the result
             at each scale, upsampled, starts the next; the style is scaled by
             the same factor; ``config.steps`` evaluations per scale.
@@ -512,7 +524,8 @@ def stylize(
     Returns:
         :class:`GatysResult` (``.image`` ``(1, 3, H, W)`` in [0, 1]).
 
-    Runs on the device of ``content`` (or ``style``): CUDA, CPU or MPS (float32).
+    Runs on the encoder's device when one is given, else on the device of
+    ``content`` (or ``style``; the other image follows): CUDA, CPU or MPS (float32).
     """
     cfg = preset(config, **overrides) if isinstance(config, str) else config.replace(**overrides)
     ref = content if content is not None else style
@@ -521,8 +534,11 @@ def stylize(
     for t, what in ((content, "content"), (style, "style")):
         if t is not None and (t.dim() != 4 or t.shape[1] != 3 or t.shape[0] != 1):
             raise ValueError(f"{what} must be one image of shape (1, 3, H, W), got {tuple(t.shape)}")
-    if content is not None and style is not None and content.device != style.device:
-        raise ValueError(f"content is on {content.device} and style on {style.device}; move both to one device.")
+    if encoder is not None and next(encoder.parameters(), None) is not None:
+        content, style, init_image = follow(encoder, content, style, init_image)  # inputs follow the model
+    else:
+        content, style, init_image = follow(ref, content, style, init_image)  # the other image follows the first
+    ref = content if content is not None else style
     device, dtype = ref.device, ref.dtype
     if content is None:  # texture synthesis: no content term, nothing to start from but noise
         cfg = cfg.replace(content_layers={}, init="noise" if cfg.init == "content" else cfg.init)
@@ -531,10 +547,6 @@ def stylize(
     if not cfg.layers:
         raise ValueError("no layers to match: give content_layers (with a content image) or style_layers (with a style image)")
     enc = encoder if encoder is not None else get_encoder(cfg, device, dtype, random=random)
-    p = next(enc.parameters(), None)
-    if p is not None and (p.device != device or p.dtype != dtype):
-        raise ValueError(f"the encoder is on {p.device} ({p.dtype}) but the images on {device} ({dtype}); "
-                         f"move one of them, e.g. encoder.to({str(device)!r}, {dtype}).")
     enc_last = enc.layers
     missing = [n for n in cfg.layers if n not in enc_last]
     if missing:
@@ -591,7 +603,7 @@ def stylize(
 def synthesize_texture(style: torch.Tensor, size: tuple[int, int] | None = None, config: GatysConfig | str = "paper",
                        **kwargs) -> GatysResult:
     """Texture synthesis (Gatys et al., NeurIPS 2015): match only the style statistics, from white noise."""
-    return stylize(None, style, config, size=size, **kwargs)
+    return run(None, style, config, size=size, **kwargs)
 
 
 def invert(image: torch.Tensor, layer: str = "relu4_2", config: GatysConfig | str = "paper", **kwargs) -> GatysResult:
@@ -603,7 +615,7 @@ def invert(image: torch.Tensor, layer: str = "relu4_2", config: GatysConfig | st
     """
     overrides = {"content_layers": {check_layer(layer): 1.0}, "style_layers": {}, "init": "noise", "content_weight": 1.0}
     overrides.update({k: kwargs.pop(k) for k in list(kwargs) if k in GatysConfig.__dataclass_fields__})
-    return stylize(image, None, config, **overrides, **kwargs)
+    return run(image, None, config, **overrides, **kwargs)
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -655,7 +667,7 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
         if v is not None:
             overrides[key] = v
     scales = [int(s) for s in args.scales.split(",")] if getattr(args, "scales", None) else None
-    result = stylize(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
+    result = run(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
                      seed=args.seed if getattr(args, "seed", None) is not None else 0,
                      progress=not getattr(args, "no_progress", False), **overrides)
     return result.image
@@ -665,7 +677,7 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
 def _bench(cfg, device) -> Runner:
     config = preset("paper", steps=cfg.iterations)
     encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False).image,
+    return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False),
                   bool(getattr(encoder, "pretrained", False)))
 
 

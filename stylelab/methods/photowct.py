@@ -57,7 +57,8 @@ from .. import transforms as T
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..encoders import VGG19Encoder
-from . import BenchRow, Method, Runner, register
+from ..device import follow
+from . import BenchRow, Method, Runner, images_then_keywords, register
 
 __all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS"]
 
@@ -135,6 +136,7 @@ class PhotoWCT(nn.Module):
         return model.eval().requires_grad_(False).to(get_device(device))
 
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
@@ -145,10 +147,12 @@ class PhotoWCT(nn.Module):
         levels: Sequence[int] = LEVELS,
         smoothing: str | None = None,
         beta: float = 0.9999,
-        return_steps: bool = False,
         **wct_kwargs,
-    ):
+    ) -> torch.Tensor:
         """PhotoWCT stylisation (coarse → fine), optionally followed by smoothing.
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W').
@@ -161,8 +165,30 @@ class PhotoWCT(nn.Module):
             wct_kwargs: overrides of the ``"photowct"`` WCT preset.
 
         Returns:
-            (1, 3, H, W), or (image, {level: image}) with ``return_steps``.
+            (1, 3, H, W). The image after each level: :meth:`stylize_steps`.
         """
+        if "return_steps" in wct_kwargs:
+            raise TypeError("stylize returns the image; for the image after each level call stylize_steps(...)")
+        steps = self.stylize_steps(content, style, content_labels=content_labels, style_labels=style_labels,
+                                   levels=levels, smoothing=smoothing, beta=beta, **wct_kwargs)
+        return steps["smoothed"] if smoothing is not None else steps[min(k for k in steps if k != "smoothed")]
+
+    @torch.no_grad()
+    @images_then_keywords
+    def stylize_steps(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        *,
+        content_labels=None,
+        style_labels=None,
+        levels: Sequence[int] = LEVELS,
+        smoothing: str | None = None,
+        beta: float = 0.9999,
+        **wct_kwargs,
+    ) -> dict:
+        """:meth:`stylize`, keeping every intermediate image: ``{level: (1, 3, H, W)}`` coarse
+        first, then ``"smoothed"`` when ``smoothing`` is given (the result is the last entry)."""
         if content.dim() != 4 or content.shape[1] != 3 or style.dim() != 4 or style.shape[1] != 3:
             raise ValueError(f"content and style must be (1, 3, H, W) images, got {tuple(content.shape)} and {tuple(style.shape)}")
         if (content_labels is None) != (style_labels is None):
@@ -170,10 +196,11 @@ class PhotoWCT(nn.Module):
         levels = sorted({int(l) for l in levels}, reverse=True)
         if not levels or any(l not in LEVELS for l in levels):
             raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {levels}")
+        content, style = follow(self, content, style)
         used = None
         if content_labels is not None:
-            cl = L.fit_labels(content_labels, content.shape[-2:], "content_labels").to(content.device)
-            sl = L.fit_labels(style_labels, style.shape[-2:], "style_labels").to(content.device)
+            cl = L.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
+            sl = L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
             used = L.label_report(cl, sl, warn=True).used  # once, at the images' resolution
         cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
         method = wct_kwargs.get("method", "eigh")
@@ -197,7 +224,7 @@ class PhotoWCT(nn.Module):
             dtype = torch.float64 if x.device.type != "mps" else torch.float32
             x = smooth(x.clamp(0, 1).to(dtype), guide.to(dtype), beta, mode=smoothing).to(content.dtype)
             steps["smoothed"] = x
-        return (x, steps) if return_steps else x
+        return steps
 
     forward = stylize
 

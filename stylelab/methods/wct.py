@@ -37,7 +37,8 @@ from .. import transforms as T
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..encoders import normalised_vgg19
-from . import BenchRow, Method, Runner, TrainJob, TrainSpec, register
+from ..device import follow
+from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA"]
 
@@ -160,7 +161,9 @@ class WCT(nn.Module):
         if not levels or any(l not in (1, 2, 3, 4, 5) for l in levels):
             raise ValueError(f"levels must be a subset of 1..5, got {levels}")
         decoders = dict(decoders or {})
-        enc = normalised_vgg19(weights=vgg, last_layer=f"relu{levels[0]}_1", ceil_mode=True, random=random, download=download)
+        device = get_device(device)
+        enc = normalised_vgg19(weights=vgg, last_layer=f"relu{levels[0]}_1", ceil_mode=True, random=random,
+                               download=download, device=device)
         decs = {}
         for level in levels:
             dec = MirrorDecoder(level)
@@ -173,51 +176,83 @@ class WCT(nn.Module):
             else:
                 dec.pretrained = W.load_into(dec, f"wct_decoder{level}", src, random=random, download=download)
             decs[level] = dec.eval().requires_grad_(False)
-        return cls(enc, decs).to(get_device(device))
+        return cls(enc, decs).to(device)
 
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | Sequence[torch.Tensor],
-        alpha: float = 1.0,
         *,
+        alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
-        preserve_color: bool = False,
+        preserve_colour: bool = False,
         levels: Sequence[int] | None = None,
         preset: str = "official_wct",
         content_labels: torch.Tensor | None = None,
         style_labels: torch.Tensor | None = None,
-        return_steps: bool = False,
         clamp: bool = True,
+        preserve_color: bool | None = None,
         **wct_kwargs,
-    ):
+    ) -> torch.Tensor:
         """Run the cascade ``relu5_1 → … → relu1_1`` (or the given ``levels``, coarse first).
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             alpha: blend at every level (the official default is
                 :data:`OFFICIAL_ALPHA` = 0.6; PytorchWCT uses 1).
             preset: regularisation preset of :func:`stylelab.transforms.wct`
                 (default ``"official_wct"``); ``wct_kwargs`` override its parts.
-            return_steps: also return the image after each level.
             style: one image, or a list of images mixed with ``style_weights``
                 at every level (:func:`stylelab.transforms.interpolate_styles`).
-            preserve_color: recolour the style(s) to the content's colour
-                statistics first (:func:`stylelab.transforms.coral`).
+            preserve_colour: recolour the style(s) to the content's colour
+                statistics first (:func:`stylelab.transforms.coral`);
+                ``preserve_color`` is its deprecated alias.
 
         Returns:
-            ``(B, 3, H, W)`` (cropped to the content's size), or
-            ``(image, {level: image})`` with ``return_steps``.
+            ``(B, 3, H, W)`` (cropped to the content's size). The image after
+            each level: :meth:`stylize_steps`.
         """
+        if "return_steps" in wct_kwargs:
+            raise TypeError("stylize returns the image; for the image after each level call stylize_steps(...)")
+        preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
+        steps = self.stylize_steps(content, style, alpha=alpha, style_weights=style_weights,
+                                   preserve_colour=preserve_colour, levels=levels, preset=preset,
+                                   content_labels=content_labels, style_labels=style_labels, clamp=clamp, **wct_kwargs)
+        return steps[min(steps)]
+
+    @torch.no_grad()
+    @images_then_keywords
+    def stylize_steps(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor | Sequence[torch.Tensor],
+        *,
+        alpha: float = 1.0,
+        style_weights: Sequence[float] | None = None,
+        preserve_colour: bool = False,
+        levels: Sequence[int] | None = None,
+        preset: str = "official_wct",
+        content_labels: torch.Tensor | None = None,
+        style_labels: torch.Tensor | None = None,
+        clamp: bool = True,
+        **wct_kwargs,
+    ) -> dict[int, torch.Tensor]:
+        """:meth:`stylize`, keeping the image after every level: ``{level: (B, 3, H, W)}``
+        in the order run (coarse first); the last (finest) level's image is the result."""
         levels = sorted(levels or self.levels, reverse=True)
         missing = [l for l in levels if str(l) not in self.decoders]
         if missing:
             raise ValueError(f"no decoder for level(s) {missing}; this model has {self.levels}")
         H, W_ = content.shape[-2:]
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        if preserve_color:
+        content, styles, content_labels, style_labels = follow(self, content, styles, content_labels, style_labels)
+        if preserve_colour:
             if content.shape[0] != 1:
-                raise ValueError("preserve_color works on one content image at a time")
+                raise ValueError("preserve_colour works on one content image at a time")
             styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
         if len(styles) > 1 and content_labels is not None:
             raise ValueError("spatial control with labels takes a single style image")
@@ -237,7 +272,7 @@ class WCT(nn.Module):
             if clamp:
                 x = x.clamp(0, 1)
             steps[level] = x
-        return (x, steps) if return_steps else x
+        return steps
 
     forward = stylize
 
@@ -266,7 +301,7 @@ def run_cli(args, content, style, device) -> torch.Tensor:
                     break
     model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
     cl, sl = getattr(args, "labels", None) or (None, None)
-    return model.stylize(content, style, args.alpha, preset=args.wct_preset, content_labels=cl, style_labels=sl)
+    return model.stylize(content, style, alpha=args.alpha, preset=args.wct_preset, content_labels=cl, style_labels=sl)
 
 
 # ============================================================================ registry

@@ -84,7 +84,8 @@ from .. import transforms as T
 from .. import wavelets as Wv
 from .. import weights as W
 from ..encoders import caffe_conv0
-from . import BenchRow, Method, Runner, register
+from ..device import follow, get_device
+from . import BenchRow, Method, Runner, images_then_keywords, register
 
 Unpool = Literal["sum", "cat5"]
 COMPONENTS: tuple[str, ...] = ("encoder", "skip", "decoder")
@@ -253,6 +254,7 @@ class WaveEncoder(nn.Module):
         return self._c("conv4_1", self._pool(x, skips, "pool3"))
 
     def forward(self, x: torch.Tensor, skips: dict | None = None) -> torch.Tensor:
+        x = follow(self, x)  # inputs follow the model (stylelab.device)
         skips = {} if skips is None else skips
         for level in (1, 2, 3, 4):
             x = self.encode(x, skips, level)
@@ -553,22 +555,22 @@ class WCT2(nn.Module):
                 model.encoder.conv0.bias.copy_(b)
         model.pretrained = bool(e and d)
         model.encoder_pretrained, model.decoder_pretrained = bool(e), bool(d)
-        return model.eval().requires_grad_(False).to(device or "cpu")
+        return model.eval().requires_grad_(False).to(get_device(device))
 
     @property
     def device(self) -> torch.device:
         return self.encoder.conv0.weight.device
 
-    def _check_image(self, x, name):
+    def _check_image(self, x, name) -> torch.Tensor:
+        """``x`` checked as a ``(B, 3, H, W)`` image and moved to the model's device and dtype (inputs follow the model)."""
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"{name} must be a (B, 3, H, W) image tensor, got {getattr(x, 'shape', type(x))}")
-        if x.device != self.device:
-            raise ValueError(f"{name} is on {x.device} but the model is on {self.device}: move one of them (.to(...))")
+        return follow(self, x)
 
     # ---------------------------------------------------------------- reconstruction
     def reconstruct(self, image: torch.Tensor) -> torch.Tensor:
         """Encode and decode without stylization (``(B, 3, H, W)`` → same size)."""
-        self._check_image(image, "image")
+        image = self._check_image(image, "image")
         h, w = image.shape[-2:]
         skips: dict = {}
         x = self.encoder(pad_to_multiple(image), skips)
@@ -582,10 +584,10 @@ class WCT2(nn.Module):
         The result can be passed as ``style`` to :meth:`stylize` any number of
         times (e.g. for every frame of a video).
         """
-        self._check_image(style, "style")
+        style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = pad_to_multiple(style)
-        full = None if style_labels is None else L.fit_labels(style_labels, style.shape[-2:], "style_labels")[:1]
+        full = None if style_labels is None else L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
         labels = None if full is None else pad_to_multiple(full)
         skips: dict = {}
         sides: dict = {}
@@ -607,10 +609,12 @@ class WCT2(nn.Module):
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
+    @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
         style: torch.Tensor | PreparedStyle,
+        *,
         transfer_at: Iterable[str] | str = COMPONENTS,
         alpha: float = 1.0,
         content_labels=None,
@@ -618,6 +622,9 @@ class WCT2(nn.Module):
         clamp: bool = True,
     ) -> torch.Tensor:
         """Progressive WCT² stylization of ``content`` (``(B, 3, H, W)``, RGB in [0, 1]).
+
+        Inputs follow the model (images and labels are moved to its device,
+        images to its dtype); the result is on the model's device.
 
         Args:
             style: ``(1, 3, H', W')`` image, or a :class:`PreparedStyle` from
@@ -635,7 +642,7 @@ class WCT2(nn.Module):
         Returns:
             ``(B, 3, H, W)``: the input size is kept (padding, not cropping).
         """
-        self._check_image(content, "content")
+        content = self._check_image(content, "content")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
         if isinstance(style, PreparedStyle):
@@ -649,7 +656,7 @@ class WCT2(nn.Module):
         x = pad_to_multiple(content)
         cl, used = None, ()
         if content_labels is not None:
-            full = L.fit_labels(content_labels, (h, w), "content_labels")
+            full = L.fit_labels(follow(self, content_labels), (h, w), "content_labels")
             if full.shape[0] not in (1, content.shape[0]):
                 raise ValueError(f"content_labels is a batch of {full.shape[0]} maps for {content.shape[0]} images")
             # which labels: decided once on the maps at the images' size (official utils/io.py)

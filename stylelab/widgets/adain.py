@@ -22,7 +22,7 @@ class AdaINExplorer(Explorer):
         content: ``(1, 3, H, W)`` image.
         styles: ``{name: (1, 3, H', W') image}`` (at least one).
         model: an :class:`stylelab.AdaIN`, or ``None`` for pixel-space AdaIN.
-        alpha, style_a, style_b, mix, preserve_color: initial settings
+        alpha, style_a, style_b, mix, preserve_colour: initial settings
             (``mix`` = weight of ``style_b`` in [0, 1]; defaults 1, first style, last style, 0, off).
 
     Attributes:
@@ -30,15 +30,15 @@ class AdaINExplorer(Explorer):
         ``(1, 3, H, W)`` image (``None`` before the first run); ``runs``: renders so far.
     """
 
-    SETTINGS = ("alpha", "style_a", "style_b", "mix", "preserve_color")
+    SETTINGS = ("alpha", "style_a", "style_b", "mix", "preserve_colour")
 
     def __init__(self, content: torch.Tensor, styles: dict[str, torch.Tensor], model=None, *, alpha: float = 1.0,
-                 style_a: str | None = None, style_b: str | None = None, mix: float = 0.0, preserve_color: bool = False):
+                 style_a: str | None = None, style_b: str | None = None, mix: float = 0.0, preserve_colour: bool = False):
         if not styles:
             raise ValueError("give at least one style image: styles={'name': image}")
         self.content, self.styles, self.model = content, dict(styles), model
         names = list(self.styles)
-        self.alpha, self.mix, self.preserve_color = float(alpha), float(mix), bool(preserve_color)
+        self.alpha, self.mix, self.preserve_colour = float(alpha), float(mix), bool(preserve_colour)
         self.style_a, self.style_b = style_a or names[0], style_b or names[-1]
         for s in (self.style_a, self.style_b):
             if s not in self.styles:
@@ -59,7 +59,7 @@ class AdaINExplorer(Explorer):
             raise ValueError(f"mix must lie in [0, 1], got {self.mix}")
         styles = [self.styles[self.style_a], self.styles[self.style_b]]
         keys = [("s", self.style_a), ("s", self.style_b)]
-        if self.preserve_color:
+        if self.preserve_colour:
             styles = [T.coral(s, self.content) for s in styles]
             keys = [("pc", k[1]) for k in keys]
         cf = self._feat(("c",), self.content)
@@ -77,7 +77,7 @@ class AdaINExplorer(Explorer):
             "style_a": W.Dropdown(options=names, description="style A"),
             "style_b": W.Dropdown(options=names, description="style B"),
             "mix": W.FloatSlider(min=0, max=1, step=0.05, description="A → B", continuous_update=False),
-            "preserve_color": W.Checkbox(description="preserve colour"),
+            "preserve_colour": W.Checkbox(description="preserve colour"),
             "image": W.Image(format="png"),
         }
 
@@ -89,4 +89,4 @@ class AdaINExplorer(Explorer):
 
     def _layout(self, W, c):
         return W.VBox([W.HBox([c["style_a"], c["style_b"]]), W.HBox([c["alpha"], c["mix"]]),
-                       W.HBox([c["preserve_color"], c["run"], c["status"]]), c["image"]])
+                       W.HBox([c["preserve_colour"], c["run"], c["status"]]), c["image"]])

@@ -22,7 +22,7 @@ STYLE_LOSSES = ("gram", "mmd", "moments", "histogram")
 
 
 class GatysExplorer(Explorer):
-    """Headless-testable controller for :func:`stylelab.methods.gatys.stylize`.
+    """Headless-testable controller for :func:`stylelab.methods.gatys.run`.
 
     Args:
         content, style: ``(1, 3, H, W)`` images (kept small: this optimises pixels).
@@ -76,8 +76,8 @@ class GatysExplorer(Explorer):
 
     def compute(self) -> gatys.GatysResult:
         pc = None if self.preserve_colour == "none" else self.preserve_colour
-        return gatys.stylize(self.content, self.style, self.config(), encoder=self.encoder, preserve_colour=pc,
-                             callback=self._preview, callback_every=self.preview_every, progress=False)
+        return gatys.run(self.content, self.style, self.config(), encoder=self.encoder, preserve_colour=pc,
+                         callback=self._preview, callback_every=self.preview_every, progress=False)
 
     def run(self) -> gatys.GatysResult:
         """Optimise with the current settings (the Run button) — :meth:`render`."""
