@@ -179,7 +179,7 @@ def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
     feat_c = torch.randn(1, 8, 16, 16, dtype=torch.float64)
     feat_s = torch.randn(1, 8, 8, 12, dtype=torch.float64)
     side = M._style_side(feat_s, sl, M._CFG)
-    ours = M._wct_cached(feat_c, side, 0.7, cl)
+    ours = M._wct_cached(feat_c, side, 0.7, cl[None, None], T.usable_labels(cl, sl))
     ref = T.wct(feat_c, feat_s, 0.7, preset="wct2", content_labels=cl, style_labels=sl, compute_dtype=torch.float64)
     assert not torch.allclose(ours, feat_c)
     torch.testing.assert_close(ours, ref)
