@@ -1,13 +1,26 @@
 """Closed-form smoothing: stylelab's solvers against the reference's sparse direct solve, side by side.
 
-    python benchmarks/bench_smoothing.py                     # CPU: 256 512 768 1024 px
+    python benchmarks/bench_smoothing.py                               # CPU: 256 512 768 1024 px
     python benchmarks/bench_smoothing.py --sizes 256 512 --direct-max 512
-    python benchmarks/bench_smoothing.py --device cuda --sizes 512 1024 2048 4096
+    python benchmarks/bench_smoothing.py --sizes 2048x1536 4000x3000 --solvers mg --direct-max 0
+    python benchmarks/bench_smoothing.py --device cuda --sizes 512 1024 2048 4096 --solvers mg cg
 
-On CPU, "stylelab" is ``smooth(mode="auto")`` = ILU-preconditioned CG (float64);
-"direct" is SciPy's ``factorized`` on the same matrix (the reference's method,
-run only up to ``--direct-max`` px because its memory grows like N^1.5).
-On a GPU, "stylelab" is the matrix-free coarse-to-fine CG with peak GPU memory.
+Every size runs the chosen solvers on the same pair, in one process:
+
+* ``mg``: multigrid-preconditioned CG (``smooth(mode="mg")``, relative residual ``--tol``);
+* ``ilu``: ILU-preconditioned CG (``mode="ilu"``, residual 1e-6; CPU, up to ``--ilu-max``);
+* ``cg``: the matrix-free coarse-to-fine Jacobi CG (``mode="cg"``; slow on CPU);
+* ``direct``: SciPy's ``factorized`` on the same matrix (the reference's method,
+  up to ``--direct-max`` because its memory grows like N^1.5).
+
+Columns: seconds, CG iterations, final relative residual, peak memory added
+(``stylelab.metrics.measure``: CUDA allocator peak, or sampled RSS on CPU),
+and against the direct solve (where it ran) the speed-up, the largest absolute
+difference and the relative L2 error ‖r − r_direct‖/‖r_direct‖. Sizes are
+``N`` (square) or ``WxH``. ``--threads 1`` is what makes timings meaningful on
+a CPU shared with other jobs: torch's intra-op threads otherwise spin against
+the other processes (on this 2-core machine at load ≈ 20 an ``addcmul_`` took
+35 ms with 2 threads and 0.24 ms with 1).
 Published figures to beat (FastPhotoStyle, Titan X): 40 s at 512 px, 102 s at
 768 px, out of memory at 1024 px.
 """
@@ -15,65 +28,85 @@ Published figures to beat (FastPhotoStyle, Titan X): 40 s at 512 px, 102 s at
 from __future__ import annotations
 
 import argparse
-import resource
-import time
+import os
 
 import torch
 
 
-def _pair(size: int, device, dtype):
-    from stylelab import data
+def _size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    return (int(h or w), int(w))
 
-    c = data.load("astronaut", size=size, device=device).to(dtype)
+
+def _pair(hw, device, dtype):
+    """The course photo 'astronaut' at H×W and a synthetic 'stylised' version of it (colours swapped, noise)."""
+    from stylelab import data
+    from stylelab.io import resize
+
+    c = resize(data.load("astronaut", device=device), hw).to(dtype).clamp(0, 1)
     g = torch.Generator(device="cpu").manual_seed(0)
-    noise = torch.randn(c.shape, generator=g, dtype=torch.float64).to(device, dtype)
+    noise = torch.randn(c.shape, generator=g, dtype=torch.float32).to(device, dtype)
     y = (c.flip(1) * 0.7 + 0.2 + 0.05 * noise).clamp(0, 1)
     return y, c
-
-
-def _timed(fn, device):
-    from stylelab.device import synchronize
-
-    synchronize(device)
-    t = time.perf_counter()
-    out = fn()
-    synchronize(device)
-    return out, time.perf_counter() - t
 
 
 def main(argv=None) -> int:
     from stylelab import smoothing as S
     from stylelab.device import get_device
+    from stylelab.metrics import measure
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 768, 1024])
+    ap.add_argument("--sizes", nargs="+", default=["256", "512", "768", "1024"], help="N or WxH")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--direct-max", type=int, default=512, help="largest size for the direct solve (CPU)")
+    ap.add_argument("--solvers", nargs="+", default=["mg", "ilu", "direct"], choices=["mg", "ilu", "cg", "direct"])
+    ap.add_argument("--direct-max", type=int, default=512, help="largest side for the direct solve (CPU)")
+    ap.add_argument("--ilu-max", type=int, default=1024, help="largest side for the ILU solver")
+    ap.add_argument("--tol", type=float, default=1e-3, help="relative residual of the multigrid CG (default 1e-3)")
     ap.add_argument("--beta", type=float, default=0.9999)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (1 on a shared CPU)")
     args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = get_device(args.device)
     dtype = torch.float32 if device.type == "mps" else torch.float64
-    print(f"device {device}, threads {torch.get_num_threads()}, beta {args.beta}, dtype {dtype}")
-    head = f"{'size':>6} {'pixels':>9} {'stylelab s':>10} {'solver':>10} {'iters':>8} {'residual':>9} {'direct s':>9} {'speed-up':>8} {'max|Δ|':>9} {'gif s':>7} {'peak MB':>9}"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"device {device}, threads {torch.get_num_threads()}, beta {args.beta}, dtype {dtype}, "
+          f"mg tol {args.tol}, load average {load:.1f}")
+    head = (f"{'size':>10} {'solver':>7} {'seconds':>8} {'iters':>6} {'residual':>9} {'peak MiB':>9} "
+            f"{'speed-up':>8} {'max|Δ|':>9} {'rel err':>9}")
     print(head)
     print("-" * len(head))
-    for size in args.sizes:
-        y, c = _pair(size, device, dtype)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
-        (out, info), t_ours = _timed(lambda: S.smooth(y, c, args.beta, clamp=False, return_info=True), device)
-        if device.type == "cuda":
-            peak = torch.cuda.max_memory_allocated(device) / 2**20
-        else:
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak so far
-        _, t_gif = _timed(lambda: S.smooth(y, c, mode="gif"), device)
-        t_direct, diff = float("nan"), float("nan")
-        if size <= args.direct_max:
-            direct, t_direct = _timed(lambda: S.solve_direct(y, c, args.beta), device)
-            diff = (out - direct).abs().max().item()
-        its = "+".join(str(i) for i in info.iterations)
-        print(f"{size:>6} {y.shape[-1] * y.shape[-2]:>9} {t_ours:>10.2f} {info.mode:>10} {its:>8} {info.residual:>9.1e} "
-              f"{t_direct:>9.2f} {t_direct / t_ours:>7.1f}× {diff:>9.1e} {t_gif:>7.2f} {peak:>9.0f}", flush=True)
+    for text in args.sizes:
+        hw = _size(text)
+        y, c = _pair(hw, device, dtype)
+        rows, direct = [], None
+        for solver in sorted(args.solvers, key=lambda s: s != "direct"):  # direct first: the others compare to it
+            if solver == "direct" and (max(hw) > args.direct_max or device.type != "cpu"):
+                continue
+            if solver == "ilu" and (max(hw) > args.ilu_max or device.type != "cpu"):
+                continue
+            kw = dict(mode=solver, clamp=False, return_info=True)
+            if solver == "mg":
+                kw["tol"] = args.tol
+            m = measure(S.smooth, y, c, args.beta, device=device, **kw)
+            out, info = m.result
+            if solver == "direct":
+                direct = out
+            rows.append((solver, m, out, info))
+        for solver, m, out, info in rows:
+            its = "+".join(str(i) for i in info.iterations) or "-"
+            if direct is not None and solver != "direct":
+                t_direct = next(r[1].seconds for r in rows if r[0] == "direct")
+                diff = (out - direct).abs().max().item()
+                rel = ((out - direct).norm() / direct.norm()).item()
+                cmp = f"{t_direct / m.seconds:>7.1f}× {diff:>9.1e} {rel:>9.1e}"
+            else:
+                cmp = f"{'':>8} {'':>9} {'':>9}"
+            peak = f"{m.peak_mib:>9.0f}" if m.peak_mib is not None else f"{'?':>9}"
+            print(f"{hw[1]}x{hw[0]:<5} {solver:>7} {m.seconds:>8.2f} {its:>6} {info.residual:>9.1e} {peak} {cmp}", flush=True)
+        del rows, direct, y, c
+    if hasattr(os, "getloadavg"):
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return 0
 
 

@@ -23,9 +23,7 @@ bought with a silently wrong answer.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -34,7 +32,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stylelab import transforms as T  # noqa: E402
-from stylelab.device import describe, get_device, synchronize  # noqa: E402
+from stylelab.device import describe, get_device  # noqa: E402
+from stylelab.metrics import measure  # noqa: E402
 
 
 def synthetic_relu4_1(side: int, seed: int, device) -> torch.Tensor:
@@ -60,15 +59,9 @@ def encoded_relu4_1(side: int, seed: int, device) -> torch.Tensor:
 
 
 def timed(fn, device, repeat: int) -> tuple[float, torch.Tensor]:
-    out = fn()  # warm-up
-    synchronize(device)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    """Median seconds of ``repeat`` calls after one warm-up, and the output (:func:`stylelab.metrics.measure`)."""
+    m = measure(fn, device=device, repeat=repeat, warmup=1)
+    return m.seconds, m.result
 
 
 def main(argv=None) -> int:

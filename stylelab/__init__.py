@@ -19,9 +19,10 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "bench", "cli", "colour", "course", "data", "decoders", "device", "encoders", "exercises",
-    "io", "losses", "matting", "methods", "metrics", "smoothing", "stats", "train", "transforms",
-    "video", "viz", "wavelets", "weights", "widgets",
+    "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders", "exercises",
+    "io", "layout", "linalg", "losses", "matting", "methods", "metrics", "multigrid", "optim", "smoothing", "stats",
+    "tiling", "train", "transforms", "video", "viz", "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening",
+    "widgets",
 }
 
 #: Top-level name → module that defines it.

@@ -46,7 +46,8 @@ from typing import Any
 
 import torch
 
-from . import metrics
+from . import __version__, data, metrics
+from . import weights as W
 from .device import describe, get_device
 from .methods import BenchRow, Runner, bench_rows
 
@@ -60,9 +61,10 @@ GPU_SIZES = CPU_SIZES + (2048, 4096)
 QUICK_SIZES = (64, 96)
 
 #: Published figures the course compares to (seconds; "OOM" = out of memory), all
-#: measured by the authors on their GPUs. Sources: the WCT² paper's cost table as
-#: quoted in the DEVIEW 2019 talk (seeds/000) and the WCT² README; Johnson et al.
-#: (ECCV 2016)'s runtime table as quoted in the lecture slides (seeds/004).
+#: measured by the authors on their GPUs. Sources: the running-time table of J. Yoo et al.,
+#: "Photorealistic Style Transfer via Wavelet Transforms", ICCV 2019 (also in the clovaai/WCT2
+#: README), and the speed table of J. Johnson, A. Alahi, L. Fei-Fei, "Perceptual Losses for
+#: Real-Time Style Transfer and Super-Resolution", ECCV 2016.
 PUBLISHED: dict[str, dict[int, str]] = {
     "Gatys, 500 it. (Johnson et al. 2016)": {256: "15.86", 512: "54.85", 1024: "214.44"},
     "feed-forward (Johnson et al. 2016)": {256: "0.015", 512: "0.05", 1024: "0.21"},
@@ -126,7 +128,6 @@ def load(key: str, device: torch.device | str | None = None, random_weights: boo
     weights are missing and random weights are not allowed
     (``random_weights`` or ``$STYLELAB_RANDOM_WEIGHTS``).
     """
-    from . import weights as W
 
     if key not in METHODS:
         raise ValueError(f"unknown method {key!r}; choose from {', '.join(method_names())}")
@@ -142,7 +143,6 @@ def inputs(size: int, device: torch.device | str | None = None, dtype: torch.dty
     Returns ``(content, style, source)`` with ``source`` naming what was used.
     """
     try:
-        from . import data
 
         pairs = data.pairs()
         content_name, style_name = pairs[0] if pairs else ("astronaut", "coffee")
@@ -384,8 +384,6 @@ def run(
     """
     from tqdm.auto import tqdm
 
-    from . import __version__
-    from . import weights as W
 
     dev = get_device(device)
     sizes = list(sizes or default_sizes(dev, quick))
@@ -492,7 +490,6 @@ def _reason(err: BaseException) -> str:
 
 def _build(method: Method, cfg: BenchConfig, device: torch.device) -> tuple[Runner | None, str | None]:
     """Load a method; ``(None, reason)`` when it cannot run here."""
-    from . import weights as W
 
     try:
         return method.build(cfg, device), None

@@ -20,7 +20,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import methods
+from . import data, methods
+from . import labels as L
+from . import weights as W
+from .device import get_device
+from .io import load_image, save_image
+from .tiling import TILED_METHODS
+from .tiling import add_cli_arguments as _tile_arguments
+from .train import ImageFolder, fit
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
@@ -30,7 +37,6 @@ COMMANDS: dict[str, str] = {
 
 
 def _weights(args) -> int:
-    from . import weights as W
 
     if args.action == "list":
         for row in W.rows():
@@ -65,7 +71,6 @@ def _weights(args) -> int:
 
 
 def _data(args) -> int:
-    from . import data
 
     for name in data.names():
         info = data.info(name)
@@ -74,8 +79,6 @@ def _data(args) -> int:
 
 
 def _transfer(args) -> int:
-    from .device import get_device
-    from .io import load_image, save_image
 
     method = methods.get(args.method)
     out = Path(args.output)
@@ -95,6 +98,12 @@ def _transfer(args) -> int:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return method.run_cli_video(args, device)
+    if getattr(args, "tile", None) is not None and args.method not in TILED_METHODS:
+        print(f"error: --tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.", file=sys.stderr)
+        return 1
+    if getattr(args, "tile", None) is not None and (args.content_labels is not None or args.style_labels is not None):
+        print("error: --tile does not support label maps; drop --tile or the labels.", file=sys.stderr)
+        return 1
     content = load_image(args.content, size=args.size, device=device)
     style = load_image(args.style, size=args.style_size or args.size, device=device)
     args.labels = _read_label_maps(args, method, content, style)
@@ -118,8 +127,6 @@ def _read_label_maps(args, method, content, style):
         raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
     if not method.labels:
         raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
-    from . import labels as L
-
     cl = L.read_labels(args.content_labels, like=content, device=content.device)
     sl = L.read_labels(args.style_labels, like=style, device=style.device)
     print(L.label_report(cl, sl))
@@ -127,8 +134,6 @@ def _read_label_maps(args, method, content, style):
 
 
 def _train(args) -> int:
-    from .device import get_device
-    from .train import ImageFolder, fit
 
     spec = methods.get(args.method).train
     device = get_device(args.device)
@@ -148,8 +153,8 @@ def _trainable() -> dict[str, methods.Method]:
     return {name: m for name, m in methods.registry().items() if m.train is not None}
 
 
-def build_parser(method: str | None = None, command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; ``method`` (of ``command``, "transfer" or "train") adds that method's options."""
+def build_parser(method: str | None = None, command: str = "transfer") -> argparse.ArgumentParser:
+    """The argument parser; ``method`` adds that method's options to ``command`` ("transfer" or "train")."""
     parser = argparse.ArgumentParser(
         prog="stylelab",
         description="Neural style transfer from Gram matrices to WCT2 (see README for the course).",
@@ -171,6 +176,7 @@ def build_parser(method: str | None = None, command: str | None = None) -> argpa
     p.add_argument("--content-labels", default=None,
                    help="segmentation map of the content: single-channel ids, palette PNG or DPST colour mask, same aspect")
     p.add_argument("--style-labels", default=None, help="segmentation map of the style (same conventions)")
+    _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
     if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
         methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)
@@ -229,8 +235,8 @@ def _method_from_argv(argv: list[str]) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else None
-    method = _method_from_argv(argv) if command else None
+    command = argv[0] if argv[:1] in (["transfer"], ["train"]) else "transfer"
+    method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None
     if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
     parser = build_parser(method, command)

@@ -24,6 +24,7 @@ from typing import Literal
 import torch
 
 from .device import follow
+from .linalg import psd_power
 
 #: RGB → YIQ (NTSC 1953, FCC coefficients). Rows: Y, I, Q.
 RGB_TO_YIQ = (
@@ -97,11 +98,16 @@ def luminance_transfer(content: torch.Tensor, stylised: torch.Tensor, clamp: boo
     return out.clamp(0, 1) if clamp else out
 
 
-def _sqrtm(cov: torch.Tensor, inverse: bool = False, eps: float = 0.0) -> torch.Tensor:
-    evals, evecs = torch.linalg.eigh(cov)
-    evals = (evals + eps).clamp_min(1e-12)
-    d = evals.rsqrt() if inverse else evals.sqrt()
-    return evecs @ torch.diag_embed(d) @ evecs.transpose(-1, -2)
+def _coral_matrix(cs, n_s: int, ct, n_t: int, eye) -> torch.Tensor:
+    """``diag(σ_t) Ĉ_t^{1/2} Ĉ_s^{-1/2} diag(σ_s)^{-1}`` from biased covariances of ``n_s``/``n_t`` pixels."""
+    def std_and_chat(cov, n):
+        std = (cov.diagonal(dim1=-2, dim2=-1) * n / max(n - 1, 1)).sqrt().clamp_min(1e-12)  # unbiased
+        return std, n * cov / (std[..., :, None] * std[..., None, :]) + eye
+
+    std_s, chat_s = std_and_chat(cs, n_s)
+    std_t, chat_t = std_and_chat(ct, n_t)
+    a = psd_power(chat_t, 0.5, None) @ psd_power(chat_s, -0.5, None)
+    return std_t[..., :, None] * a / std_s[..., None, :]
 
 
 def colour_stats(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,7 +122,7 @@ def colour_stats(image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def match_colour(
     source: torch.Tensor,
     target: torch.Tensor,
-    mode: Literal["pca", "cholesky"] = "pca",
+    mode: Literal["pca", "cholesky", "coral"] = "pca",
     eps: float = 1e-5,
     clamp: bool = True,
 ) -> torch.Tensor:
@@ -126,7 +132,12 @@ def match_colour(
     ``"cholesky"``: ``A = L_t L_s^{-1}`` with ``Σ = L Lᵀ``. Both make
     ``Cov(x') = Σ_t`` exactly when ``eps = 0`` (``eps`` is added to the
     eigenvalues / diagonal of ``Σ_s`` and ``Σ_t`` for flat images). Biased
-    covariances. Used for style transfer by recolouring the *style* image with
+    covariances.
+    ``"coral"``: pytorch-AdaIN's ``coral`` (its ``--preserve_color``; Sun et al.,
+    "Return of Frustratingly Easy Domain Adaptation", AAAI 2016): each channel
+    standardised by its mean and *unbiased* std ``σ``, ``Ĉ = X̂X̂ᵀ + I`` (not
+    divided by N), ``A = diag(σ_t) Ĉ_t^{1/2} Ĉ_s^{-1/2} diag(σ_s)^{-1}``;
+    ``eps`` is not used (the ``+ I`` regularises). Used for style transfer by recolouring the *style* image with
     the content's colours first (Gatys et al., CVPR 2017, sec. 5.1; the
     symmetric form is their "image analogies" variant).
 
@@ -140,15 +151,17 @@ def match_colour(
     _check_image(source, "source")
     _check_image(target, "target")
     target = follow(source, target)  # device rule: the second image follows the first
-    if mode not in ("pca", "cholesky"):
-        raise ValueError(f"mode must be 'pca' or 'cholesky', got {mode!r}")
+    if mode not in ("pca", "cholesky", "coral"):
+        raise ValueError(f"mode must be 'pca', 'cholesky' or 'coral', got {mode!r}")
     mu_s, cov_s = colour_stats(source)
     mu_t, cov_t = colour_stats(target)
     # The 3×3 factorisations run on the CPU in float64 (tiny; MPS has no eigh and no float64).
     cs, ct = cov_s.detach().cpu().double(), cov_t.detach().cpu().double()
     eye = torch.eye(3, dtype=torch.float64)
     if mode == "pca":
-        a = _sqrtm(ct, eps=eps) @ _sqrtm(cs, inverse=True, eps=eps)
+        a = psd_power(ct + eps * eye, 0.5, None, floor=1e-12) @ psd_power(cs + eps * eye, -0.5, None, floor=1e-12)
+    elif mode == "coral":
+        a = _coral_matrix(cs, source[0, 0].numel(), ct, target[0, 0].numel(), eye)
     else:
         a = torch.linalg.cholesky(ct + eps * eye) @ torch.linalg.inv(torch.linalg.cholesky(cs + eps * eye))
     a = a.to(source.device, source.dtype)

@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
+from . import __version__, weights
+from .device import describe, get_device
+from . import weights
+
 T = TypeVar("T")
 
 FAST_ENV = "STYLELAB_FAST"
@@ -36,18 +40,33 @@ def pick(full: T, fast: T) -> T:
 def weights_banner(model, name: str | None = None) -> str:
     """Say on screen whether ``model`` runs with pretrained or random weights.
 
-    Prints (and returns) a one-line banner. A model is considered pretrained
-    when its ``pretrained`` attribute is true. With random weights the banner
-    says so loudly: results below are then only a smoke test, not the method.
+    Prints (and returns) the banner. A model is considered pretrained when its
+    ``pretrained`` attribute is true. With random weights the banner says so
+    loudly — results below are then only a smoke test, not the method — and,
+    for each checkpoint the model loaded randomly
+    (:func:`stylelab.weights.checkpoints_of`), how to get the real file as its
+    registry entry says: a download command only where the registry has a URL.
+    A course stand-in (:mod:`stylelab.standin`, ``model.stand_in``) is named as such.
     """
+
     label = name or type(model).__name__
+    stand_in = getattr(model, "stand_in", None)
+    missing = [n for n, ok in weights.checkpoints_of(model).items() if not ok]
     if getattr(model, "pretrained", False):
         text = f"✔ {label}: pretrained weights"
+    elif isinstance(stand_in, str):
+        text = (f"⚠ {label}: STAND-IN — {stand_in} (stylelab.standin): it shows what the method does with "
+                f"features that carry meaning, not the published model's results.")
+        text += "".join(f"\n    {weights.how_to_get(n)}" for n in missing)
     else:
         text = (
             f"⚠ {label}: RANDOM weights — outputs below show that the code runs, not what the "
-            f"method produces. Get the real weights with `stylelab weights download` (README)."
+            f"method produces."
         )
+        if missing:
+            text += "".join(f"\n    {weights.how_to_get(n)}" for n in missing)
+        else:
+            text += " `stylelab weights list` says where each pretrained file comes from (README)."
     print(text)
     return text
 
@@ -58,8 +77,6 @@ def status() -> list[tuple[str, str]]:
 
     import torch
 
-    from . import __version__, weights
-    from .device import describe, get_device
 
     rows = [
         ("stylelab", __version__),
@@ -75,7 +92,7 @@ def status() -> list[tuple[str, str]]:
     rows.append(("device", describe(get_device())))
     rows.append(("fast mode", "on" if is_fast() else "off"))
     rows.append(("random weights allowed", "yes" if weights.random_allowed() else "no"))
-    for name in weights.names():  # names() first imports the methods that register checkpoints
+    for name in weights.names():
         where = weights.find(name)
         rows.append((f"weights: {name}", str(where) if where else "not found"))
     return rows

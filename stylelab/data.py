@@ -41,6 +41,7 @@ from pathlib import Path
 import torch
 
 from .io import Side, Size, load_image, target_size
+from .labels import read_labels, resize_labels
 
 #: Environment variable that points at another data folder.
 ENV_DIR = "STYLELAB_DATA_DIR"
@@ -179,8 +180,6 @@ def load_labels(name: str, size: Size = None, side: Side = "short", device=None)
             f"Course image {name!r} has no label map. Images with one: {', '.join(with_labels) or 'none'} "
             "(stylelab.data.pairs(labelled=True) gives matching content/style pairs)."
         )
-    from .labels import read_labels, resize_labels
-
     labels = read_labels(lpath, colours="ids")
     th, tw = target_size(*labels.shape[-2:], size, side)
     labels = resize_labels(labels, (th, tw))

@@ -21,28 +21,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .device import follow
-from .encoders import BLOCKS
+from .layout import ADAIN_DECODER_INDEX, mirror_decoder_convs
 
-#: Positions of the convolutions in the official 29-module AdaIN decoder (``decoder.pth``).
-ADAIN_DECODER_INDEX: dict[str, int] = {
-    "conv4_1": 1, "conv3_4": 5, "conv3_3": 8, "conv3_2": 11, "conv3_1": 14,
-    "conv2_2": 18, "conv2_1": 21, "conv1_2": 25, "conv1_1": 28,
-}
-
-
-def decoder_convs(level: int) -> list[tuple[str, int, int]]:
-    """``(name, out_channels, in_channels)`` of the level-``level`` decoder, in forward order."""
-    if level not in (1, 2, 3, 4, 5):
-        raise ValueError(f"level must be 1..5 (decoding from relu{{level}}_1), got {level}")
-    # encoder convs up to conv{level}_1, with their (in, out) channels
-    enc, in_c = [], 3
-    for b, (n, c) in enumerate(BLOCKS, start=1):
-        for i in range(1, n + 1):
-            enc.append((f"conv{b}_{i}", in_c, c))
-            in_c = c
-            if (b, i) == (level, 1):
-                return [(name, cin, cout) for name, cin, cout in reversed(enc)]
-    raise AssertionError("unreachable")
+#: ``(name, out_channels, in_channels)`` of the level-``level`` decoder, in forward order.
+decoder_convs = mirror_decoder_convs
 
 
 class MirrorDecoder(nn.Module):
@@ -52,17 +34,30 @@ class MirrorDecoder(nn.Module):
         level: 1–5, the encoder layer ``relu{level}_1`` it inverts.
         unpool: ``"nearest"`` (×2 nearest upsampling, AdaIN/WCT) or ``"max"``
             (max-unpooling with switches, PhotoWCT).
+        width: divide every hidden channel count by this (the input keeps the
+            encoder's ``C_L`` channels, the output 3). ``1`` is the published
+            architecture; the course's small stand-in decoders for a
+            random-weight encoder (``stylelab.course.course_model``) use 16.
+            Max-unpooling needs the encoder's channel counts, so ``width=1`` there.
     """
 
-    def __init__(self, level: int, unpool: Literal["nearest", "max"] = "nearest"):
+    def __init__(self, level: int, unpool: Literal["nearest", "max"] = "nearest", width: int = 1):
         super().__init__()
         if unpool not in ("nearest", "max"):
             raise ValueError(f"unpool must be 'nearest' or 'max', got {unpool!r}")
+        if int(width) != width or width < 1 or (unpool == "max" and width != 1):
+            raise ValueError(f"width must be a positive integer (1 for unpool='max'), got {width!r}")
         self.level = level
         self.unpool = unpool
+        self.width = int(width)
         self.pretrained = False
-        self.convs = [name for name, _, _ in decoder_convs(level)]
-        for name, out_c, in_c in decoder_convs(level):
+        convs = decoder_convs(level)
+        self.convs = [name for name, _, _ in convs]
+        for k, (name, out_c, in_c) in enumerate(convs):
+            if k > 0:
+                in_c = max(8, in_c // self.width)
+            if name != "conv1_1":
+                out_c = max(8, out_c // self.width)
             self.add_module(name, nn.Conv2d(in_c, out_c, kernel_size=3))
 
     def forward(
@@ -96,13 +91,4 @@ class MirrorDecoder(nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return f"level={self.level}, unpool={self.unpool!r}"
-
-
-def convert_adain_decoder(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Official AdaIN ``decoder.pth`` (keys ``"1.weight"``, …) → :class:`MirrorDecoder` (level 4) names."""
-    out = {}
-    for name, idx in ADAIN_DECODER_INDEX.items():
-        for p in ("weight", "bias"):
-            out[f"{name}.{p}"] = state_dict[f"{idx}.{p}"]
-    return out
+        return f"level={self.level}, unpool={self.unpool!r}" + (f", width={self.width}" if self.width != 1 else "")

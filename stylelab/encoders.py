@@ -28,37 +28,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import weights as W
 from .device import follow, get_device
+from .layout import BLOCKS, CONVS, LAYERS, NORMALISED_INDEX, TORCHVISION_INDEX
+from .layout import block as _block
+
+__all__ = [
+    "BLOCKS", "LAYERS", "CONVS", "TORCHVISION_INDEX", "NORMALISED_INDEX", "IMAGENET_MEAN", "IMAGENET_STD",
+    "CAFFE_BGR_MEAN", "channels", "check_layer", "depth", "deepest", "Features", "VGG19Encoder", "vgg19",
+    "normalised_vgg19", "caffe_conv0",
+]
 
 Flavour = Literal["torchvision", "normalised"]
-
-#: Convolutions per block of VGG-19 and their output channels.
-BLOCKS: tuple[tuple[int, int], ...] = ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512))
-
-
-def _layer_names() -> list[str]:
-    names = []
-    for b, (n_conv, _) in enumerate(BLOCKS, start=1):
-        for i in range(1, n_conv + 1):
-            names += [f"conv{b}_{i}", f"relu{b}_{i}"]
-        names.append(f"pool{b}")
-    return names
-
-
-#: Every addressable layer, in forward order.
-LAYERS: tuple[str, ...] = tuple(_layer_names())
-#: The 16 3×3 convolutions, in forward order.
-CONVS: tuple[str, ...] = tuple(n for n in LAYERS if n.startswith("conv"))
-
-#: Index of each convolution in torchvision's ``vgg19().features``.
-TORCHVISION_INDEX: dict[str, int] = dict(
-    zip(CONVS, (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28, 30, 32, 34))
-)
-#: Index of each convolution in the Torch-era ``vgg_normalised`` Sequential
-#: (pytorch-AdaIN's ``net.vgg``; FastPhotoStyle's converter uses the same).
-NORMALISED_INDEX: dict[str, int] = {"conv0": 0} | dict(
-    zip(CONVS, (2, 5, 9, 12, 16, 19, 22, 25, 29, 32, 35, 38, 42, 45, 48, 51))
-)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -70,11 +51,6 @@ def channels(layer: str) -> int:
     """Number of channels of ``layer`` (``"relu4_1"`` → 512)."""
     check_layer(layer)
     return BLOCKS[_block(layer) - 1][1]
-
-
-def _block(layer: str) -> int:
-    digits = layer.lstrip("convrelupool")
-    return int(digits.split("_")[0])
 
 
 def check_layer(layer: str) -> str:
@@ -127,9 +103,8 @@ class VGG19Encoder(nn.Module):
         padding: ``"reflect"`` or ``"zeros"``; defaults to the flavour's own.
 
     The state dict uses stylelab's names: ``conv1_1.weight``, … and, for the
-    normalised flavour, ``conv0.weight`` / ``conv0.bias``. Converters from the
-    official layouts are :func:`convert_torchvision_vgg19` and
-    :func:`convert_vgg_normalised`.
+    normalised flavour, ``conv0.weight`` / ``conv0.bias``; the checkpoint
+    table (:mod:`stylelab.checkpoints`) maps the official files' keys onto them.
     """
 
     def __init__(
@@ -242,32 +217,8 @@ class VGG19Encoder(nn.Module):
         return f"flavour={self.flavour!r}, last_layer={self.last_layer!r}, pooling={self.pooling!r}"
 
 
-# ---------------------------------------------------------------------- conversion
-def convert_torchvision_vgg19(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """torchvision ``vgg19().state_dict()`` → stylelab names (classifier dropped)."""
-    out = {}
-    for name, idx in TORCHVISION_INDEX.items():
-        for p in ("weight", "bias"):
-            key = f"features.{idx}.{p}"
-            if key in state_dict:
-                out[f"{name}.{p}"] = state_dict[key]
-    return out
-
-
-def convert_vgg_normalised(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Official ``vgg_normalised.pth`` (53-module Sequential, keys ``"29.weight"``) → stylelab names."""
-    out = {}
-    for name, idx in NORMALISED_INDEX.items():
-        for p in ("weight", "bias"):
-            key = f"{idx}.{p}"
-            if key in state_dict:
-                out[f"{name}.{p}"] = state_dict[key]
-    return out
-
-
+# ---------------------------------------------------------------------- loading
 def _load(encoder: VGG19Encoder, registry_name: str, weights, random: bool | None, download: bool) -> VGG19Encoder:
-    from . import weights as W
-
     encoder.pretrained = W.load_into(encoder, registry_name, weights, random=random, download=download, strict=False)
     if not encoder.pretrained and encoder.flavour == "normalised":
         # A random normalised VGG still gets the real, known preprocessing front.
@@ -320,7 +271,8 @@ def caffe_conv0() -> tuple[torch.Tensor, torch.Tensor]:
     """The ``conv0`` weight (3, 3, 1, 1) and bias (3,) that map RGB in [0,1] to mean-subtracted BGR in [0,255].
 
     Used to give randomly initialised normalised encoders a realistic front
-    (and to check real checkpoints: methods.md §1 infers this form).
+    (and to check real checkpoints: the official ``vgg_normalised`` files have this form, as
+    Caffe's VGG-19 expects BGR input on the 0–255 scale minus the mean pixel).
     """
     w = torch.zeros(3, 3, 1, 1)
     for out_c, in_c in enumerate((2, 1, 0)):

@@ -45,10 +45,12 @@ from typing import Callable, Literal, Sequence
 import numpy as np
 import torch
 
+from .io import open_image
+
 __all__ = [
     "DPST_PALETTE", "LabelWarning", "LabelReport", "read_labels", "save_labels", "labels_from_rgb",
     "labels_to_rgb", "check_labels", "check_aspect", "fit_labels", "nearest_indices", "resize_labels",
-    "label_report", "usable_labels", "label_indices", "transfer_per_label",
+    "label_report", "usable_labels", "label_indices", "map_label_regions",
 ]
 
 #: Deep Photo Style Transfer's colour convention for segmentation masks, also read
@@ -233,8 +235,6 @@ def read_labels(
         FileNotFoundError: no such file. ValueError: unreadable, empty or
             truncated file, colour mask with ``colours="ids"``, wrong aspect.
     """
-    from .io import open_image
-
     if colours not in ("auto", "palette", "ids"):
         raise ValueError(f"colours must be 'auto', 'palette' or 'ids', got {colours!r}")
     img = open_image(path)
@@ -446,56 +446,46 @@ def label_indices(labels, size: Sequence[int], ids: Sequence[int]) -> dict[int, 
     return out
 
 
-def transfer_per_label(
-    fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+def map_label_regions(
+    fn: Callable[[int, int, torch.Tensor], torch.Tensor],
     content: torch.Tensor,
-    style: torch.Tensor,
     content_labels,
-    style_labels,
-    used: Sequence[int] | None = None,
-    min_pixels: int = 10,
-    max_ratio: float = 100.0,
+    used: Sequence[int] | Callable[[int, torch.Tensor], Sequence[int]],
 ) -> torch.Tensor:
-    """Apply ``fn(C×N content columns, C×M style columns) → C×N`` region by region.
+    """The per-label loop of every method: ``out[b][:, region l] = fn(b, l, C×N_l columns)``.
 
-    For each sample ``b`` and each used label ``l``: gather the content
-    features whose (resized, :func:`resize_labels`) content label is ``l``
-    and the style features whose style label is ``l``, transform, scatter
-    back (FastPhotoStyle / WCT² segment loop). Pixels of unused labels, and of
-    labels with no pixel left at this feature resolution on either side, keep
-    their content feature. A region reduced to one pixel is passed to ``fn``
-    as a single column (``fn`` decides what that means).
+    For each sample ``b`` and each id ``l`` of ``used``: gather the content
+    features whose content label (resized to the feature size with
+    :func:`resize_labels`) is ``l``, transform them, scatter them back
+    (FastPhotoStyle's / WCT²'s segment loop). ``fn`` pairs the region with the
+    style's (and returns the columns unchanged when the style region vanished
+    at this size). Pixels of other labels, and regions with no pixel left at
+    this size, keep their content feature; a 1-pixel region is passed to ``fn``
+    as a single column.
 
     Args:
-        content: ``(B, C, H, W)``; style: ``(B, C, H', W')`` or ``(1, C, H', W')``.
-        content_labels, style_labels: maps (any resolution; batch 1 or B).
-        used: ids to transfer; ``None`` = :func:`label_report` of the maps
-            per sample (warning when none is usable).
+        content: ``(B, C, H, W)`` features.
+        content_labels: one map for all samples or one per sample (any resolution).
+        used: the ids to transfer, or ``used(b, map of sample b)`` returning them
+            (e.g. :func:`label_report` against the style's map).
 
     Returns:
         ``(B, C, H, W)``, a new tensor.
     """
     cl = check_labels(content_labels, "content_labels").to(content.device)
-    sl = check_labels(style_labels, "style_labels").to(content.device)
     B = content.shape[0]
-    for name, lab, n in (("content_labels", cl, B), ("style_labels", sl, style.shape[0])):
-        if lab.shape[0] not in (1, n):
-            raise ValueError(
-                f"{name} is a batch of {lab.shape[0]} maps but there are {n} images: give 1 map or {n} "
-                "(a 3-D tensor (B, H, W) is a batch of maps; a colour mask needs stylelab.labels.labels_from_rgb)")
+    if cl.shape[0] not in (1, B):
+        raise ValueError(
+            f"content_labels is a batch of {cl.shape[0]} maps but there are {B} images: give 1 map or {B} "
+            "(a 3-D tensor (B, H, W) is a batch of maps; a colour mask needs stylelab.labels.labels_from_rgb)")
     out = content.clone()
     for b in range(B):
         clb = cl[b if cl.shape[0] > 1 else 0]
-        slb = sl[b if sl.shape[0] > 1 else 0]
-        use = label_report(clb, slb, min_pixels, max_ratio, warn=True).used if used is None else list(used)
-        if not use:
+        ids = list(used(b, clb) if callable(used) else used)
+        if not ids:
             continue
-        ci = label_indices(clb, content.shape[-2:], use)
-        si = label_indices(slb, style.shape[-2:], use)
         cf = content[b].flatten(1)
-        sf = style[b if style.shape[0] > 1 else 0].flatten(1)
         ob = out[b].view(content.shape[1], -1)
-        for lab in use:
-            if lab in ci and lab in si:  # else the region vanished at this feature resolution
-                ob[:, ci[lab]] = fn(cf[:, ci[lab]], sf[:, si[lab]])
+        for lab, ci in label_indices(clb, content.shape[-2:], ids).items():
+            ob[:, ci] = fn(b, lab, cf[:, ci])
     return out

@@ -14,7 +14,8 @@ lie entirely inside the image are used (centres at least r pixels from the
 border). L is symmetric, positive semi-definite, and L·1 = 0.
 
 Conventions (the same as pymatting's ``cf_laplacian`` and MarcoForte's
-``compute_laplacian``; methods.md §7.3–7.5):
+``compute_laplacian``; Levin et al.'s ``getLaplacian1.m``, which DPST ships,
+differs only as noted):
 
 * pixel order is **row-major**: index i = y·W + x (Levin's MATLAB code and
   Luan et al.'s DPST use column-major — a permutation);
@@ -284,6 +285,42 @@ class MattingLaplacian:
     def to_sparse(self):
         """The same operator as an explicit SciPy CSR matrix (via :func:`laplacian`)."""
         return laplacian(self.image, eps=self.eps, radius=self.radius)
+
+    def stencil(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """L as a variable-coefficient stencil: a (k, k, H, W) tensor, k = 4r + 1.
+
+        ``S[oy, ox, y, x] = L_ij`` with i = (y, x) and j = (y + oy − 2r, x + ox − 2r)
+        (zero where j is outside the image), so (L v)_i = Σ_o S[o, i] v_{i+o}.
+        Built window by window from the local matrices
+        L^k_ab = δ_ab − (1 + c_aᵀ Δ_k c_b)/|w| (c_a = I_a − μ_k) on the image's
+        device, in ``dtype`` (default: the image's); 25·N numbers for r = 1
+        (the explicit matrix :func:`laplacian` holds the same entries in CSR form).
+        Used by the multigrid smoother (:mod:`stylelab.multigrid`).
+        """
+        r = self.radius
+        d = 2 * r + 1
+        n = d * d
+        h, w = self.shape
+        hk, wk = h - 2 * r, w - 2 * r
+        dtype = dtype or self.image.dtype
+        I, mu = self.image, self.mu
+        delta = self.delta.permute(2, 3, 0, 1)  # (3, 3, h', w')
+        S = torch.zeros(2 * d - 1, 2 * d - 1, h, w, dtype=dtype, device=I.device)
+        pos = [divmod(a, d) for a in range(n)]
+        for a, (ay, ax) in enumerate(pos):
+            ca = I[:, ay:ay + hk, ax:ax + wk] - mu
+            ua = torch.einsum("ijhw,jhw->ihw", delta, ca)  # Δ_k c_a
+            for b in range(a, n):
+                by, bx = pos[b]
+                cb = I[:, by:by + hk, bx:bx + wk] - mu
+                vals = ((ua * cb).sum(0) + 1.0).mul_(-1.0 / n)
+                if a == b:
+                    vals += 1.0
+                vals = vals.to(dtype)
+                S[by - ay + 2 * r, bx - ax + 2 * r, ay:ay + hk, ax:ax + wk] += vals
+                if a != b:  # L is symmetric: the pair (b, a) sits at the opposite offset of pixel b
+                    S[ay - by + 2 * r, ax - bx + 2 * r, by:by + hk, bx:bx + wk] += vals
+        return S
 
 
 def laplacian_matvec(image: torch.Tensor, v: torch.Tensor, eps: float = 1e-7, radius: int = 1) -> torch.Tensor:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import follow, synchronize
+from .stats import gram
 
 __all__ = [
     "ssim", "ssim_map", "gaussian_window", "gram_distance", "style_distance", "DEFAULT_STYLE_LAYERS",
@@ -167,13 +168,6 @@ def ssim(
 
 
 # ============================================================================ Gram distance
-def _gram(feat: torch.Tensor) -> torch.Tensor:
-    """G = F Fᵀ / (H·W) for ``(B, C, H, W)`` features → ``(B, C, C)`` (normalised by positions)."""
-    b, c, h, w = feat.shape
-    f = feat.reshape(b, c, h * w)
-    return f @ f.transpose(1, 2) / (h * w)
-
-
 def gram_distance(output_feat: torch.Tensor, style_feat: torch.Tensor) -> torch.Tensor:
     """Gram style distance per image (Gatys et al.'s layer loss E_l): ``(B,)``.
 
@@ -196,7 +190,7 @@ def gram_distance(output_feat: torch.Tensor, style_feat: torch.Tensor) -> torch.
             f"the features have {output_feat.shape[1]} and {style_feat.shape[1]} channels; "
             "compare features of the same layer."
         )
-    diff = _gram(output_feat) - _gram(follow(output_feat, style_feat))
+    diff = gram(output_feat) - gram(follow(output_feat, style_feat))
     return diff.pow(2).sum(dim=(1, 2)) / (4 * output_feat.shape[1] ** 2)
 
 

@@ -31,6 +31,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .device import get_device
+from .io import from_pil, open_image, resize
+from .transforms import adain, mean_std
+
 __all__ = [
     "ImageFolder", "fit", "History", "AdaINLoss", "ReconstructionLoss", "load_module_state", "add_cli",
     "IMAGE_EXTENSIONS", "CheckpointConflictError",
@@ -87,7 +91,6 @@ class ImageFolder(torch.utils.data.Dataset):
         return len(self.files)
 
     def _load(self, path: Path) -> torch.Tensor:
-        from .io import from_pil, open_image, resize
 
         x = from_pil(open_image(path))
         s = self.size
@@ -250,7 +253,6 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    from .device import get_device
 
     if steps < 0 or batch_size < 1 or log_every < 1 or save_every < 1:
         raise ValueError("steps must be ≥ 0 and batch_size, log_every, save_every ≥ 1")
@@ -374,7 +376,6 @@ class AdaINLoss:
         return torch.stack([self.styles[i] for i in idx]).to(device)
 
     def __call__(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
-        from .transforms import adain, mean_std
 
         style = self._style_batch(content.shape[0], content.device)
         with torch.no_grad():

@@ -1,4 +1,8 @@
-"""Feature transforms of feed-forward style transfer: AdaIN and WCT, their pieces, label maps.
+"""Feature transforms of feed-forward style transfer: AdaIN and WCT (with labels, α, a style prepared once), label maps.
+
+The whitening/colouring algebra on one matrix and the WCT presets live in
+:mod:`stylelab.whitening` (re-exported here); covariances and matrix powers in
+:mod:`stylelab.linalg`.
 
 Everything here is a plain function on ``(B, C, H, W)`` tensors that works for
 deep features and, unchanged, for pixels (``C = 3``): AdaIN on pixels is
@@ -29,56 +33,25 @@ and :data:`WCT_PRESETS`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Literal, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
 
 import torch
 
+from .colour import match_colour
+from .linalg import compute_place, covariance, sym_eig
+from .tiling import content_statistics
+from .whitening import (
+    WCT_PRESETS, WCTConfig, apply_colouring, blend, check_features, colouring_or_none, check_pair, colour, colouring_matrix,
+    wct_config, wct_matrix, whiten, whitening_matrix,
+)
+
 __all__ = [
     "mean_std", "adain", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
-    "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "check_labels", "resize_labels", "usable_labels",
-    "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig",
+    "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "PreparedStyle",
+    "prepare_wct_style", "wct_prepared", "check_labels", "resize_labels", "usable_labels",
+    "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig", "compute_place",
 ]
-
-
-# ============================================================================ helpers
-def _check_feat(x: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, H, W), got {type(x).__name__}")
-    if x.dim() != 4:
-        raise ValueError(
-            f"{name} must have shape (B, C, H, W), got {tuple(x.shape)}"
-            + (" — add a batch dimension with .unsqueeze(0)" if x.dim() == 3 else "")
-        )
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got {x.dtype}; use .float()")
-    return x
-
-
-def _pair(content: torch.Tensor, style: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    _check_feat(content, "content_feat")
-    _check_feat(style, "style_feat")
-    if content.shape[1] != style.shape[1]:
-        raise ValueError(
-            f"content_feat has {content.shape[1]} channels but style_feat has {style.shape[1]}: "
-            "encode both images with the same layer."
-        )
-    if style.shape[0] not in (1, content.shape[0]):
-        raise ValueError(
-            f"style_feat has batch size {style.shape[0]}, content_feat {content.shape[0]}: "
-            "use one style for all, or one per content image."
-        )
-    if style.device != content.device:
-        raise ValueError(f"content_feat is on {content.device} but style_feat on {style.device}; move one.")
-    return content, style
-
-
-def _blend(alpha: float, transformed: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must lie in [0, 1] (1 = full style, 0 = content), got {alpha}")
-    if alpha == 1.0:
-        return transformed
-    return alpha * transformed + (1.0 - alpha) * content
 
 
 # ============================================================================ AdaIN
@@ -122,25 +95,29 @@ ADAIN_PRESETS: dict[str, tuple[bool, float, bool, float]] = {
 }
 
 
-def _adain_matrix(c: torch.Tensor, s: torch.Tensor, cu: bool, ce: float, su: bool, se: float) -> torch.Tensor:
-    """AdaIN on matrices ``(C, N)``, ``(C, M)`` (label regions).
+def _mean_std_matrix(s: torch.Tensor, unbiased: bool, eps: float):
+    """``(μ, σ)`` of the rows of a ``(C, M)`` matrix (a label region), or ``None`` for no position.
 
-    A region of one pixel has variance 0 (``÷ max(N − 1, 1)``, as :func:`covariance`):
+    One position has variance 0 (``÷ max(M − 1, 1)``, as :func:`stylelab.linalg.covariance`):
     a 1-pixel content region becomes the style region's mean, a 1-pixel style
     region gives its pixel's value (times ``sqrt(eps)/σ_c`` around it). No
     official AdaIN has labels; this is the rule of the WCT references' covariance.
     """
-    if c.shape[-1] == 0 or s.shape[-1] == 0:
+    n = s.shape[-1]
+    if n == 0:
+        return None
+    mean = s.mean(-1, keepdim=True)
+    d = max(n - 1, 1) if unbiased else n
+    var = (s - mean).pow(2).sum(-1, keepdim=True) / d
+    return mean, (var + eps).sqrt()
+
+
+def _adain_matrix(c: torch.Tensor, style_stats, unbiased: bool, eps: float) -> torch.Tensor:
+    """AdaIN of a ``(C, N)`` matrix to the style's ``(μ_s, σ_s)`` (``None``: unchanged)."""
+    if style_stats is None or c.shape[-1] == 0:
         return c
-
-    def var(x, unbiased):
-        d = max(x.shape[-1] - 1, 1) if unbiased else x.shape[-1]
-        return (x - x.mean(-1, keepdim=True)).pow(2).sum(-1, keepdim=True) / d
-
-    mc = c.mean(-1, keepdim=True)
-    sc = (var(c, cu) + ce).sqrt()
-    ms = s.mean(-1, keepdim=True)
-    ss = (var(s, su) + se).sqrt()
+    ms, ss = style_stats
+    mc, sc = _mean_std_matrix(c, unbiased, eps)
     return (c - mc) / sc.clamp_min(torch.finfo(c.dtype).tiny) * ss + ms
 
 
@@ -183,7 +160,7 @@ def adain(
         ``alpha=1`` each channel has exactly the style's mean and (with the same
         convention, eps aside) standard deviation.
     """
-    content_feat, style_feat = _pair(content_feat, style_feat)
+    content_feat, style_feat = check_pair(content_feat, style_feat)
     if preset not in ADAIN_PRESETS:
         raise ValueError(f"Unknown AdaIN preset {preset!r}; choose one of {sorted(ADAIN_PRESETS)}.")
     cu, ce, su, se = ADAIN_PRESETS[preset]
@@ -194,13 +171,20 @@ def adain(
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is None:
-        mc, sc = mean_std(content_feat, cu, ce)
+        # through the tiling hook: a tiled transfer replays the whole image's (μ_c, σ_c) on every tile
+        mc, sc = content_statistics("adain", lambda: mean_std(content_feat, cu, ce))
         ms, ss = mean_std(style_feat, su, se)
         out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
-        return _blend(alpha, out, content_feat)
-    fn = lambda c, s: _adain_matrix(c, s, cu, ce, su, se)  # noqa: E731
-    out = _labelled(fn, content_feat, style_feat, content_labels, style_labels, min_pixels, max_ratio)
-    return _blend(alpha, out, content_feat)
+        return blend(alpha, out, content_feat)
+    def prepare(style, labels):
+        return _prepare(style, lambda m: _mean_std_matrix(m, su, se), labels)
+
+    def apply(content, prepared, labels):
+        fn = lambda c, stats: _adain_matrix(c, stats, cu, ce)  # noqa: E731
+        return _apply_prepared(content, prepared, fn, labels, min_pixels, max_ratio)
+
+    out = _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
+    return blend(alpha, out, content_feat)
 
 
 def interpolate_styles(
@@ -228,278 +212,129 @@ def interpolate_styles(
     if fn is None:
         raise ValueError(f"transform must be 'adain' or 'wct', got {transform!r}")
     mix = sum(float(wk) * fn(content_feat, s, **kwargs) for wk, s in zip(w, style_feats))
-    return _blend(alpha, mix, content_feat)
+    return blend(alpha, mix, content_feat)
 
 
-# ============================================================================ covariance & eigen
-def covariance(feat_matrix: torch.Tensor, unbiased: bool = True, centred: bool = False) -> torch.Tensor:
-    """Channel covariance ``Σ = (F − μ)(F − μ)ᵀ / D`` with ``D = N − 1`` (unbiased) or ``N``.
+# ============================================================================ a style prepared once
+@dataclass
+class PreparedStyle:
+    """The statistics of one style feature that a transform needs, computed once.
 
-    Args:
-        feat_matrix: ``(C, N)``, ``(B, C, N)`` or ``(B, C, H, W)`` (flattened to
-            ``N = H·W`` positions).
-        centred: the input is already ``F − μ`` (saves a pass over it).
-
-    Returns:
-        ``(C, C)`` or ``(B, C, C)``.
-    """
-    x = feat_matrix.flatten(2) if feat_matrix.dim() == 4 else feat_matrix
-    if x.dim() not in (2, 3):
-        raise ValueError(f"expected (C, N), (B, C, N) or (B, C, H, W), got {tuple(feat_matrix.shape)}")
-    n = x.shape[-1]
-    xc = x if centred else x - x.mean(-1, keepdim=True)
-    d = max(n - 1, 1) if unbiased else n
-    return xc @ xc.transpose(-1, -2) / d
-
-
-def sym_eig(cov: torch.Tensor, method: Literal["eigh", "svd"] = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigen-decomposition ``Σ = E diag(λ) Eᵀ`` of a symmetric PSD matrix, eigenvalues *descending*.
-
-    ``"eigh"`` uses :func:`torch.linalg.eigh` (symmetric solver, faster);
-    ``"svd"`` uses :func:`torch.linalg.svd` as the reference implementations do
-    (``torch.svd``); for a PSD matrix the singular values are the eigenvalues.
-    ``"eigh"`` falls back to SVD when the symmetric solver fails (it can, in
-    float32, on the nearly singular covariances of random or sparse features).
-    """
-    if method == "eigh":
-        # Scale to unit size first (LAPACK's float32 eigh can return NaN on matrices with
-        # tiny entries, e.g. the features of a random network); fall back to SVD if it still fails.
-        scale = cov.abs().amax(dim=(-2, -1), keepdim=True).clamp_min(torch.finfo(cov.dtype).tiny)
-        try:
-            lam, vec = torch.linalg.eigh(cov / scale)
-            if bool(torch.isfinite(lam).all()):
-                return lam.flip(-1) * scale.squeeze(-1), vec.flip(-1)
-        except torch.linalg.LinAlgError:  # "failed to converge": ill-conditioned float32 input
-            pass
-        method = "svd"
-    if method == "svd":
-        u, s, _ = torch.linalg.svd(cov)
-        return s, u
-    raise ValueError(f"method must be 'eigh' or 'svd', got {method!r}")
-
-
-def _keep(lam: torch.Tensor, threshold) -> torch.Tensor:
-    """Boolean mask of the eigenvalues kept: ``λ ≥ threshold`` (absolute) or, for
-    ``"auto"``, ``λ > λ_max · C · machine-eps`` (a tiny relative cut-off)."""
-    if threshold == "auto":
-        tol = lam.max().clamp_min(0) * lam.shape[-1] * torch.finfo(lam.dtype).eps
-        return lam > tol
-    return lam >= float(threshold)
-
-
-def _matrix_power(cov: torch.Tensor, power: float, threshold, method: str) -> torch.Tensor:
-    """``E_k diag(λ_k^power) E_kᵀ`` over the kept eigenvalues."""
-    lam, vec = sym_eig(cov, method)
-    keep = _keep(lam, threshold)
-    lam_k = torch.where(keep, lam.clamp_min(torch.finfo(lam.dtype).tiny) ** power, torch.zeros_like(lam))
-    return (vec * lam_k.unsqueeze(-2)) @ vec.transpose(-1, -2)
-
-
-# ============================================================================ WCT presets
-@dataclass(frozen=True)
-class WCTConfig:
-    """The small choices of a WCT implementation.
-
-    Attributes:
-        eps_content, eps_style: ``ε`` in ``Σ + ε·I`` for each side.
-        eig_threshold: eigenvalues below it are dropped (absolute), or
-            ``"auto"`` (relative: ``λ_max · C · machine-eps``).
-        clamp: clamp the result to the content feature's [min, max] (WCT²).
-        compute_dtype: dtype of the covariance/eigen computation (``None`` =
-            the input's).
-        unbiased: covariance divided by ``N − 1`` (all references) or ``N``.
+    ``stats`` are those of the whole feature, ``by_label[k]`` those of the
+    pixels with label ``k`` (ids with no pixel left at the feature's
+    resolution are absent); ``labels`` is the style label map as given
+    (the usability rule counts pixels at that resolution). For WCT the
+    statistics are the colouring matrix and mean ``(C_s, μ_s)``
+    (:func:`prepare_wct_style`), and reusing them is what makes a video or a
+    multi-content batch cheap.
     """
 
-    eps_content: float = 0.0
-    eps_style: float = 0.0
-    eig_threshold: float | str = "auto"
-    clamp: bool = False
-    compute_dtype: torch.dtype | None = torch.float64
-    unbiased: bool = True
+    stats: Any
+    by_label: dict[int, Any] = field(default_factory=dict)
+    labels: torch.Tensor | None = None
+    cfg: Any = None
+    method: str = "eigh"
 
 
-#: WCT presets named after the implementations (methods.md §5, §6.2, §8.4):
-#:
-#: ``official_wct``  Yijunmaverick/UniversalStyleTransfer (Torch): no identity,
-#:                   ÷(N−1), eigenvalues < 1e-5 dropped per side, float32. Its α default is 0.6.
-#: ``pytorch_wct``   sunshineatnoon/PytorchWCT: +I on the content covariance only, float64.
-#: ``photowct``      NVIDIA/FastPhotoStyle: +I on content only, threshold 1e-5, float32 (no α there).
-#: ``wct2``          clovaai/WCT2: +I on both sides, clamp to the content's [min, max], float32.
-#: ``exact``         no regularisation, relative eigen-threshold, float64: the output
-#:                   covariance equals the style's (when the content covariance has full rank).
-WCT_PRESETS: dict[str, WCTConfig] = {
-    "official_wct": WCTConfig(0.0, 0.0, 1e-5, False, torch.float32),
-    "pytorch_wct": WCTConfig(1.0, 0.0, 1e-5, False, torch.float64),
-    "photowct": WCTConfig(1.0, 0.0, 1e-5, False, torch.float32),
-    "wct2": WCTConfig(1.0, 1.0, 1e-5, True, torch.float32),
-    "exact": WCTConfig(0.0, 0.0, "auto", False, torch.float64),
-}
+def _prepare(style_feat: torch.Tensor, stat_fn, style_labels, **extra) -> PreparedStyle:
+    """``stat_fn`` of a ``(1, C, H, W)`` style feature, globally or per label of ``style_labels``."""
+    if style_feat.dim() != 4 or style_feat.shape[0] != 1:
+        raise ValueError(f"prepare one style at a time: expected (1, C, H, W), got {tuple(style_feat.shape)}")
+    sf = style_feat[0].flatten(1)
+    if style_labels is None:
+        return PreparedStyle(stat_fn(sf), **extra)
+    sl = check_labels(style_labels)
+    if sl.shape[0] != 1:
+        raise ValueError(f"style_labels has batch size {sl.shape[0]}; one style takes one label map")
+    sl = sl.to(sf.device)
+    prepared = PreparedStyle(None, labels=sl, **extra)
+    for lab, idx in label_indices(sl, style_feat.shape[-2:], torch.unique(sl).tolist()).items():
+        prepared.by_label[lab] = stat_fn(sf[:, idx])
+    return prepared
 
 
-def wct_config(preset: str = "exact", **overrides) -> WCTConfig:
-    """The :class:`WCTConfig` of ``preset`` with the non-``None`` ``overrides`` applied."""
-    if preset not in WCT_PRESETS:
-        raise ValueError(f"Unknown WCT preset {preset!r}; choose one of {sorted(WCT_PRESETS)}.")
-    return replace(WCT_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
+def _apply_prepared(content_feat, prepared: PreparedStyle, apply_fn, content_labels, min_pixels, max_ratio,
+                    used=None):
+    """``apply_fn(C×N content matrix, stats)`` per sample, globally or per used label.
 
-
-def compute_place(x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.device, torch.dtype]:
-    """Where to run the eigen-decomposition: MPS has neither float64 nor ``linalg.eigh``,
-    so on MPS the (C×C-sized) work runs on the CPU."""
-    dtype = dtype or x.dtype
-    device = x.device
-    if device.type == "mps":
-        device = torch.device("cpu")
-    return device, dtype
-
-
-#: Use the N × N Gram matrix instead of the C × C covariance when a matrix has
-#: fewer positions than channels (deep layers of small images). Same result.
-LOW_RANK = True
-
-
-def _low_rank_power(x: torch.Tensor, eps: float, power: float, threshold, unbiased: bool, method: str) -> torch.Tensor:
-    """``(Σ + εI)^power`` over the kept eigenvalues, with ``Σ = X̄X̄ᵀ/D`` of rank ≤ N < C,
-    from the ``N × N`` matrix ``G = X̄ᵀX̄/D``: if ``G v = λ v`` then ``u = X̄ v / sqrt(Dλ)``
-    is a unit eigenvector of ``Σ`` with eigenvalue ``λ``; every other eigenvalue of
-    ``Σ + εI`` is ``ε``."""
-    C, n = x.shape
-    xc = x - x.mean(-1, keepdim=True)
-    d = max(n - 1, 1) if unbiased else n
-    lam, v = sym_eig(xc.transpose(-1, -2) @ xc / d, method)
-    lam = lam.clamp_min(0)
-    full = torch.cat([lam + eps, lam.new_full((C - n,), eps)])  # the spectrum of Σ + εI
-    keep = _keep(full, threshold)
-    nonzero = lam > lam.max() * n * torch.finfo(lam.dtype).eps  # directions that Σ actually has
-    k_top = keep[:n] & nonzero
-    u = xc @ v[:, k_top] / torch.sqrt(d * lam[k_top])
-    rest_kept = bool(keep[n:].all()) if C > n else False  # the ε-eigenspace: all equal, kept or not together
-    coef = (lam[k_top] + eps) ** power
-    if rest_kept and eps > 0:
-        base = eps ** power
-        return (u * (coef - base)) @ u.transpose(-1, -2) + base * torch.eye(C, dtype=x.dtype, device=x.device)
-    return (u * coef) @ u.transpose(-1, -2)
-
-
-def regularised_power(
-    x: torch.Tensor, eps: float, power: float, cfg: WCTConfig, method: str = "eigh", centred: bool = False
-) -> torch.Tensor:
-    """``(Σ + εI)^power`` over the kept eigenvalues (``cfg.eig_threshold``) for a ``(C, N)`` matrix ``x``,
-    ``Σ`` its channel covariance; ``centred=True`` if ``x`` is already ``F − μ``. ``power`` −½ whitens, +½ colours."""
-    if LOW_RANK and x.shape[-1] < x.shape[-2]:
-        return _low_rank_power(x, eps, power, cfg.eig_threshold, cfg.unbiased, method)
-    cov = covariance(x, cfg.unbiased, centred)
-    cov = cov + eps * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
-    return _matrix_power(cov, power, cfg.eig_threshold, method)
-
-
-def whitening_matrix(content: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """``(W, μ_c)`` for a matrix ``(C, N)``: ``W = E_c D_c^{-1/2} E_cᵀ`` of ``Σ_c + ε_c I``.
-
-    With fewer positions than channels (``N < C``) it is computed from the
-    ``N × N`` Gram matrix (same result, much cheaper; see :data:`LOW_RANK`).
+    With labels the one per-label loop (:func:`stylelab.labels.map_label_regions`) runs:
+    ``used`` = the ids to transfer, decided once by the caller on the maps at the
+    images' size (WCT² pads its maps afterwards), or ``None`` = :func:`stylelab.labels.label_report`
+    of this sample's content map and ``prepared.labels`` (a :class:`~stylelab.labels.LabelWarning`
+    when none is usable). A used region absent at this feature size on either side,
+    and every pixel of another label, keeps its content feature; a 1-pixel region is
+    transferred (``apply_fn`` decides what that means).
     """
-    return regularised_power(content, cfg.eps_content, -0.5, cfg, method), content.mean(-1, keepdim=True)
+    if prepared.labels is None or content_labels is None:
+        outs = [apply_fn(f.flatten(1), prepared.stats).view_as(f) for f in content_feat]
+        return outs[0].unsqueeze(0) if len(outs) == 1 else torch.stack(outs)
+    if used is None:
+        used = lambda b, clb: label_report(clb, prepared.labels, min_pixels, max_ratio, warn=True).used  # noqa: E731
 
+    def region(b, lab, cols):
+        stats = prepared.by_label.get(lab)
+        return cols if stats is None else apply_fn(cols, stats)
 
-def colouring_matrix(style: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """``(C_s, μ_s)`` for a matrix ``(C, M)``: ``C_s = E_s D_s^{1/2} E_sᵀ`` of ``Σ_s + ε_s I`` (low-rank path as above)."""
-    return regularised_power(style, cfg.eps_style, 0.5, cfg, method), style.mean(-1, keepdim=True)
-
-
-def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None = None, method: str = "eigh") -> torch.Tensor:
-    """WCT of one content matrix ``(C, N)`` with one style matrix ``(C, M)``.
-
-    ``out = C_s W (F_c − μ_c) + μ_s``, clamped to ``[min F_c, max F_c]`` if
-    ``cfg.clamp``. Computed in ``cfg.compute_dtype``, returned in the input's.
-
-    One column (a label region reduced to one pixel) has covariance 0
-    (``÷ max(N − 1, 1)``), so ``Σ + εI = εI``: a 1-pixel content region becomes
-    ``μ_s`` (then clamped), a 1-pixel style region colours with ``√ε_s I`` and
-    its pixel as mean. That is what the WCT² code computes (its covariance is
-    ``FFᵀ`` without division when ``N = 1``); FastPhotoStyle divides by ``N − 1``
-    and produces NaN there (see :class:`stylelab.methods.photowct.PhotoWCT`).
-    """
-    cfg = cfg or WCT_PRESETS["exact"]
-    if content.shape[-1] == 0 or style.shape[-1] == 0:
-        return content
-    device, dtype = compute_place(content, cfg.compute_dtype)
-    c = content.to(device, dtype)
-    s = style.to(device, dtype)
-    w, mu_c = whitening_matrix(c, cfg, method)
-    col, mu_s = colouring_matrix(s, cfg, method)
-    out = (col @ (w @ (c - mu_c)) + mu_s).to(content.device, content.dtype)
-    if cfg.clamp:
-        out = out.clamp(content.min(), content.max())
+    return map_label_regions(region, content_feat, content_labels, used)
     return out
 
 
+def _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply):
+    """Run ``apply(content, prepare(style, style_labels), content_labels)`` with one prepared style for
+    the whole batch, or per sample when each content image has its own style or style label map."""
+    sl = None if style_labels is None else check_labels(style_labels)
+    if sl is not None and sl.shape[0] not in (1, style_feat.shape[0]):
+        raise ValueError(f"style_labels has batch size {sl.shape[0]}, expected 1 or {style_feat.shape[0]}")
+    if style_feat.shape[0] == 1 and (sl is None or sl.shape[0] == 1):
+        return apply(content_feat, prepare(style_feat, sl), content_labels)
+    cl = None if content_labels is None else check_labels(content_labels)
+    if cl is not None and cl.shape[0] not in (1, content_feat.shape[0]):
+        raise ValueError(f"content_labels has batch size {cl.shape[0]}, expected 1 or {content_feat.shape[0]}")
+    outs = []
+    for b in range(content_feat.shape[0]):
+        sb = b if style_feat.shape[0] > 1 else 0
+        prep = prepare(style_feat[sb : sb + 1], None if sl is None else sl[b if sl.shape[0] > 1 else 0 :][:1])
+        outs.append(apply(content_feat[b : b + 1], prep, None if cl is None else cl[b if cl.shape[0] > 1 else 0 :][:1]))
+    return torch.cat(outs)
+
+
+def prepare_wct_style(
+    style_feat: torch.Tensor, cfg: WCTConfig | str = "exact", style_labels=None, method: str = "eigh"
+) -> PreparedStyle:
+    """The colouring matrices ``(C_s, μ_s)`` of a ``(1, C, H, W)`` style feature (global and per label),
+    for :func:`wct_prepared`. ``cfg`` is a :class:`WCTConfig` or a preset name."""
+    cfg = wct_config(cfg) if isinstance(cfg, str) else cfg
+    return _prepare(style_feat, lambda s: colouring_or_none(s, cfg, method), style_labels, cfg=cfg, method=method)
+
+
+def wct_prepared(
+    content_feat: torch.Tensor,
+    prepared: PreparedStyle,
+    alpha: float = 1.0,
+    content_labels=None,
+    min_pixels: int = 10,
+    max_ratio: float = 100.0,
+    used=None,
+) -> torch.Tensor:
+    """:func:`wct` of ``content_feat`` ``(B, C, H, W)`` with a style prepared by :func:`prepare_wct_style`.
+
+    The whitening of each content matrix is computed here; the style side is
+    reused (WCT² prepares each transfer point of a style once, for every frame
+    of a video). Labels: pass ``content_labels`` iff the style was prepared with labels;
+    ``used``: the label ids to transfer, decided once by the caller (WCT² and PhotoWCT decide
+    on the maps at the images' size), or ``None`` = the usability rule on
+    ``content_labels`` and the prepared style's map (``min_pixels``, ``max_ratio``).
+    """
+    check_features(content_feat, "content_feat")
+    if (prepared.labels is None) != (content_labels is None):
+        raise ValueError("pass both content_labels and style_labels, or neither")
+    cfg, method = prepared.cfg, prepared.method
+    out = _apply_prepared(content_feat, prepared, lambda c, col: apply_colouring(c, col, cfg, method),
+                          content_labels, min_pixels, max_ratio, used)
+    return blend(alpha, out, content_feat)
+
+
 # ============================================================================ WCT on features
-def whiten(
-    feat: torch.Tensor,
-    eps: float = 0.0,
-    eig_threshold: float | str = "auto",
-    *,
-    unbiased: bool = True,
-    compute_dtype: torch.dtype | None = torch.float64,
-    method: Literal["eigh", "svd"] = "eigh",
-) -> torch.Tensor:
-    """Whitening: ``Ŵ = E D^{-1/2} Eᵀ (F − μ)`` with ``Σ + ε I = E D Eᵀ`` (Li et al. 2017, Eq. 2).
-
-    With ``eps = 0`` and a full-rank covariance the result has covariance ``I``
-    and zero mean: all correlation structure (the "style") is removed, the
-    spatial arrangement (the "content") stays.
-
-    Args:
-        feat: ``(B, C, H, W)``.
-        eps: added to the covariance's diagonal.
-        eig_threshold: eigenvalues below it are dropped (``"auto"`` = relative cut-off).
-
-    Returns:
-        ``(B, C, H, W)`` whitened features (input dtype and device).
-    """
-    _check_feat(feat, "feat")
-    cfg = WCTConfig(eps_content=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased)
-    out = []
-    for x in feat.flatten(2):
-        device, dtype = compute_place(x, cfg.compute_dtype)
-        xc = x.to(device, dtype)
-        w, mu = whitening_matrix(xc, cfg, method)
-        out.append((w @ (xc - mu)).to(feat.device, feat.dtype))
-    return torch.stack(out).view_as(feat)
-
-
-def colour(
-    whitened: torch.Tensor,
-    style_feat: torch.Tensor,
-    eps: float = 0.0,
-    eig_threshold: float | str = "auto",
-    *,
-    unbiased: bool = True,
-    compute_dtype: torch.dtype | None = torch.float64,
-    method: Literal["eigh", "svd"] = "eigh",
-) -> torch.Tensor:
-    """Colouring: ``E_s D_s^{1/2} E_sᵀ Ŵ + μ_s`` with ``Σ_s + ε I = E_s D_s E_sᵀ`` (Li et al. 2017, Eq. 3).
-
-    Args:
-        whitened: ``(B, C, H, W)`` output of :func:`whiten`.
-        style_feat: ``(B, C, H', W')`` or ``(1, C, H', W')``.
-
-    Returns:
-        ``(B, C, H, W)``: if ``whitened`` has identity covariance, the result has
-        the style's mean and covariance.
-    """
-    whitened, style_feat = _pair(whitened, style_feat)
-    cfg = WCTConfig(eps_style=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased)
-    out = []
-    for b, x in enumerate(whitened.flatten(2)):
-        s = style_feat[b if style_feat.shape[0] > 1 else 0].flatten(1)
-        device, dtype = compute_place(x, cfg.compute_dtype)
-        col, mu = colouring_matrix(s.to(device, dtype), cfg, method)
-        out.append((col @ x.to(device, dtype) + mu).to(whitened.device, whitened.dtype))
-    return torch.stack(out).view_as(whitened)
-
-
 def wct(
     content_feat: torch.Tensor,
     style_feat: torch.Tensor,
@@ -535,7 +370,7 @@ def wct(
     α = 0.6 by default, PytorchWCT and WCT² α = 1, PhotoWCT has no α (use 1).
     Only ``"exact"`` makes the output covariance equal the style's: the
     identity the others add is not small for normalised-VGG features, whose
-    variances are O(1) (methods.md §12.1).
+    variances are O(1) (normalised VGG: each filter's mean activation is one).
 
     Args:
         content_feat: ``(B, C, H, W)``.
@@ -558,46 +393,36 @@ def wct(
         solved on the ``N × N`` Gram matrix instead (:data:`LOW_RANK`).
         If ``eigh`` fails (float32, nearly singular), SVD is used.
     """
-    content_feat, style_feat = _pair(content_feat, style_feat)
+    content_feat, style_feat = check_pair(content_feat, style_feat)
     cfg = wct_config(
         preset, eps_content=eps_content, eps_style=eps_style, eig_threshold=eig_threshold,
         clamp=clamp, compute_dtype=compute_dtype,
     )
     if method not in ("eigh", "svd"):
         raise ValueError(f"method must be 'eigh' or 'svd', got {method!r}")
-    fn = lambda c, s: wct_matrix(c, s, cfg, method)  # noqa: E731
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
-    if content_labels is None:
-        out = []
-        for b in range(content_feat.shape[0]):
-            s = style_feat[b if style_feat.shape[0] > 1 else 0]
-            out.append(fn(content_feat[b].flatten(1), s.flatten(1)).view_as(content_feat[b]))
-        t = torch.stack(out)
-    else:
-        t = _labelled(fn, content_feat, style_feat, content_labels, style_labels, min_pixels, max_ratio)
-    return _blend(alpha, t, content_feat)
+
+    def prepare(style, labels):
+        return prepare_wct_style(style, cfg, labels, method)
+
+    def apply(content, prepared, labels):
+        return wct_prepared(content, prepared, 1.0, labels, min_pixels, max_ratio)
+
+    t = _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
+    return blend(alpha, t, content_feat)
 
 
 # ============================================================================ labels
 # Label maps live in stylelab.labels (one implementation for every method and the CLI);
 # these names stay importable from here because the notebooks call them as T.<name>.
-from .labels import DPST_PALETTE, check_labels, labels_from_rgb, resize_labels, usable_labels  # noqa: E402
-
-
-def _labelled(fn, content, style, content_labels, style_labels, min_pixels, max_ratio) -> torch.Tensor:
-    """Apply ``fn(C×N content, C×M style) → C×N`` per usable label, per sample (:func:`stylelab.labels.transfer_per_label`)."""
-    from .labels import transfer_per_label
-
-    return transfer_per_label(fn, content, style, content_labels, style_labels, None, min_pixels, max_ratio)
+from .labels import (  # noqa: E402
+    DPST_PALETTE, check_labels, label_indices, label_report, labels_from_rgb, map_label_regions, resize_labels,
+    usable_labels,
+)
 
 
 # ============================================================================ colour preservation
-def _sqrtm_psd(m: torch.Tensor) -> torch.Tensor:
-    u, s, vh = torch.linalg.svd(m)
-    return u @ torch.diag_embed(s.sqrt()) @ vh
-
-
 def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """CORAL colour alignment used for AdaIN's ``--preserve_color`` (pytorch-AdaIN ``coral``).
 
@@ -605,12 +430,9 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     ``target``'s (the content image), so the stylised result keeps the content's
     colours (Gatys et al., "Preserving color in neural artistic style transfer",
     2016; Sun et al., "Return of frustratingly easy domain adaptation", AAAI 2016).
-
-    As in the port: each channel is standardised with its mean and *unbiased*
-    std; ``Ĉ = X̂ X̂ᵀ + I`` (not divided by N) for both images;
-    ``out = (Ĉ_t^{1/2} Ĉ_s^{-1/2} X̂_s) · σ_t + μ_t`` with matrix square roots
-    by SVD. Unlike the port (CPU float tensors only) this runs on any device
-    and dtype (on MPS the 3×3 algebra runs on the CPU).
+    It is :func:`stylelab.colour.match_colour` with ``mode="coral"`` (the
+    port's conventions: unbiased std, ``Ĉ = X̂ X̂ᵀ + I``), unclamped. Unlike the
+    port (CPU float tensors only) this runs on any device and dtype.
 
     Args:
         source, target: ``(3, H, W)`` or ``(1, 3, H, W)`` images (any sizes).
@@ -618,24 +440,12 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     Returns:
         ``source``'s shape, dtype and device.
     """
-    def flat(x, name):
-        if x.dim() == 4:
-            if x.shape[0] != 1:
-                raise ValueError(f"{name}: one image at a time, got batch {x.shape[0]}")
-            x = x[0]
-        if x.dim() != 3 or x.shape[0] != 3:
+    def batch(x, name):
+        if x.dim() == 4 and x.shape[0] != 1:
+            raise ValueError(f"{name}: one image at a time, got batch {x.shape[0]}")
+        if x.dim() not in (3, 4) or x.shape[-3] != 3:
             raise ValueError(f"{name} must be (3, H, W) or (1, 3, H, W), got {tuple(x.shape)}")
-        return x.reshape(3, -1)
+        return x if x.dim() == 4 else x.unsqueeze(0)
 
-    s, t = flat(source, "source"), flat(target, "target")
-    dev = torch.device("cpu") if s.device.type == "mps" else s.device
-    s64, t64 = s.to(dev, torch.float64), t.to(dev, torch.float64)
-    ms, ss = s64.mean(1, keepdim=True), s64.std(1, keepdim=True)
-    mt, st = t64.mean(1, keepdim=True), t64.std(1, keepdim=True)
-    sn = (s64 - ms) / ss.clamp_min(1e-12)
-    tn = (t64 - mt) / st.clamp_min(1e-12)
-    eye = torch.eye(3, dtype=torch.float64, device=dev)
-    cs, ct = sn @ sn.T + eye, tn @ tn.T + eye
-    out = _sqrtm_psd(ct) @ torch.linalg.inv(_sqrtm_psd(cs)) @ sn
-    out = out * st + mt
-    return out.to(source.device, source.dtype).view_as(source)
+    out = match_colour(batch(source, "source"), batch(target, "target"), mode="coral", clamp=False)
+    return out.view_as(source)

@@ -11,17 +11,22 @@ flicker changes consecutive frames about as much as the input changes, so
 ``ratio = Δ(output) / Δ(input)`` near 1 (or below) is stable, well above 1
 flickers. WCT² claims stable video without any temporal term thanks to its
 lossless wavelet pooling (Yoo et al., ICCV 2019); :func:`temporal_consistency`
-measures it against PhotoWCT.
+measures it against PhotoWCT. The ratio alone rewards degenerate output (a
+constant video scores 0), so it is reported with the output's spatial contrast
+and warns when that is low.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
+
+from .io import load_image, save_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -42,7 +47,6 @@ def load_frames(folder: str | os.PathLike, size=None, device=None) -> torch.Tens
 
     All frames must have the same size after ``size`` (see :func:`stylelab.io.load_image`).
     """
-    from .io import load_image
 
     frames = [load_image(p, size=size, device=device) for p in frame_paths(folder)]
     shapes = {tuple(f.shape) for f in frames}
@@ -68,7 +72,6 @@ def as_frames(video) -> torch.Tensor:
 
 def save_frames(frames: torch.Tensor, folder: str | os.PathLike, overwrite: bool = False, prefix: str = "frame") -> list[Path]:
     """Write ``(T, 3, H, W)`` frames as ``folder/frame_0000.png``, … (never overwriting unless asked)."""
-    from .io import save_image
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -113,11 +116,38 @@ def temporal_change(frames: torch.Tensor) -> torch.Tensor:
     return (frames[1:] - frames[:-1]).abs().flatten(1).mean(1)
 
 
+#: ``contrast`` below this makes :func:`temporal_consistency` warn that its ratio means nothing.
+MIN_CONTRAST = 0.25
+
+
+def spatial_contrast(frames: torch.Tensor) -> float:
+    """Mean over frames and channels of the spatial standard deviation of ``frames`` ``(T, 3, H, W)``."""
+    return float(as_frames(frames).flatten(2).std(-1).mean())
+
+
 def temporal_consistency(input_frames, output_frames) -> dict[str, float]:
-    """``{"input": Δ(in), "output": Δ(out), "ratio": Δ(out)/Δ(in)}`` (module docstring)."""
+    """``{"input": Δ(in), "output": Δ(out), "ratio": Δ(out)/Δ(in), "contrast": C(out)/C(in)}``.
+
+    ``Δ`` is the mean frame-to-frame change (module docstring); ``C`` the
+    spatial contrast (:func:`spatial_contrast`). **The ratio rewards degenerate
+    output**: a constant video (all black, or one flat colour) never changes and
+    scores ratio 0, the "most stable" possible, and a washed-out one scores
+    nearly as well. So the contrast ratio comes with it, and when it is below
+    :data:`MIN_CONTRAST` a ``UserWarning`` says the stability figure is not
+    evidence of a good method. Read the two together.
+    """
     a = temporal_change(input_frames)
     b = temporal_change(output_frames)
     if a.shape != b.shape:
         raise ValueError(f"input has {a.shape[0] + 1} frames, output {b.shape[0] + 1}")
     din, dout = float(a.mean()), float(b.mean())
-    return {"input": din, "output": dout, "ratio": dout / din if din > 0 else float("inf")}
+    cin, cout = spatial_contrast(input_frames), spatial_contrast(output_frames)
+    contrast = cout / cin if cin > 0 else float("inf")
+    if contrast < MIN_CONTRAST:
+        warnings.warn(
+            f"the output has {contrast:.2f}× the input's spatial contrast: a (nearly) flat video changes little "
+            f"between frames whatever the method, so its temporal ratio {dout / din if din > 0 else float('inf'):.2f} "
+            f"says nothing about stability. Look at the frames.",
+            UserWarning, stacklevel=2,
+        )
+    return {"input": din, "output": dout, "ratio": dout / din if din > 0 else float("inf"), "contrast": contrast}

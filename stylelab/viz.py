@@ -129,3 +129,24 @@ def figure_to_png_bytes(fig) -> bytes:
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
+
+
+def assert_not_flat(images: Sequence[torch.Tensor] | torch.Tensor, min_std: float = 0.02, what: str = "panel") -> float:
+    """Raise ``AssertionError`` unless every image has spatial contrast in every channel.
+
+    The smallest per-channel standard deviation over the pixels (after clamping
+    to [0, 1], as displayed) must exceed ``min_std`` — a flat black, white or
+    single-colour image fails. Returns that smallest value. Images are
+    ``(B, 3, H, W)`` or ``(3, H, W)``.
+    """
+    if isinstance(images, torch.Tensor):
+        images = [images]
+    stds = []
+    for img in images:
+        t = img.detach().float().clamp(0, 1)
+        t = t.reshape(-1, t.shape[-3], t.shape[-2] * t.shape[-1])
+        stds.append(float(t.std(-1).min()))
+    low = min(stds)
+    if low <= min_std:
+        raise AssertionError(f"a {what} is flat: smallest per-channel std {low:.3g} ≤ {min_std} (image {stds.index(low)})")
+    return low

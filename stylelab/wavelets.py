@@ -1,7 +1,7 @@
 """Haar wavelets: lossless 2×2 pooling (analysis) and its exact inverse (synthesis).
 
 With the 1-D filters of WCT² (Yoo et al., "Photorealistic Style Transfer via
-Wavelet Transforms", ICCV 2019; methods.md §8.1)
+Wavelet Transforms", ICCV 2019; official code clovaai/WCT2 ``model.py``, ``get_wav``)
 
     L = (1/√2) [1, 1],      H = (1/√2) [−1, 1],
 
@@ -52,7 +52,7 @@ import torch.nn.functional as F
 
 BANDS: tuple[str, ...] = ("LL", "LH", "HL", "HH")
 
-#: The 2×2 kernels of methods.md §8.1, as nested lists (float64-exact values ±0.5).
+#: The 2×2 kernels of the official WCT² code (clovaai/WCT2 ``model.py``, ``get_wav``), as nested lists (float64-exact values ±0.5).
 KERNELS: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "LL": ((0.5, 0.5), (0.5, 0.5)),
     "LH": ((-0.5, 0.5), (-0.5, 0.5)),

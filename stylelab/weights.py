@@ -1,8 +1,8 @@
-"""The checkpoint registry: every pretrained file the course uses, in one place.
+"""The weights resolver: find, download, validate, convert and load the checkpoints of the table.
 
-For each checkpoint the registry records its file name, where it comes from
-(URL and source), its licence, the keys and shapes the *official* file holds,
-and the converter that renames those keys into stylelab's modules.
+The checkpoints themselves are data in :mod:`stylelab.checkpoints` (file
+name, URL, licence, official keys and shapes, rename map, SHA-256 prefix);
+this module imports nothing else from stylelab, so every model can use it.
 
 Resolution order for a checkpoint (:func:`resolve`):
 
@@ -24,21 +24,24 @@ mismatches.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
 
+from .checkpoints import TABLE, Checkpoint
+
 ENV_DIR = "STYLELAB_WEIGHTS_DIR"
 ENV_RANDOM = "STYLELAB_RANDOM_WEIGHTS"
 ENV_OFFLINE = "STYLELAB_OFFLINE"
 
-Shapes = Mapping[str, tuple[int, ...]]
+#: The checkpoint table (:data:`stylelab.checkpoints.TABLE`), by name.
+REGISTRY: dict[str, Checkpoint] = TABLE
+#: Former name of :class:`stylelab.checkpoints.Checkpoint`.
+WeightSpec = Checkpoint
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -56,157 +59,16 @@ class RandomWeightsWarning(UserWarning):
 warnings.simplefilter("always", RandomWeightsWarning)
 
 
-@dataclass(frozen=True)
-class WeightSpec:
-    """One checkpoint of the registry.
-
-    Attributes:
-        name: registry key, e.g. ``"vgg_normalised"``.
-        filename: the official file name.
-        url: direct download URL, or ``None`` when the user must supply the file.
-        license: licence of the weights/code they come from.
-        source: where the file comes from, in words.
-        shapes: official key → shape, for every key the converter needs.
-        converter: ``"module:function"`` mapping the official state dict to
-            stylelab's (a flat dict for one module).
-        optional_prefixes: official keys starting with these are allowed but
-            unused (e.g. torchvision's ``classifier.``).
-        used_by: the stylelab classes/functions that load it.
-        note: anything a user should know (licence terms, conversions).
-    """
-
-    name: str
-    filename: str
-    url: str | None
-    license: str
-    source: str
-    shapes: Shapes
-    converter: str
-    optional_prefixes: tuple[str, ...] = ()
-    used_by: str = ""
-    note: str = ""
-    print_license_on_load: bool = False
-
-    def convert(self, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        module, func = self.converter.split(":")
-        fn: Callable = getattr(importlib.import_module(module), func)
-        return fn(dict(state_dict))
-
-
-# ---------------------------------------------------------------------------- shapes
-def _conv(shapes: dict, key: str, out_c: int, in_c: int, k: int = 3) -> None:
-    shapes[f"{key}.weight"] = (out_c, in_c, k, k)
-    shapes[f"{key}.bias"] = (out_c,)
-
-
-def _vgg_conv_channels() -> list[tuple[str, int, int]]:
-    from .encoders import BLOCKS
-
-    rows, in_c = [], 3
-    for b, (n, c) in enumerate(BLOCKS, start=1):
-        for i in range(1, n + 1):
-            rows.append((f"conv{b}_{i}", c, in_c))
-            in_c = c
-    return rows
-
-
-def torchvision_vgg19_shapes() -> dict[str, tuple[int, ...]]:
-    """Keys/shapes of torchvision's ``vgg19().features`` state dict."""
-    from .encoders import TORCHVISION_INDEX
-
-    shapes: dict[str, tuple[int, ...]] = {}
-    for name, out_c, in_c in _vgg_conv_channels():
-        _conv(shapes, f"features.{TORCHVISION_INDEX[name]}", out_c, in_c)
-    return shapes
-
-
-def vgg_normalised_shapes() -> dict[str, tuple[int, ...]]:
-    """Keys/shapes of the official ``vgg_normalised.pth`` (34 tensors)."""
-    from .encoders import NORMALISED_INDEX
-
-    shapes: dict[str, tuple[int, ...]] = {}
-    _conv(shapes, "0", 3, 3, k=1)
-    for name, out_c, in_c in _vgg_conv_channels():
-        _conv(shapes, str(NORMALISED_INDEX[name]), out_c, in_c)
-    return shapes
-
-
-def adain_decoder_shapes() -> dict[str, tuple[int, ...]]:
-    """Keys/shapes of the official AdaIN ``decoder.pth`` (18 tensors)."""
-    from .decoders import ADAIN_DECODER_INDEX, decoder_convs
-
-    shapes: dict[str, tuple[int, ...]] = {}
-    for name, out_c, in_c in decoder_convs(4):
-        _conv(shapes, str(ADAIN_DECODER_INDEX[name]), out_c, in_c)
-    return shapes
-
-
-# ---------------------------------------------------------------------------- registry
-REGISTRY: dict[str, WeightSpec] = {}
-
-
-def register(spec: WeightSpec) -> WeightSpec:
-    """Add ``spec`` to :data:`REGISTRY` (method modules call this for their checkpoints)."""
-    REGISTRY[spec.name] = spec
-    return spec
-
-
-_ADAIN_RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
-
-register(WeightSpec(
-    name="vgg19",
-    filename="vgg19-dcbb9e9d.pth",
-    url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-    license="BSD-3-Clause (torchvision); trained on ImageNet, whose terms restrict use to research",
-    source="torchvision.models.VGG19_Weights.IMAGENET1K_V1",
-    shapes=torchvision_vgg19_shapes(),
-    converter="stylelab.encoders:convert_torchvision_vgg19",
-    optional_prefixes=("classifier.",),
-    used_by="stylelab.encoders.vgg19 (Gatys, DPST)",
-))
-register(WeightSpec(
-    name="vgg_normalised",
-    filename="vgg_normalised.pth",
-    url=f"{_ADAIN_RELEASE}/vgg_normalised.pth",
-    license="MIT (naoto0804/pytorch-AdaIN; converted from Gatys et al.'s normalised VGG-19)",
-    source="release v0.0.0 of github.com/naoto0804/pytorch-AdaIN",
-    shapes=vgg_normalised_shapes(),
-    converter="stylelab.encoders:convert_vgg_normalised",
-    used_by="stylelab.encoders.normalised_vgg19 (AdaIN, WCT)",
-))
-register(WeightSpec(
-    name="adain_decoder",
-    filename="decoder.pth",
-    url=f"{_ADAIN_RELEASE}/decoder.pth",
-    license="MIT (naoto0804/pytorch-AdaIN; converted from xunhuang1995/AdaIN-style's decoder.t7)",
-    source="release v0.0.0 of github.com/naoto0804/pytorch-AdaIN",
-    shapes=adain_decoder_shapes(),
-    converter="stylelab.decoders:convert_adain_decoder",
-    used_by="stylelab.AdaIN",
-))
-
-
-def get(name: str) -> WeightSpec:
-    """The registry entry ``name``, with the list of names when it is unknown."""
-    _import_method_registrations()
+def get(name: str) -> Checkpoint:
+    """The table entry ``name``, with the list of names when it is unknown."""
     try:
         return REGISTRY[name]
     except KeyError:
         raise KeyError(f"No checkpoint named {name!r}. Known: {', '.join(sorted(REGISTRY))}.") from None
 
 
-def _import_method_registrations() -> None:
-    """Method modules register their own checkpoints; import them once so the registry is complete."""
-    for module in ("stylelab.methods.photowct", "stylelab.methods.wct2", "stylelab.methods.wct"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
-
-
 def names() -> list[str]:
-    """Names of every registered checkpoint."""
-    _import_method_registrations()
+    """Names of every checkpoint in the table."""
     return list(REGISTRY)
 
 
@@ -225,14 +87,35 @@ def offline() -> bool:
     return _truthy(os.environ.get(ENV_OFFLINE))
 
 
+def how_to_get(name: str) -> str:
+    """One sentence saying how a user gets checkpoint ``name``, as its registry entry allows.
+
+    A downloadable file: the ``stylelab weights download`` command. A file
+    without a public URL (non-commercial licence, or decoders the user trains):
+    the entry's ``source``, which says where to get it or how to make it.
+    """
+    spec = get(name)
+    if spec.url is None:
+        return f"{spec.filename} cannot be downloaded by stylelab: {spec.source}."
+    return f"`stylelab weights download {spec.name}` fetches {spec.filename}."
+
+
+def checkpoints_of(model) -> dict[str, bool]:
+    """``{registry name: pretrained?}`` for every checkpoint :func:`load_into` put into ``model``
+    or its sub-modules (or what ``model.checkpoints`` lists, for objects that are not modules)."""
+    found: dict[str, bool] = dict(getattr(model, "checkpoints", None) or {})
+    if isinstance(model, torch.nn.Module):
+        for m in model.modules():
+            found.update(getattr(m, "_stylelab_checkpoints", {}))
+    return found
+
+
 def warn_random(what: str, spec: WeightSpec | None = None) -> None:
     """Warn (every time) that ``what`` runs with random weights, saying how to get the real ones."""
-    if spec is not None and spec.url is None:
-        how = f"{spec.filename} has no download URL: `stylelab weights list` says where to get or how to make it."
-    elif spec is not None:
-        how = f"Get the pretrained file with `stylelab weights download {spec.name}` (see README)."
+    if spec is not None:
+        how = how_to_get(spec.name)
     else:
-        how = "Get the pretrained file with `stylelab weights download` (see README)."
+        how = "`stylelab weights list` says where each pretrained file comes from (see README)."
     warnings.warn(
         f"{what} uses RANDOM weights: its outputs show the code runs, not what the method does. {how}",
         RandomWeightsWarning,
@@ -297,7 +180,15 @@ def download(name: str, progress: bool = True, force: bool = False) -> Path:
         raise WeightsNotFoundError(_not_found_message(spec, f"not on disk, and downloads are off (${ENV_OFFLINE}=1)"))
     dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        torch.hub.download_url_to_file(spec.url, str(dest), progress=progress)
+        # torch.hub checks the SHA-256 prefix on the temporary file and only then moves it into place.
+        torch.hub.download_url_to_file(spec.url, str(dest), hash_prefix=spec.sha256_prefix, progress=progress)
+    except RuntimeError as err:
+        if "invalid hash value" not in str(err):
+            raise WeightsNotFoundError(_not_found_message(spec, f"the download failed (RuntimeError: {err})")) from err
+        raise CheckpointMismatchError(
+            f"The file downloaded from {spec.url} is not the published {spec.filename}: its SHA-256 does not "
+            f"start with {spec.sha256_prefix} ({err}). Nothing was saved; try again, or download it by hand."
+        ) from err
     except Exception as err:  # network errors come in many types
         raise WeightsNotFoundError(_not_found_message(spec, f"the download failed ({type(err).__name__}: {err})")) from err
     return dest
@@ -332,6 +223,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         ) from err
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
         obj = obj["state_dict"]
+    if isinstance(obj, dict) and obj and all(isinstance(k, str) and k.startswith("module.") for k in obj):
+        obj = {k[len("module."):]: v for k, v in obj.items()}  # saved from torch.nn.DataParallel
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointMismatchError(f"{path} does not hold a state dict (a mapping of names to tensors).")
     return obj
@@ -386,6 +279,23 @@ def load_state_dict(name: str, source=None, download_missing: bool = True) -> di
     return state
 
 
+def convert(name: str, state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Official keys of checkpoint ``name`` → stylelab's, following the table's rename map.
+
+    Keys under ``optional_prefixes`` and ``fixed`` are dropped (the fixed ones
+    are checked by the model that loads the file, see :func:`load_into`).
+    """
+    spec = get(name)
+    drop = tuple(f"{p}." for p in spec.fixed) + spec.optional_prefixes
+    out = {}
+    for key, value in state_dict.items():
+        if drop and key.startswith(drop):
+            continue
+        module, _, param = key.rpartition(".")
+        out[f"{spec.rename.get(module, module)}.{param}"] = value
+    return out
+
+
 def load_into(
     module: torch.nn.Module,
     name: str,
@@ -393,6 +303,7 @@ def load_into(
     random: bool | None = None,
     download: bool = True,
     strict: bool = True,
+    check_fixed: Callable[[Mapping[str, torch.Tensor]], None] | None = None,
 ) -> bool:
     """Load checkpoint ``name`` into ``module`` (converted to stylelab's names).
 
@@ -404,15 +315,22 @@ def load_into(
             converted keys must still all belong to ``module`` and cover its
             parameters — only keys the module does not need (e.g. layers past
             a truncation) are dropped.
+        check_fixed: for a checkpoint with ``fixed`` tensors (not learned, not
+            loaded), a function of the official state dict that raises
+            :class:`ValueError` when their values are wrong; required then.
 
     Returns:
         ``True`` if pretrained weights were loaded, ``False`` for random ones.
     """
     spec = get(name)
     what = f"{type(module).__name__} ({spec.name})"
+    record = module.__dict__.setdefault("_stylelab_checkpoints", {})  # read by checkpoints_of
+    record[name] = False
     if isinstance(source, str) and source == "random":
         warn_random(what, spec)
         return False
+    if spec.fixed and check_fixed is None:
+        raise TypeError(f"{spec.name} stores fixed tensors ({', '.join(spec.fixed)}): pass check_fixed=")
     try:
         official = load_state_dict(name, source, download_missing=download)
     except WeightsNotFoundError:
@@ -420,7 +338,12 @@ def load_into(
             warn_random(what, spec)
             return False
         raise
-    converted = spec.convert(official)
+    if check_fixed is not None:
+        try:
+            check_fixed(official)
+        except ValueError as err:
+            raise CheckpointMismatchError(str(err)) from None
+    converted = convert(name, official)
     own = module.state_dict()
     if not strict:
         converted = {k: v for k, v in converted.items() if k in own}
@@ -428,6 +351,7 @@ def load_into(
     if missing:
         raise CheckpointMismatchError(f"{spec.filename} lacks weights for {what}: {', '.join(missing[:10])}")
     module.load_state_dict(converted, strict=True)
+    record[name] = True
     return True
 
 

@@ -23,3 +23,18 @@ def test_status_lists_torchvision_and_every_checkpoint():
     rows = dict(course.status())
     assert not rows["torchvision"].startswith("BROKEN")
     assert any(k.startswith("weights: vgg_normalised") for k in rows)
+
+
+def test_weights_banner_advice_follows_the_registry(capsys):
+    """A checkpoint without a URL is never advertised as downloadable (issue 11, claim 9)."""
+    import stylelab
+    from stylelab import weights as W
+
+    photo = stylelab.PhotoWCT.from_official("random")
+    text = course.weights_banner(photo, "PhotoWCT")
+    assert "weights download" not in text and "photo_wct.pth cannot be downloaded" in text
+    wct = stylelab.WCT.from_official(vgg="random", decoders={L: "random" for L in range(1, 6)})
+    text = course.weights_banner(wct, "WCT")
+    assert "`stylelab weights download vgg_normalised`" in text
+    assert all(f"stylelab_wct_decoder{L}.pth cannot be downloaded" in text for L in range(1, 6))
+    assert W.checkpoints_of(wct)["wct_decoder3"] is False

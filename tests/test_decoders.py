@@ -10,7 +10,7 @@ from stylelab import weights as W
 
 
 def official_adain_decoder() -> nn.Sequential:
-    """pytorch-AdaIN's decoder layout (methods.md §1), built from scratch."""
+    """pytorch-AdaIN's decoder layout (naoto0804/pytorch-AdaIN ``net.py``, ``decoder``), built from scratch."""
     def conv(i, o):
         return [nn.ReflectionPad2d(1), nn.Conv2d(i, o, 3)]
 

@@ -11,7 +11,7 @@ from stylelab import weights as W
 
 
 def official_vgg_normalised() -> nn.Sequential:
-    """The Torch-era layout of vgg_normalised (methods.md §1), built from scratch."""
+    """The Torch-era layout of vgg_normalised (naoto0804/pytorch-AdaIN ``net.py``, ``vgg``), built from scratch."""
     layers: list[nn.Module] = [nn.Conv2d(3, 3, 1)]
     in_c = 3
     for block, (n, c) in enumerate(E.BLOCKS, start=1):

@@ -1,26 +1,17 @@
 """stylelab.methods.gatys: presets, agreement with the tutorial's formulation, optimisation, options, CLI."""
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
 
+from benchmarks.reference import gatys_tutorial as tutorial
 from stylelab import colour
 from stylelab.encoders import normalised_vgg19, vgg19
 from stylelab.methods import gatys
 
 D = torch.float64
-ROOT = Path(__file__).resolve().parent.parent
 SHALLOW = {"content_layers": {"relu2_1": 1.0}, "style_layers": ["relu1_1", "relu2_1"]}
-
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_gatys", ROOT / "benchmarks" / "bench_gatys.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -74,18 +65,17 @@ def test_bad_settings_raise_clear_errors():
 
 def test_tutorial_preset_loss_equals_tutorial_formulation():
     """Same weights, same images: the tutorial preset's objective is the tutorial's loss (float64)."""
-    bench = _bench()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         e = vgg19(weights="random", last_layer="conv3_1").to(D)
-    cnn = bench.torchvision_features_like(e)
+    cnn = tutorial.torchvision_features_like(e)
     c, s = _imgs(32, 32, D)
     s = torch.rand(1, 3, 32, 32, dtype=D)
     x = torch.rand(1, 3, 32, 32, dtype=D)
     obj = gatys.GatysObjective(e, gatys.preset("tutorial"), c, s)
     with torch.no_grad():
         ours = obj(x)[0].item()
-    ref = bench.tutorial_loss(cnn, c, s, x)
+    ref = tutorial.tutorial_loss(cnn, c, s, x)
     assert ours == pytest.approx(ref, rel=1e-10)
 
 

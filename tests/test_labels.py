@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from stylelab import labels as L
+from stylelab import transforms as T
 
 
 # ---------------------------------------------------------------------------- resize = PIL NEAREST
@@ -177,6 +178,11 @@ def test_batch_of_maps_mismatch_is_explained():
         T.adain(c, s, content_labels=torch.zeros(3, 6, 6, dtype=torch.long), style_labels=torch.zeros(6, 6, dtype=torch.long))
 
 
+def _wct_labelled(c, s, cl, sl, cfg, used):
+    """WCT per used label through the one path (prepared style, the one per-label loop)."""
+    return T.wct_prepared(c, T.prepare_wct_style(s, cfg, sl), 1.0, cl, used=used)
+
+
 def test_one_pixel_regions_follow_the_documented_rule():
     """WCT (every preset) and AdaIN: a 1-pixel content region takes the style region's mean
     (WCT², clamped to the pixel's own range), a 1-pixel style region's value is its pixel."""
@@ -191,14 +197,14 @@ def test_one_pixel_regions_follow_the_documented_rule():
     sl[0:3, 0:4] = 1  # 12 style pixels of label 1
     mean1 = s[0].flatten(1)[:, (sl == 1).flatten()].mean(1)
     for preset in ("exact", "photowct", "official_wct", "pytorch_wct"):
-        out = L.transfer_per_label(lambda a, b: T.wct_matrix(a, b, T.wct_config(preset)), c, s, cl, sl, used=[1])
+        out = _wct_labelled(c, s, cl, sl, T.wct_config(preset), [1])
         torch.testing.assert_close(out[0, :, 2, 2], mean1)
-    out = L.transfer_per_label(lambda a, b: T.wct_matrix(a, b, T.wct_config("wct2")), c, s, cl, sl, used=[1])
+    out = _wct_labelled(c, s, cl, sl, T.wct_config("wct2"), [1])
     px = c[0, :, 2, 2]
     torch.testing.assert_close(out[0, :, 2, 2], mean1.clamp(px.min(), px.max()))
     out = T.adain(c, s, content_labels=cl, style_labels=sl, min_pixels=0)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out[0, :, 2, 2], mean1)
     # a 1-pixel style region: WCT without regularisation gives its pixel
-    out = L.transfer_per_label(lambda a, b: T.wct_matrix(a, b, T.wct_config("photowct")), s, c, sl, cl, used=[1])
+    out = _wct_labelled(s, c, sl, cl, T.wct_config("photowct"), [1])
     assert torch.equal(out[0, :, 0, 0], out[0, :, 1, 3]) and torch.allclose(out[0, :, 0, 0], c[0, :, 2, 2])

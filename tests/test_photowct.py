@@ -40,7 +40,7 @@ def test_stylize_matches_manual_cascade(model):
     out = model.stylize(c, s)
     torch.testing.assert_close(out, steps[1], rtol=0, atol=0)
     assert out.shape == c.shape and torch.isfinite(out).all()
-    # reproduce methods.md §6.2 by hand: style features from e4 only; switches from each stage's input
+    # reproduce FastPhotoStyle's photo_wct.py transform by hand: style features from e4 only; switches from each stage's input
     sf = model.e4(s, layers=["relu4_1", "relu3_1", "relu2_1", "relu1_1"])
     x = c
     for L in (4, 3, 2, 1):
@@ -192,8 +192,8 @@ def test_one_pixel_regions_deviate_from_the_official_nan_as_documented(model):
     ref = O.segment_loop(O.photowct_core, cf, sf, cseg, sseg, [0, 1])
     assert torch.isnan(ref[0, :, 2, 3]).all() and torch.isfinite(ref[0, :, 5]).all()
     cfg = T.wct_config("photowct", compute_dtype=torch.float64)
-    ours = L.transfer_per_label(lambda a, b: T.wct_matrix(a, b, cfg), cf, sf, torch.from_numpy(cseg),
-                                torch.from_numpy(sseg), used=[0, 1])
+    ours = T.wct_prepared(cf, T.prepare_wct_style(sf, cfg, torch.from_numpy(sseg)), 1.0, torch.from_numpy(cseg),
+                          used=[0, 1])
     torch.testing.assert_close(ours[0, :, 2, 3], sf[0, :, :3].mean((1, 2)))
     keep = torch.ones(6, 6, dtype=torch.bool)
     keep[2, 3] = False
@@ -201,8 +201,8 @@ def test_one_pixel_regions_deviate_from_the_official_nan_as_documented(model):
     # style side: one style pixel of label 1
     ref = O.segment_loop(O.photowct_core, sf, cf, sseg, cseg, [0, 1])
     assert torch.isnan(ref[0, :, :3]).all()
-    ours = L.transfer_per_label(lambda a, b: T.wct_matrix(a, b, cfg), sf, cf, torch.from_numpy(sseg),
-                                torch.from_numpy(cseg), used=[0, 1])
+    ours = T.wct_prepared(sf, T.prepare_wct_style(cf, cfg, torch.from_numpy(cseg)), 1.0, torch.from_numpy(sseg),
+                          used=[0, 1])
     torch.testing.assert_close(ours[0, :, :3], cf[0, :, 2, 3][:, None, None].expand(8, 3, 6))
     # the whole method with such maps: finite where the official code gives NaN
     c, s = _imgs(32, 40)

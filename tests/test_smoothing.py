@@ -31,7 +31,7 @@ def test_direct_matches_dense_closed_form():
     assert np.abs(ours.numpy() - expected).max() < 1e-9
 
 
-@pytest.mark.parametrize("mode", ["cg", "ilu"])
+@pytest.mark.parametrize("mode", ["cg", "ilu", "mg"])
 def test_iterative_solvers_agree_with_direct(mode):
     y, c = _pair()
     direct = S.smooth(y, c, mode="direct", clamp=False)
@@ -135,3 +135,25 @@ def test_cli_smooth(tmp_path):
     rc = cli.main(["smooth", str(tmp_path / "y.png"), str(tmp_path / "c.png"), "-o", str(tmp_path / "o.png"), "--mode", "official"])
     assert rc == 0
     assert load_image(tmp_path / "o.png").shape == (1, 3, 12, 16)
+
+
+def test_solve_affinity_is_the_textbook_dense_solve_and_matches_smooth_direct():
+    import numpy as np
+
+    from stylelab import matting
+    from stylelab.smoothing import smooth, solve_affinity
+
+    g = torch.Generator().manual_seed(3)
+    content = torch.rand(1, 3, 7, 6, generator=g, dtype=torch.float64)
+    y = torch.rand(1, 3, 7, 6, generator=g, dtype=torch.float64)
+    W = matting.affinity(content).toarray()
+    d = W.sum(1)
+    S = W / np.sqrt(np.outer(d, d))
+    dense = 0.1 * np.linalg.solve(np.eye(42) - 0.9 * S, y[0].reshape(3, -1).numpy().T)  # an independent dense oracle
+    assert np.abs(solve_affinity(W, y[0].reshape(3, -1).numpy().T, 0.9) - dense).max() < 1e-10
+    r = smooth(y, content, 0.9, mode="direct", clamp=False)
+    assert np.abs(r[0].reshape(3, -1).numpy().T - dense).max() < 1e-8
+    import pytest
+
+    with pytest.raises(ValueError, match="positive sum"):
+        solve_affinity(np.zeros((3, 3)), np.ones(3))

@@ -50,3 +50,17 @@ def test_pan_and_stylize_frames():
     torch.testing.assert_close(out, 1 - v)
     with pytest.raises(ValueError, match="does not fit"):
         video.pan_frames(img, n_frames=20, step=2)
+
+
+def test_temporal_ratio_warns_when_output_is_degenerate():
+    """A constant black video is 'perfectly stable' (ratio 0): the function must say that means nothing."""
+    frames = video.pan_frames(torch.rand(1, 3, 8, 24, generator=torch.Generator().manual_seed(0)), n_frames=4, step=2)
+    with pytest.warns(UserWarning, match="says nothing about stability"):
+        tc = video.temporal_consistency(frames, torch.zeros_like(frames))
+    assert tc["ratio"] == 0 and tc["contrast"] == 0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tc = video.temporal_consistency(frames, 1 - frames)  # an honest transform: no warning
+    assert abs(tc["contrast"] - 1) < 1e-6 and abs(tc["ratio"] - 1) < 1e-6

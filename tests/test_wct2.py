@@ -1,21 +1,16 @@
 """WCT²: official checkpoint layout, encoder/decoder semantics, transfer_at subsets, sizes, pixel-space transfer."""
 
-import importlib.util
 import itertools
-from pathlib import Path
 
 import pytest
 import torch
 
+# The official transfer.py loop lives once, in benchmarks.reference, shared with the benchmark that times it.
+from benchmarks.reference import wct2_official as _bench
 from stylelab import transforms as T
 from stylelab import wavelets as Wv
 from stylelab import weights as W
 from stylelab.methods import wct2 as M
-
-# The official transfer.py loop lives once, in the benchmark that times it; the test reuses it.
-_spec = importlib.util.spec_from_file_location("bench_wct2", Path(__file__).resolve().parent.parent / "benchmarks" / "bench_wct2.py")
-_bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_bench)
 
 SUBSETS = [s for r in range(0, 4) for s in itertools.combinations(M.COMPONENTS, r)]
 
@@ -33,7 +28,7 @@ def _images(h=24, w=20, seed=0):
             torch.rand(1, 3, 16, 24, generator=g, dtype=torch.float64))
 
 
-def test_registry_shapes_match_methods_md():
+def test_registry_shapes_match_the_official_files():
     enc = W.get("wct2_encoder_sum").shapes
     assert len(enc) == 32 and enc == W.get("wct2_encoder_cat5").shapes
     assert enc["pool3.HH.weight"] == (256, 1, 2, 2) and enc["conv4_1.weight"] == (512, 256, 3, 3)
@@ -64,7 +59,7 @@ def test_synthetic_official_checkpoints_load_and_values_arrive(unpool):
         M.WCT2.from_official(es, M.synthetic_checkpoint(f"wct2_decoder_{other}"), unpool=unpool)
 
 
-def test_encoder_levels_match_methods_md(model):
+def test_encoder_levels_match_the_official_encoder(model):
     x, _ = _images(32, 16)
     skips = {}
     shapes = []
@@ -175,11 +170,12 @@ def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
     cl[:, 16:] = 1
     sl = torch.zeros(16, 24, dtype=torch.long)
     sl[8:] = 1
-    # the cached WCT equals transforms.wct with labels, at one transfer point
+    # the prepared WCT equals transforms.wct with labels, at one transfer point
     feat_c = torch.randn(1, 8, 16, 16, dtype=torch.float64)
     feat_s = torch.randn(1, 8, 8, 12, dtype=torch.float64)
-    side = M._style_side(feat_s, sl, M._CFG)
-    ours = M._wct_cached(feat_c, side, 0.7, cl[None, None], T.usable_labels(cl, sl))
+    side = T.prepare_wct_style(feat_s, M._CFG, sl)
+    ours = T.wct_prepared(feat_c, side, 0.7, cl, used=T.usable_labels(cl, sl))  # decided once, as WCT2.stylize
+    torch.testing.assert_close(ours, T.wct_prepared(feat_c, side, 0.7, cl))  # decided here: the same ids
     ref = T.wct(feat_c, feat_s, 0.7, preset="wct2", content_labels=cl, style_labels=sl, compute_dtype=torch.float64)
     assert not torch.allclose(ours, feat_c)
     torch.testing.assert_close(ours, ref)
@@ -270,12 +266,14 @@ def test_cli_video_writes_frames_and_reports_consistency(tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- labels against the official algorithm
 import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _official_segments as O  # noqa: E402
 
+from benchmarks import bench_wct2  # noqa: E402  (he_init: the benchmark's random weights that do not saturate)
 from stylelab import data  # noqa: E402
 
 
@@ -298,7 +296,7 @@ def test_labels_equal_the_official_algorithm(unpool, monkeypatch):
     """Within 1e-4 of the official code (float64 here: ~1e-9) on a course sky/land pair, and on
     irregular maps at an odd size (padding) whose small regions shrink to one pixel or vanish."""
     monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
-    model = _bench.he_init(M.WCT2.from_official(M.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=1),
+    model = bench_wct2.he_init(M.WCT2.from_official(M.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=1),
                                                 M.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=2),
                                                 unpool=unpool)).double()
     cn, sn = data.pairs(labelled=True)[0]

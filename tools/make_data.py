@@ -520,7 +520,7 @@ def credits_md(entries: list[dict]) -> str:
             f"| {e['name']} | {e['kind']} | `{e['file']}`{' + `' + e['labels'] + '`' if e['labels'] else ''} "
             f"| {e['author']} | {e['license']} | {src} | {e['description']} |"
         )
-    lines += ["", *preview_credit(entries), ""]
+    lines += ["", *preview_credit(entries), "", *STANDIN_CREDITS, ""]
     return "\n".join(lines)
 
 
@@ -536,6 +536,20 @@ def preview_credit(entries: list[dict]) -> list[str]:
         "those photos and is distributed under each one's licence as listed in the table above "
         "(for the GPL-2.0-or-later and CC-BY-SA parts, under those licences).",
     ]
+
+
+#: The stand-in decoders in ``decoders/`` are not built here but by ``tools/train_standin_decoders.py``.
+STANDIN_CREDITS = [
+    "## Stand-in decoders (`decoders/`)",
+    "",
+    "`standin_nearest1.pt`, `standin_nearest2.pt`, `standin_nearest3.pt`, `standin_nearest4.pt`, `standin_nearest5.pt`,",
+    "`standin_max1.pt` and `standin_max2.pt` in `decoders/`:",
+    "small decoders (float16 state dicts) trained by the stylelab authors with `tools/train_standin_decoders.py`",
+    "on 64×64 crops of the course images above, to invert `stylelab.standin.random_encoder` — a normalised",
+    "VGG-19 with fixed-seed random weights. They are **not** the published AdaIN/WCT/PhotoWCT models and",
+    "contain none of their weights; the notebooks use them, labelled as stand-ins, when the pretrained files",
+    "are missing. Licence: CC0-1.0 for the weights themselves; they were fitted to the images listed above.",
+]
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -10,8 +10,9 @@ when no checkpoint is installed, downloads off and the Agg backend. The
 table gives, per notebook, the wall-clock time, the CPU time of the kernel
 process (on a shared machine wall time grows with the load; CPU time much
 less so) and the 1-minute load average before and after, then the totals.
-``--slowest N`` lists each notebook's N slowest cells (from the execution
-timestamps nbclient records), which is where to look when a notebook is slow.
+``--slowest N`` lists each notebook's N slowest cells (wall time from the
+execution timestamps nbclient records, and the kernel's CPU time per cell),
+which is where to look when a notebook is slow.
 Budget (README): ≤ 10 min per notebook and ≤ 30 min for the course in full mode
 on two CPU cores. Nothing is written back to the notebooks.
 """
@@ -61,10 +62,17 @@ def run_one(path: Path, timeout: int) -> dict:
     from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(path, as_version=4)
-    cpu = {}
+    cpu: dict = {"cells": {}}
+
+    def after_cell(cell_index, **_):  # read the kernel's CPU time after each cell (it is gone after the last)
+        now = _kernel_cpu_seconds()
+        if now is not None:
+            cpu["cells"][cell_index] = now - cpu.get("end", 0.0)
+            cpu["end"] = now
+
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-        on_cell_executed=lambda **_: cpu.update(end=_kernel_cpu_seconds()),  # the kernel is gone after the last cell
+        on_cell_executed=after_cell,
     )
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
@@ -76,7 +84,7 @@ def run_one(path: Path, timeout: int) -> dict:
     except Exception as err:  # timeout, dead kernel
         status = f"FAILED: {type(err).__name__}: {str(err)[:80]}"
     wall = time.perf_counter() - t0
-    cells = [(i, _cell_seconds(c), "".join(c["source"]).strip().splitlines()[0][:60] if c["source"] else "")
+    cells = [(i, _cell_seconds(c), cpu["cells"].get(i), "".join(c["source"]).strip().splitlines()[0][:60] if c["source"] else "")
              for i, c in enumerate(nb.cells) if c["cell_type"] == "code"]
     return {"name": path.stem, "wall": wall, "cpu": cpu.get("end"), "load0": load0, "load1": os.getloadavg()[0],
             "status": status, "cells": cells}
@@ -117,8 +125,9 @@ def main(argv=None) -> int:
               f"{r['status']}", flush=True)
         if args.slowest:
             timed = sorted((c for c in r["cells"] if c[1] is not None), key=lambda c: -c[1])[: args.slowest]
-            for i, sec, first in timed:
-                print(f"      cell {i:>3}  {sec:7.1f} s  {first}")
+            for i, sec, cpu_s, first in timed:
+                cpu_txt = f"{cpu_s:7.1f} s CPU" if cpu_s is not None else ""
+                print(f"      cell {i:>3}  {sec:7.1f} s wall {cpu_txt}  {first}")
 
     print(f"\n| notebook ({mode} mode) | wall (s) | kernel CPU (s) | load 1 min (start→end) | status |")
     print("|---|---:|---:|---|---|")

@@ -140,8 +140,10 @@ viz.show_images(greys, titles=[f"Y of {n}" for n in shown], ncols=3, size=2.5, c
 # * `make test` — runs every unit test, then every notebook in the **fast mode**
 #   (`STYLELAB_FAST=1`: small images, few iterations, random weights allowed).
 #   You can run a notebook the same way yourself to try it quickly.
-# * On a CPU laptop the notebooks default to sizes that finish in minutes; on a
-#   GPU raise the sizes where a notebook suggests it.
+# * At their default settings (the **full mode**, what you run) the notebooks are
+#   sized for a 2-core laptop CPU: at most 10 minutes each and 30 minutes for the
+#   whole course (the README lists measured times; `make notebooks-time` measures
+#   them on your machine). On a GPU raise the sizes where a notebook suggests it.
 #
 # ## What to remember
 #

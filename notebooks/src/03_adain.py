@@ -171,12 +171,18 @@ ax.set_title("two AdaIN conventions");
 # show that the code runs. Run `stylelab weights download` for the real thing.
 
 # %%
+from stylelab import standin
+
 model = stylelab.AdaIN.from_official(random=True)  # random only if the files are missing
+if not model.pretrained:  # a random decoder turns every feature into a flat image: use the course's stand-in
+    model = standin.model("adain")
 course.weights_banner(model, "AdaIN (VGG encoder + decoder)")
 style = styles[style_names[0]]
 alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
 outs = [model.stylize(content, style, alpha=a) for a in alphas]
-viz.show_images([style, *outs], titles=["style", *[f"α = {a}" for a in alphas]], ncols=6, size=2.2);
+tag = "" if model.pretrained else " (stand-in)"
+viz.show_images([style, *outs], titles=["style", *[f"α = {a}{tag}" for a in alphas]], ncols=6, size=2.2)
+viz.assert_not_flat(outs, what="network panel");
 
 # %% [markdown]
 # ### Try it: α, two styles, colour preservation

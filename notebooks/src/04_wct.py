@@ -70,6 +70,38 @@ fig.tight_layout();
 # that choice is where the implementations part ways (below).
 
 # %% [markdown]
+# **Exercise 04.wct** — write the whole transform for a `(C, N)` content matrix and a
+# `(C, M)` style matrix, without regularisation (assume every eigenvalue is positive):
+# centre, whiten with $E_c D_c^{-1/2} E_c^\top$, colour with $E_s D_s^{1/2} E_s^\top$, add
+# $\mu_s$ (`torch.linalg.eigh` gives $E, D$). The next figure recolours a photo with *your*
+# function (with the library's until yours passes).
+
+# %%
+from stylelab.exercises import check, use
+
+
+def my_wct(content_f, style_f):
+    raise NotImplementedError  # your code here
+
+
+def _library_wct(content_f, style_f):
+    C, N = content_f.shape
+    return T.wct(content_f.reshape(1, C, 1, N), style_f.reshape(1, C, 1, -1), preset="exact").reshape(C, N)
+
+
+wct_step = use("04.wct", my_wct, fallback=_library_wct, fallback_name="stylelab.transforms.wct (preset 'exact')")
+
+# %%
+pair_c, pair_s = data.pairs()[0]
+c2, s2 = data.load(pair_c, size=size).double(), data.load(pair_s, size=size).double()
+mine = wct_step(c2[0].flatten(1), s2[0].flatten(1)).reshape(c2.shape).clamp(0, 1)
+viz.show_images([c2, s2, mine], titles=[pair_c, pair_s, "WCT on pixels (this function)"], size=2.6)
+# the output's colour covariance is the style's (up to the clamp to [0, 1])
+print(f"colour covariance: output vs style, relative difference "
+      f"{float((T.covariance(mine)[0] - T.covariance(s2)[0]).norm() / T.covariance(s2)[0].norm()):.3f}")
+assert torch.allclose(wct_step(c2[0].flatten(1), s2[0].flatten(1)), _library_wct(c2[0].flatten(1), s2[0].flatten(1)), atol=1e-6)
+
+# %% [markdown]
 # ## Whitening made visible on VGG features
 #
 # We take VGG-19 features of both images (random weights in CI: then the channels
@@ -143,8 +175,10 @@ viz.show_images(maps, titles=[f"content ch {i}" for i in chans] + [f"whitened ch
 # | `wct2` | WCT² | **+I** on both covariances | float32 | clamp to content range |
 # | `exact` | stylelab | none; relative cut-off | float64 | output covariance = Σ_s |
 #
-# The identity looks like a harmless ε — but normalised-VGG features have variances of
-# order one, so it changes the result. Measure the relative error
+# The identity looks like a harmless ε — but whether it is harmless depends on the
+# eigenvalues it is added to, not on its own size. Compare: pixels in [0, 1] have colour
+# variances of about 1e-2; the features here are printed below. Wherever the leading
+# eigenvalues are not ≫ 1, `+I` changes the result. Measure the relative error
 # $\lVert \mathrm{Cov}(F_{cs}) - \Sigma_s\rVert / \lVert\Sigma_s\rVert$ for each preset:
 
 # %%
@@ -153,8 +187,12 @@ def cov_error(c, s, preset):
     Ss = T.covariance(s)[0]
     return float((T.covariance(T.wct(c, s, preset=preset))[0] - Ss).norm() / Ss.norm())
 
-# pixels scaled like VGG features (variance ~1) and the VGG features themselves
+# pixels ×4 (colour variances of order one) and the VGG features themselves
 px_c, px_s = content.double() * 4, style.double() * 4
+for name, x in [("RGB ×4", px_c), (f"{layer} features", cf)]:
+    lam = torch.linalg.eigvalsh(T.covariance(x)[0])
+    print(f"{name}: largest covariance eigenvalue {lam.max():.2g}, mean channel variance {lam.mean():.2g}")
+lam_ft = torch.linalg.eigvalsh(T.covariance(cf)[0])
 err_px = [cov_error(px_c, px_s, p) for p in presets]
 err_ft = [cov_error(cf, sf, p) for p in presets]
 fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -166,6 +204,9 @@ ax.set_ylabel("relative covariance error")
 ax.legend()
 ax.set_title("how far each preset's output is from the style covariance");
 assert err_px[presets.index("exact")] < 1e-8
+# +I hurts in proportion to how small the eigenvalues are next to 1
+if lam_ft.max() < 1:
+    assert err_ft[presets.index("photowct")] > err_px[presets.index("photowct")], (err_ft, err_px)
 
 # %% [markdown]
 # Try it yourself: pick a preset, override the ε values, press **Run**. (Pixels
@@ -186,28 +227,47 @@ wct_explorer.widget()
 # at each level the *current image* is encoded again, WCT'd with the style's features
 # of that level, and decoded. stylelab's WCT decoders are trained by you
 # (`stylelab train --method wct --level L`); the official ones exist only as Torch
-# files. In CI all five are random: the pictures only show the mechanics.
+# files. Without them, random decoders would turn every level into a flat image, so
+# the notebook then uses the course's **stand-in**: five small decoders trained on the
+# course images to invert a fixed-seed *random* encoder (`stylelab.standin`; the
+# banner says so). Random features still describe colour and coarse texture, so the
+# cascade's mechanics — and what α does — become visible. They are not the published
+# model's results.
 
 # %%
+from stylelab import standin
+
 model = stylelab.WCT.from_official(random=True)
+if not model.pretrained:
+    model = standin.model("wct")
 course.weights_banner(model, "WCT (encoder + 5 decoders)")
-steps = model.stylize_steps(content, style, alpha=0.6)  # {level: image}; the last is the result
+tag = "" if model.pretrained else " (stand-in)"
+# relu5_1 sees the image at 1/16 of its side: at 64 px that is 4×4 positions, too few to decode anything
+csize = course.pick(full=size, fast=128)
+content_c, style_c = data.load("astronaut", size=csize), data.load(style_name, size=csize)
+steps = model.stylize_steps(content_c, style_c, alpha=0.6)  # {level: image}; the last is the result
 result = steps[1]
-viz.show_images([content, style, *steps.values()], titles=["content", "style", *[f"after relu{l}_1" for l in steps]],
-                ncols=7, size=2);
+viz.show_images([content_c, style_c, *steps.values()], titles=["content", "style", *[f"after relu{l}_1{tag}" for l in steps]],
+                ncols=7, size=2)
+viz.assert_not_flat(list(steps.values()), what="network panel");
 
 # %%
 alphas = [0.2, 0.6, 1.0]
-viz.show_images([model.stylize(content, style, alpha=a) for a in alphas], titles=[f"α = {a}" for a in alphas], size=2.5);
+by_alpha = [model.stylize(content_c, style_c, alpha=a) for a in alphas]
+viz.show_images(by_alpha, titles=[f"α = {a}{tag}" for a in alphas], size=2.5)
+viz.assert_not_flat(by_alpha, what="network panel")
+# how far the mean colour of each output is from the style's
+gap = [float((o.mean((-2, -1)) - style_c.mean((-2, -1))).norm()) for o in by_alpha]
+print("distance of the mean colour to the style's:", ", ".join(f"α={a}: {g:.3f}" for a, g in zip(alphas, gap)))
 
 # %% [markdown]
 # ## WCT without a network: patches as features
 #
-# We can still see texture transfer without any trained weights. Take every 3×3 patch
-# of the image as a 27-dimensional feature vector: its covariance holds the colour
-# correlations *and* how neighbouring pixels co-vary — second-order texture statistics
-# in Julesz' sense. WCT those vectors, put the patches back (averaging the overlaps),
-# and do it coarse to fine, like the cascade.
+# Can we move texture without any trained weights? Take every 3×3 patch of the image
+# as a 27-dimensional feature vector: its covariance holds the colour correlations
+# *and* how neighbouring pixels co-vary — second-order texture statistics in Julesz'
+# sense. WCT those vectors, put the patches back (averaging the overlaps), and do it
+# coarse to fine, like the cascade. Then measure instead of guessing.
 
 # %%
 def patch_wct(content_img, style_img, k=3, preset="exact"):
@@ -223,8 +283,33 @@ half = F.interpolate(content, scale_factor=0.5, mode="bilinear", antialias=True)
 half_s = F.interpolate(style, scale_factor=0.5, mode="bilinear", antialias=True)
 coarse = F.interpolate(patch_wct(half, half_s, k=5), size=content.shape[-2:], mode="bilinear")
 fine = patch_wct(coarse.clamp(0, 1), style, k=3)
-viz.show_images([content, style, wct_px, patch_wct(content, style).clamp(0, 1), fine.clamp(0, 1)],
+patch3 = patch_wct(content, style).clamp(0, 1)
+viz.show_images([content, style, wct_px, patch3, fine.clamp(0, 1)],
                 titles=["content", "style", "WCT on pixels", "WCT on 3×3 patches", "coarse → fine patches"], ncols=5, size=2.4);
+
+
+def detail_energy(x):
+    """Mean energy of the three level-1 Haar detail bands: how much fine texture an image has."""
+    x = x[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]
+    return float(sum(b.pow(2).mean() for b in stylelab.wavelets.haar_dwt(x)[1:]))
+
+
+moved = float((wct_px - content).abs().mean())
+patch_vs_pixel = float((patch3 - wct_px).abs().mean())
+print(f"mean |change| from the content: pixel WCT {moved:.3f}; patch WCT differs from pixel WCT by {patch_vs_pixel:.3f}")
+print("fine-detail energy: " + ", ".join(f"{n} {detail_energy(x):.1e}" for n, x in
+      [("content", content), ("style", style), ("pixel WCT", wct_px), ("3×3 patches", patch3), ("coarse → fine", fine.clamp(0, 1))]))
+assert patch_vs_pixel < 0.25 * moved, "patch WCT should stay close to pixel WCT"
+assert detail_energy(fine.clamp(0, 1)) < detail_energy(patch3), "the coarse → fine pass should be smoother"
+
+# %% [markdown]
+# **What the numbers say.** The 3×3-patch result differs from pixel WCT by a small
+# fraction of how far either moved from the content: it is still, to the eye, a colour
+# transfer. Its fine-detail energy sits a little closer to the style's than pixel WCT's,
+# but averaging the nine overlapping estimates of every pixel cancels most of what the
+# neighbour correlations add, and the coarse → fine pass, with its bilinear upsampling,
+# is smoother still. Moving texture needs features whose channels respond to texture:
+# the VGG cascade above.
 
 # %% [markdown]
 # ## Spatial control
@@ -246,9 +331,6 @@ viz.show_images([c_img, s_img, T.wct(c_img, s_img).clamp(0, 1), per_label],
 # **04.covariance** — the unbiased covariance of a feature matrix `f` of shape (C, N).
 
 # %%
-from stylelab.exercises import check
-
-
 def my_covariance(f):
     raise NotImplementedError  # your code here
 
@@ -267,17 +349,6 @@ def my_whiten(f):
 check("04.whiten", my_whiten)
 
 # %% [markdown]
-# **04.wct** — the whole transform for (C, N) content and (C, M) style matrices, no
-# regularisation.
-
-# %%
-def my_wct(content_f, style_f):
-    raise NotImplementedError  # your code here
-
-
-check("04.wct", my_wct)
-
-# %% [markdown]
 # ## What to remember
 #
 # * Whitening removes the mean and *all* correlations between channels; colouring
@@ -287,10 +358,40 @@ check("04.wct", my_wct)
 #   transform reproduces the style covariance; `+I` visibly does not.
 # * The cascade re-encodes the current image at every level, coarse to fine; α blends
 #   at each level (0.6 in the official code).
-# * On pixels WCT is full-covariance colour transfer; on patches it already moves texture.
+# * On pixels WCT is full-covariance colour transfer. On overlapping 3×3 patches it
+#   is still mostly colour transfer: averaging the overlaps cancels most of what the
+#   neighbour correlations add. Texture needs features that respond to texture — the
+#   VGG cascade with its decoders.
 #
 # **Papers.** Y. Li, C. Fang, J. Yang, Z. Wang, X. Lu & M.-H. Yang, *Universal Style
 # Transfer via Feature Transforms*, NeurIPS 2017. Y. Li et al., *A Closed-form Solution
 # to Photorealistic Image Stylization*, ECCV 2018. J. Yoo et al., *Photorealistic Style
 # Transfer via Wavelet Transforms*, ICCV 2019. B. Julesz, *Visual Pattern Discrimination*,
 # IRE Trans. Information Theory, 1962.
+
+# %% [markdown]
+# ## Questionnaire
+#
+# 1. AdaIN matches a diagonal of the covariance; WCT matches all of it. Give an example
+#    of two images with the same per-channel means and variances whose colours still
+#    look different. Which statistic tells them apart?
+# 2. Why is the covariance of whitened features a *projector* rather than the identity
+#    when some channels never vary? What happens to those directions in the colouring step?
+# 3. The official WCT drops eigenvalues below 1e-5; PytorchWCT adds the identity. For which
+#    features is each choice harmless, and for which does it change the result? (Hint: the
+#    answer depends on the size of the eigenvalues, not on the size of ε.)
+# 4. Why does the cascade *re-encode* the current image at every level instead of
+#    encoding the content once?
+# 5. What does α = 0.6 blend, and at how many places in the cascade?
+# 6. Patch WCT on overlapping 3×3 patches came out close to pixel WCT. Which step of
+#    `patch_wct` undoes most of what the 27-dimensional covariance adds?
+# 7. Label maps make WCT run per region. What goes wrong with a region of 5 pixels, and
+#    what does the usability rule do about it?
+#
+# **Further reading.** Read Section 3 of Li et al. (NeurIPS 2017) and compare their
+# Figure on "whitening" with the whitened maps above. Look up Kessy, Lewin & Strimmer,
+# *Optimal Whitening and Decorrelation* (The American Statistician, 2018): ZCA — the
+# whitening used here — is one of infinitely many; why is it the one that keeps the
+# content's layout? Then read how the official Torch code (`test_wct.lua` in
+# Yijunmaverick/UniversalStyleTransfer) handles eigenvalues, and find the preset above
+# that reproduces it.

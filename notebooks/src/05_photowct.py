@@ -8,12 +8,14 @@
 # * the PhotoWCT cascade (levels 4 → 1) and how segmentation labels restrict it;
 # * the second step of FastPhotoStyle: closed-form smoothing with the matting affinity,
 #   $r^* = (1-\beta)(I-\beta S)^{-1} y$, and its fast guided-filter approximation;
-# * what each solver costs as the image grows — and why the reference ran out of memory.
+# * what each solver costs as the image grows — and why the reference's exact solve runs
+#   out of (host) memory on large photos.
 
 # %%
 import time
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -76,15 +78,26 @@ assert (unpooled != 0).float().mean() <= 1 / 64 + 1e-6
 #
 # The official weights `photo_wct.pth` are CC BY-NC-SA: stylelab never ships them —
 # download them yourself and pass the path to `stylelab.PhotoWCT.from_official(path)`.
-# Without them (and in CI) the model below runs with random weights and says so.
+# Without them, random decoders would decode every level to a flat image; the notebook
+# then uses the course's **stand-in** (`stylelab.standin`): the same PhotoWCT with a
+# fixed-seed *random* encoder and max-unpooling decoders for levels 2 and 1 trained on
+# the course images (levels 3–4 would need megabytes of weights). It runs the cascade
+# on those two levels; the banner says so.
 
 # %%
+from stylelab import standin
+
 model = stylelab.PhotoWCT.from_official(random=True)
+levels = (4, 3, 2, 1)
+if not model.pretrained:
+    model, levels = standin.model("photowct"), standin.PHOTOWCT_LEVELS
 course.weights_banner(model, "PhotoWCT")
-steps = model.stylize_steps(content, style)  # {level: image}; the last is the result
+tag = "" if model.pretrained else " (stand-in)"
+steps = model.stylize_steps(content, style, levels=levels)  # {level: image}; the last is the result
 stylised = steps[1]
-viz.show_images([content, style] + [steps[L].clamp(0, 1) for L in (4, 3, 2, 1)],
-                titles=["content", "style", "after level 4", "level 3", "level 2", "level 1"], size=2.2);
+viz.show_images([content, style] + [steps[L].clamp(0, 1) for L in levels],
+                titles=["content", "style"] + [f"after level {L}{tag}" for L in levels], size=2.2)
+viz.assert_not_flat([steps[L] for L in levels], what="network panel");
 
 # %% [markdown]
 # With labels (the course's labelled pair: regions are matched by id):
@@ -96,10 +109,11 @@ s_lab = data.load(s_name, size=size)
 cl, sl = data.load_labels(c_name, size=size), data.load_labels(s_name, size=size)
 cl = T.resize_labels(cl, c_lab.shape[-2:])
 sl = T.resize_labels(sl, s_lab.shape[-2:])
-with_labels = model.stylize(c_lab, s_lab, content_labels=cl, style_labels=sl)
+with_labels = model.stylize(c_lab, s_lab, content_labels=cl, style_labels=sl, levels=levels)
 viz.show_images([c_lab, cl[0, 0].float() / max(1, cl.max()), s_lab, with_labels.clamp(0, 1)],
-                titles=[c_name, "content labels", s_name, "PhotoWCT with labels"], size=2.5);
+                titles=[c_name, "content labels", s_name, f"PhotoWCT with labels{tag}"], size=2.5)
 assert with_labels.shape == c_lab.shape
+viz.assert_not_flat(with_labels, what="network panel");
 
 # %% [markdown]
 # ### Making your own label maps
@@ -144,15 +158,21 @@ editor.widget()  # pick clusters / paint, then "save PNGs" (an existing file is 
 # independently in 8×8 tiles (so every tile gets a slightly different colour map).
 
 # %%
-def tiled_colour_transfer(c, s, tile=8):
+def tiled_colour_transfer(c, s, tile=8, eps=1e-4):
+    """Pixel WCT per tile. ε on the pixel scale: colour variances of a photo in [0, 1] are ~1e-2,
+    so the +I of the `photowct` preset (made for VGG features) would wash the colours out."""
     out = torch.empty_like(c)
     for i in range(0, c.shape[-2], tile):
         for j in range(0, c.shape[-1], tile):
-            out[..., i:i + tile, j:j + tile] = T.wct(c[..., i:i + tile, j:j + tile], s, preset="photowct")
+            out[..., i:i + tile, j:j + tile] = T.wct(c[..., i:i + tile, j:j + tile], s, preset="exact", eps_content=eps)
     return out.clamp(0, 1)
 
 
 y = tiled_colour_transfer(content, style)
+spread = (y.flatten(2).std(-1) / style.flatten(2).std(-1)).min().item()
+grey = (tiled_colour_transfer(content, style, eps=1.0).flatten(2).std(-1) / style.flatten(2).std(-1)).max().item()
+print(f"colour spread of y / the style's: {spread:.2f} (ε = 1e-4); with the +I of the photowct preset: {grey:.2f}")
+assert spread > 0.6 and grey < 0.5 * spread, "y must carry the style's colour spread; +I on pixels washes it out"
 c64, y64 = content.double(), y.double()
 exact, info = S.smooth(y64, c64, mode="auto", return_info=True)
 fast = S.smooth(y64, c64, mode="gif", gif_radius=max(2, size // 16), gif_eps=1e-3)
@@ -161,20 +181,33 @@ viz.show_images([content, y, exact, fast],
 
 # %% [markdown]
 # The tile seams disappear in the exact solution, which follows the content's edges;
-# the guided filter is a local, much cheaper approximation. Check the solution:
-# it satisfies $(I-\beta S)\,r = (1-\beta)\,y$ to the solver's tolerance.
+# the guided filter is a local, much cheaper approximation.
+#
+# **Exercise 05.smooth** — write the textbook solve: given a dense affinity `W` (N×N
+# NumPy array), a vector `y` (N,) and β, return $r = (1-\beta)(I-\beta S)^{-1}y$ with
+# $S = D^{-1/2}WD^{-1/2}$, $D = \mathrm{diag}(W\mathbf 1)$. The next cell checks the
+# library's image-level solvers against *your* function (against the library's
+# `smoothing.solve_affinity` until yours passes).
 
 # %%
 from stylelab import matting
+from stylelab.exercises import check, use
 
+
+def my_smooth(W, y, beta):
+    raise NotImplementedError  # your code here
+
+
+smooth_dense = use("05.smooth", my_smooth, fallback=S.solve_affinity)
+
+# %%
 small = 24
 cs, ys = F.interpolate(c64, size=(small, small), mode="area"), F.interpolate(y64, size=(small, small), mode="area")
 r = S.smooth(ys, cs, mode="direct", clamp=False)
-Wm = torch.from_numpy(matting.affinity(cs).toarray())
-d = Wm.sum(1)
-Sm = Wm / torch.sqrt(d[:, None] * d[None, :])
-lhs = (torch.eye(small * small, dtype=torch.float64) - 0.9999 * Sm) @ r[0].reshape(3, -1).T
-assert torch.allclose(lhs, (1 - 0.9999) * ys[0].reshape(3, -1).T, atol=1e-10)
+Wm = matting.affinity(cs).toarray()
+for ch in range(3):  # one colour channel at a time: the same system, three right-hand sides
+    expected = smooth_dense(Wm, ys[0, ch].numpy().ravel(), 0.9999)
+    assert np.abs(r[0, ch].numpy().ravel() - expected).max() < 1e-8, "the image-level solver must match the textbook solve"
 r_cg = S.smooth(ys, cs, mode="cg", clamp=False, tol=1e-10, max_iter=5000)
 assert (r_cg - r).abs().max() < 1e-6, "CG and the direct solve must agree"
 
@@ -191,12 +224,36 @@ assert official.shape[-2:] == (y.shape[-2] - 4, y.shape[-1] - 4)
 # %% [markdown]
 # ## What does it cost? Time against resolution
 #
-# The reference factorises the sparse $N\times N$ system exactly (SuperLU): time and
-# memory grow faster than $N$, and it ran out of memory at 1024 px on the authors' GPU.
+# The reference factorises the sparse $N\times N$ system exactly with SciPy (SuperLU or
+# UMFPACK). That runs on the **CPU, in host memory**, even when the network ran on a
+# GPU — and the factor fills in: its size grows faster than $N$. That is why the
+# reference's smoothing failed at 1024 px (out of the machine's RAM, not the GPU's).
 # stylelab on CPU uses CG preconditioned with an *incomplete* factorisation (a handful
 # of iterations); on GPU a matrix-free CG whose every step is a few box filters. The
 # guided filter is linear in $N$. (The benchmark script `benchmarks/bench_smoothing.py`
 # measures the large sizes.)
+#
+# First the memory: count the non-zeros of the exact LU factor that SciPy's SuperLU
+# builds for growing images, fit a power law, and extrapolate to a 1024×1024 photo.
+
+# %%
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
+
+fill_sizes = course.pick(full=[32, 48, 64, 96], fast=[16, 24, 32])
+fill = []
+for s_ in fill_sizes:
+    cc = F.interpolate(c64, size=(s_, s_), mode="area")
+    dvec = matting.window_counts(s_, s_, 1).ravel()
+    M = ((1 - 0.9999) * sp.diags(dvec) + 0.9999 * matting.laplacian(cc)).tocsc()  # the matrix solve_direct factorises
+    lu = splu(M)
+    fill.append(lu.L.nnz + lu.U.nnz)
+slope, icpt = np.polyfit(np.log([s_ * s_ for s_ in fill_sizes]), np.log(fill), 1)
+gb_1024 = np.exp(icpt) * (1024 * 1024) ** slope * 12 / 1e9  # 8-byte value + 4-byte index per non-zero
+print(f"LU non-zeros grow like N^{slope:.2f}; extrapolated to 1024×1024: ≈ {gb_1024:.0f} GB of host memory "
+      f"for the factor alone (the matrix itself: {25 * 1024 * 1024 * 12 / 1e9:.1f} GB)")
+assert slope > 1.1, "the exact factor must grow faster than the number of pixels"
+
 
 # %%
 sizes = course.pick(full=[64, 128, 192, 256], fast=[24, 32, 40])
@@ -223,26 +280,14 @@ ax.legend();
 # `max_pool2d(..., return_indices=True)` and the original `(H, W)`, rebuild the
 # unpooled map (zeros everywhere except at the switches).
 
+# (05.smooth is above, where the solvers are checked.)
+
 # %%
-from stylelab.exercises import check
-
-
 def my_unpool(pooled, indices, size):
     raise NotImplementedError  # your code here
 
 
 check("05.max_unpool", my_unpool)
-
-# %% [markdown]
-# **05.smooth** — given a dense affinity `W` (N×N NumPy array), a vector `y` (N,) and
-# β, return $r = (1-\beta)(I-\beta D^{-1/2}WD^{-1/2})^{-1}y$.
-
-# %%
-def my_smooth(W, y, beta):
-    raise NotImplementedError  # your code here
-
-
-check("05.smooth", my_smooth)
 
 # %% [markdown]
 # ## What to remember
@@ -261,3 +306,29 @@ check("05.smooth", my_smooth)
 # Feature Transforms*, NeurIPS 2017. A. Levin, D. Lischinski & Y. Weiss, *A Closed-Form
 # Solution to Natural Image Matting*, TPAMI 2008. K. He, J. Sun & X. Tang, *Guided Image
 # Filtering*, ECCV 2010.
+
+# %% [markdown]
+# ## Questionnaire
+#
+# 1. Max-unpooling and nearest upsampling put back the same number of values. Why does
+#    only one of them keep edges where they were?
+# 2. PhotoWCT takes all style features from one pass of the deepest encoder, but encodes the
+#    content anew at every level. Why the difference?
+# 3. The smoothing step uses the *content's* affinity, not the stylised image's. What would
+#    go wrong the other way round?
+# 4. β = 0.9999 makes $(I - \beta S)$ nearly singular. Why does that make plain conjugate
+#    gradients slow, and what does a preconditioner change?
+# 5. The exact solver runs out of memory on large photos even though the matrix has only
+#    25 non-zeros per row. Where does the memory go, and which memory is it (GPU or host)?
+# 6. Why does adding the identity to a *pixel* covariance wash colours out, when the same
+#    +I is nearly harmless on VGG features of a trained network?
+# 7. The guided filter is a local approximation of the smoothing. What can a global solve do
+#    that a filter with a 3×3 to 15×15 window cannot?
+#
+# **Further reading.** Read Section 3.2 of Li et al. (ECCV 2018) and compare their
+# smoothing objective with Zhou et al., *Learning with Local and Global Consistency*
+# (NeurIPS 2003), where the same $(I-\beta S)^{-1}$ appears. Read Zeiler & Fergus,
+# *Visualizing and Understanding Convolutional Networks* (ECCV 2014), which introduced
+# switches for unpooling. For the cost of sparse direct solvers, look up "fill-in" and
+# nested dissection (George, SIAM J. Numer. Anal. 1973): why does a 2-D grid's factor
+# grow like $N\log N$ at best?

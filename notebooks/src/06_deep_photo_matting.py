@@ -61,11 +61,32 @@ assert losses["affine recolouring"] < 1e-3 * losses["added noise"]
 # A global affine recolouring costs (almost) nothing; noise and misaligned structure cost a lot.
 
 # %% [markdown]
-# ## Building $L$ step by step
+# ## Building $L$ step by step — you write the window
 #
 # Take a tiny 4×5 image. Each 3×3 window fully inside it contributes a 9×9 block
 # $L_w$ at the rows/columns of its pixels (row-major index $y\cdot W + x$). Overlapping
 # windows add up.
+#
+# **Exercise 06.window** — given the $n$ pixels of one window as an `(n, 3)` NumPy array
+# and ε, return its `(n, n)` block $L_w$ from the formula above ($\Sigma$ is the *biased*
+# covariance of the window's colours). The cell after it assembles $L$ with *your*
+# function (until yours passes, with the library's, and it says so).
+
+# %%
+from stylelab.exercises import check, use
+
+
+def my_window_laplacian(pixels, eps):
+    raise NotImplementedError  # your code here
+
+
+def _library_window(pixels, eps):
+    """The library's block: the Laplacian of an image made of exactly this one 3×3 window."""
+    return matting.laplacian(torch.from_numpy(pixels.T.reshape(1, 3, 3, 3).copy()), eps=eps).toarray()
+
+
+window_laplacian = use("06.window", my_window_laplacian, fallback=_library_window,
+                       fallback_name="stylelab.matting.laplacian (of the one window)")
 
 # %%
 tiny = F.interpolate(content, size=(4, 5), mode="area")
@@ -75,10 +96,7 @@ L_manual = np.zeros((H * W, H * W))
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
 for k, (y0, x0) in enumerate([(y, x) for y in range(1, H - 1) for x in range(1, W - 1)]):
     ids = [(y0 + dy) * W + (x0 + dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
-    pix = img.reshape(-1, 3)[ids]
-    c = pix - pix.mean(0)
-    cov = c.T @ c / 9 + 1e-7 / 9 * np.eye(3)
-    Lw = np.eye(9) - (1 + c @ np.linalg.inv(cov) @ c.T) / 9
+    Lw = window_laplacian(img.reshape(-1, 3)[ids], 1e-7)  # your function (or the library's)
     L_manual[np.ix_(ids, ids)] += Lw
     if k == 0:
         viz.heatmap(Lw, "one window's L_w (9×9)", ax=axes[0], colorbar=False)
@@ -128,11 +146,13 @@ explorer.widget()
 # The same for four fixed pixels (static figure):
 
 # %%
-pts = [(size // 4, size // 4), (size // 2, size // 2), (size // 3, 2 * size // 3), (3 * size // 4, size // 5)]
+eh, ew = explorer.h, explorer.w  # the explorer's crop, not the full image
+pts = [(eh // 4, ew // 4), (eh // 2, ew // 2), (eh // 3, 2 * ew // 3), (3 * eh // 4, ew // 5)]
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
 for ax, (r_, c_) in zip(axes, pts):
-    a = explorer.affinity_map(min(r_, explorer.h - 1), min(c_, explorer.w - 1))
+    a = explorer.affinity_map(r_, c_)
     win = a[max(0, r_ - 4): r_ + 5, max(0, c_ - 4): c_ + 5]
+    assert win.size > 0 and np.abs(win).max() > 0, (r_, c_)
     m = np.abs(win).max() or 1
     ax.imshow(win, cmap="RdBu_r", vmin=-m, vmax=m)
     ax.set_title(f"affinity around ({r_}, {c_})")
@@ -171,15 +191,21 @@ assert abs(lam[0]) < 1e-6 * lam[-1]
 # $\min_V \|V - y\|^2 + \lambda\, V^\top L V \Rightarrow (I + \lambda L)V = y$.
 
 # %%
-def tiled_colour_transfer(c, s, tile=8):
+def tiled_colour_transfer(c, s, tile=8, eps=1e-4):
+    """Pixel WCT per tile. ε on the pixel scale: colour variances of a photo in [0, 1] are ~1e-2,
+    so the +I of the `photowct` preset (made for VGG features) would wash the colours out."""
     out = torch.empty_like(c)
     for i in range(0, c.shape[-2], tile):
         for j in range(0, c.shape[-1], tile):
-            out[..., i:i + tile, j:j + tile] = T.wct(c[..., i:i + tile, j:j + tile], s, preset="photowct")
+            out[..., i:i + tile, j:j + tile] = T.wct(c[..., i:i + tile, j:j + tile], s, preset="exact", eps_content=eps)
     return out.clamp(0, 1)
 
 
 y = tiled_colour_transfer(content, style)
+spread = (y.flatten(2).std(-1) / style.flatten(2).std(-1)).min().item()
+grey = (tiled_colour_transfer(content, style, eps=1.0).flatten(2).std(-1) / style.flatten(2).std(-1)).max().item()
+print(f"colour spread of y / the style's: {spread:.2f} (ε = 1e-4); with the +I of the photowct preset: {grey:.2f}")
+assert spread > 0.6 and grey < 0.5 * spread, "y must carry the style's colour spread; +I on pixels washes it out"
 lams = [0.0, 1e-2, 1e-1, 1.0, 10.0]
 M0 = sp.identity(size * size, format="csc")
 outs, costs = [], []
@@ -267,20 +293,8 @@ assert float((seg - plain).abs().max()) > 1e-3  # and the labels change the resu
 # %% [markdown]
 # ## Exercises
 #
-# **06.window** — given the $n$ pixels of one window as an `(n, 3)` NumPy array and ε,
-# return its `(n, n)` Laplacian block $L_w$.
-
-# %%
-from stylelab.exercises import check
-
-
-def my_window_laplacian(pixels, eps):
-    raise NotImplementedError  # your code here
-
-
-check("06.window", my_window_laplacian)
-
-# %% [markdown]
+# (06.window is above, where $L$ is assembled.)
+#
 # **06.loss** — given a dense `L` (N×N tensor) and `V` (3×N, one row per colour),
 # return the matting loss $\sum_c V_c^\top L V_c$.
 
@@ -307,3 +321,23 @@ check("06.loss", my_matting_loss)
 # Image Matting*, TPAMI 2008. A. Levin, A. Rav-Acha & D. Lischinski, *Spectral Matting*,
 # TPAMI 2008. K. He, J. Sun & X. Tang, *Fast Matting Using Large Kernel Matting
 # Laplacian Matrices*, CVPR 2010.
+
+# %% [markdown]
+# ## Questionnaire
+#
+# 1. Why does a global affine recolouring of an image cost (almost) nothing under the
+#    matting Laplacian, while shifting the image by two pixels costs a lot?
+# 2. Explain $L\mathbf 1 = 0$ in words. Which images have zero matting cost?
+# 3. What does ε do inside a flat window, and why did two implementations choose 1e-7
+#    and 1e-5?
+# 4. The affinity of a pixel reaches two window radii away. Why two and not one?
+# 5. Why are the eigenvectors of $L$ with the smallest eigenvalues "soft segments"?
+# 6. In the λ sweep, what does λ → ∞ converge to, and why is that not what we want?
+# 7. Deep Photo Style Transfer optimises in two stages, the matting term only in the
+#    second. What would go wrong with the matting term from the first step?
+#
+# **Further reading.** Read Section 3 of Levin, Lischinski & Weiss (TPAMI 2008) for the
+# derivation of $L$ by eliminating $a$ and $b$; redo it for one window with pencil and
+# paper. Read Section 3 of Luan et al. (CVPR 2017) on the augmented style loss and the
+# semantic masks. For matrix-free products with $L$ see He, Sun & Tang (CVPR 2010), and
+# for a library oracle, pymatting's `cf_laplacian` (Germer et al., JOSS 2020).

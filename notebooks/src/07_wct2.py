@@ -63,7 +63,7 @@ import torch.nn.functional as F
 import stylelab
 from stylelab import course, data, video, viz, wavelets, weights
 from stylelab.device import get_device
-from stylelab.exercises import check
+from stylelab.exercises import check, use
 from stylelab.methods import wct2
 from stylelab.widgets.subbands import SubbandExplorer
 
@@ -100,6 +100,27 @@ print(f"max |error|: Haar {err:.1e}, max-pool+copy {(from_max - x).abs().max():.
 viz.show_images([x, from_max, from_avg, rec],
                 ["original", "max-pool → nearest", "LL only (avg) → nearest", "Haar: all 4 bands → inverse"],
                 size=2.6);
+
+# %% [markdown]
+# **Exercise 07.haar_ll** — Haar analysis by hand: compute the LL band of `x`
+# `(B, C, H, W)` (even sides) with strided slicing, no convolution. The next figure
+# builds a three-level LL pyramid with *your* function (with the library's until yours
+# passes).
+
+# %%
+def my_ll(x):
+    raise NotImplementedError  # your code here
+
+
+haar_ll = use("07.haar_ll", my_ll, fallback=lambda x: wavelets.haar_dwt(x)[0], fallback_name="stylelab.wavelets.haar_dwt(x)[0]")
+
+# %%
+pyramid = [x]
+for _ in range(3):
+    pyramid.append(haar_ll(pyramid[-1]))
+# LL_k is 2^k × the average of a 2^k × 2^k block: divide by 2^k to display it in [0, 1]
+viz.show_images([p / 2 ** k for k, p in enumerate(pyramid)], [f"LL{k}" if k else "image" for k in range(4)], size=2.2)
+assert all(torch.allclose(pyramid[k + 1], 2 * F.avg_pool2d(pyramid[k], 2), atol=1e-5) for k in range(3))
 
 # %% [markdown]
 # The three detail bands are mostly near zero on smooth areas and large on edges:
@@ -182,8 +203,9 @@ viz.show_images([content, style, ll_only, all_bands],
 # %% [markdown]
 # Which bands changed? The explorer's `compare=` mode measures ‖B_out − B_in‖/‖B_in‖ per
 # band. We compare the results *before* clipping to [0, 1] (`clamp=False`): with LL only,
-# the detail bands do not move at all. (The clipping of the displayed image does touch
-# them a little where colours leave the [0, 1] range.)
+# the detail bands do not move at all. Clipping the *displayed* image is another matter:
+# where the new colours leave [0, 1], clipping flattens edges, and that shows up as
+# detail-band change — measured in the last check below.
 
 # %%
 raw_ll = wct2.wavelet_transfer(content, style, levels=levels, bands="LL", clamp=False)
@@ -194,6 +216,13 @@ cmp_ll.level = cmp_all.level = levels
 ch_ll, ch_all = cmp_ll.band_change(), cmp_all.band_change()
 assert max(ch_ll["LH"], ch_ll["HL"], ch_ll["HH"]) < 1e-4 < ch_ll["LL"], ch_ll
 assert min(ch_all["LH"], ch_all["HL"], ch_all["HH"]) > 1e-3, ch_all
+cmp_clip = SubbandExplorer(content.cpu(), max_level=levels, compare=ll_only.cpu())  # the clipped, displayed image
+cmp_clip.level = levels
+ch_clip = cmp_clip.band_change()
+clip_detail = max(ch_clip["LH"], ch_clip["HL"], ch_clip["HH"])
+print("relative change per band, LL only: before clipping "
+      + ", ".join(f"{k} {v:.1e}" for k, v in ch_ll.items()) + "; after clipping " + ", ".join(f"{k} {v:.2f}" for k, v in ch_clip.items()))
+assert clip_detail > 100 * max(ch_ll["LH"], ch_ll["HL"], ch_ll["HH"]), "clipping is what moves the detail bands"
 fig, ax = plt.subplots(figsize=(5, 2.8))
 idx = torch.arange(4)
 ax.bar(idx - 0.2, list(ch_ll.values()), 0.4, label="LL only")
@@ -201,8 +230,11 @@ ax.bar(idx + 0.2, list(ch_all.values()), 0.4, label="every band")
 ax.set_xticks(idx, list(ch_ll)); ax.set_ylabel("relative change"); ax.legend(); ax.set_title(f"level {levels}")
 fig.tight_layout();
 
+# The explorer below compares the *unclipped* LL-only result (what the transfer did);
+# pass `compare=ll_only` instead to see what clipping adds.
+
 # %%
-SubbandExplorer(content.cpu(), max_level=levels, compare=ll_only.cpu()).widget()
+SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu()).widget()
 
 # %% [markdown]
 # ## 4 · The WCT² model, component by component
@@ -237,11 +269,15 @@ print("input", tuple(odd.shape), "→ output", tuple(out_odd.shape))
 # ## 5 · Progressive against multi-level
 #
 # WCT and PhotoWCT stylize in a **cascade**: stylize, decode, encode again at the next
-# level, stylize again… Each round trip adds its reconstruction error. WCT² does all
-# levels in **one** pass. The pixel-space analogue: one pyramid with WCT on every band
-# (progressive) versus re-running a one-level transfer three times on its own output
-# (cascade). We count how far each drifts from the content's structure: the relative
-# change of the finest detail bands.
+# level, stylize again… With networks, each round trip adds the *decoder's*
+# reconstruction error: a learnt decoder only approximately inverts its encoder. WCT²
+# does all levels in **one** pass through an (almost) invertible network. The
+# pixel-space analogue: one pyramid with WCT on every band (progressive) versus
+# re-running the transfer three times on its own output (cascade). Here the round trip
+# itself is exact — the Haar transform loses nothing (checked below, to float32
+# rounding) — so any extra drift of the cascade comes from re-applying WCT to an
+# already stylized image, not from reconstruction. We count how far each drifts from
+# the content's structure: the relative change of the finest detail bands.
 
 # %%
 progressive = wct2.wavelet_transfer(content, style, levels=3, bands="all")
@@ -255,6 +291,12 @@ def detail_change(y):
     return sum(float((q - p).norm() / p.norm()) for p, q in zip(a[1:], b[1:])) / 3
 
 
+round_trip = content
+for _ in range(3):  # three analysis/synthesis round trips of a 3-level pyramid, no WCT
+    round_trip = wavelets.haar_waverec(*wavelets.haar_wavedec(round_trip, 3))
+rt_err = (round_trip - content).abs().max().item()
+print(f"3 Haar round trips without WCT: max |error| {rt_err:.1e} (lossless up to float32 rounding)")
+assert rt_err < 1e-5
 print(f"detail change: progressive {detail_change(progressive):.3f}, cascade {detail_change(cascade):.3f}")
 viz.show_images([content, progressive, cascade], ["content", "progressive (1 pass)", "cascade (3 passes)"], size=2.6);
 
@@ -308,34 +350,52 @@ try:
     from stylelab.methods.photowct import PhotoWCT
 
     pwct = PhotoWCT.from_official(device=device, random=course.pick(full=None, fast=True))
-    runs["PhotoWCT"] = lambda f: pwct.stylize(f, s_m)
+    pw_levels = (4, 3, 2, 1)
+    if not pwct.pretrained:  # random decoders give flat frames: the course's stand-in (notebook 05)
+        from stylelab import standin
+
+        pwct, pw_levels = standin.model("photowct", device=device), standin.PHOTOWCT_LEVELS
+    course.weights_banner(pwct, "PhotoWCT")
+    runs["PhotoWCT"] = lambda f: pwct.stylize(f, s_m, levels=pw_levels)
     if not course.is_fast():  # PhotoWCT's four autoencoders are slow on a CPU: the smoothed row runs at default settings
-        runs["PhotoWCT + smoothing"] = lambda f: pwct.stylize(f, s_m, smoothing="auto")
+        runs["PhotoWCT + smoothing"] = lambda f: pwct.stylize(f, s_m, levels=pw_levels, smoothing="auto")
 except Exception as err:  # not available in this installation
     print(f"PhotoWCT not run: {type(err).__name__}: {str(err).splitlines()[0][:100]}")
 results = {name: video.stylize_frames(fn, frames, progress=False) for name, fn in runs.items()}
-tc = {name: video.temporal_consistency(frames, out) for name, out in results.items()}
-fig, ax = plt.subplots(figsize=(5, 2.6))
-ax.barh(list(tc), [v["ratio"] for v in tc.values()])
-ax.axvline(1, color="k", lw=0.8); ax.set_xlabel("Δ(output) / Δ(input)"); ax.set_title("temporal change ratio")
-fig.tight_layout();
+results["constant black (degenerate)"] = torch.zeros_like(frames)  # the trap: see below
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", UserWarning)
+    tc = {name: video.temporal_consistency(frames, out) for name, out in results.items()}
+flagged = [name for name, v in tc.items() if v["contrast"] < video.MIN_CONTRAST]
+fig, ax = plt.subplots(figsize=(6, 2.8))
+bars = ax.barh(list(tc), [v["ratio"] for v in tc.values()],
+               color=["tab:red" if n in flagged else "tab:blue" for n in tc])
+for bar, v in zip(bars, tc.values()):
+    ax.annotate(f" contrast ×{v['contrast']:.2f}", (bar.get_width(), bar.get_y() + bar.get_height() / 2), va="center", fontsize=7)
+ax.axvline(1, color="k", lw=0.8); ax.set_xlabel("Δ(output) / Δ(input)")
+ax.set_title("temporal change ratio (red: output too flat for the ratio to mean anything)", fontsize=9)
+fig.tight_layout()
+for name in flagged:
+    print(f"⚠ {name}: {tc[name]['contrast']:.2f}× the input's contrast — its low ratio rewards a flat output, not stability")
+assert tc["constant black (degenerate)"]["ratio"] == 0 and "constant black (degenerate)" in flagged
+assert len(caught) >= len(flagged)
 viz.show_images([frames[0], frames[-1]] + [r[-1] for r in results.values()],
                 ["frame 0", f"frame {n_frames - 1}"] + list(results), ncols=5, size=2.2);
 
 # %% [markdown]
-# ## Exercises
-#
-# **07.haar_ll** — compute the LL band of `x` (B, C, H, W) with even sides by hand
-# (strided slicing, no convolution).
-
-# %%
-def my_ll(x):
-    raise NotImplementedError  # your code here
-
-
-check("07.haar_ll", my_ll)
+# **Read the ratio with the contrast.** A constant black video never changes, so it
+# scores ratio 0 — "more stable" than any method — while showing nothing. Any metric
+# of change rewards an output that does not change, and a washed-out or flat
+# stylization (random weights, a collapsed decoder) scores almost as well.
+# `video.temporal_consistency` therefore also returns the output's spatial contrast
+# relative to the input's and warns below 0.25; the red bars above are such cases.
+# A stability claim needs both: a ratio near 1 *and* a contrast near the input's.
 
 # %% [markdown]
+# ## Exercises
+#
+# (07.haar_ll is in section 1, where its pyramid is drawn.)
+#
 # **07.haar_inverse** — put a block back together from its four bands: return the
 # (B, C, 2h, 2w) tensor whose `haar_dwt` is `(LL, LH, HL, HH)`.
 
@@ -376,3 +436,27 @@ check("07.temporal_change", my_temporal_change)
 # "A Closed-form Solution to Photorealistic Image Stylization", ECCV 2018.
 # S. Mallat, "A theory for multiresolution signal decomposition: the wavelet
 # representation", IEEE TPAMI 1989.
+
+# %% [markdown]
+# ## Questionnaire
+#
+# 1. Max pooling keeps one value in four. What do Haar wavelets keep instead, and why is
+#    nothing lost?
+# 2. LL is twice the average pool. Where does the factor 2 come from, and what would break
+#    if the filters were not scaled to be orthonormal?
+# 3. Transferring style on the LL band only keeps edges. Why? Which bands carry edges?
+# 4. Clipping the displayed result to [0, 1] changed the detail bands. Explain how a
+#    pointwise operation on pixels can change a "frequency" band.
+# 5. Why does a cascade of autoencoders drift further from the content than one
+#    progressive pass through an invertible network, and why does the pixel-space
+#    cascade *not* have that reason?
+# 6. The WCT of WCT² adds the identity to both covariances and clamps to the content's
+#    range. What does each of these do to the output's statistics?
+# 7. A constant black video has temporal ratio 0. Name another degenerate output that a
+#    stability metric would reward, and a second number that exposes it.
+#
+# **Further reading.** Read Section 3 of Yoo et al. (ICCV 2019) and the component-wise
+# experiments in their supplementary material; compare with the explorer above. Mallat's
+# TPAMI 1989 paper introduces the multiresolution view used here. For evaluation
+# metrics that reward degenerate answers, read Theis, van den Oord & Bethge, *A note on
+# the evaluation of generative models* (ICLR 2016).

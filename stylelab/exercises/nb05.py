@@ -4,6 +4,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import matting
 from . import exercise
 
 
@@ -21,7 +22,6 @@ def _unpool_cases():
           hint="d = W·1, S = D^-1/2 W D^-1/2 (divide W_ij by √(d_i d_j)), then r = (1 − β)(I − βS)⁻¹ y "
                "with np.linalg.solve.")
 def _smooth_cases():
-    from .. import matting
 
     g = torch.Generator().manual_seed(1)
     content = torch.rand(1, 3, 6, 7, generator=g, dtype=torch.float64)

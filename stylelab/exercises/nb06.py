@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from .. import matting
 from . import exercise
 
 
@@ -10,7 +11,6 @@ from . import exercise
           hint="With n pixels (rows of `pixels`, shape (n, 3)): μ = mean, c = pixels − μ, Σ = cᵀc/n (biased) + (ε/n)·I, "
                "result δ_ij − (1 + c_i Σ⁻¹ c_jᵀ)/n as an (n, n) array.")
 def _window_cases():
-    from .. import matting
 
     g = torch.Generator().manual_seed(0)
     img = torch.rand(1, 3, 3, 3, generator=g, dtype=torch.float64)  # exactly one 3×3 window
@@ -20,7 +20,6 @@ def _window_cases():
 @exercise("06.loss", rtol=1e-9, what="matting loss", output=lambda v: torch.as_tensor(v, dtype=torch.float64).reshape(()),
           hint="V has one row per colour channel: add V_c L V_cᵀ over the three channels.")
 def _loss_cases():
-    from .. import matting
 
     g = torch.Generator().manual_seed(2)
     img = torch.rand(1, 3, 5, 6, generator=g, dtype=torch.float64)

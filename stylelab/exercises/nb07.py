@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import wavelets
 from . import exercise
 
 
@@ -19,7 +20,6 @@ def _ll_cases():
 
 
 def _bands(seed):
-    from .. import wavelets
 
     return tuple(wavelets.haar_dwt(_x(seed)))
 

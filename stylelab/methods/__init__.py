@@ -43,6 +43,9 @@ class Runner:
 
     fn: Callable[..., Any]
     pretrained: bool | None
+    #: ``{registry name: pretrained?}`` of the checkpoints it loaded (``stylelab.weights.checkpoints_of``),
+    #: which ``stylelab.course.weights_banner`` turns into advice on getting the real files
+    checkpoints: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass

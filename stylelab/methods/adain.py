@@ -20,9 +20,13 @@ import torch
 import torch.nn as nn
 
 from .. import transforms as T
+from .. import weights as W
 from ..decoders import MirrorDecoder
+from ..device import follow, get_device
 from ..encoders import VGG19Encoder, normalised_vgg19
-from ..device import follow
+from ..tiling import from_cli
+from ..train import AdaINLoss, ImageFolder, load_module_state
+from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["AdaIN", "add_cli_arguments", "run_cli"]
@@ -60,15 +64,12 @@ class AdaIN(nn.Module):
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
         """
-        from .. import weights as W
-        from ..device import get_device
 
         device = get_device(device)
         enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download,
                                device=device)
         dec = MirrorDecoder(4, unpool="nearest")
         if isinstance(decoder, (str, os.PathLike)) and str(decoder).endswith(".ckpt"):
-            from ..train import load_module_state
 
             dec.load_state_dict(load_module_state(decoder, "decoder"))
             dec.pretrained = True
@@ -150,17 +151,22 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
-    cl, sl = getattr(args, "labels", None) or (None, None)
+    cl, sl = getattr(args, "labels", None) or (None, None)  # read and checked by the CLI (never with --tile)
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    out = model.stylize(content, style, alpha=args.alpha, preserve_colour=args.preserve_colour, preset=args.adain_preset,
-                        content_labels=cl, style_labels=sl)
-    return out[..., : content.shape[-2], : content.shape[-1]]
+    if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
+        style = T.coral(style, content)
+
+    def fn(x):
+        out = model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset, content_labels=cl, style_labels=sl)
+        return out[..., : x.shape[-2], : x.shape[-1]]
+
+    return from_cli(args, "adain", fn, content, style)
 
 
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = AdaIN.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s), model.pretrained, _checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:
@@ -173,7 +179,6 @@ def _add_train_arguments(parser) -> None:
 
 
 def _train_job(args, images, device, random) -> TrainJob:
-    from ..train import AdaINLoss, ImageFolder
 
     if not args.styles:
         raise ValueError("--method adain needs --styles FOLDER (style images)")

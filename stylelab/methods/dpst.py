@@ -14,7 +14,7 @@ Luan, Paris, Shechtman, Bala, "Deep Photo Style Transfer", CVPR 2017.
   L_s+^ℓ = Σ_c ‖G_c[O] − G_c[S]‖²_F / C_ℓ² (:func:`augmented_style_loss`).
   Without labels this is a Gram loss over the whole image.
 
-Official implementation (methods.md §7.1): VGG-19, content ``relu4_2``, style
+Official implementation (luanfujun/deep-photo-styletransfer ``deepmatting_seg.lua``): VGG-19, content ``relu4_2``, style
 ``relu1_1 … relu5_1``, content weight 5, style weight 100, λ = 1e4, TV 1e-3,
 L-BFGS, **two stages** — 1000 iterations without the Laplacian
 (``neuralstyle_seg.lua``), then 1000 with it, initialised from stage 1
@@ -35,8 +35,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import labels as L
-from ..matting import MattingLaplacian
+from .. import losses, stats
 from ..device import follow
+from ..encoders import vgg19
+from ..matting import MattingLaplacian
+from ..optim import minimise_image
+from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, register
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "DPSTResult", "PRESETS", "stylize", "run",
@@ -91,9 +95,7 @@ def label_masks(content_labels, style_labels, min_pixels: int = 10, max_ratio: f
 def _masked_gram(feat: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """(K, C, C) Gram matrices of feat (1, C, H, W) under masks (K, 1, H', W') resized bilinearly to H×W."""
     m = F.interpolate(masks, size=feat.shape[-2:], mode="bilinear", align_corners=False)
-    fm = feat * m  # (K, C, H, W)
-    fl = fm.flatten(2)
-    return fl @ fl.transpose(1, 2) / m.flatten(1).sum(1).clamp_min(1.0)[:, None, None]
+    return stats.gram(feat * m, "none") / m.flatten(1).sum(1).clamp_min(1.0)[:, None, None]  # (K, C, C)
 
 
 def augmented_style_loss(feat: torch.Tensor, style_feat: torch.Tensor, content_masks: torch.Tensor | None = None,
@@ -178,8 +180,6 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
         :class:`DPSTResult`: ``.image`` (1, 3, H, W) in [0, 1] and ``.history``
         ``{"loss": [...], "matting": [...]}``.
     """
-    from ..encoders import vgg19
-
     cfg = PRESETS[preset] if isinstance(preset, str) else preset
     cfg = replace(cfg, **overrides)
     steps = tuple(steps or cfg.steps)
@@ -200,45 +200,29 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
         cm, sm = cm.to(dev, dtype), sm.to(dev, dtype)
     # The Laplacian: official resizes the content to long side 700 — here it must match the output size.
     lap = MattingLaplacian(content[0].to(torch.float64 if dev.type != "mps" else torch.float32), eps=cfg.eps, radius=cfg.radius)
-    x = (init if init is not None else content).detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-    history = {"loss": [], "matting": []}
+    x = init if init is not None else content
+    history: dict[str, list[float]] = {"loss": [], "matting": []}
 
-    def stage(n, with_matting):
-        nonlocal x
-        if n <= 0:
-            return
-        opt = torch.optim.LBFGS([x], max_iter=n, history_size=50, tolerance_grad=-1, tolerance_change=-1,
-                                line_search_fn="strong_wolfe")
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=n, desc=f"DPST stage {2 if with_matting else 1}", leave=False)
-
-        def closure():
-            opt.zero_grad()
-            feats = enc(x, layers=layers)
-            loss = cfg.content_weight * F.mse_loss(feats[cfg.content_layer], cfeat)
+    def loss_fn(with_matting):
+        def total_loss(image):
+            feats = enc(image, layers=layers)
+            loss = cfg.content_weight * losses.content_loss(feats[cfg.content_layer], cfeat, "tutorial")  # mean squared error
             for name in cfg.style_layers:
                 loss = loss + cfg.style_weight / len(cfg.style_layers) * augmented_style_loss(feats[name], sfeats[name], cm, sm)
-            loss = loss + cfg.tv_weight * ((x[..., 1:, :] - x[..., :-1, :]).pow(2).sum() + (x[..., 1:] - x[..., :-1]).pow(2).sum())
-            m = photorealism_loss(x, lap) if with_matting else x.new_zeros(())
-            total = loss + cfg.matting_weight * m
-            total.backward()
-            history["loss"].append(float(total.detach()))
-            history["matting"].append(float(m.detach()))
-            if bar is not None:
-                bar.update(1)
-            return total
+            loss = loss + cfg.tv_weight * losses.total_variation(image, "squared", reduction="sum")
+            m = photorealism_loss(image, lap) if with_matting else image.new_zeros(())
+            return loss + cfg.matting_weight * m, {"matting": m}
+        return total_loss
 
-        opt.step(closure)
-        if bar is not None:
-            bar.close()
-        with torch.no_grad():
-            x.clamp_(0, 1)
-
-    stage(steps[0], False)
-    stage(steps[1], True)
+    # Each stage is one L-BFGS call of `steps` iterations that never stops early (official: optim.lbfgs, maxIter).
+    for stage, n in enumerate(steps, start=1):
+        if n <= 0:
+            continue
+        x, hist, _ = minimise_image(loss_fn(stage == 2), x, n, keys=("matting",), budget="iterations",
+                                    history_size=50, line_search="strong_wolfe", tolerances=(-1, -1),
+                                    clamp_each=False, clamp_end=True, progress=progress, desc=f"DPST stage {stage}")
+        history["loss"] += hist["total"]
+        history["matting"] += hist["matting"]
     return DPSTResult(x.detach(), history)
 
 
@@ -258,11 +242,11 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
-    from ..encoders import vgg19
 
     encoder = vgg19(last_layer="relu5_1", device=device, random=True if cfg.random_weights else None).to(cfg.dtype)
     steps = (cfg.iterations, cfg.iterations)
-    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained)
+    return Runner(lambda c, s: stylize(c, s, steps=steps, encoder=encoder, progress=False), encoder.pretrained,
+                  _checkpoints_of(encoder))
 
 
 register(Method(

@@ -55,8 +55,10 @@ import torch
 import torch.nn.functional as F
 
 from .. import colour, losses
-from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
 from ..device import follow, get_device
+from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+from ..optim import minimise_image
+from ..weights import checkpoints_of
 from . import BenchRow, Method, Runner, register
 
 StyleLoss = Literal["gram", "mmd", "moments", "histogram"]
@@ -308,10 +310,6 @@ class GatysObjective:
 
 
 # ---------------------------------------------------------------------------- optimisation
-class _BudgetSpent(Exception):
-    """Raised inside the L-BFGS closure to stop exactly at ``steps`` evaluations."""
-
-
 @dataclass
 class GatysResult:
     """Output of :func:`run`: the image ``(1, 3, H, W)`` in [0, 1], the loss history per evaluation, timing."""
@@ -349,76 +347,18 @@ def optimise(
     """Minimise ``objective`` over the pixels of ``init`` (copied). Returns ``(image, history, evaluations)``.
 
     ``image`` is the best evaluated image with ``cfg.keep_best``, else the last iterate.
+    The loop is :func:`stylelab.optim.minimise_image` with the config's optimiser settings.
 
     ``callback(evaluation, image, losses)`` is called every ``callback_every``
     evaluations with a detached copy of the current image (for live previews).
     A progress bar (``tqdm.auto``) shows the weighted losses.
     """
-    from tqdm.auto import tqdm
-
-    x = init.detach().clone().requires_grad_(True)
-    records: list[torch.Tensor] = []
-    count = [0]
-    best: dict = {"loss": None, "image": None}
-    bar = tqdm(total=cfg.steps, desc=desc, disable=not progress, leave=False)
-
-    def closure():
-        if cfg.stop == "exact" and count[0] >= cfg.steps:
-            raise _BudgetSpent  # a line search asked for more evaluations than the budget has
-        if cfg.clamp:
-            with torch.no_grad():
-                x.clamp_(0, 1)
-        opt.zero_grad(set_to_none=True)
-        total, parts = objective(x)
-        total.backward()
-        count[0] += 1
-        if cfg.keep_best:  # without a host sync: select on the device
-            t = total.detach()
-            if best["loss"] is None:
-                best["loss"], best["image"] = t.clone(), x.detach().clone()
-            else:
-                better = t < best["loss"]
-                best["image"] = torch.where(better, x.detach(), best["image"])
-                best["loss"] = torch.minimum(t, best["loss"])
-        records.append(torch.stack([total.detach(), parts["content"].detach(), parts["style"].detach(), parts["tv"].detach()]))
-        bar.update(1)
-        if count[0] % max(1, callback_every) == 0 or count[0] == cfg.steps:
-            vals = records[-1].tolist()
-            if progress:
-                bar.set_postfix(total=f"{vals[0]:.3g}", content=f"{vals[1]:.3g}", style=f"{vals[2]:.3g}", refresh=False)
-            if callback is not None:
-                callback(count[0], x.detach().clone(), dict(zip(("total", "content", "style", "tv"), vals)))
-        return total
-
-    if cfg.optimizer == "lbfgs":
-        opt = torch.optim.LBFGS([x], lr=cfg.learning_rate, max_iter=cfg.lbfgs_max_iter, history_size=cfg.history_size,
-                                line_search_fn=cfg.line_search)
-        group = opt.param_groups[0]
-        while count[0] < cfg.steps if cfg.stop == "exact" else count[0] <= cfg.steps:
-            if cfg.stop == "exact":
-                left = cfg.steps - count[0]
-                group["max_iter"] = min(cfg.lbfgs_max_iter, left)
-                group["max_eval"] = left if cfg.line_search else min(cfg.lbfgs_max_iter * 5 // 4, left)
-            before = count[0]
-            try:
-                opt.step(closure)
-            except _BudgetSpent:
-                break
-            if count[0] == before:  # converged: L-BFGS made no evaluation
-                break
-    else:
-        opt = torch.optim.Adam([x], lr=cfg.learning_rate)
-        for _ in range(cfg.steps):
-            opt.step(closure)
-            if cfg.clamp:
-                with torch.no_grad():
-                    x.clamp_(0, 1)
-    bar.close()
-    out = best["image"] if cfg.keep_best and best["image"] is not None else x.detach()
-    if cfg.clamp:
-        out = out.clamp(0, 1)
-    hist = torch.stack(records).T.tolist() if records else [[], [], [], []]
-    return out, dict(zip(("total", "content", "style", "tv"), hist)), count[0]
+    return minimise_image(
+        objective, init, cfg.steps, keys=("content", "style", "tv"), optimizer=cfg.optimizer, lr=cfg.learning_rate,
+        budget="evaluations" if cfg.stop == "exact" else "tutorial", lbfgs_max_iter=cfg.lbfgs_max_iter,
+        history_size=cfg.history_size, line_search=cfg.line_search, clamp_each=cfg.clamp, clamp_end=cfg.clamp,
+        keep_best=cfg.keep_best, callback=callback, callback_every=callback_every, progress=progress, desc=desc,
+    )
 
 
 def paper_loss(feats: dict[str, torch.Tensor], content_targets: dict[str, torch.Tensor],
@@ -677,8 +617,9 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
 def _bench(cfg, device) -> Runner:
     config = preset("paper", steps=cfg.iterations)
     encoder = get_encoder(config, device=device, dtype=cfg.dtype, random=True if cfg.random_weights else None)
+
     return Runner(lambda c, s: stylize(c, s, config, encoder=encoder, progress=False),
-                  bool(getattr(encoder, "pretrained", False)))
+                  bool(getattr(encoder, "pretrained", False)), checkpoints_of(encoder))
 
 
 register(Method(

@@ -3,7 +3,7 @@
 Li, Liu, Li, Yang, Kautz, "A Closed-form Solution to Photorealistic Image
 Stylization", ECCV 2018 (NVIDIA/FastPhotoStyle).
 
-Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (methods.md §6.2):
+Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (official ``photo_wct.py``, ``transform``):
 
     F_s^L = relu{L}_1 of the style, all four from ONE pass of the level-4 encoder e4
     x₄ = content;  F = e_L(x_L) (recording max-pool switches)
@@ -55,55 +55,17 @@ import torch.nn as nn
 from .. import labels as L
 from .. import transforms as T
 from .. import weights as W
-from ..decoders import MirrorDecoder, decoder_convs
+from ..decoders import MirrorDecoder
+from ..device import follow, get_device
 from ..encoders import VGG19Encoder
-from ..device import follow
+from ..smoothing import smooth
+from ..tiling import from_cli
+from ..train import ReconstructionLoss, fit
 from . import BenchRow, Method, Runner, images_then_keywords, register
 
-__all__ = ["PhotoWCT", "convert_official", "photowct_shapes", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS"]
+__all__ = ["PhotoWCT", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS"]
 
 LEVELS = (4, 3, 2, 1)
-
-
-def photowct_shapes() -> dict[str, tuple[int, ...]]:
-    """The 80 keys/shapes of the official ``photo_wct.pth`` (methods.md §6.1)."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for level in (1, 2, 3, 4):
-        W._conv(shapes, f"e{level}.conv0", 3, 3, k=1)
-        for name, out_c, in_c in W._vgg_conv_channels():
-            W._conv(shapes, f"e{level}.{name}", out_c, in_c)
-            if name == f"conv{level}_1":
-                break
-        for name, out_c, in_c in decoder_convs(level):
-            W._conv(shapes, f"d{level}.{name}", out_c, in_c)
-    return shapes
-
-
-def convert_official(state_dict) -> dict[str, torch.Tensor]:
-    """Official ``photo_wct.pth`` → :class:`PhotoWCT` state dict.
-
-    The official module's sub-module and layer names (``e4.conv3_1``,
-    ``d4.conv4_1``…) are the ones used here, so this is a validated copy; a
-    checkpoint wrapped as ``{"state_dict": …}`` or with ``module.`` prefixes
-    (DataParallel) is unwrapped.
-    """
-    sd = dict(state_dict.get("state_dict", state_dict)) if isinstance(state_dict, dict) else dict(state_dict)
-    return {k[len("module."):] if k.startswith("module.") else k: v for k, v in sd.items()}
-
-
-W.register(W.WeightSpec(
-    name="photowct",
-    filename="photo_wct.pth",
-    url=None,
-    license="CC BY-NC-SA 4.0 (NVIDIA/FastPhotoStyle; non-commercial, share-alike)",
-    source="PhotoWCTModels/photo_wct.pth in https://github.com/NVIDIA/FastPhotoStyle — download it yourself "
-           "and pass the path (stylelab never ships it)",
-    shapes=photowct_shapes(),
-    converter="stylelab.methods.photowct:convert_official",
-    used_by="stylelab.PhotoWCT",
-    note="Non-commercial use only; share derivatives under the same licence.",
-    print_license_on_load=True,
-))
 
 
 class PhotoWCT(nn.Module):
@@ -129,7 +91,6 @@ class PhotoWCT(nn.Module):
                 or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache.
             random: allow random weights when the file is missing (warns).
         """
-        from ..device import get_device
 
         model = cls()
         model.pretrained = W.load_into(model, "photowct", path_or_state_dict, random=random, download=False)
@@ -213,12 +174,11 @@ class PhotoWCT(nn.Module):
             if used is None:
                 csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", **wct_kwargs)
             else:
-                csf = L.transfer_per_label(lambda c, s: T.wct_matrix(c, s, cfg, method), feats[layer], sfeats[layer],
-                                           cl, sl, used)
+                csf = T.wct_prepared(feats[layer], T.prepare_wct_style(sfeats[layer], cfg, sl, method), 1.0, cl,
+                                     used=used)
             x = getattr(self, f"d{level}")(csf, feats.switches)
             steps[level] = x
         if smoothing is not None:
-            from ..smoothing import smooth
 
             guide = content
             dtype = torch.float64 if x.device.type != "mps" else torch.float32
@@ -237,7 +197,6 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
     (pixel MSE + ``feature_weight`` × feature MSE); the encoder stays frozen.
     Returns ``(model, history)``.
     """
-    from ..train import ReconstructionLoss, fit
 
     model = model or PhotoWCT()
     enc, dec = getattr(model, f"e{level}"), getattr(model, f"d{level}")
@@ -253,7 +212,7 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--weights", default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
-    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "ilu", "cg", "direct", "official", "gif"],
+    parser.add_argument("--smooth", default="auto", choices=["none", "auto", "mg", "ilu", "cg", "direct", "official", "gif"],
                         help="smoothing after stylisation (default auto; none to skip)")
     parser.add_argument("--beta", type=float, default=0.9999, help="smoothing strength β (default 0.9999)")
 
@@ -262,6 +221,17 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     cl, sl = getattr(args, "labels", None) or (None, None)
     model = PhotoWCT.from_official(args.weights, device=device)
     mode = None if args.smooth == "none" else args.smooth
+    if getattr(args, "tile", None) is not None:
+
+        if cl is not None:
+            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+        # WCT tile by tile with shared statistics; the smoothing then runs once at full size (multigrid: O(N) memory)
+        out = from_cli(args, "photowct", lambda x: model.stylize(x, style)[..., : x.shape[-2], : x.shape[-1]],
+                       content, style)
+        if mode is not None:
+            dtype = torch.float64 if out.device.type != "mps" else torch.float32
+            out = smooth(out.clamp(0, 1).to(dtype), content.to(dtype), args.beta, mode=mode, progress=True).float()
+        return out.clamp(0, 1)
     out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
     return out.clamp(0, 1)
 
@@ -270,7 +240,8 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 def _bench(smoothing: str | None):
     def build(cfg, device) -> Runner:
         model = PhotoWCT.from_official(device=device, random=True if cfg.random_weights else None)
-        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained)
+        return Runner(lambda c, s: model.stylize(c, s, smoothing=smoothing).clamp(0, 1), model.pretrained,
+                      W.checkpoints_of(model))
 
     return build
 

@@ -8,7 +8,7 @@ level (:func:`stylelab.transforms.wct`), blended with ``α`` and decoded.
 
 Weights. The encoders are truncations of the same ``vgg_normalised.pth`` as
 AdaIN. The official decoders (``feature_invertor_conv{L}_1.t7``) exist only as
-Torch7 files behind Google-Drive links (methods.md §5); stylelab does not ship
+Torch7 files behind Google-Drive links (Yijunmaverick/UniversalStyleTransfer README); stylelab does not ship
 or download them. Two ways to get decoders:
 
 1. train your own: ``stylelab train --method wct --level L IMAGES`` (see
@@ -36,41 +36,16 @@ import torch.nn as nn
 from .. import transforms as T
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
+from ..device import follow, get_device
 from ..encoders import normalised_vgg19
-from ..device import follow
+from ..smoothing import smooth
+from ..train import ReconstructionLoss, load_module_state
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
 
 __all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA"]
 
 #: The official Torch code's default α (``test_wct.lua``); PytorchWCT uses 1.
 OFFICIAL_ALPHA = 0.6
-
-
-def _identity(state_dict):
-    return dict(state_dict)
-
-
-def decoder_shapes(level: int) -> dict[str, tuple[int, ...]]:
-    """Keys/shapes of a stylelab-named :class:`MirrorDecoder` of ``level``."""
-    shapes = {}
-    for name, out_c, in_c in decoder_convs(level):
-        shapes[f"{name}.weight"] = (out_c, in_c, 3, 3)
-        shapes[f"{name}.bias"] = (out_c,)
-    return shapes
-
-
-for _level in (1, 2, 3, 4, 5):
-    W.register(W.WeightSpec(
-        name=f"wct_decoder{_level}",
-        filename=f"stylelab_wct_decoder{_level}.pth",
-        url=None,
-        license="yours (trained with stylelab.train); converted official decoders: MIT (Yijunmaverick/UniversalStyleTransfer)",
-        source=f"train with `stylelab train --method wct --level {_level} IMAGES`, or convert "
-               f"feature_invertor_conv{_level}_1.t7 with stylelab.methods.wct.convert_t7_decoder",
-        shapes=decoder_shapes(_level),
-        converter="stylelab.methods.wct:_identity",
-        used_by="stylelab.WCT",
-    ))
 
 
 def convert_t7_decoder(path, level: int) -> dict[str, torch.Tensor]:
@@ -155,7 +130,6 @@ class WCT(nn.Module):
                 levels follow the registry's resolution order.
             random: allow random weights when files are missing (warns).
         """
-        from ..device import get_device
 
         levels = sorted(set(int(l) for l in levels), reverse=True)
         if not levels or any(l not in (1, 2, 3, 4, 5) for l in levels):
@@ -169,7 +143,6 @@ class WCT(nn.Module):
             dec = MirrorDecoder(level)
             src = decoders.get(level)
             if isinstance(src, (str, os.PathLike)) and str(src).endswith(".ckpt"):
-                from ..train import load_module_state
 
                 dec.load_state_dict(load_module_state(src, "decoder"))
                 dec.pretrained = True
@@ -307,7 +280,7 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT.from_official(device=device, random=True if cfg.random_weights else None)
-    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained)
+    return Runner(lambda c, s: model.stylize(c, s, alpha=OFFICIAL_ALPHA), model.pretrained, W.checkpoints_of(model))
 
 
 def _bench_pixel(cfg, device) -> Runner:
@@ -316,7 +289,6 @@ def _bench_pixel(cfg, device) -> Runner:
 
 def _bench_pixel_gif(cfg, device) -> Runner:
     """Pixel WCT, then the guided filter of FastPhotoStyle's fast mode: a photorealistic pipeline without weights."""
-    from ..smoothing import smooth
 
     def run(c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         y = T.wct(c, s).clamp(0, 1)
@@ -332,7 +304,6 @@ def _add_train_arguments(parser) -> None:
 
 
 def _train_job(args, images, device, random) -> TrainJob:
-    from ..train import ReconstructionLoss
 
     enc = normalised_vgg19(last_layer=f"relu{args.level}_1", random=random, device=device)
     dec = MirrorDecoder(args.level)

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..viz import to_numpy_image
+
 #: Images whose short side is below this are enlarged by an integer zoom (nearest-neighbour).
 MIN_DISPLAY_SIDE = 128
 #: Images are never enlarged above this short side by the zoom.
@@ -51,7 +53,6 @@ def png_image(image: torch.Tensor | np.ndarray, zoom: int | None = None) -> tupl
     """
     from PIL import Image
 
-    from ..viz import to_numpy_image
 
     arr = to_numpy_image(image)
     arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)

@@ -18,6 +18,7 @@ from typing import Sequence
 import torch
 
 from .. import stats
+from ..viz import figure_to_png_bytes, heatmap, to_numpy_image
 from .base import Explorer, show_png
 
 #: Layers offered with a VGG encoder (those it reaches are kept).
@@ -102,7 +103,6 @@ class FeatureExplorer(Explorer):
         so no axis, title or colour bar overlaps another (a matplotlib figure)."""
         import matplotlib.pyplot as plt
 
-        from ..viz import heatmap, to_numpy_image
 
         f = self.features()[0]
         chans = self.top_channels()
@@ -124,7 +124,6 @@ class FeatureExplorer(Explorer):
         return fig
 
     def compute(self) -> bytes:
-        from ..viz import figure_to_png_bytes
 
         self.png = figure_to_png_bytes(self.figure())
         return self.png

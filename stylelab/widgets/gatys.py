@@ -14,6 +14,7 @@ import math
 import torch
 
 from ..methods import gatys
+from ..viz import figure_to_png_bytes, plot_curves
 from .base import Explorer, png_image, show_png
 
 INITS = ("content", "noise", "style")
@@ -97,7 +98,6 @@ class GatysExplorer(Explorer):
         }
 
     def _show(self) -> None:
-        from ..viz import figure_to_png_bytes, plot_curves
 
         r = self.result
         png, zoom = png_image(r.image)

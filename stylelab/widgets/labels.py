@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .. import labels as L
+from .. import viz
 from .base import Explorer, show_png
 
 SIDES = ("content", "style")
@@ -204,8 +205,6 @@ class LabelEditor(Explorer):
         return {"report": self.report(), "figure_png": self._figure()}
 
     def _figure(self) -> bytes:
-        from .. import viz
-
         plt = viz._plt()
         fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
         for i, side in enumerate(SIDES):

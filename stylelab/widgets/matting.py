@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import matting
+from .. import matting, viz
 from .base import Explorer, show_png
 
 
@@ -65,7 +65,6 @@ class AffinityExplorer(Explorer):
         return {"affinity": aff, "row": self.row, "col": self.col, "eps": self.eps, "figure_png": self._figure(aff)}
 
     def _figure(self, aff) -> bytes:
-        from .. import viz
 
         plt = viz._plt()
         fig, axes = plt.subplots(1, 2, figsize=(7, 3.3))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 
 from .. import wavelets as Wv
+from ..viz import show_images
 from .base import Explorer, png_image, show_png
 
 
@@ -150,7 +151,6 @@ class SubbandExplorer(Explorer):
     # ------------------------------------------------------------ static figure
     def figure(self, size: float = 2.6):
         """A static figure: the four bands at the current level, the original and the reconstruction."""
-        from ..viz import show_images
 
         b = self.level_bands()
         shown = [self._display(b["LL"] / 2 ** self.level)] + [self._display(b[k].abs() * 4, False) for k in ("LH", "HL", "HH")]

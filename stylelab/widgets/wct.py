@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import viz
 from .. import transforms as T
 from .base import Explorer, show_png
 
@@ -51,7 +52,6 @@ class WCTExplorer(Explorer):
         return {"output": out, "cov_error": err, "figure_png": self._figure(out, cov, err)}
 
     def _figure(self, out, cov, err) -> bytes:
-        from .. import viz
 
         plt = viz._plt()
         image = None

@@ -1,0 +1,355 @@
+"""Tiled style transfer with statistics taken once for the whole image.
+
+A 12-megapixel photo does not fit through VGG-19 features on a laptop
+(WCT² needs 5.2 GB at one megapixel on a CPU). Cutting it into tiles and
+stylising each on its own is not enough: AdaIN and WCT normalise with the
+*content's* statistics (channel means, standard deviations, covariances), so
+every tile would be normalised differently and the seams would show as
+changes of colour and contrast. Chen et al. ("Towards Ultra-Resolution
+Neural Style Transfer via Thumbnail Instance Normalization", AAAI 2022) take
+those statistics once, from a thumbnail of the whole image, and apply them
+unchanged to every patch. Here that idea is applied to each method's own
+transform (method-agnostic):
+
+1. **record**: the method runs once on a thumbnail (long side ≤ ``thumbnail``
+   px; the whole image when it is that small). Every content-statistics
+   computation inside the transforms — :func:`stylelab.transforms.adain`'s
+   (μ_c, σ_c), :func:`stylelab.transforms.wct`'s (W_c, μ_c, clamp range) and
+   WCT²'s cached transform — goes through :func:`content_statistics`, which
+   stores its result in call order;
+2. **replay**: the method runs on each tile; the same calls return the stored
+   statistics instead of the tile's own, so every tile is whitened and
+   coloured with the same matrices (the style side is unchanged);
+3. **blend**: tiles overlap by ``overlap`` px; each output pixel is the
+   weighted mean of the tiles covering it, with weights that are 0 on the
+   ``margin`` px next to a tile border and then ramp linearly to 1 across the
+   rest of the overlap (a partition of unity after normalisation), so no
+   tile border is visible. Tile origins are multiples
+   of ``align`` (8: the three poolings before relu4_1), so pooling grids
+   coincide with the whole image's.
+
+What remains different from a whole-image run with the same statistics is
+the *receptive field*: near a tile border the network sees padding instead
+of the neighbouring pixels. A network whose receptive-field radius is at
+most ``margin`` gives exactly the whole-image result (tested). VGG-19 to
+relu4_1 plus its decoder sees ≈ 200 px in every direction, more than any
+practical margin, so for AdaIN, PhotoWCT and WCT² the tiled result differs
+from the whole-image one near tile borders by an amount that shrinks as
+tiles grow (measured in BENCHMARKS.md); :func:`seam_energy` measures
+whether anything is visible along the borders.
+Thumbnail statistics differ from full-resolution ones by the change of
+scale (Chen et al. show it is small for natural images); pass
+``thumbnail=None`` to take them from the full image when that fits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["content_statistics", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled", "seam_energy",
+           "choose_tile", "from_cli", "TILED_METHODS"]
+
+#: Methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through :func:`content_statistics`).
+TILED_METHODS = ("adain", "photowct", "wct2")
+
+_STATE = threading.local()
+
+
+def content_statistics(kind: str, compute: Callable[[], tuple]):
+    """Hook used by the transforms: ``compute()`` normally; recorded or replayed inside :class:`SharedStatistics`.
+
+    ``kind`` names the transform (``"adain"``, ``"wct"``, ``"wct2"``); a replay
+    checks that the calls come in the recorded order and raises otherwise
+    (the method took a different path on the tile than on the thumbnail).
+    """
+    stats = getattr(_STATE, "active", None)
+    if stats is None:
+        return compute()
+    return stats._next(kind, compute)
+
+
+class SharedStatistics:
+    """The content statistics of one run, recorded once and replayed for every tile.
+
+    Usage::
+
+        shared = SharedStatistics()
+        with shared.record():
+            fn(thumbnail)
+        for tile in tiles:
+            with shared.replay():
+                fn(tile)
+    """
+
+    def __init__(self):
+        self.items: list[tuple[str, tuple]] = []
+        self.recorded = False
+        self._mode: str | None = None
+        self._pos = 0
+
+    def _next(self, kind: str, compute):
+        if self._mode == "record":
+            value = compute()
+            self.items.append((kind, value))
+            return value
+        if self._pos >= len(self.items) or self.items[self._pos][0] != kind:
+            raise RuntimeError(
+                f"tiled transfer: call {self._pos + 1} asks for {kind!r} statistics but the thumbnail run recorded "
+                f"{[k for k, _ in self.items]}; the method must take the same path on every tile (label maps are not "
+                f"supported with tiles)")
+        value = self.items[self._pos][1]
+        self._pos += 1
+        return value
+
+    @contextlib.contextmanager
+    def _active(self, mode: str):
+        if getattr(_STATE, "active", None) is not None:
+            raise RuntimeError("shared statistics are already active (nested tiled transfers are not supported)")
+        self._mode, self._pos = mode, 0
+        _STATE.active = self
+        try:
+            yield self
+        finally:
+            _STATE.active = None
+            self._mode = None
+
+    def record(self):
+        """Context: store every content statistic computed inside (clears earlier ones)."""
+        self.items, self.recorded = [], True
+        return self._active("record")
+
+    def replay(self):
+        """Context: return the recorded statistics, in order, instead of computing them."""
+        if not self.recorded:
+            raise RuntimeError("nothing recorded: run the method once inside record() first")
+        return self._active("replay")
+
+
+def _starts(n: int, tile: int, overlap: int, align: int) -> list[int]:
+    if n <= tile:
+        return [0]
+    step = max(align, (tile - overlap) // align * align)
+    starts = list(range(0, n - tile, step))
+    last = n - tile
+    if last - starts[-1] < overlap:  # keep at least `overlap` between the last two tiles
+        starts[-1] = max(0, (last - overlap) // align * align) if len(starts) > 1 else 0
+    starts.append(last)
+    return sorted(set(starts))
+
+
+def tile_boxes(h: int, w: int, tile: int, overlap: int = 64, align: int = 8) -> list[tuple[int, int, int, int]]:
+    """Tiles ``(y0, y1, x0, x1)`` of side ≤ ``tile`` covering an h×w image, neighbours overlapping by ≥ ``overlap``.
+
+    Origins are multiples of ``align`` except the last tile of a row/column,
+    which ends at the image border (like the whole image, whose padding is at
+    the bottom/right).
+    """
+    if tile < 2 * overlap + align or tile % align:
+        raise ValueError(f"tile must be a multiple of {align} and at least 2·overlap + {align} = {2 * overlap + align}, got {tile}")
+    if overlap < 0:
+        raise ValueError(f"overlap must be ≥ 0, got {overlap}")
+    ys, xs = _starts(h, tile, overlap, align), _starts(w, tile, overlap, align)
+    return [(y, min(y + tile, h), x, min(x + tile, w)) for y in ys for x in xs]
+
+
+def blend_window(box, h: int, w: int, overlap: int, margin: int = 0, device=None, dtype=torch.float32) -> torch.Tensor:
+    """(1, 1, th, tw) weights of one tile.
+
+    1 inside; on each side that borders another tile (not the image's own
+    border) the first ``margin`` px get weight 0 (their receptive field
+    reaches the tile's padding) and the next ``overlap − margin`` px ramp up
+    linearly, (i + ½)/(overlap − margin). With neighbours overlapping by
+    ≥ ``overlap`` > 2·``margin`` every pixel keeps a positive total weight.
+    """
+    y0, y1, x0, x1 = box
+
+    def ramp(n, lo_inner, hi_inner):
+        v = torch.ones(n, device=device, dtype=dtype)
+        k = min(overlap, n)
+        if k:
+            r = torch.clamp((torch.arange(k, device=device, dtype=dtype) - margin + 0.5) / max(k - margin, 1), min=0)
+            if lo_inner:
+                v[:k] = torch.minimum(v[:k], r)
+            if hi_inner:
+                v[n - k:] = torch.minimum(v[n - k:], r.flip(0))
+        return v
+
+    wy = ramp(y1 - y0, y0 > 0, y1 < h)
+    wx = ramp(x1 - x0, x0 > 0, x1 < w)
+    return (wy[:, None] * wx[None, :])[None, None]
+
+
+def stylize_tiled(
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    content: torch.Tensor,
+    *,
+    tile: int = 512,
+    overlap: int = 64,
+    margin: int | None = None,
+    thumbnail: int | None = 1024,
+    align: int = 8,
+    progress: bool = True,
+    shared: SharedStatistics | None = None,
+) -> torch.Tensor:
+    """Run ``fn`` (content (1, 3, h, w) → stylised (1, 3, h, w)) tile by tile with shared statistics.
+
+    Args:
+        fn: one method's stylisation of a content crop with a fixed style
+            (e.g. ``lambda x: model.stylize(x, style)``); it must return the
+            crop's size.
+        content: (1, 3, H, W) photo (any size; stays on its device).
+        tile: tile side in pixels (multiple of ``align``).
+        overlap: overlap of neighbouring tiles in pixels (the blend width).
+        margin: pixels at each interior tile border that get no weight
+            (default ``overlap // 4``); a network whose receptive-field
+            radius is ≤ ``margin`` gives exactly the whole-image result.
+        thumbnail: long side of the thumbnail the statistics come from;
+            ``None`` = the full image (only when it fits in memory).
+        progress: a progress bar over the tiles.
+        shared: reuse statistics recorded earlier (the thumbnail run is skipped).
+
+    Returns:
+        (1, 3, H, W) float32 tensor on the content's device.
+    """
+    if content.dim() != 4 or content.shape[0] != 1:
+        raise ValueError(f"content must be one image (1, C, H, W), got {tuple(content.shape)}")
+    h, w = content.shape[-2:]
+    margin = overlap // 4 if margin is None else int(margin)
+    if not 0 <= 2 * margin < overlap or (margin and overlap == 0):
+        raise ValueError(f"margin must satisfy 0 ≤ 2·margin < overlap, got margin {margin}, overlap {overlap}")
+    boxes = tile_boxes(h, w, tile, overlap, align)
+    if len(boxes) == 1 and shared is None and (thumbnail is None or max(h, w) <= thumbnail):
+        return fn(content).to(content.device, torch.float32)  # one tile, own statistics: the whole-image run
+    if shared is None:
+        shared = SharedStatistics()
+        thumb = content
+        if thumbnail is not None and max(h, w) > thumbnail:
+            s = thumbnail / max(h, w)
+            size = (max(align, round(h * s)), max(align, round(w * s)))
+            thumb = F.interpolate(content, size=size, mode="bilinear", antialias=True, align_corners=False)
+        with shared.record():
+            fn(thumb)
+    out = torch.zeros(1, 3, h, w, device=content.device, dtype=torch.float32)
+    weight = torch.zeros(1, 1, h, w, device=content.device, dtype=torch.float32)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(boxes), desc=f"tiles ({tile} px, overlap {overlap})", leave=False)
+    for box in boxes:
+        y0, y1, x0, x1 = box
+        with shared.replay():
+            part = fn(content[..., y0:y1, x0:x1])
+        if tuple(part.shape[-2:]) != (y1 - y0, x1 - x0):
+            raise ValueError(f"fn returned {tuple(part.shape[-2:])} for a {y1 - y0}×{x1 - x0} tile: crop it to the input size")
+        wgt = blend_window(box, h, w, overlap, margin, device=content.device)
+        out[..., y0:y1, x0:x1] += part.to(out) * wgt  # device rule: tiles come back to the content's device
+        weight[..., y0:y1, x0:x1] += wgt
+        del part
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return out.div_(weight)
+
+
+def seam_energy(image: torch.Tensor, boxes, h: int | None = None, w: int | None = None) -> float:
+    """Mean squared colour difference across the tile borders over the mean everywhere else.
+
+    For every tile edge inside the image (column c = x0 or x1 of a tile with
+    0 < c < W, likewise rows) the difference between pixels c−1 and c, summed
+    over colours and squared, is collected; the result is its mean divided
+    by the mean of all other neighbour differences. About 1 means the borders
+    look like any other column/row; a visible seam (a step of colour or
+    contrast) makes it larger. ``image``: (1, C, H, W).
+    """
+    h = h or image.shape[-2]
+    w = w or image.shape[-1]
+    x = image.double()
+    dx = (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum(1)[0]  # (H, W−1): column c−1 → c stored at c−1
+    dy = (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum(1)[0]
+    mx = torch.zeros_like(dx, dtype=torch.bool)
+    my = torch.zeros_like(dy, dtype=torch.bool)
+    for b in boxes:
+        for c in (b[2], b[3]):
+            if 0 < c < w:
+                mx[:, c - 1] = True
+        for r in (b[0], b[1]):
+            if 0 < r < h:
+                my[r - 1, :] = True
+    if not (mx.any() or my.any()):
+        return 1.0
+    seam = torch.cat([dx[mx], dy[my]])
+    rest = torch.cat([dx[~mx], dy[~my]])
+    return float(seam.mean() / rest.mean().clamp_min(1e-30))
+
+
+def choose_tile(method: str, h: int, w: int, *, device=None, style_hw=None, budget_bytes: int | None = None,
+                candidates=(2048, 1536, 1024, 768, 512, 384, 256), **opts) -> int | None:
+    """The largest tile side whose predicted peak memory fits (``None``: the whole image fits, no tiles).
+
+    Uses :func:`stylelab.memory.estimate_peak_bytes` and
+    :func:`stylelab.memory.available_bytes` (or ``budget_bytes``); raises
+    :class:`stylelab.memory.MemoryBudgetError` when not even the smallest tile fits.
+    """
+    try:
+        from . import memory
+    except ImportError:  # pragma: no cover - until the memory module is installed
+        raise RuntimeError("--tile auto needs stylelab.memory (the memory estimate); pass a tile size, e.g. --tile 1024") from None
+
+    budget = memory.available_bytes(device) if budget_bytes is None else int(budget_bytes)
+    need = memory.estimate_peak_bytes(method, h, w, style_hw=style_hw, device=device, **opts)
+    if need <= budget:
+        return None
+    for t in candidates:
+        if t < max(h, w) and memory.estimate_peak_bytes(method, h, w, style_hw=style_hw, tile=t, device=device, **opts) <= budget:
+            return t
+    raise memory.MemoryBudgetError(
+        f"{method} at {w}×{h} needs {need / 2**30:.1f} GiB and does not fit in {budget / 2**30:.1f} GiB even with "
+        f"{candidates[-1]} px tiles; use a smaller --size", needed=need, available=budget, method=method,
+        size=(h, w), suggestion=None)
+
+
+def from_cli(args, method: str, fn: Callable[[torch.Tensor], torch.Tensor], content: torch.Tensor,
+             style: torch.Tensor, **estimate_opts) -> torch.Tensor:
+    """``stylelab transfer … [--tile auto|N]``: ``fn(content)`` whole, or tiled (:func:`stylize_tiled`).
+
+    ``--tile auto`` picks the tile from the memory estimate (:func:`choose_tile`);
+    ``--tile-overlap`` and ``--thumbnail`` are passed on.
+    """
+    tile = getattr(args, "tile", None)
+    if tile is None:
+        return fn(content)
+    h, w = content.shape[-2:]
+    if tile == "auto":
+        tile = choose_tile(method, h, w, device=content.device, style_hw=tuple(style.shape[-2:]), **estimate_opts)
+        if tile is None:
+            print(f"--tile auto: {w}×{h} fits in memory whole; no tiles")
+            return fn(content)
+    else:
+        try:
+            tile = int(tile)
+        except ValueError:
+            raise ValueError(f"--tile takes 'auto' or a tile side in pixels, got {tile!r}") from None
+    overlap = int(getattr(args, "tile_overlap", 64))
+    thumb = getattr(args, "thumbnail", 1024)
+    boxes = tile_boxes(h, w, tile, overlap)
+    print(f"tiled transfer: {len(boxes)} tiles of ≤{tile} px (overlap {overlap} px), statistics from a "
+          f"{'full-size' if not thumb or max(h, w) <= thumb else f'{thumb} px'} thumbnail")
+    return stylize_tiled(fn, content, tile=tile, overlap=overlap, thumbnail=thumb or None)
+
+
+def add_cli_arguments(parser) -> None:
+    """``--tile``, ``--tile-overlap``, ``--thumbnail`` of ``stylelab transfer``."""
+    parser.add_argument("--tile", default=None,
+                        help=f"process in tiles with statistics shared over the whole image ({', '.join(TILED_METHODS)}): "
+                             "'auto' (from the memory estimate) or a tile side in pixels, e.g. 1024")
+    parser.add_argument("--tile-overlap", type=int, default=64, help="overlap of neighbouring tiles in px (default 64)")
+    parser.add_argument("--thumbnail", type=int, default=1024,
+                        help="long side of the thumbnail the statistics come from (default 1024; 0 = full size)")

@@ -1,0 +1,144 @@
+"""Multigrid for the matting-Laplacian smoothing: stencil identities, Galerkin products, an SPD preconditioner,
+agreement with SciPy's direct solve, and errors on bad parameters. Speed is in benchmarks/bench_smoothing.py."""
+
+import numpy as np
+import pytest
+import torch
+
+from stylelab import matting, smoothing as S
+from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _block_basis, _galerkin, pcg
+
+
+def _photo(h, w, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, h, dtype=torch.float64), torch.linspace(0, 1, w, dtype=torch.float64), indexing="ij")
+    mask = (xx + 0.3 * yy > 0.55).double()
+    base = torch.stack([0.2 + 0.6 * mask, 0.5 + 0.2 * yy, 0.7 - 0.5 * mask * xx])[None]
+    content = (base + 0.02 * torch.randn(1, 3, h, w, generator=g, dtype=torch.float64)).clamp(0, 1)
+    content[..., : h // 3, : w // 3] = 0.5  # an exactly flat corner: dropped colour candidates
+    stylized = (content.flip(1) * 0.8 + 0.1 + 0.1 * torch.randn(1, 3, h, w, generator=g, dtype=torch.float64)).clamp(0, 1)
+    return stylized, content
+
+
+def _system(content, beta=0.9999):
+    op = matting.MattingLaplacian(content)
+    st = op.stencil() * beta
+    st[2, 2] += (1 - beta) * op.counts
+    return BlockStencil(st[:, :, None, None]), torch.cat([torch.ones_like(content[0, :1]), content[0]])[None]
+
+
+@pytest.mark.parametrize("h,w,r", [(9, 11, 1), (13, 10, 2)])
+def test_stencil_equals_sparse_laplacian(h, w, r):
+    _, c = _photo(h, w)
+    st = matting.MattingLaplacian(c, radius=r).stencil()
+    dense = BlockStencil(st[:, :, None, None]).dense().numpy()
+    ref = matting.laplacian(c, radius=r).toarray()
+    assert np.abs(dense - ref).max() < 1e-10 * max(1.0, np.abs(ref).max())  # the flat corner makes Δ large
+
+
+def test_block_stencil_apply_matches_dense():
+    g = torch.Generator().manual_seed(1)
+    coef = torch.randn(3, 3, 4, 4, 5, 6, generator=g, dtype=torch.float64)
+    A = BlockStencil(coef)
+    x = torch.randn(2, 4, 5, 6, generator=g, dtype=torch.float64)
+    flat = x.permute(0, 2, 3, 1).reshape(2, -1)
+    want = (A.dense() @ flat.T).T.reshape(2, 5, 6, 4).permute(0, 3, 1, 2)
+    assert torch.allclose(A.apply(x), want, atol=1e-12)
+
+
+def test_galerkin_is_pt_a_p():
+    """The coarse stencil equals Pᵀ A P with P the dense block interpolation (Q padded to 4×4 blocks)."""
+    _, c = _photo(10, 13)
+    A, B = _system(c)
+    Q, R, keep = _block_basis(torch.nn.functional.pad(B, (0, 3, 0, 2)), 4)
+    Ac = _galerkin(A, Q, 4, keep)
+    hc, wc = 3, 4
+    P = torch.zeros(10 * 13, hc * wc * 4, dtype=torch.float64)
+    for J in range(hc * wc):
+        jy, jx = divmod(J, wc)
+        for a in range(4):
+            col = torch.zeros(12, 16, dtype=torch.float64)
+            col[jy * 4:jy * 4 + 4, jx * 4:jx * 4 + 4] = Q[0, a, jy * 4:jy * 4 + 4, jx * 4:jx * 4 + 4]
+            P[:, J * 4 + a] = col[:10, :13].reshape(-1)
+    want = P.T @ A.dense() @ P
+    want += torch.diag((~keep).permute(1, 2, 0).reshape(-1).double())  # dropped candidates: identity
+    assert torch.allclose(Ac.dense(), want, atol=1e-10)
+    # orthonormal kept columns: Qᵀ Q = I on each block (kept part)
+    QtQ = P.T @ P
+    assert torch.allclose(QtQ, torch.diag(keep.permute(1, 2, 0).reshape(-1).double()), atol=1e-10)
+
+
+def test_block_jacobi_inverts_the_diagonal_blocks():
+    _, c = _photo(9, 10)
+    A, _ = _system(c)
+    bj = BlockJacobi(A, 4, shift=2)
+    Ad = A.dense()
+    part = (torch.arange(9)[:, None] + 2) // 4 * 100 + (torch.arange(10)[None] + 2) // 4  # block id per pixel
+    same = part.reshape(-1)[:, None] == part.reshape(-1)[None]
+    want = torch.linalg.inv(torch.where(same, Ad, torch.zeros_like(Ad)))
+    eye = torch.eye(90, dtype=torch.float64).reshape(90, 1, 9, 10)
+    got = bj(eye).reshape(90, 90).T
+    assert torch.allclose(got, want, atol=1e-8 * want.abs().max())
+
+
+@pytest.mark.parametrize("cycle", ["V", "W"])
+def test_preconditioner_is_symmetric_positive_definite(cycle):
+    _, c = _photo(24, 21)
+    A, B = _system(c)
+    mg = Multigrid(A, B, coarse_size=40, cycle=cycle)
+    assert len(mg.levels) >= 3
+    n = 24 * 21
+    M = mg(torch.eye(n, dtype=torch.float64).reshape(n, 1, 24, 21)).reshape(n, n)
+    assert torch.allclose(M, M.T, atol=1e-10 * M.abs().max())
+    assert torch.linalg.eigvalsh((M + M.T) / 2).min() > 0
+    # a good preconditioner: the spectrum of M·A is clustered (condition number ≪ that of A)
+    ev = torch.linalg.eigvals(M @ A.dense()).real
+    assert ev.max() / ev.min() < 0.01 * torch.linalg.cond(A.dense())
+
+
+@pytest.mark.parametrize("h,w", [(33, 47), (64, 50)])
+def test_multigrid_solve_equals_direct(h, w):
+    y, c = _photo(h, w)
+    direct = S.solve_direct(y, c)
+    out, info = S.smooth(y, c, mode="mg", tol=1e-9, clamp=False, return_info=True)
+    assert info.converged and info.residual <= 1e-9 and info.iterations[0] < 60
+    assert (out - direct).abs().max() < 1e-7
+    # channel by channel gives the same numbers
+    one = S.solve_multigrid(y, c, tol=1e-9, channels_at_once=False)
+    assert (one - direct).abs().max() < 1e-7
+
+
+def test_loose_tolerance_error_is_below_residual():
+    """The documented accuracy: a relative residual of 1e-3 leaves a relative error ≤ 1e-3 against the direct solve."""
+    y, c = _photo(40, 40)
+    direct = S.solve_direct(y, c)
+    out = S.smooth(y, c, mode="mg", tol=1e-3, clamp=False)
+    assert ((out - direct).norm() / direct.norm()) < 1e-3
+
+
+def test_pcg_identity_preconditioner_solves_spd_system():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(30, 30, generator=g, dtype=torch.float64)
+    K = X @ X.T + 30 * torch.eye(30, dtype=torch.float64)
+    b = torch.randn(2, 5, 6, generator=g, dtype=torch.float64)
+    x, it, res = pcg(lambda v: (v.reshape(2, 30) @ K).reshape(2, 5, 6), b, lambda r: r, tol=1e-12, max_iter=100)
+    assert res <= 1e-12 and torch.allclose((x.reshape(2, 30) @ K).reshape(2, 5, 6), b, atol=1e-9)
+
+
+def test_bad_parameters():
+    _, c = _photo(12, 12)
+    A, B = _system(c)
+    with pytest.raises(ValueError, match="shape"):
+        BlockStencil(torch.zeros(4, 4, 1, 1, 5, 5))
+    with pytest.raises(ValueError, match="candidates"):
+        Multigrid(A, B[:, :, :5])
+    with pytest.raises(ValueError, match="nu"):
+        Multigrid(A, B, nu=0)
+    with pytest.raises(ValueError, match="cycle"):
+        Multigrid(A, B, cycle="F")
+    with pytest.raises(ValueError, match="operator acts on"):
+        A.apply(torch.zeros(1, 1, 5, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="beta"):
+        S.smooth(c, c, 1.0, mode="mg")
+    with pytest.raises(ValueError, match="mode"):
+        S.smooth(c, c, mode="multigrid")
