@@ -85,6 +85,9 @@ def _transfer(args) -> int:
     if out.exists() and not args.overwrite:
         print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
         return 1
+    if args.style is None and method.needs_style:
+        print(f"error: --method {args.method} needs a STYLE image after CONTENT.", file=sys.stderr)
+        return 1
     device = get_device(args.device)
     if args.seed is not None:
         import torch
@@ -105,8 +108,8 @@ def _transfer(args) -> int:
         print("error: --tile does not support label maps; drop --tile or the labels.", file=sys.stderr)
         return 1
     content = load_image(args.content, size=args.size, device=device)
-    style = load_image(args.style, size=args.style_size or args.size, device=device)
-    args.labels = _read_label_maps(args, method, content, style)
+    style = None if args.style is None else load_image(args.style, size=args.style_size or args.size, device=device)
+    args.labels = _read_label_maps(args, method, content, style)  # (methods without a style take no labels)
     t0 = time.perf_counter()
     result = method.run_cli(args, content, style, device)
     path = save_image(result, out, overwrite=args.overwrite)
@@ -165,7 +168,7 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("--method", required=True, choices=sorted(methods.names()),
                    help="which method (`stylelab transfer --method NAME --help` lists its options)")
     p.add_argument("content", help="content image file")
-    p.add_argument("style", help="style image file")
+    p.add_argument("style", nargs="?", default=None, help="style image file (methods whose trained model holds the style, such as johnson, take none)")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
     p.add_argument("--size", type=int, default=512, help="shorter side of the content in pixels (default 512)")
     p.add_argument("--style-size", type=int, default=None, help="shorter side of the style (default: --size)")

@@ -202,4 +202,28 @@ def pairs(labelled: bool = False) -> list[tuple[str, str]]:
     return out
 
 
-__all__ = ["ENV_DIR", "KINDS", "data_dir", "names", "path", "labels_path", "info", "load", "load_labels", "pairs"]
+def crops(names_: list[str], n: int, size: int, image_size: int | None = None, seed: int = 0, device=None) -> torch.Tensor:
+    """A small image collection cut from course images: ``n`` random ``size × size`` crops, ``(n, 3, size, size)``.
+
+    Crop ``i`` comes from image ``names_[i % len(names_)]`` loaded with its
+    shorter side ``image_size`` (default ``2·size``), at a position drawn from
+    a generator seeded with ``seed`` (reproducible). Used to train the
+    feed-forward networks of notebook 02b on a CPU.
+    """
+    if not names_ or n < 1 or size < 1:
+        raise ValueError("give at least one image name, n ≥ 1 and size ≥ 1")
+    images = [load(name, size=image_size or 2 * size, device=device) for name in names_]
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        img = images[i % len(images)]
+        h, w = img.shape[-2:]
+        if h < size or w < size:
+            raise ValueError(f"{names_[i % len(names_)]} at {w}×{h} px is smaller than the crop size {size}: raise image_size")
+        top = int(torch.randint(h - size + 1, (1,), generator=g))
+        left = int(torch.randint(w - size + 1, (1,), generator=g))
+        out.append(img[0, :, top : top + size, left : left + size])
+    return torch.stack(out)
+
+
+__all__ = ["ENV_DIR", "KINDS", "data_dir", "names", "path", "labels_path", "info", "load", "load_labels", "pairs", "crops"]

@@ -81,6 +81,7 @@ viz.show_images(
 # |---|---|---|
 # | 01 Gram & MMD | style as second-order statistics; Gram loss = MMD with a quadratic kernel | pixel, patch and random-filter statistics |
 # | 02 Gatys | optimise an image to match content and style features | texture synthesis with random filters |
+# | 02b Learning to stylise | train a network instead (Johnson, instance norm, CIN), CycleGAN between collections | perceptual loss on random filters |
 # | 03 AdaIN | instance normalisation; match channel means and variances | AdaIN on pixels = mean/std colour transfer |
 # | 04 WCT | whitening and colouring: match the full covariance | WCT on pixels = covariance colour transfer |
 # | 05 PhotoWCT | max-unpooling and closed-form smoothing for photos | smoothing a pixel-space colour transfer |

@@ -118,6 +118,8 @@ class Method:
         bench: its rows of the benchmark table.
         train: its decoder training for ``stylelab train`` (or ``None``).
         checkpoints: the :mod:`stylelab.weights` names it loads.
+        needs_style: ``stylelab transfer`` requires a STYLE image (``False`` for
+            methods whose trained network holds its style, e.g. ``johnson``).
         module: the defining module (filled in by :func:`register`).
     """
 
@@ -132,6 +134,7 @@ class Method:
     bench: tuple[BenchRow, ...] = ()
     train: TrainSpec | None = None
     checkpoints: tuple[str, ...] = ()
+    needs_style: bool = True
     module: str = field(default="", compare=False)
 
 

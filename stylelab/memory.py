@@ -1,0 +1,353 @@
+"""Memory: predicted before the work, not discovered by the allocator.
+
+:func:`estimate_peak_bytes` predicts the peak memory of a method from the image
+sizes alone (for a file, from its header: :func:`stylelab.io.image_size` reads no
+pixels), :func:`available_bytes` says how much the device can give, and
+:func:`check_fits` compares the two and raises :class:`MemoryBudgetError` —
+with the figures and a size that fits, or the tiled path — before anything is
+allocated. :func:`advice_for_oom` turns an out-of-memory raised during a run
+into the same advice.
+
+The model of the peak
+---------------------
+Feed-forward methods run under ``torch.no_grad``: activations are freed as
+soon as the next layer has used them, and the peak is reached in one layer at
+full resolution — in the decoders' last stage, where an upsampled 128-channel
+map, its reflection-padded copy and the 64-channel output are alive at once
+(≈ 320 floats per pixel, before the allocator's slack). Content and style are
+encoded one after the other, so the peak is the larger of the two phases::
+
+    peak ≈ weights + max(a_c · H·W, a_s · H'·W') · bytes(dtype) / 4
+
+Optimisation methods (Gatys, DPST) keep every activation for the backward pass
+and L-BFGS keeps ``2 · history`` copies of the image, so their per-pixel cost
+is larger. The matting Laplacian with a window radius ``r`` holds
+``(2r+1)⁴`` entries per window (the number that makes ``radius=30`` ask for
+hundreds of GiB). The coefficients below were measured on the CPU (peak
+resident memory added, :class:`stylelab.metrics.PeakMemory`) with
+``benchmarks/bench_memory.py``; BENCHMARKS.md lists estimate against
+measurement and the factor (:data:`FACTOR`) the test holds them to. On CUDA the
+caching allocator's peak is lower than the CPU's resident peak, so the
+estimate errs on the safe side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "FACTOR",
+    "METHODS",
+    "TILE_METHODS",
+    "MemoryBudgetError",
+    "advice_for_oom",
+    "available_bytes",
+    "check_fits",
+    "estimate_peak_bytes",
+    "decode_bytes",
+    "format_bytes",
+    "is_out_of_memory",
+    "largest_fitting_size",
+]
+
+#: The estimate is within this factor of the measured peak (either way) for every
+#: method and size of ``benchmarks/bench_memory.py``; ``tests/test_memory.py`` checks it.
+FACTOR = 1.5
+
+#: Share of the available memory a run may plan to use (the rest: Python, the
+#: caller's own tensors, fragmentation).
+HEADROOM = 0.8
+
+
+@dataclass(frozen=True)
+class _Model:
+    """``weights`` bytes + ``max(content_bpp · H·W, style_bpp · H'·W')`` (float32 bytes per pixel)."""
+
+    weights: float
+    content_bpp: float
+    style_bpp: float
+    label: str
+
+
+#: Calibrated coefficients (CPU, float32; see the module docstring).
+_MODELS: dict[str, _Model] = {
+    "adain": _Model(60e6, 1200.0, 1100.0, "AdaIN"),
+    "wct": _Model(320e6, 1700.0, 500.0, "WCT"),
+    "photowct": _Model(200e6, 1600.0, 700.0, "PhotoWCT"),
+    "wct2": _Model(280e6, 2250.0, 2100.0, "WCT²"),
+    # optimisation: activations kept for the backward pass; L-BFGS history added in estimate_peak_bytes
+    "gatys": _Model(330e6, 2900.0, 500.0, "Gatys"),
+    "dpst": _Model(360e6, 3600.0, 500.0, "DPST"),
+}
+
+#: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
+_SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
+#: What every smoothing run adds before its first pixel (SciPy's sparse modules, work buffers).
+_SMOOTH_FIXED = 40e6
+#: Bytes per window entry while the sparse Laplacian is assembled (the (2r+1)⁴ values per
+#: window, their indices and the summed CSR copy), and the factor's bytes per nonzero of L
+#: (SuperLU's fill-in for "direct"; spilu's float32 factor with its drop tolerance for "ilu").
+_LAPLACIAN_BYTES_PER_ENTRY = 36.0
+_LU_BYTES_PER_NNZ = {"direct": 240.0, "ilu": 8.0}
+
+#: Every method :func:`estimate_peak_bytes` knows.
+METHODS = tuple(_MODELS) + ("smooth",)
+
+#: Methods with a tiled path (``--tile auto``): only the feed-forward networks,
+#: whose output at a pixel depends on a bounded neighbourhood.
+TILE_METHODS = ("adain", "wct", "photowct", "wct2")
+
+
+class MemoryBudgetError(MemoryError):
+    """A run would need more memory than the device has; the message gives the figures and what to do.
+
+    Attributes: ``needed`` and ``available`` (bytes), ``method``, ``size``
+    (``(H, W)``) and ``suggestion`` (a smaller ``(H, W)`` that fits, or ``None``).
+    """
+
+    def __init__(self, message: str, *, needed: int, available: int, method: str,
+                 size: tuple[int, int], suggestion: tuple[int, int] | None):
+        super().__init__(message)
+        self.needed, self.available, self.method = needed, available, method
+        self.size, self.suggestion = size, suggestion
+
+
+def format_bytes(n: float) -> str:
+    """``1536`` → ``'1.5 KiB'``; binary units, as ``free -h`` and ``nvidia-smi``."""
+    n = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _dtype_bytes(dtype) -> int:
+    if dtype is None:
+        return 4
+    return torch.empty((), dtype=dtype).element_size() if isinstance(dtype, torch.dtype) else int(dtype)
+
+
+def _pixels(h, w, tile) -> int:
+    if tile is None:
+        return int(h) * int(w)
+    t = (tile, tile) if isinstance(tile, int) else tuple(tile)
+    return min(int(h), int(t[0])) * min(int(w), int(t[1]))
+
+
+def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple[int, int] | None = None,
+                        tile: int | tuple[int, int] | None = None, device=None, dtype=None, **opts) -> int:
+    """Predicted peak memory (bytes) of one run of ``method`` at ``height × width``.
+
+    Args:
+        method: one of :data:`METHODS` (``"smooth"`` for :func:`stylelab.smoothing.smooth`).
+        height, width: the content (output) size in pixels.
+        style_hw: the style image's ``(H', W')`` (default: the content's size).
+        tile: the tile side (or ``(h, w)``) of a tiled run: activations are
+            those of one tile; ``None`` for a whole-image run.
+        device: accepted for symmetry with :func:`check_fits`; the model is the
+            same on every device (see the module docstring).
+        dtype: the compute dtype (``torch.float64`` doubles the activations);
+            default float32, and float64 for ``"smooth"``.
+        opts: ``"smooth"``: ``mode`` (``"auto"``, ``"direct"``, ``"ilu"``,
+            ``"cg"``, ``"gif"``, ``"official"``) and ``radius`` (matting window
+            radius, default 1); ``"photowct"``: ``smoothing`` (a smooth mode or
+            ``None``); ``"gatys"``/``"dpst"``: ``history_size`` (L-BFGS, default
+            100 / 50) and ``steps`` (iterations; the history fills one entry per step).
+
+    Returns:
+        The estimate in bytes (an int); see :data:`FACTOR` for its accuracy.
+    """
+    method = method.lower()
+    h, w = int(height), int(width)
+    if h <= 0 or width <= 0:
+        raise ValueError(f"height and width must be positive, got {height}×{width}")
+    sh, sw = (h, w) if style_hw is None else (int(style_hw[0]), int(style_hw[1]))
+    if method == "smooth":
+        return _smooth_bytes(h, w, dtype=dtype, **opts)
+    if method not in _MODELS:
+        raise ValueError(f"unknown method {method!r}; estimate_peak_bytes knows {', '.join(METHODS)}")
+    m = _MODELS[method]
+    scale = _dtype_bytes(dtype) / 4
+    content_bpp = m.content_bpp
+    if method in ("gatys", "dpst"):
+        # L-BFGS keeps 2 · history_size flat copies of the image (3 values per pixel),
+        # filled one per step: min(history, steps).
+        hist = int(opts.get("history_size", 100 if method == "gatys" else 50))
+        steps = opts.get("steps")
+        steps = sum(steps) if isinstance(steps, (tuple, list)) else steps
+        content_bpp += 2 * min(hist, int(steps) if steps is not None else hist) * 3 * 4
+    acts = max(content_bpp * _pixels(h, w, tile), m.style_bpp * sh * sw) * scale
+    total = m.weights + acts
+    if method == "photowct" and opts.get("smoothing") not in (None, "none"):
+        total = max(total, m.weights + _smooth_bytes(h, w, mode=opts["smoothing"], device=device))
+    return int(total)
+
+
+def _smooth_bytes(h: int, w: int, *, mode: str = "auto", radius: int = 1, dtype=None, device=None, **_) -> int:
+    n = h * w
+    scale = _dtype_bytes(dtype if dtype is not None else torch.float64) / 8
+    if mode == "gif":
+        return int(_SMOOTH_FIXED + _SMOOTH_BPP["gif"] * n * scale)
+    if mode == "auto" or mode == "official":
+        on_cpu = device is None or torch.device(device).type == "cpu"
+        mode = ("direct" if n <= 96 * 96 else "ilu") if on_cpu else "cg"
+    m = (2 * int(radius) + 1) ** 2
+    windows = max(1, h - 2 * int(radius)) * max(1, w - 2 * int(radius))
+    if mode == "cg":  # matrix-free: the window covariances and a few CG vectors
+        return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m) * n * scale)
+    entries = windows * m * m  # the assembled Laplacian before duplicates are summed
+    nnz = n * (4 * int(radius) + 1) ** 2  # after summing: pixels within 2r of each other
+    return int(_SMOOTH_FIXED + _LAPLACIAN_BYTES_PER_ENTRY * entries + _LU_BYTES_PER_NNZ.get(mode, 240.0) * nnz)
+
+
+# ----------------------------------------------------------------------------- available memory
+def _cgroup_limit() -> int | None:
+    """Memory left under this process's cgroup limit (v2, then v1), or None."""
+    for limit_f, usage_f in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                             ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        try:
+            limit = Path(limit_f).read_text().strip()
+            usage = int(Path(usage_f).read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or not limit.isdigit() or int(limit) >= 1 << 60:
+            return None
+        return max(0, int(limit) - usage)
+    return None
+
+
+def _cpu_available() -> int:
+    avail = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                avail = int(line.split()[1]) * 1024
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            import psutil  # optional
+
+            avail = int(psutil.virtual_memory().available)
+        except ImportError:
+            try:
+                avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+            except (ValueError, OSError, AttributeError):
+                avail = 1 << 62  # unknown: do not refuse
+    cg = _cgroup_limit()
+    return min(avail, cg) if cg is not None else avail
+
+
+def available_bytes(device=None) -> int:
+    """Bytes the device can still give: free CUDA memory, MPS's recommended budget
+    minus what is allocated, or the host's available memory (``MemAvailable``,
+    capped by a cgroup limit) for the CPU."""
+    from .device import get_device
+
+    dev = get_device(device)
+    if dev.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(dev)
+        # memory cached by this process's allocator is free for its own tensors
+        return int(free + torch.cuda.memory_reserved(dev) - torch.cuda.memory_allocated(dev))
+    if dev.type == "mps":
+        try:
+            return int(torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory())
+        except (AttributeError, RuntimeError):
+            return _cpu_available()
+    return _cpu_available()
+
+
+# ----------------------------------------------------------------------------- the check
+def largest_fitting_size(method: str, height: int, width: int, budget: float, **kwargs) -> tuple[int, int] | None:
+    """The largest ``(h, w)`` with the aspect of ``height × width`` whose estimate is within ``budget`` (None if none ≥ 16 px)."""
+    lo, hi = 0.0, 1.0
+    style_hw = kwargs.pop("style_hw", None)
+
+    def fits(s):
+        hh, ww = max(1, round(height * s)), max(1, round(width * s))
+        shw = None if style_hw is None else (max(1, round(style_hw[0] * min(1.0, s))), max(1, round(style_hw[1] * min(1.0, s))))
+        return estimate_peak_bytes(method, hh, ww, style_hw=shw, **kwargs) <= budget
+
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    h, w = int(height * lo), int(width * lo)
+    return (h, w) if min(h, w) >= 16 else None
+
+
+def _advice(method: str, size: tuple[int, int], needed: int, available: int, budget: float,
+            suggestion: tuple[int, int] | None, what: str) -> str:
+    label = _MODELS[method].label if method in _MODELS else method
+    h, w = size
+    text = (f"{label} at {w}×{h} px {what} about {format_bytes(needed)}, but {format_bytes(available)} is available "
+            f"(planning uses {HEADROOM:.0%} of it).")
+    fixes = []
+    if suggestion is not None:
+        sh, sw = suggestion
+        fixes.append(f"Use a smaller image: --size {min(sh, sw)} (library: size={min(sh, sw)}) gives {sw}×{sh} px, which fits.")
+    if method in TILE_METHODS:
+        fixes.append("Or process it in tiles: --tile auto.")
+    if not fixes:
+        fixes.append("Free memory, or use a machine with more.")
+    return " ".join([text, *fixes])
+
+
+def check_fits(method: str, height: int, width: int, *, style_hw=None, tile=None, device=None,
+               available: int | None = None, **opts) -> int:
+    """Raise :class:`MemoryBudgetError` unless ``method`` at ``height × width`` fits on ``device``.
+
+    The run is planned to use at most :data:`HEADROOM` of :func:`available_bytes`
+    (or of ``available`` when given). Returns the estimate (bytes) when it fits.
+    """
+    needed = estimate_peak_bytes(method, height, width, style_hw=style_hw, tile=tile, device=device, **opts)
+    avail = available_bytes(device) if available is None else int(available)
+    budget = HEADROOM * avail
+    if needed <= budget:
+        return needed
+    suggestion = None if tile is not None else largest_fitting_size(
+        method, height, width, budget, style_hw=style_hw, device=device, **opts)
+    raise MemoryBudgetError(
+        _advice(method, (int(height), int(width)), needed, avail, budget, suggestion, "would need"),
+        needed=needed, available=avail, method=method, size=(int(height), int(width)), suggestion=suggestion)
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """True for the allocator's out-of-memory errors (CUDA, MPS, CPU), whatever their class."""
+    if isinstance(err, (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and ("out of memory" in text or "not enough memory" in text
+                                              or "failed to allocate" in text or "can't allocate memory" in text)
+
+
+def advice_for_oom(err: BaseException, method: str, height: int, width: int, *, style_hw=None,
+                   device=None, **opts) -> MemoryBudgetError:
+    """The :class:`MemoryBudgetError` to raise (``from err``) when ``err`` is an out-of-memory of a run."""
+    if isinstance(err, MemoryBudgetError):
+        return err
+    try:
+        needed = estimate_peak_bytes(method, height, width, style_hw=style_hw, device=device, **opts)
+    except ValueError:
+        needed = 0
+    avail = available_bytes(device)
+    budget = HEADROOM * avail
+    suggestion = largest_fitting_size(method, height, width, min(budget, 0.5 * max(needed, 1)),
+                                      style_hw=style_hw, device=device, **opts) if method in METHODS else None
+    msg = _advice(method, (int(height), int(width)), needed, avail, budget, suggestion, "ran out of memory; it needs")
+    return MemoryBudgetError(msg, needed=needed, available=avail, method=method,
+                             size=(int(height), int(width)), suggestion=suggestion)
+
+
+# ----------------------------------------------------------------------------- files
+def decode_bytes(height: int, width: int, bands: int = 4, bytes_per_band: int = 1) -> int:
+    """Bytes PIL needs to hold a decoded ``height × width`` image (``bands`` × ``bytes_per_band`` per pixel).
+
+    The size itself comes from the file's header: :func:`stylelab.io.image_size`.
+    """
+    return int(height) * int(width) * int(bands) * int(bytes_per_band)

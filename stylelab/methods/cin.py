@@ -1,0 +1,35 @@
+"""Conditional instance normalisation: one feed-forward network for several styles.
+
+Dumoulin, Shlens & Kudlur, "A Learned Representation for Artistic Style",
+ICLR 2017. Johnson et al.'s transformation network
+(:class:`stylelab.methods.johnson.TransformNet`) with every normalisation
+layer replaced by :class:`stylelab.norms.ConditionalInstanceNorm2d`: the
+convolutions are shared, and style ``s`` is the row ``(γ^s, β^s)`` of a table
+in each layer. Training (:class:`~stylelab.methods.johnson.PerceptualLoss`)
+draws a style per image; stylisation picks a row, or mixes rows
+(``γ = Σ w_s γ^s``, ``β = Σ w_s β^s``) to interpolate between styles.
+
+``stylelab train --method cin IMAGES --styles FOLDER`` trains one (the images
+of FOLDER, sorted, become styles 0, 1, …); ``stylelab transfer --method cin
+--model FILE CONTENT --style-index K`` (or ``--mix 0.5,0.5``) applies it —
+the same as ``--method johnson`` on a conditional model.
+"""
+
+from __future__ import annotations
+
+from . import Method, TrainSpec, register
+from .johnson import add_cli_arguments, add_train_arguments, run_cli, train_job
+
+__all__ = ["train_job"]
+
+
+def _cin_job(args, images, device, random):
+    return train_job(args, images, device, random, conditional=True)
+
+
+register(Method(
+    name="cin", order=17,
+    summary="Conditional instance norm, Dumoulin et al., ICLR 2017: one network, a table of γ, β per style",
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False,
+    train=TrainSpec(_cin_job, add_train_arguments, "one network for several styles (content images + --styles FOLDER)"),
+))

@@ -1,0 +1,530 @@
+"""Feed-forward style transfer: a transformation network trained with a perceptual loss.
+
+Gatys' method optimises the pixels of every new image. Johnson, Alahi & Fei-Fei
+("Perceptual Losses for Real-Time Style Transfer and Super-Resolution", ECCV
+2016) instead optimise, once, the weights ``W`` of a network ``f_W`` so that
+for content images ``x`` drawn from a photo collection
+
+    min_W  E_x [ λ_c ℓ_feat(f_W(x), x) + λ_s Σ_l ℓ_style^l(f_W(x), y_s) + λ_tv TV(f_W(x)) ]
+
+with one fixed style image ``y_s``. Afterwards a stylisation is one forward
+pass (image optimisation → *model* optimisation). The losses are the ones of
+:mod:`stylelab.losses` on the frozen encoder's features ``φ_l``:
+
+* feature (content) loss ``ℓ_feat = ‖φ_j(ŷ) − φ_j(x)‖² / (C_j H_j W_j)`` at
+  one layer (``losses.content_loss(..., "tutorial")``, the mean squared error);
+* style loss at each style layer ``‖G_l(ŷ) − G_l(y_s)‖²`` with the Gram
+  matrix ``G_l = φ_l φ_lᵀ / (C_l H_l W_l)`` (``losses.gram_loss(...,
+  "tutorial")`` averages the ``C_l²`` entries instead of summing them: the
+  paper's term is ``C_l²`` times ours, a constant per layer absorbed into the
+  weights);
+* ``TV`` the squared total variation (``losses.total_variation``).
+
+Johnson et al. used VGG-16 (content ``relu2_2``; style ``relu1_2, relu2_2,
+relu3_3, relu4_3``). stylelab ships VGG-19 only; :data:`STYLE_LAYERS` are the
+corresponding last ReLUs of blocks 1–4 of VGG-19.
+
+:class:`TransformNet` is the paper's network (supplementary Table 1): a 9×9
+convolution, two stride-2 convolutions, five residual blocks, two ×2
+upsampling stages and a 9×9 output convolution — reflection padding, as the
+official Torch code (jcjohnson/fast-neural-style) and PyTorch's example.
+Switches:
+
+* ``norm``: ``"batch"`` (the paper), ``"instance"`` (Ulyanov, Vedaldi &
+  Lempitsky 2016: replacing batch by instance norm visibly improves the
+  stylisations; the official code's later default) or ``"conditional"``
+  (Dumoulin, Shlens & Kudlur, ICLR 2017: one network, ``n_styles`` styles, a
+  table of per-style ``γ, β`` in every normalisation layer —
+  :class:`stylelab.norms.ConditionalInstanceNorm2d`);
+* ``upsample``: ``"transposed"`` (the paper's fractionally-strided
+  convolutions) or ``"nearest"`` (nearest ×2 then a 3×3 convolution, which
+  avoids checkerboard artefacts — Odena, Dumoulin & Olah, Distill 2016; used by
+  Dumoulin et al. and PyTorch's ``fast_neural_style`` example).
+
+Training goes through :func:`stylelab.train.fit` with :class:`PerceptualLoss`
+as its ``loss_fn`` (progress bar, resumable checkpoints).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .. import losses, stats
+from ..device import get_device
+from ..encoders import normalised_vgg19
+from ..io import load_image
+from ..norms import NormKind, make_norm
+from ..train import FORMAT, IMAGE_EXTENSIONS, load_module_state
+from . import Method, TrainJob, TrainSpec, register
+
+__all__ = [
+    "TransformNet", "ResidualBlock", "PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
+    "stylize", "load", "add_cli_arguments", "run_cli", "add_train_arguments", "train_job",
+]
+
+#: Johnson et al.'s layers, moved from VGG-16 to VGG-19 (last ReLU of each block).
+CONTENT_LAYERS = {"relu2_2": 1.0}
+STYLE_LAYERS = {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_4": 1.0, "relu4_4": 1.0}
+
+_NORM_CODES = {"batch": 0, "instance": 1, "conditional": 2, "none": 3}
+_UP_CODES = {"nearest": 0, "transposed": 1}
+
+
+# ============================================================================ the network
+class _ConvNorm(nn.Module):
+    """Reflection pad → ``k×k`` convolution (stride ``s``) → normalisation → optional ReLU."""
+
+    def __init__(self, cin, cout, k, stride=1, norm: NormKind = "instance", n_styles=1, relu=True):
+        super().__init__()
+        self.pad = k // 2
+        self.conv = nn.Conv2d(cin, cout, k, stride)
+        self.norm = make_norm(norm, cout, n_styles)
+        self.relu = relu
+
+    def forward(self, x, style=None):
+        x = self.conv(F.pad(x, (self.pad,) * 4, mode="reflect"))
+        x = self.norm(x, style) if style is not None else self.norm(x)
+        return F.relu(x) if self.relu else x
+
+
+class _Up(nn.Module):
+    """×2 upsampling: transposed 3×3 convolution, or nearest ×2 then a 3×3 convolution; → norm → ReLU."""
+
+    def __init__(self, cin, cout, mode, norm, n_styles):
+        super().__init__()
+        self.mode = mode
+        if mode == "transposed":
+            self.conv = nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
+        else:
+            self.conv = nn.Conv2d(cin, cout, 3)
+        self.norm = make_norm(norm, cout, n_styles)
+
+    def forward(self, x, style=None):
+        if self.mode == "transposed":
+            x = self.conv(x)
+        else:
+            x = self.conv(F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect"))
+        x = self.norm(x, style) if style is not None else self.norm(x)
+        return F.relu(x)
+
+
+class ResidualBlock(nn.Module):
+    """``x + norm(conv(relu(norm(conv(x)))))`` with 3×3 reflection-padded convolutions (He et al., CVPR 2016;
+    Johnson et al.'s blocks without the final ReLU, as in Gross & Wilber's study they cite)."""
+
+    def __init__(self, channels: int, norm: NormKind = "instance", n_styles: int = 1):
+        super().__init__()
+        self.a = _ConvNorm(channels, channels, 3, norm=norm, n_styles=n_styles)
+        self.b = _ConvNorm(channels, channels, 3, norm=norm, n_styles=n_styles, relu=False)
+
+    def forward(self, x, style=None):
+        return x + self.b(self.a(x, style), style)
+
+
+class TransformNet(nn.Module):
+    """Johnson et al.'s image transformation network ``f_W``: ``(B, 3, H, W)`` in [0, 1] → same shape in [0, 1].
+
+    Layers with ``w = width`` (the paper: ``w = 32``, five residual blocks)::
+
+        9×9 conv w → 3×3 conv 2w, stride 2 → 3×3 conv 4w, stride 2
+        → n_residual × ResidualBlock(4w) → ×2 up 2w → ×2 up w → 9×9 conv 3 → (tanh + 1)/2
+
+    each convolution but the last followed by the normalisation ``norm`` and a
+    ReLU. The output is the paper's scaled tanh mapped to [0, 1]. Images whose
+    sides are not multiples of 4 are reflection-padded and the result cropped
+    back, so the output always has the input's size.
+
+    Args:
+        norm: ``"batch"``, ``"instance"``, ``"conditional"`` or ``"none"`` (:mod:`stylelab.norms`).
+        n_styles: rows of the conditional tables (``norm="conditional"`` only).
+        upsample: ``"nearest"`` or ``"transposed"``.
+        outer_kernel: side of the first and last convolutions (Johnson et al.:
+            9; CycleGAN's generator, which adopts this network: 7).
+
+    Call ``net(x)``, or ``net(x, style)`` for a conditional network with
+    ``style`` an index, one index per image, or mixing weights
+    (:func:`stylelab.norms.style_weights`). The architecture is stored in the
+    state dict (buffer ``arch``), so :meth:`from_state_dict` rebuilds it.
+    """
+
+    def __init__(self, width: int = 32, n_residual: int = 5, norm: NormKind = "instance", n_styles: int = 1,
+                 upsample: str = "nearest", outer_kernel: int = 9):
+        super().__init__()
+        if norm not in _NORM_CODES:
+            raise ValueError(f"norm must be one of {sorted(_NORM_CODES)}, got {norm!r}")
+        if upsample not in _UP_CODES:
+            raise ValueError(f"upsample must be 'nearest' or 'transposed', got {upsample!r}")
+        if width < 1 or n_residual < 0 or n_styles < 1 or outer_kernel < 1 or outer_kernel % 2 == 0:
+            raise ValueError("width ≥ 1, n_residual ≥ 0, n_styles ≥ 1 and an odd outer_kernel are required")
+        if n_styles > 1 and norm != "conditional":
+            raise ValueError(f"{n_styles} styles need norm='conditional' (a {norm!r} network learns one style)")
+        self.width, self.n_residual, self.norm, self.n_styles, self.upsample = width, n_residual, norm, n_styles, upsample
+        self.pretrained = False
+        self.outer_kernel = outer_kernel
+        self.register_buffer("arch", torch.tensor([width, n_residual, _NORM_CODES[norm], _UP_CODES[upsample], n_styles, outer_kernel]))
+        w, kw = width, dict(norm=norm, n_styles=n_styles)
+        self.down = nn.ModuleList([_ConvNorm(3, w, outer_kernel, **kw), _ConvNorm(w, 2 * w, 3, 2, **kw), _ConvNorm(2 * w, 4 * w, 3, 2, **kw)])
+        self.res = nn.ModuleList([ResidualBlock(4 * w, **kw) for _ in range(n_residual)])
+        self.up = nn.ModuleList([_Up(4 * w, 2 * w, upsample, **kw), _Up(2 * w, w, upsample, **kw)])
+        self.out = nn.Conv2d(w, 3, outer_kernel)
+
+    @property
+    def conditional(self) -> bool:
+        return self.norm == "conditional"
+
+    @classmethod
+    def from_state_dict(cls, state: Mapping[str, torch.Tensor]) -> "TransformNet":
+        """Rebuild the network a state dict came from (its ``arch`` buffer) and load the weights."""
+        if "arch" not in state:
+            raise ValueError("this state dict has no 'arch' entry: it was not saved from a stylelab TransformNet")
+        width, n_res, norm, up, n_styles, kernel = (int(v) for v in state["arch"].tolist())
+        norms = {code: name for name, code in _NORM_CODES.items()}
+        ups = {code: name for name, code in _UP_CODES.items()}
+        net = cls(width, n_res, norms[norm], n_styles, ups[up], kernel)
+        net.load_state_dict(state)
+        return net
+
+    def forward(self, x: torch.Tensor, style=None) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"TransformNet expects (B, 3, H, W) images, got {tuple(x.shape)}")
+        if self.conditional and style is None:
+            if self.n_styles > 1:
+                raise ValueError(f"this network knows {self.n_styles} styles: pass style=INDEX (0…{self.n_styles - 1}) or mixing weights")
+            style = 0
+        if not self.conditional:
+            style = None
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 4, (-w) % 4
+        if ph or pw:
+            if min(h, w) < 2:
+                raise ValueError(f"the image is {w}×{h} px; TransformNet needs at least 2 px on each side")
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect")
+        for layer in self.down:
+            x = layer(x, style)
+        for block in self.res:
+            x = block(x, style)
+        for layer in self.up:
+            x = layer(x, style)
+        x = self.out(F.pad(x, (self.outer_kernel // 2,) * 4, mode="reflect"))
+        return ((torch.tanh(x) + 1) / 2)[..., :h, :w]
+
+    def extra_repr(self) -> str:
+        return (f"width={self.width}, n_residual={self.n_residual}, norm={self.norm!r}, n_styles={self.n_styles}, "
+                f"upsample={self.upsample!r}, outer_kernel={self.outer_kernel}")
+
+
+# ============================================================================ encoders
+class RandomFilterEncoder(nn.Module):
+    """Untrained features for the perceptual loss when no pretrained VGG is at hand.
+
+    One layer of seeded random multi-scale filters + ReLU
+    (:func:`stylelab.stats.random_features`; Ustyuzhaninov, Brendel, Gatys &
+    Bethge, ICLR 2017, synthesise textures by matching Gram matrices of such
+    features). Called like a VGG encoder, ``enc(image, layers=[...])`` returns
+    ``{"k3": (B, channels, H, W), "k5": ..., "k7": ..., "k11": ...}``.
+    ``pretrained`` is ``False``: say so on screen.
+    """
+
+    def __init__(self, channels: int = 32, sizes: tuple[int, ...] = (3, 5, 7, 11), seed: int = 0):
+        super().__init__()
+        self.pretrained = False
+        self.layers = tuple(f"k{k}" for k in sizes)
+        for k, bank in zip(sizes, stats.random_filters(3, channels, sizes, seed=seed)):
+            self.register_buffer(f"k{k}", bank)
+        self.requires_grad_(False)
+
+    def forward(self, image: torch.Tensor, layers=None) -> dict[str, torch.Tensor]:
+        wanted = [layers] if isinstance(layers, str) else list(layers or self.layers)
+        unknown = [n for n in wanted if n not in self.layers]
+        if unknown:
+            raise ValueError(f"RandomFilterEncoder has layers {self.layers}, not {unknown}")
+        banks = [getattr(self, n) for n in wanted]
+        return dict(zip(wanted, stats.random_features(image, filters=[b.to(image.dtype) for b in banks]).values()))
+
+
+# ============================================================================ the loss
+class PerceptualLoss:
+    """Johnson et al.'s training loss, a ``loss_fn`` for :func:`stylelab.train.fit`.
+
+    For a batch of content images ``x`` ``(B, 3, H, W)``, with ``ŷ = net(x, s)``
+    and a style ``s_b`` per image (always 0 with one style; drawn uniformly
+    from the table when the network is conditional)::
+
+        content = Σ_j w_j · mean (φ_j(ŷ) − φ_j(x))²                  (feature loss)
+        style   = Σ_l w_l · mean_{C×C} (G_l(ŷ) − G_l(y_{s_b}))²,  G = φφᵀ/(C·H·W)
+        total   = content_weight · content + style_weight · style + tv_weight · TV(ŷ)
+
+    (``losses.content_loss`` / ``losses.gram_loss`` with the ``"tutorial"``
+    normalisation; ``losses.total_variation``). The style Gram targets are
+    computed once, one per style image, each at its own size.
+
+    Args:
+        net: the :class:`TransformNet` being trained.
+        encoder: a frozen feature extractor called as ``encoder(img, layers=[...])``
+            — a :class:`~stylelab.encoders.VGG19Encoder` or a :class:`RandomFilterEncoder`.
+        styles: one style image ``(1, 3, H', W')``, or a list of them / an
+            ``(S, 3, H', W')`` tensor for a conditional network (row ``s`` of the
+            tables learns ``styles[s]``).
+        seed: seeds the style draws (reproducible runs).
+
+    Returns (on call) ``{"total", "content", "style", "tv"}``, the last three
+    weighted and detached, as :func:`~stylelab.train.fit` logs them.
+    """
+
+    def __init__(self, net: TransformNet, encoder, styles, *, content_layers: Mapping[str, float] | None = None,
+                 style_layers: Mapping[str, float] | None = None, content_weight: float = 1.0,
+                 style_weight: float = 1e5, tv_weight: float = 1e-3, seed: int = 0):
+        self.net, self.encoder = net, encoder
+        self.content_layers = dict(content_layers if content_layers is not None else CONTENT_LAYERS)
+        self.style_layers = dict(style_layers if style_layers is not None else STYLE_LAYERS)
+        self.content_weight, self.style_weight, self.tv_weight = float(content_weight), float(style_weight), float(tv_weight)
+        images = list(styles) if isinstance(styles, (list, tuple)) else [s[None] for s in styles]
+        if not images:
+            raise ValueError("give at least one style image")
+        for s in images:
+            if s.dim() != 4 or s.shape[:2] != (1, 3):
+                raise ValueError(f"style images must be (1, 3, H, W) each, got {tuple(s.shape)}")
+        n_net = net.n_styles if net.conditional else 1
+        if len(images) != n_net:
+            raise ValueError(f"{len(images)} style image(s) for a network that learns {n_net} "
+                             "(build TransformNet(norm='conditional', n_styles=S) for several styles)")
+        with torch.no_grad():
+            per_style = [encoder(s, layers=list(self.style_layers)) for s in images]
+            self.targets = {l: torch.cat([losses.gram_target(f[l], "tutorial") for f in per_style]) for l in self.style_layers}
+        self.n_styles = len(images)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    @classmethod
+    def balanced(cls, net: TransformNet, encoder, styles, contents: torch.Tensor, *, style_ratio: float = 1.0,
+                 tv_ratio: float = 0.0, content_layers=None, style_layers=None, seed: int = 0) -> "PerceptualLoss":
+        """A loss whose weights are set from the data, so the same ``style_ratio`` means the same on any encoder.
+
+        The feature and Gram terms have units that depend on the encoder's scale
+        (a Caffe-scale VGG's features are ~255× a [0, 1]-scale one's, its Gram
+        terms ~255⁴×). Measure each term on trivial answers for the
+        ``contents`` ``(N, 3, H, W)``:
+
+        * ``c₀`` = feature loss of the flat mean-colour image (all content lost);
+        * ``s₀`` = style loss of the content photos themselves, averaged over styles
+          (no style gained);
+        * ``t₀`` = total variation of the content photos;
+
+        and set ``content_weight = 1/c₀``, ``style_weight = style_ratio/s₀``,
+        ``tv_weight = tv_ratio/t₀``. The chosen weights are in ``.content_weight`` etc.
+        """
+        probe = cls(net, encoder, styles, content_layers=content_layers, style_layers=style_layers,
+                    content_weight=1.0, style_weight=1.0, tv_weight=1.0, seed=seed)
+        with torch.no_grad():
+            flat = contents.mean((2, 3), keepdim=True).expand_as(contents)
+            feats = probe.encoder(contents, layers=sorted(set(probe.content_layers) | set(probe.style_layers)))
+            flat_feats = probe.encoder(flat, layers=list(probe.content_layers))
+            c0 = sum(w * losses.content_loss(flat_feats[l], feats[l], "tutorial") for l, w in probe.content_layers.items())
+            s0 = sum(w * losses.gram_loss(feats[l], t[s : s + 1].to(contents.dtype), "tutorial")
+                     for l, w in probe.style_layers.items() for s, t in ((s, probe.targets[l]) for s in range(probe.n_styles)))
+            s0 = s0 / probe.n_styles
+            t0 = losses.total_variation(contents)
+        for name, v in (("c₀ (content lost)", c0), ("s₀ (style of the photos)", s0)):
+            if not float(v) > 0:
+                raise ValueError(f"cannot balance the loss: {name} is {float(v)}; give varied content images")
+        probe.content_weight = 1.0 / float(c0)
+        probe.style_weight = style_ratio / float(s0)
+        probe.tv_weight = tv_ratio / float(t0) if tv_ratio else 0.0
+        return probe
+
+    def draw_styles(self, batch: int) -> torch.Tensor:
+        """Style index of each image of a batch: ``(B,)`` int64 (zeros for one style)."""
+        if self.n_styles == 1:
+            return torch.zeros(batch, dtype=torch.long)
+        return torch.randint(self.n_styles, (batch,), generator=self.generator)
+
+    def _terms(self, out: torch.Tensor, content_feats, targets: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        feats = self.encoder(out, layers=sorted(set(self.content_layers) | set(self.style_layers)))
+        content = sum(w * losses.content_loss(feats[l], content_feats[l], "tutorial") for l, w in self.content_layers.items())
+        style = sum(w * losses.gram_loss(feats[l], targets[l], "tutorial") for l, w in self.style_layers.items())
+        parts = {"content": self.content_weight * content, "style": self.style_weight * style,
+                 "tv": self.tv_weight * losses.total_variation(out)}
+        return {"total": parts["content"] + parts["style"] + parts["tv"], **parts}
+
+    def __call__(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        idx = self.draw_styles(x.shape[0]).to(x.device)
+        out = self.net(x, idx if self.net.conditional else None)
+        with torch.no_grad():
+            content_feats = self.encoder(x, layers=list(self.content_layers))
+        terms = self._terms(out, content_feats, {l: t.to(out.dtype)[idx] for l, t in self.targets.items()})
+        return {"total": terms["total"], **{k: v.detach() for k, v in terms.items() if k != "total"}}
+
+    def objective(self, content: torch.Tensor, style: int = 0):
+        """The same loss as a function of the pixels of one image: Gatys-style image optimisation.
+
+        Returns ``f(x) -> (total, {"content", "style", "tv"})`` with the content
+        features of ``content`` ``(1, 3, H, W)`` and the Gram targets of style
+        ``style`` fixed — the form :func:`stylelab.methods.gatys.optimise`
+        minimises. Image optimisation solves this problem once per image; the
+        network solves it on average over the training images (the amortisation).
+        """
+        if not 0 <= style < self.n_styles:
+            raise ValueError(f"style must be in 0…{self.n_styles - 1}, got {style}")
+        with torch.no_grad():
+            content_feats = self.encoder(content, layers=list(self.content_layers))
+        targets = {l: t[style : style + 1].to(content.dtype) for l, t in self.targets.items()}
+
+        def f(x: torch.Tensor):
+            terms = self._terms(x, content_feats, targets)
+            return terms["total"], {k: v for k, v in terms.items() if k != "total"}
+
+        return f
+
+
+# ============================================================================ use
+@torch.no_grad()
+def stylize(net: TransformNet, content: torch.Tensor, style=None) -> torch.Tensor:
+    """One forward pass in eval mode: ``(B, 3, H, W)`` → ``(B, 3, H, W)`` in [0, 1].
+
+    ``style``: for a conditional network, an index, indices or mixing weights
+    (:func:`stylelab.norms.style_weights`); ignored otherwise.
+    """
+    was = net.training
+    net.eval()
+    try:
+        return net(content, style)
+    finally:
+        net.train(was)
+
+
+def load(path, device=None) -> TransformNet:
+    """A trained :class:`TransformNet` from a :func:`stylelab.train.fit` checkpoint (module ``"transformer"``)
+    or a file holding ``net.state_dict()``. Frozen, in eval mode, ``.pretrained = True``."""
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"No model at {path}: train one with `stylelab train --method johnson IMAGES --styles STYLE`.")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable model file ({type(err).__name__}: {err})") from err
+    state = load_module_state(path, "transformer") if isinstance(obj, dict) and obj.get("format") == FORMAT else obj
+    if not isinstance(state, Mapping):
+        raise ValueError(f"{path} holds no state dict of a TransformNet")
+    net = TransformNet.from_state_dict(state)
+    net.pretrained = True
+    return net.eval().requires_grad_(False).to(get_device(device))
+
+
+# ============================================================================ CLI
+def add_cli_arguments(parser) -> None:
+    parser.add_argument("--model", default=None, help="trained network (required): a `stylelab train --method johnson|cin` checkpoint")
+    parser.add_argument("--style-index", type=int, default=None, help="conditional (CIN) models: which style of the table")
+    parser.add_argument("--mix", default=None, help="conditional models: mixing weights, e.g. 0.5,0.5 (style interpolation)")
+
+
+def run_cli(args, content, style, device) -> torch.Tensor:
+    if not args.model:
+        raise ValueError("give the trained network with --model FILE (train one with `stylelab train --method johnson`)")
+    net = load(args.model, device=device)
+    choice = None
+    if net.conditional:
+        if args.mix is not None and args.style_index is not None:
+            raise ValueError("give --style-index or --mix, not both")
+        if args.mix is not None:
+            try:
+                choice = torch.tensor([float(v) for v in args.mix.split(",")])
+            except ValueError:
+                raise ValueError(f"--mix takes comma-separated numbers, e.g. 0.5,0.5; got {args.mix!r}") from None
+        else:
+            choice = args.style_index if args.style_index is not None else 0
+    elif args.mix is not None or args.style_index not in (None, 0):
+        raise ValueError(f"{args.model} learned a single style: --style-index/--mix apply to CIN models only")
+    if style is not None:
+        print("note: a johnson model carries its style; the STYLE image is not used")
+    return stylize(net, content, choice)
+
+
+def add_train_arguments(g) -> None:
+    """Options of ``stylelab train --method johnson|cin`` (added to the train subcommand)."""
+    g.add_argument("--styles", default=None, help="johnson: one style image; cin: a folder of style images (one style each)")
+    g.add_argument("--style-weight", type=float, default=None,
+                   help="absolute style weight (default: balanced from the data, see --style-ratio)")
+    g.add_argument("--style-ratio", type=float, default=1.0,
+                   help="style/content balance when --style-weight is not given (PerceptualLoss.balanced; default 1)")
+    g.add_argument("--width", type=int, default=32, help="johnson/cin: channels of the first layer (paper: 32)")
+    g.add_argument("--norm", choices=["instance", "batch"], default="instance", help="johnson: normalisation (cin is always conditional)")
+    g.add_argument("--upsample", choices=sorted(_UP_CODES), default="nearest", help="johnson/cin: ×2 upsampling")
+    g.add_argument("--content-weight", type=float, default=1.0, help="johnson/cin: feature-loss weight with --style-weight (default 1)")
+    g.add_argument("--tv-weight", type=float, default=0.0, help="johnson/cin: total-variation weight with --style-weight (default 0)")
+    g.add_argument("--style-size", type=int, default=None, help="johnson/cin: shorter side of the style images (default --size)")
+    g.add_argument("--encoder", choices=["vgg", "random-filters"], default="vgg",
+                   help="johnson/cin: loss network: normalised VGG-19, or seeded random filters (no weights needed)")
+
+
+def _style_files(spec: str, method: str) -> list[Path]:
+
+    p = Path(spec).expanduser()
+    if p.is_file():
+        files = [p]
+    elif p.is_dir():
+        files = sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
+    else:
+        raise FileNotFoundError(f"--styles {spec}: no such file or folder")
+    if not files:
+        raise ValueError(f"--styles {spec} holds no images")
+    if method == "johnson" and len(files) != 1:
+        raise ValueError(f"--method johnson learns one style but {spec} holds {len(files)} images: give one file, or use --method cin")
+    return files
+
+
+def train_job(args, images, device, random, conditional: bool = False):
+    """``stylelab train --method johnson|cin IMAGES --styles STYLE(S)``: the network and its :class:`PerceptualLoss`.
+
+    Without ``--style-weight`` the weights are balanced (:meth:`PerceptualLoss.balanced`)
+    on the first (up to) eight training crops. The command runs :func:`stylelab.train.fit`.
+    """
+
+    method = "cin" if conditional else "johnson"
+    if not args.styles:
+        raise ValueError(f"--method {method} needs --styles: a style image (johnson) or a folder of them (cin)")
+    files = _style_files(args.styles, method)
+    styles = [load_image(f, size=args.style_size or args.size, device=device) for f in files]
+    if conditional:
+        net = TransformNet(args.width, norm="conditional", n_styles=len(styles), upsample=args.upsample)
+        for i, f in enumerate(files):
+            print(f"style {i}: {f}")
+    else:
+        net = TransformNet(args.width, norm=args.norm, upsample=args.upsample)
+    if args.encoder == "vgg":
+        encoder = normalised_vgg19(last_layer="relu4_4", random=random, device=device)
+        content_layers, style_layers = CONTENT_LAYERS, STYLE_LAYERS
+    else:
+        encoder = RandomFilterEncoder().to(device)
+        content_layers, style_layers = {"k3": 1.0}, {k: 1.0 for k in encoder.layers}
+    if not getattr(encoder, "pretrained", False):
+        print("warning: the loss network has RANDOM weights: the model learns random-feature statistics, not the paper's VGG style")
+    net.to(device)
+    seed = args.seed or 0
+    if args.style_weight is None:
+        probe = torch.stack([images[i] for i in range(min(8, len(images)))]).to(device)
+        loss = PerceptualLoss.balanced(net, encoder, styles, probe, style_ratio=args.style_ratio,
+                                       content_layers=content_layers, style_layers=style_layers, seed=seed)
+        print(f"balanced weights: content {loss.content_weight:.3g}, style {loss.style_weight:.3g}")
+    else:
+        loss = PerceptualLoss(net, encoder, styles, content_layers=content_layers, style_layers=style_layers,
+                              content_weight=args.content_weight, style_weight=args.style_weight,
+                              tv_weight=args.tv_weight, seed=seed)
+    return TrainJob(loss, {"transformer": net}, f"{method}.ckpt")
+
+
+def _johnson_job(args, images, device, random):
+    return train_job(args, images, device, random, conditional=False)
+
+
+register(Method(
+    name="johnson", order=15,
+    summary="Johnson et al., ECCV 2016: a feed-forward network per style, trained with a perceptual loss",
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False,
+    train=TrainSpec(_johnson_job, add_train_arguments, "a transformation network for one style (content images + --styles IMAGE)"),
+))
