@@ -39,6 +39,8 @@ from pathlib import Path
 
 import torch
 
+from .device import get_device
+
 __all__ = [
     "FACTOR",
     "METHODS",
@@ -248,8 +250,6 @@ def available_bytes(device=None) -> int:
     """Bytes the device can still give: free CUDA memory, MPS's recommended budget
     minus what is allocated, or the host's available memory (``MemAvailable``,
     capped by a cgroup limit) for the CPU."""
-    from .device import get_device
-
     dev = get_device(device)
     if dev.type == "cuda":
         free, _total = torch.cuda.mem_get_info(dev)
