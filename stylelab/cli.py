@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from . import data, memory, methods
+from . import labels as L
 from . import validate as V
 from . import weights as W
 from .device import get_device
@@ -94,12 +95,18 @@ def _transfer(args) -> int:
         if out.exists() and not args.overwrite:
             print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
             return 1
+        if args.content_labels is not None or args.style_labels is not None:
+            print("error: label maps are not supported with --video.", file=sys.stderr)
+            return 1
         if method.run_cli_video is None:
             print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
             return 1
         return method.run_cli_video(args, device)
     if getattr(args, "tile", None) is not None and args.method not in TILED_METHODS:
         print(f"error: --tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.", file=sys.stderr)
+        return 1
+    if getattr(args, "tile", None) is not None and (args.content_labels is not None or args.style_labels is not None):
+        print("error: --tile does not support label maps; drop --tile or the labels.", file=sys.stderr)
         return 1
     # Everything that can be checked is checked before any work: the file that will be written
     # (its real name: a missing suffix becomes .png), the inputs' headers, the method's options,
@@ -115,6 +122,7 @@ def _transfer(args) -> int:
         memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
     content = load_image(args.content, size=args.size, device=device)
     style = None if args.style is None else load_image(args.style, size=args.style_size or args.size, device=device)
+    args.labels = _read_label_maps(args, method, content, style)  # (methods without a style take no labels)
     t0 = time.perf_counter()
     try:
         result = method.run_cli(args, content, style, device)
@@ -125,6 +133,25 @@ def _transfer(args) -> int:
     path = save_image(result, out, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
+
+
+def _read_label_maps(args, method, content, style):
+    """``--content-labels``/``--style-labels`` → ``(content_map, style_map)`` or ``None``, checked before any work.
+
+    Read with :func:`stylelab.labels.read_labels` (ids, palette PNGs, DPST colour masks); a map must
+    have its image's aspect (it is resized to the image, never stretched).
+    """
+    given = (args.content_labels is not None, args.style_labels is not None)
+    if not any(given):
+        return None
+    if not all(given):
+        raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
+    if not method.labels:
+        raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
+    cl = L.read_labels(args.content_labels, like=content, device=content.device)
+    sl = L.read_labels(args.style_labels, like=style, device=style.device)
+    print(L.label_report(cl, sl))
+    return cl, sl
 
 
 def _train(args) -> int:
@@ -167,6 +194,9 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
+    p.add_argument("--content-labels", default=None,
+                   help="segmentation map of the content: single-channel ids, palette PNG or DPST colour mask, same aspect")
+    p.add_argument("--style-labels", default=None, help="segmentation map of the style (same conventions)")
     _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
     if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
         methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))

@@ -38,11 +38,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .io import Side, Size, load_image, open_image, target_size
+from .io import Side, Size, load_image, target_size
+from .labels import read_labels, resize_labels
 
 #: Environment variable that points at another data folder.
 ENV_DIR = "STYLELAB_DATA_DIR"
@@ -173,7 +172,8 @@ def load_labels(name: str, size: Size = None, side: Side = "short", device=None)
     """Load the segmentation label map of ``name`` as a ``(1, 1, H, W)`` int64 tensor.
 
     Values are ``0..K-1`` (region names in ``info(name)["label_names"]``). The
-    map is resized with nearest-neighbour sampling (``nearest-exact``) to the
+    map is resized with nearest-neighbour sampling at pixel centres
+    (:func:`stylelab.labels.resize_labels`, PIL's NEAREST) to the
     very ``(H, W)`` that ``load(name, size, side)`` returns, so labels never
     blend into values that name no region.
 
@@ -189,19 +189,9 @@ def load_labels(name: str, size: Size = None, side: Side = "short", device=None)
             f"Course image {name!r} has no label map. Images with one: {', '.join(with_labels) or 'none'} "
             "(stylelab.data.pairs(labelled=True) gives matching content/style pairs)."
         )
-    img = open_image(lpath)
-    if img.mode not in ("L", "P", "I", "I;16"):
-        raise ValueError(
-            f"{lpath} is a {img.mode} image; label maps must be single-channel integer PNGs "
-            "(rebuild data/ with tools/make_data.py)."
-        )
-    arr = np.asarray(img, dtype=np.int64)
-    labels = torch.from_numpy(np.ascontiguousarray(arr))[None, None]
-    th, tw = target_size(img.height, img.width, size, side)
-    if (th, tw) != tuple(labels.shape[-2:]):
-        # Interpolate as float (integer nearest interpolation is not available on
-        # every backend); label values are small, so the round trip is exact.
-        labels = F.interpolate(labels.to(torch.float32), size=(th, tw), mode="nearest-exact").to(torch.int64)
+    labels = read_labels(lpath, colours="ids")
+    th, tw = target_size(*labels.shape[-2:], size, side)
+    labels = resize_labels(labels, (th, tw))
     return labels.to(device) if device is not None else labels
 
 

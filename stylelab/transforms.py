@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from .colour import match_colour
 from .linalg import compute_place, covariance, sym_eig
@@ -97,15 +96,25 @@ ADAIN_PRESETS: dict[str, tuple[bool, float, bool, float]] = {
 
 
 def _mean_std_matrix(s: torch.Tensor, unbiased: bool, eps: float):
-    """``(μ, σ)`` of the rows of a ``(C, M)`` matrix, or ``None`` for fewer than 2 positions."""
-    if s.shape[-1] < 2:
+    """``(μ, σ)`` of the rows of a ``(C, M)`` matrix (a label region), or ``None`` for no position.
+
+    One position has variance 0 (``÷ max(M − 1, 1)``, as :func:`stylelab.linalg.covariance`):
+    a 1-pixel content region becomes the style region's mean, a 1-pixel style
+    region gives its pixel's value (times ``sqrt(eps)/σ_c`` around it). No
+    official AdaIN has labels; this is the rule of the WCT references' covariance.
+    """
+    n = s.shape[-1]
+    if n == 0:
         return None
-    return s.mean(-1, keepdim=True), (s.var(-1, unbiased=unbiased, keepdim=True) + eps).sqrt()
+    mean = s.mean(-1, keepdim=True)
+    d = max(n - 1, 1) if unbiased else n
+    var = (s - mean).pow(2).sum(-1, keepdim=True) / d
+    return mean, (var + eps).sqrt()
 
 
 def _adain_matrix(c: torch.Tensor, style_stats, unbiased: bool, eps: float) -> torch.Tensor:
-    """AdaIN of a ``(C, N)`` matrix to the style's ``(μ_s, σ_s)``."""
-    if style_stats is None or c.shape[-1] < 2:
+    """AdaIN of a ``(C, N)`` matrix to the style's ``(μ_s, σ_s)`` (``None``: unchanged)."""
+    if style_stats is None or c.shape[-1] == 0:
         return c
     ms, ss = style_stats
     mc, sc = _mean_std_matrix(c, unbiased, eps)
@@ -140,7 +149,7 @@ def adain(
             normalised with the biased variance + 1e-5). See :data:`ADAIN_PRESETS`.
         eps, unbiased: override the preset's value for *both* sides.
         content_labels, style_labels: optional label maps (see
-            :func:`check_labels`); each usable label (:func:`usable_labels`)
+            :func:`stylelab.labels.check_labels`); each usable label (:func:`stylelab.labels.label_report`)
             is transferred from the style region with the same label; pixels
             of other labels keep their content feature. The official Torch
             code has this (``-mask``); the PyTorch port dropped it.
@@ -212,8 +221,8 @@ class PreparedStyle:
     """The statistics of one style feature that a transform needs, computed once.
 
     ``stats`` are those of the whole feature, ``by_label[k]`` those of the
-    pixels with label ``k`` (``None`` where fewer than 2 positions remain at
-    the feature's resolution); ``labels`` is the style label map as given
+    pixels with label ``k`` (ids with no pixel left at the feature's
+    resolution are absent); ``labels`` is the style label map as given
     (the usability rule counts pixels at that resolution). For WCT the
     statistics are the colouring matrix and mean ``(C_s, μ_s)``
     (:func:`prepare_wct_style`), and reusing them is what makes a video or a
@@ -237,34 +246,36 @@ def _prepare(style_feat: torch.Tensor, stat_fn, style_labels, **extra) -> Prepar
     sl = check_labels(style_labels)
     if sl.shape[0] != 1:
         raise ValueError(f"style_labels has batch size {sl.shape[0]}; one style takes one label map")
-    sr = resize_labels(sl, style_feat.shape[-2:]).to(sf.device).view(-1)
+    sl = sl.to(sf.device)
     prepared = PreparedStyle(None, labels=sl, **extra)
-    for lab in torch.unique(sl).tolist():
-        idx = (sr == lab).nonzero().squeeze(1)
-        prepared.by_label[int(lab)] = stat_fn(sf[:, idx]) if idx.numel() else None
+    for lab, idx in label_indices(sl, style_feat.shape[-2:], torch.unique(sl).tolist()).items():
+        prepared.by_label[lab] = stat_fn(sf[:, idx])
     return prepared
 
 
-def _apply_prepared(content_feat, prepared: PreparedStyle, apply_fn, content_labels, min_pixels, max_ratio):
-    """``apply_fn(C×N content matrix, stats)`` per sample, globally or per usable label
-    (:func:`usable_labels`); pixels of unused labels keep their content feature."""
+def _apply_prepared(content_feat, prepared: PreparedStyle, apply_fn, content_labels, min_pixels, max_ratio,
+                    used=None):
+    """``apply_fn(C×N content matrix, stats)`` per sample, globally or per used label.
+
+    With labels the one per-label loop (:func:`stylelab.labels.map_label_regions`) runs:
+    ``used`` = the ids to transfer, decided once by the caller on the maps at the
+    images' size (WCT² pads its maps afterwards), or ``None`` = :func:`stylelab.labels.label_report`
+    of this sample's content map and ``prepared.labels`` (a :class:`~stylelab.labels.LabelWarning`
+    when none is usable). A used region absent at this feature size on either side,
+    and every pixel of another label, keeps its content feature; a 1-pixel region is
+    transferred (``apply_fn`` decides what that means).
+    """
     if prepared.labels is None or content_labels is None:
         outs = [apply_fn(f.flatten(1), prepared.stats).view_as(f) for f in content_feat]
         return outs[0].unsqueeze(0) if len(outs) == 1 else torch.stack(outs)
-    cl = check_labels(content_labels).to(content_feat.device)
-    if cl.shape[0] not in (1, content_feat.shape[0]):
-        raise ValueError(f"content_labels has batch size {cl.shape[0]}, expected 1 or {content_feat.shape[0]}")
-    out = content_feat.clone()
-    for b in range(content_feat.shape[0]):
-        cf = content_feat[b].flatten(1)
-        ob = out[b].view(cf.shape)
-        clb = cl[b if cl.shape[0] > 1 else 0]
-        cr = resize_labels(clb, content_feat.shape[-2:]).view(-1)
-        for lab in usable_labels(clb, prepared.labels, min_pixels, max_ratio):
-            ci = (cr == lab).nonzero().squeeze(1)
-            if ci.numel() == 0 or prepared.by_label.get(lab) is None:
-                continue  # vanished at this feature resolution
-            ob[:, ci] = apply_fn(cf[:, ci], prepared.by_label[lab])
+    if used is None:
+        used = lambda b, clb: label_report(clb, prepared.labels, min_pixels, max_ratio, warn=True).used  # noqa: E731
+
+    def region(b, lab, cols):
+        stats = prepared.by_label.get(lab)
+        return cols if stats is None else apply_fn(cols, stats)
+
+    return map_label_regions(region, content_feat, content_labels, used)
     return out
 
 
@@ -303,19 +314,23 @@ def wct_prepared(
     content_labels=None,
     min_pixels: int = 10,
     max_ratio: float = 100.0,
+    used=None,
 ) -> torch.Tensor:
     """:func:`wct` of ``content_feat`` ``(B, C, H, W)`` with a style prepared by :func:`prepare_wct_style`.
 
     The whitening of each content matrix is computed here; the style side is
     reused (WCT² prepares each transfer point of a style once, for every frame
-    of a video). Labels: pass ``content_labels`` iff the style was prepared with labels.
+    of a video). Labels: pass ``content_labels`` iff the style was prepared with labels;
+    ``used``: the label ids to transfer, decided once by the caller (WCT² and PhotoWCT decide
+    on the maps at the images' size), or ``None`` = the usability rule on
+    ``content_labels`` and the prepared style's map (``min_pixels``, ``max_ratio``).
     """
     check_features(content_feat, "content_feat")
     if (prepared.labels is None) != (content_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     cfg, method = prepared.cfg, prepared.method
     out = _apply_prepared(content_feat, prepared, lambda c, col: apply_colouring(c, col, cfg, method),
-                          content_labels, min_pixels, max_ratio)
+                          content_labels, min_pixels, max_ratio, used)
     return blend(alpha, out, content_feat)
 
 
@@ -364,8 +379,8 @@ def wct(
         method: ``"eigh"`` (symmetric eigen-solver) or ``"svd"`` (as the
             references' ``torch.svd``); results agree up to rounding.
         content_labels, style_labels: optional label maps (see
-            :func:`check_labels`), at any resolution (resized with NEAREST to
-            the feature size). WCT runs per usable label (:func:`usable_labels`,
+            :func:`stylelab.labels.check_labels`), at any resolution (resized with NEAREST to
+            the feature size). WCT runs per usable label (:func:`stylelab.labels.label_report`,
             evaluated at the maps' given resolution) between the content and
             style pixels with that label; pixels of unused labels keep their
             content feature (PhotoWCT's rule, ``photo_wct.py``).
@@ -399,113 +414,12 @@ def wct(
 
 
 # ============================================================================ labels
-#: DPST's 9-colour convention for segmentation masks (used by WCT²'s loader):
-#: colour name → (RGB in [0, 1], label). Other colours map to the nearest (L1).
-DPST_PALETTE: dict[str, tuple[tuple[float, float, float], int]] = {
-    "black": ((0.0, 0.0, 0.0), 0),
-    "white": ((1.0, 1.0, 1.0), 1),
-    "green": ((0.0, 1.0, 0.0), 2),
-    "blue": ((0.0, 0.0, 1.0), 3),
-    "red": ((1.0, 0.0, 0.0), 4),
-    "yellow": ((1.0, 1.0, 0.0), 5),
-    "grey": ((0.5, 0.5, 0.5), 6),
-    "lightblue": ((0.0, 1.0, 1.0), 7),
-    "purple": ((1.0, 0.0, 1.0), 8),
-}
-
-
-def labels_from_rgb(rgb_image: torch.Tensor, palette: dict | Sequence | None = None) -> torch.Tensor:
-    """Convert a colour-coded mask to a label map by nearest palette colour (L1 distance).
-
-    Args:
-        rgb_image: ``(B, 3, H, W)`` or ``(3, H, W)`` RGB in [0, 1] (uint8 in
-            [0, 255] is accepted too).
-        palette: ``{name: ((r, g, b), label)}`` or a sequence of ``(r, g, b)``
-            colours in [0, 1] numbered 0, 1, …; default :data:`DPST_PALETTE`
-            (Luan et al., "Deep Photo Style Transfer", CVPR 2017).
-
-    Returns:
-        ``(B, 1, H, W)`` int64 labels.
-    """
-    x = torch.as_tensor(rgb_image)
-    if x.dim() == 3:
-        x = x.unsqueeze(0)
-    if x.dim() != 4 or x.shape[1] != 3:
-        raise ValueError(f"rgb_image must be (B, 3, H, W) or (3, H, W), got {tuple(x.shape)}")
-    x = x.float() / 255.0 if not x.is_floating_point() else x.float()  # float32: MPS has no float64
-    if palette is None:
-        palette = DPST_PALETTE
-    if isinstance(palette, dict):
-        colours = [c for c, _ in palette.values()]
-        ids = [int(i) for _, i in palette.values()]
-    else:
-        colours = list(palette)
-        ids = list(range(len(colours)))
-    pal = torch.tensor(colours, dtype=torch.float32, device=x.device)  # (K, 3)
-    dist = (x.unsqueeze(1) - pal.view(1, -1, 3, 1, 1)).abs().sum(2)  # (B, K, H, W)
-    nearest = dist.argmin(1, keepdim=True)
-    return torch.tensor(ids, dtype=torch.long, device=x.device)[nearest]
-
-
-def check_labels(labels) -> torch.Tensor:
-    """Validate a label map and return it as ``(B, 1, H, W)`` int64.
-
-    Accepts ``(H, W)``, ``(1, H, W)``, ``(B, H, W)`` and ``(B, 1, H, W)`` integer
-    tensors (or NumPy arrays), and floating tensors holding whole numbers.
-    A 3-channel (RGB) mask raises :class:`ValueError` explaining how to convert it.
-    """
-    x = torch.as_tensor(labels)
-    rgb_hint = (
-        "a label map must be single-channel integers (one id per pixel). This looks like a "
-        "3-channel colour mask of shape {shape}: convert it with "
-        "stylelab.transforms.labels_from_rgb(mask) (DPST's 9 colours by default, or pass "
-        "palette=[(r, g, b), ...]), or keep one channel if all three are equal."
-    )
-    if x.dim() == 4 and x.shape[1] in (3, 4) or x.dim() == 3 and (x.shape[0] in (3, 4) or x.shape[-1] in (3, 4)):
-        raise ValueError(rgb_hint.format(shape=tuple(x.shape)))
-    if x.dim() == 2:
-        x = x[None, None]
-    elif x.dim() == 3:
-        x = x[:, None]
-    elif x.dim() != 4 or x.shape[1] != 1:
-        raise ValueError(f"label map must be (H, W) or (B, 1, H, W), got shape {tuple(x.shape)}")
-    if x.is_floating_point():
-        if not torch.equal(x, x.round()):
-            raise ValueError("label map holds non-integer values: labels are integer ids (use .long() on ids)")
-    elif x.dtype == torch.bool:
-        pass
-    elif x.is_complex():
-        raise ValueError("label map must hold integers")
-    return x.long()
-
-
-def resize_labels(labels: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a label map to ``size = (H, W)`` with nearest-neighbour sampling (no new ids)."""
-    x = check_labels(labels)
-    if tuple(x.shape[-2:]) == tuple(size):
-        return x
-    return F.interpolate(x.float(), size=tuple(size), mode="nearest").long()  # ids < 2**24 are exact
-
-
-def usable_labels(content_labels, style_labels, min_pixels: int = 10, max_ratio: float = 100.0) -> list[int]:
-    """Labels present with more than ``min_pixels`` pixels in both maps and a
-    pixel-count ratio below ``max_ratio`` both ways.
-
-    This is FastPhotoStyle's / WCT²'s rule (``> 10`` pixels, ratio ``< 100``),
-    evaluated on the maps as given (their own resolution), before any resizing.
-    Counts are over the whole map (all batch entries).
-    """
-    c = check_labels(content_labels)
-    s = check_labels(style_labels)
-    cu, cc = torch.unique(c, return_counts=True)
-    su, sc = torch.unique(s, return_counts=True)
-    s_counts = dict(zip(su.tolist(), sc.tolist()))
-    out = []
-    for lab, nc in zip(cu.tolist(), cc.tolist()):
-        ns = s_counts.get(lab, 0)
-        if nc > min_pixels and ns > min_pixels and nc / ns < max_ratio and ns / nc < max_ratio:
-            out.append(int(lab))
-    return out
+# Label maps live in stylelab.labels (one implementation for every method and the CLI);
+# these names stay importable from here because the notebooks call them as T.<name>.
+from .labels import (  # noqa: E402
+    DPST_PALETTE, check_labels, label_indices, label_report, labels_from_rgb, map_label_regions, resize_labels,
+    usable_labels,
+)
 
 
 # ============================================================================ colour preservation

@@ -31,7 +31,6 @@ import torch.nn.functional as F
 
 from . import wavelets as Wv
 from .device import follow
-from .validate import pad_to_size
 from . import weights as W
 from .encoders import caffe_conv0
 from .layout import WAVE_POOLS, WAVE_RECON_BLOCKS, wave_decoder_convs, wave_encoder_convs
@@ -197,12 +196,29 @@ class WaveDecoder(nn.Module):
 def pad_to_multiple(x: torch.Tensor, multiple: int = 8, mode: str = "reflect", min_size: int = 16) -> torch.Tensor:
     """Pad the bottom/right of ``(B, C, H, W)`` so both sides are multiples of ``multiple`` and ≥ ``min_size``.
 
-    WCT² needs sides divisible by 8 (three Haar poolings) and at least 16 (the
-    reflection padding of the ``H/8`` features needs two pixels). The rule
-    (reflection, replication for tiny images, label maps replicated) is
-    :func:`stylelab.validate.pad_to_size`.
+    Reflection where the side allows it, else replication (tiny images). WCT²
+    needs sides divisible by 8 (three Haar poolings) and at least 16 (the
+    reflection padding of the ``H/8`` features needs two pixels).
     """
-    return pad_to_size(x, multiple, min_size, mode)
+    h, w = x.shape[-2:]
+    ph, pw = max((-h) % multiple, min_size - h), max((-w) % multiple, min_size - w)
+    if not (ph or pw):
+        return x
+    if mode == "reflect" and (ph >= h or pw >= w):
+        mode = "replicate"
+    if not x.is_floating_point():  # label maps: the same padding as their image, by exact integer gathering
+        h_idx = _pad_index(h, ph, mode, x.device)
+        w_idx = _pad_index(w, pw, mode, x.device)
+        return x[..., h_idx[:, None], w_idx[None, :]]
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def _pad_index(n: int, pad: int, mode: str, device) -> torch.Tensor:
+    """Source index of each of ``n + pad`` positions when padding the end of a length-``n`` axis."""
+    i = torch.arange(n + pad, device=device)
+    if mode == "reflect":
+        return torch.where(i < n, i, 2 * (n - 1) - i)
+    return i.clamp_max(n - 1)
 
 
 # ============================================================================ official checkpoints

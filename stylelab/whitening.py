@@ -134,8 +134,14 @@ def colouring_matrix(style: torch.Tensor, cfg: WCTConfig, method: str = "eigh") 
 
 
 def colouring_or_none(style: torch.Tensor, cfg: WCTConfig, method: str):
-    """:func:`colouring_matrix` in the compute dtype/place, or ``None`` for fewer than 2 positions."""
-    if style.shape[-1] < 2:
+    """:func:`colouring_matrix` in the compute dtype/place, or ``None`` for no position.
+
+    One position (a label region reduced to one pixel) has covariance 0
+    (``÷ max(M − 1, 1)``), so ``Σ_s + ε_s I = ε_s I``: it colours with ``√ε_s I`` and
+    its pixel as the mean (what the WCT² code computes; FastPhotoStyle divides by
+    ``M − 1`` and produces NaN there).
+    """
+    if style.shape[-1] == 0:
         return None
     device, dtype = compute_place(style, cfg.compute_dtype)
     return colouring_matrix(style.to(device, dtype), cfg, method)
@@ -148,7 +154,7 @@ def apply_colouring(content: torch.Tensor, col, cfg: WCTConfig, method: str) -> 
     ``(C_s W_c)`` is formed first (C³ instead of a second C²·N product) and
     ``addmm`` adds ``μ_s``. Computed in ``cfg.compute_dtype``, returned in the input's.
     """
-    if col is None or content.shape[-1] < 2:
+    if col is None or content.shape[-1] == 0:
         return content
     device, dtype = compute_place(content, cfg.compute_dtype)
     x = content.to(device, dtype)
@@ -174,9 +180,16 @@ def wct_matrix(content: torch.Tensor, style: torch.Tensor, cfg: WCTConfig | None
 
     ``out = C_s W (F_c − μ_c) + μ_s``, clamped to ``[min F_c, max F_c]`` if
     ``cfg.clamp``. Computed in ``cfg.compute_dtype``, returned in the input's.
+
+    One column (a label region reduced to one pixel) has covariance 0
+    (``÷ max(N − 1, 1)``), so ``Σ + εI = εI``: a 1-pixel content region becomes
+    ``μ_s`` (then clamped), a 1-pixel style region colours with ``√ε_s I`` and
+    its pixel as mean. That is what the WCT² code computes (its covariance is
+    ``FFᵀ`` without division when ``N = 1``); FastPhotoStyle divides by ``N − 1``
+    and produces NaN there (see :class:`stylelab.methods.photowct.PhotoWCT`).
     """
     cfg = cfg or WCT_PRESETS["exact"]
-    if content.shape[-1] < 2:
+    if content.shape[-1] == 0:
         return content
     return apply_colouring(content, colouring_or_none(style, cfg, method), cfg, method)
 

@@ -64,3 +64,43 @@ def test_transfer_rejects_unknown_method_and_missing_files(tmp_path, capsys):
         cli.main(["transfer", "--method", "nope", "a.png", "b.png", "-o", "c.png"])
     code = cli.main(["transfer", "--method", "adain", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "c.png")])
     assert code == 1 and "No image at" in capsys.readouterr().err
+
+
+def test_transfer_label_maps_go_through_stylelab_labels(tmp_path, capsys):
+    """Every method reads --content-labels/--style-labels the same way; a map of another aspect, an
+    unreadable map or half a pair is an error before any work, with no traceback and no output file."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from stylelab.io import save_image
+
+    save_image(torch.rand(1, 3, 64, 96), tmp_path / "c.png")
+    save_image(torch.rand(1, 3, 48, 48), tmp_path / "s.png")
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "square.png")
+    dpst = np.zeros((32, 48, 3), np.uint8)
+    dpst[16:] = (0, 0, 255)
+    Image.fromarray(dpst).save(tmp_path / "c_rgb.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    Image.fromarray(np.zeros((48, 48), np.uint8)).save(tmp_path / "s_ids.png")
+    out = tmp_path / "o.png"
+    base = ["transfer", "--size", "48", "--random-weights", str(tmp_path / "c.png"), str(tmp_path / "s.png"), "-o", str(out)]
+    for method in ("photowct", "wct2", "adain", "wct"):
+        rc = cli.main(base[:1] + ["--method", method] + base[1:] + ["--content-labels", str(tmp_path / "square.png"),
+                                                                     "--style-labels", str(tmp_path / "s_ids.png")])
+        err = capsys.readouterr().err
+        assert rc == 1 and "aspect" in err and "Traceback" not in err and not out.exists(), method
+    rc = cli.main(base[:1] + ["--method", "wct2"] + base[1:] + ["--content-labels", str(tmp_path / "empty.png"),
+                                                                 "--style-labels", str(tmp_path / "s_ids.png")])
+    assert rc == 1 and "not an image" in capsys.readouterr().err and not out.exists()
+    rc = cli.main(base[:1] + ["--method", "wct2"] + base[1:] + ["--content-labels", str(tmp_path / "c_rgb.png")])
+    assert rc == 1 and "both" in capsys.readouterr().err
+    rc = cli.main(base[:1] + ["--method", "gatys"] + base[1:] + ["--content-labels", str(tmp_path / "c_rgb.png"),
+                                                                  "--style-labels", str(tmp_path / "s_ids.png")])
+    assert rc == 1 and "does not use label maps" in capsys.readouterr().err
+    # a DPST colour mask for the content and single-channel ids for the style: accepted, report printed
+    rc = cli.main(base[:1] + ["--method", "wct2", "--unpool", "sum"] + base[1:] + [
+        "--content-labels", str(tmp_path / "c_rgb.png"), "--style-labels", str(tmp_path / "s_ids.png")])
+    printed = capsys.readouterr()
+    assert rc == 0 and out.exists()
+    assert "label 0" in printed.out and "label 3" in printed.out  # black → 0, blue → 3; only 0 is in the style

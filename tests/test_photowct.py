@@ -80,8 +80,8 @@ def test_bad_labels_give_clear_errors(model):
     c, s = _imgs()
     with pytest.raises(ValueError, match="labels_from_rgb"):
         model.stylize(c, s, content_labels=torch.zeros(1, 3, 32, 40), style_labels=torch.zeros(24, 32))
-    with pytest.raises(ValueError, match="resize_labels"):
-        model.stylize(c, s, content_labels=torch.zeros(16, 20, dtype=torch.long), style_labels=torch.zeros(24, 32, dtype=torch.long))
+    with pytest.raises(ValueError, match="aspect"):  # a square map on a 40×32 photo: never stretched
+        model.stylize(c, s, content_labels=torch.zeros(32, 32, dtype=torch.long), style_labels=torch.zeros(24, 32, dtype=torch.long))
     with pytest.raises(ValueError, match="both"):
         model.stylize(c, s, content_labels=torch.zeros(32, 40, dtype=torch.long))
     with pytest.raises(ValueError, match="levels"):
@@ -118,3 +118,103 @@ def test_cli_transfer(tmp_path, monkeypatch):
                    "--size", "24", "--weights", str(tmp_path / "photo_wct.pth"), "--smooth", "gif"])
     assert rc == 0
     assert load_image(tmp_path / "o.png").shape == (1, 3, 24, 24)
+
+
+# ---------------------------------------------------------------------------- the official algorithm as oracle
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _official_segments as O  # noqa: E402
+
+from stylelab import data  # noqa: E402
+from stylelab import labels as L  # noqa: E402
+
+
+def _official_photowct(m, c, s, cseg, sseg, resize=O.pil_resize):
+    """FastPhotoStyle's ``transform`` with segments on stylelab's (verified) encoders/decoders, float64."""
+    label_set = O.official_label_set(cseg, sseg)
+    sf = m.e4(s, layers=[f"relu{lv}_1" for lv in P.LEVELS])
+    x = c
+    for lv in P.LEVELS:
+        f = getattr(m, f"e{lv}")(x, layers=f"relu{lv}_1", switches=True)
+        cs = O.segment_loop(O.photowct_core, f[f"relu{lv}_1"], sf[f"relu{lv}_1"], cseg, sseg, label_set)
+        x = getattr(m, f"d{lv}")(cs, f.switches)
+    return x
+
+
+def _cases():
+    """A course sky/land pair at an odd size, and irregular generated maps with a small region
+    (12 px in the content, 16 in the style: used) that vanishes at levels 3 and 4."""
+    cn, sn = data.pairs(labelled=True)[0]
+    yield (data.load(cn, size=(45, 61)), data.load(sn, size=(52, 56)),
+           data.load_labels(cn, size=(45, 61))[0, 0].numpy(), data.load_labels(sn, size=(52, 56))[0, 0].numpy())
+    cn, sn = data.pairs(labelled=True)[2]
+    cseg, sseg = O.irregular_maps(50, 66, seed=1), O.irregular_maps(41, 59, seed=2)
+    cseg[1:4, 31:35] = 5  # placed so that no region is exactly one pixel at any level (official: NaN)
+    sseg[0:4, 19:23] = 5
+    assert [O.region_sizes(cseg, 50 >> k, 66 >> k, [5])[5] for k in range(4)] == [12, 4, 0, 0]
+    yield data.load(cn, size=(50, 66)), data.load(sn, size=(41, 59)), cseg, sseg
+
+
+@pytest.mark.slow
+def test_labels_equal_the_official_algorithm(model):
+    """Equal to FastPhotoStyle's segment handling wherever it is well defined (no 1-pixel region)."""
+    m = model.double()
+    try:
+        for c, s, cseg, sseg in _cases():
+            c, s = c.double(), s.double()
+            ref = _official_photowct(m, c, s, cseg, sseg)
+            assert torch.isfinite(ref).all()  # well defined here: no region of exactly one pixel
+            ours = m.stylize(c, s, content_labels=torch.from_numpy(cseg.astype(np.int64)),
+                             style_labels=torch.from_numpy(sseg.astype(np.int64)), compute_dtype=torch.float64)
+            scale = float(ref.abs().max())
+            err = float((ours - ref).abs().max())
+            assert err <= 1e-9 * scale, err
+            # the comparison can fail: without labels the output is far from the oracle
+            assert float((m.stylize(c, s, compute_dtype=torch.float64) - ref).abs().max()) > 1e-3 * scale
+    finally:
+        model.float()
+
+
+def test_one_pixel_regions_deviate_from_the_official_nan_as_documented(model):
+    """Official: ÷(N−1) = 0/0 → NaN. Here: a 1-pixel content region becomes its style region's mean,
+    a 1-pixel style region gives its content region the style pixel (module docstring)."""
+    g = torch.Generator().manual_seed(3)
+    cf = torch.rand(1, 8, 6, 6, generator=g, dtype=torch.float64)
+    sf = torch.rand(1, 8, 6, 6, generator=g, dtype=torch.float64)
+    cseg = np.zeros((6, 6), np.int64)
+    cseg[2, 3] = 1
+    sseg = np.zeros((6, 6), np.int64)
+    sseg[:3] = 1
+    ref = O.segment_loop(O.photowct_core, cf, sf, cseg, sseg, [0, 1])
+    assert torch.isnan(ref[0, :, 2, 3]).all() and torch.isfinite(ref[0, :, 5]).all()
+    cfg = T.wct_config("photowct", compute_dtype=torch.float64)
+    ours = T.wct_prepared(cf, T.prepare_wct_style(sf, cfg, torch.from_numpy(sseg)), 1.0, torch.from_numpy(cseg),
+                          used=[0, 1])
+    torch.testing.assert_close(ours[0, :, 2, 3], sf[0, :, :3].mean((1, 2)))
+    keep = torch.ones(6, 6, dtype=torch.bool)
+    keep[2, 3] = False
+    torch.testing.assert_close(ours[0][:, keep], ref[0][:, keep])  # everywhere else: the official values
+    # style side: one style pixel of label 1
+    ref = O.segment_loop(O.photowct_core, sf, cf, sseg, cseg, [0, 1])
+    assert torch.isnan(ref[0, :, :3]).all()
+    ours = T.wct_prepared(sf, T.prepare_wct_style(cf, cfg, torch.from_numpy(cseg)), 1.0, torch.from_numpy(sseg),
+                          used=[0, 1])
+    torch.testing.assert_close(ours[0, :, :3], cf[0, :, 2, 3][:, None, None].expand(8, 3, 6))
+    # the whole method with such maps: finite where the official code gives NaN
+    c, s = _imgs(32, 40)
+    cl = torch.zeros(32, 40, dtype=torch.long)
+    cl[2:6, 2:6] = 1  # 16 px: used; one pixel at 1/8 size (level 4)
+    sl = torch.zeros(24, 32, dtype=torch.long)
+    sl[12:, :] = 1
+    m = model.double()
+    try:
+        official = _official_photowct(m, c.double(), s.double(), cl.numpy(), sl.numpy())
+        assert torch.isnan(official).any()
+        out = m.stylize(c.double(), s.double(), content_labels=cl, style_labels=sl)
+        assert torch.isfinite(out).all()
+    finally:
+        model.float()

@@ -170,11 +170,12 @@ def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
     cl[:, 16:] = 1
     sl = torch.zeros(16, 24, dtype=torch.long)
     sl[8:] = 1
-    # the cached WCT equals transforms.wct with labels, at one transfer point
+    # the prepared WCT equals transforms.wct with labels, at one transfer point
     feat_c = torch.randn(1, 8, 16, 16, dtype=torch.float64)
     feat_s = torch.randn(1, 8, 8, 12, dtype=torch.float64)
     side = T.prepare_wct_style(feat_s, M._CFG, sl)
-    ours = T.wct_prepared(feat_c, side, 0.7, cl)
+    ours = T.wct_prepared(feat_c, side, 0.7, cl, used=T.usable_labels(cl, sl))  # decided once, as WCT2.stylize
+    torch.testing.assert_close(ours, T.wct_prepared(feat_c, side, 0.7, cl))  # decided here: the same ids
     ref = T.wct(feat_c, feat_s, 0.7, preset="wct2", content_labels=cl, style_labels=sl, compute_dtype=torch.float64)
     assert not torch.allclose(ours, feat_c)
     torch.testing.assert_close(ours, ref)
@@ -261,3 +262,67 @@ def test_cli_video_writes_frames_and_reports_consistency(tmp_path, capsys):
     out = video.load_frames(tmp_path / "out")
     assert out.shape == (3, 3, 16, 24)
     assert "temporal change" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- labels against the official algorithm
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _official_segments as O  # noqa: E402
+
+from benchmarks import bench_wct2  # noqa: E402  (he_init: the benchmark's random weights that do not saturate)
+from stylelab import data  # noqa: E402
+
+
+def _official_with_labels(model, content, style, cseg, sseg, label_set, transfer_at, alpha):
+    """WCT²'s transfer.py with segments: the benchmark's official loop, whose WCT step is the official
+    per-label loop (PIL NEAREST maps, ``reference_feature_wct`` per region), then the α-blend."""
+    def core(cv, sv):
+        return _bench.reference_feature_wct(cv[None, :, :, None], sv[None, :, :, None], 1.0).reshape(cv.shape)
+
+    def feature_wct(cf, sf, a):
+        return a * O.segment_loop(core, cf, sf, cseg, sseg, label_set) + (1 - a) * cf
+
+    return _bench.official_transfer(_bench.ReferenceLayers(model), content, style, transfer_at, alpha,
+                                    feature_wct=feature_wct, clamp=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("unpool", ["cat5", "sum"])
+def test_labels_equal_the_official_algorithm(unpool, monkeypatch):
+    """Within 1e-4 of the official code (float64 here: ~1e-9) on a course sky/land pair, and on
+    irregular maps at an odd size (padding) whose small regions shrink to one pixel or vanish."""
+    monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
+    model = bench_wct2.he_init(M.WCT2.from_official(M.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=1),
+                                                M.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=2),
+                                                unpool=unpool)).double()
+    cn, sn = data.pairs(labelled=True)[0]
+    cases = [(data.load(cn, size=(48, 64)), data.load(sn, size=(64, 48)),
+              data.load_labels(cn, size=(48, 64))[0, 0].numpy(), data.load_labels(sn, size=(64, 48))[0, 0].numpy())]
+    cn, sn = data.pairs(labelled=True)[2]
+    cseg, sseg = O.irregular_maps(45, 61, seed=3), O.irregular_maps(40, 52, seed=4)
+    cseg[9:13, 4:8] = 5  # 16 px each: used; one pixel or none at 1/8 size
+    sseg[2:6, 2:6] = 5
+    cseg[30:42, 40:41] = 6  # a 1-pixel-wide sliver (12 px), and its style region of 12 px
+    sseg[20:23, 40:44] = 6
+    cases.append((data.load(cn, size=(45, 61)), data.load(sn, size=(40, 52)), cseg, sseg))
+    one_pixel = 0
+    for c, s, cseg, sseg in cases:
+        c, s = c.double(), s.double()
+        label_set = O.official_label_set(cseg, sseg)
+        cl, sl = torch.from_numpy(cseg.astype(np.int64)), torch.from_numpy(sseg.astype(np.int64))
+        # the official code crops to a multiple of 16; stylelab pads: run the official algorithm on the padded
+        # image and maps (label set from the unpadded maps) and compare the crop
+        cp, sp = M.pad_to_multiple(c), M.pad_to_multiple(s)
+        clp, slp = M.pad_to_multiple(cl[None, None])[0, 0].numpy(), M.pad_to_multiple(sl[None, None])[0, 0].numpy()
+        one_pixel += sum(v == 1 for v in O.region_sizes(clp, cp.shape[-2] // 8, cp.shape[-1] // 8, label_set).values())
+        one_pixel += sum(v == 1 for v in O.region_sizes(slp, sp.shape[-2] // 8, sp.shape[-1] // 8, label_set).values())
+        ref = _official_with_labels(model, cp, sp, clp, slp, label_set, M.COMPONENTS, 0.9)[..., :c.shape[-2], :c.shape[-1]]
+        ours = model.stylize(c, s, content_labels=cl, style_labels=sl, alpha=0.9, clamp=False)
+        scale = float(ref.abs().max())  # unclamped: random weights saturate [0, 1]
+        assert float((ours - ref).abs().max()) < 1e-9 * scale
+        assert float((model.stylize(c, s, alpha=0.9, clamp=False) - ref).abs().max()) > 1e-2 * scale  # labels matter
+    assert one_pixel >= 1  # the case the issue found: a region of one pixel at the coarsest level

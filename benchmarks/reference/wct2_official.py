@@ -22,13 +22,14 @@ __all__ = ["official_transfer", "ReferenceEncoder", "ReferenceDecoder", "Referen
 
 # ---------------------------------------------------------------------------- the official loop
 @torch.no_grad()
-def official_transfer(model, content, style, transfer_at=COMPONENTS, alpha=1.0, feature_wct=None):
+def official_transfer(model, content, style, transfer_at=COMPONENTS, alpha=1.0, feature_wct=None, clamp=True):
     """``WCT2.transfer`` of the official code (clovaai/WCT2 ``transfer.py``) with this model's layers.
 
     ``model`` is anything with ``encoder.encode`` and ``decoder.decode`` (:class:`ReferenceLayers`
     for the official code). ``feature_wct(content_feat, style_feat, alpha)`` is the WCT step;
     by default the reference's (:func:`reference_feature_wct`). tests/test_wct2.py passes an SVD
-    float64 one to check ``WCT2.stylize`` against this very loop.
+    float64 one to check ``WCT2.stylize`` against this very loop (and a per-label one; ``clamp=False``
+    skips the final clamp to [0, 1] so that random weights' saturated outputs still compare values).
     """
     feature_wct = feature_wct or reference_feature_wct
     enc, dec = model.encoder, model.decoder
@@ -56,7 +57,7 @@ def official_transfer(model, content, style, transfer_at=COMPONENTS, alpha=1.0, 
         if "decoder" in transfer_at and level in feats["decoder"]:
             x = feature_wct(x, feats["decoder"][level], alpha)
         x = dec.decode(x, cs, level)
-    return x.clamp(0, 1)
+    return x.clamp(0, 1) if clamp else x
 
 
 # ---------------------------------------------------------------------------- the reference's own layers

@@ -113,6 +113,8 @@ class Method:
         add_cli_arguments, run_cli: ``stylelab transfer`` options and runner
             ``run_cli(args, content, style, device) -> image``;
             ``run_cli_video(args, device) -> exit code`` for ``--video``.
+        labels: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels``
+            (read by :mod:`stylelab.labels`; ``run_cli`` finds them in ``args.labels``).
         bench: its rows of the benchmark table.
         train: its decoder training for ``stylelab train`` (or ``None``).
         checkpoints: the :mod:`stylelab.weights` names it loads.
@@ -128,6 +130,7 @@ class Method:
     add_cli_arguments: Callable[[Any], None] | None = None
     run_cli: Callable[..., Any] | None = None
     run_cli_video: Callable[..., int] | None = None
+    labels: bool = False
     bench: tuple[BenchRow, ...] = ()
     train: TrainSpec | None = None
     checkpoints: tuple[str, ...] = ()

@@ -168,13 +168,14 @@ def add_cli_arguments(parser) -> None:
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
-
+    cl, sl = getattr(args, "labels", None) or (None, None)  # read and checked by the CLI (never with --tile)
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
     if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
         style = T.coral(style, content)
 
     def fn(x):
-        return model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+        out = model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset, content_labels=cl, style_labels=sl)
+        return out[..., : x.shape[-2], : x.shape[-1]]
 
     return from_cli(args, "adain", fn, content, style)
 
@@ -207,7 +208,7 @@ def _train_job(args, images, device, random) -> TrainJob:
 
 register(Method(
     name="adain", order=20, summary="AdaIN, Huang & Belongie, ICCV 2017: match channel mean and std, one decoder",
-    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
     bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench, "AdaIN.from_official().stylize"),
            BenchRow("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _bench_pixel,
                     "transforms.adain on RGB pixels")),

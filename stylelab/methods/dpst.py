@@ -34,8 +34,8 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from .. import labels as L
 from .. import losses, stats
-from .. import transforms as T
 from .. import validate as V
 from ..device import follow
 from ..encoders import vgg19
@@ -84,11 +84,11 @@ def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch
 # ============================================================================ augmented style loss
 def label_masks(content_labels, style_labels, min_pixels: int = 10, max_ratio: float = 100.0):
     """Float one-hot masks (K, 1, H, W) of the labels usable in both maps (FastPhotoStyle's rule), and the labels."""
-    cl, sl = T.check_labels(content_labels), T.check_labels(style_labels)
-    used = T.usable_labels(cl, sl, min_pixels, max_ratio)
+    cl, sl = L.check_labels(content_labels, "content_labels"), L.check_labels(style_labels, "style_labels")
+    report = L.label_report(cl, sl, min_pixels, max_ratio)
+    used = report.used
     if not used:
-        raise ValueError("no label is shared by both maps with enough pixels (>10 each, ratio < 100); "
-                         "check the maps or run without labels")
+        raise ValueError(report.warning() + " — check the maps or run without labels")
     cm = torch.cat([(cl[:1] == l).float() for l in used])
     sm = torch.cat([(sl[:1] == l).float() for l in used])
     return cm, sm, used
@@ -170,7 +170,8 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
 
     Args:
         content: (1, 3, H, W); style: (1, 3, H', W') in [0, 1].
-        content_labels, style_labels: optional label maps (see :func:`label_masks`).
+        content_labels, style_labels: optional label maps with their image's aspect
+            (:mod:`stylelab.labels`; see :func:`label_masks`).
         preset: ``"official"`` / ``"tf"`` or a :class:`DPSTConfig`; ``overrides`` change its fields.
         steps: (stage 1, stage 2) L-BFGS iterations (e.g. ``(0, 100)`` to skip stage 1).
         encoder: a :class:`stylelab.encoders.VGG19Encoder`: the images follow it
@@ -200,7 +201,8 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is not None:
-        cm, sm, _ = label_masks(content_labels, style_labels)
+        cm, sm, _ = label_masks(L.fit_labels(content_labels, content.shape[-2:], "content_labels"),
+                                L.fit_labels(style_labels, style.shape[-2:], "style_labels"))
         cm, sm = cm.to(dev, dtype), sm.to(dev, dtype)
     # The Laplacian: official resizes the content to long side 700 — here it must match the output size.
     lap = MattingLaplacian(content[0].to(torch.float64 if dev.type != "mps" else torch.float32), eps=cfg.eps, radius=cfg.radius)
@@ -240,7 +242,8 @@ def add_cli_arguments(parser) -> None:
 def run_cli(args, content, style, device) -> torch.Tensor:
     steps = tuple(args.steps) if args.steps else None
     over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
-    return stylize(content, style, preset=args.preset, steps=steps, **over)
+    cl, sl = getattr(args, "labels", None) or (None, None)
+    return stylize(content, style, content_labels=cl, style_labels=sl, preset=args.preset, steps=steps, **over)
 
 
 # ============================================================================ registry
@@ -255,7 +258,7 @@ def _bench(cfg, device) -> Runner:
 register(Method(
     name="dpst", order=50,
     summary="Deep Photo Style Transfer, Luan et al., CVPR 2017: Gatys plus a matting-Laplacian photorealism term",
-    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
     bench=(BenchRow("dpst", "DPST (2 stages × iterations)", "optimisation", _bench,
                     "dpst.stylize(steps=(iterations, iterations)); the paper's run uses 1000 + 1000"),),
     checkpoints=("vgg19",),

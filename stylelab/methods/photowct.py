@@ -17,11 +17,28 @@ WCT's upsampling decoders, which blur and shift structure.
 
 Step 2 (optional): :func:`stylelab.smoothing.smooth` with the content as guide.
 
-Segmentation: ``content_labels``/``style_labels`` (single-channel integer maps
-at the images' resolution) restrict WCT to matching regions; a label is used
-only with > 10 pixels in both maps and a count ratio < 100 (evaluated at full
-resolution), maps are resized to each feature size with NEAREST, and pixels
-of unused labels keep their un-stylised content feature.
+Segmentation (``photo_wct.py``, methods.md §6.2): ``content_labels`` /
+``style_labels`` (integer maps with their image's aspect, :mod:`stylelab.labels`)
+restrict WCT to matching regions. As the official code: a label is used only
+with > 10 pixels in both maps and a count ratio < 100, counted once on the maps
+at the images' resolution (:func:`stylelab.labels.label_report`); at every
+level both maps are resized to the feature size with PIL's NEAREST convention
+(:func:`stylelab.labels.resize_labels`); WCT runs per used label on the
+gathered columns; pixels of unused labels, and of regions that have no pixel
+left at a level on either side, keep their un-stylised content feature. The
+result equals the official algorithm wherever that is well defined
+(tests/test_photowct.py builds it as an oracle). Deliberate deviations:
+
+* a region of **one pixel** at some level: the official covariance divides by
+  ``N − 1 = 0`` and gives NaN (style side: the SVD fails). Here the covariance
+  of one column is 0 (``÷ max(N − 1, 1)``): a 1-pixel content region becomes
+  the style region's mean (``Σ_c + I = I`` whitens the zero-centred pixel to
+  0), a 1-pixel style region has no kept eigenvalue, so its content region
+  becomes the style pixel's value.
+* label maps at another resolution than their image are resized to it (same
+  aspect required) instead of being refused; a pair with no usable label
+  warns (:class:`stylelab.labels.LabelWarning`) instead of silently
+  returning the reconstruction.
 
 Weights: ``photo_wct.pth`` (80 tensors, keys ``e1.conv0.weight`` …
 ``d4.conv1_1.bias``) is CC BY-NC-SA 4.0 and never shipped: pass the file you
@@ -35,6 +52,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .. import labels as L
 from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
@@ -83,18 +101,6 @@ class PhotoWCT(nn.Module):
         model.pretrained = W.load_into(model, "photowct", path_or_state_dict, random=random, download=False)
         return model.eval().requires_grad_(False).to(get_device(device))
 
-    @staticmethod
-    def _labels(labels, image: torch.Tensor, what: str):
-        if labels is None:
-            return None
-        lab = T.check_labels(labels)
-        if tuple(lab.shape[-2:]) != tuple(image.shape[-2:]):
-            raise ValueError(
-                f"{what} is {tuple(lab.shape[-2:])} but the image is {tuple(image.shape[-2:])}: give label maps at the "
-                f"image's resolution (resize with stylelab.transforms.resize_labels(labels, size), which uses NEAREST)."
-            )
-        return lab.to(image.device)
-
     @torch.no_grad()
     @images_then_keywords
     def stylize(
@@ -116,8 +122,8 @@ class PhotoWCT(nn.Module):
 
         Args:
             content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W').
-            content_labels, style_labels: optional single-channel label maps at
-                the content's/style's resolution (both or neither).
+            content_labels, style_labels: optional label maps with the content's /
+                style's aspect (both or neither; module docstring, :mod:`stylelab.labels`).
             levels: subset of (4, 3, 2, 1), run coarse first.
             smoothing: ``None`` (stylisation only, no clamp — as the reference),
                 or a :func:`stylelab.smoothing.smooth` mode (``"auto"``, ``"gif"``, …);
@@ -158,8 +164,13 @@ class PhotoWCT(nn.Module):
             raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {levels}")
         content, style = follow(self, content, style)
         guide, (H0, W0) = content, content.shape[-2:]
-        cl = self._labels(content_labels, content, "content_labels")
-        sl = self._labels(style_labels, style, "style_labels")
+        used = cl = sl = None
+        if content_labels is not None:
+            cl = L.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
+            sl = L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
+            used = L.label_report(cl, sl, warn=True).used  # once, at the images' resolution
+        cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
+        method = wct_kwargs.get("method", "eigh")
         # small images: padded to MIN_SIDE (label maps alike), the result cropped
         need = 2 ** levels[0]  # relu{L}_1 after L − 1 floor-rounded poolings needs 2 px: 2^L (MIN_SIDE for level 4)
         content, style = V.pad_to_size(content, min_size=need), V.pad_to_size(style, min_size=need)
@@ -171,7 +182,11 @@ class PhotoWCT(nn.Module):
         for level in levels:
             layer = f"relu{level}_1"
             feats = getattr(self, f"e{level}")(x, layers=layer, switches=True)
-            csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", content_labels=cl, style_labels=sl, **wct_kwargs)
+            if used is None:
+                csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", **wct_kwargs)
+            else:
+                csf = T.wct_prepared(feats[layer], T.prepare_wct_style(sfeats[layer], cfg, sl, method), 1.0, cl,
+                                     used=used)
             x = getattr(self, f"d{level}")(csf, feats.switches)
             steps[level] = x[..., :H0, :W0]
         x = x[..., :H0, :W0]
@@ -210,23 +225,11 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--smooth", default="auto", choices=["none", "auto", "mg", "ilu", "cg", "direct", "official", "gif"],
                         help="smoothing after stylisation (default auto; none to skip)")
     parser.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="smoothing strength β (default 0.9999)")
-    parser.add_argument("--content-labels", type=V.arg_existing("file"), default=None, help="content label map (single-channel PNG)")
-    parser.add_argument("--style-labels", type=V.arg_existing("file"), default=None, help="style label map (single-channel PNG)")
-
-
-def _read_labels(path, like: torch.Tensor):
-    import numpy as np
-    from PIL import Image
-
-    arr = np.asarray(Image.open(path))
-    lab = T.check_labels(torch.from_numpy(arr.astype("int64")))
-    return T.resize_labels(lab, like.shape[-2:])
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
+    cl, sl = getattr(args, "labels", None) or (None, None)
     model = PhotoWCT.from_official(args.weights, device=device)
-    cl = _read_labels(args.content_labels, content) if args.content_labels else None
-    sl = _read_labels(args.style_labels, style) if args.style_labels else None
     mode = None if args.smooth == "none" else args.smooth
     if getattr(args, "tile", None) is not None:
 
@@ -256,7 +259,7 @@ def _bench(smoothing: str | None):
 register(Method(
     name="photowct", order=40,
     summary="PhotoWCT, Li et al., ECCV 2018: WCT with max-unpooling decoders, then closed-form smoothing",
-    export="PhotoWCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    export="PhotoWCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
     bench=(BenchRow("photowct", "PhotoWCT (WCT part, no smoothing)", "feed-forward", _bench(None),
                     "PhotoWCT.from_official().stylize(smoothing=None): 4 autoencoders, coarse to fine"),
            BenchRow("photowct-direct", "PhotoWCT + exact smoothing (sparse direct)", "feed-forward", _bench("direct"),

@@ -309,7 +309,8 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     levels = list(args.levels)
     decoders = _decoder_files(args)
     model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
-    return model.stylize(content, style, alpha=args.alpha, preset=args.wct_preset)
+    cl, sl = getattr(args, "labels", None) or (None, None)
+    return model.stylize(content, style, alpha=args.alpha, preset=args.wct_preset, content_labels=cl, style_labels=sl)
 
 
 # ============================================================================ registry
@@ -348,7 +349,7 @@ def _train_job(args, images, device, random) -> TrainJob:
 
 register(Method(
     name="wct", order=30, summary="WCT, Li et al., NeurIPS 2017: whitening and colouring at five levels",
-    export="WCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    export="WCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
     bench=(BenchRow("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _bench,
                     "WCT.from_official().stylize cascade relu5_1 → relu1_1"),
            BenchRow("pixel-wct", "pixel WCT (colour covariance)", "pixel", _bench_pixel, "transforms.wct on RGB pixels"),

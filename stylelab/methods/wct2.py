@@ -43,6 +43,19 @@ paper. Differences from the reference code, all deliberate:
   same numbers with 25·C·K instead of 45·C·K multiply-adds per pixel and no
   5·C-channel tensor.
 
+Label maps (``content_labels``/``style_labels``, :mod:`stylelab.labels`) as the
+reference (``utils/io.py``, ``utils/core.py``): the labels used are decided
+once on the maps at the images' size (> 10 pixels in both, count ratio < 100);
+at every transfer point both maps are resized to the feature size with PIL's
+NEAREST convention and WCT runs per used region, including regions of a single
+pixel (their covariance is 0, so ``Σ + I = I``: the pixel's own value is the
+style mean, or the style region's mean replaces a 1-pixel content region, then
+the clamp); pixels of other labels, and regions absent at that size on either
+side, keep their content feature; then the α-blend. A map must have its
+image's aspect (resized to it if the resolution differs). With padding, the
+maps are padded like their image (reflection, exact integer copies) and the
+labels used are still counted on the unpadded maps.
+
 The result equals the reference within float32 rounding (tests compare the
 whole pipeline with the reference's own layers in float64 to 1e-7).
 ``benchmarks/bench_wct2.py`` times both side by side: on 2 CPU cores at
@@ -67,6 +80,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import labels as L
 from .. import train, video
 from .. import transforms as T
 from .. import validate as V
@@ -95,7 +109,11 @@ class PreparedStyle:
 
     transfer_at: frozenset
     sides: dict  # key → transforms.PreparedStyle; keys ("encoder", level), ("skip", pool, k), ("decoder", level)
-    has_labels: bool
+    labels: torch.Tensor | None = None  # the style map at the style image's size (unpadded), or None
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
 
 
 # ============================================================================ the method
@@ -189,7 +207,8 @@ class WCT2(nn.Module):
         style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = pad_to_multiple(style)
-        labels = None if style_labels is None else pad_to_multiple(T.check_labels(follow(self, style_labels)))
+        full = None if style_labels is None else L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
+        labels = None if full is None else pad_to_multiple(full)
         skips: dict = {}
         sides: dict = {}
         for level in (1, 2, 3, 4):
@@ -206,7 +225,7 @@ class WCT2(nn.Module):
             for level in (4, 3, 2):
                 x = self.decoder.decode(x, skips, level)
                 sides[("decoder", level - 1)] = T.prepare_wct_style(x, _CFG, labels)
-        return PreparedStyle(ta, sides, labels is not None)
+        return PreparedStyle(ta, sides, full)
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
@@ -255,18 +274,26 @@ class WCT2(nn.Module):
         ta = prep.transfer_at
         h, w = content.shape[-2:]
         x = pad_to_multiple(content)
-        cl = None if content_labels is None else pad_to_multiple(T.check_labels(follow(self, content_labels)))
+        cl, used = None, ()
+        if content_labels is not None:
+            full = L.fit_labels(follow(self, content_labels), (h, w), "content_labels")
+            if full.shape[0] not in (1, content.shape[0]):
+                raise ValueError(f"content_labels is a batch of {full.shape[0]} maps for {content.shape[0]} images")
+            # which labels: decided once on the maps at the images' size (official utils/io.py)
+            used = L.label_report(full, prep.labels, warn=True).used
+            cl = pad_to_multiple(full)
         skips: dict = {}
         for level in (1, 2, 3, 4):
             x = self.encoder.encode(x, skips, level)
             if "encoder" in ta:
-                x = T.wct_prepared(x, prep.sides[("encoder", level)], alpha, cl)
+                x = T.wct_prepared(x, prep.sides[("encoder", level)], alpha, cl, used=used)
         if "skip" in ta:
             for pool in ("pool1", "pool2", "pool3"):
-                skips[pool] = [T.wct_prepared(skips[pool][k], prep.sides[("skip", pool, k)], alpha, cl) for k in range(3)]
+                skips[pool] = [T.wct_prepared(skips[pool][k], prep.sides[("skip", pool, k)], alpha, cl, used=used)
+                               for k in range(3)]
         for level in (4, 3, 2, 1):
             if "decoder" in ta and ("decoder", level) in prep.sides:
-                x = T.wct_prepared(x, prep.sides[("decoder", level)], alpha, cl)
+                x = T.wct_prepared(x, prep.sides[("decoder", level)], alpha, cl, used=used)
             x = self.decoder.decode(x, skips, level)
         out = x[..., :h, :w]
         return out.clamp(0, 1) if clamp else out
@@ -332,25 +359,8 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1]")
     parser.add_argument("--encoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_encoder_*_l4.pth")
     parser.add_argument("--decoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_decoder_*_l4.pth")
-    parser.add_argument("--content-labels", type=V.arg_existing("file"), default=None, help="label map image of the content (single channel ids)")
-    parser.add_argument("--style-labels", type=V.arg_existing("file"), default=None, help="label map image of the style")
     parser.add_argument("--video", action="store_true",
                         help="CONTENT is a folder of frames and -o a folder; also prints temporal consistency")
-
-
-def _labels_file(path, image):
-    if path is None:
-        return None
-    import numpy as np
-    from PIL import Image
-
-    arr = np.asarray(Image.open(path))
-    if arr.ndim == 3:
-        rgb = torch.from_numpy(arr[..., :3].astype("float32") / 255).permute(2, 0, 1)[None]
-        lab = T.labels_from_rgb(rgb)
-    else:
-        lab = T.check_labels(torch.from_numpy(arr.astype("int64")))
-    return T.resize_labels(lab, image.shape[-2:]).to(image.device)
 
 
 def _model_from_args(args, device) -> WCT2:
@@ -363,15 +373,12 @@ def _model_from_args(args, device) -> WCT2:
 
 def run_cli(args, content, style, device):
     """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``."""
+    cl, sl = getattr(args, "labels", None) or (None, None)
     model = _model_from_args(args, device)
-    if getattr(args, "tile", None) is not None:
-        if args.content_labels or args.style_labels:
-            raise ValueError("--tile does not support label maps; drop --tile or the labels")
+    if getattr(args, "tile", None) is not None:  # (the CLI refuses --tile with label maps)
         prep = model.prepare_style(style, args.transfer_at)  # the style side once, shared by every tile
         return from_cli(args, "wct2", lambda x: model.stylize(x, prep, alpha=args.alpha), content, style)
-    return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha,
-                         content_labels=_labels_file(args.content_labels, content),
-                         style_labels=_labels_file(args.style_labels, style))
+    return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha, content_labels=cl, style_labels=sl)
 
 
 def run_cli_video(args, device) -> int:
@@ -402,7 +409,7 @@ def _bench_wavelet(bands: str):
 
 register(Method(
     name="wct2", order=60, summary="WCT², Yoo et al., ICCV 2019: Haar wavelet pooling and progressive WCT",
-    export="WCT2", add_cli_arguments=add_cli_arguments, run_cli=run_cli, run_cli_video=run_cli_video,
+    export="WCT2", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, run_cli_video=run_cli_video,
     bench=(BenchRow("wct2", "WCT² (cat5, no post-processing)", "feed-forward", _bench,
                     "WCT2.from_official(unpool='cat5').stylize, WCT at encoder, skips and decoder"),
            BenchRow("wavelet-ll", "wavelet WCT, LL band (pixels)", "pixel", _bench_wavelet("LL"),
