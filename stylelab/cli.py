@@ -194,9 +194,9 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--random-weights", action="store_true", help="allow random weights when the pretrained files are missing (smoke test only)")
-    p.add_argument("--content-labels", default=None,
+    p.add_argument("--content-labels", type=V.arg_existing("file"), default=None,
                    help="segmentation map of the content: single-channel ids, palette PNG or DPST colour mask, same aspect")
-    p.add_argument("--style-labels", default=None, help="segmentation map of the style (same conventions)")
+    p.add_argument("--style-labels", type=V.arg_existing("file"), default=None, help="segmentation map of the style (same conventions)")
     _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
     if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
         methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
