@@ -202,17 +202,16 @@ def test_smooth_rejects_nan(what):
         smoothing.smooth(*args)
 
 
-#: Not working after the merge with main (i12b device rule / i16 multigrid smoothing): smooth refuses
-#: images smaller than one matting window ("smaller than one 3×3 window") instead of smoothing them.
-_SMOOTH_TINY = pytest.mark.xfail(strict=True, reason="smooth refuses images below one 3×3 window (open)")
-
-
-@pytest.mark.parametrize("hw", [pytest.param((1, 1), marks=_SMOOTH_TINY), pytest.param((3, 2), marks=_SMOOTH_TINY),
-                                (400, 8)], ids=str)
+@pytest.mark.parametrize("hw", [(1, 1), (3, 2), (2, 40), (3, 3), (400, 8)], ids=str)
 def test_smooth_handles_small_and_thin_images(hw):
     y, c = _img(*hw, dtype=torch.float64), _img(*hw, seed=1, dtype=torch.float64)
     out = smoothing.smooth(y, c, mode="cg" if hw[0] * hw[1] > 3000 else "auto")
     assert out.shape == y.shape and torch.isfinite(out).all()
+    if min(hw) < 3:  # no 3×3 matting window: W = 0 and the minimiser of λ‖r − y‖² is y itself
+        assert torch.equal(out, y)
+    for mode in ("mg", "cg", "ilu"):  # every exact solver gives the same answer as the direct one
+        if hw[0] * hw[1] <= 3000:
+            assert (smoothing.smooth(y, c, mode=mode, tol=1e-10) - smoothing.smooth(y, c, mode="direct")).abs().max() < 1e-6
 
 
 def test_guided_filter_checks_its_parameters():
