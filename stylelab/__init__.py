@@ -20,9 +20,9 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders", "exercises",
-    "io", "layout", "linalg", "losses", "matting", "memory", "methods", "metrics", "multigrid", "optim", "smoothing",
-    "stats", "tiling", "train", "transforms", "validate", "video", "viz", "wavelet_transfer", "wavelets", "wavenets",
-    "weights", "whitening", "widgets",
+    "guided", "io", "layout", "linalg", "losses", "matting", "memory", "methods", "metrics", "multigrid", "optim",
+    "smoothing", "smoothing_solvers", "stats", "tiling", "train", "transforms", "validate", "video", "viz",
+    "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening", "widgets",
 }
 
 #: Top-level name → module that defines it.
