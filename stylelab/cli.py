@@ -112,7 +112,7 @@ def _transfer(args) -> int:
     # (its real name: a missing suffix becomes .png), the inputs' headers, the method's options,
     # and the memory the run needs.
     out = output_path(args.output, overwrite=args.overwrite)
-    ch, cw = target_size(*image_size(args.content), args.size)
+    ch, cw = _content_size(args.content, args.size)
     style_hw = None if args.style is None else target_size(*image_size(args.style), args.style_size or args.size)
     check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
     if check is not None:
@@ -120,7 +120,7 @@ def _transfer(args) -> int:
     mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
     if args.method in memory.METHODS and getattr(args, "tile", None) is None:
         memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
-    content = load_image(args.content, size=args.size, device=device)
+    content = load_image(args.content, size=(ch, cw), device=device)
     style = None if args.style is None else load_image(args.style, size=args.style_size or args.size, device=device)
     args.labels = _read_label_maps(args, method, content, style)  # (methods without a style take no labels)
     t0 = time.perf_counter()
@@ -133,6 +133,17 @@ def _transfer(args) -> int:
     path = save_image(result, out, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
+
+
+def _content_size(path, size: int) -> tuple[int, int]:
+    """``(H, W)`` the content is loaded at: its shorter side reduced to ``--size``, never enlarged.
+
+    A content smaller than ``--size`` keeps its own size, so the result has the content's size
+    (a 1×1 or 4000×8 image comes back 1×1 or 4000×8: methods pad images below their smallest
+    side and crop the result back); enlarging it would invent no detail, only cost memory.
+    """
+    h, w = image_size(path)
+    return (h, w) if min(h, w) <= size else target_size(h, w, size)
 
 
 def _read_label_maps(args, method, content, style):
@@ -188,7 +199,8 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("content", help="content image file")
     p.add_argument("style", nargs="?", default=None, help="style image file (methods whose trained model holds the style, such as johnson, take none)")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
-    p.add_argument("--size", type=V.arg_int(1), default=512, help="shorter side of the content in pixels (default 512)")
+    p.add_argument("--size", type=V.arg_int(1), default=512,
+                   help="shorter side of the content in pixels, at most (a smaller content keeps its size; default 512)")
     p.add_argument("--style-size", type=V.arg_int(1), default=None, help="shorter side of the style (default: --size)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: $STYLELAB_DEVICE, else best)")
     p.add_argument("--seed", type=int, default=None, help="random seed")

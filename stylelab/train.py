@@ -6,6 +6,9 @@
   ``lr_t = lr / (1 + lr_decay · t)``, a tqdm bar showing the losses,
   checkpoints (modules + optimiser + step + history) and resume. It never
   overwrites a checkpoint that belongs to a different run.
+* :func:`open_checkpoint` / :func:`save_checkpoint` — that checkpoint
+  mechanism on its own, for trainers with their own loop (CycleGAN's two
+  optimisers, :func:`stylelab.methods.cyclegan.train`).
 * Losses: :class:`AdaINLoss` (Huang & Belongie, ICCV 2017: content
   ``‖φ₄(g(t)) − t‖²`` + 10 × moment style loss over relu1_1…relu4_1) and
   :class:`ReconstructionLoss` (Li et al., NeurIPS 2017: pixel
@@ -37,7 +40,7 @@ from .transforms import adain, mean_std
 
 __all__ = [
     "ImageFolder", "fit", "History", "AdaINLoss", "ReconstructionLoss", "load_module_state", "add_cli",
-    "IMAGE_EXTENSIONS", "CheckpointConflictError",
+    "IMAGE_EXTENSIONS", "CheckpointConflictError", "open_checkpoint", "save_checkpoint",
 ]
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
@@ -203,6 +206,65 @@ def load_module_state(checkpoint, name: str = "decoder") -> dict[str, torch.Tens
     return obj["modules"][name]
 
 
+def open_checkpoint(checkpoint, modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim.Optimizer],
+                    *, resume: bool = True) -> tuple[Path | None, dict | None]:
+    """Where a training run saves, and the state it resumes from (the one checkpoint mechanism of every trainer).
+
+    ``checkpoint=None``: no file, ``(None, None)``. A file that does not exist
+    yet: ``(path, None)``. An existing file with ``resume=True``: it must be a
+    checkpoint of the same run — the same module names, parameter names and
+    shapes (its ``signature``) and the same optimiser names — else
+    :class:`CheckpointConflictError`; the saved weights are loaded into
+    ``modules`` and the optimiser states into ``optimizers`` (in place), and
+    the whole saved dictionary is returned (``step``, ``history``, ``config``
+    and whatever else the trainer saved) as ``(path, state)``. With
+    ``resume=False`` the file is kept and the run writes to a free name
+    ``name-1.pth`` instead (with a warning): ``(new_path, None)``.
+    """
+    path = Path(checkpoint).expanduser() if checkpoint is not None else None
+    if path is None or not path.exists():
+        return path, None
+    if not resume:
+        new = _free_name(path)
+        warnings.warn(f"{path} exists and resume=False: saving this run to {new} instead", stacklevel=3)
+        return new, None
+    state = _read(path)
+    if "optimizers" not in state and "optimizer" in state:  # files written before trainers had several optimisers
+        state["optimizers"] = {"adam": state.pop("optimizer")}
+    if state.get("signature") != _signature(modules) or set(state.get("optimizers", {})) != set(optimizers):
+        raise CheckpointConflictError(
+            f"{path} belongs to a different training run (modules {sorted(state.get('modules', {}))}, "
+            f"optimisers {sorted(state.get('optimizers', {}))}; this run has {sorted(modules)}, {sorted(optimizers)}, "
+            "or other shapes). Give a new checkpoint path, or delete the file yourself."
+        )
+    for name, m in modules.items():
+        m.load_state_dict(state["modules"][name])
+    for name, opt in optimizers.items():
+        opt.load_state_dict(state["optimizers"][name])
+    return path, state
+
+
+def save_checkpoint(path, modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim.Optimizer], *,
+                    step: int, history: Mapping, config: Mapping, **extra) -> None:
+    """Write a training checkpoint atomically (nothing when ``path`` is ``None``).
+
+    The file holds ``{"format", "signature", "step", "config", "history",
+    "modules": {name: state_dict}, "optimizers": {name: state_dict}, **extra}``
+    on the CPU, readable with ``torch.load(..., weights_only=True)``; ``extra``
+    is trainer-specific state (random-number generators, image pools), plain
+    tensors, numbers, strings, lists, tuples and dicts only.
+    """
+    if path is None:
+        return
+    _save(Path(path), {
+        "format": FORMAT, "signature": _signature(modules), "step": int(step), "config": dict(config),
+        "history": dict(history),
+        "modules": {n: {k: v.detach().cpu() for k, v in m.state_dict().items()} for n, m in modules.items()},
+        "optimizers": {n: opt.state_dict() for n, opt in optimizers.items()},
+        **extra,
+    })
+
+
 # ============================================================================ the loop
 def fit(
     loss_fn: Callable[[torch.Tensor], Mapping[str, torch.Tensor]],
@@ -238,13 +300,13 @@ def fit(
         steps: total number of steps (a resumed run continues to ``steps``).
         device: where to train (default :func:`stylelab.get_device`); the
             modules are moved there.
-        checkpoint: file to save to every ``save_every`` steps and at the end:
-            ``{"format", "signature", "step", "modules", "optimizer", "history", "config"}``.
-        resume: continue from ``checkpoint`` if it exists. A file from a
-            different run (other modules/shapes, or not a stylelab checkpoint)
-            raises :class:`CheckpointConflictError`. With ``resume=False`` an
-            existing file is kept and the new run saves under a free name
-            ``name-1.pth`` (with a warning).
+        checkpoint: file to save to every ``save_every`` steps and at the end
+            (:func:`save_checkpoint`; the optimiser is saved as ``"adam"``).
+        resume: continue from ``checkpoint`` if it exists (:func:`open_checkpoint`).
+            A file from a different run (other modules/shapes, or not a
+            stylelab checkpoint) raises :class:`CheckpointConflictError`. With
+            ``resume=False`` an existing file is kept and the new run saves
+            under a free name ``name-1.pth`` (with a warning).
         log_every: record the losses in the history every this many steps.
 
     Returns:
@@ -267,27 +329,13 @@ def fit(
         raise ValueError("no parameter of `modules` requires grad: nothing to train")
     trainable = [m for m in modules.values() if any(p.requires_grad for p in m.parameters())]
     optimizer = torch.optim.Adam(params, lr=lr)
+    optimizers = {"adam": optimizer}
     history = History(step=[], lr=[])
     start = 0
-    sig = _signature(modules)
-    path = Path(checkpoint).expanduser() if checkpoint is not None else None
-    if path is not None and path.exists():
-        if resume:
-            state = _read(path)
-            if state.get("signature") != sig:
-                raise CheckpointConflictError(
-                    f"{path} belongs to a different training run (other modules or shapes: "
-                    f"{sorted(state.get('modules', {}))}). Give a new checkpoint path, or delete the file yourself."
-                )
-            for name, m in modules.items():
-                m.load_state_dict(state["modules"][name])
-            optimizer.load_state_dict(state["optimizer"])
-            start = int(state["step"])
-            history = History({k: list(v) for k, v in state["history"].items()})
-        else:
-            new = _free_name(path)
-            warnings.warn(f"{path} exists and resume=False: saving this run to {new} instead", stacklevel=2)
-            path = new
+    path, state = open_checkpoint(checkpoint, modules, optimizers, resume=resume)
+    if state is not None:
+        start = int(state["step"])
+        history = History({k: list(v) for k, v in state["history"].items()})
 
     gen = torch.Generator().manual_seed(seed if seed is not None else torch.initial_seed() % 2**63)
     if seed is not None:
@@ -296,13 +344,7 @@ def fit(
     config = {"batch_size": batch_size, "lr": lr, "lr_decay": lr_decay, "steps": steps}
 
     def save(step):
-        if path is None:
-            return
-        _save(path, {
-            "format": FORMAT, "signature": sig, "step": step, "config": config, "history": dict(history),
-            "modules": {n: {k: v.detach().cpu() for k, v in m.state_dict().items()} for n, m in modules.items()},
-            "optimizer": optimizer.state_dict(),
-        })
+        save_checkpoint(path, modules, optimizers, step=step, history=history, config=config)
 
     history.checkpoint = path
     for m in trainable:

@@ -336,6 +336,68 @@ def test_cyclegan_training_lowers_the_cycle_loss_and_is_reproducible():
     assert model.a_to_b(a).shape == a.shape
 
 
+class _Interrupted(Exception):
+    pass
+
+
+def test_cyclegan_checkpoint_round_trip_and_resume_continues_the_same_run(folders):
+    tmp = folders[0]
+    g = torch.Generator().manual_seed(0)
+    a = torch.rand(6, 3, 16, 16, generator=g)
+    b = (a.flip(0) * torch.tensor([1.0, 0.7, 0.4])[:, None, None]).clamp(0, 1)
+    kw = dict(steps=6, batch_size=2, lr=2e-3, pool_size=3, progress=False, log_every=1, seed=0, device="cpu")
+
+    def fresh(init_seed=0):
+        torch.manual_seed(init_seed)
+        return CG.CycleGAN(width=4, n_blocks=1, d_width=4, d_layers=2)
+
+    straight = fresh()
+    h = CG.train(straight, a, b, **kw)
+    # the same run, interrupted in step 4 (G runs three times a step) after the save at step 3
+    ckpt, calls = tmp / "cg.ckpt", []
+
+    def crash(module, inputs):
+        calls.append(1)
+        if len(calls) > 9:
+            raise _Interrupted
+
+    broken = fresh()
+    broken.g.register_forward_pre_hook(crash)
+    with pytest.raises(_Interrupted):
+        CG.train(broken, a, b, checkpoint=ckpt, save_every=3, **kw)
+    saved = torch.load(ckpt, weights_only=True)
+    assert saved["step"] == 3 and set(saved["modules"]) == {"g", "f", "d_a", "d_b"} and set(saved["optimizers"]) == {"g", "d"}
+    assert len(saved["pools"]["a"]["images"]) == 3  # full: which fakes the discriminators see depends on it
+    # resume into networks with other initial weights: everything comes from the file, and the run ends
+    # exactly where the unbroken one did (weights, optimiser moments, sampler and pools restored)
+    resumed = fresh(init_seed=1)
+    h2 = CG.train(resumed, a, b, checkpoint=ckpt, save_every=3, **kw)
+    assert h2["step"] == h["step"] == [1, 2, 3, 4, 5, 6] and h2["cycle"] == h["cycle"] and h2["d"] == h["d"]
+    assert h2.checkpoint == ckpt and torch.load(ckpt, weights_only=True)["step"] == 6
+    for (name, p), q in zip(straight.named_parameters(), resumed.parameters()):
+        torch.testing.assert_close(q, p, rtol=0, atol=0, msg=name)
+    # round trip: both generators load from the checkpoint, and the CLI translates with either
+    x = torch.rand(1, 3, 16, 16)
+    torch.testing.assert_close(CG.load_generator(ckpt)(x), straight.a_to_b(x), rtol=0, atol=0)
+    torch.testing.assert_close(CG.load_generator(ckpt, "b_to_a")(x), straight.b_to_a(x), rtol=0, atol=0)
+    assert CG.load_generator(ckpt).pretrained
+    save_image(x, tmp / "x.png")
+    assert main(["transfer", "--method", "cyclegan", str(tmp / "x.png"), "--model", str(ckpt), "--direction", "b_to_a",
+                 "-o", str(tmp / "y.png"), "--device", "cpu"]) == 0
+    # a finished run resumed with more steps trains on; another run's file is refused, never overwritten
+    h3 = CG.train(resumed, a, b, checkpoint=ckpt, **{**kw, "steps": 8})
+    assert h3["step"] == [1, 2, 3, 4, 5, 6, 7, 8] and torch.load(ckpt, weights_only=True)["step"] == 8
+    before = ckpt.read_bytes()
+    with pytest.raises(train.CheckpointConflictError, match="different training run"):
+        CG.train(CG.CycleGAN(width=8, n_blocks=1, d_width=4, d_layers=2), a, b, checkpoint=ckpt, **kw)
+    assert ckpt.read_bytes() == before
+    with pytest.warns(UserWarning, match="saving this run to"):
+        h4 = CG.train(fresh(), a, b, checkpoint=ckpt, resume=False, **{**kw, "steps": 1})
+    assert h4.checkpoint == tmp / "cg-1.ckpt" and ckpt.read_bytes() == before
+    with pytest.raises(ValueError, match="direction"):
+        CG.load_generator(ckpt, "sideways")
+
+
 def test_cyclegan_bad_input():
     m = CG.CycleGAN(width=4, n_blocks=1, d_width=4, d_layers=1)
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):

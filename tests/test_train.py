@@ -85,7 +85,7 @@ def test_checkpoint_resume_continues_the_same_run(tmp_path):
     loss = train.ReconstructionLoss(enc, dec)
     h1 = train.fit(loss, {"decoder": dec}, imgs, steps=3, batch_size=2, checkpoint=ck, progress=False, log_every=1, device="cpu")
     state = torch.load(ck, weights_only=False)
-    assert state["step"] == 3 and set(state) >= {"modules", "optimizer", "history", "signature"}
+    assert state["step"] == 3 and set(state) >= {"modules", "optimizers", "history", "signature"}
     dec2 = MirrorDecoder(1)  # fresh weights: resume must restore the saved ones
     h2 = train.fit(train.ReconstructionLoss(enc, dec2), {"decoder": dec2}, imgs, steps=5, batch_size=2,
                    checkpoint=ck, progress=False, log_every=1, device="cpu")

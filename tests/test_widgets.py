@@ -44,16 +44,37 @@ def test_controls_show_the_settings_render_uses(name):
     # every control change lands in the setting the next render uses
     for k in ex.SETTINGS:
         ctl = ex.controls[k]
-        options = getattr(ctl, "options", None)
-        if options:
-            new = [o for o in options if o != ctl.value][0]
-            new = new[1] if isinstance(new, tuple) else new
-        elif isinstance(ctl.value, bool):
-            new = not ctl.value
-        else:
-            new = ctl.max if ctl.value != ctl.max else ctl.min
-        ctl.value = new
+        ctl.value = _other_value(ctl)
         assert getattr(ex, k) == ctl.value == ex.settings()[k], k
+    ex.render()
+    assert _control_values(ex) == {k: ex.settings()[k] for k in ex.SETTINGS}
+
+
+def _other_value(ctl):
+    """A value the control can show other than its current one."""
+    options = getattr(ctl, "options", None)
+    if options:
+        new = [o for o in options if o != ctl.value][0]
+        return new[1] if isinstance(new, tuple) else new
+    if isinstance(ctl.value, bool):
+        return not ctl.value
+    lo, hi = (ctl.base ** ctl.min, ctl.base ** ctl.max) if hasattr(ctl, "base") else (ctl.min, ctl.max)  # log sliders
+    return hi if ctl.value != hi else lo
+
+
+@pytest.mark.parametrize("name", list(_explorers()))
+def test_a_setting_assigned_after_the_widget_is_built_moves_its_control(name):
+    # notebook 01 set `explorer.layer = "relu2_1"` in the cell after the widget: the dropdown kept showing
+    # relu1_1 while the next redraw used relu2_1 (found in JupyterLab by tools/check_widgets_browser.py)
+    ex = _explorers()[name]
+    ex.widget()
+    runs = ex.runs
+    for k in ex.SETTINGS:
+        new = _other_value(ex.controls[k])
+        setattr(ex, k, new)
+        assert ex.controls[k].value == getattr(ex, k) == ex.settings()[k] == new, k
+    if ex.LIVE:
+        assert ex.runs > runs  # a live explorer redraws with the new settings
     ex.render()
     assert _control_values(ex) == {k: ex.settings()[k] for k in ex.SETTINGS}
 
@@ -62,6 +83,14 @@ def test_a_setting_the_control_cannot_show_is_refused():
     ex = AdaINExplorer(_img(0), {"a": _img(1)}, alpha=1.5)  # the α slider stops at 1
     with pytest.raises(ValueError, match="alpha=1.5"):
         ex.widget()
+    ex = AdaINExplorer(_img(0), {"a": _img(1), "b": _img(2)})
+    ex.widget()
+    with pytest.raises(ValueError, match="alpha=2"):
+        ex.alpha = 2.0
+    assert ex.alpha == ex.controls["alpha"].value  # the control and Run still agree (on the slider's end, 1)
+    with pytest.raises(ValueError, match="style_a='c'"):
+        ex.style_a = "c"
+    assert ex.style_a == ex.controls["style_a"].value == "a"
 
 
 def _png_shape(png):
@@ -140,3 +169,38 @@ def test_the_overlap_check_finds_an_overlap():
     fig.add_axes([0.4, 0.4, 0.5, 0.5]).set_title("b")
     assert _axes_overlaps(fig) == [("a", "b")]
     plt.close(fig)
+
+
+def _all_explorers():
+    from stylelab.widgets.labels import LabelEditor
+
+    return {**_explorers(), "labels": LabelEditor(_img(9, 40, 48), _img(10, 36, 52), clusters=3)}
+
+
+@pytest.mark.parametrize("name", list(_all_explorers()))
+def test_explorer_pictures_fit_a_laptop_cell_and_their_figures_do_not_overlap(name, monkeypatch):
+    # found in JupyterLab (tools/check_widgets_browser.py): 1071-1108 px figures scrolled sideways in a cell
+    from matplotlib.figure import Figure
+
+    ex = _all_explorers()[name]
+    drawn, save = [], Figure.savefig
+
+    def checked_savefig(fig, *args, **kwargs):
+        drawn.append(_axes_overlaps(fig))
+        return save(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", checked_savefig)
+    ex.widget()
+    ex.render()
+    assert all(d == [] for d in drawn), drawn
+    images = [w for w in _flat(ex.controls) if type(w).__name__ == "Image" and w.value]
+    assert images
+    for im in images:
+        w, h = base.png_size(im.value)
+        assert w <= base.MAX_WIDTH, (name, w)
+        assert (im.layout.width, im.layout.height) == (f"{w}px", f"{h}px")
+
+
+def _flat(c):
+    for v in (c.values() if isinstance(c, dict) else c):
+        yield from (_flat(v) if isinstance(v, (dict, list, tuple)) else (v,))

@@ -65,9 +65,13 @@ def test_features_channel_slider_and_errors():
         ex.band_change()
     with pytest.raises(ValueError, match="one image"):
         SubbandExplorer(torch.rand(2, 3, 8, 8))
-    ex.level = 9
+    with pytest.raises(ValueError, match="level=9 is outside"):  # the slider stops at max_level
+        ex.level = 9
+    assert ex.level == ex.level_slider.value == 2
+    plain = SubbandExplorer(f, max_level=2)  # no widget: the computation itself refuses the level
+    plain.level = 9
     with pytest.raises(ValueError, match="level"):
-        ex.reconstruction()
+        plain.reconstruction()
 
 
 def test_static_figure():

@@ -5,8 +5,9 @@
 ``tests/test_bad_inputs.py`` calls :func:`make` into a temporary folder, so
 nothing binary is committed; run the script to inspect the files by hand.
 Every file is a few KB, except ``huge_header.png`` (12000×12000 px of one
-colour: about 100 KB on disk, 432 MB once decoded to RGB — the case of a
-small file that must not be decoded in full for a 64 px result).
+grey: about 170 KB on disk, 144 MB decoded by PIL, 1.7 GB as a float RGB
+tensor — the case of a small file that must not be converted in full for a
+64 px result).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ FILES = {
     "garbage.png": "random bytes with a .png name",
     "truncated.png": "the first half of a valid PNG",
     "text.jpg": "a text file with a .jpg name",
-    "huge_header.png": "12000×12000 px, one colour (small file, 432 MB decoded)",
+    "huge_header.png": "12000×12000 px grey, one colour (small file, 144 MB decoded)",
     "labels_rgb.png": "a 3-channel colour mask used as a label map",
     "labels_float.tif": "a float label map with non-integer values",
     "labels_garbage.png": "random bytes as a label map",

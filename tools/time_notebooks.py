@@ -4,6 +4,7 @@
     python tools/time_notebooks.py                     # every notebook, full mode (the default settings)
     python tools/time_notebooks.py 02_gatys --slowest 8
     python tools/time_notebooks.py --fast              # the CI mode (STYLELAB_FAST=1)
+    python tools/time_notebooks.py --threads 1         # a bound that holds on a busy machine
 
 Each notebook runs in a fresh kernel (nbclient) with random weights allowed
 when no checkpoint is installed, downloads off and the Agg backend. The
@@ -12,7 +13,11 @@ process (on a shared machine wall time grows with the load; CPU time much
 less so) and the 1-minute load average before and after, then the totals.
 ``--slowest N`` lists each notebook's N slowest cells (wall time from the
 execution timestamps nbclient records, and the kernel's CPU time per cell),
-which is where to look when a notebook is slow.
+which is where to look when a notebook is slow. On a shared machine, torch's
+threads spin while they wait for a core, so both wall and CPU time grow with
+the load; with ``--threads 1`` nothing spins, the kernel's CPU time barely
+depends on the load, and it bounds the notebook's quiet wall time from above
+(a second core can only make the wall time shorter).
 Budget (README): ≤ 10 min per notebook and ≤ 30 min for the course in full mode
 on two CPU cores. Nothing is written back to the notebooks.
 """
@@ -96,6 +101,9 @@ def main(argv=None) -> int:
     ap.add_argument("--fast", action="store_true", help="STYLELAB_FAST=1 (the CI mode) instead of full mode")
     ap.add_argument("--slowest", type=int, default=0, metavar="N", help="list each notebook's N slowest cells")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per cell before giving up (default 1800)")
+    ap.add_argument("--threads", type=int, default=0, metavar="N",
+                    help="run each kernel with N torch/OpenMP threads (default: torch's choice). With --threads 1 the "
+                         "kernel's CPU time is a load-proof upper bound on its quiet wall time on any number of cores")
     args = ap.parse_args(argv)
 
     os.environ.update(STYLELAB_RANDOM_WEIGHTS="1", STYLELAB_OFFLINE="1", MPLBACKEND="Agg")
@@ -103,6 +111,8 @@ def main(argv=None) -> int:
         os.environ["STYLELAB_FAST"] = "1"
     else:
         os.environ.pop("STYLELAB_FAST", None)
+    if args.threads:
+        os.environ.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
 
     paths = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -114,7 +124,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"no notebook {', '.join(sorted(missing))} in {NOTEBOOKS}")
 
     mode = "fast" if args.fast else "full"
-    print(f"# {mode} mode, {os.cpu_count()} CPUs visible, torch threads: default; "
+    print(f"# {mode} mode, {os.cpu_count()} CPUs visible, torch threads: {args.threads or 'default'}; "
           f"load average at start {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     for path in paths:

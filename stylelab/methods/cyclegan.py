@@ -40,19 +40,21 @@ maps them to [−1, 1] as the official code's inputs.
 from __future__ import annotations
 
 import random as _random
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from ..device import get_device
+from ..train import FORMAT, History, load_module_state, open_checkpoint, save_checkpoint
 from . import Method, register
 from .johnson import TransformNet, load, stylize
 
 __all__ = [
     "generator", "PatchDiscriminator", "ImagePool", "CycleGAN", "lsgan_loss", "cycle_loss", "identity_loss",
-    "train", "add_cli_arguments", "run_cli",
+    "train", "load_generator", "add_cli_arguments", "run_cli",
 ]
 
 
@@ -103,6 +105,17 @@ class ImagePool:
     def __init__(self, size: int = 50, seed: int = 0):
         self.size, self.images = int(size), []
         self.rng = _random.Random(seed)
+
+    def state_dict(self) -> dict:
+        """The stored images and the random state (for checkpoints: a resumed run draws as the unbroken one)."""
+        return {"size": self.size, "images": [im.detach().cpu() for im in self.images], "rng": self.rng.getstate()}
+
+    def load_state_dict(self, state: dict, device=None) -> None:
+        """Restore :meth:`state_dict`'s images (moved to ``device``) and random state."""
+        if int(state["size"]) != self.size:
+            raise ValueError(f"this pool holds {self.size} images, the saved one {state['size']}: use the same pool_size")
+        self.images = [im.to(device) for im in state["images"]]
+        self.rng.setstate(state["rng"])
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         if self.size == 0:
@@ -170,7 +183,8 @@ class TrainConfig:
 
 
 def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, config: TrainConfig | None = None, *,
-          device=None, seed: int | None = 0, progress: bool = True, log_every: int = 10, **overrides) -> dict[str, list[float]]:
+          device=None, seed: int | None = 0, progress: bool = True, log_every: int = 10, checkpoint=None,
+          resume: bool = True, save_every: int = 100, **overrides) -> History:
     """Train ``model`` on two unpaired image collections.
 
     Each step draws a batch from each collection and takes (1) one Adam step
@@ -183,9 +197,21 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
     Args:
         domain_a, domain_b: ``(N_A, 3, H, W)`` and ``(N_B, 3, H, W)`` in [0, 1] (``N_A ≠ N_B`` is fine).
         config: :class:`TrainConfig`; keyword ``overrides`` replace its fields.
+        checkpoint: file saved every ``save_every`` steps and at the end, through the
+            trainer's one mechanism (:func:`stylelab.train.save_checkpoint`): the four
+            networks (``g``, ``f``, ``d_a``, ``d_b``), both optimisers (``g``, ``d``),
+            the step, the history, the batch sampler's random state and both image pools.
+        resume: continue from ``checkpoint`` if it exists (:func:`stylelab.train.open_checkpoint`:
+            a file of another run raises :class:`~stylelab.train.CheckpointConflictError`;
+            ``resume=False`` keeps it and saves to a free name). With the same data,
+            config and seed, a run interrupted after a save and resumed ends with
+            exactly the weights of an unbroken run; ``steps`` is the total, so a
+            finished run resumed with a larger ``steps`` trains on (its learning-rate
+            schedule is then that of the new total).
 
     Returns:
-        ``{"step", "g_gan", "cycle", "identity", "d", "lr"}`` lists, one entry per ``log_every`` steps.
+        :class:`~stylelab.train.History` ``{"step", "g_gan", "cycle", "identity", "d", "lr"}``,
+        one entry per ``log_every`` steps (continued across a resume); ``.checkpoint`` is the file written.
     """
     from tqdm.auto import tqdm
 
@@ -198,8 +224,8 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
     for name, d in (("domain_a", domain_a), ("domain_b", domain_b)):
         if d.dim() != 4 or d.shape[1] != 3 or d.shape[0] < 1:
             raise ValueError(f"{name} must be an (N, 3, H, W) image tensor, got {tuple(d.shape)}")
-    if cfg.steps < 0 or cfg.batch_size < 1:
-        raise ValueError("steps must be ≥ 0 and batch_size ≥ 1")
+    if cfg.steps < 0 or cfg.batch_size < 1 or save_every < 1 or log_every < 1:
+        raise ValueError("steps must be ≥ 0 and batch_size, save_every, log_every ≥ 1")
     device = get_device(device)
     model.to(device)
     domain_a, domain_b = domain_a.to(device), domain_b.to(device)
@@ -207,9 +233,25 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
     opt_g = torch.optim.Adam([*model.g.parameters(), *model.f.parameters()], lr=cfg.lr, betas=(cfg.beta1, 0.999))
     opt_d = torch.optim.Adam([*model.d_a.parameters(), *model.d_b.parameters()], lr=cfg.lr, betas=(cfg.beta1, 0.999))
     pool_a, pool_b = ImagePool(cfg.pool_size, seed or 0), ImagePool(cfg.pool_size, (seed or 0) + 1)
-    hist: dict[str, list[float]] = {k: [] for k in ("step", "g_gan", "cycle", "identity", "d", "lr")}
+    hist = History({k: [] for k in ("step", "g_gan", "cycle", "identity", "d", "lr")})
+    modules = {"g": model.g, "f": model.f, "d_a": model.d_a, "d_b": model.d_b}
+    optimizers = {"g": opt_g, "d": opt_d}
+    path, state = open_checkpoint(checkpoint, modules, optimizers, resume=resume)
+    start = 0
+    if state is not None:
+        start = int(state["step"])
+        hist = History({k: list(v) for k, v in state["history"].items()})
+        gen.set_state(state["rng"])
+        pool_a.load_state_dict(state["pools"]["a"], device)
+        pool_b.load_state_dict(state["pools"]["b"], device)
+    hist.checkpoint = path
+
+    def save(step):
+        save_checkpoint(path, modules, optimizers, step=step, history=hist, config=asdict(cfg), rng=gen.get_state(),
+                        pools={"a": pool_a.state_dict(), "b": pool_b.state_dict()})
+
     model.train()
-    bar = tqdm(range(cfg.steps), disable=not progress, desc="CycleGAN")
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, disable=not progress, desc="CycleGAN")
     try:
         for step in bar:
             start = cfg.decay_from * cfg.steps
@@ -246,25 +288,53 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
                 for k, v in (("step", done), ("g_gan", g_gan), ("cycle", cyc), ("identity", idt), ("d", loss_d), ("lr", rate)):
                     hist[k].append(float(v.detach()) if isinstance(v, torch.Tensor) else float(v))
                 bar.set_postfix(cycle=f"{float(cyc.detach()):.3g}", d=f"{float(loss_d.detach()):.3g}")
+            if done % save_every == 0 and done != cfg.steps:
+                save(done)
+        save(max(cfg.steps, start))
     finally:
         bar.close()
         model.eval()
     return hist
 
 
+def load_generator(path, direction: str = "a_to_b", device=None) -> TransformNet:
+    """A trained generator, frozen, in eval mode, ``.pretrained = True``.
+
+    ``path``: a :func:`train` checkpoint (``direction="a_to_b"`` takes ``G``,
+    ``"b_to_a"`` takes ``F``), or a file holding one generator's
+    ``state_dict()`` (read by :func:`stylelab.methods.johnson.load`; the
+    direction is then the file's).
+    """
+    if direction not in ("a_to_b", "b_to_a"):
+        raise ValueError(f"direction must be 'a_to_b' (G) or 'b_to_a' (F), got {direction!r}")
+    path = Path(path).expanduser()
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+    except Exception:  # not a torch file: johnson.load says so
+        obj = None
+    if isinstance(obj, dict) and obj.get("format") == FORMAT and {"g", "f"} <= set(obj.get("modules", {})):
+        net = TransformNet.from_state_dict(load_module_state(path, "g" if direction == "a_to_b" else "f"))
+        net.pretrained = True
+        return net.eval().requires_grad_(False).to(get_device(device))
+    return load(path, device=device)
+
+
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--model", default=None,
-                        help="a trained generator (required): torch.save(model.g.state_dict(), FILE) for A→B, model.f for B→A")
+                        help="a trained CycleGAN (required): a checkpoint of stylelab.methods.cyclegan.train(..., "
+                             "checkpoint=FILE), or one generator saved with torch.save(model.g.state_dict(), FILE)")
+    parser.add_argument("--direction", choices=("a_to_b", "b_to_a"), default="a_to_b",
+                        help="with a training checkpoint: translate A→B (G, default) or B→A (F)")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
 
     if not args.model:
-        raise ValueError("give a trained generator with --model FILE (train with stylelab.methods.cyclegan.train)")
+        raise ValueError("give a trained CycleGAN with --model FILE (train with stylelab.methods.cyclegan.train)")
     if style is not None:
         print("note: a CycleGAN generator carries its target domain; the STYLE image is not used")
-    return stylize(load(args.model, device=device), content)
+    return stylize(load_generator(args.model, args.direction, device=device), content)
 
 
 register(Method(

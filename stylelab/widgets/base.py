@@ -9,10 +9,12 @@ An explorer is a plain Python object (testable without a kernel or browser):
   implement :meth:`Explorer.compute`), stores :attr:`result`, counts
   :attr:`runs` and refreshes the widget if one was built;
 * :meth:`Explorer.widget` builds the ipywidgets layout. Every setting gets a
-  control whose initial value **is** the attribute's value, and each change of
-  a control writes the attribute back, so the controls always show what Run
-  will use. Cheap explorers (``LIVE = True``) re-render on every change;
-  expensive ones get a **Run** button.
+  control whose initial value **is** the attribute's value, each change of
+  a control writes the attribute back, and assigning a setting in Python
+  after the widget is built (``explorer.layer = "relu2_1"`` in a later cell)
+  moves its control too, so the controls always show what Run will use.
+  Cheap explorers (``LIVE = True``) re-render on every change; expensive
+  ones get a **Run** button.
 
 Pictures are shown at their natural size: :func:`png_image` encodes an image
 at its own pixel size (tiny ones enlarged by a stated integer zoom with
@@ -37,6 +39,9 @@ from ..viz import to_numpy_image
 MIN_DISPLAY_SIDE = 128
 #: Images are never enlarged above this short side by the zoom.
 MAX_ZOOM = 8
+#: Widest figure (px) an explorer draws: it fits a JupyterLab cell beside the file browser on a
+#: 1366-px laptop screen without a horizontal scroll bar (figures are saved at 90 dpi: 10 inches).
+MAX_WIDTH = 900
 
 
 def zoom_for(height: int, width: int, min_side: int = MIN_DISPLAY_SIDE) -> int:
@@ -136,11 +141,7 @@ class Explorer:
         if missing:
             raise TypeError(f"{type(self).__name__}._controls builds no control for {missing}")
         for name in self.SETTINGS:
-            want = getattr(self, name)
-            c[name].value = want
-            if c[name].value != want and not (isinstance(want, float) and math.isclose(c[name].value, want)):
-                raise ValueError(f"{type(self).__name__}: {name}={want!r} is outside what its control offers "
-                                 f"(it would show {c[name].value!r}); choose a value the control can show")
+            self._put(c, name, getattr(self, name))
             c[name].observe(lambda ch, n=name: self._on_change(n, ch["new"]), names="value")
         if not self.LIVE:
             c.setdefault("run", W.Button(description="Run", button_style="primary"))
@@ -150,6 +151,27 @@ class Explorer:
         if self.LIVE or self.result is not None:
             self.render() if self.LIVE else self._show()
         return self._layout(W, c)
+
+    def _put(self, c: dict, name: str, want) -> None:
+        """Show ``want`` on the control of setting ``name``; a value the control cannot show is an error."""
+        from traitlets import TraitError
+
+        try:
+            c[name].value = want
+        except TraitError as err:
+            raise ValueError(f"{type(self).__name__}: {name}={want!r} is not a value its control offers ({err}); "
+                             "choose one it can show") from None
+        if c[name].value != want and not (isinstance(want, float) and math.isclose(c[name].value, want)):
+            raise ValueError(f"{type(self).__name__}: {name}={want!r} is outside what its control offers "
+                             f"(it would show {c[name].value!r}); choose a value the control can show")
+
+    def __setattr__(self, name: str, value) -> None:
+        # A setting assigned in Python once the widget exists moves its control first (whose observer writes
+        # the attribute back and, for LIVE explorers, re-renders): the controls never lag behind Run's values.
+        c = self.__dict__.get("_c")
+        if c is not None and name in self.SETTINGS:
+            self._put(c, name, value)
+        object.__setattr__(self, name, value)
 
     def _on_change(self, name: str, value) -> None:
         setattr(self, name, value)

@@ -108,7 +108,7 @@ class FeatureExplorer(Explorer):
         chans = self.top_channels()
         ncols = 4
         nrows = max(2, (len(chans) + ncols - 1) // ncols)
-        fig = plt.figure(figsize=(12, 2.3 * nrows + 0.6), layout="constrained")
+        fig = plt.figure(figsize=(9.6, 1.9 * nrows + 0.6), layout="constrained")  # ≤ MAX_WIDTH px
         left, right = fig.subfigures(1, 2, width_ratios=[4, 2.6], wspace=0.04)
         axes = left.subplots(nrows, ncols, squeeze=False)
         for ax in axes.flat:

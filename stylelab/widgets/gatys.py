@@ -115,5 +115,5 @@ class GatysExplorer(Explorer):
             W.HBox([c["log_ratio"], c["log_tv"], c["steps"]]),
             W.HBox([c["init"], c["preserve_colour"], c["style_loss"]]),
             W.HBox([c["run"], c["status"]]),
-            W.HBox([c["image"], c["curves"]], layout=W.Layout(align_items="flex-start")),
+            W.HBox([c["image"], c["curves"]], layout=W.Layout(align_items="flex-start", flex_flow="row wrap")),
         ])

@@ -206,7 +206,7 @@ class LabelEditor(Explorer):
 
     def _figure(self) -> bytes:
         plt = viz._plt()
-        fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
+        fig, axes = plt.subplots(1, 4, figsize=(9.6, 2.7))  # ≤ MAX_WIDTH px
         for i, side in enumerate(SIDES):
             img = viz.to_numpy_image(self.images[side])
             lab = viz.to_numpy_image(L.labels_to_rgb(self.maps[side]))
@@ -233,7 +233,8 @@ class LabelEditor(Explorer):
         c = {
             "side": W.ToggleButtons(options=list(SIDES), description="edit"),
             "clusters": W.IntSlider(min=2, max=16, description="clusters", continuous_update=False),
-            "compactness": W.FloatSlider(min=0.0, max=3.0, step=0.1, description="compactness", continuous_update=False),
+            "compactness": W.FloatSlider(min=0.0, max=3.0, step=0.1, description="compactness", continuous_update=False,
+                                         style={"description_width": "initial"}),
             "cluster": W.IntSlider(min=0, max=15, description="cluster", continuous_update=False),
             "label": W.IntSlider(min=0, max=8, description="label", continuous_update=False),
             "row": W.IntSlider(min=0, max=hmax, description="row", continuous_update=False),

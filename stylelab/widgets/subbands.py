@@ -197,7 +197,8 @@ class SubbandExplorer(Explorer):
     def _layout(self, w, c):
         titled = [w.VBox([w.HTML(f"<center>{k.replace('_', ' ')}</center>"), im]) for k, im in self.image_widgets.items()]
         controls = [c["level"], w.HBox(list(self.band_boxes.values())), c["channel"], c["status"]]
-        self._widget = w.VBox([w.HBox([w.VBox(controls), self.table]), w.HBox(titled)])
+        # natural-size pictures wrap onto the next line instead of running off a narrow cell
+        self._widget = w.VBox([w.HBox([w.VBox(controls), self.table]), w.HBox(titled, layout=w.Layout(flex_flow="row wrap"))])
         return self._widget
 
 

@@ -61,7 +61,7 @@ class WCTExplorer(Explorer):
         elif out.shape[1] == 3:
             image = out.clamp(0, 1)
         n = 4 if image is not None else 3
-        fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3))
+        fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.6), layout="constrained")  # ≤ MAX_WIDTH px
         viz.heatmap(T.covariance(self.content)[0], "content Σ_c", ax=axes[0], colorbar=False)
         viz.heatmap(self.style_cov, "style Σ_s", ax=axes[1], colorbar=False)
         eps = f"ε = {self.eps_content:g}, {self.eps_style:g}" if self.override else "preset ε"
@@ -70,7 +70,6 @@ class WCTExplorer(Explorer):
             axes[3].imshow(viz.to_numpy_image(image), interpolation="nearest")
             axes[3].axis("off")
             axes[3].set_title(f"output ({image.shape[-1]}×{image.shape[-2]} px)")
-        fig.tight_layout()
         return viz.figure_to_png_bytes(fig)
 
     # ------------------------------------------------------------------ widget
