@@ -73,8 +73,8 @@ class BlockStencil:
     def __init__(self, coef: torch.Tensor):
         if coef.dim() != 6 or coef.shape[0] != coef.shape[1] or coef.shape[0] % 2 != 1 or coef.shape[2] != coef.shape[3]:
             raise ValueError(f"coef must have shape (k, k, m, m, H, W) with odd k, got {tuple(coef.shape)}")
-        self.coef = coef
-        self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W); no copy when m = 1
+        self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W): the only copy kept
+        self.coef = self._columns.transpose(2, 3)  # a view (no copy when m = 1)
         self.k, self.m = coef.shape[0], coef.shape[2]
         self.radius = self.k // 2
         self.shape = tuple(coef.shape[-2:])
@@ -267,7 +267,8 @@ class Multigrid:
             mostly adds small, overhead-bound products.
         dtype: the cycle's dtype (e.g. float32 inside a float64 CG: half the
             memory traffic; the hierarchy is built in A's dtype, the coarsest solve
-            stays in A's dtype).
+            stays in A's dtype). ``fine_dtype``: the finest operator's (default
+            ``dtype``; A's own dtype keeps no second copy of the largest stencil).
 
     ``mg(r)`` applies one cycle to r (..., m, H, W) and returns an approximation
     of A⁻¹ r (zero initial guess); a symmetric positive-definite linear map
@@ -276,7 +277,7 @@ class Multigrid:
 
     def __init__(self, A: BlockStencil, candidates: torch.Tensor, *, factors=(4, 2), nu: int = 1,
                  coarse_size: int = 1500, max_levels: int = 12, dtype: torch.dtype | None = None,
-                 cycle: str = "W", w_levels: int | None = None):
+                 cycle: str = "W", w_levels: int | None = None, fine_dtype: torch.dtype | None = None):
         if candidates.dim() != 4 or candidates.shape[0] != A.m or tuple(candidates.shape[-2:]) != A.shape:
             raise ValueError(f"candidates must have shape ({A.m}, c, {A.shape[0]}, {A.shape[1]}), got {tuple(candidates.shape)}")
         if nu < 1:
@@ -287,7 +288,7 @@ class Multigrid:
         self.levels: list[_Level] = []
         B = candidates.to(A.coef.dtype)
         for depth in range(max_levels):
-            level = _Level(A.to(self.dtype), [])
+            level = _Level(A.to(self.dtype if depth else fine_dtype or self.dtype), [])
             self.levels.append(level)
             h, w = A.shape
             f = factors[0] if depth == 0 else factors[-1]
@@ -336,17 +337,18 @@ class Multigrid:
         rp = F.pad(b - level.A.apply(x), (0, wp - w, 0, hp - h))  # the residual, padded to whole blocks
         prod = sum(level.Q[k] * rp[..., k, None, :, :] for k in range(level.A.m))  # Q(i)ᵀ r(i): (..., c, Hp, Wp)
         rc = (F.avg_pool2d(prod.reshape(-1, hp, wp), f) * (f * f)).reshape(*prod.shape[:-2], hp // f, wp // f)  # Pᵀr
+        rc = rc.to(self.levels[i + 1].A.coef.dtype)
         ec = self._cycle(i + 1, rc)
         if self.cycle == "W" and i + 2 < len(self.levels) and i < self.w_levels:  # a second coarse step
             ec = ec + self._cycle(i + 1, rc - self.levels[i + 1].A.apply(ec))
         ec = ec.repeat_interleave(f, -2).repeat_interleave(f, -1)
-        x = x + (level.Q * ec[..., None, :, :hp, :wp]).sum(-3)[..., :h, :w]
+        x = x + (level.Q * ec[..., None, :, :hp, :wp]).sum(-3)[..., :h, :w].to(x.dtype)
         for _ in range(self.nu):
             x = self._smooth(level, x, b, True)
         return x
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
-        return self._cycle(0, r.to(self.dtype)).to(r.dtype)
+        return self._cycle(0, r.to(self.levels[0].A.coef.dtype)).to(r.dtype)
 
 
 def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, tol: float = 1e-8, max_iter: int = 200,
@@ -383,23 +385,24 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
         z = precond(r)
         p = z.clone()
         rz = dot(r, z)
-        while it < max_iter:
+        while it < max_iter:  # in place: x, r, p, q and z are the only full-size vectors at 12 MP
             q = apply_A(p)
             alpha = (rz / dot(p, q).clamp_min(tiny))[..., None, None]
-            step = alpha * p
-            x += step
-            r -= alpha * q
+            x.addcmul_(alpha, p)
+            r.addcmul_(alpha, q, value=-1.0)
+            del q
             it += 1
             res = (dot(r, r).sqrt() / bn).max().item()
             if callback is not None:
                 callback(it, res)
-            if res <= tol or res != res or (stop is not None and stop(x, r, step)):
+            if res <= tol or res != res or (stop is not None and stop(x, r, alpha * p)):
                 break
-            z_new = precond(r)
-            rz_new = dot(r, z_new)
-            beta = (rz_new - dot(r, z)) / rz.clamp_min(tiny)
-            p = z_new + beta[..., None, None] * p
-            z, rz = z_new, rz_new
+            r_z_old = dot(r, z)
+            del z
+            z = precond(r)
+            rz_new = dot(r, z)
+            p.mul_(((rz_new - r_z_old) / rz.clamp_min(tiny))[..., None, None]).add_(z)
+            rz = rz_new
     if it:  # the recursively updated residual drifts from the true one: report the true one
         r = b - apply_A(x)
         res = (dot(r, r).sqrt() / bn).max().item()
