@@ -88,6 +88,13 @@ _MODELS: dict[str, _Model] = {
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
+#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle): bytes per pixel independent of the
+#: channels solved at once, and per channel of that batch (stylelab.smoothing_solvers.solve_multigrid).
+_SMOOTH_MG_BPP, _SMOOTH_MG_BPP_PER_CHANNEL = 450.0, 90.0
+#: ``smooth(mode="auto")`` on CPU: the direct solve up to this many pixels (below it the multigrid's
+#: set-up costs more than the factorisation), the multigrid above (benchmarks/bench_smoothing.py).
+#: Defined here, where the estimate needs it; stylelab.smoothing uses this one.
+SMOOTH_AUTO_DIRECT_PIXELS = 64 * 64
 #: What every smoothing run adds before its first pixel (SciPy's sparse modules, work buffers).
 _SMOOTH_FIXED = 40e6
 #: Bytes per window entry while the sparse Laplacian is assembled (the (2r+1)⁴ values per
@@ -198,15 +205,17 @@ def _smooth_bytes(h: int, w: int, *, mode: str = "auto", radius: int = 1, dtype=
     if mode == "auto" or mode == "official":  # the solver smooth's "auto" picks (stylelab.smoothing docstring)
         kind = "cpu" if device is None else torch.device(device).type
         if kind == "cpu":
-            mode = "direct" if n <= 96 * 96 else "ilu" if (n <= 1024 * 1024 or mode == "official") else "mg"
+            mode = "direct" if n <= SMOOTH_AUTO_DIRECT_PIXELS else "mg"
         else:
             mode = "mg" if kind == "cuda" and mode == "auto" else "cg"
     m = (2 * int(radius) + 1) ** 2
     windows = max(1, h - 2 * int(radius)) * max(1, w - 2 * int(radius))
-    if mode in ("cg", "mg"):  # matrix-free: the window covariances and a few CG vectors
-        # "mg" (not measured here): the same, plus its 25-point stencil (25 float64 per pixel)
-        extra = 25 * 8 if mode == "mg" else 0
-        return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m + extra) * n * scale)
+    if mode == "mg":  # O(N): stencil, its float32 copy, block inverses, coarse levels, CG vectors (measured)
+        per_channel = 3 if n <= 4_000_000 else 1  # channels solved as one batch up to 4 MP
+        bpp = _SMOOTH_MG_BPP + _SMOOTH_MG_BPP_PER_CHANNEL * per_channel + 8 * 3 * 3 * (m - 9)
+        return int(_SMOOTH_FIXED + bpp * n * scale)
+    if mode == "cg":  # matrix-free: the window covariances and a few CG vectors
+        return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m) * n * scale)
     entries = windows * m * m  # the assembled Laplacian before duplicates are summed
     nnz = n * (4 * int(radius) + 1) ** 2  # after summing: pixels within 2r of each other
     return int(_SMOOTH_FIXED + _LAPLACIAN_BYTES_PER_ENTRY * entries + _LU_BYTES_PER_NNZ.get(mode, 240.0) * nnz)

@@ -66,6 +66,7 @@ class BlockStencil:
         if coef.dim() != 6 or coef.shape[0] != coef.shape[1] or coef.shape[0] % 2 != 1 or coef.shape[2] != coef.shape[3]:
             raise ValueError(f"coef must have shape (k, k, m, m, H, W) with odd k, got {tuple(coef.shape)}")
         self.coef = coef
+        self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W); no copy when m = 1
         self.k, self.m = coef.shape[0], coef.shape[2]
         self.radius = self.k // 2
         self.shape = tuple(coef.shape[-2:])
@@ -74,19 +75,23 @@ class BlockStencil:
         if tuple(x.shape[-3:]) != (self.m, *self.shape):
             raise ValueError(f"x has shape {tuple(x.shape)}, the operator acts on (..., {self.m}, {self.shape[0]}, {self.shape[1]})")
         h, w = self.shape
+        rho = self.radius
+        xp = F.pad(x, (rho, rho, rho, rho))  # zeros outside the grid
         out = torch.zeros_like(x)
+        # column b of every (m × m) block times the b-th unknown of the shifted neighbour, all rows a at once:
+        # k²·m calls on whole (..., m, H, W) tensors (a broadcast einsum over pixels is several times slower)
         for oy in range(self.k):
-            yo, yi = _ranges(oy - self.radius, h)
             for ox in range(self.k):
-                xo, xi = _ranges(ox - self.radius, w)
-                c = self.coef[oy, ox, :, :, yo, xo]
-                if self.m == 1:
-                    out[..., yo, xo].addcmul_(c[0], x[..., yi, xi])
-                else:  # (m, m) block times (m,) vector at every node, as broadcast products (tiny einsums are slow)
-                    out[..., yo, xo] += (c * x[..., None, :, yi, xi]).sum(-3)
+                xs = xp[..., oy:oy + h, ox:ox + w]
+                for b in range(self.m):
+                    out.addcmul_(self._columns[oy, ox, b], xs[..., b:b + 1, :, :])
         return out
 
     __matmul__ = apply
+
+    def to(self, dtype: torch.dtype) -> "BlockStencil":
+        """The same operator with coefficients in ``dtype`` (itself if already)."""
+        return self if dtype == self.coef.dtype else BlockStencil(self.coef.to(dtype))
 
     def diagonal_blocks(self) -> torch.Tensor:
         """(m, m, H, W): the node-diagonal blocks."""
@@ -122,37 +127,48 @@ def _block_basis(B: torch.Tensor, f: int, rel_tol: float = 1e-9):
 
 
 def _galerkin(A: BlockStencil, Q: torch.Tensor, f: int, keep: torch.Tensor) -> BlockStencil:
-    """Coarse operator Pᵀ A P for the block interpolation Q (m, c, Hp, Wp); radius-1 stencil, c×c blocks."""
+    """Coarse operator A_c = Pᵀ A P for the block interpolation Q (m, c, Hp, Wp): a radius-1 stencil of c×c blocks.
+
+    The block of A_c coupling aggregate J to J + D (D ∈ {−1, 0, 1}²) is
+
+        A_c[J, J + D] = Σ_d Σ_{i ∈ J, i + d ∈ J + D} Q(i)ᵀ A_d(i) Q(i + d),
+
+    summed over the stencil offsets d; node i at position p inside its block
+    reaches block offset D = ⌊(p + d)/f⌋ (per axis), so each (d, D) pair is a
+    product over a fixed range of in-block positions. A is symmetric, so only
+    D ≥ 0 (in reading order) is summed and A_c[J, J − D] = A_c[J − D, J]ᵀ fills the rest.
+    """
     if A.radius > f:
         raise ValueError(f"aggregates of {f}×{f} are too small for a stencil of radius {A.radius}")
     m, c, hp, wp = Q.shape
     h, w = A.shape
+    rho = A.radius
     hc, wc = hp // f, wp // f
     coef = F.pad(A.coef, (0, wp - w, 0, hp - h))
+    Qp = F.pad(Q, (rho, rho, rho, rho))  # Q(i + d) for every offset d is a view of Qp (zero outside)
+    Qb = Q.reshape(m, c, hc, f, wc, f)  # (unknown, candidate, block row, position, block column, position)
     out = torch.zeros(3, 3, c, c, hc, wc, dtype=Q.dtype, device=Q.device)
+    upper = [(Dy, Dx) for Dy in (0, 1) for Dx in (-1, 0, 1) if (Dy, Dx) > (0, -1)]  # (0,0) (0,1) (1,−1) (1,0) (1,1)
+
+    def positions(d, D):  # in-block positions p with ⌊(p + d)/f⌋ = D, as a slice
+        ps = [p for p in range(f) if (p + d) // f == D]
+        return slice(ps[0], ps[-1] + 1) if ps else None
+
     for oy in range(A.k):
-        dy = oy - A.radius
         for ox in range(A.k):
-            dx = ox - A.radius
-            # Q shifted by the offset: Qs[:, :, i] = Q[:, :, i + d], zero outside.
-            Qs = torch.zeros_like(Q)
-            yo, yi = _ranges(dy, hp)
-            xo, xi = _ranges(dx, wp)
-            Qs[..., yo, xo] = Q[..., yi, xi]
-            CQ = (coef[oy, ox][:, :, None] * Qs[None]).sum(1)  # (m, c, Hp, Wp): A_d Q_shifted
-            del Qs
-            for row in range(c):  # one row of Qᵀ A_d Q_shifted at a time (bounded memory at 12 MP)
-                T = (Q[:, row, None] * CQ).sum(0).reshape(c, hc, f, wc, f)
-                # Node i at position p inside its block reaches block offset floor((p + d) / f).
-                for Dy in (-1, 0, 1):
-                    py = [p for p in range(f) if (p + dy) // f == Dy]
-                    if not py:
-                        continue
-                    for Dx in (-1, 0, 1):
-                        px = [p for p in range(f) if (p + dx) // f == Dx]
-                        if px:  # couples block J with block J + D: stored at J (zero if J + D is outside)
-                            out[Dy + 1, Dx + 1, row] += T[:, :, py[0]:py[-1] + 1, :, px[0]:px[-1] + 1].sum((2, 4))
-            del CQ
+            dy, dx = oy - rho, ox - rho
+            Qs = Qp[..., oy:oy + hp, ox:ox + wp]
+            CQ = sum(coef[oy, ox, :, b, None] * Qs[b] for b in range(m))  # (m, c, Hp, Wp): A_d(i) Q(i + d)
+            CQ = CQ.reshape(m, c, hc, f, wc, f)
+            for Dy, Dx in upper:
+                py, px = positions(dy, Dy), positions(dx, Dx)
+                if py is None or px is None:
+                    continue
+                # Σ over unknowns and in-block positions of Q(i)ᵀ [A_d Q(i + d)]: (c, c) per aggregate
+                out[Dy + 1, Dx + 1] += torch.einsum("mahpwq,mbhpwq->abhw", Qb[:, :, :, py, :, px], CQ[:, :, :, py, :, px])
+    for Dy, Dx in upper[1:]:  # the lower half by symmetry: A_c[J, J − D] = A_c[J − D, J]ᵀ
+        (yo, yi), (xo, xi) = _ranges(-Dy, hc), _ranges(-Dx, wc)
+        out[1 - Dy, 1 - Dx][..., yo, xo] = out[1 + Dy, 1 + Dx].transpose(0, 1)[..., yi, xi]
     # Unknowns whose basis column was dropped are decoupled: put 1 on their diagonal so the block is invertible.
     diag = out[1, 1].diagonal(dim1=0, dim2=1)  # (hc, wc, c) view
     diag += (~keep).permute(1, 2, 0).to(out.dtype)
@@ -204,16 +220,22 @@ class BlockJacobi:
         return x[..., self.shift:self.shift + h, self.shift:self.shift + w]
 
 
+def _block_sum(x: torch.Tensor, f: int) -> torch.Tensor:
+    """Sums over the f×f blocks of the last two dimensions (multiples of f): (..., H, W) → (..., H/f, W/f)."""
+    lead, (h, w) = x.shape[:-2], x.shape[-2:]
+    return (F.avg_pool2d(x.reshape(-1, h, w), f) * (f * f)).reshape(*lead, h // f, w // f)
+
+
 @dataclass
 class _Level:
-    A: BlockStencil
+    A: BlockStencil  # the operator in the cycle's dtype
     smoothers: list  # BlockJacobi partitions, applied in order (reverse order after the coarse correction)
     omega: float = 1.0
     Q: torch.Tensor | None = None  # (m, c, Hp, Wp) interpolation to this level from the next
     f: int = 0
 
 
-def _power_lambda_max(A: BlockStencil, smoother, steps: int = 8) -> float:
+def _power_lambda_max(A: BlockStencil, smoother, steps: int = 6) -> float:
     """Largest eigenvalue of smoother·A (power iteration from a fixed random vector)."""
     g = torch.Generator(device="cpu").manual_seed(0)
     x = torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64).to(A.coef.device, A.coef.dtype)
@@ -226,7 +248,7 @@ def _power_lambda_max(A: BlockStencil, smoother, steps: int = 8) -> float:
 
 
 class Multigrid:
-    """V-cycle preconditioner for a symmetric positive-definite grid stencil (module docstring).
+    """Multigrid cycle preconditioner for a symmetric positive-definite grid stencil (module docstring).
 
     Args:
         A: the fine operator (``BlockStencil``, m = 1 on the pixel grid).
@@ -235,46 +257,65 @@ class Multigrid:
         factors: aggregate side of the first coarsening and of the others (4, 2).
         nu: smoothing steps before and after each coarse correction.
         coarse_size: stop coarsening below this many unknowns; that level is solved densely.
+        cycle: ``"W"`` (two coarse corrections per level) or ``"V"`` (one).
+        w_levels: with ``"W"``, how many levels (from the finest) take the second
+            coarse correction; the levels below run V-cycles (default: all). The
+            second correction matters most at the first coarsening; deeper down it
+            mostly adds small, overhead-bound products.
+        shifted: smooth with the block partition and the one shifted by f/2 (an
+            overlapping-Schwarz sweep) on every level, or on the coarse levels only
+            (``"coarse"``: one block-Jacobi step per sweep on the finest, where
+            each operator product costs the most).
+        dtype: the cycle's dtype (e.g. float32 inside a float64 CG: half the
+            memory traffic; the hierarchy is built in A's dtype, the coarsest solve
+            stays in A's dtype).
 
-    ``mg(r)`` applies one V-cycle to r (..., m, H, W) and returns an approximation
-    of A⁻¹ r (zero initial guess); a symmetric positive-definite linear map.
+    ``mg(r)`` applies one cycle to r (..., m, H, W) and returns an approximation
+    of A⁻¹ r (zero initial guess); a symmetric positive-definite linear map
+    (up to the rounding of ``dtype``).
     """
 
     def __init__(self, A: BlockStencil, candidates: torch.Tensor, *, factors=(4, 2), nu: int = 1,
-                 coarse_size: int = 1500, max_levels: int = 12, smoother_dtype: torch.dtype | None = None,
-                 cycle: str = "W"):
+                 coarse_size: int = 1500, max_levels: int = 12, dtype: torch.dtype | None = None,
+                 cycle: str = "W", w_levels: int | None = None, shifted: bool | str = True):
         if candidates.dim() != 4 or candidates.shape[0] != A.m or tuple(candidates.shape[-2:]) != A.shape:
             raise ValueError(f"candidates must have shape ({A.m}, c, {A.shape[0]}, {A.shape[1]}), got {tuple(candidates.shape)}")
         if nu < 1:
             raise ValueError(f"nu must be at least 1, got {nu}")
         if cycle not in ("V", "W"):
             raise ValueError(f"cycle must be 'V' or 'W', got {cycle!r}")
-        self.nu, self.cycle = nu, cycle
+        self.nu, self.cycle, self.w_levels = nu, cycle, max_levels if w_levels is None else w_levels
+        self.dtype = dtype = dtype or A.coef.dtype
         self.levels: list[_Level] = []
         B = candidates.to(A.coef.dtype)
         for depth in range(max_levels):
-            level = _Level(A, [])
+            level = _Level(A.to(dtype), [])
             self.levels.append(level)
             h, w = A.shape
             f = factors[0] if depth == 0 else factors[-1]
             if h * w * A.m <= coarse_size or min(h, w) < 2 * f:
                 break
-            level.smoothers = [BlockJacobi(A, f, 0, smoother_dtype), BlockJacobi(A, f, f // 2, smoother_dtype)]
-            level.omega = min(1.0, 1.9 / _power_lambda_max(A, level.smoothers[0]))
+            level.smoothers = [BlockJacobi(A, f, 0, dtype)]
+            if shifted is True or (shifted == "coarse" and depth > 0):
+                level.smoothers.append(BlockJacobi(A, f, f // 2, dtype))
+            level.omega = min(1.0, 1.9 / _power_lambda_max(level.A, level.smoothers[0]))
             hp, wp = -(-h // f) * f, -(-w // f) * f
-            Bp = F.pad(B, (0, wp - w, 0, hp - h))
-            Q, R, keep = _block_basis(Bp, f)
-            level.Q, level.f = Q, f
+            Q, R, keep = _block_basis(F.pad(B, (0, wp - w, 0, hp - h)), f)
+            level.Q, level.f = Q.to(dtype), f
             A = _galerkin(A, Q, f, keep)
             B = R
-        last = self.levels[-1]
-        dense = last.A.dense()
-        lam, V = torch.linalg.eigh(dense)
-        inv = torch.where(lam > lam[-1] * 1e-13, 1.0 / lam, torch.zeros_like(lam))
-        self._coarse_inv = (V * inv) @ V.T
+        # Coarsest level: A is symmetric positive definite (dropped candidates carry an identity), so a
+        # dense Cholesky factor does; the pseudo-inverse by eigen-decomposition is the fallback.
+        dense = A.dense()
+        L, bad = torch.linalg.cholesky_ex(dense)
+        if int(bad) == 0:
+            self._coarse_inv = torch.cholesky_inverse(L)
+        else:
+            lam, V = torch.linalg.eigh(dense)
+            self._coarse_inv = (V * torch.where(lam > lam[-1] * 1e-13, 1.0 / lam, torch.zeros_like(lam))) @ V.T
 
     def describe(self) -> str:
-        return " → ".join(f"{l.A.shape[0]}×{l.A.shape[1]}×{l.A.m}" for l in self.levels)
+        return " → ".join(f"{l.A.shape[0]}×{l.A.shape[1]}×{l.A.m}" for l in self.levels) + f" ({self.cycle}-cycle)"
 
     def _smooth(self, level: _Level, x: torch.Tensor | None, b: torch.Tensor, reverse: bool) -> torch.Tensor:
         for sm in (level.smoothers[::-1] if reverse else level.smoothers):
@@ -289,8 +330,9 @@ class Multigrid:
         level = self.levels[i]
         if i == len(self.levels) - 1:
             lead = b.shape[:-3]
-            flat = b.movedim(-3, -1).reshape(*lead, -1)
-            return (flat @ self._coarse_inv).reshape(*lead, *b.shape[-2:], b.shape[-3]).movedim(-1, -3)
+            flat = b.movedim(-3, -1).reshape(*lead, -1).to(self._coarse_inv.dtype)
+            x = (flat @ self._coarse_inv).to(b.dtype)
+            return x.reshape(*lead, *b.shape[-2:], b.shape[-3]).movedim(-1, -3)
         x = None
         for _ in range(self.nu):
             x = self._smooth(level, x, b, False)
@@ -299,10 +341,10 @@ class Multigrid:
         hp, wp = level.Q.shape[-2:]
         f = level.f
         rp = F.pad(r, (0, wp - w, 0, hp - h))
-        prod = (level.Q * rp[..., :, None, :, :]).sum(-4)  # Qᵀ r at every node: (..., c, Hp, Wp)
-        rc = prod.reshape(*prod.shape[:-2], hp // f, f, wp // f, f).sum((-3, -1))
+        prod = sum(level.Q[k] * rp[..., k, None, :, :] for k in range(level.A.m))  # Qᵀ r at every node: (..., c, Hp, Wp)
+        rc = _block_sum(prod, f)
         ec = self._cycle(i + 1, rc)
-        if self.cycle == "W" and i + 2 < len(self.levels):  # a second coarse step on the coarse residual
+        if self.cycle == "W" and i + 2 < len(self.levels) and i < self.w_levels:  # a second coarse step on the coarse residual
             ec = ec + self._cycle(i + 1, rc - self.levels[i + 1].A.apply(ec))
         ec = ec.repeat_interleave(f, -2).repeat_interleave(f, -1)
         x = x + (level.Q * ec[..., None, :, :hp, :wp]).sum(-3)[..., :h, :w]
@@ -311,18 +353,30 @@ class Multigrid:
         return x
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
-        return self._cycle(0, r)
+        return self._cycle(0, r.to(self.dtype)).to(r.dtype)
 
 
 def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, tol: float = 1e-8, max_iter: int = 200,
-        callback=None):
+        callback=None, stop=None):
     """Preconditioned conjugate gradients for several right-hand sides at once.
 
     Solves A x = b for every leading index of b (..., H, W) independently (own
-    step sizes), with the SPD preconditioner ``precond`` (a callable r ↦ ≈A⁻¹r).
-    Stops when every relative residual ‖b − A x‖/‖b‖ ≤ ``tol`` or after
-    ``max_iter`` iterations. ``callback(iteration, residual)`` is called after
-    each step. Returns (x, iterations, final relative residual (true, recomputed)).
+    step sizes), with the SPD preconditioner ``precond`` (a callable r ↦ z ≈ A⁻¹r):
+
+        α_k = r_kᵀz_k / p_kᵀAp_k,  x_{k+1} = x_k + α_k p_k,  r_{k+1} = r_k − α_k A p_k,
+        z_{k+1} = precond(r_{k+1}),  β_k = r_{k+1}ᵀ(z_{k+1} − z_k) / r_kᵀz_k,  p_{k+1} = z_{k+1} + β_k p_k.
+
+    β in this Polak–Ribière form equals the textbook r_{k+1}ᵀz_{k+1}/r_kᵀz_k in
+    exact arithmetic (r_{k+1}ᵀz_k = 0) and keeps the convergence when the
+    preconditioner is only nearly linear, e.g. a multigrid cycle in float32
+    (Golub & Ye, "Inexact preconditioned conjugate gradient method with
+    inner-outer iteration", SIAM J. Sci. Comput. 1999; Notay, "Flexible
+    conjugate gradients", SIAM J. Sci. Comput. 2000).
+
+    Stops when every relative residual ‖b − A x‖/‖b‖ ≤ ``tol``, or when
+    ``stop(x, r, step)`` returns True (``step`` = α_k p_k, the last update),
+    or after ``max_iter`` iterations. ``callback(iteration, residual)`` is called
+    after each step. Returns (x, iterations, final relative residual (true, recomputed)).
     """
     tiny = torch.finfo(b.dtype).tiny
 
@@ -340,19 +394,21 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
         rz = dot(r, z)
         while it < max_iter:
             q = apply_A(p)
-            alpha = rz / dot(p, q).clamp_min(tiny)
-            x += alpha[..., None, None] * p
-            r -= alpha[..., None, None] * q
+            alpha = (rz / dot(p, q).clamp_min(tiny))[..., None, None]
+            step = alpha * p
+            x += step
+            r -= alpha * q
             it += 1
             res = (dot(r, r).sqrt() / bn).max().item()
             if callback is not None:
                 callback(it, res)
-            if res <= tol or res != res:
+            if res <= tol or res != res or (stop is not None and stop(x, r, step)):
                 break
-            z = precond(r)
-            rz_new = dot(r, z)
-            p = z + (rz_new / rz.clamp_min(tiny))[..., None, None] * p
-            rz = rz_new
+            z_new = precond(r)
+            rz_new = dot(r, z_new)
+            beta = (rz_new - dot(r, z)) / rz.clamp_min(tiny)
+            p = z_new + beta[..., None, None] * p
+            z, rz = z_new, rz_new
     if it:  # the recursively updated residual drifts from the true one: report the true one
         r = b - apply_A(x)
         res = (dot(r, r).sqrt() / bn).max().item()

@@ -28,13 +28,36 @@ from typing import Callable, Literal, Sequence
 import torch
 from tqdm.auto import tqdm
 
-__all__ = ["minimise_image"]
+__all__ = ["make_closure", "minimise_image"]
 
 Budget = Literal["evaluations", "tutorial", "iterations"]
 
 
 class _BudgetSpent(Exception):
     """Raised inside the L-BFGS closure to stop exactly at ``steps`` evaluations."""
+
+
+def make_closure(optimizer: torch.optim.Optimizer, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor],
+                 clamp: bool = True) -> Callable[[], torch.Tensor]:
+    """The closure ``optimizer.step(closure)`` calls: clamp ``x`` to [0, 1] in place, zero the gradients,
+    evaluate ``loss_fn(x)``, backpropagate, return the loss (a 0-dimensional tensor).
+
+    L-BFGS calls it several times per step (its line search); Adam once. The clamp
+    is done under ``torch.no_grad()`` (it is not part of the graph), and ``clamp=False``
+    skips it. :func:`minimise_image` runs every method's optimisation through this
+    closure, with its book-keeping (budget, history, best image) inside ``loss_fn``.
+    """
+
+    def closure():
+        if clamp:
+            with torch.no_grad():
+                x.clamp_(0, 1)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(x)
+        loss.backward()
+        return loss
+
+    return closure
 
 
 def minimise_image(
@@ -88,23 +111,17 @@ def minimise_image(
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
     exact = budget == "evaluations"
 
-    def closure():
-        if exact and count[0] >= steps:
-            raise _BudgetSpent  # a line search asked for more evaluations than the budget has
-        if clamp_each:
-            with torch.no_grad():
-                x.clamp_(0, 1)
-        opt.zero_grad(set_to_none=True)
-        total, parts = loss_fn(x)
-        total.backward()
+    def evaluate(image):
+        """``loss_fn`` with the book-keeping: count, best image, history, progress, callback."""
+        total, parts = loss_fn(image)
         count[0] += 1
         if keep_best:  # without a host sync: select on the device
             t = total.detach()
             if best["loss"] is None:
-                best["loss"], best["image"] = t.clone(), x.detach().clone()
+                best["loss"], best["image"] = t.clone(), image.detach().clone()
             else:
                 better = t < best["loss"]
-                best["image"] = torch.where(better, x.detach(), best["image"])
+                best["image"] = torch.where(better, image.detach(), best["image"])
                 best["loss"] = torch.minimum(t, best["loss"])
         records.append(torch.stack([total.detach()] + [parts[k].detach().to(total.dtype) for k in keys]))
         bar.update(1)
@@ -114,7 +131,7 @@ def minimise_image(
                 if progress:
                     bar.set_postfix({k: f"{v:.3g}" for k, v in list(zip(names, vals))[:3]}, refresh=False)
                 if callback is not None:
-                    callback(count[0], x.detach().clone(), dict(zip(names, vals)))
+                    callback(count[0], image.detach().clone(), dict(zip(names, vals)))
         return total
 
     if optimizer == "lbfgs":
@@ -122,6 +139,13 @@ def minimise_image(
         max_iter = steps if budget == "iterations" else lbfgs_max_iter
         opt = torch.optim.LBFGS([x], lr=lr, max_iter=max_iter, history_size=history_size,
                                 line_search_fn=line_search, **tol)
+        evaluation = make_closure(opt, x, evaluate, clamp=clamp_each)
+
+        def closure():
+            if exact and count[0] >= steps:
+                raise _BudgetSpent  # a line search asked for more evaluations than the budget has
+            return evaluation()
+
         if budget == "iterations":
             opt.step(closure)
         else:
@@ -140,6 +164,7 @@ def minimise_image(
                     break
     elif optimizer == "adam":
         opt = torch.optim.Adam([x], lr=lr)
+        closure = make_closure(opt, x, evaluate, clamp=clamp_each)
         for _ in range(steps):
             opt.step(closure)
             if clamp_each:

@@ -19,15 +19,19 @@ Solvers (``mode``):
 * ``"direct"`` — sparse LU/Cholesky of the explicit matrix (SciPy; CPU, float64):
   the reference's method.
 * ``"ilu"`` — (CPU) conjugate gradients on the explicit SPD system, preconditioned
-  by an incomplete LU factorisation (:func:`solve_ilu`): 10–15 block iterations,
-  O(N·fill) memory; the default on CPU.
+  by an incomplete LU factorisation (:func:`solve_ilu`): 10–15 block iterations
+  to a relative residual of 1e-6, O(N·fill) memory; most of its time is the
+  factorisation (SuperLU, one thread).
 * ``"mg"`` — (any device) conjugate gradients preconditioned by an aggregation
-  multigrid W-cycle (:func:`solve_multigrid`, :mod:`stylelab.multigrid`): the
+  multigrid cycle (:func:`solve_multigrid`, :mod:`stylelab.multigrid`): the
   matting Laplacian is assembled as a 25-point stencil (no sparse matrix), the
-  coarse unknowns are local affine colour models on 4×4 blocks, and every
-  level is a Galerkin product. 20–25 iterations to a relative residual of
-  1e-6 at 128–512 px, O(N) memory (about 60 float64 numbers per pixel at peak,
-  channel by channel above 4 MP), so it is the solver that reaches 12 MP.
+  coarse unknowns are local affine colour models on 4×4 blocks, every level is
+  a Galerkin product, and the cycle runs in float32 inside a float64 CG. It
+  stops when the largest pixel error is estimated below ``atol`` (default
+  1e-3, a quarter of an 8-bit step; checked against the direct solve in the
+  tests and the benchmark): 10–20 iterations at 128–512 px, O(N) memory, so it
+  is the solver that reaches 12 MP, and on CPU the fastest above a few
+  thousand pixels (``benchmarks/bench_smoothing.py``).
 * ``"cg"`` — (GPU; any device) preconditioned conjugate gradients on the matrix-free operator
   (:class:`stylelab.matting.MattingLaplacian`), on the input's device. We solve
   the symmetric positive-definite form M z = (1−β) D^{1/2} y with
@@ -50,8 +54,8 @@ Solvers (``mode``):
   cropped and replaced by edge replication, the content is resized to
   (H−4)×(W−4) and replicate-padded by 2, and the result is cropped by 2 px, so the
   output is **(H−4)×(W−4)** (NVIDIA/FastPhotoStyle ``photo_smooth.py``).
-* ``"auto"`` — on CPU: direct up to 96×96 pixels, ILU-CG up to 1024×1024
-  (its factor needs ~4.5 GB there), multigrid above; CUDA: multigrid; MPS
+* ``"auto"`` — on CPU: direct up to :data:`AUTO_DIRECT_PIXELS` pixels, multigrid
+  above (the fastest there, measured side by side); CUDA: multigrid; MPS
   (float32, no float64 eigen-solvers): matrix-free coarse-to-fine CG.
 
 Precision: use float64 on CPU/CUDA for tolerances below ~1e-6. In float32 (and
@@ -71,7 +75,7 @@ from .device import get_device
 from .guided import box_mean, guided_filter
 from .io import image_size, load_image, output_path, save_image
 from .matting import check_params
-from .memory import check_fits
+from .memory import SMOOTH_AUTO_DIRECT_PIXELS, check_fits
 from .smoothing_solvers import (SmoothInfo, solve_affinity, solve_cg, solve_direct, solve_ilu, solve_multigrid,
                                 solve_pyramid)
 
@@ -81,15 +85,18 @@ __all__ = ["smooth", "check_smooth_options", "guided_filter", "box_mean", "solve
            "solve_ilu", "solve_cg", "solve_multigrid", "SmoothInfo", "add_cli"]
 
 MODES = ("auto", "ilu", "mg", "cg", "direct", "official", "gif")
+#: ``mode="auto"`` on CPU: the direct solve up to this many pixels, the multigrid above (stylelab.memory).
+AUTO_DIRECT_PIXELS = SMOOTH_AUTO_DIRECT_PIXELS
 
 
 # ----------------------------------------------------------------------------- public
 def check_smooth_options(*, beta: float = 0.9999, eps: float = 1e-7, radius: int = 1, tol: float | None = None,
-                         max_iter: int = 1000, min_size: int = 32, gif_radius: int = 35, gif_eps: float = 1e-3) -> None:
+                         atol: float | None = None, max_iter: int = 1000, min_size: int = 32, gif_radius: int = 35,
+                         gif_eps: float = 1e-3) -> None:
     """Raise a ``ValueError`` naming the first option of :func:`smooth` that is out of range.
 
     β ∈ (0, 1); ε > 0 and an integer radius ≥ 1 (:func:`stylelab.matting.check_params`);
-    ``tol`` in (0, 1) or ``None`` (a tolerance ≤ 0 is never reached: the solver
+    ``tol`` and ``atol`` in (0, 1) or ``None`` (a tolerance ≤ 0 is never reached: the solver
     would run to ``max_iter`` on every level); ``max_iter`` and ``min_size``
     positive integers; the guided filter's radius ≥ 1 and ε > 0.
     """
@@ -98,6 +105,8 @@ def check_smooth_options(*, beta: float = 0.9999, eps: float = 1e-7, radius: int
     check_params(eps, radius)
     if tol is not None and not (isinstance(tol, (int, float)) and 0.0 < tol < 1.0):
         raise ValueError(f"tol (the relative residual to reach) must be in (0, 1), e.g. 1e-6; got {tol!r}")
+    if atol is not None and not (isinstance(atol, (int, float)) and 0.0 < atol < 1.0):
+        raise ValueError(f"atol (the largest pixel error allowed) must be in (0, 1), e.g. 1e-3; got {atol!r}")
     V.check_positive(max_iter, "max_iter", integer=True)
     V.check_positive(min_size, "min_size", integer=True)
     V.check_positive(gif_radius, "gif_radius", integer=True)
@@ -113,6 +122,7 @@ def smooth(
     eps: float = 1e-7,
     radius: int = 1,
     tol: float | None = None,
+    atol: float | None = None,
     max_iter: int = 1000,
     min_size: int = 32,
     gif_radius: int = 35,
@@ -131,8 +141,11 @@ def smooth(
         mode: ``"auto"``, ``"mg"``, ``"ilu"``, ``"cg"``, ``"direct"``, ``"official"`` or ``"gif"``
             (module docstring).
         eps, radius: matting affinity parameters (1e-7, 3×3 windows).
-        tol: CG relative-residual tolerance (default: 1e-6 for ``"ilu"``/``"mg"``,
-            1e-8 for ``"cg"`` in float64; 1e-5 in float32).
+        tol: CG relative-residual tolerance (default: 1e-6 for ``"ilu"``, 1e-8
+            for ``"cg"`` in float64, 1e-5 in float32; ``"mg"``: see ``atol``).
+        atol: ``"mg"``: the largest absolute error of the result, estimated from
+            CG's updates (:func:`solve_multigrid`); default 1e-3 when ``tol`` is
+            not given.
         max_iter: CG iterations per pyramid level.
         min_size: coarsest pyramid level's shorter side (solved directly on CPU float64).
         gif_radius, gif_eps: guided-filter parameters for ``mode="gif"``.
@@ -147,7 +160,7 @@ def smooth(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    check_smooth_options(beta=beta, eps=eps, radius=radius, tol=tol, max_iter=max_iter, min_size=min_size,
+    check_smooth_options(beta=beta, eps=eps, radius=radius, tol=tol, atol=atol, max_iter=max_iter, min_size=min_size,
                          gif_radius=gif_radius, gif_eps=gif_eps)
     y = V.check_image(stylized, "stylized", batch=1)
     c = V.check_image(content, "content", batch=1).to(y.device, y.dtype)
@@ -178,7 +191,7 @@ def smooth(
         solver = mode
         if mode in ("auto", "official"):
             if y.device.type == "cpu":
-                solver = "direct" if h * w <= 96 * 96 else "ilu" if h * w <= 1024 * 1024 else "mg"
+                solver = "direct" if h * w <= AUTO_DIRECT_PIXELS else "mg"
             else:
                 solver = "mg" if y.dtype == torch.float64 else "cg"
         info.mode = mode if mode == solver else f"{mode}/{solver}"
@@ -189,7 +202,7 @@ def smooth(
         elif solver == "ilu":
             out = solve_ilu(y, c, beta, eps, radius, tol=1e-6 if tol is None else tol, info=info)
         elif solver == "mg":
-            out = solve_multigrid(y, c, beta, eps, radius, tol=tol, info=info, progress=progress)
+            out = solve_multigrid(y, c, beta, eps, radius, tol=tol, atol=atol, info=info, progress=progress)
         else:
             out = solve_pyramid(y, c, beta, eps, radius, tol, max_iter, min_size, info, progress)
     if mode == "official":
@@ -226,7 +239,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("stylized", help="stylised image file")
     p.add_argument("content", help="content photo file (resized to the stylised image's size)")
     p.add_argument("-o", "--output", required=True, help="output image file")
-    p.add_argument("--mode", default="auto", choices=MODES, help="solver (default auto: direct when small on CPU, ILU-CG up to 1 MP, multigrid CG above)")
+    p.add_argument("--mode", default="auto", choices=MODES, help="solver (default auto: direct when small on CPU, multigrid CG above)")
     p.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="β = 1/(1+λ) (default 0.9999)")
     p.add_argument("--tol", type=V.arg_float(0, 1, open_low=True, open_high=True), default=None, help="CG relative residual tolerance")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")

@@ -205,11 +205,16 @@ def check_size(hw, min_side: int, what: str = "image", hint: str = "") -> None:
 
 
 def pad_to_size(x: torch.Tensor, multiple: int = 1, min_size: int = 1, mode: str = "reflect") -> torch.Tensor:
-    """Pad the bottom/right of ``(B, C, H, W)`` so both sides are multiples of ``multiple`` and ≥ ``min_size``.
+    """Pad the bottom/right of ``(…, H, W)`` so both sides are multiples of ``multiple`` and ≥ ``min_size``.
 
-    Reflection where the side allows it, else replication (tiny images);
-    integer tensors (label maps) are replicated. A tensor that needs nothing is
+    Reflection where the side allows it, else replication (tiny images). Integer
+    tensors (label maps) get the *same* padding as their image, by exact index
+    gathering (no float round trip: any id survives), so a padded map still
+    labels the pixels of the padded image. A tensor that needs nothing is
     returned as is. Crop the result with ``out[..., :H, :W]``.
+
+    Used for images below a network's smallest side (AdaIN, WCT, PhotoWCT) and for
+    WCT²'s sides, multiples of 8 and at least 16 (:data:`stylelab.wavenets.PAD`).
     """
     h, w = x.shape[-2:]
     ph, pw = max((-h) % multiple, min_size - h), max((-w) % multiple, min_size - w)
@@ -217,9 +222,19 @@ def pad_to_size(x: torch.Tensor, multiple: int = 1, min_size: int = 1, mode: str
         return x
     if mode == "reflect" and (ph >= h or pw >= w):
         mode = "replicate"
-    if not x.is_floating_point():  # label maps
-        return F.pad(x.double(), (0, pw, 0, ph), mode="replicate").to(x.dtype)
+    if not x.is_floating_point():  # label maps: the image's padding, by exact integer gathering
+        return x[..., _pad_index(h, ph, mode, x.device)[:, None], _pad_index(w, pw, mode, x.device)[None, :]]
     return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def _pad_index(n: int, pad: int, mode: str, device) -> torch.Tensor:
+    """Source index of each of ``n + pad`` positions when padding the end of a length-``n`` axis."""
+    i = torch.arange(n + pad, device=device)
+    if mode == "reflect":
+        return torch.where(i < n, i, 2 * (n - 1) - i)
+    if mode != "replicate":
+        raise ValueError(f"mode must be 'reflect' or 'replicate' for label maps, got {mode!r}")
+    return i.clamp_max(n - 1)
 
 
 # ----------------------------------------------------------------------------- command-line option types

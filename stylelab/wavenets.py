@@ -35,7 +35,7 @@ from . import weights as W
 from .encoders import caffe_conv0
 from .layout import WAVE_POOLS, WAVE_RECON_BLOCKS, wave_decoder_convs, wave_encoder_convs
 
-__all__ = ["Unpool", "WaveEncoder", "WaveDecoder", "pad_to_multiple", "load_official", "synthetic_checkpoint"]
+__all__ = ["Unpool", "WaveEncoder", "WaveDecoder", "PAD", "load_official", "synthetic_checkpoint"]
 
 Unpool = Literal["sum", "cat5"]
 #: Channels of the activation each Haar pooling decomposes.
@@ -195,32 +195,9 @@ class WaveDecoder(nn.Module):
         return x
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int = 8, mode: str = "reflect", min_size: int = 16) -> torch.Tensor:
-    """Pad the bottom/right of ``(B, C, H, W)`` so both sides are multiples of ``multiple`` and ≥ ``min_size``.
-
-    Reflection where the side allows it, else replication (tiny images). WCT²
-    needs sides divisible by 8 (three Haar poolings) and at least 16 (the
-    reflection padding of the ``H/8`` features needs two pixels).
-    """
-    h, w = x.shape[-2:]
-    ph, pw = max((-h) % multiple, min_size - h), max((-w) % multiple, min_size - w)
-    if not (ph or pw):
-        return x
-    if mode == "reflect" and (ph >= h or pw >= w):
-        mode = "replicate"
-    if not x.is_floating_point():  # label maps: the same padding as their image, by exact integer gathering
-        h_idx = _pad_index(h, ph, mode, x.device)
-        w_idx = _pad_index(w, pw, mode, x.device)
-        return x[..., h_idx[:, None], w_idx[None, :]]
-    return F.pad(x, (0, pw, 0, ph), mode=mode)
-
-
-def _pad_index(n: int, pad: int, mode: str, device) -> torch.Tensor:
-    """Source index of each of ``n + pad`` positions when padding the end of a length-``n`` axis."""
-    i = torch.arange(n + pad, device=device)
-    if mode == "reflect":
-        return torch.where(i < n, i, 2 * (n - 1) - i)
-    return i.clamp_max(n - 1)
+#: WCT²'s padding (:func:`stylelab.validate.pad_to_size` keywords): sides divisible by 8 (three
+#: Haar poolings) and at least 16 (the reflection padding of the ``H/8`` features needs two pixels).
+PAD = {"multiple": 8, "min_size": 16}
 
 
 # ============================================================================ official checkpoints

@@ -497,6 +497,7 @@ CLI_OK = {
     "thin-4000x8-size-8": ("thin_4000x8.png", ("--size", "8"), "adain", (4000, 8)),
     "wct-tiny-1x1": ("tiny_1x1.png", ("--levels", "5,1"), "wct", (1, 1)),
     "wct-tiny-3x2": ("tiny_3x2.png", ("--levels", "5,1"), "wct", (3, 2)),
+    "photowct-tiny-1x1": ("tiny_1x1.png", (), "photowct", (1, 1)),
     "photowct-tiny-3x2": ("tiny_3x2.png", ("--smooth", "none"), "photowct", (3, 2)),
     "wct2-tiny-1x1": ("tiny_1x1.png", (), "wct2", (1, 1)),
     "wct2-tiny-3x2": ("tiny_3x2.png", (), "wct2", (3, 2)),

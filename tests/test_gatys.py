@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchmarks.reference import gatys_tutorial as tutorial
-from stylelab import colour
+from stylelab import colour, optim
 from stylelab.encoders import normalised_vgg19, vgg19
 from stylelab.methods import gatys
 
@@ -182,7 +182,7 @@ def test_images_follow_the_encoder_and_stylize_returns_the_image(enc):
     torch.testing.assert_close(out, same.image, rtol=0, atol=0)
 
 
-def test_paper_loss_and_lbfgs_closure_are_the_objective_and_the_closure_of_optimise(enc):
+def test_paper_loss_and_make_closure_are_the_objective_and_the_closure_of_optimise(enc):
     """The written-out loss (exercise 02.gatys_loss's fallback) equals GatysObjective with the paper preset."""
     from stylelab import losses
 
@@ -200,7 +200,7 @@ def test_paper_loss_and_lbfgs_closure_are_the_objective_and_the_closure_of_optim
 
     x = (torch.rand(1, 3, 4, 4, generator=g) * 2 - 0.5).requires_grad_(True)
     opt = torch.optim.SGD([x], lr=0.1)
-    closure = gatys.lbfgs_closure(opt, x, lambda im: (im**2).sum())
+    closure = optim.make_closure(opt, x, lambda im: (im**2).sum())
     x.grad = torch.ones_like(x)  # stale gradient: the closure must zero it
     loss = closure()
     assert 0 <= float(x.min()) and float(x.max()) <= 1  # clamped before the evaluation

@@ -10,6 +10,7 @@ from PIL import Image
 
 from stylelab import labels as L
 from stylelab import transforms as T
+from stylelab import validate as V
 
 
 # ---------------------------------------------------------------------------- resize = PIL NEAREST
@@ -42,6 +43,19 @@ def test_resize_keeps_large_ids_exact_and_runs_on_the_input_device():
 
 
 # ---------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("hw,multiple,min_size", [((5, 7), 8, 16), ((20, 3), 1, 17), ((6, 9), 4, 1), ((1, 1), 1, 9)])
+def test_pad_to_size_pads_a_label_map_exactly_as_its_image(hw, multiple, min_size):
+    """A padded map labels the padded image's pixels: the oracle is F.pad of the image of source positions."""
+    h, w = hw
+    ids = torch.randint(0, 5, (1, 1, h, w), generator=torch.Generator().manual_seed(0)) + 2**60  # not exact in float64
+    where = torch.arange(h * w, dtype=torch.float64).view(1, 1, h, w)
+    source = V.pad_to_size(where, multiple, min_size).long()  # the image path: reflection (replication when tiny)
+    got = V.pad_to_size(ids, multiple, min_size)
+    assert got.dtype == torch.int64 and got.shape == source.shape
+    assert torch.equal(got, ids.flatten()[source])
+    assert torch.equal(V.pad_to_size(ids[0, 0], multiple, min_size), got[0, 0])  # (H, W) maps alike
+
+
 def test_check_labels_shapes_batches_and_errors():
     assert L.check_labels(torch.zeros(5, 6, dtype=torch.int32)).shape == (1, 1, 5, 6)
     # (3, H, W) is a batch of three maps (the documented meaning of 3-D input), never an RGB mask

@@ -8,6 +8,7 @@ import torch
 # The official transfer.py loop lives once, in benchmarks.reference, shared with the benchmark that times it.
 from benchmarks.reference import wct2_official as _bench
 from stylelab import transforms as T
+from stylelab import validate as V
 from stylelab import wavelets as Wv
 from stylelab import weights as W
 from stylelab.methods import wct2 as M
@@ -316,8 +317,8 @@ def test_labels_equal_the_official_algorithm(unpool, monkeypatch):
         cl, sl = torch.from_numpy(cseg.astype(np.int64)), torch.from_numpy(sseg.astype(np.int64))
         # the official code crops to a multiple of 16; stylelab pads: run the official algorithm on the padded
         # image and maps (label set from the unpadded maps) and compare the crop
-        cp, sp = M.pad_to_multiple(c), M.pad_to_multiple(s)
-        clp, slp = M.pad_to_multiple(cl[None, None])[0, 0].numpy(), M.pad_to_multiple(sl[None, None])[0, 0].numpy()
+        cp, sp = V.pad_to_size(c, **M.PAD), V.pad_to_size(s, **M.PAD)
+        clp, slp = V.pad_to_size(cl, **M.PAD).numpy(), V.pad_to_size(sl, **M.PAD).numpy()
         one_pixel += sum(v == 1 for v in O.region_sizes(clp, cp.shape[-2] // 8, cp.shape[-1] // 8, label_set).values())
         one_pixel += sum(v == 1 for v in O.region_sizes(slp, sp.shape[-2] // 8, sp.shape[-1] // 8, label_set).values())
         ref = _official_with_labels(model, cp, sp, clp, slp, label_set, M.COMPONENTS, 0.9)[..., :c.shape[-2], :c.shape[-1]]

@@ -2,7 +2,7 @@
 
 import torch
 
-from stylelab import losses
+from stylelab import losses, optim
 from stylelab.methods import gatys
 
 
@@ -78,7 +78,7 @@ WRONG = {"02.gatys_loss": gatys_loss_wrong, "02.closure": make_closure_wrong,
          "02.total_variation": total_variation_wrong, "02.match_histogram": match_histogram_wrong}
 ORACLES = {
     "02.gatys_loss": gatys.paper_loss,
-    "02.closure": gatys.lbfgs_closure,
+    "02.closure": optim.make_closure,
     "02.total_variation": lambda x: losses.total_variation(x, "squared", "sum"),
     "02.match_histogram": lambda x, t: losses.match_histograms(x.view(1, 1, -1), losses.histogram_target(t.view(1, 1, -1))).view(-1),
 }

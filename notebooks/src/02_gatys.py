@@ -18,7 +18,7 @@
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import colour, course, data, losses, viz
+from stylelab import colour, course, data, losses, optim, viz
 from stylelab.exercises import check, use
 from stylelab.methods import gatys
 
@@ -94,14 +94,16 @@ gatys_loss = use("02.gatys_loss", my_gatys_loss, fallback=gatys.paper_loss)
 # gradient. Write `make_closure(optimizer, x, loss_fn)` returning such a function:
 # keep the pixels in $[0, 1]$ (clamp `x` in place, without recording the operation for
 # autograd), clear the gradients left from the previous evaluation, evaluate
-# `loss_fn(x)`, backpropagate, return the loss.
+# `loss_fn(x)`, backpropagate, return the loss. The library's version,
+# `stylelab.optim.make_closure`, is the closure every optimisation in stylelab
+# (`gatys.run`, DPST) runs.
 
 # %%
 def my_make_closure(optimizer, x, loss_fn):
     raise NotImplementedError  # your code here
 
 
-make_closure = use("02.closure", my_make_closure, fallback=gatys.lbfgs_closure)
+make_closure = use("02.closure", my_make_closure, fallback=optim.make_closure)
 
 # %% [markdown]
 # Now the whole method in a dozen lines, with *your* loss and closure (or the

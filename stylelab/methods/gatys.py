@@ -379,25 +379,6 @@ def paper_loss(feats: dict[str, torch.Tensor], content_targets: dict[str, torch.
     return content_weight * content + style_weight * style / max(1, len(style_targets))
 
 
-def lbfgs_closure(optimizer: torch.optim.Optimizer, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor]):
-    """The closure an L-BFGS step calls: clamp ``x`` to [0, 1] in place, zero the gradients, evaluate, backpropagate.
-
-    ``optimizer.step(closure)`` may call it several times per step (line search);
-    it returns the loss tensor. :func:`optimise` builds the same closure with
-    book-keeping (budget, history, best image) around it.
-    """
-
-    def closure():
-        with torch.no_grad():
-            x.clamp_(0, 1)
-        optimizer.zero_grad()
-        loss = loss_fn(x)
-        loss.backward()
-        return loss
-
-    return closure
-
-
 def _resize_to(image: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     if tuple(image.shape[-2:]) == tuple(hw):
         return image

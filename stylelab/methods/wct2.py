@@ -90,11 +90,11 @@ from ..encoders import caffe_conv0
 from ..io import load_image
 from ..tiling import from_cli
 from ..wavelet_transfer import wavelet_transfer
-from ..wavenets import Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, pad_to_multiple, synthetic_checkpoint
+from ..wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, synthetic_checkpoint
 from . import BenchRow, Method, Runner, images_then_keywords, register
 
 __all__ = [
-    "WCT2", "PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "pad_to_multiple", "synthetic_checkpoint",
+    "WCT2", "PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
     "wavelet_transfer", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
 ]
 
@@ -195,7 +195,7 @@ class WCT2(nn.Module):
         image = self._check_image(image, "image")
         h, w = image.shape[-2:]
         skips: dict = {}
-        x = self.encoder(pad_to_multiple(image), skips)
+        x = self.encoder(V.pad_to_size(image, **PAD), skips)
         return self.decoder(x, skips)[..., :h, :w]
 
     # ---------------------------------------------------------------- style side
@@ -208,9 +208,9 @@ class WCT2(nn.Module):
         """
         style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
-        x = pad_to_multiple(style)
+        x = V.pad_to_size(style, **PAD)
         full = None if style_labels is None else L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
-        labels = None if full is None else pad_to_multiple(full)
+        labels = None if full is None else V.pad_to_size(full, **PAD)
         skips: dict = {}
         sides: dict = {}
         for level in (1, 2, 3, 4):
@@ -275,7 +275,7 @@ class WCT2(nn.Module):
             raise ValueError("pass both content_labels and style_labels, or neither")
         ta = prep.transfer_at
         h, w = content.shape[-2:]
-        x = pad_to_multiple(content)
+        x = V.pad_to_size(content, **PAD)
         cl, used = None, ()
         if content_labels is not None:
             full = L.fit_labels(follow(self, content_labels), (h, w), "content_labels")
@@ -283,7 +283,7 @@ class WCT2(nn.Module):
                 raise ValueError(f"content_labels is a batch of {full.shape[0]} maps for {content.shape[0]} images")
             # which labels: decided once on the maps at the images' size (official utils/io.py)
             used = L.label_report(full, prep.labels, warn=True).used
-            cl = pad_to_multiple(full)
+            cl = V.pad_to_size(full, **PAD)
         skips: dict = {}
         for level in (1, 2, 3, 4):
             x = self.encoder.encode(x, skips, level)
@@ -336,7 +336,7 @@ def train_decoder(
     dec = model.decoder.requires_grad_(True)
 
     def loss_fn(batch):
-        x = pad_to_multiple(batch)
+        x = V.pad_to_size(batch, **PAD)
         skips: dict = {}
         f = enc(x, skips)
         out = dec(f, skips)
