@@ -36,6 +36,7 @@ LAYER_OF_MODULE = {
     "encoders": "models",
     "decoders": "models",
     "wavenets": "models",
+    "transformnet": "models",
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",
