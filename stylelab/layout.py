@@ -94,23 +94,36 @@ WAVE_POOLS: tuple[tuple[str, str, int], ...] = (("pool1", "conv1_2", 64), ("pool
 WAVE_RECON_BLOCKS: tuple[tuple[str, int], ...] = (("recon_block3", 256), ("recon_block2", 128), ("recon_block1", 64))
 
 
-def wave_encoder_convs() -> list[tuple[str, int, int, int]]:
-    """``(name, out, in, kernel)`` of WCT²'s encoder: ``conv0`` (1×1) then VGG-19 up to ``conv4_1``."""
-    return [("conv0", 3, 3, 1)] + [(name, o, i, 3) for name, o, i in vgg_convs("conv4_1")]
+def _narrow(channels: int, width: int) -> int:
+    """A hidden channel count divided by ``width`` (RGB's 3 channels are kept)."""
+    if int(width) != width or width < 1 or 64 % width:
+        raise ValueError(f"width must divide 64 (1, 2, 4, 8, 16, 32 or 64), got {width!r}")
+    return channels if channels == 3 else channels // int(width)
 
 
-def wave_decoder_convs(unpool: str) -> list[tuple[str, int, int]]:
+def wave_encoder_convs(width: int = 1) -> list[tuple[str, int, int, int]]:
+    """``(name, out, in, kernel)`` of WCT²'s encoder: ``conv0`` (1×1) then VGG-19 up to ``conv4_1``.
+
+    ``width`` divides every hidden channel count (``1``: the published network;
+    the course's small stand-in, :mod:`stylelab.standin`, uses 8).
+    """
+    return [("conv0", 3, 3, 1)] + [(name, _narrow(o, width), _narrow(i, width), 3) for name, o, i in vgg_convs("conv4_1")]
+
+
+def wave_decoder_convs(unpool: str, width: int = 1) -> list[tuple[str, int, int]]:
     """``(name, out, in)`` of WCT²'s decoder from ``relu4_1`` for ``unpool`` ``"sum"`` or ``"cat5"``.
 
     The level-4 mirror decoder; with ``cat5`` the convolution after each
     unpooling (the last of blocks 3, 2, 1) reads the five concatenated bands
     (5·C channels) and is named with a ``_2`` suffix, as in the official file.
+    ``width`` divides every hidden channel count, as in :func:`wave_encoder_convs`.
     """
     if unpool not in ("sum", "cat5"):
         raise ValueError(f"unpool must be 'sum' or 'cat5', got {unpool!r}")
     after_unpool = {conv for _, conv, _ in WAVE_POOLS}
     rows = []
     for name, o, i in mirror_decoder_convs(4):
+        o, i = _narrow(o, width), _narrow(i, width)
         if unpool == "cat5" and name in after_unpool:
             name, i = f"{name}_2", 5 * i
         rows.append((name, o, i))

@@ -62,14 +62,15 @@ class WaveEncoder(nn.Module):
     fills ``skips`` with ``{"conv1_2": …, "pool1": [LH, HL, HH], …}``.
     Shapes: level outputs for ``(B, 3, H, W)`` input are, for ``sum``,
     (64, H/2), (128, H/4), (256, H/8), (512, H/8); for ``cat5``
-    (64, H), (128, H/2), (256, H/4), (512, H/8).
+    (64, H), (128, H/2), (256, H/4), (512, H/8). ``width`` divides every
+    channel count (``1``: the published network; 8: the course's stand-in).
     """
 
-    def __init__(self, unpool: Unpool = "cat5"):
+    def __init__(self, unpool: Unpool = "cat5", width: int = 1):
         super().__init__()
         check_unpool(unpool)
-        self.unpool = unpool
-        for name, o, i, k in wave_encoder_convs():
+        self.unpool, self.width = unpool, width
+        for name, o, i, k in wave_encoder_convs(width):
             self.add_module(name, nn.Conv2d(i, o, k))
 
     def _c(self, name, x):
@@ -124,15 +125,16 @@ class WaveDecoder(nn.Module):
     convolution over the 5C channels" is computed at the bands' resolution
     by :func:`stylelab.wavelets.unpool_conv3x3` (same result, ~2× less work);
     ``fused_unpool=False`` builds the concatenated tensor as the official code does.
+    ``width`` divides every hidden channel count (must match the encoder's).
     """
 
-    def __init__(self, unpool: Unpool = "cat5", fused_unpool: bool = True):
+    def __init__(self, unpool: Unpool = "cat5", fused_unpool: bool = True, width: int = 1):
         super().__init__()
         check_unpool(unpool)
-        self.unpool = unpool
+        self.unpool, self.width = unpool, width
         self.fused_unpool = fused_unpool
-        self.names = [n for n, _, _ in wave_decoder_convs(unpool)]
-        for name, o, i in wave_decoder_convs(unpool):
+        self.names = [n for n, _, _ in wave_decoder_convs(unpool, width)]
+        for name, o, i in wave_decoder_convs(unpool, width):
             self.add_module(name, nn.Conv2d(i, o, 3))
         self._unpool = Wv.WaveUnpool(unpool)
         self._polyphase_cache: dict = {}

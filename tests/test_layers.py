@@ -36,10 +36,12 @@ LAYER_OF_MODULE = {
     "encoders": "models",
     "decoders": "models",
     "wavenets": "models",
+    "transformnet": "models",
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",
     "bench": "top",
+    "bench_table": "top",
     "cli": "top",
     "course": "top",
     "widgets": "top",

@@ -67,7 +67,7 @@ NOTEBOOKS = ROOT / "notebooks"
 FAST_ENV = {"STYLELAB_FAST": "1", "STYLELAB_RANDOM_WEIGHTS": "1", "STYLELAB_OFFLINE": "1"}
 CHROME_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--force-device-scale-factor=1", "--window-size=1366,1000"]  # a laptop screen
+                "--force-device-scale-factor=1", "--window-size=1366,1800"]  # a laptop screen's width (tall for screenshots)
 
 # Run in the kernel once per notebook: find the explorer behind a widget's model id.
 PROBE = r'''
@@ -232,6 +232,9 @@ def start_lab(workdir: Path, port: int, token: str, full: bool, log) -> subproce
     settings.mkdir(parents=True)
     # every cell in the DOM (no windowing), so each widget can be measured
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    news = workdir / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)  # no "get notified about Jupyter news?" toast over the screenshots
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline",
                JUPYTERLAB_SETTINGS_DIR=str(workdir / "lab-settings"),
                PYTHONPATH=os.pathsep.join([str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
@@ -516,7 +519,8 @@ def check_widget(driver, nb: str, cell: int, model_id: str, out: Path, timeout: 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("notebooks", nargs="*", help="notebook numbers or names (default: every notebook with a widget)")
+    ap.add_argument("notebooks", nargs="*",
+                    help="notebook numbers or names, or paths of other .ipynb files (default: every notebook with a widget)")
     ap.add_argument("--out", default="widget-screenshots", help="folder for the screenshots (default: %(default)s)")
     ap.add_argument("--full", action="store_true", help="full mode (default sizes) instead of STYLELAB_FAST=1")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per notebook's Run All (default: %(default)s)")
@@ -526,6 +530,7 @@ def main(argv=None) -> int:
     chosen = widget_notebooks()
     if args.notebooks:
         chosen = [p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if any(p.stem.startswith(k) for k in args.notebooks)]
+        chosen += [Path(k) for k in args.notebooks if k.endswith(".ipynb") and Path(k).is_file()]
         if not chosen:
             ap.error(f"no notebook matches {args.notebooks}")
     out = Path(args.out)

@@ -549,6 +549,12 @@ STANDIN_CREDITS = [
     "VGG-19 with fixed-seed random weights. They are **not** the published AdaIN/WCT/PhotoWCT models and",
     "contain none of their weights; the notebooks use them, labelled as stand-ins, when the pretrained files",
     "are missing. Licence: CC0-1.0 for the weights themselves; they were fitted to the images listed above.",
+    "",
+    "`standin_wct2_sum.pt` and `standin_wct2_cat5.pt` in `decoders/`: WCT² decoders at 1/8 of the published",
+    "channels (float16 state dicts), trained the same way by the stylelab authors with",
+    "`tools/train_standin_decoders.py --only wct2_sum,wct2_cat5`, to invert `stylelab.standin.wct2_encoder` — WCT²'s",
+    "Haar-pooling encoder at 1/8 width with fixed-seed random weights. They are **not** the published WCT² models",
+    "(clovaai/WCT2) and contain none of their weights. Licence: CC0-1.0; fitted to the images listed above.",
 ]
 
 

@@ -175,9 +175,19 @@ SubbandExplorer(x, max_level=4).widget()
 # %% [markdown]
 # The same explorer works on **encoder features** (any number of channels; pick one with
 # the channel slider). Here: the pre-pooling activation `conv1_2` of the WCT² encoder.
+#
+# Without the official weights, a random decoder turns every feature into a flat
+# image, so the notebook then uses the course's **stand-in** (`stylelab.standin`): the
+# same WCT² architecture at 1/8 of its channels, with a fixed-seed random encoder, the
+# real Haar poolings and a decoder trained on the course images to invert it. The
+# banner says which one runs.
 
 # %%
-model = wct2.WCT2.from_official(unpool="sum", device=device, random=course.pick(full=None, fast=True))
+from stylelab import standin
+
+model = wct2.WCT2.from_official(unpool="sum", device=device, random=True)  # random only if the files are missing
+if not model.pretrained:
+    model = standin.model("wct2", unpool="sum", device=device)
 course.weights_banner(model, "WCT² (sum)")
 skips = {}
 with torch.no_grad():
@@ -243,7 +253,8 @@ SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu()).widget()
 # through the weights registry. `transfer_at` chooses where WCT runs: at the
 # **encoder** outputs (low frequencies), at the **skips** (the LH/HL/HH bands of the three
 # poolings) and at the **decoder**. The README of the official code suggests `sum` for
-# this experiment. With random weights (automatic tests) the pictures are noise.
+# this experiment. With the stand-in (no official weights) the colours are those a
+# random encoder's statistics carry, not the published model's.
 
 # %%
 components = [("encoder",), ("skip",), ("decoder",), ("encoder", "skip"), ("encoder", "skip", "decoder")]
@@ -252,6 +263,7 @@ c_m, s_m = data.load(content_name, size=(msize, msize), device=device), data.loa
 outs = {ta: model.stylize(c_m, s_m, transfer_at=ta) for ta in components}
 for ta, out in outs.items():
     assert out.shape == c_m.shape
+viz.assert_not_flat(list(outs.values()), what="WCT² panel")  # pretrained or stand-in: every panel has contrast
 viz.show_images([c_m, s_m] + list(outs.values()), ["content", "style"] + ["+".join(ta) for ta in outs],
                 ncols=4, size=2.4);
 
@@ -343,7 +355,7 @@ still = data.load(content_name, size=(vsize, vsize + 4 * n_frames))
 frames = video.pan_frames(still, n_frames=n_frames, step=4, size=(vsize, vsize), fade=0.3).to(device)
 prep = model.prepare_style(s_m, ("skip", "decoder"))
 runs = {
-    "WCT² (model)": lambda f: model.stylize(f, prep),
+    "WCT² (stand-in)" if getattr(model, "stand_in", None) else "WCT² (model)": lambda f: model.stylize(f, prep),
     "wavelet LL (pixels)": lambda f: wct2.wavelet_transfer(f, style, levels=3),
 }
 try:

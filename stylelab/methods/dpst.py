@@ -43,7 +43,7 @@ from ..matting import MattingLaplacian
 from ..optim import minimise_image
 from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, register
-from .gatys import check_size
+from ._gatys_objective import check_size
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "DPSTResult", "PRESETS", "stylize", "run",
            "add_cli_arguments", "run_cli"]

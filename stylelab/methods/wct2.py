@@ -134,15 +134,17 @@ class WCT2(nn.Module):
     """The WCT² model: a Haar-pooling encoder, its decoder and progressive WCT.
 
     Build with :meth:`from_official`. ``pretrained`` says whether real weights
-    were loaded (both parts).
+    were loaded (both parts). ``width`` divides every hidden channel count
+    (``1``: the published networks; the course's stand-in,
+    ``stylelab.standin.model("wct2")``, is narrower).
     """
 
-    def __init__(self, unpool: Unpool = "cat5"):
+    def __init__(self, unpool: Unpool = "cat5", width: int = 1):
         super().__init__()
         check_unpool(unpool)
         self.unpool = unpool
-        self.encoder = WaveEncoder(unpool)
-        self.decoder = WaveDecoder(unpool)
+        self.encoder = WaveEncoder(unpool, width=width)
+        self.decoder = WaveDecoder(unpool, width=width)
         self.pretrained = False
 
     @classmethod
