@@ -88,9 +88,11 @@ _MODELS: dict[str, _Model] = {
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
-#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle): bytes per pixel independent of the
-#: channels solved at once, and per channel of that batch (stylelab.smoothing_solvers.solve_multigrid).
-_SMOOTH_MG_BPP, _SMOOTH_MG_BPP_PER_CHANNEL = 450.0, 90.0
+#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel measured by
+#: ``benchmarks/bench_memory.py --only smooth:mg`` (BENCHMARKS.md): up to 4 MP the three channels are solved
+#: as one batch with a float32 copy of the stencil (1.14–1.39 kB/px at 512²–1536²); above, one channel at a
+#: time on the float64 stencil (0.70 kB/px at 2560²).
+_SMOOTH_MG_BPP = {"batch": 1150.0, "per channel": 700.0}
 #: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
 #: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
 #: more below that), the multigrid above. Defined here, where the estimate needs it; stylelab.smoothing uses it.
@@ -212,9 +214,8 @@ def _smooth_bytes(h: int, w: int, *, mode: str = "auto", radius: int = 1, dtype=
             mode = "mg" if kind == "cuda" and mode == "auto" else "cg"
     m = (2 * int(radius) + 1) ** 2
     windows = max(1, h - 2 * int(radius)) * max(1, w - 2 * int(radius))
-    if mode == "mg":  # O(N): stencil, its float32 copy, block inverses, coarse levels, CG vectors (measured)
-        per_channel = 3 if n <= 4_000_000 else 1  # channels solved as one batch up to 4 MP
-        bpp = _SMOOTH_MG_BPP + _SMOOTH_MG_BPP_PER_CHANNEL * per_channel + 8 * 3 * 3 * (m - 9)
+    if mode == "mg":  # O(N): stencil(s), block inverses, coarse levels, CG vectors (measured, radius 1)
+        bpp = _SMOOTH_MG_BPP["batch" if n <= 4_000_000 else "per channel"] + 8 * ((4 * int(radius) + 1) ** 2 - 25)
         return int(_SMOOTH_FIXED + bpp * n * scale)
     if mode == "cg":  # matrix-free: the window covariances and a few CG vectors
         return int(_SMOOTH_FIXED + (_SMOOTH_BPP["cg"] + 8 * 3 * 3 * m) * n * scale)

@@ -40,8 +40,8 @@ outer CG (:func:`pcg`, in the Polak–Ribière form that tolerates the rounding)
 still converges to float64 accuracy. Every step is slicing, elementwise
 products and small batched products on the input's device (CPU, CUDA; float32
 on MPS): O(N) memory — 25 numbers per pixel for the fine stencil, 2·16 for the
-smoother's block inverses, 4 for the interpolation, about 10 for all coarse
-levels together.
+smoother's block inverses, 4 for the interpolation, about 25 for all coarse
+levels together (the smoothing's measured total: ``stylelab.memory``).
 """
 
 from __future__ import annotations
@@ -86,7 +86,8 @@ class BlockStencil:
         rho = self.radius
         xp = F.pad(x, (rho, rho, rho, rho))  # zeros outside the grid
         out = torch.zeros_like(x)
-        # column b of every (m × m) block times the b-th unknown of the shifted neighbour, all rows a at once:
+        # column b of every (m × m) block times the b-th unknown of the shifted neighbour, all rows a at once
+        # (in x's dtype, also when the coefficients are float64 and x float32):
         # k²·m calls on whole (..., m, H, W) tensors (a broadcast einsum over pixels is several times slower)
         for oy in range(self.k):
             for ox in range(self.k):
@@ -267,8 +268,9 @@ class Multigrid:
             mostly adds small, overhead-bound products.
         dtype: the cycle's dtype (e.g. float32 inside a float64 CG: half the
             memory traffic; the hierarchy is built in A's dtype, the coarsest solve
-            stays in A's dtype). ``fine_dtype``: the finest operator's (default
-            ``dtype``; A's own dtype keeps no second copy of the largest stencil).
+            stays in A's dtype). ``fine_dtype``: the finest operator's coefficients
+            (default ``dtype``); with A's own dtype no second copy of the largest
+            stencil is kept, and its products still write vectors in ``dtype``.
 
     ``mg(r)`` applies one cycle to r (..., m, H, W) and returns an approximation
     of A⁻¹ r (zero initial guess); a symmetric positive-definite linear map
@@ -337,7 +339,6 @@ class Multigrid:
         rp = F.pad(b - level.A.apply(x), (0, wp - w, 0, hp - h))  # the residual, padded to whole blocks
         prod = sum(level.Q[k] * rp[..., k, None, :, :] for k in range(level.A.m))  # Q(i)ᵀ r(i): (..., c, Hp, Wp)
         rc = (F.avg_pool2d(prod.reshape(-1, hp, wp), f) * (f * f)).reshape(*prod.shape[:-2], hp // f, wp // f)  # Pᵀr
-        rc = rc.to(self.levels[i + 1].A.coef.dtype)
         ec = self._cycle(i + 1, rc)
         if self.cycle == "W" and i + 2 < len(self.levels) and i < self.w_levels:  # a second coarse step
             ec = ec + self._cycle(i + 1, rc - self.levels[i + 1].A.apply(ec))
@@ -348,7 +349,7 @@ class Multigrid:
         return x
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
-        return self._cycle(0, r.to(self.levels[0].A.coef.dtype)).to(r.dtype)
+        return self._cycle(0, r.to(self.dtype)).to(r.dtype)
 
 
 def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, tol: float = 1e-8, max_iter: int = 200,
