@@ -29,9 +29,10 @@ Solvers (``mode``):
   a Galerkin product, and the cycle runs in float32 inside a float64 CG. It
   stops when the largest pixel error is estimated below ``atol`` (default
   1e-3, a quarter of an 8-bit step; checked against the direct solve in the
-  tests and the benchmark): 10–20 iterations at 128–512 px, O(N) memory, so it
-  is the solver that reaches 12 MP, and on CPU the fastest above a few
-  thousand pixels (``benchmarks/bench_smoothing.py``).
+  tests and the benchmark): 10–20 iterations at 128–512 px, O(N) memory
+  (0.7–1.4 kB per pixel, :mod:`stylelab.memory`), so it is the solver that
+  reaches 12 MP, and on CPU the fastest above about 200×200 pixels (7× faster
+  than the direct solve at 512 px, ``benchmarks/bench_smoothing.py``).
 * ``"cg"`` — (GPU; any device) preconditioned conjugate gradients on the matrix-free operator
   (:class:`stylelab.matting.MattingLaplacian`), on the input's device. We solve
   the symmetric positive-definite form M z = (1−β) D^{1/2} y with
