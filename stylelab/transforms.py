@@ -2,7 +2,8 @@
 
 The whitening/colouring algebra on one matrix and the WCT presets live in
 :mod:`stylelab.whitening` (re-exported here); covariances and matrix powers in
-:mod:`stylelab.linalg`.
+:mod:`stylelab.linalg`; a style's statistics computed once and applied per
+sample and per label region in :mod:`stylelab.prepared_style`.
 
 Everything here is a plain function on ``(B, C, H, W)`` tensors that works for
 deep features and, unchanged, for pixels (``C = 3``): AdaIN on pixels is
@@ -33,13 +34,13 @@ and :data:`WCT_PRESETS`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Literal, Sequence
 
 import torch
 
 from .colour import match_colour
 from .linalg import compute_place, covariance, sym_eig
+from .prepared_style import PreparedStyle, apply_prepared, per_style, prepare_style
 from .tiling import content_statistics
 from .whitening import (
     WCT_PRESETS, WCTConfig, apply_colouring, blend, check_features, colouring_or_none, check_pair, colour, colouring_matrix,
@@ -177,13 +178,13 @@ def adain(
         out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
         return blend(alpha, out, content_feat)
     def prepare(style, labels):
-        return _prepare(style, lambda m: _mean_std_matrix(m, su, se), labels)
+        return prepare_style(style, lambda m: _mean_std_matrix(m, su, se), labels)
 
     def apply(content, prepared, labels):
         fn = lambda c, stats: _adain_matrix(c, stats, cu, ce)  # noqa: E731
-        return _apply_prepared(content, prepared, fn, labels, min_pixels, max_ratio)
+        return apply_prepared(content, prepared, fn, labels, min_pixels, max_ratio)
 
-    out = _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
+    out = per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
     return blend(alpha, out, content_feat)
 
 
@@ -215,96 +216,13 @@ def interpolate_styles(
     return blend(alpha, mix, content_feat)
 
 
-# ============================================================================ a style prepared once
-@dataclass
-class PreparedStyle:
-    """The statistics of one style feature that a transform needs, computed once.
-
-    ``stats`` are those of the whole feature, ``by_label[k]`` those of the
-    pixels with label ``k`` (ids with no pixel left at the feature's
-    resolution are absent); ``labels`` is the style label map as given
-    (the usability rule counts pixels at that resolution). For WCT the
-    statistics are the colouring matrix and mean ``(C_s, μ_s)``
-    (:func:`prepare_wct_style`), and reusing them is what makes a video or a
-    multi-content batch cheap.
-    """
-
-    stats: Any
-    by_label: dict[int, Any] = field(default_factory=dict)
-    labels: torch.Tensor | None = None
-    cfg: Any = None
-    method: str = "eigh"
-
-
-def _prepare(style_feat: torch.Tensor, stat_fn, style_labels, **extra) -> PreparedStyle:
-    """``stat_fn`` of a ``(1, C, H, W)`` style feature, globally or per label of ``style_labels``."""
-    if style_feat.dim() != 4 or style_feat.shape[0] != 1:
-        raise ValueError(f"prepare one style at a time: expected (1, C, H, W), got {tuple(style_feat.shape)}")
-    sf = style_feat[0].flatten(1)
-    if style_labels is None:
-        return PreparedStyle(stat_fn(sf), **extra)
-    sl = check_labels(style_labels)
-    if sl.shape[0] != 1:
-        raise ValueError(f"style_labels has batch size {sl.shape[0]}; one style takes one label map")
-    sl = sl.to(sf.device)
-    prepared = PreparedStyle(None, labels=sl, **extra)
-    for lab, idx in label_indices(sl, style_feat.shape[-2:], torch.unique(sl).tolist()).items():
-        prepared.by_label[lab] = stat_fn(sf[:, idx])
-    return prepared
-
-
-def _apply_prepared(content_feat, prepared: PreparedStyle, apply_fn, content_labels, min_pixels, max_ratio,
-                    used=None):
-    """``apply_fn(C×N content matrix, stats)`` per sample, globally or per used label.
-
-    With labels the one per-label loop (:func:`stylelab.labels.map_label_regions`) runs:
-    ``used`` = the ids to transfer, decided once by the caller on the maps at the
-    images' size (WCT² pads its maps afterwards), or ``None`` = :func:`stylelab.labels.label_report`
-    of this sample's content map and ``prepared.labels`` (a :class:`~stylelab.labels.LabelWarning`
-    when none is usable). A used region absent at this feature size on either side,
-    and every pixel of another label, keeps its content feature; a 1-pixel region is
-    transferred (``apply_fn`` decides what that means).
-    """
-    if prepared.labels is None or content_labels is None:
-        outs = [apply_fn(f.flatten(1), prepared.stats).view_as(f) for f in content_feat]
-        return outs[0].unsqueeze(0) if len(outs) == 1 else torch.stack(outs)
-    if used is None:
-        used = lambda b, clb: label_report(clb, prepared.labels, min_pixels, max_ratio, warn=True).used  # noqa: E731
-
-    def region(b, lab, cols):
-        stats = prepared.by_label.get(lab)
-        return cols if stats is None else apply_fn(cols, stats)
-
-    return map_label_regions(region, content_feat, content_labels, used)
-    return out
-
-
-def _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply):
-    """Run ``apply(content, prepare(style, style_labels), content_labels)`` with one prepared style for
-    the whole batch, or per sample when each content image has its own style or style label map."""
-    sl = None if style_labels is None else check_labels(style_labels)
-    if sl is not None and sl.shape[0] not in (1, style_feat.shape[0]):
-        raise ValueError(f"style_labels has batch size {sl.shape[0]}, expected 1 or {style_feat.shape[0]}")
-    if style_feat.shape[0] == 1 and (sl is None or sl.shape[0] == 1):
-        return apply(content_feat, prepare(style_feat, sl), content_labels)
-    cl = None if content_labels is None else check_labels(content_labels)
-    if cl is not None and cl.shape[0] not in (1, content_feat.shape[0]):
-        raise ValueError(f"content_labels has batch size {cl.shape[0]}, expected 1 or {content_feat.shape[0]}")
-    outs = []
-    for b in range(content_feat.shape[0]):
-        sb = b if style_feat.shape[0] > 1 else 0
-        prep = prepare(style_feat[sb : sb + 1], None if sl is None else sl[b if sl.shape[0] > 1 else 0 :][:1])
-        outs.append(apply(content_feat[b : b + 1], prep, None if cl is None else cl[b if cl.shape[0] > 1 else 0 :][:1]))
-    return torch.cat(outs)
-
-
 def prepare_wct_style(
     style_feat: torch.Tensor, cfg: WCTConfig | str = "exact", style_labels=None, method: str = "eigh"
 ) -> PreparedStyle:
     """The colouring matrices ``(C_s, μ_s)`` of a ``(1, C, H, W)`` style feature (global and per label),
     for :func:`wct_prepared`. ``cfg`` is a :class:`WCTConfig` or a preset name."""
     cfg = wct_config(cfg) if isinstance(cfg, str) else cfg
-    return _prepare(style_feat, lambda s: colouring_or_none(s, cfg, method), style_labels, cfg=cfg, method=method)
+    return prepare_style(style_feat, lambda s: colouring_or_none(s, cfg, method), style_labels, cfg=cfg, method=method)
 
 
 def wct_prepared(
@@ -329,7 +247,7 @@ def wct_prepared(
     if (prepared.labels is None) != (content_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     cfg, method = prepared.cfg, prepared.method
-    out = _apply_prepared(content_feat, prepared, lambda c, col: apply_colouring(c, col, cfg, method),
+    out = apply_prepared(content_feat, prepared, lambda c, col: apply_colouring(c, col, cfg, method),
                           content_labels, min_pixels, max_ratio, used)
     return blend(alpha, out, content_feat)
 
@@ -409,7 +327,7 @@ def wct(
     def apply(content, prepared, labels):
         return wct_prepared(content, prepared, 1.0, labels, min_pixels, max_ratio)
 
-    t = _per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
+    t = per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
     return blend(alpha, t, content_feat)
 
 
@@ -417,8 +335,7 @@ def wct(
 # Label maps live in stylelab.labels (one implementation for every method and the CLI);
 # these names stay importable from here because the notebooks call them as T.<name>.
 from .labels import (  # noqa: E402
-    DPST_PALETTE, check_labels, label_indices, label_report, labels_from_rgb, map_label_regions, resize_labels,
-    usable_labels,
+    DPST_PALETTE, check_labels, labels_from_rgb, resize_labels, usable_labels,
 )
 
 

@@ -41,6 +41,7 @@ LAYER_OF_MODULE = {
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",
     "bench": "top",
+    "bench_table": "top",
     "cli": "top",
     "course": "top",
     "widgets": "top",
