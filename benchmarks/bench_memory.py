@@ -33,6 +33,7 @@ CELLS = [
     ("smooth:direct", 128, 128), ("smooth:direct", 256, 256), ("smooth:direct", 384, 384),
     ("smooth:ilu", 128, 128), ("smooth:ilu", 256, 256), ("smooth:ilu", 384, 384),
     ("smooth:gif", 256, 256), ("smooth:gif", 512, 512),
+    ("smooth:mg", 512, 512), ("smooth:mg", 1024, 1024), ("smooth:mg", 1536, 1536), ("smooth:mg", 2560, 2560),
 ]
 QUICK = [("adain", 256, 256), ("wct2", 256, 64), ("smooth:ilu", 192, 192)]
 STEPS = 5  # optimisation methods: loss evaluations per run (the L-BFGS history holds min(history, steps))
@@ -41,7 +42,7 @@ _CHILD = r"""
 import json, os, sys, warnings
 warnings.simplefilter("ignore")
 import torch
-torch.set_num_threads(2)
+torch.set_num_threads(int(os.environ.get("STYLELAB_BENCH_THREADS", "2")))
 from stylelab import bench
 from stylelab.metrics import PeakMemory
 key, size, ssize, steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
@@ -84,8 +85,11 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three cells only")
+    parser.add_argument("--only", default=None, help="only the cells of this method key, e.g. smooth:mg")
     args = parser.parse_args(argv)
     cells = QUICK if args.quick else CELLS
+    if args.only:
+        cells = [cell for cell in cells if cell[0] == args.only]
     print(f"load average {os.getloadavg()[0]:.1f}; CPU, random weights, float32 (smooth: float64); "
           f"{STEPS} evaluations for the optimisation methods")
     print(f"| method | content | style | estimate | measured | estimate / measured |\n|---|---|---|---|---|---|")

@@ -7,13 +7,16 @@
 
 Every size runs the chosen solvers on the same pair, in one process:
 
-* ``mg``: multigrid-preconditioned CG (``smooth(mode="mg")``, relative residual ``--tol``);
+* ``mg``: multigrid-preconditioned CG (``smooth(mode="mg")``; stops at an estimated
+  largest pixel error ``--atol``, default 1e-3, or at relative residual ``--tol``);
 * ``ilu``: ILU-preconditioned CG (``mode="ilu"``, residual 1e-6; CPU, up to ``--ilu-max``);
 * ``cg``: the matrix-free coarse-to-fine Jacobi CG (``mode="cg"``; slow on CPU);
 * ``direct``: SciPy's ``factorized`` on the same matrix (the reference's method,
   up to ``--direct-max`` because its memory grows like N^1.5).
 
-Columns: seconds, CG iterations, final relative residual, peak memory added
+Columns: wall seconds, CPU seconds of this process (``time.process_time``:
+on a shared machine the wall time also counts other jobs), CG iterations,
+final relative residual, peak memory added
 (``stylelab.metrics.measure``: CUDA allocator peak, or sampled RSS on CPU),
 and against the direct solve (where it ran) the speed-up, the largest absolute
 difference and the relative L2 error ‖r − r_direct‖/‖r_direct‖. Sizes are
@@ -29,6 +32,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import time
 
 import torch
 
@@ -61,7 +66,8 @@ def main(argv=None) -> int:
     ap.add_argument("--solvers", nargs="+", default=["mg", "ilu", "direct"], choices=["mg", "ilu", "cg", "direct"])
     ap.add_argument("--direct-max", type=int, default=512, help="largest side for the direct solve (CPU)")
     ap.add_argument("--ilu-max", type=int, default=1024, help="largest side for the ILU solver")
-    ap.add_argument("--tol", type=float, default=1e-3, help="relative residual of the multigrid CG (default 1e-3)")
+    ap.add_argument("--tol", type=float, default=None, help="relative residual of the multigrid CG (default: --atol)")
+    ap.add_argument("--atol", type=float, default=None, help="largest pixel error of the multigrid CG (default 1e-3)")
     ap.add_argument("--beta", type=float, default=0.9999)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 on a shared CPU)")
     args = ap.parse_args(argv)
@@ -71,9 +77,9 @@ def main(argv=None) -> int:
     dtype = torch.float32 if device.type == "mps" else torch.float64
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"device {device}, threads {torch.get_num_threads()}, beta {args.beta}, dtype {dtype}, "
-          f"mg tol {args.tol}, load average {load:.1f}")
-    head = (f"{'size':>10} {'solver':>7} {'seconds':>8} {'iters':>6} {'residual':>9} {'peak MiB':>9} "
-            f"{'speed-up':>8} {'max|Δ|':>9} {'rel err':>9}")
+          f"mg tol {args.tol} atol {args.atol or (1e-3 if args.tol is None else None)}, load average {load:.1f}")
+    head = (f"{'size':>10} {'solver':>7} {'seconds':>8} {'cpu s':>7} {'iters':>6} {'residual':>9} {'peak MiB':>9} "
+            f"{'speed-up':>8} {'(cpu)':>8} {'max|Δ|':>9} {'rel err':>9}")
     print(head)
     print("-" * len(head))
     for text in args.sizes:
@@ -87,8 +93,10 @@ def main(argv=None) -> int:
                 continue
             kw = dict(mode=solver, clamp=False, return_info=True)
             if solver == "mg":
-                kw["tol"] = args.tol
+                kw.update(tol=args.tol, atol=args.atol)
+            cpu = time.process_time()
             m = measure(S.smooth, y, c, args.beta, device=device, **kw)
+            m.cpu = time.process_time() - cpu
             out, info = m.result
             if solver == "direct":
                 direct = out
@@ -96,17 +104,18 @@ def main(argv=None) -> int:
         for solver, m, out, info in rows:
             its = "+".join(str(i) for i in info.iterations) or "-"
             if direct is not None and solver != "direct":
-                t_direct = next(r[1].seconds for r in rows if r[0] == "direct")
+                d = next(r[1] for r in rows if r[0] == "direct")
                 diff = (out - direct).abs().max().item()
                 rel = ((out - direct).norm() / direct.norm()).item()
-                cmp = f"{t_direct / m.seconds:>7.1f}× {diff:>9.1e} {rel:>9.1e}"
+                cmp = f"{d.seconds / m.seconds:>7.1f}× {d.cpu / m.cpu:>7.1f}× {diff:>9.1e} {rel:>9.1e}"
             else:
-                cmp = f"{'':>8} {'':>9} {'':>9}"
+                cmp = f"{'':>8} {'':>8} {'':>9} {'':>9}"
             peak = f"{m.peak_mib:>9.0f}" if m.peak_mib is not None else f"{'?':>9}"
-            print(f"{hw[1]}x{hw[0]:<5} {solver:>7} {m.seconds:>8.2f} {its:>6} {info.residual:>9.1e} {peak} {cmp}", flush=True)
+            print(f"{hw[1]}x{hw[0]:<5} {solver:>7} {m.seconds:>8.2f} {m.cpu:>7.2f} {its:>6} {info.residual:>9.1e} {peak} {cmp}", flush=True)
         del rows, direct, y, c
     if hasattr(os, "getloadavg"):
-        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        print(f"load average at the end {os.getloadavg()[0]:.1f}; this process's peak RSS "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     return 0
 
 

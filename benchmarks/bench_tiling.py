@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 
 import torch
 
@@ -47,9 +48,34 @@ def _models(names, device):
     return out
 
 
+def _plot(rows, methods, out):
+    """The log-log plot of seconds and peak memory against megapixels, one line per method and mode."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for method in methods:
+        for mode, style_ in (("whole", "--"), ("tiles", "-")):
+            pts = sorted((r[1][0] * r[1][1] / 1e6, r[3], r[4]) for r in rows if r[0] == method and r[2] == mode)
+            if pts:
+                mp, sec, mib = zip(*pts)
+                axes[0].loglog(mp, sec, style_, marker="o", label=f"{method} ({mode})")
+                axes[1].loglog(mp, [v / 1024 for v in mib], style_, marker="o", label=f"{method} ({mode})")
+    axes[0].set(xlabel="megapixels", ylabel="seconds", title="time (random weights, CPU)")
+    axes[1].set(xlabel="megapixels", ylabel="peak GiB added", title="peak memory")
+    axes[1].axhline(8, color="grey", lw=0.8)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    print(f"wrote {out}")
+
+
 def main(argv=None) -> int:
     from stylelab import data, tiling
     from stylelab.io import resize
+    from stylelab.memory import estimate_peak_bytes, format_bytes
     from stylelab.metrics import measure
     from stylelab.smoothing import smooth
 
@@ -64,7 +90,16 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default=None, help="log-log plot file (PNG)")
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    ap.add_argument("--plot-from", nargs="+", default=None, metavar="JSON",
+                    help="only draw --out from the rows of earlier runs' --json files (runs split by size/method)")
     args = ap.parse_args(argv)
+    if args.plot_from:
+        import json
+
+        rows = [(r[0], tuple(r[1]), *r[2:]) for f in args.plot_from for r in json.load(open(f))["rows"]]
+        _plot(rows, sorted({r[0] for r in rows}), args.out)
+        return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -81,14 +116,17 @@ def main(argv=None) -> int:
         fn = fns[method]
         out = tiling.stylize_tiled(fn, x, tile=args.tile, overlap=args.overlap, thumbnail=args.thumbnail,
                                    progress=False) if tiled else fn(x).float()
+        info = None
         if method == "photowct" and args.smooth != "none":
-            out = smooth(out.clamp(0, 1).double(), x.double(), mode=args.smooth).float()
-        return out
+            out, info = smooth(out.clamp(0, 1).double(), x.double(), mode=args.smooth, return_info=True)
+            out = out.float()
+        return out, info
 
     print(f"device {device}, threads {torch.get_num_threads()}, RANDOM weights, tile {args.tile}, overlap "
           f"{args.overlap}, thumbnail {args.thumbnail}, photowct smoothing {args.smooth}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    head = f"{'method':>9} {'size':>10} {'MP':>5} {'mode':>6} {'seconds':>8} {'peak MiB':>9} {'seam':>5} {'rel diff':>9}"
+    head = (f"{'method':>9} {'size':>10} {'MP':>5} {'mode':>6} {'seconds':>8} {'peak MiB':>9} {'seam':>5} {'rel diff':>9}"
+            f"  smoothing")
     print(head)
     print("-" * len(head))
     rows = []
@@ -99,43 +137,37 @@ def main(argv=None) -> int:
         for method in args.methods:
             results = {}
             for tiled in (False, True):
+                mode = "tiles" if tiled else "whole"
                 if not tiled and max(hw) > args.whole_max:
+                    opts = {"smoothing": args.smooth} if method == "photowct" else {}
+                    need = estimate_peak_bytes(method, *hw, **opts)
+                    print(f"{method:>9} {hw[1]}x{hw[0]:<5} {hw[0] * hw[1] / 1e6:>5.1f} {mode:>6}  skipped (predicted "
+                          f"{format_bytes(need)} by stylelab.memory; --whole-max {args.whole_max})", flush=True)
                     continue
                 m = measure(run, method, x, tiled, device=device)
-                results[tiled] = m.result
+                out, info = m.result
+                results[tiled] = out
                 boxes = tiling.tile_boxes(*hw, args.tile, args.overlap)
-                seam = tiling.seam_energy(m.result, boxes) if len(boxes) > 1 else float("nan")
+                seam = tiling.seam_energy(out, boxes) if tiled and len(boxes) > 1 else float("nan")
                 diff = ""
                 if tiled and False in results:
-                    diff = f"{((m.result - results[False]).norm() / results[False].norm()).item():.2e}"
-                mode = "tiles" if tiled else "whole"
+                    diff = f"{((out - results[False]).norm() / results[False].norm()).item():.2e}"
                 peak = m.peak_mib or float("nan")
                 rows.append((method, hw, mode, m.seconds, peak))
+                sm = "" if info is None else (f"  {info.mode} {info.seconds:.1f} s, "
+                                               f"{'+'.join(map(str, info.iterations))} it.")
                 print(f"{method:>9} {hw[1]}x{hw[0]:<5} {hw[0] * hw[1] / 1e6:>5.1f} {mode:>6} {m.seconds:>8.1f} "
-                      f"{peak:>9.0f} {seam:>5.2f} {diff:>9}", flush=True)
+                      f"{peak:>9.0f} {seam:>5.2f} {diff:>9}{sm}", flush=True)
             del results
-    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}; this process's peak RSS (model, Python and all) "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+    if args.json:
+        import json
+
+        with open(args.json, "w") as fh:
+            json.dump({"argv": argv if argv is not None else __import__("sys").argv[1:], "rows": rows}, fh)
     if args.out:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for method in args.methods:
-            for mode, style_ in (("whole", "--"), ("tiles", "-")):
-                pts = [(r[1][0] * r[1][1] / 1e6, r[3], r[4]) for r in rows if r[0] == method and r[2] == mode]
-                if pts:
-                    mp, sec, mib = zip(*pts)
-                    axes[0].loglog(mp, sec, style_, marker="o", label=f"{method} ({mode})")
-                    axes[1].loglog(mp, [v / 1024 for v in mib], style_, marker="o", label=f"{method} ({mode})")
-        axes[0].set(xlabel="megapixels", ylabel="seconds", title="time (random weights, CPU)")
-        axes[1].set(xlabel="megapixels", ylabel="peak GiB added", title="peak memory")
-        axes[1].axhline(8, color="grey", lw=0.8)
-        axes[0].legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(args.out, dpi=100)
-        print(f"wrote {args.out}")
+        _plot(rows, args.methods, args.out)
     return 0
 
 

@@ -319,18 +319,17 @@ class MattingLaplacian:
         S = torch.zeros(2 * d - 1, 2 * d - 1, h, w, dtype=dtype, device=I.device)
         pos = [divmod(a, d) for a in range(n)]
         for a, (ay, ax) in enumerate(pos):
-            ca = I[:, ay:ay + hk, ax:ax + wk] - mu
-            ua = torch.einsum("ijhw,jhw->ihw", delta, ca)  # Δ_k c_a
+            ua = (delta * (I[:, ay:ay + hk, ax:ax + wk] - mu)[None]).sum(1)  # Δ_k c_a (Δ_k is symmetric)
+            t = (ua * mu).sum(0) - 1.0  # so that 1 + c_aᵀΔ_k c_b = Σ_i ua_i I_b,i − t
             for b in range(a, n):
                 by, bx = pos[b]
-                cb = I[:, by:by + hk, bx:bx + wk] - mu
-                vals = ((ua * cb).sum(0) + 1.0).mul_(-1.0 / n)
-                if a == b:
-                    vals += 1.0
-                vals = vals.to(dtype)
-                S[by - ay + 2 * r, bx - ax + 2 * r, ay:ay + hk, ax:ax + wk] += vals
+                Ib = I[:, by:by + hk, bx:bx + wk]
+                vals = torch.addcmul(torch.addcmul(ua[0] * Ib[0], ua[1], Ib[1]), ua[2], Ib[2]).sub_(t).to(dtype)
+                S[by - ay + 2 * r, bx - ax + 2 * r, ay:ay + hk, ax:ax + wk].add_(vals, alpha=-1.0 / n)
                 if a != b:  # L is symmetric: the pair (b, a) sits at the opposite offset of pixel b
-                    S[ay - by + 2 * r, ax - bx + 2 * r, by:by + hk, bx:bx + wk] += vals
+                    S[ay - by + 2 * r, ax - bx + 2 * r, by:by + hk, bx:bx + wk].add_(vals, alpha=-1.0 / n)
+                else:  # the δ_ab of L^k
+                    S[2 * r, 2 * r, ay:ay + hk, ax:ax + wk] += 1.0
         return S
 
 

@@ -91,10 +91,12 @@ _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
 #: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle): bytes per pixel independent of the
 #: channels solved at once, and per channel of that batch (stylelab.smoothing_solvers.solve_multigrid).
 _SMOOTH_MG_BPP, _SMOOTH_MG_BPP_PER_CHANNEL = 450.0, 90.0
-#: ``smooth(mode="auto")`` on CPU: the direct solve up to this many pixels (below it the multigrid's
-#: set-up costs more than the factorisation), the multigrid above (benchmarks/bench_smoothing.py).
-#: Defined here, where the estimate needs it; stylelab.smoothing uses this one.
-SMOOTH_AUTO_DIRECT_PIXELS = 64 * 64
+#: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
+#: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
+#: more below that), the multigrid above. Defined here, where the estimate needs it; stylelab.smoothing uses it.
+SMOOTH_AUTO_MAX_PIXELS = {"direct": 32 * 32, "ilu": 192 * 192}
+
+
 #: What every smoothing run adds before its first pixel (SciPy's sparse modules, work buffers).
 _SMOOTH_FIXED = 40e6
 #: Bytes per window entry while the sparse Laplacian is assembled (the (2r+1)⁴ values per
@@ -205,7 +207,7 @@ def _smooth_bytes(h: int, w: int, *, mode: str = "auto", radius: int = 1, dtype=
     if mode == "auto" or mode == "official":  # the solver smooth's "auto" picks (stylelab.smoothing docstring)
         kind = "cpu" if device is None else torch.device(device).type
         if kind == "cpu":
-            mode = "direct" if n <= SMOOTH_AUTO_DIRECT_PIXELS else "mg"
+            mode = next((k for k, top in SMOOTH_AUTO_MAX_PIXELS.items() if n <= top), "mg")
         else:
             mode = "mg" if kind == "cuda" and mode == "auto" else "cg"
     m = (2 * int(radius) + 1) ** 2

@@ -25,15 +25,23 @@ near-null-space candidates B = [1, I_r, I_g, I_b]:
   so that block borders move (a multiplicative overlapping-Schwarz sweep),
   damped by ω = min(1, 1.9/λ_max(D_B⁻¹A)) (λ_max by power iteration); ν
   sweeps before the coarse correction and ν in reverse order after it, so the
-  V-cycle is a symmetric positive-definite operator and can precondition CG.
+  cycle is a symmetric positive-definite operator and can precondition CG.
   Point Jacobi is a poor smoother here (the matting Laplacian's off-diagonal
   entries are as large as its diagonal, of both signs): it needs about twice
   the iterations;
-* **coarsest level** (≤ ``coarse_size`` unknowns): dense eigen-decomposition.
+* **cycle**: V, or W (two coarse corrections per level, needed by plain
+  aggregation: 9–13 CG iterations instead of 27–32 at 128–256 px), optionally
+  W on the finest levels only (``w_levels``) where it matters most;
+* **coarsest level** (≤ ``coarse_size`` unknowns): dense Cholesky factor.
 
-Every step is slicing, elementwise products and small batched products on the input's
-device and dtype (CPU, CUDA; float32 on MPS): O(N) memory — 25 numbers per
-pixel for the fine stencil, about 10 more for all coarse levels together.
+The hierarchy is built in the operator's dtype (float64 for the smoothing);
+the cycle may run in float32 (``dtype``): half the memory traffic, and the
+outer CG (:func:`pcg`, in the Polak–Ribière form that tolerates the rounding)
+still converges to float64 accuracy. Every step is slicing, elementwise
+products and small batched products on the input's device (CPU, CUDA; float32
+on MPS): O(N) memory — 25 numbers per pixel for the fine stencil, 2·16 for the
+smoother's block inverses, 4 for the interpolation, about 10 for all coarse
+levels together.
 """
 
 from __future__ import annotations
@@ -65,8 +73,8 @@ class BlockStencil:
     def __init__(self, coef: torch.Tensor):
         if coef.dim() != 6 or coef.shape[0] != coef.shape[1] or coef.shape[0] % 2 != 1 or coef.shape[2] != coef.shape[3]:
             raise ValueError(f"coef must have shape (k, k, m, m, H, W) with odd k, got {tuple(coef.shape)}")
-        self.coef = coef
-        self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W); no copy when m = 1
+        self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W): the only copy kept
+        self.coef = self._columns.transpose(2, 3)  # a view (no copy when m = 1)
         self.k, self.m = coef.shape[0], coef.shape[2]
         self.radius = self.k // 2
         self.shape = tuple(coef.shape[-2:])
@@ -92,10 +100,6 @@ class BlockStencil:
     def to(self, dtype: torch.dtype) -> "BlockStencil":
         """The same operator with coefficients in ``dtype`` (itself if already)."""
         return self if dtype == self.coef.dtype else BlockStencil(self.coef.to(dtype))
-
-    def diagonal_blocks(self) -> torch.Tensor:
-        """(m, m, H, W): the node-diagonal blocks."""
-        return self.coef[self.radius, self.radius]
 
     def dense(self) -> torch.Tensor:
         """The operator as a dense (H·W·m, H·W·m) matrix, unknown index (y·W + x)·m + a (small grids only)."""
@@ -144,7 +148,7 @@ def _galerkin(A: BlockStencil, Q: torch.Tensor, f: int, keep: torch.Tensor) -> B
     h, w = A.shape
     rho = A.radius
     hc, wc = hp // f, wp // f
-    coef = F.pad(A.coef, (0, wp - w, 0, hp - h))
+    coef = A.coef if (hp, wp) == (h, w) else F.pad(A.coef, (0, wp - w, 0, hp - h))
     Qp = F.pad(Q, (rho, rho, rho, rho))  # Q(i + d) for every offset d is a view of Qp (zero outside)
     Qb = Q.reshape(m, c, hc, f, wc, f)  # (unknown, candidate, block row, position, block column, position)
     out = torch.zeros(3, 3, c, c, hc, wc, dtype=Q.dtype, device=Q.device)
@@ -189,22 +193,28 @@ class BlockJacobi:
         m, rho = A.m, A.radius
         self.s, self.shift, self.shape, self.m = s, shift, (h, w), m
         self.hp, self.wp = -(-(h + shift) // s) * s, -(-(w + shift) // s) * s
-        pad = (shift, self.wp - w - shift, shift, self.hp - h - shift)
-        coef = F.pad(A.coef, pad)
+        self._pad = (shift, self.wp - w - shift, shift, self.hp - h - shift)
         hb, wb, n = self.hp // s, self.wp // s, s * s * m
-        blk = torch.zeros(hb, wb, s * s, m, s * s, m, dtype=A.coef.dtype, device=A.coef.device)
-        for p in range(s * s):
-            py, px = divmod(p, s)
-            for q in range(s * s):
-                qy, qx = divmod(q, s)
-                if abs(qy - py) <= rho and abs(qx - px) <= rho:
-                    blk[:, :, p, :, q, :] = coef[qy - py + rho, qx - px + rho, :, :, py::s, px::s].permute(2, 3, 0, 1)
-        blk = blk.reshape(hb, wb, n, n)
-        inside = F.pad(torch.ones(h, w, dtype=torch.bool, device=A.coef.device), pad)
-        inside = inside.reshape(hb, s, wb, s).permute(0, 2, 1, 3).reshape(hb, wb, s * s, 1).expand(hb, wb, s * s, m)
-        blk = blk + torch.diag_embed((~inside.reshape(hb, wb, n)).to(blk.dtype))
-        self.inv = torch.linalg.inv(blk).to(dtype or A.coef.dtype)
-        self._pad = pad
+        self.inv = torch.empty(hb, wb, n, n, dtype=dtype or A.coef.dtype, device=A.coef.device)
+        chunk = max(1, (1 << 21) // (wb * n * n))  # block rows per chunk: bounded temporaries at 12 MP
+        for r0 in range(0, hb, chunk):
+            r1 = min(hb, r0 + chunk)
+            y0, y1 = r0 * s - shift, r1 * s - shift  # grid rows of these blocks (outside the grid: padding)
+            coef = F.pad(A.coef[..., max(0, y0):min(h, y1), :], (*self._pad[:2], max(0, -y0), max(0, y1 - h)))
+            blk = torch.zeros(r1 - r0, wb, s * s, m, s * s, m, dtype=A.coef.dtype, device=A.coef.device)
+            for p in range(s * s):
+                py, px = divmod(p, s)
+                for q in range(s * s):
+                    qy, qx = divmod(q, s)
+                    if abs(qy - py) <= rho and abs(qx - px) <= rho:
+                        blk[:, :, p, :, q, :] = coef[qy - py + rho, qx - px + rho, :, :, py::s, px::s].permute(2, 3, 0, 1)
+            blk = blk.reshape(r1 - r0, wb, n, n)
+            rows = torch.arange(y0, y1, device=A.coef.device)
+            cols = torch.arange(-shift, self.wp - shift, device=A.coef.device)
+            inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
+            inside = inside.reshape(r1 - r0, s, wb, s).permute(0, 2, 1, 3).reshape(r1 - r0, wb, s * s, 1)
+            outside = (~inside).expand(r1 - r0, wb, s * s, m).reshape(r1 - r0, wb, n).to(blk.dtype)
+            self.inv[r0:r1] = torch.linalg.inv(blk + torch.diag_embed(outside))  # padding nodes: identity
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         s, m = self.s, self.m
@@ -218,12 +228,6 @@ class BlockJacobi:
         xb = (self.inv @ rb.movedim(0, -1).to(self.inv.dtype)).to(r.dtype).movedim(-1, 0)
         x = xb.reshape(*lead, hb, wb, s, s, m).movedim(-3, -4).movedim(-1, -5).reshape(*lead, m, self.hp, self.wp)
         return x[..., self.shift:self.shift + h, self.shift:self.shift + w]
-
-
-def _block_sum(x: torch.Tensor, f: int) -> torch.Tensor:
-    """Sums over the f×f blocks of the last two dimensions (multiples of f): (..., H, W) → (..., H/f, W/f)."""
-    lead, (h, w) = x.shape[:-2], x.shape[-2:]
-    return (F.avg_pool2d(x.reshape(-1, h, w), f) * (f * f)).reshape(*lead, h // f, w // f)
 
 
 @dataclass
@@ -240,10 +244,9 @@ def _power_lambda_max(A: BlockStencil, smoother, steps: int = 6) -> float:
     g = torch.Generator(device="cpu").manual_seed(0)
     x = torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64).to(A.coef.device, A.coef.dtype)
     lam = 1.0
-    for _ in range(steps):
+    for _ in range(steps):  # x has unit norm after the first step
         y = smoother(A.apply(x))
-        lam = float(y.norm() / x.norm().clamp_min(1e-300))
-        x = y / y.norm().clamp_min(1e-300)
+        lam, x = float(y.norm() / x.norm()), y / y.norm().clamp_min(1e-300)
     return lam
 
 
@@ -262,13 +265,10 @@ class Multigrid:
             coarse correction; the levels below run V-cycles (default: all). The
             second correction matters most at the first coarsening; deeper down it
             mostly adds small, overhead-bound products.
-        shifted: smooth with the block partition and the one shifted by f/2 (an
-            overlapping-Schwarz sweep) on every level, or on the coarse levels only
-            (``"coarse"``: one block-Jacobi step per sweep on the finest, where
-            each operator product costs the most).
         dtype: the cycle's dtype (e.g. float32 inside a float64 CG: half the
             memory traffic; the hierarchy is built in A's dtype, the coarsest solve
-            stays in A's dtype).
+            stays in A's dtype). ``fine_dtype``: the finest operator's (default
+            ``dtype``; A's own dtype keeps no second copy of the largest stencil).
 
     ``mg(r)`` applies one cycle to r (..., m, H, W) and returns an approximation
     of A⁻¹ r (zero initial guess); a symmetric positive-definite linear map
@@ -277,31 +277,28 @@ class Multigrid:
 
     def __init__(self, A: BlockStencil, candidates: torch.Tensor, *, factors=(4, 2), nu: int = 1,
                  coarse_size: int = 1500, max_levels: int = 12, dtype: torch.dtype | None = None,
-                 cycle: str = "W", w_levels: int | None = None, shifted: bool | str = True):
+                 cycle: str = "W", w_levels: int | None = None, fine_dtype: torch.dtype | None = None):
         if candidates.dim() != 4 or candidates.shape[0] != A.m or tuple(candidates.shape[-2:]) != A.shape:
             raise ValueError(f"candidates must have shape ({A.m}, c, {A.shape[0]}, {A.shape[1]}), got {tuple(candidates.shape)}")
         if nu < 1:
             raise ValueError(f"nu must be at least 1, got {nu}")
         if cycle not in ("V", "W"):
             raise ValueError(f"cycle must be 'V' or 'W', got {cycle!r}")
-        self.nu, self.cycle, self.w_levels = nu, cycle, max_levels if w_levels is None else w_levels
-        self.dtype = dtype = dtype or A.coef.dtype
+        self.nu, self.cycle, self.w_levels, self.dtype = nu, cycle, w_levels or max_levels, dtype or A.coef.dtype
         self.levels: list[_Level] = []
         B = candidates.to(A.coef.dtype)
         for depth in range(max_levels):
-            level = _Level(A.to(dtype), [])
+            level = _Level(A.to(self.dtype if depth else fine_dtype or self.dtype), [])
             self.levels.append(level)
             h, w = A.shape
             f = factors[0] if depth == 0 else factors[-1]
             if h * w * A.m <= coarse_size or min(h, w) < 2 * f:
                 break
-            level.smoothers = [BlockJacobi(A, f, 0, dtype)]
-            if shifted is True or (shifted == "coarse" and depth > 0):
-                level.smoothers.append(BlockJacobi(A, f, f // 2, dtype))
+            level.smoothers = [BlockJacobi(A, f, 0, self.dtype), BlockJacobi(A, f, f // 2, self.dtype)]
             level.omega = min(1.0, 1.9 / _power_lambda_max(level.A, level.smoothers[0]))
             hp, wp = -(-h // f) * f, -(-w // f) * f
             Q, R, keep = _block_basis(F.pad(B, (0, wp - w, 0, hp - h)), f)
-            level.Q, level.f = Q.to(dtype), f
+            level.Q, level.f = Q.to(self.dtype), f
             A = _galerkin(A, Q, f, keep)
             B = R
         # Coarsest level: A is symmetric positive definite (dropped candidates carry an identity), so a
@@ -336,24 +333,22 @@ class Multigrid:
         x = None
         for _ in range(self.nu):
             x = self._smooth(level, x, b, False)
-        r = b - level.A.apply(x)
-        h, w = level.A.shape
-        hp, wp = level.Q.shape[-2:]
-        f = level.f
-        rp = F.pad(r, (0, wp - w, 0, hp - h))
-        prod = sum(level.Q[k] * rp[..., k, None, :, :] for k in range(level.A.m))  # Qᵀ r at every node: (..., c, Hp, Wp)
-        rc = _block_sum(prod, f)
+        (h, w), (hp, wp), f = level.A.shape, level.Q.shape[-2:], level.f
+        rp = F.pad(b - level.A.apply(x), (0, wp - w, 0, hp - h))  # the residual, padded to whole blocks
+        prod = sum(level.Q[k] * rp[..., k, None, :, :] for k in range(level.A.m))  # Q(i)ᵀ r(i): (..., c, Hp, Wp)
+        rc = (F.avg_pool2d(prod.reshape(-1, hp, wp), f) * (f * f)).reshape(*prod.shape[:-2], hp // f, wp // f)  # Pᵀr
+        rc = rc.to(self.levels[i + 1].A.coef.dtype)
         ec = self._cycle(i + 1, rc)
-        if self.cycle == "W" and i + 2 < len(self.levels) and i < self.w_levels:  # a second coarse step on the coarse residual
+        if self.cycle == "W" and i + 2 < len(self.levels) and i < self.w_levels:  # a second coarse step
             ec = ec + self._cycle(i + 1, rc - self.levels[i + 1].A.apply(ec))
         ec = ec.repeat_interleave(f, -2).repeat_interleave(f, -1)
-        x = x + (level.Q * ec[..., None, :, :hp, :wp]).sum(-3)[..., :h, :w]
+        x = x + (level.Q * ec[..., None, :, :hp, :wp]).sum(-3)[..., :h, :w].to(x.dtype)
         for _ in range(self.nu):
             x = self._smooth(level, x, b, True)
         return x
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
-        return self._cycle(0, r.to(self.dtype)).to(r.dtype)
+        return self._cycle(0, r.to(self.levels[0].A.coef.dtype)).to(r.dtype)
 
 
 def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, tol: float = 1e-8, max_iter: int = 200,
@@ -366,11 +361,9 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
         α_k = r_kᵀz_k / p_kᵀAp_k,  x_{k+1} = x_k + α_k p_k,  r_{k+1} = r_k − α_k A p_k,
         z_{k+1} = precond(r_{k+1}),  β_k = r_{k+1}ᵀ(z_{k+1} − z_k) / r_kᵀz_k,  p_{k+1} = z_{k+1} + β_k p_k.
 
-    β in this Polak–Ribière form equals the textbook r_{k+1}ᵀz_{k+1}/r_kᵀz_k in
-    exact arithmetic (r_{k+1}ᵀz_k = 0) and keeps the convergence when the
-    preconditioner is only nearly linear, e.g. a multigrid cycle in float32
-    (Golub & Ye, "Inexact preconditioned conjugate gradient method with
-    inner-outer iteration", SIAM J. Sci. Comput. 1999; Notay, "Flexible
+    β in this Polak–Ribière form equals the textbook r_{k+1}ᵀz_{k+1}/r_kᵀz_k in exact
+    arithmetic (r_{k+1}ᵀz_k = 0) and keeps the convergence when the preconditioner
+    is only nearly linear, e.g. a multigrid cycle in float32 (Notay, "Flexible
     conjugate gradients", SIAM J. Sci. Comput. 2000).
 
     Stops when every relative residual ‖b − A x‖/‖b‖ ≤ ``tol``, or when
@@ -392,23 +385,24 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
         z = precond(r)
         p = z.clone()
         rz = dot(r, z)
-        while it < max_iter:
+        while it < max_iter:  # in place: x, r, p, q and z are the only full-size vectors at 12 MP
             q = apply_A(p)
             alpha = (rz / dot(p, q).clamp_min(tiny))[..., None, None]
-            step = alpha * p
-            x += step
-            r -= alpha * q
+            x.addcmul_(alpha, p)
+            r.addcmul_(alpha, q, value=-1.0)
+            del q
             it += 1
             res = (dot(r, r).sqrt() / bn).max().item()
             if callback is not None:
                 callback(it, res)
-            if res <= tol or res != res or (stop is not None and stop(x, r, step)):
+            if res <= tol or res != res or (stop is not None and stop(x, r, alpha * p)):
                 break
-            z_new = precond(r)
-            rz_new = dot(r, z_new)
-            beta = (rz_new - dot(r, z)) / rz.clamp_min(tiny)
-            p = z_new + beta[..., None, None] * p
-            z, rz = z_new, rz_new
+            r_z_old = dot(r, z)
+            del z
+            z = precond(r)
+            rz_new = dot(r, z)
+            p.mul_(((rz_new - r_z_old) / rz.clamp_min(tiny))[..., None, None]).add_(z)
+            rz = rz_new
     if it:  # the recursively updated residual drifts from the true one: report the true one
         r = b - apply_A(x)
         res = (dot(r, r).sqrt() / bn).max().item()

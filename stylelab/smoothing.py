@@ -54,9 +54,10 @@ Solvers (``mode``):
   cropped and replaced by edge replication, the content is resized to
   (H−4)×(W−4) and replicate-padded by 2, and the result is cropped by 2 px, so the
   output is **(H−4)×(W−4)** (NVIDIA/FastPhotoStyle ``photo_smooth.py``).
-* ``"auto"`` — on CPU: direct up to :data:`AUTO_DIRECT_PIXELS` pixels, multigrid
-  above (the fastest there, measured side by side); CUDA: multigrid; MPS
-  (float32, no float64 eigen-solvers): matrix-free coarse-to-fine CG.
+* ``"auto"`` — on CPU the fastest exact solver for the size (measured side by
+  side, :data:`AUTO_MAX_PIXELS`): direct up to 32×32, ILU-CG up to 192×192,
+  multigrid above; CUDA: multigrid; MPS (float32, no float64 eigen-solvers):
+  matrix-free coarse-to-fine CG.
 
 Precision: use float64 on CPU/CUDA for tolerances below ~1e-6. In float32 (and
 on MPS, which has no float64) CG reaches a relative residual of about 1e-5;
@@ -75,7 +76,7 @@ from .device import get_device
 from .guided import box_mean, guided_filter
 from .io import image_size, load_image, output_path, save_image
 from .matting import check_params
-from .memory import SMOOTH_AUTO_DIRECT_PIXELS, check_fits
+from .memory import SMOOTH_AUTO_MAX_PIXELS, check_fits
 from .smoothing_solvers import (SmoothInfo, solve_affinity, solve_cg, solve_direct, solve_ilu, solve_multigrid,
                                 solve_pyramid)
 
@@ -85,8 +86,8 @@ __all__ = ["smooth", "check_smooth_options", "guided_filter", "box_mean", "solve
            "solve_ilu", "solve_cg", "solve_multigrid", "SmoothInfo", "add_cli"]
 
 MODES = ("auto", "ilu", "mg", "cg", "direct", "official", "gif")
-#: ``mode="auto"`` on CPU: the direct solve up to this many pixels, the multigrid above (stylelab.memory).
-AUTO_DIRECT_PIXELS = SMOOTH_AUTO_DIRECT_PIXELS
+#: ``mode="auto"`` on CPU: the solver for images up to so many pixels, the multigrid above (stylelab.memory).
+AUTO_MAX_PIXELS = SMOOTH_AUTO_MAX_PIXELS
 
 
 # ----------------------------------------------------------------------------- public
@@ -191,7 +192,7 @@ def smooth(
         solver = mode
         if mode in ("auto", "official"):
             if y.device.type == "cpu":
-                solver = "direct" if h * w <= AUTO_DIRECT_PIXELS else "mg"
+                solver = next((k for k, top in AUTO_MAX_PIXELS.items() if h * w <= top), "mg")
             else:
                 solver = "mg" if y.dtype == torch.float64 else "cg"
         info.mode = mode if mode == solver else f"{mode}/{solver}"
@@ -239,7 +240,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("stylized", help="stylised image file")
     p.add_argument("content", help="content photo file (resized to the stylised image's size)")
     p.add_argument("-o", "--output", required=True, help="output image file")
-    p.add_argument("--mode", default="auto", choices=MODES, help="solver (default auto: direct when small on CPU, multigrid CG above)")
+    p.add_argument("--mode", default="auto", choices=MODES, help="solver (default auto: on CPU direct up to 32², ILU-CG up to 192², multigrid CG above)")
     p.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="β = 1/(1+λ) (default 0.9999)")
     p.add_argument("--tol", type=V.arg_float(0, 1, open_low=True, open_high=True), default=None, help="CG relative residual tolerance")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")

@@ -298,9 +298,11 @@ def solve_multigrid(
             largest final relative residual are recorded.
 
     Memory per pixel (float64 CG, float32 cycle): the stencil 25·8 B and its
-    float32 copy 25·4 B, the smoother's two block-inverse partitions 2·16·4 B,
-    the interpolation 4·4 B, the coarse levels ≈ 40 B, and the CG vectors
-    (7 per channel batch, 8 B each); ``stylelab.memory`` holds the measured total.
+    float32 copy 25·4 B (above 4 MP no copy: the cycle's finest level uses the
+    float64 one, and the channels are solved one at a time), the smoother's two
+    block-inverse partitions 2·16·4 B, the interpolation 4·4 B, the coarse levels
+    ≈ 100 B, and the CG vectors (5 per channel, 8 B each); ``stylelab.memory``
+    holds the measured total.
     """
     if tol is None and atol is None:
         atol = 1e-3
@@ -315,11 +317,13 @@ def solve_multigrid(
     sq = op.counts.sqrt()
     del op
     A = BlockStencil(sten[:, :, None, None])
-    candidates = torch.cat([torch.ones_like(c[:1]), c])[None]  # (1, 4, H, W)
     small = torch.float32 if yy.dtype == torch.float64 else yy.dtype
-    mg = Multigrid(A, candidates, dtype=small, cycle="W", w_levels=1)
+    big = h * w > 4_000_000  # memory first: no float32 copy of the fine stencil, one channel at a time
+    mg = Multigrid(A, torch.cat([torch.ones_like(c[:1]), c])[None], dtype=small, cycle="W", w_levels=1,
+                   fine_dtype=yy.dtype if big else small)  # candidates (1, 4, H, W): 1 and the content's colours
+    del c
     if channels_at_once is None:
-        channels_at_once = h * w <= 4_000_000
+        channels_at_once = not big
     groups = [slice(0, yy.shape[0])] if channels_at_once else [slice(i, i + 1) for i in range(yy.shape[0])]
     bar = None
     if progress:

@@ -154,3 +154,17 @@ def test_bad_parameters():
         S.smooth(c, c, 1.0, mode="mg")
     with pytest.raises(ValueError, match="mode"):
         S.smooth(c, c, mode="multigrid")
+
+
+@pytest.mark.parametrize("fine_dtype", [torch.float32, torch.float64])
+def test_float32_cycle_inside_float64_cg_reaches_float64_accuracy(fine_dtype):
+    """The smoothing's set-up: a float32 cycle (the finest level in float32, or in float64 above 4 MP to keep one
+    copy of the stencil) preconditioning the Polak–Ribière CG in float64 still solves to a residual of 1e-10."""
+    y, c = _photo(40, 44)
+    A, B = _system(c)
+    mg = Multigrid(A, B, dtype=torch.float32, fine_dtype=fine_dtype, w_levels=1)
+    assert mg.levels[0].A.coef.dtype == fine_dtype and mg.levels[1].A.coef.dtype == torch.float32
+    b = y[0, :, None]  # three right-hand sides at once
+    x, it, res = pcg(A.apply, b, mg, tol=1e-10, max_iter=100)
+    want = torch.linalg.solve(A.dense(), b.reshape(3, -1).T).T.reshape(b.shape)
+    assert res <= 1e-10 and it < 60 and torch.allclose(x, want, rtol=0, atol=1e-8 * want.abs().max())

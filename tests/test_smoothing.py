@@ -157,3 +157,18 @@ def test_solve_affinity_is_the_textbook_dense_solve_and_matches_smooth_direct():
 
     with pytest.raises(ValueError, match="positive sum"):
         solve_affinity(np.zeros((3, 3)), np.ones(3))
+
+
+@pytest.mark.parametrize("hw,solver", [((20, 30), "direct"), ((100, 120), "ilu"), ((200, 201), "mg")], ids=str)
+def test_auto_picks_the_fastest_exact_solver_for_the_size(hw, solver):
+    """``mode="auto"`` on CPU follows stylelab.memory.SMOOTH_AUTO_MAX_PIXELS (measured by bench_smoothing.py),
+    and every choice agrees with the direct solve to the multigrid's error target (1e-3)."""
+    from stylelab import memory
+
+    y, c = _pair(*hw)
+    out, info = S.smooth(y, c, clamp=False, return_info=True)
+    assert info.mode == ("auto" if solver == "auto" else f"auto/{solver}")
+    assert memory.estimate_peak_bytes("smooth", *hw, mode="auto", device="cpu") == \
+        memory.estimate_peak_bytes("smooth", *hw, mode=solver, device="cpu")
+    if solver != "direct":
+        assert (out - S.smooth(y, c, mode="direct", clamp=False)).abs().max() <= 1e-3
