@@ -252,7 +252,9 @@ def load_image(
     return tensor.to(device) if device is not None else tensor
 
 
-def _unique_path(path: Path) -> Path:
+def unique_path(path: str | os.PathLike) -> Path:
+    """The first free ``name-1.ext``, ``name-2.ext``, … next to ``path`` (which is taken): never overwrites."""
+    path = Path(path)
     stem, suffix = path.stem, path.suffix
     i = 1
     while True:
@@ -290,7 +292,7 @@ def output_path(path: str | os.PathLike, overwrite: bool = False, rename: bool =
             break
     if path.exists() and not overwrite:
         if rename:
-            return _unique_path(path)
+            return unique_path(path)
         raise FileExistsError(
             f"{path} already exists and was left untouched. Choose another name, "
             "or pass overwrite=True (CLI: --overwrite) to replace it."

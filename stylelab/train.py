@@ -35,11 +35,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .device import get_device
-from .io import from_pil, open_image, resize
+from .io import from_pil, open_image, resize, unique_path
 from .transforms import adain, mean_std
 
 __all__ = [
-    "ImageFolder", "fit", "History", "AdaINLoss", "ReconstructionLoss", "load_module_state", "add_cli",
+    "ImageFolder", "fit", "History", "AdaINLoss", "ReconstructionLoss", "load_module_state",
     "IMAGE_EXTENSIONS", "CheckpointConflictError", "open_checkpoint", "save_checkpoint",
 ]
 
@@ -189,15 +189,6 @@ def _read(path: Path) -> dict:
     return obj
 
 
-def _free_name(path: Path) -> Path:
-    i = 1
-    while True:
-        cand = path.with_name(f"{path.stem}-{i}{path.suffix}")
-        if not cand.exists():
-            return cand
-        i += 1
-
-
 def load_module_state(checkpoint, name: str = "decoder") -> dict[str, torch.Tensor]:
     """The state dict of module ``name`` saved by :func:`fit` in ``checkpoint`` (for ``load_state_dict``)."""
     obj = _read(Path(checkpoint))
@@ -225,7 +216,7 @@ def open_checkpoint(checkpoint, modules: Mapping[str, nn.Module], optimizers: Ma
     if path is None or not path.exists():
         return path, None
     if not resume:
-        new = _free_name(path)
+        new = unique_path(path)
         warnings.warn(f"{path} exists and resume=False: saving this run to {new} instead", stacklevel=3)
         return new, None
     state = _read(path)

@@ -94,6 +94,24 @@ def test_checkpoint_resume_continues_the_same_run(tmp_path):
     torch.testing.assert_close(train.load_module_state(ck)["conv1_1.weight"], dec2.conv1_1.weight)
 
 
+def test_a_checkpoint_from_before_several_optimisers_still_resumes(tmp_path):
+    # files written before train.save_checkpoint held {"optimizers": {...}} had one "optimizer" entry
+    torch.manual_seed(0)
+    enc, dec = _encoder("relu1_1"), MirrorDecoder(1)
+    ck, imgs = tmp_path / "old.ckpt", torch.rand(4, 3, 8, 8)
+    train.fit(train.ReconstructionLoss(enc, dec), {"decoder": dec}, imgs, steps=2, batch_size=2, checkpoint=ck,
+              progress=False, device="cpu")
+    state = torch.load(ck, weights_only=True)
+    state["optimizer"] = state.pop("optimizers")["adam"]
+    torch.save(state, ck)
+    dec2 = MirrorDecoder(1)
+    h = train.fit(train.ReconstructionLoss(enc, dec2), {"decoder": dec2}, imgs, steps=3, batch_size=2, checkpoint=ck,
+                  progress=False, log_every=1, device="cpu")
+    assert h["step"][-1] == 3 and set(torch.load(ck, weights_only=True)["optimizers"]) == {"adam"}
+    with pytest.raises(train.CheckpointConflictError, match="optimisers"):  # same modules, other optimisers
+        train.open_checkpoint(ck, {"decoder": dec2}, {"g": torch.optim.Adam(dec2.parameters())})
+
+
 def test_never_overwrites_another_runs_checkpoint(tmp_path):
     enc = _encoder("relu2_1")
     imgs = torch.rand(2, 3, 8, 8)

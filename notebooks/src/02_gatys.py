@@ -23,11 +23,11 @@ from stylelab.exercises import check, use
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
-# Full mode is sized for a 2-core laptop CPU (about 5 min for the whole notebook): 128 px
-# and 50–100 loss evaluations per run. On a GPU try size=512 and steps=500 (the paper's scale).
+# Full mode is sized for a 2-core laptop CPU (under 6 min for the whole notebook): 128 px
+# and 40–80 loss evaluations per run. On a GPU try size=512 and steps=500 (the paper's scale).
 size = course.pick(full=128, fast=32)
-steps = course.pick(full=50, fast=6)  # per experiment below
-main_steps = course.pick(full=100, fast=6)  # for the first result, built from your own loss and closure
+steps = course.pick(full=40, fast=6)  # per experiment below
+main_steps = course.pick(full=80, fast=6)  # for the first result, built from your own loss and closure
 content_name, style_name = "chelsea", data.names("style_art")[0]
 content = data.load(content_name, size=size)
 style = data.load(style_name, size=size)

@@ -235,7 +235,7 @@ assert all(a >= b - 1e-9 for a, b in zip(costs, costs[1:])), "the matting cost m
 # %%
 encoder = stylelab.encoders.vgg19(last_layer="relu5_1", random=True)
 course.weights_banner(encoder, "VGG-19")
-steps = course.pick(full=(100, 100), fast=(2, 3))
+steps = course.pick(full=(60, 60), fast=(2, 3))
 dpst_result = dpst.run(content.float(), style.float(), encoder=encoder, steps=steps, progress=False)
 out, hist = dpst_result.image, dpst_result.history
 viz.show_images([content, style, out], titles=["content", "style", f"DPST {steps[0]}+{steps[1]} steps"], size=3)
@@ -266,7 +266,7 @@ lsize = course.pick(full=96, fast=32)
 c_img, s_img = data.load(c_name, size=lsize), data.load(s_name, size=lsize)
 cl, sl = data.load_labels(c_name, size=lsize), data.load_labels(s_name, size=lsize)
 print(labels.label_report(cl, sl))
-lsteps = course.pick(full=(60, 0), fast=(4, 0))
+lsteps = course.pick(full=(40, 0), fast=(4, 0))
 plain = dpst.stylize(c_img, s_img, encoder=encoder, steps=lsteps, progress=False)
 seg = dpst.stylize(c_img, s_img, content_labels=cl, style_labels=sl, encoder=encoder, steps=lsteps, progress=False)
 

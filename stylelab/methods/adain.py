@@ -29,6 +29,7 @@ from ..tiling import from_cli
 from ..train import AdaINLoss, ImageFolder, load_module_state
 from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
+from ._inputs import stylize_inputs
 
 __all__ = ["AdaIN", "MIN_SIDE", "add_cli_arguments", "run_cli"]
 
@@ -127,21 +128,8 @@ class AdaIN(nn.Module):
             ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
         """
         preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
-        styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        content = V.check_image(content, "content")  # validate, then follow the model
-        styles = [V.check_image(s, f"style {i}" if len(styles) > 1 else "style") for i, s in enumerate(styles)]
-        content, styles, content_labels, style_labels = follow(self, content, styles, content_labels, style_labels)
-        H, W_ = content.shape[-2:]
-        content = V.pad_to_size(content, min_size=MIN_SIDE)  # small images: padded, the result cropped
-        styles = [V.pad_to_size(s, min_size=MIN_SIDE) for s in styles]
-        if content_labels is not None:  # label maps at the images' resolution are padded alike
-            content_labels = V.pad_to_size(T.check_labels(content_labels), min_size=MIN_SIDE)
-        if style_labels is not None:
-            style_labels = V.pad_to_size(T.check_labels(style_labels), min_size=MIN_SIDE)
-        if preserve_colour:
-            if content.shape[0] != 1:
-                raise ValueError("preserve_colour works on one content image at a time")
-            styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
+        content, styles, content_labels, style_labels, (H, W_) = stylize_inputs(
+            self, content, style, content_labels, style_labels, min_side=MIN_SIDE, preserve_colour=preserve_colour)
         cf = self.encode(content)
         sfs = [self.encode(s) for s in styles]
         if len(sfs) == 1:

@@ -37,11 +37,12 @@ from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
-from ..device import follow, get_device
+from ..device import get_device
 from ..encoders import normalised_vgg19
 from ..smoothing import smooth
 from ..train import ReconstructionLoss, load_module_state
 from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
+from ._inputs import stylize_inputs
 
 __all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA", "MIN_SIDE"]
 
@@ -232,22 +233,9 @@ class WCT(nn.Module):
         if missing:
             raise ValueError(f"no decoder for level(s) {missing}; this model has {self.levels}")
         need = min_side(max(levels))  # small images: padded to this, the result cropped
-        styles = list(style) if isinstance(style, (list, tuple)) else [style]
-        content = V.check_image(content, "content")  # validate, then follow the model
-        styles = [V.check_image(s, f"style {i}" if len(styles) > 1 else "style") for i, s in enumerate(styles)]
-        content, styles, content_labels, style_labels = follow(self, content, styles, content_labels, style_labels)
-        H0, W0 = content.shape[-2:]
-        content = V.pad_to_size(content, min_size=need)  # small images: padded, the result cropped
-        styles = [V.pad_to_size(s, min_size=need) for s in styles]
-        if content_labels is not None:  # label maps at the images' resolution are padded alike
-            content_labels = V.pad_to_size(T.check_labels(content_labels), min_size=need)
-        if style_labels is not None:
-            style_labels = V.pad_to_size(T.check_labels(style_labels), min_size=need)
+        content, styles, content_labels, style_labels, (H0, W0) = stylize_inputs(
+            self, content, style, content_labels, style_labels, min_side=need, preserve_colour=preserve_colour)
         H, W_ = content.shape[-2:]
-        if preserve_colour:
-            if content.shape[0] != 1:
-                raise ValueError("preserve_colour works on one content image at a time")
-            styles = [torch.cat([T.coral(s[i : i + 1], content) for i in range(s.shape[0])]) for s in styles]
         if len(styles) > 1 and content_labels is not None:
             raise ValueError("spatial control with labels takes a single style image")
         names = [f"relu{l}_1" for l in levels]
