@@ -28,6 +28,16 @@ transform (method-agnostic):
    of ``align`` (8: the three poolings before relu4_1), so pooling grids
    coincide with the whole image's.
 
+**Memory.** ``stylelab transfer --tile auto`` (:func:`from_cli`) takes the
+largest tile whose whole-process estimate
+(:func:`stylelab.memory.estimate_tiled_bytes`: Python and torch, the weights,
+the full-size content and blend accumulators, the thumbnail pass, one tile,
+and PhotoWCT's full-size smoothing) fits :func:`tile_budget` — 8 GB, or
+``--tile-budget``/``$STYLELAB_TILE_BUDGET``, lowered to what the machine has
+available — and refuses with what to change when no tile fits. The style side
+is prepared once by the caller (each method's ``prepare_style``): no tile
+encodes the style again.
+
 What remains different from a whole-image run with the same statistics is
 the *receptive field*: near a tile border the network sees padding instead
 of the neighbouring pixels. A network whose receptive-field radius is at
