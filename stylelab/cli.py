@@ -27,7 +27,7 @@ from . import validate as V
 from . import weights as W
 from .device import get_device
 from .io import image_size, load_image, output_path, save_image, target_size
-from .tiling import TILED_METHODS
+from .tiling import TILED_METHODS, choose_tile, tile_budget
 from .tiling import add_cli_arguments as _tile_arguments
 from .train import ImageFolder, fit
 
@@ -120,6 +120,10 @@ def _transfer(args) -> int:
     mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
     if args.method in memory.METHODS and getattr(args, "tile", None) is None:
         memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
+    elif getattr(args, "tile", None) == "auto":  # refused before the weights load when no tile fits the budget
+        budget, _ = tile_budget(device, args.tile_budget)
+        choose_tile(args.method, ch, cw, budget=budget, style_hw=style_hw, device=device,
+                    thumbnail=args.thumbnail or None, **mem_opts)
     content = load_image(args.content, size=(ch, cw), device=device)
     style = None if args.style is None else load_image(args.style, size=args.style_size or args.size, device=device)
     args.labels = _read_label_maps(args, method, content, style)  # (methods without a style take no labels)

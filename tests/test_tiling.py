@@ -274,6 +274,12 @@ def test_cli_tile_auto_states_the_budget_and_refuses_an_unreachable_one(tmp_path
     assert cli.main([*base, "-o", str(tmp_path / "b.png"), "--tile", "48", "--tile-overlap", "16"]) == 0
     assert "tiles of 48 px, predicted peak" in capsys.readouterr().out
     monkeypatch.setenv(memory.TILE_BUDGET_ENV, "0.2")
+    from stylelab.methods import adain as A
+
+    def no_weights(*a, **k):
+        raise AssertionError("the budget is checked before the weights load")
+
+    monkeypatch.setattr(A.AdaIN, "from_official", classmethod(no_weights))
     assert cli.main([*base, "-o", str(tmp_path / "c.png"), "--tile", "auto"]) == 1
     err = capsys.readouterr().err
     assert "0.2 GB" in err and "--tile-budget" in err
