@@ -59,20 +59,27 @@ def _plot(rows, methods, out):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for method in methods:
         for mode, style_ in (("whole", "--"), ("tiles", "-")):
-            # the process's peak RSS where recorded (rows of 8), else the peak added
-            pts = sorted((r[1][0] * r[1][1] / 1e6, r[3], r[6] if len(r) > 6 else r[4]) for r in rows
-                         if r[0] == method and r[2] == mode)
+            # CPU seconds and the process's peak RSS where recorded (rows of 8), else wall seconds and the peak added
+            pts = sorted((r[1][0] * r[1][1] / 1e6, r[5] if len(r) > 5 else r[3], r[6] if len(r) > 6 else r[4])
+                         for r in rows if r[0] == method and r[2] == mode)
             if pts:
                 mp, sec, mib = zip(*pts)
                 axes[0].loglog(mp, sec, style_, marker="o", label=f"{method} ({mode})")
                 axes[1].loglog(mp, [v / 1024 for v in mib], style_, marker="o", label=f"{method} ({mode})")
-    axes[0].set(xlabel="megapixels", ylabel="seconds", title="time (random weights, CPU)")
+    axes[0].set(xlabel="megapixels", ylabel="CPU seconds", title="time (random weights, CPU, 1 thread)")
     axes[1].set(xlabel="megapixels", ylabel="peak process RSS (GiB)", title="peak memory (line: 8 GB budget)")
     axes[1].axhline(8e9 / 2**30, color="grey", lw=0.8)
+    for ax in axes:  # plain numbers on the log axes
+        ax.set_xticks([0.25, 0.5, 1, 2, 4, 8, 12])
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    axes[1].set_yticks([0.5, 1, 2, 4, 8])
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
