@@ -332,7 +332,7 @@ def solve_multigrid(
             return small_update[0]
 
         z, it, res = pcg(A.apply, b, mg, tol=0.0 if tol is None else tol, max_iter=max_iter, callback=callback,
-                         stop=stop)
+                         stop=stop, block=True)
         out[g] = sq * z[:, 0]
         worst = max(worst, res)
         done = done and (small_update[0] or (tol is not None and res <= tol))

@@ -138,6 +138,23 @@ def test_pcg_identity_preconditioner_solves_spd_system():
     assert res <= 1e-12 and torch.allclose((x.reshape(2, 30) @ K).reshape(2, 5, 6), b, atol=1e-9)
 
 
+def test_block_pcg_solves_every_column_and_survives_dependent_columns():
+    """block=True: the columns share one Krylov space (k×k coefficients); equal columns (a grey image's three
+    channels) make PᵀAP singular, which the pseudo-inverse absorbs instead of breaking down."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(30, 30, generator=g, dtype=torch.float64)
+    K = X @ X.T + 0.1 * torch.eye(30, dtype=torch.float64)  # ill-conditioned enough to need several steps
+    apply = lambda v: (v.reshape(v.shape[0], 30) @ K).reshape(v.shape)  # noqa: E731
+    b = torch.randn(3, 5, 6, generator=g, dtype=torch.float64)
+    x1, it1, res1 = pcg(apply, b, lambda r: r, tol=1e-10, max_iter=200)
+    xb, itb, resb = pcg(apply, b, lambda r: r, tol=1e-10, max_iter=200, block=True)
+    assert resb <= 1e-9 and torch.allclose(xb, x1, atol=1e-7)
+    assert itb < it1  # a 3-column block space: fewer iterations than each column alone
+    same = b[:1].expand(3, 5, 6).clone()
+    xs, its, ress = pcg(apply, same, lambda r: r, tol=1e-10, max_iter=200, block=True)
+    assert ress <= 1e-9 and torch.allclose(xs, x1[:1].expand(3, 5, 6), atol=1e-7)
+
+
 def test_bad_parameters():
     _, c = _photo(12, 12)
     A, B = _system(c)
