@@ -58,7 +58,6 @@ def galerkin(A: BlockStencil, Q: torch.Tensor, f: int, keep: torch.Tensor) -> Bl
     h, w = A.shape
     rho = A.radius
     hc, wc = hp // f, wp // f
-    coef = A.coef if (hp, wp) == (h, w) else F.pad(A.coef, (0, wp - w, 0, hp - h))
     Qp = F.pad(Q, (rho, rho, rho, rho))  # Q(i + d) for every offset d is a view of Qp (zero outside)
     Qb = Q.reshape(m, c, hc, f, wc, f)  # (unknown, candidate, block row, position, block column, position)
     out = torch.zeros(3, 3, c, c, hc, wc, dtype=Q.dtype, device=Q.device)
@@ -72,7 +71,9 @@ def galerkin(A: BlockStencil, Q: torch.Tensor, f: int, keep: torch.Tensor) -> Bl
         for ox in range(A.k):
             dy, dx = oy - rho, ox - rho
             Qs = Qp[..., oy:oy + hp, ox:ox + wp]
-            CQ = sum(coef[oy, ox, :, b, None] * Qs[b] for b in range(m))  # (m, c, Hp, Wp): A_d(i) Q(i + d)
+            coef = A.offset_coef(oy, ox)  # (m, m, H, W), padded to whole blocks
+            coef = coef if (hp, wp) == (h, w) else F.pad(coef, (0, wp - w, 0, hp - h))
+            CQ = sum(coef[:, b, None] * Qs[b] for b in range(m))  # (m, c, Hp, Wp): A_d(i) Q(i + d)
             CQ = CQ.reshape(m, c, hc, f, wc, f)
             for Dy, Dx in upper:
                 py, px = positions(dy, Dy), positions(dx, Dx)

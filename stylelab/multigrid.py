@@ -73,7 +73,7 @@ class _Level:
 def _power_lambda_max(A: BlockStencil, smoother, steps: int = 6) -> float:
     """Largest eigenvalue of smoother·A (power iteration from a fixed random vector)."""
     g = torch.Generator(device="cpu").manual_seed(0)
-    x = torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64).to(A.coef.device, A.coef.dtype)
+    x = torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64).to(A.device, A.dtype)
     lam = 1.0
     for _ in range(steps):  # x has unit norm after the first step
         y = smoother(A.apply(x))
@@ -116,9 +116,9 @@ class Multigrid:
             raise ValueError(f"nu must be at least 1, got {nu}")
         if cycle not in ("V", "W"):
             raise ValueError(f"cycle must be 'V' or 'W', got {cycle!r}")
-        self.nu, self.cycle, self.w_levels, self.dtype = nu, cycle, w_levels or max_levels, dtype or A.coef.dtype
+        self.nu, self.cycle, self.w_levels, self.dtype = nu, cycle, w_levels or max_levels, dtype or A.dtype
         self.levels: list[_Level] = []
-        B = candidates.to(A.coef.dtype)
+        B = candidates.to(A.dtype)
         for depth in range(max_levels):
             level = _Level(A.to(self.dtype if depth else fine_dtype or self.dtype), [])
             self.levels.append(level)
