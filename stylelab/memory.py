@@ -91,11 +91,13 @@ _MODELS: dict[str, _Model] = {
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
-#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel measured by
-#: ``benchmarks/bench_memory.py --only smooth:mg`` (BENCHMARKS.md): up to 4 MP the three channels are solved
-#: as one batch with a float32 copy of the stencil (1.14–1.39 kB/px at 512²–1536²); above, one channel at a
-#: time on the float64 stencil (0.70 kB/px at 2560²).
-_SMOOTH_MG_BPP = {"batch": 1150.0, "per channel": 700.0}
+#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel: peak resident memory
+#: added, measured as ``benchmarks/bench_memory.py --only smooth:mg`` does (BENCHMARKS.md). Up to 4 MP the three
+#: channels are solved as one batch with a float32 copy of the stencil: 1.26, 0.98, 0.93 kB/px at 512², 1024²,
+#: 1536² (2026-12-01, after the block-CG and unshuffle changes; 1.14–1.39 kB/px before). Above 4 MP one channel
+#: at a time on the float64 stencil: 0.70 kB/px measured at 2560² before its stencil was stored by its upper
+#: half (``solve_multigrid(memory_first=True)``, 96 B/px less; re-measure above 4 MP to lower this figure).
+_SMOOTH_MG_BPP = {"batch": 1000.0, "per channel": 700.0}
 #: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
 #: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
 #: more below that), the multigrid above. Defined here, where the estimate needs it; stylelab.smoothing uses it.
