@@ -87,6 +87,9 @@ def test_galerkin_is_pt_a_p():
     want = P.T @ A.dense() @ P
     want += torch.diag((~keep).permute(1, 2, 0).reshape(-1).double())  # dropped candidates: identity
     assert torch.allclose(Ac.dense(), want, atol=1e-10)
+    # block row by block row (how the 12 MP level is built: bounded temporaries), and from the half stencil
+    assert torch.allclose(_galerkin(A, Q, 4, keep, rows=1).dense(), want, atol=1e-10)
+    assert torch.allclose(_galerkin(BlockStencil(A.coef, symmetric=True), Q, 4, keep, rows=2).dense(), want, atol=1e-10)
     # orthonormal kept columns: Qᵀ Q = I on each block (kept part)
     QtQ = P.T @ P
     assert torch.allclose(QtQ, torch.diag(keep.permute(1, 2, 0).reshape(-1).double()), atol=1e-10)
