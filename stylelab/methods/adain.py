@@ -117,15 +117,20 @@ class AdaIN(nn.Module):
                 (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
-                :func:`stylelab.transforms.adain`); single style only.
+                :func:`stylelab.transforms.adain`); single style only. Each must have its
+                image's aspect and is resized to the image (:func:`stylelab.labels.fit_labels`).
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
 
         Images are checked first (:func:`stylelab.validate.check_image`); images below :data:`MIN_SIDE` px are padded
-        (:func:`stylelab.validate.pad_to_size`) and the result cropped.
+        (:func:`stylelab.validate.pad_to_size`) and the result cropped to the size below.
 
         Returns:
-            ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
+            the decoder's output, ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)``: the encoder's poolings round up (ceil mode, as
+            the Torch models), so each side is the content's rounded *up* to a multiple of 8, never cropped
+            to ``H × W`` (e.g. 30 × 34 → 32 × 40, 5 × 12 → 8 × 16). The extra rows and columns are at the
+            bottom and right; ``out[..., :H, :W]`` is the content's frame, which is what ``stylelab transfer``
+            saves.
         """
         preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
         content, styles, content_labels, style_labels, (H, W_) = stylize_inputs(
