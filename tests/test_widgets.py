@@ -62,6 +62,25 @@ def _other_value(ctl):
     return hi if ctl.value != hi else lo
 
 
+def _shown(box) -> list:
+    """Every widget of a layout, depth first."""
+    return [box] + [w for child in getattr(box, "children", ()) for w in _shown(child)]
+
+
+@pytest.mark.parametrize("name", list(_explorers()))
+def test_every_control_and_label_is_in_the_layout(name):
+    # the WCT explorer built a status label that no layout showed and nothing updated (a live explorer's
+    # status stays empty when it has nothing to say, and need not be shown)
+    import ipywidgets
+
+    ex = _explorers()[name]
+    shown = {id(w) for w in _shown(ex.widget())}
+    ex.render()
+    hidden = [k for k, w in ex.controls.items() if isinstance(w, ipywidgets.Widget) and id(w) not in shown
+              and not (k == "status" and ex.LIVE and w.value == "")]
+    assert hidden == []
+
+
 @pytest.mark.parametrize("name", list(_explorers()))
 def test_a_setting_assigned_after_the_widget_is_built_moves_its_control(name):
     # notebook 01 set `explorer.layer = "relu2_1"` in the cell after the widget: the dropdown kept showing
