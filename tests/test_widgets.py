@@ -223,3 +223,25 @@ def test_explorer_pictures_fit_a_laptop_cell_and_their_figures_do_not_overlap(na
 def _flat(c):
     for v in (c.values() if isinstance(c, dict) else c):
         yield from (_flat(v) if isinstance(v, (dict, list, tuple)) else (v,))
+
+
+def test_the_affinity_explorer_renders_once_per_change():
+    """Notebook 06 in the browser: an arrow key on the row slider, then Rebuild L (its Run button, which the
+    browser check and students press after a change) rendered twice; now once per change, counted headless
+    through set_state, the path a front-end message takes."""
+    ex = AffinityExplorer(_img(5, 10, 12), eps=1e-4)
+    ctl = ex.controls
+    assert ex.runs == 1  # the first picture
+    for name, value in (("row", ex.row + 1), ("col", ex.col - 1)):
+        runs = ex.runs
+        ctl[name].set_state({"value": value})  # one arrow key
+        assert ex.runs == runs + 1 and ex.result[name] == value
+        ctl["run"].click()  # Rebuild L with ε unchanged: the picture is already current
+        assert ex.runs == runs + 1 and "already built" in ctl["status"].value
+    runs = ex.runs
+    ctl["eps"].set_state({"value": 1e-6})
+    assert ex.runs == runs and "press Rebuild L" in ctl["status"].value  # ε waits for the button
+    ctl["run"].click()
+    assert ex.runs == runs + 1 and ex.result["eps"] == 1e-6 and ex._L_eps == 1e-6
+    ctl["run"].click()
+    assert ex.runs == runs + 1
