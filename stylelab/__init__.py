@@ -19,10 +19,10 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders", "exercises",
-    "guided", "io", "layout", "linalg", "losses", "matting", "memory", "methods", "metrics", "multigrid", "optim",
-    "smoothing", "smoothing_solvers", "stats", "tiling", "train", "transforms", "validate", "video", "viz",
-    "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening", "widgets",
+    "aggregation", "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders",
+    "exercises", "grid_stencil", "guided", "io", "layout", "linalg", "losses", "matting", "memory", "methods",
+    "metrics", "multigrid", "optim", "smoothing", "smoothing_solvers", "stats", "tiling", "train", "transforms",
+    "validate", "video", "viz", "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening", "widgets",
 }
 
 #: Top-level name → module that defines it.

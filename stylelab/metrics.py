@@ -282,6 +282,12 @@ class PeakMemory:
       counts as "still used" for later calls (mitigated: freed heap memory is
       returned to the OS with glibc's ``malloc_trim`` before the baseline is
       read), and everything else the process does meanwhile counts too.
+      The kernel's high-water mark (``getrusage().ru_maxrss``) backs the
+      sampler up: when it rises during the block, the new process peak was
+      reached inside it, so the added peak is at least that mark minus the
+      entry RSS. This catches spikes the sampler misses on a busy machine
+      (its thread may not run for tens of milliseconds); it is exact in a
+      fresh process, where nothing earlier set a higher mark.
     * CPU elsewhere (macOS, Windows): the increase of ``getrusage().ru_maxrss``
       (bytes on macOS, KiB on Linux — converted). It only moves when the
       process exceeds its all-time peak, so it under-reports after a bigger
@@ -300,6 +306,7 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         self._base = 0
         self._max = 0
+        self._maxrss_on_entry = 0
 
     def _sample(self, read: Callable[[], int | None]) -> None:
         while not self._stop.is_set():
@@ -329,7 +336,8 @@ class PeakMemory:
 
             gc.collect()
             _release_free_heap()
-            self.method = "RSS sampled from /proc/self/statm"
+            self.method = "RSS sampled from /proc/self/statm, with ru_maxrss"
+            self._maxrss_on_entry = _maxrss_bytes()
             self._start_sampler(rss_bytes)
         else:
             self.method = "ru_maxrss"
@@ -350,6 +358,10 @@ class PeakMemory:
             read = rss_bytes if kind != "mps" else (lambda: int(torch.mps.current_allocated_memory()))
             last = read()
             self._max = max(self._max, last or 0)
+            if kind != "mps":
+                high_water = _maxrss_bytes()
+                if high_water > self._maxrss_on_entry:  # the process peak was reached inside the block
+                    self._max = max(self._max, high_water)
             self.peak_bytes = max(0, int(self._max - self._base))
         else:
             self.peak_bytes = max(0, _maxrss_bytes() - self._base)

@@ -1,4 +1,8 @@
-"""Aggregation multigrid for symmetric stencil operators on an image grid (a CG preconditioner).
+"""Aggregation multigrid for symmetric stencil operators on an image grid (a CG preconditioner), and PCG.
+
+The operators live in :mod:`stylelab.grid_stencil` (block stencils, the block-Jacobi
+smoother), the coarse spaces in :mod:`stylelab.aggregation` (block bases, Galerkin
+products); this module builds the hierarchy, runs the cycle and the outer CG.
 
 Used by the exact photorealistic smoothing (:func:`stylelab.smoothing.smooth`,
 ``mode="mg"``), whose system M = (1−β)D + βL contains the matting Laplacian L
@@ -51,184 +55,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["BlockStencil", "Multigrid", "pcg"]
+from .aggregation import block_basis, galerkin
+from .grid_stencil import BlockJacobi, BlockStencil
 
-
-def _ranges(d: int, n: int) -> tuple[slice, slice]:
-    """Output and input slices of a shift by d along an axis of length n (zero outside)."""
-    return slice(max(0, -d), n - max(0, d)), slice(max(0, d), n + min(0, d))
-
-
-class BlockStencil:
-    """A linear operator on an (H, W) grid with m unknowns per node and (2ρ+1)² neighbours.
-
-    ``coef`` has shape (k, k, m, m, H, W), k = 2ρ + 1, and
-
-        (A x)[a, y, x] = Σ_{oy, ox, b} coef[oy, ox, a, b, y, x] · x[b, y + oy − ρ, x + ox − ρ]
-
-    (terms outside the grid are zero). :meth:`apply` takes x of shape
-    (..., m, H, W); leading dimensions (e.g. colour channels) are independent.
-    """
-
-    def __init__(self, coef: torch.Tensor):
-        if coef.dim() != 6 or coef.shape[0] != coef.shape[1] or coef.shape[0] % 2 != 1 or coef.shape[2] != coef.shape[3]:
-            raise ValueError(f"coef must have shape (k, k, m, m, H, W) with odd k, got {tuple(coef.shape)}")
-        self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W): the only copy kept
-        self.coef = self._columns.transpose(2, 3)  # a view (no copy when m = 1)
-        self.k, self.m = coef.shape[0], coef.shape[2]
-        self.radius = self.k // 2
-        self.shape = tuple(coef.shape[-2:])
-
-    def apply(self, x: torch.Tensor) -> torch.Tensor:
-        if tuple(x.shape[-3:]) != (self.m, *self.shape):
-            raise ValueError(f"x has shape {tuple(x.shape)}, the operator acts on (..., {self.m}, {self.shape[0]}, {self.shape[1]})")
-        h, w = self.shape
-        rho = self.radius
-        xp = F.pad(x, (rho, rho, rho, rho))  # zeros outside the grid
-        out = torch.zeros_like(x)
-        # column b of every (m × m) block times the b-th unknown of the shifted neighbour, all rows a at once
-        # (in x's dtype, also when the coefficients are float64 and x float32):
-        # k²·m calls on whole (..., m, H, W) tensors (a broadcast einsum over pixels is several times slower)
-        for oy in range(self.k):
-            for ox in range(self.k):
-                xs = xp[..., oy:oy + h, ox:ox + w]
-                for b in range(self.m):
-                    out.addcmul_(self._columns[oy, ox, b], xs[..., b:b + 1, :, :])
-        return out
-
-    __matmul__ = apply
-
-    def to(self, dtype: torch.dtype) -> "BlockStencil":
-        """The same operator with coefficients in ``dtype`` (itself if already)."""
-        return self if dtype == self.coef.dtype else BlockStencil(self.coef.to(dtype))
-
-    def dense(self) -> torch.Tensor:
-        """The operator as a dense (H·W·m, H·W·m) matrix, unknown index (y·W + x)·m + a (small grids only)."""
-        h, w = self.shape
-        n = h * w * self.m
-        eye = torch.eye(n, dtype=self.coef.dtype, device=self.coef.device).reshape(n, h, w, self.m).permute(0, 3, 1, 2)
-        return self.apply(eye).permute(0, 2, 3, 1).reshape(n, n).T
-
-
-def _block_basis(B: torch.Tensor, f: int, rel_tol: float = 1e-9):
-    """Orthonormal basis of the candidates on each f×f block.
-
-    B: (m, c, Hp, Wp) candidates (c of them) at every node, Hp, Wp multiples of f.
-    Returns Q (m, c, Hp, Wp) with, per block J, the (|J|·m × c) matrix Q_J
-    orthonormal on its kept columns (dropped ones are zero), and the coarse
-    candidates R (c, c, Hp/f, Wp/f) with B_J = Q_J R_J.
-    """
-    m, c, hp, wp = B.shape
-    hc, wc = hp // f, wp // f
-    Bj = B.reshape(m, c, hc, f, wc, f).permute(2, 4, 3, 5, 0, 1).reshape(hc, wc, f * f * m, c)
-    G = Bj.transpose(-1, -2) @ Bj  # (hc, wc, c, c)
-    lam, V = torch.linalg.eigh(G)
-    keep = lam > rel_tol * lam[..., -1:].clamp_min(torch.finfo(lam.dtype).tiny)
-    s = torch.where(keep, lam.clamp_min(torch.finfo(lam.dtype).tiny).rsqrt(), torch.zeros_like(lam))
-    Qj = Bj @ (V * s[..., None, :])  # (hc, wc, f·f·m, c)
-    R = (V * torch.where(keep, lam.clamp_min(0).sqrt(), torch.zeros_like(lam))[..., None, :]).transpose(-1, -2)
-    Q = Qj.reshape(hc, wc, f, f, m, c).permute(4, 5, 0, 2, 1, 3).reshape(m, c, hp, wp)
-    return Q, R.permute(2, 3, 0, 1), keep.permute(2, 0, 1)
-
-
-def _galerkin(A: BlockStencil, Q: torch.Tensor, f: int, keep: torch.Tensor) -> BlockStencil:
-    """Coarse operator A_c = Pᵀ A P for the block interpolation Q (m, c, Hp, Wp): a radius-1 stencil of c×c blocks.
-
-    The block of A_c coupling aggregate J to J + D (D ∈ {−1, 0, 1}²) is
-
-        A_c[J, J + D] = Σ_d Σ_{i ∈ J, i + d ∈ J + D} Q(i)ᵀ A_d(i) Q(i + d),
-
-    summed over the stencil offsets d; node i at position p inside its block
-    reaches block offset D = ⌊(p + d)/f⌋ (per axis), so each (d, D) pair is a
-    product over a fixed range of in-block positions. A is symmetric, so only
-    D ≥ 0 (in reading order) is summed and A_c[J, J − D] = A_c[J − D, J]ᵀ fills the rest.
-    """
-    if A.radius > f:
-        raise ValueError(f"aggregates of {f}×{f} are too small for a stencil of radius {A.radius}")
-    m, c, hp, wp = Q.shape
-    h, w = A.shape
-    rho = A.radius
-    hc, wc = hp // f, wp // f
-    coef = A.coef if (hp, wp) == (h, w) else F.pad(A.coef, (0, wp - w, 0, hp - h))
-    Qp = F.pad(Q, (rho, rho, rho, rho))  # Q(i + d) for every offset d is a view of Qp (zero outside)
-    Qb = Q.reshape(m, c, hc, f, wc, f)  # (unknown, candidate, block row, position, block column, position)
-    out = torch.zeros(3, 3, c, c, hc, wc, dtype=Q.dtype, device=Q.device)
-    upper = [(Dy, Dx) for Dy in (0, 1) for Dx in (-1, 0, 1) if (Dy, Dx) > (0, -1)]  # (0,0) (0,1) (1,−1) (1,0) (1,1)
-
-    def positions(d, D):  # in-block positions p with ⌊(p + d)/f⌋ = D, as a slice
-        ps = [p for p in range(f) if (p + d) // f == D]
-        return slice(ps[0], ps[-1] + 1) if ps else None
-
-    for oy in range(A.k):
-        for ox in range(A.k):
-            dy, dx = oy - rho, ox - rho
-            Qs = Qp[..., oy:oy + hp, ox:ox + wp]
-            CQ = sum(coef[oy, ox, :, b, None] * Qs[b] for b in range(m))  # (m, c, Hp, Wp): A_d(i) Q(i + d)
-            CQ = CQ.reshape(m, c, hc, f, wc, f)
-            for Dy, Dx in upper:
-                py, px = positions(dy, Dy), positions(dx, Dx)
-                if py is None or px is None:
-                    continue
-                # Σ over unknowns and in-block positions of Q(i)ᵀ [A_d Q(i + d)]: (c, c) per aggregate
-                out[Dy + 1, Dx + 1] += torch.einsum("mahpwq,mbhpwq->abhw", Qb[:, :, :, py, :, px], CQ[:, :, :, py, :, px])
-    for Dy, Dx in upper[1:]:  # the lower half by symmetry: A_c[J, J − D] = A_c[J − D, J]ᵀ
-        (yo, yi), (xo, xi) = _ranges(-Dy, hc), _ranges(-Dx, wc)
-        out[1 - Dy, 1 - Dx][..., yo, xo] = out[1 + Dy, 1 + Dx].transpose(0, 1)[..., yi, xi]
-    # Unknowns whose basis column was dropped are decoupled: put 1 on their diagonal so the block is invertible.
-    diag = out[1, 1].diagonal(dim1=0, dim2=1)  # (hc, wc, c) view
-    diag += (~keep).permute(1, 2, 0).to(out.dtype)
-    return BlockStencil(out)
-
-
-class BlockJacobi:
-    """x ↦ D_B⁻¹ x for the s×s node blocks of A, partition shifted by ``shift`` nodes (both axes).
-
-    D_B holds, per block, the (s²m × s²m) sub-matrix of A on the block's nodes
-    (taken from the stencil: entries between nodes closer than the radius);
-    nodes of the padding outside the grid get the identity. Inverted once
-    (``torch.linalg.inv``), stored in ``dtype``.
-    """
-
-    def __init__(self, A: BlockStencil, s: int, shift: int = 0, dtype: torch.dtype | None = None):
-        h, w = A.shape
-        m, rho = A.m, A.radius
-        self.s, self.shift, self.shape, self.m = s, shift, (h, w), m
-        self.hp, self.wp = -(-(h + shift) // s) * s, -(-(w + shift) // s) * s
-        self._pad = (shift, self.wp - w - shift, shift, self.hp - h - shift)
-        hb, wb, n = self.hp // s, self.wp // s, s * s * m
-        self.inv = torch.empty(hb, wb, n, n, dtype=dtype or A.coef.dtype, device=A.coef.device)
-        chunk = max(1, (1 << 21) // (wb * n * n))  # block rows per chunk: bounded temporaries at 12 MP
-        for r0 in range(0, hb, chunk):
-            r1 = min(hb, r0 + chunk)
-            y0, y1 = r0 * s - shift, r1 * s - shift  # grid rows of these blocks (outside the grid: padding)
-            coef = F.pad(A.coef[..., max(0, y0):min(h, y1), :], (*self._pad[:2], max(0, -y0), max(0, y1 - h)))
-            blk = torch.zeros(r1 - r0, wb, s * s, m, s * s, m, dtype=A.coef.dtype, device=A.coef.device)
-            for p in range(s * s):
-                py, px = divmod(p, s)
-                for q in range(s * s):
-                    qy, qx = divmod(q, s)
-                    if abs(qy - py) <= rho and abs(qx - px) <= rho:
-                        blk[:, :, p, :, q, :] = coef[qy - py + rho, qx - px + rho, :, :, py::s, px::s].permute(2, 3, 0, 1)
-            blk = blk.reshape(r1 - r0, wb, n, n)
-            rows = torch.arange(y0, y1, device=A.coef.device)
-            cols = torch.arange(-shift, self.wp - shift, device=A.coef.device)
-            inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
-            inside = inside.reshape(r1 - r0, s, wb, s).permute(0, 2, 1, 3).reshape(r1 - r0, wb, s * s, 1)
-            outside = (~inside).expand(r1 - r0, wb, s * s, m).reshape(r1 - r0, wb, n).to(blk.dtype)
-            self.inv[r0:r1] = torch.linalg.inv(blk + torch.diag_embed(outside))  # padding nodes: identity
-
-    def __call__(self, r: torch.Tensor) -> torch.Tensor:
-        s, m = self.s, self.m
-        h, w = self.shape
-        lead = r.shape[:-3]
-        rp = F.pad(r, self._pad)
-        hb, wb = self.hp // s, self.wp // s
-        rb = rp.reshape(*lead, m, hb, s, wb, s).movedim(-5, -1)  # (..., hb, s, wb, s, m)
-        rb = rb.movedim(-3, -4).reshape(-1, hb, wb, s * s * m)
-        # one batched (n × n) @ (n × channels) product per block: the leading dimensions become columns
-        xb = (self.inv @ rb.movedim(0, -1).to(self.inv.dtype)).to(r.dtype).movedim(-1, 0)
-        x = xb.reshape(*lead, hb, wb, s, s, m).movedim(-3, -4).movedim(-1, -5).reshape(*lead, m, self.hp, self.wp)
-        return x[..., self.shift:self.shift + h, self.shift:self.shift + w]
+__all__ = ["BlockStencil", "BlockJacobi", "Multigrid", "pcg"]
 
 
 @dataclass
@@ -299,9 +129,9 @@ class Multigrid:
             level.smoothers = [BlockJacobi(A, f, 0, self.dtype), BlockJacobi(A, f, f // 2, self.dtype)]
             level.omega = min(1.0, 1.9 / _power_lambda_max(level.A, level.smoothers[0]))
             hp, wp = -(-h // f) * f, -(-w // f) * f
-            Q, R, keep = _block_basis(F.pad(B, (0, wp - w, 0, hp - h)), f)
+            Q, R, keep = block_basis(F.pad(B, (0, wp - w, 0, hp - h)), f)
             level.Q, level.f = Q.to(self.dtype), f
-            A = _galerkin(A, Q, f, keep)
+            A = galerkin(A, Q, f, keep)
             B = R
         # Coarsest level: A is symmetric positive definite (dropped candidates carry an identity), so a
         # dense Cholesky factor does; the pseudo-inverse by eigen-decomposition is the fallback.

@@ -27,7 +27,11 @@ __all__ = ["SmoothInfo", "solve_affinity", "solve_direct", "solve_ilu", "solve_c
 
 @dataclass
 class SmoothInfo:
-    """What a solve did: solver, iterations per pyramid level (fine → coarse), final relative residual, seconds."""
+    """What a solve did: solver, iterations per pyramid level (fine → coarse), final relative residual, seconds.
+
+    ``residual`` is the largest channel's ‖b − M z‖/‖b‖ recomputed from the returned solution (the
+    true residual), not CG's recursively updated one, which drifts from it by rounding.
+    """
 
     mode: str
     iterations: list[int] = field(default_factory=list)
@@ -174,10 +178,6 @@ def solve_ilu(
     return solve_direct(y, content, beta, eps, radius)
 
 
-def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return (a * b).sum(dim=(-2, -1))
-
-
 def solve_cg(
     y: torch.Tensor,
     content: torch.Tensor,
@@ -214,41 +214,27 @@ def solve_cg(
         return (1 - beta) * d * v + beta * op.matvec(v)
 
     pinv = 1.0 / ((1 - beta) * d + beta * op.diagonal())
-    z = torch.zeros_like(b) if x0 is None else x0 / sq
-    r = b - M(z)
-    bn = _dot(b, b).sqrt().clamp_min(torch.finfo(y.dtype).tiny)
-    s = pinv * r
-    p = s.clone()
-    rs = _dot(r, s)
-    it = 0
-    res = (_dot(r, r).sqrt() / bn).max().item()
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=max_iter, desc="smoothing (CG)", leave=False)
-    while res > tol and it < max_iter:
-        q = M(p)
-        alpha = rs / _dot(p, q).clamp_min(torch.finfo(y.dtype).tiny)
-        z = z + alpha[..., None, None] * p
-        r = r - alpha[..., None, None] * q
-        s = pinv * r
-        rs_new = _dot(r, s)
-        p = s + (rs_new / rs.clamp_min(torch.finfo(y.dtype).tiny))[..., None, None] * p
-        rs = rs_new
-        it += 1
-        if it % 10 == 0 or it == max_iter:
-            res = (_dot(r, r).sqrt() / bn).max().item()
-            if bar is not None:
-                bar.update(10)
-                bar.set_postfix(residual=f"{res:.1e}")
-    res = (_dot(r, r).sqrt() / bn).max().item()
+
+    def callback(it, res):
+        if bar is not None and (it % 10 == 0 or it == max_iter):
+            bar.update(10)
+            bar.set_postfix(residual=f"{res:.1e}")
+
+    # the one CG loop (stylelab.multigrid.pcg), with the Jacobi preconditioner r ↦ r / diag(M)
+    z, it, res = pcg(M, b, lambda r: pinv * r, x0=None if x0 is None else x0 / sq, tol=tol, max_iter=max_iter,
+                     callback=callback)
     if bar is not None:
         bar.close()
     if info is not None:
         info.iterations.append(it)
         info.residual = res
-        info.converged = info.converged and res <= tol
+        # pcg stopped on its recursive residual ≤ tol before max_iter; res is the true one (may differ by rounding)
+        info.converged = info.converged and res == res and (it < max_iter or res <= tol)
     return sq * z
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from stylelab import matting, smoothing as S
-from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _block_basis, _galerkin, pcg
+from stylelab.aggregation import block_basis as _block_basis, galerkin as _galerkin
+from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, pcg
 
 
 def _photo(h, w, seed=0):

@@ -31,12 +31,29 @@ def test_direct_matches_dense_closed_form():
     assert np.abs(ours.numpy() - expected).max() < 1e-9
 
 
+def _rounding_growth(y, c, beta=0.9999):
+    """max over channels of ‖M‖₂‖z‖/‖b‖ for the smoothing system M z = b (dense; small images only)."""
+    L = matting.laplacian(c).toarray()
+    d = matting.window_counts(*y.shape[-2:], 1).ravel()
+    M = (1 - beta) * np.diag(d) + beta * L
+    b = (1 - beta) * np.sqrt(d)[None] * y[0].reshape(y.shape[1], -1).numpy()
+    z = np.linalg.solve(M, b.T).T
+    return float((np.linalg.norm(M, 2) * np.linalg.norm(z, axis=1) / np.linalg.norm(b, axis=1)).max())
+
+
 @pytest.mark.parametrize("mode", ["cg", "ilu", "mg"])
 def test_iterative_solvers_agree_with_direct(mode):
     y, c = _pair()
     direct = S.smooth(y, c, mode="direct", clamp=False)
     out, info = S.smooth(y, c, mode=mode, clamp=False, return_info=True, tol=1e-10, min_size=6, max_iter=3000)
-    assert info.converged and info.residual <= 1e-10
+    # info.residual is the true residual ‖b − Mz‖/‖b‖, recomputed from z; CG stops when its recursively updated
+    # residual is ≤ tol, and in float64 the two differ by the rounding of the k steps' products, at most about
+    # k·u·‖M‖‖z‖/‖b‖ (Greenbaum, "Estimating the attainable accuracy of recursive computed residual methods",
+    # SIAM J. Matrix Anal. Appl. 1997). Here ‖M‖‖z‖/‖b‖ ≈ 1.1e4 (κ(M) ≈ 1.4e4: 1 − β = 1e-4), so "cg"'s ~250
+    # Jacobi steps may end up to ~6e-10 above tol (measured: 1.07e-10); a solve stopped early would not pass.
+    gap = sum(info.iterations) * np.finfo(np.float64).eps * _rounding_growth(y, c)
+    assert gap < 1e-9
+    assert info.converged and info.residual <= 1e-10 + gap
     assert sum(info.iterations) > 0
     assert (out - direct).abs().max() < 1e-6
 
@@ -46,7 +63,9 @@ def test_cg_float32_converges_to_documented_tolerance():
     direct = S.smooth(y, c, mode="direct", clamp=False)
     out, info = S.smooth(y.float(), c.float(), mode="cg", clamp=False, return_info=True, max_iter=3000)
     assert out.dtype == torch.float32
-    assert info.residual <= 1e-5
+    # CG stops on its recursive residual ≤ 1e-5; the true residual (reported) stalls near k·u₃₂·‖M‖‖z‖/‖b‖
+    # (see above; u₃₂ = 1.2e-7): measured 2.5e-2 here, while the pixels are within 2e-3 of the direct solve
+    assert info.converged and info.residual <= 0.1
     assert (out.double() - direct).abs().max() < 1e-2
 
 
