@@ -50,6 +50,9 @@ __all__ = [
     "available_bytes",
     "check_fits",
     "estimate_peak_bytes",
+    "estimate_tiled_bytes",
+    "TILE_BUDGET",
+    "TILE_BUDGET_ENV",
     "decode_bytes",
     "format_bytes",
     "is_out_of_memory",
@@ -88,11 +91,13 @@ _MODELS: dict[str, _Model] = {
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
-#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel measured by
-#: ``benchmarks/bench_memory.py --only smooth:mg`` (BENCHMARKS.md): up to 4 MP the three channels are solved
-#: as one batch with a float32 copy of the stencil (1.14–1.39 kB/px at 512²–1536²); above, one channel at a
-#: time on the float64 stencil (0.70 kB/px at 2560²).
-_SMOOTH_MG_BPP = {"batch": 1150.0, "per channel": 700.0}
+#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel: peak resident memory
+#: added, measured as ``benchmarks/bench_memory.py --only smooth:mg`` does (BENCHMARKS.md). Up to 4 MP the three
+#: channels are solved as one batch with a float32 copy of the stencil: 1.26, 0.98, 0.93 kB/px at 512², 1024²,
+#: 1536² (2026-12-01, after the block-CG and unshuffle changes; 1.14–1.39 kB/px before). Above 4 MP one channel
+#: at a time on the float64 stencil: 0.70 kB/px measured at 2560² before its stencil was stored by its upper
+#: half (``solve_multigrid(memory_first=True)``, 96 B/px less; re-measure above 4 MP to lower this figure).
+_SMOOTH_MG_BPP = {"batch": 1000.0, "per channel": 700.0}
 #: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
 #: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
 #: more below that), the multigrid above. Defined here, where the estimate needs it; stylelab.smoothing uses it.
@@ -113,6 +118,23 @@ METHODS = tuple(_MODELS) + ("smooth",)
 #: Methods with a tiled path (``--tile auto``): only the feed-forward networks,
 #: whose output at a pixel depends on a bounded neighbourhood.
 TILE_METHODS = ("adain", "wct", "photowct", "wct2")
+
+#: Memory budget of a tiled run (``stylelab transfer --tile auto``), bytes for the whole process: 8 GB,
+#: a laptop (issue 16). Lowered by what :func:`available_bytes` allows (:func:`tile_budget`); overridden
+#: by ``--tile-budget GB`` or the environment variable :data:`TILE_BUDGET_ENV`.
+TILE_BUDGET = 8e9
+TILE_BUDGET_ENV = "STYLELAB_TILE_BUDGET"
+#: Full-size float32 buffers of a tiled run, bytes per output pixel, alive while the tiles run and
+#: while the result is written: the content (3 × 4), the blend accumulators of
+#: :func:`stylelab.tiling.stylize_tiled` (colour 3 × 4 + weight 4) and two copies of the result (the
+#: final clamp and the conversion for saving, 3 × 4 each): 52 B/px, 0.62 GB at 4000×3000.
+TILE_FULL_BPP = 12 + 16 + 24
+#: PhotoWCT's smoothing after the tiles runs at full size on float64 copies of the stylised image and
+#: of the guide (2 × 3 × 8 B/px), made before the solver starts (the smoothing figures exclude them).
+_SMOOTH_INPUT_BPP = 48
+#: The process before any image: Python, torch and stylelab imported (measured 718 MiB resident on
+#: the CPU build here, mostly torch's shared libraries). Counted in the whole-process tile estimate.
+PROCESS_BYTES = 750e6
 
 
 class MemoryBudgetError(MemoryError):
@@ -160,8 +182,9 @@ def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple
         method: one of :data:`METHODS` (``"smooth"`` for :func:`stylelab.smoothing.smooth`).
         height, width: the content (output) size in pixels.
         style_hw: the style image's ``(H', W')`` (default: the content's size).
-        tile: the tile side (or ``(h, w)``) of a tiled run: activations are
-            those of one tile; ``None`` for a whole-image run.
+        tile: the tile side (or ``(h, w)``) of a tiled run: the whole process
+            (:func:`estimate_tiled_bytes`; ``thumbnail`` in ``opts``); ``None``
+            for a whole-image run (activations and weights only).
         device: accepted for symmetry with :func:`check_fits`; the model is the
             same on every device (see the module docstring).
         dtype: the compute dtype (``torch.float64`` doubles the activations);
@@ -184,6 +207,8 @@ def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple
         return _smooth_bytes(h, w, dtype=dtype, **opts)
     if method not in _MODELS:
         raise ValueError(f"unknown method {method!r}; estimate_peak_bytes knows {', '.join(METHODS)}")
+    if tile is not None:
+        return estimate_tiled_bytes(method, h, w, tile, style_hw=(sh, sw), device=device, dtype=dtype, **opts)
     m = _MODELS[method]
     scale = _dtype_bytes(dtype) / 4
     content_bpp = m.content_bpp
@@ -194,10 +219,42 @@ def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple
         steps = opts.get("steps")
         steps = sum(steps) if isinstance(steps, (tuple, list)) else steps
         content_bpp += 2 * min(hist, int(steps) if steps is not None else hist) * 3 * 4
-    acts = max(content_bpp * _pixels(h, w, tile), m.style_bpp * sh * sw) * scale
+    acts = max(content_bpp * h * w, m.style_bpp * sh * sw) * scale
     total = m.weights + acts
     if method == "photowct" and opts.get("smoothing") not in (None, "none"):
         total = max(total, m.weights + _smooth_bytes(h, w, mode=opts["smoothing"], device=device))
+    return int(total)
+
+
+def estimate_tiled_bytes(method: str, height: int, width: int, tile: int | tuple[int, int], *,
+                         thumbnail: int | None = 1024, style_hw: tuple[int, int] | None = None,
+                         smoothing: str | None = None, device=None, dtype=None, **_) -> int:
+    """Predicted peak of the whole process for a tiled run (:func:`stylelab.tiling.stylize_tiled`)::
+
+        peak ≈ process + weights + 52 B/px · H·W                   (full-size buffers, TILE_FULL_BPP)
+               + max(a_c · max(tile px, thumbnail px), a_s · H'·W') (one network pass at a time)
+
+    The network runs once on the thumbnail (long side ``thumbnail``; ``None`` = the whole image,
+    so tiles then save nothing) and then once per tile, so the larger of the two sets the
+    activations. PhotoWCT with ``smoothing`` (a :func:`stylelab.smoothing.smooth` mode) then smooths
+    at full size: ``process + weights + (52 + 48) B/px · H·W + smooth(H, W)`` when that is larger
+    (the smoothing does not tile). ``tile``: a side or ``(h, w)``; ``style_hw``: the style's size.
+    """
+    m = _MODELS[method.lower()]
+    h, w = int(height), int(width)
+    sh, sw = (h, w) if style_hw is None else (int(style_hw[0]), int(style_hw[1]))
+    if thumbnail and max(h, w) > int(thumbnail):
+        s = int(thumbnail) / max(h, w)
+        thumb_px = max(1, round(h * s)) * max(1, round(w * s))
+    else:
+        thumb_px = h * w
+    scale = _dtype_bytes(dtype) / 4
+    acts = max(m.content_bpp * max(_pixels(h, w, tile), thumb_px), m.style_bpp * sh * sw) * scale
+    cpu = device is None or torch.device(device).type == "cpu"
+    base = (PROCESS_BYTES if cpu else 0) + m.weights + TILE_FULL_BPP * h * w
+    total = base + acts
+    if method.lower() == "photowct" and smoothing not in (None, "none"):
+        total = max(total, base + _SMOOTH_INPUT_BPP * h * w + _smooth_bytes(h, w, mode=smoothing, device=device))
     return int(total)
 
 

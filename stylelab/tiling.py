@@ -28,6 +28,16 @@ transform (method-agnostic):
    of ``align`` (8: the three poolings before relu4_1), so pooling grids
    coincide with the whole image's.
 
+**Memory.** ``stylelab transfer --tile auto`` (:func:`from_cli`) takes the
+largest tile whose whole-process estimate
+(:func:`stylelab.memory.estimate_tiled_bytes`: Python and torch, the weights,
+the full-size content and blend accumulators, the thumbnail pass, one tile,
+and PhotoWCT's full-size smoothing) fits :func:`tile_budget` — 8 GB, or
+``--tile-budget``/``$STYLELAB_TILE_BUDGET``, lowered to what the machine has
+available — and refuses with what to change when no tile fits. The style side
+is prepared once by the caller (each method's ``prepare_style``): no tile
+encodes the style again.
+
 What remains different from a whole-image run with the same statistics is
 the *receptive field*: near a tile border the network sees padding instead
 of the neighbouring pixels. A network whose receptive-field radius is at
@@ -46,14 +56,20 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from . import device as D
+from . import memory
+from . import validate as V
+from .metrics import rss_bytes
+
 __all__ = ["content_statistics", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled", "seam_energy",
-           "choose_tile", "from_cli", "TILED_METHODS"]
+           "choose_tile", "tile_budget", "from_cli", "TILED_METHODS"]
 
 #: Methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through :func:`content_statistics`).
 TILED_METHODS = ("adain", "photowct", "wct2")
@@ -290,66 +306,126 @@ def seam_energy(image: torch.Tensor, boxes, h: int | None = None, w: int | None 
     return float(seam.mean() / rest.mean().clamp_min(1e-30))
 
 
-def choose_tile(method: str, h: int, w: int, *, device=None, style_hw=None, budget_bytes: int | None = None,
-                candidates=(2048, 1536, 1024, 768, 512, 384, 256), **opts) -> int | None:
-    """The largest tile side whose predicted peak memory fits (``None``: the whole image fits, no tiles).
+def tile_budget(device=None, budget_gb: float | None = None) -> tuple[int, str]:
+    """``(bytes, where from)``: the memory budget of a tiled run for the whole process.
 
-    Uses :func:`stylelab.memory.estimate_peak_bytes` and
-    :func:`stylelab.memory.available_bytes` (or ``budget_bytes``); raises
-    :class:`stylelab.memory.MemoryBudgetError` when not even the smallest tile fits.
+    ``min(G, allowed)`` with ``G`` = ``budget_gb`` (``--tile-budget``), else ``$STYLELAB_TILE_BUDGET``
+    (GB), else :data:`stylelab.memory.TILE_BUDGET` (8 GB); ``allowed`` = what :func:`stylelab.memory.available_bytes` allows: on the
+    CPU this process's resident memory now plus :data:`stylelab.memory.HEADROOM` of the available memory, on an
+    accelerator :data:`stylelab.memory.HEADROOM` of its free memory.
     """
-    try:
-        from . import memory
-    except ImportError:  # pragma: no cover - until the memory module is installed
-        raise RuntimeError("--tile auto needs stylelab.memory (the memory estimate); pass a tile size, e.g. --tile 1024") from None
+    source = "--tile-budget"
+    if budget_gb is None:
+        text = os.environ.get(memory.TILE_BUDGET_ENV, "").strip()
+        if text:
+            source = f"${memory.TILE_BUDGET_ENV}"
+            try:
+                budget_gb = float(text.upper().removesuffix("GB").strip())
+            except ValueError:
+                raise ValueError(f"${memory.TILE_BUDGET_ENV}={text!r}: expected a number of GB, e.g. 6 or 6.5") from None
+        else:
+            budget_gb, source = memory.TILE_BUDGET / 1e9, "default"
+    if not budget_gb > 0:
+        raise ValueError(f"the tile budget must be a positive number of GB, got {budget_gb}")
+    wanted = int(budget_gb * 1e9)
+    dev = D.get_device(device)
+    allowed = int(memory.HEADROOM * memory.available_bytes(dev))
+    if dev.type == "cpu":
+        allowed += rss_bytes() or 0
+    if allowed < wanted:
+        return allowed, f"{budget_gb:g} GB ({source}) lowered to what is available"
+    return wanted, f"{source}"
 
-    budget = memory.available_bytes(device) if budget_bytes is None else int(budget_bytes)
-    need = memory.estimate_peak_bytes(method, h, w, style_hw=style_hw, device=device, **opts)
-    if need <= budget:
-        return None
+
+def choose_tile(method: str, h: int, w: int, *, budget: int, device=None, style_hw=None, thumbnail: int | None = 1024,
+                candidates=(2048, 1536, 1024, 768, 512, 384, 256), **opts) -> tuple[int | None, int]:
+    """``(tile, predicted bytes)``: the largest tile side whose whole-process estimate fits ``budget``
+    (``tile`` ``None``: the whole image fits, no tiles).
+
+    The estimate is :func:`stylelab.memory.estimate_tiled_bytes` (process, weights, the full-size
+    buffers, the thumbnail's and one tile's activations, PhotoWCT's full-size smoothing: ``opts``
+    ``smoothing=``); the whole image is that with one tile of the image's size and no thumbnail.
+    Raises :class:`stylelab.memory.MemoryBudgetError` when not even the smallest tile fits, with what
+    would make it fit (a smaller thumbnail, another smoothing, a smaller ``--size``, a larger budget).
+    """
+    def est(tile, **over):
+        kw = {"style_hw": style_hw, "device": device, "thumbnail": thumbnail, **opts, **over}
+        return memory.estimate_tiled_bytes(method, h, w, tile, **kw)
+
+    whole = est((h, w), thumbnail=None)
+    if whole <= budget:
+        return None, whole
     for t in candidates:
-        if t < max(h, w) and memory.estimate_peak_bytes(method, h, w, style_hw=style_hw, tile=t, device=device, **opts) <= budget:
-            return t
+        if t < max(h, w) and est(t) <= budget:
+            return t, est(t)
+    t = min(candidates)
+    need = est(t)
+    fixes = []
+    if thumbnail and est(t, thumbnail=min(thumbnail, t)) <= budget:
+        fixes.append(f"a smaller thumbnail: --thumbnail {min(thumbnail, t)}")
+    if opts.get("smoothing") not in (None, "none"):
+        for mode in ("gif", "none"):
+            if est(t, smoothing=mode) <= budget:
+                fixes.append(f"a lighter smoothing: --smooth {mode} ({method}'s smoothing runs at full size, "
+                             f"{memory.format_bytes(need)} with --smooth {opts['smoothing']})")
+                break
+    fit = memory.largest_fitting_size(method, h, w, budget, tile=t, style_hw=style_hw, device=device,
+                                      thumbnail=thumbnail, **opts)
+    if fit is not None:
+        fixes.append(f"a smaller image: --size {min(fit)} ({fit[1]}×{fit[0]} px)")
+    fixes.append(f"a larger budget if the machine has it: --tile-budget GB or ${memory.TILE_BUDGET_ENV}")
     raise memory.MemoryBudgetError(
-        f"{method} at {w}×{h} needs {need / 2**30:.1f} GiB and does not fit in {budget / 2**30:.1f} GiB even with "
-        f"{candidates[-1]} px tiles; use a smaller --size", needed=need, available=budget, method=method,
-        size=(h, w), suggestion=None)
+        f"{method} at {w}×{h} in tiles needs about {memory.format_bytes(need)} even with {t} px tiles "
+        f"(whole process), over the budget of {budget / 1e9:.3g} GB. Use " + "; or ".join(fixes) + ".",
+        needed=need, available=budget, method=method, size=(h, w), suggestion=fit)
 
 
 def from_cli(args, method: str, fn: Callable[[torch.Tensor], torch.Tensor], content: torch.Tensor,
              style: torch.Tensor, **estimate_opts) -> torch.Tensor:
     """``stylelab transfer … [--tile auto|N]``: ``fn(content)`` whole, or tiled (:func:`stylize_tiled`).
 
-    ``--tile auto`` picks the tile from the memory estimate (:func:`choose_tile`);
-    ``--tile-overlap`` and ``--thumbnail`` are passed on.
+    ``--tile auto`` picks the tile from the memory estimate and the budget (:func:`choose_tile`,
+    :func:`tile_budget`: ``--tile-budget``, ``$STYLELAB_TILE_BUDGET``, 8 GB) and says what it chose
+    and the predicted peak; ``--tile-overlap`` and ``--thumbnail`` are passed on. ``estimate_opts``:
+    the method's estimate options (PhotoWCT: ``smoothing=``).
     """
     tile = getattr(args, "tile", None)
     if tile is None:
         return fn(content)
     h, w = content.shape[-2:]
+    overlap = int(getattr(args, "tile_overlap", 64))
+    thumb = getattr(args, "thumbnail", 1024) or None
+    opts = {"style_hw": tuple(style.shape[-2:]), "device": content.device, "thumbnail": thumb, **estimate_opts}
+    budget, source = tile_budget(content.device, getattr(args, "tile_budget", None))
+    of_budget = f"of budget {budget / 1e9:.3g} GB ({source})"
     if tile == "auto":
-        tile = choose_tile(method, h, w, device=content.device, style_hw=tuple(style.shape[-2:]), **estimate_opts)
+        tile, need = choose_tile(method, h, w, budget=budget, **opts)
         if tile is None:
-            print(f"--tile auto: {w}×{h} fits in memory whole; no tiles")
+            print(f"--tile auto: no tiles, {w}×{h} fits whole: predicted peak {need / 2**30:.1f} GiB {of_budget}")
             return fn(content)
     else:
         try:
             tile = int(tile)
         except ValueError:
             raise ValueError(f"--tile takes 'auto' or a tile side in pixels, got {tile!r}") from None
-    overlap = int(getattr(args, "tile_overlap", 64))
-    thumb = getattr(args, "thumbnail", 1024)
+        need = memory.estimate_tiled_bytes(method, h, w, tile, **opts)
     boxes = tile_boxes(h, w, tile, overlap)
-    print(f"tiled transfer: {len(boxes)} tiles of ≤{tile} px (overlap {overlap} px), statistics from a "
+    print(f"--tile {getattr(args, 'tile')}: tiles of {tile} px, predicted peak {need / 2**30:.1f} GiB {of_budget}; "
+          f"{len(boxes)} tiles, overlap {overlap} px, statistics from a "
           f"{'full-size' if not thumb or max(h, w) <= thumb else f'{thumb} px'} thumbnail")
-    return stylize_tiled(fn, content, tile=tile, overlap=overlap, thumbnail=thumb or None)
+    return stylize_tiled(fn, content, tile=tile, overlap=overlap, thumbnail=thumb)
 
 
 def add_cli_arguments(parser) -> None:
-    """``--tile``, ``--tile-overlap``, ``--thumbnail`` of ``stylelab transfer``."""
+    """``--tile``, ``--tile-overlap``, ``--thumbnail``, ``--tile-budget`` of ``stylelab transfer``."""
     parser.add_argument("--tile", default=None,
                         help=f"process in tiles with statistics shared over the whole image ({', '.join(TILED_METHODS)}): "
-                             "'auto' (from the memory estimate) or a tile side in pixels, e.g. 1024")
+                             "'auto' (the largest tile whose predicted peak fits --tile-budget) or a tile side in "
+                             "pixels, e.g. 1024")
     parser.add_argument("--tile-overlap", type=int, default=64, help="overlap of neighbouring tiles in px (default 64)")
     parser.add_argument("--thumbnail", type=int, default=1024,
                         help="long side of the thumbnail the statistics come from (default 1024; 0 = full size)")
+    parser.add_argument("--tile-budget", type=V.arg_float(0, open_low=True), default=None, metavar="GB",
+                        help=f"memory budget of --tile auto for the whole process, in GB (default "
+                             f"${memory.TILE_BUDGET_ENV} if set, else {memory.TILE_BUDGET / 1e9:g}; lowered to what "
+                             "the machine has available)")

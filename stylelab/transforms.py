@@ -48,7 +48,7 @@ from .whitening import (
 )
 
 __all__ = [
-    "mean_std", "adain", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
+    "mean_std", "adain", "prepare_adain_style", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
     "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "PreparedStyle",
     "prepare_wct_style", "wct_prepared", "check_labels", "resize_labels", "usable_labels",
     "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig", "compute_place",
@@ -122,9 +122,34 @@ def _adain_matrix(c: torch.Tensor, style_stats, unbiased: bool, eps: float) -> t
     return (c - mc) / sc.clamp_min(torch.finfo(c.dtype).tiny) * ss + ms
 
 
+def _adain_convention(preset: str, eps: float | None, unbiased: bool | None) -> tuple[bool, float, bool, float]:
+    """``(content_unbiased, content_eps, style_unbiased, style_eps)`` of ``preset`` with the overrides applied."""
+    if preset not in ADAIN_PRESETS:
+        raise ValueError(f"Unknown AdaIN preset {preset!r}; choose one of {sorted(ADAIN_PRESETS)}.")
+    cu, ce, su, se = ADAIN_PRESETS[preset]
+    if unbiased is not None:
+        cu = su = bool(unbiased)
+    if eps is not None:
+        ce = se = float(eps)
+    return cu, ce, su, se
+
+
+def prepare_adain_style(style_feat: torch.Tensor, preset: str = "pytorch", style_labels=None, *,
+                        eps: float | None = None, unbiased: bool | None = None) -> PreparedStyle:
+    """AdaIN's style side ``(μ_s, σ_s)`` (each ``(C, 1)``) of a ``(1, C, H, W)`` style feature, globally or per label.
+
+    Pass the result as ``style_feat`` of :func:`adain` with the same ``preset``/``eps``/``unbiased``:
+    the style is encoded and reduced once, then applied to any number of contents (a video's frames,
+    the tiles of a 12 MP photo in :mod:`stylelab.tiling`).
+    """
+    _cu, _ce, su, se = _adain_convention(preset, eps, unbiased)
+    check_features(style_feat, "style_feat")
+    return prepare_style(style_feat, lambda m: _mean_std_matrix(m, su, se), style_labels, cfg=("adain", su, se))
+
+
 def adain(
     content_feat: torch.Tensor,
-    style_feat: torch.Tensor,
+    style_feat: torch.Tensor | PreparedStyle,
     alpha: float = 1.0,
     *,
     preset: Literal["pytorch", "official"] = "pytorch",
@@ -142,7 +167,8 @@ def adain(
 
     Args:
         content_feat: ``(B, C, H, W)``.
-        style_feat: ``(B, C, H', W')`` or ``(1, C, H', W')`` (shared by all).
+        style_feat: ``(B, C, H', W')`` or ``(1, C, H', W')`` (shared by all), or its
+            :func:`prepare_adain_style` (the style side computed once; same preset).
         alpha: style strength in [0, 1].
         preset: ``"pytorch"`` (naoto0804/pytorch-AdaIN: unbiased variance,
             ``eps = 1e-5`` under the square root for both) or ``"official"``
@@ -161,22 +187,30 @@ def adain(
         ``alpha=1`` each channel has exactly the style's mean and (with the same
         convention, eps aside) standard deviation.
     """
-    content_feat, style_feat = check_pair(content_feat, style_feat)
-    if preset not in ADAIN_PRESETS:
-        raise ValueError(f"Unknown AdaIN preset {preset!r}; choose one of {sorted(ADAIN_PRESETS)}.")
-    cu, ce, su, se = ADAIN_PRESETS[preset]
-    if unbiased is not None:
-        cu = su = bool(unbiased)
-    if eps is not None:
-        ce = se = float(eps)
-    if (content_labels is None) != (style_labels is None):
-        raise ValueError("pass both content_labels and style_labels, or neither")
+    cu, ce, su, se = _adain_convention(preset, eps, unbiased)
+    prepared = style_feat if isinstance(style_feat, PreparedStyle) else None
+    if prepared is None:
+        content_feat, style_feat = check_pair(content_feat, style_feat)
+        if (content_labels is None) != (style_labels is None):
+            raise ValueError("pass both content_labels and style_labels, or neither")
+    else:
+        check_features(content_feat, "content_feat")
+        if prepared.cfg != ("adain", su, se):
+            raise ValueError(f"the style was prepared with AdaIN convention {prepared.cfg}, not {('adain', su, se)}: "
+                             "prepare it with the same preset/eps/unbiased")
+        if style_labels is not None or (content_labels is None) != (prepared.labels is None):
+            raise ValueError("with a prepared style pass content_labels iff it was prepared with style_labels")
     if content_labels is None:
         # through the tiling hook: a tiled transfer replays the whole image's (μ_c, σ_c) on every tile
         mc, sc = content_statistics("adain", lambda: mean_std(content_feat, cu, ce))
-        ms, ss = mean_std(style_feat, su, se)
+        if prepared is None:
+            ms, ss = mean_std(style_feat, su, se)
+        else:
+            shape = (1, -1) + (1,) * (content_feat.dim() - 2)
+            ms, ss = (v.to(content_feat).reshape(shape) for v in prepared.stats)
         out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
         return blend(alpha, out, content_feat)
+
     def prepare(style, labels):
         return prepare_style(style, lambda m: _mean_std_matrix(m, su, se), labels)
 
@@ -184,6 +218,8 @@ def adain(
         fn = lambda c, stats: _adain_matrix(c, stats, cu, ce)  # noqa: E731
         return apply_prepared(content, prepared, fn, labels, min_pixels, max_ratio)
 
+    if prepared is not None:
+        return blend(alpha, apply(content_feat, prepared, content_labels), content_feat)
     out = per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
     return blend(alpha, out, content_feat)
 

@@ -18,8 +18,10 @@ def test_estimate_grows_with_pixels_and_dtype():
     b = memory.estimate_peak_bytes("adain", 1024, 1024)
     assert b > 3 * (a - memory.estimate_peak_bytes("adain", 1, 1))
     assert memory.estimate_peak_bytes("adain", 512, 512, dtype=torch.float64) > a
-    # a tile bounds the activations: a 12 MP image in 512-px tiles costs what one 512² run costs
-    assert memory.estimate_peak_bytes("adain", 3000, 4000, tile=512, style_hw=(512, 512)) == a
+    # a tile bounds the activations: a 12 MP image in 512-px tiles (statistics from a 512 px thumbnail) costs one
+    # 512² run plus the process and the full-size buffers (stylelab.tiling; tests/test_tiling.py)
+    tiled = memory.estimate_peak_bytes("adain", 3000, 4000, tile=512, thumbnail=512, style_hw=(512, 512))
+    assert tiled == a + memory.PROCESS_BYTES + memory.TILE_FULL_BPP * 3000 * 4000
 
 
 def test_the_issue_case_adain_at_size_4000_is_refused_with_a_size_that_fits():

@@ -164,3 +164,179 @@ def test_cli_tile_runs_and_refuses_other_methods(tmp_path):
     rc = cli.main(["transfer", "--method", "adain", str(c), str(s), "-o", str(tmp_path / "b.png"), "--size", "96",
                    "--random-weights", "--tile", "big"])
     assert rc == 1
+
+
+# ----------------------------------------------------------------------------- --tile auto: the memory budget
+_STYLE_HW = (512, 683)
+
+
+@pytest.mark.parametrize("method,opts", [("adain", {}), ("wct2", {}), ("photowct", {"smoothing": None})])
+def test_auto_tile_for_4000x3000_fits_the_budget_and_a_smaller_budget_picks_smaller_tiles(method, opts):
+    from stylelab import memory
+
+    tile, need = tiling.choose_tile(method, 3000, 4000, budget=int(8e9), style_hw=_STYLE_HW, **opts)
+    assert tile is not None and tile < 4000  # 12 MP does not fit whole in 8 GB
+    assert need <= 8e9
+    assert need == memory.estimate_tiled_bytes(method, 3000, 4000, tile, style_hw=_STYLE_HW, **opts)
+    # the next larger candidate would not have fitted: the largest tile that fits is chosen
+    larger = [t for t in (2048, 1536, 1024, 768, 512, 384, 256) if t > tile]
+    if larger:
+        assert memory.estimate_tiled_bytes(method, 3000, 4000, min(larger), style_hw=_STYLE_HW, **opts) > 8e9
+    small, small_need = tiling.choose_tile(method, 3000, 4000, budget=int(need - 1), style_hw=_STYLE_HW, **opts)
+    assert small < tile and small_need < need
+
+
+def test_tile_estimate_counts_the_full_size_buffers_and_the_thumbnail():
+    """Full-size content, blend accumulators and result copies (52 B/px, ≥ 0.6 GB at 12 MP) are counted on top of one
+    tile's activations; the thumbnail run counts when it is larger than a tile; the smoothing does not tile."""
+    from stylelab import memory
+
+    est = memory.estimate_tiled_bytes
+    small = est("adain", 1000, 1000, 256, thumbnail=256, style_hw=(64, 64))
+    big = est("adain", 3000, 4000, 256, thumbnail=256, style_hw=(64, 64))
+    assert big - small == memory.TILE_FULL_BPP * (12_000_000 - 1_000_000)
+    assert memory.TILE_FULL_BPP * 12_000_000 >= 0.6e9
+    # the accumulators of stylize_tiled (colour + weight, float32) are within the buffer figure
+    assert memory.TILE_FULL_BPP >= 12 + 16
+    thumb = est("adain", 3000, 4000, 256, thumbnail=1024, style_hw=(64, 64))
+    assert thumb - big == 1200 * (1024 * 768 - 256 * 256)  # AdaIN's 1200 B/px on the thumbnail instead of the tile
+    # thumbnail=None: statistics from the full image, a whole-image pass: tiles save nothing
+    assert est("adain", 3000, 4000, 256, thumbnail=None) > memory.estimate_peak_bytes("adain", 3000, 4000)
+    # PhotoWCT's smoothing runs at full size after the tiles: the same for every tile size
+    sm = [est("photowct", 3000, 4000, t, smoothing="mg") for t in (256, 1024)]
+    assert sm[0] == sm[1] > est("photowct", 3000, 4000, 1024) and sm[0] > memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg")
+    # estimate_peak_bytes(tile=...) is this estimate
+    assert memory.estimate_peak_bytes("wct2", 3000, 4000, tile=512, thumbnail=512) == est("wct2", 3000, 4000, 512, thumbnail=512)
+
+
+def test_stylize_tiled_buffers_are_what_the_estimate_counts():
+    """Measured: an identity tiling of a 2000² image adds its float32 accumulators (16 B/px) and the result, within
+    the 52 B/px counted (tile-sized temporaries aside)."""
+    from stylelab import memory
+    from stylelab.metrics import measure
+
+    x = torch.rand(1, 3, 2000, 2000)
+    m = measure(tiling.stylize_tiled, lambda t: t.clone(), x, tile=512, overlap=64, thumbnail=256, progress=False)
+    if m.memory_method == "ru_maxrss":
+        pytest.skip("needs sampled RSS (/proc)")
+    assert 14 * x[0, 0].numel() < m.peak_bytes < memory.TILE_FULL_BPP * x[0, 0].numel()
+
+
+def test_unreachable_budget_says_what_to_do():
+    from stylelab import memory
+
+    with pytest.raises(memory.MemoryBudgetError) as err:
+        tiling.choose_tile("adain", 3000, 4000, budget=int(1.5e9), style_hw=_STYLE_HW)
+    text = str(err.value)
+    assert "1.5 GB" in text and "--size" in text and "--tile-budget" in text
+    sh, sw = err.value.suggestion
+    assert memory.estimate_tiled_bytes("adain", sh, sw, 256, style_hw=_STYLE_HW) <= 1.5e9
+    # PhotoWCT with the multigrid smoothing at 12 MP: the smoothing does not tile; the message says so
+    with pytest.raises(memory.MemoryBudgetError, match="smooth"):
+        tiling.choose_tile("photowct", 3000, 4000, budget=int(8e9), style_hw=_STYLE_HW, smoothing="mg")
+    # a thumbnail larger than the tiles can be the fix
+    t, _ = tiling.choose_tile("wct2", 3000, 4000, budget=int(8e9), style_hw=(256, 256))
+    need_thumb = memory.estimate_tiled_bytes("wct2", 3000, 4000, 256, thumbnail=1024, style_hw=(256, 256))
+    with pytest.raises(memory.MemoryBudgetError, match="--thumbnail 256"):
+        tiling.choose_tile("wct2", 3000, 4000, budget=int(need_thumb - 1), style_hw=(256, 256))
+
+
+def test_tile_budget_default_option_environment_and_available_memory(monkeypatch):
+    from stylelab import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 100e9)
+    monkeypatch.delenv(memory.TILE_BUDGET_ENV, raising=False)
+    assert tiling.tile_budget("cpu") == (8_000_000_000, "default")
+    monkeypatch.setenv(memory.TILE_BUDGET_ENV, "6.5")
+    assert tiling.tile_budget("cpu")[0] == 6_500_000_000
+    assert tiling.tile_budget("cpu", 3)[0] == 3_000_000_000  # the option wins over the environment
+    monkeypatch.setenv(memory.TILE_BUDGET_ENV, "lots")
+    with pytest.raises(ValueError, match="number of GB"):
+        tiling.tile_budget("cpu")
+    monkeypatch.delenv(memory.TILE_BUDGET_ENV)
+    monkeypatch.setattr(memory, "available_bytes", lambda device=None: 2e9)  # a small machine: what it allows
+    budget, source = tiling.tile_budget("cpu")
+    assert budget < 8e9 and "available" in source
+
+
+def test_cli_tile_auto_states_the_budget_and_refuses_an_unreachable_one(tmp_path, capsys, monkeypatch):
+    from stylelab import cli, data, memory
+    from stylelab.io import save_image
+
+    c, s = tmp_path / "c.png", tmp_path / "s.png"
+    save_image(data.load("astronaut", size=96), c)
+    save_image(data.load("chelsea", size=64), s)
+    base = ["transfer", "--method", "adain", str(c), str(s), "--size", "96", "--random-weights", "--overwrite"]
+    monkeypatch.delenv(memory.TILE_BUDGET_ENV, raising=False)
+    assert cli.main([*base, "-o", str(tmp_path / "a.png"), "--tile", "auto", "--tile-budget", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "no tiles" in out and "predicted peak" in out and "of budget 8 GB (--tile-budget)" in out
+    assert cli.main([*base, "-o", str(tmp_path / "b.png"), "--tile", "48", "--tile-overlap", "16"]) == 0
+    assert "tiles of 48 px, predicted peak" in capsys.readouterr().out
+    monkeypatch.setenv(memory.TILE_BUDGET_ENV, "0.2")
+    assert cli.main([*base, "-o", str(tmp_path / "c.png"), "--tile", "auto"]) == 1
+    err = capsys.readouterr().err
+    assert "0.2 GB" in err and "--tile-budget" in err
+
+
+def test_help_documents_the_budget_option_and_variable(capsys):
+    from stylelab import cli, memory
+
+    with pytest.raises(SystemExit):
+        cli.main(["transfer", "--method", "adain", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--tile-budget GB" in text and memory.TILE_BUDGET_ENV in text
+
+
+# ----------------------------------------------------------------------------- the style is encoded once
+def _args(**kw):
+    import argparse
+
+    base = dict(tile="48", tile_overlap=16, thumbnail=64, tile_budget=None, labels=None, alpha=1.0,
+                adain_preset="pytorch", preserve_colour=False, vgg=None, decoder=None, weights=None, smooth="none",
+                beta=0.9999)
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
+    from stylelab import data
+    from stylelab.methods import adain as A
+
+    monkeypatch.setenv("STYLELAB_RANDOM_WEIGHTS", "1")
+    model = A.AdaIN.from_official("random", "random", random=True)
+    monkeypatch.setattr(A.AdaIN, "from_official", classmethod(lambda cls, *a, **k: model))
+    content, style = data.load("astronaut", size=96), data.load("chelsea", size=40)
+    seen = []
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda x: seen.append(tuple(x.shape[-2:])) or encode(x))
+    out = A.run_cli(_args(), content, style, "cpu")
+    assert out.shape == content.shape
+    n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
+    assert n_tiles > 1 and len(seen) == n_tiles + 2  # the style once, the thumbnail once, every tile once
+    assert seen.count(tuple(style.shape[-2:])) == 1
+    # the prepared style gives what the image gives
+    x = content[..., :48, :48]
+    assert torch.allclose(model.stylize(x, model.prepare_style(style)), model.stylize(x, style), atol=1e-5)
+
+
+def test_photowct_tiled_cli_encodes_and_decomposes_the_style_once(monkeypatch):
+    from stylelab import data, transforms as TT
+    from stylelab.methods import photowct as P
+
+    from stylelab import weights as W
+
+    model = P.PhotoWCT.from_official(W.synthetic_state_dict("photowct", seed=0))
+    monkeypatch.setattr(P.PhotoWCT, "from_official", classmethod(lambda cls, *a, **k: model))
+    content, style = data.load("astronaut", size=96), data.load("chelsea", size=40)
+    e4_inputs, prepared = [], []
+    e4 = model.e4.forward
+    monkeypatch.setattr(model.e4, "forward", lambda x, *a, **k: e4_inputs.append(tuple(x.shape[-2:])) or e4(x, *a, **k))
+    prep = TT.prepare_wct_style
+    monkeypatch.setattr(TT, "prepare_wct_style", lambda *a, **k: prepared.append(1) or prep(*a, **k))
+    out = P.run_cli(_args(), content, style, "cpu")
+    assert out.shape == content.shape
+    n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
+    assert n_tiles > 1 and e4_inputs.count(tuple(style.shape[-2:])) == 1
+    assert len(e4_inputs) == n_tiles + 2 and len(prepared) == 4  # one colouring per level, for all tiles
+    x = content[..., :48, :48]
+    assert torch.allclose(model.stylize(x, model.prepare_style(style)), model.stylize(x, style), atol=1e-5)

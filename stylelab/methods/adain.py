@@ -19,6 +19,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .. import labels as L
 from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
@@ -89,11 +90,21 @@ class AdaIN(nn.Module):
         return self.encoder(follow(self, image), layers=self.layer)[self.layer]
 
     @torch.no_grad()
+    def prepare_style(self, style: torch.Tensor, *, preset: str = "pytorch", style_labels=None) -> T.PreparedStyle:
+        """Encode ``style`` ``(1, 3, H', W')`` once and keep AdaIN's style side ``(μ_s, σ_s)`` of relu4_1
+        (:func:`stylelab.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
+        the same ``preset`` (every tile of a tiled transfer, every frame of a video reuses it)."""
+        style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=MIN_SIDE)
+        if style_labels is not None:
+            style_labels = V.pad_to_size(L.check_labels(follow(self, style_labels)), min_size=MIN_SIDE)
+        return T.prepare_adain_style(self.encode(style), preset, style_labels)
+
+    @torch.no_grad()
     @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
-        style: torch.Tensor | Sequence[torch.Tensor],
+        style: torch.Tensor | Sequence[torch.Tensor] | T.PreparedStyle,
         *,
         alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
@@ -110,8 +121,10 @@ class AdaIN(nn.Module):
         (images to its dtype) and the result is on the model's device.
 
         Args:
-            style: one ``(1 or B, 3, H', W')`` image, or a list of images for
-                style interpolation with ``style_weights`` (normalised to sum 1).
+            style: one ``(1 or B, 3, H', W')`` image, a list of images for
+                style interpolation with ``style_weights`` (normalised to sum 1),
+                or :meth:`prepare_style` of one image (not re-encoded; its labels
+                and ``preset`` were given there).
             alpha: content/style trade-off in [0, 1] (feature-space blend).
             preserve_colour: recolour the style to the content's colours first
                 (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
@@ -133,6 +146,15 @@ class AdaIN(nn.Module):
             saves.
         """
         preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
+        if isinstance(style, T.PreparedStyle):
+            if preserve_colour or style_labels is not None:
+                raise ValueError("a prepared style is fixed: recolour the style (transforms.coral) and pass "
+                                 "style_labels to prepare_style before preparing it")
+            content, _, content_labels, _, (H, W_) = stylize_inputs(self, content, [], content_labels, None,
+                                                                     min_side=MIN_SIDE)
+            t = T.adain(self.encode(content), style, alpha, preset=preset, content_labels=content_labels)
+            out = self.decoder(t)[..., : 8 * -(-H // 8), : 8 * -(-W_ // 8)]
+            return out.clamp(0, 1) if clamp else out
         content, styles, content_labels, style_labels, (H, W_) = stylize_inputs(
             self, content, style, content_labels, style_labels, min_side=MIN_SIDE, preserve_colour=preserve_colour)
         cf = self.encode(content)
@@ -165,9 +187,11 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
     if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
         style = T.coral(style, content)
+    # the style encoded once, shared by the thumbnail and every tile (and the whole-image run)
+    prep = model.prepare_style(style, preset=args.adain_preset, style_labels=sl)
 
     def fn(x):
-        out = model.stylize(x, style, alpha=args.alpha, preset=args.adain_preset, content_labels=cl, style_labels=sl)
+        out = model.stylize(x, prep, alpha=args.alpha, preset=args.adain_preset, content_labels=cl)
         return out[..., : x.shape[-2], : x.shape[-1]]
 
     return from_cli(args, "adain", fn, content, style)

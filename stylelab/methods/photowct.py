@@ -102,11 +102,28 @@ class PhotoWCT(nn.Module):
         return model.eval().requires_grad_(False).to(get_device(device))
 
     @torch.no_grad()
+    def prepare_style(self, style: torch.Tensor, *, levels: Sequence[int] = LEVELS, style_labels=None,
+                      **wct_kwargs) -> dict:
+        """The style side of every level, computed once: ``{L: transforms.PreparedStyle}`` with the colouring
+        matrix and mean ``(C_s, μ_s)`` of relu{L}_1 (:func:`stylelab.transforms.prepare_wct_style`, the
+        ``"photowct"`` preset with ``wct_kwargs``), all from one pass of the coarsest level's encoder.
+
+        Pass it as ``style`` of :meth:`stylize` (the tiles of a tiled transfer, a video's frames): the
+        style is neither encoded nor decomposed again. ``style_labels``: the style's map, already
+        checked and padded like the image (:meth:`stylize_steps` does this)."""
+        levels = _check_levels(levels)
+        cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
+        method = wct_kwargs.get("method", "eigh")
+        style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=2 ** levels[0])
+        sfeats = getattr(self, f"e{levels[0]}")(style, layers=[f"relu{l}_1" for l in levels])
+        return {level: T.prepare_wct_style(sfeats[f"relu{level}_1"], cfg, style_labels, method) for level in levels}
+
+    @torch.no_grad()
     @images_then_keywords
     def stylize(
         self,
         content: torch.Tensor,
-        style: torch.Tensor,
+        style: torch.Tensor | dict,
         *,
         content_labels=None,
         style_labels=None,
@@ -121,7 +138,8 @@ class PhotoWCT(nn.Module):
         images to its dtype); the result is on the model's device.
 
         Args:
-            content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W').
+            content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W'), or
+                :meth:`prepare_style` of it (no labels; ``wct_kwargs`` given there).
             content_labels, style_labels: optional label maps with the content's /
                 style's aspect (both or neither; module docstring, :mod:`stylelab.labels`).
             levels: subset of (4, 3, 2, 1), run coarse first.
@@ -156,37 +174,36 @@ class PhotoWCT(nn.Module):
         """:meth:`stylize`, keeping every intermediate image: ``{level: (1, 3, H, W)}`` coarse
         first, then ``"smoothed"`` when ``smoothing`` is given (the result is the last entry)."""
         content = V.check_image(content, "content", batch=1)  # validate, then follow the model
-        style = V.check_image(style, "style", batch=1)
         if (content_labels is None) != (style_labels is None):
             raise ValueError("pass both content_labels and style_labels, or neither")
-        levels = sorted({int(l) for l in levels}, reverse=True)
-        if not levels or any(l not in LEVELS for l in levels):
-            raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {levels}")
-        content, style = follow(self, content, style)
+        levels = _check_levels(levels)
+        prepared = style if isinstance(style, dict) else None
+        if prepared is not None:
+            if content_labels is not None or wct_kwargs:
+                raise ValueError("a prepared style takes no label maps and no WCT options here: pass them to "
+                                 "prepare_style (labels: pass the style image instead)")
+            if set(levels) - set(prepared):
+                raise ValueError(f"the style was prepared for levels {sorted(prepared)}, not {levels}")
+        content = follow(self, content)
         guide, (H0, W0) = content, content.shape[-2:]
-        used = cl = sl = None
-        if content_labels is not None:
-            cl = L.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
-            sl = L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
-            used = L.label_report(cl, sl, warn=True).used  # once, at the images' resolution
-        cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
-        method = wct_kwargs.get("method", "eigh")
         # small images: padded to MIN_SIDE (label maps alike), the result cropped
         need = 2 ** levels[0]  # relu{L}_1 after L − 1 floor-rounded poolings needs 2 px: 2^L (MIN_SIDE for level 4)
-        content, style = V.pad_to_size(content, min_size=need), V.pad_to_size(style, min_size=need)
-        cl = None if cl is None else V.pad_to_size(cl, min_size=need)
-        sl = None if sl is None else V.pad_to_size(sl, min_size=need)
-        e_style = getattr(self, f"e{levels[0]}")
-        sfeats = e_style(style, layers=[f"relu{l}_1" for l in levels])
+        used = cl = None
+        if prepared is None:
+            style = follow(self, V.check_image(style, "style", batch=1))
+            sl = None
+            if content_labels is not None:
+                cl = L.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
+                sl = L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
+                used = L.label_report(cl, sl, warn=True).used  # once, at the images' resolution
+                cl, sl = V.pad_to_size(cl, min_size=need), V.pad_to_size(sl, min_size=need)
+            prepared = self.prepare_style(style, levels=levels, style_labels=sl, **wct_kwargs)
+        content = V.pad_to_size(content, min_size=need)
         x, steps = content, {}
         for level in levels:
             layer = f"relu{level}_1"
             feats = getattr(self, f"e{level}")(x, layers=layer, switches=True)
-            if used is None:
-                csf = T.wct(feats[layer], sfeats[layer], 1.0, preset="photowct", **wct_kwargs)
-            else:
-                csf = T.wct_prepared(feats[layer], T.prepare_wct_style(sfeats[layer], cfg, sl, method), 1.0, cl,
-                                     used=used)
+            csf = T.wct_prepared(feats[layer], prepared[level], 1.0, cl, used=used)
             x = getattr(self, f"d{level}")(csf, feats.switches)
             steps[level] = x[..., :H0, :W0]
         x = x[..., :H0, :W0]
@@ -197,6 +214,14 @@ class PhotoWCT(nn.Module):
         return steps
 
     forward = stylize
+
+
+def _check_levels(levels) -> list[int]:
+    """``levels`` as a list, coarse first; a subset of :data:`LEVELS`."""
+    out = sorted({int(l) for l in levels}, reverse=True)
+    if not out or any(l not in LEVELS for l in out):
+        raise ValueError(f"levels must be a subset of (4, 3, 2, 1), got {out}")
+    return out
 
 
 def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = None, batch_size: int = 8, lr: float = 1e-4,
@@ -235,9 +260,11 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 
         if cl is not None:
             raise ValueError("--tile does not support label maps; drop --tile or the labels")
-        # WCT tile by tile with shared statistics; the smoothing then runs once at full size (multigrid: O(N) memory)
-        out = from_cli(args, "photowct", lambda x: model.stylize(x, style)[..., : x.shape[-2], : x.shape[-1]],
-                       content, style)
+        # WCT tile by tile with shared statistics and the style prepared once; the smoothing then runs once
+        # at full size (multigrid: O(N) memory)
+        prep = model.prepare_style(style)
+        out = from_cli(args, "photowct", lambda x: model.stylize(x, prep)[..., : x.shape[-2], : x.shape[-1]],
+                       content, style, smoothing=mode)
         if mode is not None:
             dtype = torch.float64 if out.device.type != "mps" else torch.float32
             out = smooth(out.clamp(0, 1).to(dtype), content.to(dtype), args.beta, mode=mode, progress=True).float()
