@@ -264,3 +264,16 @@ def test_every_method_resizes_maps_of_the_images_aspect_and_refuses_another(name
                     {"content_labels": cl, "style_labels": torch.zeros(16, 32, dtype=torch.long)}):
             with pytest.raises(ValueError, match="aspect ratios differ"):
                 m.stylize(c, s, **bad)
+
+
+def test_adain_prepared_style_follows_the_same_label_rule():
+    m = _method("adain")
+    g = torch.Generator().manual_seed(2)
+    c, s = torch.rand(1, 3, 32, 48, generator=g), torch.rand(1, 3, 32, 32, generator=g)
+    cl, sl = torch.zeros(16, 24, dtype=torch.long), torch.zeros(16, 16, dtype=torch.long)
+    cl[:, 9:] = 1
+    sl[5:, :] = 1
+    torch.testing.assert_close(m.stylize(c, m.prepare_style(s, style_labels=sl), content_labels=cl),
+                               m.stylize(c, s, content_labels=cl, style_labels=sl), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="aspect ratios differ"):
+        m.prepare_style(s, style_labels=torch.zeros(16, 32, dtype=torch.long))

@@ -94,9 +94,11 @@ class AdaIN(nn.Module):
         """Encode ``style`` ``(1, 3, H', W')`` once and keep AdaIN's style side ``(μ_s, σ_s)`` of relu4_1
         (:func:`stylelab.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
         the same ``preset`` (every tile of a tiled transfer, every frame of a video reuses it)."""
-        style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=MIN_SIDE)
-        if style_labels is not None:
-            style_labels = V.pad_to_size(L.check_labels(follow(self, style_labels)), min_size=MIN_SIDE)
+        style = follow(self, V.check_image(style, "style", batch=1))
+        if style_labels is not None:  # the one label rule (stylelab.labels.fit_labels), as in stylize
+            style_labels = V.pad_to_size(L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels"),
+                                         min_size=MIN_SIDE)
+        style = V.pad_to_size(style, min_size=MIN_SIDE)
         return T.prepare_adain_style(self.encode(style), preset, style_labels)
 
     @torch.no_grad()
