@@ -93,10 +93,12 @@ _MODELS: dict[str, _Model] = {
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
 #: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel: peak resident memory
 #: added, measured as ``benchmarks/bench_memory.py --only smooth:mg`` does (BENCHMARKS.md). Up to 4 MP the three
-#: channels are solved as one batch with a float32 copy of the stencil: 1.26, 0.98, 0.93 kB/px at 512², 1024²,
-#: 1536² (2026-12-01, after the block-CG and unshuffle changes; 1.14–1.39 kB/px before). Above 4 MP one channel
-#: at a time on the float64 stencil: 0.70 kB/px measured at 2560² before its stencil was stored by its upper
-#: half (``solve_multigrid(memory_first=True)``, 96 B/px less; re-measure above 4 MP to lower this figure).
+#: channels are solved as one batch with a float32 copy of the stencil: 1.26–1.31, 0.98, 0.93 kB/px at 512²,
+#: 1024², 1536² (2026-12-01 afternoon; 1.14–1.39 kB/px before the block CG). Above 4 MP
+#: (``solve_multigrid(memory_first=True)``: half stencil, one channel at a time, Galerkin by block rows):
+#: 0.70 and 0.61 kB/px measured on that path at 1024² and 1536² (0.70 kB/px at 2560² before those changes). The figure below
+#: stays the 2560² one until a run above 4 MP (the tiling session's) measures the new path there; the tiled
+#: PhotoWCT estimate (tests/test_tiling.py) is built on it.
 _SMOOTH_MG_BPP = {"batch": 1000.0, "per channel": 700.0}
 #: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
 #: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
