@@ -45,7 +45,6 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..device import get_device
 from ..train import History
