@@ -55,6 +55,28 @@ def _maxrss_bytes() -> int:
     return int(peak) if sys.platform == "darwin" else int(peak) * 1024
 
 
+def _high_water_mark_bytes() -> int | None:
+    """Peak resident set size of this process's memory map (``VmHWM``, Linux), or None."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _reset_high_water_mark() -> bool:
+    """Reset ``VmHWM`` to the current RSS (``/proc/self/clear_refs``); False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
 class PeakMemory:
     """Context manager recording the peak memory a block of code adds on a device.
 
@@ -69,12 +91,16 @@ class PeakMemory:
       counts as "still used" for later calls (mitigated: freed heap memory is
       returned to the OS with glibc's ``malloc_trim`` before the baseline is
       read), and everything else the process does meanwhile counts too.
-      The kernel's high-water mark (``getrusage().ru_maxrss``) backs the
-      sampler up: when it rises during the block, the new process peak was
-      reached inside it, so the added peak is at least that mark minus the
-      entry RSS. This catches spikes the sampler misses on a busy machine
-      (its thread may not run for tens of milliseconds); it is exact in a
-      fresh process, where nothing earlier set a higher mark.
+      The kernel's high-water mark of the resident set (``VmHWM`` in
+      ``/proc/self/status``) backs the sampler up: it is reset on entry
+      (writing ``5`` to ``/proc/self/clear_refs``, Linux ≥ 4.0), so on exit it
+      is the true peak inside the block, including spikes the sampler misses
+      on a busy machine (its thread may not run for tens of milliseconds).
+      Where the reset is refused, the mark is used only if it rose inside the
+      block. (Not ``getrusage().ru_maxrss``: a process started by
+      ``subprocess`` inherits its parent's mark through ``exec``, so in a child
+      of a large process it never moves.) A nested ``PeakMemory`` resets the
+      mark too, so an enclosing one keeps only its sampled peak from before.
     * CPU elsewhere (macOS, Windows): the increase of ``getrusage().ru_maxrss``
       (bytes on macOS, KiB on Linux — converted). It only moves when the
       process exceeds its all-time peak, so it under-reports after a bigger
@@ -93,7 +119,8 @@ class PeakMemory:
         self._thread: threading.Thread | None = None
         self._base = 0
         self._max = 0
-        self._maxrss_on_entry = 0
+        self._hwm_reset = False
+        self._hwm_on_entry = 0
 
     def _sample(self, read: Callable[[], int | None]) -> None:
         while not self._stop.is_set():
@@ -123,8 +150,9 @@ class PeakMemory:
 
             gc.collect()
             _release_free_heap()
-            self.method = "RSS sampled from /proc/self/statm, with ru_maxrss"
-            self._maxrss_on_entry = _maxrss_bytes()
+            self._hwm_reset = _reset_high_water_mark()
+            self._hwm_on_entry = _high_water_mark_bytes() or 0
+            self.method = "RSS sampled from /proc/self/statm, with VmHWM" + ("" if self._hwm_reset else " (not reset)")
             self._start_sampler(rss_bytes)
         else:
             self.method = "ru_maxrss"
@@ -146,8 +174,8 @@ class PeakMemory:
             last = read()
             self._max = max(self._max, last or 0)
             if kind != "mps":
-                high_water = _maxrss_bytes()
-                if high_water > self._maxrss_on_entry:  # the process peak was reached inside the block
+                high_water = _high_water_mark_bytes() or 0
+                if self._hwm_reset or high_water > self._hwm_on_entry:  # the mark was set inside the block
                     self._max = max(self._max, high_water)
             self.peak_bytes = max(0, int(self._max - self._base))
         else:
