@@ -19,7 +19,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {
-    "aggregation", "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders",
+    "aggregation", "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders", "evaluation",
     "exercises", "grid_stencil", "guided", "io", "layout", "linalg", "losses", "matting", "memory", "methods",
     "metrics", "multigrid", "optim", "smoothing", "smoothing_solvers", "stats", "tiling", "train", "transforms",
     "validate", "video", "viz", "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening", "widgets",

@@ -11,11 +11,16 @@ Conventions (the maps themselves — shapes, ids, colour masks, PIL-exact
 NEAREST resizing — are described in :mod:`stylelab.label_maps`)
     * A label is *used* when it has more than ``min_pixels = 10`` pixels in both
       maps and the pixel counts differ by less than ``max_ratio = 100`` times
-      both ways, counted on the maps at their full resolution (FastPhotoStyle
+      both ways, counted on the maps at their images' resolution (FastPhotoStyle
       ``photo_wct.py``, WCT² ``utils/io.py``). Pixels of other labels keep their
       content feature. :func:`label_report` says which labels are used, which
       are dropped and why; when none is used nothing is stylised and a
       :class:`LabelWarning` says so.
+    * One resolution rule for every method (AdaIN, WCT, PhotoWCT, WCT², DPST)
+      and the command line: a map must have its image's aspect and is resized
+      to the image's size with PIL's NEAREST convention, as the official code
+      resizes its maps (:func:`fit_labels`); a map of another aspect is a
+      ``ValueError`` that says so, never a silent stretch.
 
 Reading, writing, validating, colour masks and resizing are in
 :mod:`stylelab.label_maps`; every name there is re-exported here, so

@@ -91,11 +91,15 @@ _MODELS: dict[str, _Model] = {
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
-#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel measured by
-#: ``benchmarks/bench_memory.py --only smooth:mg`` (BENCHMARKS.md): up to 4 MP the three channels are solved
-#: as one batch with a float32 copy of the stencil (1.14–1.39 kB/px at 512²–1536²); above, one channel at a
-#: time on the float64 stencil (0.70 kB/px at 2560²).
-_SMOOTH_MG_BPP = {"batch": 1150.0, "per channel": 700.0}
+#: The multigrid smoother (``mode="mg"``, float64 CG, float32 cycle), bytes per pixel: peak resident memory
+#: added, measured as ``benchmarks/bench_memory.py --only smooth:mg`` does (BENCHMARKS.md). Up to 4 MP the three
+#: channels are solved as one batch with a float32 copy of the stencil: 1.26–1.31, 0.98, 0.93 kB/px at 512²,
+#: 1024², 1536² (2026-12-01 afternoon; 1.14–1.39 kB/px before the block CG). Above 4 MP
+#: (``solve_multigrid(memory_first=True)``: half stencil, one channel at a time, Galerkin by block rows):
+#: 0.70 and 0.61 kB/px measured on that path at 1024² and 1536² (0.70 kB/px at 2560² before those changes). The figure below
+#: stays the 2560² one until a run above 4 MP (the tiling session's) measures the new path there; the tiled
+#: PhotoWCT estimate (tests/test_tiling.py) is built on it.
+_SMOOTH_MG_BPP = {"batch": 1000.0, "per channel": 700.0}
 #: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
 #: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
 #: more below that), the multigrid above. Defined here, where the estimate needs it; stylelab.smoothing uses it.

@@ -43,7 +43,8 @@ the cycle may run in float32 (``dtype``): half the memory traffic, and the
 outer CG (:func:`pcg`, in the Polak–Ribière form that tolerates the rounding)
 still converges to float64 accuracy. Every step is slicing, elementwise
 products and small batched products on the input's device (CPU, CUDA; float32
-on MPS): O(N) memory — 25 numbers per pixel for the fine stencil, 2·16 for the
+on MPS): O(N) memory — 25 numbers per pixel for the fine stencil (13 when stored
+by its upper half, ``BlockStencil(symmetric=True)``), 2·16 for the
 smoother's block inverses, 4 for the interpolation, about 25 for all coarse
 levels together (the smoothing's measured total: ``stylelab.memory``).
 """
@@ -66,14 +67,14 @@ class _Level:
     A: BlockStencil  # the operator in the cycle's dtype
     smoothers: list  # BlockJacobi partitions, applied in order (reverse order after the coarse correction)
     omega: float = 1.0
-    Q: torch.Tensor | None = None  # (m, c, Hp, Wp) interpolation to this level from the next
+    Q: torch.Tensor | None = None  # (m, c, f², Hp/f, Wp/f) interpolation from the next level, per in-block position
     f: int = 0
 
 
 def _power_lambda_max(A: BlockStencil, smoother, steps: int = 6) -> float:
     """Largest eigenvalue of smoother·A (power iteration from a fixed random vector)."""
     g = torch.Generator(device="cpu").manual_seed(0)
-    x = torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64).to(A.coef.device, A.coef.dtype)
+    x = torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64).to(A.device, A.dtype)
     lam = 1.0
     for _ in range(steps):  # x has unit norm after the first step
         y = smoother(A.apply(x))
@@ -116,9 +117,9 @@ class Multigrid:
             raise ValueError(f"nu must be at least 1, got {nu}")
         if cycle not in ("V", "W"):
             raise ValueError(f"cycle must be 'V' or 'W', got {cycle!r}")
-        self.nu, self.cycle, self.w_levels, self.dtype = nu, cycle, w_levels or max_levels, dtype or A.coef.dtype
+        self.nu, self.cycle, self.w_levels, self.dtype = nu, cycle, w_levels or max_levels, dtype or A.dtype
         self.levels: list[_Level] = []
-        B = candidates.to(A.coef.dtype)
+        B = candidates.to(A.dtype)
         for depth in range(max_levels):
             level = _Level(A.to(self.dtype if depth else fine_dtype or self.dtype), [])
             self.levels.append(level)
@@ -130,7 +131,8 @@ class Multigrid:
             level.omega = min(1.0, 1.9 / _power_lambda_max(level.A, level.smoothers[0]))
             hp, wp = -(-h // f) * f, -(-w // f) * f
             Q, R, keep = block_basis(F.pad(B, (0, wp - w, 0, hp - h)), f)
-            level.Q, level.f = Q.to(self.dtype), f
+            m, c = Q.shape[:2]  # Q (m, c, Hp, Wp) → (m, c, f², Hp/f, Wp/f): position p = py·f + px inside each block
+            level.Q, level.f = F.pixel_unshuffle(Q.to(self.dtype), f).unflatten(1, (c, f * f)), f
             A = galerkin(A, Q, f, keep)
             B = R
         # Coarsest level: A is symmetric positive definite (dropped candidates carry an identity), so a
@@ -152,7 +154,7 @@ class Multigrid:
             step = sm(r)
             if level.omega != 1.0:
                 step *= level.omega
-            x = step if x is None else x + step
+            x = step if x is None else x.add_(step)  # x is the cycle's own vector
         return x
 
     def _cycle(self, i: int, b: torch.Tensor) -> torch.Tensor:
@@ -165,15 +167,20 @@ class Multigrid:
         x = None
         for _ in range(self.nu):
             x = self._smooth(level, x, b, False)
-        (h, w), (hp, wp), f = level.A.shape, level.Q.shape[-2:], level.f
-        rp = F.pad(b - level.A.apply(x), (0, wp - w, 0, hp - h))  # the residual, padded to whole blocks
-        prod = sum(level.Q[k] * rp[..., k, None, :, :] for k in range(level.A.m))  # Q(i)ᵀ r(i): (..., c, Hp, Wp)
-        rc = (F.avg_pool2d(prod.reshape(-1, hp, wp), f) * (f * f)).reshape(*prod.shape[:-2], hp // f, wp // f)  # Pᵀr
+        (h, w), f, Q = level.A.shape, level.f, level.Q
+        (hc, wc), m, c = Q.shape[-2:], level.A.m, Q.shape[1]
+        rp = F.pad(b - level.A.apply(x), (0, wc * f - w, 0, hc * f - h))  # the residual, padded to whole blocks
+        ru = F.pixel_unshuffle(rp, f).unflatten(-3, (m, f * f))  # (..., m, f², Hc, Wc): each block's values
+        del rp
+        rc = torch.stack([(Q[:, k] * ru).sum((-4, -3)) for k in range(c)], -3)  # Pᵀr = Σ_block Q(i)ᵀ r(i)
+        del ru
         ec = self._cycle(i + 1, rc)
         if self.cycle == "W" and i + 2 < len(self.levels) and i < self.w_levels:  # a second coarse step
             ec = ec + self._cycle(i + 1, rc - self.levels[i + 1].A.apply(ec))
-        ec = ec.repeat_interleave(f, -2).repeat_interleave(f, -1)
-        x = x + (level.Q * ec[..., None, :, :hp, :wp]).sum(-3)[..., :h, :w].to(x.dtype)
+        xu = Q[:, 0] * ec[..., 0, None, None, :, :]  # P ec = Q(i) ec_J(i), block by block: (..., m, f², Hc, Wc)
+        for k in range(1, c):
+            xu.addcmul_(Q[:, k], ec[..., k, None, None, :, :])
+        x += F.pixel_shuffle(xu.flatten(-4, -3), f)[..., :h, :w]
         for _ in range(self.nu):
             x = self._smooth(level, x, b, True)
         return x
@@ -183,7 +190,7 @@ class Multigrid:
 
 
 def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, tol: float = 1e-8, max_iter: int = 200,
-        callback=None, stop=None):
+        callback=None, stop=None, block: bool = False):
     """Preconditioned conjugate gradients for several right-hand sides at once.
 
     Solves A x = b for every leading index of b (..., H, W) independently (own
@@ -196,6 +203,20 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
     arithmetic (r_{k+1}ᵀz_k = 0) and keeps the convergence when the preconditioner
     is only nearly linear, e.g. a multigrid cycle in float32 (Notay, "Flexible
     conjugate gradients", SIAM J. Sci. Comput. 2000).
+
+    ``block=True``: the right-hand sides b[0], b[1], … (b's first dimension, k of them)
+    share one Krylov space (block CG, O'Leary, Linear Algebra Appl. 29, 1980), with
+    P_k, R_k, Z_k the N×k blocks and k×k coefficients:
+
+        G_k = P_kᵀAP_k,  α_k = G_k⁺ P_kᵀR_k,  X_{k+1} = X_k + P_k α_k,  R_{k+1} = R_k − AP_k α_k,
+        Z_{k+1} = precond(R_{k+1}),  P_{k+1} = Z_{k+1} − P_k G_k⁺ (AP_k)ᵀZ_{k+1}
+
+    (the new directions A-orthogonalised against the last block: the flexible form, as
+    above; G⁺ drops directions with eigenvalue below 1e-12 of the largest, so equal or
+    dependent right-hand sides do not break it down: Ji & Li, BIT 57, 2017). A mode of
+    A that the preconditioner misses (an eigenvalue of precond·A far from the others)
+    is found once for all columns: on the smoothing's three colour channels, 15
+    iterations instead of 18 at 512² (``benchmarks/bench_smoothing.py``).
 
     Stops when every relative residual ‖b − A x‖/‖b‖ ≤ ``tol``, or when
     ``stop(x, r, step)`` returns True (``step`` = α_k p_k, the last update),
@@ -212,8 +233,10 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
     bn = dot(b, b).sqrt().clamp_min(tiny)
     res = (dot(r, r).sqrt() / bn).max().item()
     it = 0
-    if res > tol:
-        z = precond(r)
+    if block and b.shape[0] > 1 and res > tol:
+        it = _block_loop(apply_A, x, r, precond, bn, tol, max_iter, callback, stop)
+    elif res > tol:
+        z = _fresh(precond(r), r)
         p = z.clone()
         rz = dot(r, z)
         while it < max_iter:  # in place: x, r, p, q and z are the only full-size vectors at 12 MP
@@ -230,7 +253,7 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
                 break
             r_z_old = dot(r, z)
             del z
-            z = precond(r)
+            z = _fresh(precond(r), r)
             rz_new = dot(r, z)
             p.mul_(((rz_new - r_z_old) / rz.clamp_min(tiny))[..., None, None]).add_(z)
             rz = rz_new
@@ -238,3 +261,45 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
         r = b - apply_A(x)
         res = (dot(r, r).sqrt() / bn).max().item()
     return x, it, res
+
+
+def _fresh(z: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """z, or a copy of it if it shares memory with r (e.g. the identity preconditioner): r is updated in place."""
+    return z.clone() if z.data_ptr() == r.data_ptr() else z
+
+
+def _block_loop(apply_A, x, r, precond, bn, tol, max_iter, callback, stop) -> int:
+    """The ``block=True`` iteration of :func:`pcg` (its docstring), in place on x and r; returns the iterations."""
+    k = x.shape[0]
+
+    def gram(u, v):  # (k, k): u_iᵀ v_j
+        return u.reshape(k, -1) @ v.reshape(k, -1).T
+
+    def times(P, a):  # the block P (k, ...) times a (k, k): column j is Σ_i P_i a_ij
+        return (a.T @ P.reshape(k, -1)).reshape(P.shape)
+
+    def pinv(G):  # pseudo-inverse of the symmetric positive semi-definite G
+        lam, V = torch.linalg.eigh((G + G.T) / 2)
+        keep = lam > 1e-12 * lam[-1].clamp_min(torch.finfo(lam.dtype).tiny)
+        return (V * torch.where(keep, 1.0 / lam, torch.zeros_like(lam))) @ V.T
+
+    p = _fresh(precond(r), r)
+    it = 0
+    while it < max_iter:
+        q = apply_A(p)
+        Gi = pinv(gram(p, q))
+        a = Gi @ gram(p, r)
+        step = times(p, a)
+        x += step
+        r -= times(q, a)
+        it += 1
+        res = ((r * r).sum(dim=(-2, -1)).sqrt() / bn).max().item()
+        if callback is not None:
+            callback(it, res)
+        if res <= tol or res != res or (stop is not None and stop(x, r, step)):
+            break
+        del step
+        z = _fresh(precond(r), r)
+        p = z - times(p, Gi @ gram(q, z))
+        del q, z
+    return it

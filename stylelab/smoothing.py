@@ -26,13 +26,15 @@ Solvers (``mode``):
   multigrid cycle (:func:`solve_multigrid`, :mod:`stylelab.multigrid`): the
   matting Laplacian is assembled as a 25-point stencil (no sparse matrix), the
   coarse unknowns are local affine colour models on 4×4 blocks, every level is
-  a Galerkin product, and the cycle runs in float32 inside a float64 CG. It
+  a Galerkin product, and the cycle runs in float32 inside a block CG in
+  float64 (the three colour channels share one Krylov space). It
   stops when the largest pixel error is estimated below ``atol`` (default
   1e-3, a quarter of an 8-bit step; checked against the direct solve in the
   tests and the benchmark): 10–20 iterations at 128–512 px, O(N) memory
-  (0.7–1.4 kB per pixel, :mod:`stylelab.memory`), so it is the solver that
-  reaches 12 MP, and on CPU the fastest above about 200×200 pixels (7× faster
-  than the direct solve at 512 px, ``benchmarks/bench_smoothing.py``).
+  (0.6–1.3 kB per pixel, :mod:`stylelab.memory`), so it is the solver that
+  reaches 12 MP, and on CPU the fastest above about 200×200 pixels (at 512 px
+  11.6× less CPU time than the direct solve, max error 2e-4,
+  ``benchmarks/bench_smoothing.py``; BENCHMARKS.md).
 * ``"cg"`` — (GPU; any device) preconditioned conjugate gradients on the matrix-free operator
   (:class:`stylelab.matting.MattingLaplacian`), on the input's device. We solve
   the symmetric positive-definite form M z = (1−β) D^{1/2} y with

@@ -249,6 +249,7 @@ def solve_multigrid(
     atol: float | None = None,
     max_iter: int = 200,
     channels_at_once: bool | None = None,
+    memory_first: bool | None = None,
     progress: bool = False,
     info: SmoothInfo | None = None,
 ) -> torch.Tensor:
@@ -277,6 +278,11 @@ def solve_multigrid(
 
     Args:
         y: (C, H, W) or (1, C, H, W) stylised channels; content: (1, 3, H, W), same device.
+        memory_first: the fine stencil stored by its upper half (13 of 25 offsets, the
+            others by symmetry: 104 instead of 200 B/px, a slower product), no float32
+            copy of it (the cycle's finest level reads the float64 one: slower mixed
+            products) and, by default, one channel at a time; default: above 4 MP
+            (``stylelab.memory`` has both figures).
         channels_at_once: solve all channels as one batch (faster) or one after
             the other (a third of the vector memory); default: batch up to 4 MP.
         progress: a progress bar over CG iterations with the residual.
@@ -284,8 +290,8 @@ def solve_multigrid(
             largest final relative residual are recorded.
 
     Memory per pixel (float64 CG, float32 cycle): the stencil 25·8 B and its
-    float32 copy 25·4 B (above 4 MP no copy: the cycle's finest level uses the
-    float64 one, and the channels are solved one at a time), the smoother's two
+    float32 copy 25·4 B (above 4 MP, ``memory_first``: 13·8 B for its upper half and
+    no copy, and the channels are solved one at a time), the smoother's two
     block-inverse partitions 2·16·4 B, the interpolation 4·4 B, the coarse levels
     ≈ 100 B, and the CG vectors (5 per channel, 8 B each); ``stylelab.memory``
     holds the measured total.
@@ -302,9 +308,10 @@ def solve_multigrid(
     sten[2 * radius, 2 * radius] += (1 - beta) * op.counts
     sq = op.counts.sqrt()
     del op
-    A = BlockStencil(sten[:, :, None, None])
+    big = h * w > 4_000_000 if memory_first is None else memory_first
+    A = BlockStencil(sten[:, :, None, None], symmetric=big)  # memory first: the stencil's upper half only
+    del sten
     small = torch.float32 if yy.dtype == torch.float64 else yy.dtype
-    big = h * w > 4_000_000  # memory first: no float32 copy of the fine stencil, one channel at a time
     mg = Multigrid(A, torch.cat([torch.ones_like(c[:1]), c])[None], dtype=small, cycle="W", w_levels=1,
                    fine_dtype=yy.dtype if big else small)  # candidates (1, 4, H, W): 1 and the content's colours
     del c
@@ -332,7 +339,7 @@ def solve_multigrid(
             return small_update[0]
 
         z, it, res = pcg(A.apply, b, mg, tol=0.0 if tol is None else tol, max_iter=max_iter, callback=callback,
-                         stop=stop)
+                         stop=stop, block=True)
         out[g] = sq * z[:, 0]
         worst = max(worst, res)
         done = done and (small_update[0] or (tol is not None and res <= tol))

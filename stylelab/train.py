@@ -1,14 +1,14 @@
 """Decoder training shared by every feed-forward method.
 
-* :class:`ImageFolder` — every readable image under a folder (recursively),
-  resized and cropped to squares; unreadable files are skipped with a warning.
 * :func:`fit` — a generic loop: Adam with AdaIN's inverse learning-rate decay
   ``lr_t = lr / (1 + lr_decay · t)``, a tqdm bar showing the losses,
   checkpoints (modules + optimiser + step + history) and resume. It never
   overwrites a checkpoint that belongs to a different run.
-* :func:`open_checkpoint` / :func:`save_checkpoint` — that checkpoint
-  mechanism on its own, for trainers with their own loop (CycleGAN's two
-  optimisers, :func:`stylelab.methods.cyclegan.train`).
+* :class:`ImageFolder` and the resumable batch stream live in
+  :mod:`stylelab.train_data`; the checkpoint mechanism (:func:`open_checkpoint`,
+  :func:`save_checkpoint`, also used by trainers with their own loop such as
+  :func:`stylelab.methods.cyclegan.train`) in :mod:`stylelab.train_checkpoint`;
+  both re-exported here.
 * Losses: :class:`AdaINLoss` (Huang & Belongie, ICCV 2017: content
   ``‖φ₄(g(t)) − t‖²`` + 10 × moment style loss over relu1_1…relu4_1) and
   :class:`ReconstructionLoss` (Li et al., NeurIPS 2017: pixel
@@ -23,10 +23,7 @@ works for their decoders too (write a ``loss_fn`` and pass the modules).
 
 from __future__ import annotations
 
-import hashlib
-import os
 import random as _random
-import warnings
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -35,225 +32,21 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .device import get_device
-from .io import from_pil, open_image, resize, unique_path
+from .train_checkpoint import (FORMAT, CheckpointConflictError, load_module_state, open_checkpoint,
+                               save_checkpoint)
+from .train_data import IMAGE_EXTENSIONS, Batches, ImageFolder, as_dataset
 from .transforms import adain, mean_std
 
 __all__ = [
     "ImageFolder", "fit", "History", "AdaINLoss", "ReconstructionLoss", "load_module_state",
-    "IMAGE_EXTENSIONS", "CheckpointConflictError", "open_checkpoint", "save_checkpoint",
+    "IMAGE_EXTENSIONS", "CheckpointConflictError", "open_checkpoint", "save_checkpoint", "FORMAT",
 ]
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
-FORMAT = "stylelab-train-v1"
 
 
 class History(dict):
     """``{"step": [...], "lr": [...], "total": [...], ...}``; ``.checkpoint`` is the file actually written (or ``None``)."""
 
     checkpoint: Path | None = None
-
-
-class CheckpointConflictError(ValueError):
-    """A checkpoint file exists but belongs to a different training run."""
-
-
-# ============================================================================ data
-class ImageFolder(torch.utils.data.Dataset):
-    """Every image file under ``root`` (recursively), as ``(3, size, size)`` float tensors in [0, 1].
-
-    Args:
-        root: a folder (searched recursively for :data:`IMAGE_EXTENSIONS`).
-        size: side of the square crops returned.
-        crop: ``"random"`` (training; AdaIN's ``RandomCrop``), ``"center"``,
-            or ``None`` (resize straight to ``size × size``).
-        resize: before cropping, resize to this: an int for the shorter side
-            or an ``(H, W)`` pair (AdaIN's training used ``(512, 512)`` then a
-            random 256 crop). Default: shorter side = ``size``.
-        max_images: use at most this many files (sorted order).
-
-    Files that cannot be read are skipped with a warning (the next file is
-    returned instead), so one corrupt JPEG does not end a long run.
-    """
-
-    def __init__(self, root, size: int = 256, crop: str | None = "random", resize=None, max_images: int | None = None):
-        root = Path(root).expanduser()
-        if not root.is_dir():
-            raise FileNotFoundError(f"No folder at {root}: give a folder of training images (searched recursively).")
-        if crop not in ("random", "center", None):
-            raise ValueError(f"crop must be 'random', 'center' or None, got {crop!r}")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-        if max_images is not None:
-            files = files[:max_images]
-        if not files:
-            raise ValueError(f"{root} holds no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}).")
-        self.root, self.files, self.size, self.crop = root, files, int(size), crop
-        self.resize = resize if resize is not None else int(size)
-        self.bad: set[Path] = set()
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def _load(self, path: Path) -> torch.Tensor:
-
-        x = from_pil(open_image(path))
-        s = self.size
-        if self.crop is None:
-            return resize(x, (s, s))[0]
-        x = resize(x, self.resize, side="short")
-        h, w = x.shape[-2:]
-        if h < s or w < s:  # too small for the crop: upscale the shorter side
-            x = resize(x, s, side="short")
-            h, w = x.shape[-2:]
-        if self.crop == "random":
-            top, left = _random.randint(0, h - s), _random.randint(0, w - s)
-        else:
-            top, left = (h - s) // 2, (w - s) // 2
-        return x[0, :, top : top + s, left : left + s].contiguous()
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        for k in range(len(self.files)):
-            path = self.files[(index + k) % len(self.files)]
-            if path in self.bad:
-                continue
-            try:
-                return self._load(path)
-            except (ValueError, OSError) as err:
-                self.bad.add(path)
-                warnings.warn(f"skipping unreadable image {path}: {err}", stacklevel=2)
-        raise RuntimeError(f"none of the {len(self.files)} files under {self.root} could be read")
-
-
-class _TensorImages(torch.utils.data.Dataset):
-    def __init__(self, images: torch.Tensor):
-        if images.dim() != 4 or images.shape[1] != 3:
-            raise ValueError(f"an image tensor for training must be (N, 3, H, W), got {tuple(images.shape)}")
-        self.images = images
-
-    def __len__(self):
-        return self.images.shape[0]
-
-    def __getitem__(self, i):
-        return self.images[i]
-
-
-def _as_dataset(images) -> torch.utils.data.Dataset:
-    if isinstance(images, torch.utils.data.Dataset):
-        return images
-    if isinstance(images, torch.Tensor):
-        return _TensorImages(images)
-    if isinstance(images, (str, os.PathLike)):
-        return ImageFolder(images)
-    raise TypeError("images must be a Dataset, an (N, 3, H, W) tensor, or a folder path")
-
-
-def _batches(dataset, batch_size: int, generator: torch.Generator, num_workers: int = 0):
-    """Endless shuffled batches (a new epoch when the data run out)."""
-    while True:
-        loader = torch.utils.data.DataLoader(
-            dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) >= batch_size,
-            num_workers=num_workers, generator=generator,
-        )
-        yield from loader
-
-
-# ============================================================================ checkpoints
-def _signature(modules: Mapping[str, nn.Module]) -> str:
-    """Identifies a run by its modules' names, parameter names and shapes."""
-    h = hashlib.sha1()
-    for name in sorted(modules):
-        for key, t in modules[name].state_dict().items():
-            h.update(f"{name}.{key}:{tuple(t.shape)};".encode())
-    return h.hexdigest()[:16]
-
-
-def _save(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)  # atomic: a crash never leaves half a checkpoint
-
-
-def _read(path: Path) -> dict:
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)  # never unpickle arbitrary code
-    except Exception as err:
-        raise CheckpointConflictError(
-            f"{path} exists but is not a readable checkpoint ({type(err).__name__}: {err}). "
-            "Choose another checkpoint path; stylelab will not overwrite it."
-        ) from err
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise CheckpointConflictError(
-            f"{path} exists and is not a stylelab training checkpoint (a pretrained file?). "
-            "Choose another checkpoint path; stylelab will not overwrite it."
-        )
-    return obj
-
-
-def load_module_state(checkpoint, name: str = "decoder") -> dict[str, torch.Tensor]:
-    """The state dict of module ``name`` saved by :func:`fit` in ``checkpoint`` (for ``load_state_dict``)."""
-    obj = _read(Path(checkpoint))
-    if name not in obj["modules"]:
-        raise KeyError(f"{checkpoint} holds modules {sorted(obj['modules'])}, not {name!r}")
-    return obj["modules"][name]
-
-
-def open_checkpoint(checkpoint, modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim.Optimizer],
-                    *, resume: bool = True) -> tuple[Path | None, dict | None]:
-    """Where a training run saves, and the state it resumes from (the one checkpoint mechanism of every trainer).
-
-    ``checkpoint=None``: no file, ``(None, None)``. A file that does not exist
-    yet: ``(path, None)``. An existing file with ``resume=True``: it must be a
-    checkpoint of the same run — the same module names, parameter names and
-    shapes (its ``signature``) and the same optimiser names — else
-    :class:`CheckpointConflictError`; the saved weights are loaded into
-    ``modules`` and the optimiser states into ``optimizers`` (in place), and
-    the whole saved dictionary is returned (``step``, ``history``, ``config``
-    and whatever else the trainer saved) as ``(path, state)``. With
-    ``resume=False`` the file is kept and the run writes to a free name
-    ``name-1.pth`` instead (with a warning): ``(new_path, None)``.
-    """
-    path = Path(checkpoint).expanduser() if checkpoint is not None else None
-    if path is None or not path.exists():
-        return path, None
-    if not resume:
-        new = unique_path(path)
-        warnings.warn(f"{path} exists and resume=False: saving this run to {new} instead", stacklevel=3)
-        return new, None
-    state = _read(path)
-    if "optimizers" not in state and "optimizer" in state:  # files written before trainers had several optimisers
-        state["optimizers"] = {"adam": state.pop("optimizer")}
-    if state.get("signature") != _signature(modules) or set(state.get("optimizers", {})) != set(optimizers):
-        raise CheckpointConflictError(
-            f"{path} belongs to a different training run (modules {sorted(state.get('modules', {}))}, "
-            f"optimisers {sorted(state.get('optimizers', {}))}; this run has {sorted(modules)}, {sorted(optimizers)}, "
-            "or other shapes). Give a new checkpoint path, or delete the file yourself."
-        )
-    for name, m in modules.items():
-        m.load_state_dict(state["modules"][name])
-    for name, opt in optimizers.items():
-        opt.load_state_dict(state["optimizers"][name])
-    return path, state
-
-
-def save_checkpoint(path, modules: Mapping[str, nn.Module], optimizers: Mapping[str, torch.optim.Optimizer], *,
-                    step: int, history: Mapping, config: Mapping, **extra) -> None:
-    """Write a training checkpoint atomically (nothing when ``path`` is ``None``).
-
-    The file holds ``{"format", "signature", "step", "config", "history",
-    "modules": {name: state_dict}, "optimizers": {name: state_dict}, **extra}``
-    on the CPU, readable with ``torch.load(..., weights_only=True)``; ``extra``
-    is trainer-specific state (random-number generators, image pools), plain
-    tensors, numbers, strings, lists, tuples and dicts only.
-    """
-    if path is None:
-        return
-    _save(Path(path), {
-        "format": FORMAT, "signature": _signature(modules), "step": int(step), "config": dict(config),
-        "history": dict(history),
-        "modules": {n: {k: v.detach().cpu() for k, v in m.state_dict().items()} for n, m in modules.items()},
-        "optimizers": {n: opt.state_dict() for n, opt in optimizers.items()},
-        **extra,
-    })
 
 
 # ============================================================================ the loop
@@ -293,7 +86,13 @@ def fit(
             modules are moved there.
         checkpoint: file to save to every ``save_every`` steps and at the end
             (:func:`save_checkpoint`; the optimiser is saved as ``"adam"``).
-        resume: continue from ``checkpoint`` if it exists (:func:`open_checkpoint`).
+        resume: continue from ``checkpoint`` if it exists (:func:`open_checkpoint`):
+            weights, optimiser state, step, history and the random state — the
+            batch stream's place (:class:`~stylelab.train_data.Batches`), Python's
+            ``random`` (:class:`ImageFolder`'s crops) and torch's CPU generator
+            (e.g. :class:`AdaINLoss`'s style draws) — so that, with
+            ``num_workers=0``, a run interrupted after a save and resumed sees
+            the same batches and ends with the weights of an unbroken run.
             A file from a different run (other modules/shapes, or not a
             stylelab checkpoint) raises :class:`CheckpointConflictError`. With
             ``resume=False`` an existing file is kept and the new run saves
@@ -306,13 +105,12 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-
     if steps < 0 or batch_size < 1 or log_every < 1 or save_every < 1:
         raise ValueError("steps must be ≥ 0 and batch_size, log_every, save_every ≥ 1")
     if not modules:
         raise ValueError("modules must name at least one nn.Module to train, e.g. {'decoder': decoder}")
     device = get_device(device)
-    dataset = _as_dataset(images)
+    dataset = as_dataset(images)
     for m in modules.values():
         m.to(device)
     params = [p for m in modules.values() for p in m.parameters() if p.requires_grad]
@@ -331,11 +129,16 @@ def fit(
     gen = torch.Generator().manual_seed(seed if seed is not None else torch.initial_seed() % 2**63)
     if seed is not None:
         _random.seed(seed)
-    batches = _batches(dataset, batch_size, gen, num_workers)
+    batches = Batches(dataset, batch_size, gen, num_workers)
+    if state is not None and "rng" in state:  # files written before the sampler was saved start a new order
+        batches.load_state_dict(state["rng"]["batches"])
+        _random.setstate(_python_random_state(state["rng"]["python"]))
+        torch.set_rng_state(state["rng"]["torch"])
     config = {"batch_size": batch_size, "lr": lr, "lr_decay": lr_decay, "steps": steps}
 
     def save(step):
-        save_checkpoint(path, modules, optimizers, step=step, history=history, config=config)
+        rng = {"batches": batches.state_dict(), "python": _random.getstate(), "torch": torch.get_rng_state()}
+        save_checkpoint(path, modules, optimizers, step=step, history=history, config=config, rng=rng)
 
     history.checkpoint = path
     for m in trainable:
@@ -378,6 +181,12 @@ def fit(
     return history
 
 
+def _python_random_state(saved) -> tuple:
+    """``random.getstate()`` back from a checkpoint (saved as nested tuples, possibly read back as lists)."""
+    version, internal, gauss = saved
+    return int(version), tuple(int(v) for v in internal), gauss
+
+
 # ============================================================================ losses
 class AdaINLoss:
     """AdaIN's training loss (Huang & Belongie 2017, Eq. 11–13; pytorch-AdaIN ``net.py``).
@@ -401,7 +210,7 @@ class AdaINLoss:
 
     def __init__(self, encoder, decoder, styles, content_weight: float = 1.0, style_weight: float = 10.0):
         self.encoder, self.decoder = encoder, decoder
-        self.styles = _as_dataset(styles)
+        self.styles = as_dataset(styles)
         self.content_weight, self.style_weight = content_weight, style_weight
 
     def _style_batch(self, n: int, device) -> torch.Tensor:
@@ -409,7 +218,6 @@ class AdaINLoss:
         return torch.stack([self.styles[i] for i in idx]).to(device)
 
     def __call__(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
-
         style = self._style_batch(content.shape[0], content.device)
         with torch.no_grad():
             s_feats = self.encoder(style, layers=self.LAYERS)

@@ -59,6 +59,19 @@ def test_stylize_shape_alpha_and_interpolation(model):
     assert not torch.allclose(m.stylize(c, [s1, s2], style_weights=[1, 1], clamp=False), out)
 
 
+def test_stylize_rounds_sides_up_to_a_multiple_of_8(model):
+    """The docstring's contract: (8⌈H/8⌉, 8⌈W/8⌉), also below MIN_SIDE (padded, then cropped to that size, not
+    to H × W); the CLI saves the content's H × W (test_cli_transfer_adain)."""
+    from stylelab.methods.adain import MIN_SIDE
+
+    m = model[0]
+    s = torch.rand(1, 3, 16, 16)
+    for h, w in ((30, 34), (5, 12), (1, 30), (8, 16), (MIN_SIDE, 17)):
+        assert m.stylize(torch.rand(1, 3, h, w), s).shape[-2:] == (8 * -(-h // 8), 8 * -(-w // 8)), (h, w)
+    c = torch.rand(1, 3, 21, 27)  # at or above MIN_SIDE the output is the decoder's, whole (24 × 32)
+    torch.testing.assert_close(m.stylize(c, s, clamp=False), m.decoder(T.adain(m.encode(c), m.encode(s))))
+
+
 def test_preserve_color_uses_coral_and_labels_work(model):
     m = model[0]
     c, s = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16) * 0.3

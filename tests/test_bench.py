@@ -57,6 +57,16 @@ def test_quick_run_of_a_network_method_says_random_weights():
     assert "RANDOM" in result.meta["weights"] and "random" in result.to_markdown()
 
 
+def test_the_wct2_row_says_random_weights_on_its_row_as_the_other_network_rows():
+    result = bench.run(sizes=[32], methods=["adain", "wct2", "wavelet-ll"], quick=True, progress=False, warmup=False)
+    assert [c.status for c in result.cells] == ["ok"] * 3
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1] for line in result.to_markdown().splitlines()
+            if line.startswith("| ") and not line.startswith("| method")}
+    assert rows == {bench.METHODS["adain"].label: "random", bench.METHODS["wct2"].label: "random",
+                    bench.METHODS["wavelet-ll"].label: "—"}  # no weights at all: a dash, not "random"
+    assert bench.METHODS["wct2"].label in result.meta["weights"].split("RANDOM")[1]
+
+
 def test_missing_weights_are_a_skip_not_a_crash(monkeypatch):
     monkeypatch.delenv("STYLELAB_RANDOM_WEIGHTS", raising=False)
     result = bench.run(sizes=[32, 48], methods=["wct2"], random_weights=False, progress=False)

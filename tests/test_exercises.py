@@ -53,10 +53,12 @@ def test_stored_inputs_are_the_seeded_cases(ex_id):
     stored = X.stored_cases(ex)
     fresh = ex.cases()
     assert len(stored) == len(fresh)
+    from tools.make_exercise_refs import same_array
+
     for (inputs, _), again in zip(stored, fresh):
         assert len(inputs) == len(again)
-        for a, b in zip(inputs, again):
-            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        for a, b in zip(inputs, again):  # floats to the last bits that BLAS kernels of other CPUs may change
+            assert same_array(np.asarray(a), np.asarray(b)), (np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize("ex_id", sorted(ORACLES))

@@ -222,3 +222,58 @@ def test_one_pixel_regions_follow_the_documented_rule():
     # a 1-pixel style region: WCT without regularisation gives its pixel
     out = _wct_labelled(s, c, sl, cl, T.wct_config("photowct"), [1])
     assert torch.equal(out[0, :, 0, 0], out[0, :, 1, 3]) and torch.allclose(out[0, :, 0, 0], c[0, :, 2, 2])
+
+
+# ---------------------------------------------------------------- one resolution rule for every method
+def _method(name):
+    from stylelab.methods.adain import AdaIN
+    from stylelab.methods.photowct import PhotoWCT
+    from stylelab.methods.wct import WCT
+    from stylelab.methods.wct2 import WCT2
+
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # random weights: the rule is about the maps, not the pictures
+        return {
+            "adain": lambda: AdaIN.from_official(device="cpu", random=True),
+            "wct": lambda: WCT.from_official(levels=(2, 1), device="cpu", random=True),
+            "photowct": lambda: PhotoWCT.from_official("random", device="cpu"),
+            "wct2": lambda: WCT2.from_official(unpool="sum", device="cpu", random=True),
+        }[name]()
+
+
+@pytest.mark.parametrize("name", ["adain", "wct", "photowct", "wct2"])
+def test_every_method_resizes_maps_of_the_images_aspect_and_refuses_another(name):
+    """A map at half its image's resolution gives the result of that map resized to the image with PIL's NEAREST
+    (the official convention); a map of another aspect is a clear error (AdaIN and WCT used to accept both silently)."""
+    m = _method(name)
+    g = torch.Generator().manual_seed(1)
+    c, s = torch.rand(1, 3, 32, 48, generator=g), torch.rand(1, 3, 32, 32, generator=g)
+    cl = torch.zeros(16, 24, dtype=torch.long)
+    cl[:, 7:] = 1
+    cl[9:, 16:] = 2  # block edges off the image's pixel grid: the resize convention decides where they land
+    sl = torch.zeros(16, 16, dtype=torch.long)
+    sl[:, 5:] = 1
+    sl[11:, :] = 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        half = m.stylize(c, s, content_labels=cl, style_labels=sl)
+        full = m.stylize(c, s, content_labels=L.resize_labels(cl, (32, 48)), style_labels=L.resize_labels(sl, (32, 32)))
+        torch.testing.assert_close(half, full, rtol=0, atol=0)
+        for bad in ({"content_labels": torch.zeros(32, 32, dtype=torch.long), "style_labels": sl},
+                    {"content_labels": cl, "style_labels": torch.zeros(16, 32, dtype=torch.long)}):
+            with pytest.raises(ValueError, match="aspect ratios differ"):
+                m.stylize(c, s, **bad)
+
+
+def test_adain_prepared_style_follows_the_same_label_rule():
+    m = _method("adain")
+    g = torch.Generator().manual_seed(2)
+    c, s = torch.rand(1, 3, 32, 48, generator=g), torch.rand(1, 3, 32, 32, generator=g)
+    cl, sl = torch.zeros(16, 24, dtype=torch.long), torch.zeros(16, 16, dtype=torch.long)
+    cl[:, 9:] = 1
+    sl[5:, :] = 1
+    torch.testing.assert_close(m.stylize(c, m.prepare_style(s, style_labels=sl), content_labels=cl),
+                               m.stylize(c, s, content_labels=cl, style_labels=sl), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="aspect ratios differ"):
+        m.prepare_style(s, style_labels=torch.zeros(16, 32, dtype=torch.long))

@@ -47,6 +47,29 @@ def test_block_stencil_apply_matches_dense():
     assert torch.allclose(A.apply(x), want, atol=1e-12)
 
 
+def test_symmetric_storage_is_the_same_operator():
+    """symmetric=True keeps 13 of the 25 offsets; products, rows, offsets, Galerkin and block-Jacobi inverses
+    built from it equal those of the full stencil (and a non-symmetric operator would not: the test can fail)."""
+    _, c = _photo(13, 18)
+    A, B = _system(c)
+    As = BlockStencil(A.coef, symmetric=True)
+    assert As._half.numel() == 13 * 13 * 18
+    x = torch.randn(3, 1, 13, 18, dtype=torch.float64)
+    assert torch.allclose(As.apply(x), A.apply(x), atol=1e-12)
+    assert torch.equal(As.dense(), A.dense())
+    assert torch.equal(As.coef_rows(3, 9), A.coef_rows(3, 9))
+    assert all(torch.equal(As.offset_coef(i, j), A.offset_coef(i, j)) for i in range(5) for j in range(5))
+    Q, R, keep = _block_basis(torch.nn.functional.pad(B, (0, 2, 0, 3)), 4)
+    assert torch.allclose(_galerkin(As, Q, 4, keep).dense(), _galerkin(A, Q, 4, keep).dense(), atol=1e-12)
+    assert torch.allclose(BlockJacobi(As, 4, 2)(x), BlockJacobi(A, 4, 2)(x), atol=1e-12)
+    assert torch.allclose(As.to(torch.float32).apply(x.float()).double(), A.apply(x), atol=1e-5)
+    skew = A.coef.clone()
+    skew[0, 0] += 0.1  # A no longer symmetric: its upper half describes another operator
+    assert not torch.allclose(BlockStencil(skew, symmetric=True).apply(x), BlockStencil(skew).apply(x))
+    with pytest.raises(ValueError, match="one unknown per node"):
+        BlockStencil(torch.zeros(3, 3, 2, 2, 4, 4), symmetric=True)
+
+
 def test_galerkin_is_pt_a_p():
     """The coarse stencil equals Pᵀ A P with P the dense block interpolation (Q padded to 4×4 blocks)."""
     _, c = _photo(10, 13)
@@ -64,6 +87,9 @@ def test_galerkin_is_pt_a_p():
     want = P.T @ A.dense() @ P
     want += torch.diag((~keep).permute(1, 2, 0).reshape(-1).double())  # dropped candidates: identity
     assert torch.allclose(Ac.dense(), want, atol=1e-10)
+    # block row by block row (how the 12 MP level is built: bounded temporaries), and from the half stencil
+    assert torch.allclose(_galerkin(A, Q, 4, keep, rows=1).dense(), want, atol=1e-10)
+    assert torch.allclose(_galerkin(BlockStencil(A.coef, symmetric=True), Q, 4, keep, rows=2).dense(), want, atol=1e-10)
     # orthonormal kept columns: Qᵀ Q = I on each block (kept part)
     QtQ = P.T @ P
     assert torch.allclose(QtQ, torch.diag(keep.permute(1, 2, 0).reshape(-1).double()), atol=1e-10)
@@ -104,9 +130,11 @@ def test_multigrid_solve_equals_direct(h, w):
     out, info = S.smooth(y, c, mode="mg", tol=1e-9, clamp=False, return_info=True)
     assert info.converged and info.residual <= 1e-9 and info.iterations[0] < 60
     assert (out - direct).abs().max() < 1e-7
-    # channel by channel gives the same numbers
+    # channel by channel, and the 12 MP path (memory_first: half stencil, float64 finest level) give the same numbers
     one = S.solve_multigrid(y, c, tol=1e-9, channels_at_once=False)
     assert (one - direct).abs().max() < 1e-7
+    lean = S.solve_multigrid(y, c, tol=1e-9, memory_first=True)
+    assert (lean - direct).abs().max() < 1e-7
 
 
 @pytest.mark.parametrize("photo,size,atol", [("synthetic", 64, 1e-3), ("astronaut", 96, 1e-3), ("astronaut", 160, 1e-4)])
@@ -136,6 +164,23 @@ def test_pcg_identity_preconditioner_solves_spd_system():
     b = torch.randn(2, 5, 6, generator=g, dtype=torch.float64)
     x, it, res = pcg(lambda v: (v.reshape(2, 30) @ K).reshape(2, 5, 6), b, lambda r: r, tol=1e-12, max_iter=100)
     assert res <= 1e-12 and torch.allclose((x.reshape(2, 30) @ K).reshape(2, 5, 6), b, atol=1e-9)
+
+
+def test_block_pcg_solves_every_column_and_survives_dependent_columns():
+    """block=True: the columns share one Krylov space (k×k coefficients); equal columns (a grey image's three
+    channels) make PᵀAP singular, which the pseudo-inverse absorbs instead of breaking down."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(30, 30, generator=g, dtype=torch.float64)
+    K = X @ X.T + 0.1 * torch.eye(30, dtype=torch.float64)  # ill-conditioned enough to need several steps
+    apply = lambda v: (v.reshape(v.shape[0], 30) @ K).reshape(v.shape)  # noqa: E731
+    b = torch.randn(3, 5, 6, generator=g, dtype=torch.float64)
+    x1, it1, res1 = pcg(apply, b, lambda r: r, tol=1e-10, max_iter=200)
+    xb, itb, resb = pcg(apply, b, lambda r: r, tol=1e-10, max_iter=200, block=True)
+    assert resb <= 1e-9 and torch.allclose(xb, x1, atol=1e-7)
+    assert itb < it1  # a 3-column block space: fewer iterations than each column alone
+    same = b[:1].expand(3, 5, 6).clone()
+    xs, its, ress = pcg(apply, same, lambda r: r, tol=1e-10, max_iter=200, block=True)
+    assert ress <= 1e-9 and torch.allclose(xs, x1[:1].expand(3, 5, 6), atol=1e-7)
 
 
 def test_bad_parameters():

@@ -94,6 +94,48 @@ def test_checkpoint_resume_continues_the_same_run(tmp_path):
     torch.testing.assert_close(train.load_module_state(ck)["conv1_1.weight"], dec2.conv1_1.weight)
 
 
+class _Interrupted(Exception):
+    pass
+
+
+def test_resume_then_finish_equals_the_unbroken_run(folder, tmp_path):
+    """Random crops (Python's random), shuffled batches (the sampler) and the loss's own draws (torch's generator)
+    all continue after a resume in the middle of an epoch: the history and the weights equal an unbroken run's."""
+    enc = _encoder("relu1_1")
+    data = train.ImageFolder(folder, size=12, crop="random")  # 5 files: 2 batches of 2 an epoch
+    kw = dict(steps=7, batch_size=2, lr=1e-2, progress=False, log_every=1, device="cpu", seed=3)
+
+    def run(checkpoint=None, crash_after=None, init=0):
+        torch.manual_seed(init)
+        dec = MirrorDecoder(1)
+        inner, seen = train.ReconstructionLoss(enc, dec), []
+
+        def loss(batch):
+            if crash_after is not None and len(seen) == crash_after:
+                raise _Interrupted
+            seen.append(batch.clone())
+            return inner(batch + 0.05 * torch.rand_like(batch))  # draws from torch's global generator
+
+        torch.manual_seed(100)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the broken file is skipped with a warning
+            hist = train.fit(loss, {"decoder": dec}, data, checkpoint=checkpoint, save_every=3, **kw)
+        return hist, dec, seen
+
+    h, straight, batches = run()
+    ck = tmp_path / "r.ckpt"
+    with pytest.raises(_Interrupted):
+        run(ck, crash_after=4)  # dies in step 5, after the save at step 3 (the middle of the second epoch)
+    assert torch.load(ck, weights_only=True)["step"] == 3
+    h2, resumed, later = run(ck, init=1)  # other initial weights and global seed: all comes from the file
+    assert len(later) == 4
+    for a, b in zip(later, batches[3:]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)  # the same crops in the same order
+    assert h2["step"] == h["step"] == list(range(1, 8)) and h2["total"] == h["total"]
+    for (name, p), q in zip(straight.named_parameters(), resumed.parameters()):
+        torch.testing.assert_close(q, p, rtol=0, atol=0, msg=name)
+
+
 def test_a_checkpoint_from_before_several_optimisers_still_resumes(tmp_path):
     # files written before train.save_checkpoint held {"optimizers": {...}} had one "optimizer" entry
     torch.manual_seed(0)

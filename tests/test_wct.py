@@ -109,11 +109,14 @@ def test_widget_callbacks_headless():
     s = torch.rand(1, 3, 10, 10, generator=g, dtype=torch.float64) ** 2
     ex = WCTExplorer(c, s)
     ctl = ex.controls
+    assert ctl["status"].value == "press Run"
     ctl["run"].click()
+    assert ctl["status"].value == f"relative covariance error: {ex.result['cov_error']:.4f}"
     assert ex.result["cov_error"] < 1e-8 and ex.result["figure_png"][:4] == b"\x89PNG"
     assert ctl["image"].value == ex.result["figure_png"]
     ctl["preset"].value = "wct2"
-    assert ex.result["cov_error"] < 1e-8  # nothing recomputed before Run
+    assert ex.result["cov_error"] < 1e-8  # nothing recomputed before Run, and the status says so
+    assert ctl["status"].value == "settings changed: press Run"
     ctl["run"].click()
     torch.testing.assert_close(ex.result["output"], T.wct(c, s, preset="wct2"))
     ctl["override"].value = True
@@ -123,4 +126,4 @@ def test_widget_callbacks_headless():
     ctl["alpha"].value = 0.5
     ctl["run"].click()
     torch.testing.assert_close(ex.result["output"], T.wct(c, s, 0.5, eps_content=1e-6, eps_style=1e-6))
-    assert "relative covariance error" in ctl["error"].value
+    assert "relative covariance error" in ctl["status"].value

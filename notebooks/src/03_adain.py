@@ -219,7 +219,8 @@ viz.show_images(pix + net, titles=[f"pixels {1 - w:.2f}·{a_name} + {w:.2f}·{b_
 #
 # The original Torch code could give different regions different styles; the
 # PyTorch port dropped it. stylelab brings it back for both AdaIN and WCT: label maps
-# (one integer per pixel) for content and style, at any resolution; each label takes
+# (one integer per pixel) for content and style, each with its image's aspect ratio
+# (a map at another resolution is resized to its image, nearest label); each label takes
 # its statistics from the style pixels with the *same* label. A label is used only
 # if it has more than 10 pixels in both maps and neither map has 100× more of it
 # than the other (the rule FastPhotoStyle and WCT² use); other pixels keep the content.

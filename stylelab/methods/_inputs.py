@@ -40,9 +40,12 @@ def stylize_inputs(model: torch.nn.Module, content: torch.Tensor, style: torch.T
        range, NaN/Inf) — before it moves, so an error names the caller's tensor;
     2. images and label maps follow the model (:func:`stylelab.device.follow`: its
        device, images also its dtype — the device rule of CONTRIBUTING.md);
-    3. images below ``min_side`` px are padded (:func:`stylelab.validate.pad_to_size`),
-       label maps (at their images' resolution, :func:`stylelab.labels.check_labels`)
-       exactly alike; crop the result to ``size``;
+    3. label maps are brought to their image's size by the rule every method follows
+       (:func:`stylelab.labels.fit_labels`): a map with its image's aspect is resized
+       to it (PIL's NEAREST, the official convention), another aspect is a
+       ``ValueError``; ``style_labels`` goes with the first style image;
+       images below ``min_side`` px are padded (:func:`stylelab.validate.pad_to_size`),
+       label maps exactly alike; crop the result to ``size``;
     4. with ``preserve_colour`` every style image is recoloured to the content's colours
        (:func:`stylelab.transforms.coral`; one content image only).
     """
@@ -51,12 +54,12 @@ def stylize_inputs(model: torch.nn.Module, content: torch.Tensor, style: torch.T
     styles = [V.check_image(s, f"style {i}" if len(styles) > 1 else "style") for i, s in enumerate(styles)]
     content, styles, content_labels, style_labels = follow(model, content, styles, content_labels, style_labels)
     size = tuple(content.shape[-2:])
+    if content_labels is not None:  # the one rule of every method: the image's aspect, resized to it
+        content_labels = V.pad_to_size(L.fit_labels(content_labels, size, "content_labels"), min_size=min_side)
+    if style_labels is not None:
+        style_labels = V.pad_to_size(L.fit_labels(style_labels, styles[0].shape[-2:], "style_labels"), min_size=min_side)
     content = V.pad_to_size(content, min_size=min_side)
     styles = [V.pad_to_size(s, min_size=min_side) for s in styles]
-    if content_labels is not None:
-        content_labels = V.pad_to_size(L.check_labels(content_labels), min_size=min_side)
-    if style_labels is not None:
-        style_labels = V.pad_to_size(L.check_labels(style_labels), min_size=min_side)
     if preserve_colour:
         if content.shape[0] != 1:
             raise ValueError("preserve_colour works on one content image at a time")

@@ -94,9 +94,11 @@ class AdaIN(nn.Module):
         """Encode ``style`` ``(1, 3, H', W')`` once and keep AdaIN's style side ``(μ_s, σ_s)`` of relu4_1
         (:func:`stylelab.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
         the same ``preset`` (every tile of a tiled transfer, every frame of a video reuses it)."""
-        style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=MIN_SIDE)
-        if style_labels is not None:
-            style_labels = V.pad_to_size(L.check_labels(follow(self, style_labels)), min_size=MIN_SIDE)
+        style = follow(self, V.check_image(style, "style", batch=1))
+        if style_labels is not None:  # the one label rule (stylelab.labels.fit_labels), as in stylize
+            style_labels = V.pad_to_size(L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels"),
+                                         min_size=MIN_SIDE)
+        style = V.pad_to_size(style, min_size=MIN_SIDE)
         return T.prepare_adain_style(self.encode(style), preset, style_labels)
 
     @torch.no_grad()
@@ -130,15 +132,20 @@ class AdaIN(nn.Module):
                 (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
-                :func:`stylelab.transforms.adain`); single style only.
+                :func:`stylelab.transforms.adain`); single style only. Each must have its
+                image's aspect and is resized to the image (:func:`stylelab.labels.fit_labels`).
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
 
         Images are checked first (:func:`stylelab.validate.check_image`); images below :data:`MIN_SIDE` px are padded
-        (:func:`stylelab.validate.pad_to_size`) and the result cropped.
+        (:func:`stylelab.validate.pad_to_size`) and the result cropped to the size below.
 
         Returns:
-            ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)`` image (sizes rounded up, as the original).
+            the decoder's output, ``(B, 3, 8⌈H/8⌉, 8⌈W/8⌉)``: the encoder's poolings round up (ceil mode, as
+            the Torch models), so each side is the content's rounded *up* to a multiple of 8, never cropped
+            to ``H × W`` (e.g. 30 × 34 → 32 × 40, 5 × 12 → 8 × 16). The extra rows and columns are at the
+            bottom and right; ``out[..., :H, :W]`` is the content's frame, which is what ``stylelab transfer``
+            saves.
         """
         preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
         if isinstance(style, T.PreparedStyle):

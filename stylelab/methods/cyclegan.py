@@ -45,10 +45,10 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ..device import get_device
-from ..train import FORMAT, History, load_module_state, open_checkpoint, save_checkpoint
+from ..train import History
+from ..train_checkpoint import FORMAT, load_module_state, open_checkpoint, save_checkpoint
 from . import Method, register
 from .johnson import TransformNet, load, stylize
 

@@ -44,7 +44,8 @@ from .. import losses, stats
 from ..device import get_device
 from ..encoders import normalised_vgg19
 from ..io import load_image
-from ..train import FORMAT, IMAGE_EXTENSIONS, load_module_state
+from ..train_checkpoint import FORMAT, load_module_state
+from ..train_data import IMAGE_EXTENSIONS
 from ..transformnet import UPSAMPLE_MODES, ResidualBlock, TransformNet
 from . import Method, TrainJob, TrainSpec, register
 

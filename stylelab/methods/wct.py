@@ -196,6 +196,9 @@ class WCT(nn.Module):
             preserve_colour: recolour the style(s) to the content's colour
                 statistics first (:func:`stylelab.transforms.coral`);
                 ``preserve_color`` is its deprecated alias.
+            content_labels, style_labels: label maps for spatial control (single style);
+                each must have its image's aspect and is resized to the image
+                (:func:`stylelab.labels.fit_labels`).
 
         Returns:
             ``(B, 3, H, W)`` (cropped to the content's size). The image after

@@ -78,10 +78,9 @@ from typing import Iterable, Mapping
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .. import labels as L
-from .. import train, video
+from .. import video
 from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
@@ -92,6 +91,7 @@ from ..tiling import from_cli
 from ..wavelet_transfer import wavelet_transfer
 from ..wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, synthetic_checkpoint
 from . import BenchRow, Method, Runner, images_then_keywords, register
+from ._wct2_training import train_decoder
 
 __all__ = [
     "WCT2", "PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
@@ -256,7 +256,8 @@ class WCT2(nn.Module):
                 (official semantics, module docstring); empty = reconstruction.
             alpha: ``α`` of every WCT: ``α T + (1 − α) F_c``.
             content_labels, style_labels: label maps (``(H, W)`` or
-                ``(B, 1, H, W)``) at the images' resolution; WCT runs per
+                ``(B, 1, H, W)``) with their images' aspect, resized to them
+                (:func:`stylelab.labels.fit_labels`); WCT runs per
                 usable label (>10 px in both, ratio < 100), other pixels keep
                 their content feature.
             clamp: clamp the output to [0, 1] (the reference does before saving).
@@ -302,54 +303,6 @@ class WCT2(nn.Module):
 
     def forward(self, content, style, **kwargs):
         return self.stylize(content, style, **kwargs)
-
-
-# ============================================================================ training
-def train_decoder(
-    model: WCT2,
-    images,
-    *,
-    steps: int = 1000,
-    batch_size: int = 8,
-    lr: float = 1e-4,
-    feature_weight: float = 1.0,
-    device=None,
-    checkpoint=None,
-    resume: bool = True,
-    progress: bool = True,
-    **fit_kwargs,
-) -> dict[str, list[float]]:
-    """Train WCT²'s decoder to invert its frozen Haar-pooling encoder.
-
-    Loss (Yoo et al., ICCV 2019, sec. 3.3; clovaai/WCT2 issue #26: L2 reconstruction plus a feature loss)::
-
-        total = ‖D(E(x)) − x‖² + feature_weight · ‖E(D(E(x))) − E(x)‖²
-
-    (means over elements; ``E`` is the encoder up to ``relu4_1``, ``D`` the
-    decoder with the encoder's skips). The official authors trained on MS-COCO
-    and only the decoder: the encoder keeps the normalised-VGG weights. Uses the
-    shared trainer :func:`stylelab.train.fit` (same arguments as the other
-    decoders; ``fit_kwargs`` go to it). Returns its history
-    (``total``, ``reconstruction``, ``feature``).
-    """
-    enc = model.encoder.requires_grad_(False)
-    dec = model.decoder.requires_grad_(True)
-
-    def loss_fn(batch):
-        x = V.pad_to_size(batch, **PAD)
-        skips: dict = {}
-        f = enc(x, skips)
-        out = dec(f, skips)
-        rec = F.mse_loss(out, x)
-        feat = F.mse_loss(enc(out, {}), f)
-        return {"total": rec + feature_weight * feat, "reconstruction": rec, "feature": feat}
-
-    history = train.fit(loss_fn, {"encoder": enc, "decoder": dec}, images, steps=steps, batch_size=batch_size,
-                        lr=lr, device=device, checkpoint=checkpoint, resume=resume, progress=progress, **fit_kwargs)
-    model.decoder.requires_grad_(False)
-    model.decoder_pretrained = True
-    model.pretrained = bool(getattr(model, "encoder_pretrained", False))
-    return history
 
 
 # ============================================================================ CLI

@@ -122,6 +122,10 @@ class Explorer:
             self._show()
         return self.result
 
+    def run(self):
+        """What the Run button does: :meth:`render` (an explorer whose picture can already be current overrides it)."""
+        return self.render()
+
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -145,7 +149,7 @@ class Explorer:
             c[name].observe(lambda ch, n=name: self._on_change(n, ch["new"]), names="value")
         if not self.LIVE:
             c.setdefault("run", W.Button(description="Run", button_style="primary"))
-            c["run"].on_click(lambda _: self.render())
+            c["run"].on_click(lambda _: self.run())
         c.setdefault("status", W.Label(value="" if self.LIVE else "press Run"))
         self._c = c
         if self.LIVE or self.result is not None:

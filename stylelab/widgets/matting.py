@@ -87,7 +87,7 @@ class AffinityExplorer(Explorer):
             "row": W.IntSlider(min=0, max=self.h - 1, description="row", continuous_update=False),
             "col": W.IntSlider(min=0, max=self.w - 1, description="column", continuous_update=False),
             "eps": W.FloatLogSlider(base=10, min=-8, max=-1, description="ε", continuous_update=False),
-            "run": rebuild,  # the base class's Run: render() rebuilds L when ε changed
+            "run": rebuild,  # the base class's Run button: run() below
             "image": W.Image(format="png"),
         }
 
@@ -97,6 +97,20 @@ class AffinityExplorer(Explorer):
             self.render()
         elif self._c is not None:
             self._c["status"].value = "ε changed: press Rebuild L"
+
+    def run(self):
+        """**Rebuild L**: render with the new ε; nothing to do when L is already built for it.
+
+        The row and column sliders render at once, so after a pixel change the
+        picture is already current: pressing Rebuild L (as the browser check and
+        students do after any change) used to render the same figure a second time.
+        """
+        shown = None if self.result is None else (self.result["row"], self.result["col"], self.result["eps"])
+        if shown == (self.row, self.col, self.eps) and self._L_eps == self.eps:
+            if self._c is not None:
+                self._c["status"].value = f"L is already built with ε = {self.eps:.0e}"
+            return self.result
+        return self.render()
 
     def widget(self):
         box = super().widget()

@@ -80,14 +80,18 @@ class WCTExplorer(Explorer):
             "eps_content": W.FloatLogSlider(base=10, min=-6, max=1, description="ε content", continuous_update=False),
             "eps_style": W.FloatLogSlider(base=10, min=-6, max=1, description="ε style", continuous_update=False),
             "override": W.Checkbox(description="override the preset's ε"),
-            "error": W.Label(""),
             "image": W.Image(format="png"),
-        }
+        }  # the base class adds Run and the status label ("press Run")
+
+    def _on_change(self, name, value) -> None:
+        super()._on_change(name, value)
+        if self.result is not None:  # the figure no longer shows the settings: say so until Run
+            self._c["status"].value = "settings changed: press Run"
 
     def _show(self) -> None:
         show_png(self._c["image"], self.result["figure_png"])
-        self._c["error"].value = f"relative covariance error: {self.result['cov_error']:.4f}"
+        self._c["status"].value = f"relative covariance error: {self.result['cov_error']:.4f}"
 
     def _layout(self, W, c):
         return W.VBox([W.HBox([c["preset"], c["alpha"]]), W.HBox([c["override"], c["eps_content"], c["eps_style"]]),
-                       W.HBox([c["run"], c["error"]]), c["image"]])
+                       W.HBox([c["run"], c["status"]]), c["image"]])
