@@ -118,7 +118,14 @@ def _stylelab_probe(model_id):
 # JavaScript helpers injected into the page (JupyterLab exposes the app as window.jupyterapp).
 JS_HELPERS = r'''
 window.__sl = {
-  panel() { return window.jupyterapp.shell.currentWidget; },
+  // the open notebook: the focused widget, or (headless, where nothing may have focus and
+  // currentWidget stays null) the first main-area widget with a kernel session
+  panel() {
+    const shell = window.jupyterapp.shell;
+    if (shell.currentWidget) return shell.currentWidget;
+    for (const w of shell.widgets('main')) if (w.sessionContext) return w;
+    return null;
+  },
   async exec(code) {
     const kernel = this.panel().sessionContext.session.kernel;
     const fut = kernel.requestExecute({code, silent: false, store_history: false});
@@ -243,7 +250,9 @@ def start_lab(workdir: Path, port: int, token: str, full: bool, log) -> subproce
         env.pop("STYLELAB_FAST", None)
     cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
            f"--IdentityProvider.token={token}", f"--notebook-dir={workdir / 'nb'}",
-           "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False"]
+           "--LabApp.expose_app_in_browser=True", "--ServerApp.open_browser=False",
+           # a fresh workspace: the user's saved layout would reopen earlier notebooks and steal the focus
+           f"--LabApp.workspaces_dir={workdir / 'workspaces'}"]
     if hasattr(os, "getuid") and os.getuid() == 0:
         cmd.append("--allow-root")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=workdir / "nb")
@@ -296,12 +305,13 @@ def wait(cond, timeout: float, what: str, every: float = 0.5):
 
 def open_and_run(driver, base: str, token: str, name: str, timeout: float) -> dict:
     driver.get(f"{base}/lab/tree/{name}?token={token}")
-    wait(lambda: driver.execute_script(
-        "const p = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
-        "return !!(p && p.sessionContext && p.sessionContext.session && p.sessionContext.session.kernel"
-        " && p.sessionContext.session.kernel.status === 'idle' && p.content && p.content.widgets.length);"),
+    wait(lambda: js(driver,
+        "(() => { const p = window.jupyterapp && window.__sl.panel();"
+        " return !!(p && p.sessionContext && p.sessionContext.session && p.sessionContext.session.kernel"
+        " && p.sessionContext.session.kernel.status === 'idle' && p.content && p.content.widgets.length); })()"),
         120, f"{name}: notebook and kernel ready")
     t0 = time.time()
+    js(driver, "(() => { window.jupyterapp.shell.activateById(window.__sl.panel().id); return true; })()")
     js_async(driver, "window.jupyterapp.commands.execute('notebook:run-all-cells')")
     idle_since = None
     while True:
