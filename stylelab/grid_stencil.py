@@ -55,6 +55,18 @@ class BlockStencil:
             self._columns = coef.transpose(2, 3).contiguous()  # (k, k, b, a, H, W): the only copy kept
             self.coef = self._columns.transpose(2, 3)  # a view (no copy when m = 1)
 
+    @classmethod
+    def from_upper(cls, upper: torch.Tensor) -> "BlockStencil":
+        """The symmetric operator (m = 1) stored by its upper half: ``upper`` is ((k² + 1)/2, H, W),
+        the offsets k²//2 … k² − 1 in reading order (e.g. ``MattingLaplacian.stencil(upper=True)``); kept, not copied."""
+        k = round((2 * upper.shape[0] - 1) ** 0.5) if upper.dim() == 3 else 0
+        if upper.dim() != 3 or k % 2 != 1 or k * k != 2 * upper.shape[0] - 1:
+            raise ValueError(f"upper must have shape ((k² + 1)/2, H, W) with odd k, got {tuple(upper.shape)}")
+        new = object.__new__(cls)
+        new.k, new.m, new.radius, new.shape, new.symmetric = k, 1, k // 2, tuple(upper.shape[-2:]), True
+        new.dtype, new.device, new._half, new._columns, new.coef = upper.dtype, upper.device, upper, None, None
+        return new
+
     def _upper(self):
         """(index in the stored half, oy, ox) of every stored offset."""
         k = self.k

@@ -297,7 +297,7 @@ class MattingLaplacian:
         """The same operator as an explicit SciPy CSR matrix (via :func:`laplacian`)."""
         return laplacian(self.image, eps=self.eps, radius=self.radius)
 
-    def stencil(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+    def stencil(self, dtype: torch.dtype | None = None, *, upper: bool = False) -> torch.Tensor:
         """L as a variable-coefficient stencil: a (k, k, H, W) tensor, k = 4r + 1.
 
         ``S[oy, ox, y, x] = L_ij`` with i = (y, x) and j = (y + oy − 2r, x + ox − 2r)
@@ -307,16 +307,23 @@ class MattingLaplacian:
         device, in ``dtype`` (default: the image's); 25·N numbers for r = 1
         (the explicit matrix :func:`laplacian` holds the same entries in CSR form).
         Used by the multigrid smoother (:mod:`stylelab.multigrid`).
+
+        ``upper=True``: only the offsets o ≥ (2r, 2r) in reading order, as a
+        ((k² + 1)/2, H, W) tensor (13·N numbers for r = 1) — the storage of
+        ``BlockStencil(symmetric=True)``; L is symmetric, so L_ji = L_ij gives the
+        rest. Built directly, without the full stencil (half the peak memory).
         """
         r = self.radius
         d = 2 * r + 1
         n = d * d
+        k = 2 * d - 1
         h, w = self.shape
         hk, wk = h - 2 * r, w - 2 * r
         dtype = dtype or self.image.dtype
         I, mu = self.image, self.mu
         delta = self.delta.permute(2, 3, 0, 1)  # (3, 3, h', w')
-        S = torch.zeros(2 * d - 1, 2 * d - 1, h, w, dtype=dtype, device=I.device)
+        S = torch.zeros(k * k - k * k // 2 if upper else k * k, h, w, dtype=dtype, device=I.device)
+        first = k * k // 2 if upper else 0  # flat index of the first stored offset
         pos = [divmod(a, d) for a in range(n)]
         for a, (ay, ax) in enumerate(pos):
             ua = (delta * (I[:, ay:ay + hk, ax:ax + wk] - mu)[None]).sum(1)  # Δ_k c_a (Δ_k is symmetric)
@@ -325,12 +332,13 @@ class MattingLaplacian:
                 by, bx = pos[b]
                 Ib = I[:, by:by + hk, bx:bx + wk]
                 vals = torch.addcmul(torch.addcmul(ua[0] * Ib[0], ua[1], Ib[1]), ua[2], Ib[2]).sub_(t).to(dtype)
-                S[by - ay + 2 * r, bx - ax + 2 * r, ay:ay + hk, ax:ax + wk].add_(vals, alpha=-1.0 / n)
-                if a != b:  # L is symmetric: the pair (b, a) sits at the opposite offset of pixel b
-                    S[ay - by + 2 * r, ax - bx + 2 * r, by:by + hk, bx:bx + wk].add_(vals, alpha=-1.0 / n)
-                else:  # the δ_ab of L^k
-                    S[2 * r, 2 * r, ay:ay + hk, ax:ax + wk] += 1.0
-        return S
+                # pixel a of the window couples to pixel b at offset b − a ≥ (0, 0) in reading order (b ≥ a) ...
+                S[(by - ay + 2 * r) * k + bx - ax + 2 * r - first, ay:ay + hk, ax:ax + wk].add_(vals, alpha=-1.0 / n)
+                if a != b and not upper:  # ... and, L being symmetric, b to a at the opposite offset
+                    S[(ay - by + 2 * r) * k + ax - bx + 2 * r, by:by + hk, bx:bx + wk].add_(vals, alpha=-1.0 / n)
+                elif a == b:  # the δ_ab of L^k
+                    S[(2 * r) * k + 2 * r - first, ay:ay + hk, ax:ax + wk] += 1.0
+        return S if upper else S.reshape(k, k, h, w)
 
 
 def laplacian_matvec(image: torch.Tensor, v: torch.Tensor, eps: float = 1e-7, radius: int = 1) -> torch.Tensor:

@@ -237,8 +237,9 @@ def estimate_tiled_bytes(method: str, height: int, width: int, tile: int | tuple
     The network runs once on the thumbnail (long side ``thumbnail``; ``None`` = the whole image,
     so tiles then save nothing) and then once per tile, so the larger of the two sets the
     activations. PhotoWCT with ``smoothing`` (a :func:`stylelab.smoothing.smooth` mode) then smooths
-    at full size: ``process + weights + (52 + 48) B/px · H·W + smooth(H, W)`` when that is larger
-    (the smoothing does not tile). ``tile``: a side or ``(h, w)``; ``style_hw``: the style's size.
+    at full size: ``process + weights + (12 + 48) B/px · H·W + smooth(H, W)`` when that is larger
+    (the smoothing does not tile; the tile buffers are gone by then, the float32 content and the
+    float64 copies of the result and the guide are left). ``tile``: a side or ``(h, w)``; ``style_hw``: the style's size.
     """
     m = _MODELS[method.lower()]
     h, w = int(height), int(width)
@@ -253,8 +254,9 @@ def estimate_tiled_bytes(method: str, height: int, width: int, tile: int | tuple
     cpu = device is None or torch.device(device).type == "cpu"
     base = (PROCESS_BYTES if cpu else 0) + m.weights + TILE_FULL_BPP * h * w
     total = base + acts
-    if method.lower() == "photowct" and smoothing not in (None, "none"):
-        total = max(total, base + _SMOOTH_INPUT_BPP * h * w + _smooth_bytes(h, w, mode=smoothing, device=device))
+    if method.lower() == "photowct" and smoothing not in (None, "none"):  # after the tiles: only the content is left
+        total = max(total, base - (TILE_FULL_BPP - 12) * h * w + _SMOOTH_INPUT_BPP * h * w
+                    + _smooth_bytes(h, w, mode=smoothing, device=device))
     return int(total)
 
 

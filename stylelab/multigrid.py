@@ -101,7 +101,10 @@ class Multigrid:
             memory traffic; the hierarchy is built in A's dtype, the coarsest solve
             stays in A's dtype). ``fine_dtype``: the finest operator's coefficients
             (default ``dtype``); with A's own dtype no second copy of the largest
-            stencil is kept, and its products still write vectors in ``dtype``.
+            stencil is kept, and its products still write vectors in ``dtype``. The
+            conversion happens after the hierarchy is built (in A's dtype), so a
+            caller can drop A and use :attr:`fine` as its operator: one copy of the
+            largest stencil, in ``fine_dtype``.
 
     ``mg(r)`` applies one cycle to r (..., m, H, W) and returns an approximation
     of A⁻¹ r (zero initial guess); a symmetric positive-definite linear map
@@ -121,7 +124,7 @@ class Multigrid:
         self.levels: list[_Level] = []
         B = candidates.to(A.dtype)
         for depth in range(max_levels):
-            level = _Level(A.to(self.dtype if depth else fine_dtype or self.dtype), [])
+            level = _Level(A, [])  # in A's dtype while the next level is built from it, then in the cycle's
             self.levels.append(level)
             h, w = A.shape
             f = factors[0] if depth == 0 else factors[-1]
@@ -134,7 +137,12 @@ class Multigrid:
             m, c = Q.shape[:2]  # Q (m, c, Hp, Wp) → (m, c, f², Hp/f, Wp/f): position p = py·f + px inside each block
             level.Q, level.f = F.pixel_unshuffle(Q.to(self.dtype), f).unflatten(1, (c, f * f)), f
             A = galerkin(A, Q, f, keep)
+            del Q  # (only the cycle's copy is kept)
+            if depth:  # the finest level is converted last: its caller holds A until then
+                level.A = level.A.to(self.dtype)
             B = R
+        for depth, level in enumerate(self.levels):  # the coarsest and the finest (the others are already)
+            level.A = level.A.to(self.dtype if depth else fine_dtype or self.dtype)
         # Coarsest level: A is symmetric positive definite (dropped candidates carry an identity), so a
         # dense Cholesky factor does; the pseudo-inverse by eigen-decomposition is the fallback.
         dense = A.dense()
@@ -144,6 +152,11 @@ class Multigrid:
         else:
             lam, V = torch.linalg.eigh(dense)
             self._coarse_inv = (V * torch.where(lam > lam[-1] * 1e-13, 1.0 / lam, torch.zeros_like(lam))) @ V.T
+
+    @property
+    def fine(self) -> BlockStencil:
+        """The finest operator, in ``fine_dtype`` (A itself when that is A's dtype)."""
+        return self.levels[0].A
 
     def describe(self) -> str:
         return " → ".join(f"{l.A.shape[0]}×{l.A.shape[1]}×{l.A.m}" for l in self.levels) + f" ({self.cycle}-cycle)"

@@ -37,6 +37,23 @@ def test_stencil_equals_sparse_laplacian(h, w, r):
     assert np.abs(dense - ref).max() < 1e-10 * max(1.0, np.abs(ref).max())  # the flat corner makes Δ large
 
 
+@pytest.mark.parametrize("h,w,r", [(9, 11, 1), (13, 10, 2)])
+def test_upper_stencil_built_directly_is_the_upper_half_of_the_full_one(h, w, r):
+    """stencil(upper=True) equals the upper half of stencil() (offsets k²//2 … k²−1) and, as
+    BlockStencil.from_upper, is the same operator as the sparse Laplacian."""
+    _, c = _photo(h, w)
+    op = matting.MattingLaplacian(c, radius=r)
+    full, up = op.stencil(), op.stencil(upper=True)
+    k = 4 * r + 1
+    assert up.shape == (k * k // 2 + 1, h, w)
+    assert torch.allclose(up, full.reshape(k * k, h, w)[k * k // 2:], rtol=0, atol=1e-12 * float(full.abs().max()))
+    dense = BlockStencil.from_upper(up).dense().numpy()
+    ref = matting.laplacian(c, radius=r).toarray()
+    assert np.abs(dense - ref).max() < 1e-10 * max(1.0, np.abs(ref).max())
+    with pytest.raises(ValueError, match="upper must have shape"):
+        BlockStencil.from_upper(torch.zeros(12, h, w))
+
+
 def test_block_stencil_apply_matches_dense():
     g = torch.Generator().manual_seed(1)
     coef = torch.randn(3, 3, 4, 4, 5, 6, generator=g, dtype=torch.float64)
@@ -130,11 +147,22 @@ def test_multigrid_solve_equals_direct(h, w):
     out, info = S.smooth(y, c, mode="mg", tol=1e-9, clamp=False, return_info=True)
     assert info.converged and info.residual <= 1e-9 and info.iterations[0] < 60
     assert (out - direct).abs().max() < 1e-7
-    # channel by channel, and the 12 MP path (memory_first: half stencil, float64 finest level) give the same numbers
+    # channel by channel gives the same numbers
     one = S.solve_multigrid(y, c, tol=1e-9, channels_at_once=False)
     assert (one - direct).abs().max() < 1e-7
+    # the 12 MP path (memory_first: the upper half of M in float32 is the only copy, for CG and cycle) solves the
+    # system with float32-rounded coefficients: equal to that system's dense solve, and near the float64 one
     lean = S.solve_multigrid(y, c, tol=1e-9, memory_first=True)
-    assert (lean - direct).abs().max() < 1e-7
+    beta = 0.9999
+    op = matting.MattingLaplacian(c)
+    up = op.stencil(upper=True) * beta
+    up[0] += (1 - beta) * op.counts
+    M32 = BlockStencil.from_upper(up.float()).dense().double()
+    sq = op.counts.sqrt()
+    b = ((1 - beta) * sq * y[0]).reshape(3, -1).T
+    rounded = sq * torch.linalg.solve(M32, b).T.reshape(3, h, w)
+    assert (lean[0] - rounded).abs().max() < 1e-7
+    assert 1e-9 < (lean - direct).abs().max() < 1e-4
 
 
 @pytest.mark.parametrize("photo,size,atol", [("synthetic", 64, 1e-3), ("astronaut", 96, 1e-3), ("astronaut", 160, 1e-4)])
