@@ -158,9 +158,15 @@ class BlockJacobi:
     (taken from the stencil: entries between nodes closer than the radius);
     nodes of the padding outside the grid get the identity. Inverted once
     (``torch.linalg.inv``), stored in ``dtype``.
+
+    ``symmetric`` (default: A's own storage, ``A.symmetric``): D_J⁻¹ is symmetric
+    when A is, so only its upper triangle is kept, column by column: n(n+1)/2 of
+    the n² numbers per block (n = s²m; 136 of 256 for 4×4 blocks, 34 instead of
+    64 B/px in float32), and the product uses each stored entry twice.
     """
 
-    def __init__(self, A: BlockStencil, s: int, shift: int = 0, dtype: torch.dtype | None = None):
+    def __init__(self, A: BlockStencil, s: int, shift: int = 0, dtype: torch.dtype | None = None,
+                 symmetric: bool | None = None):
         h, w = A.shape
         m, rho = A.m, A.radius
         self.s, self.shift, self.shape, self.m = s, shift, (h, w), m
@@ -168,7 +174,11 @@ class BlockJacobi:
         self._pad = (shift, self.wp - w - shift, shift, self.hp - h - shift)
         hb, wb, n = self.hp // s, self.wp // s, s * s * m
         # (n, n, hb, wb), unknown index a·s² + p (p = py·s + px inside the block): the order of pixel_unshuffle
-        self.inv = torch.empty(n, n, hb, wb, dtype=dtype or A.dtype, device=A.device)
+        self.symmetric = A.symmetric if symmetric is None else bool(symmetric)
+        # column q of the inverse from row 0 (symmetric: to row q only) at planes start[q] …
+        self._start = [q * (q + 1) // 2 for q in range(n)] if self.symmetric else [q * n for q in range(n)]
+        rows = n * (n + 1) // 2 if self.symmetric else n * n
+        self.inv = torch.empty(rows, hb, wb, dtype=dtype or A.dtype, device=A.device)
         chunk = max(1, (1 << 21) // (wb * n * n))  # block rows per chunk: bounded temporaries at 12 MP
         for r0 in range(0, hb, chunk):
             r1 = min(hb, r0 + chunk)
@@ -188,7 +198,11 @@ class BlockJacobi:
             inside = inside.reshape(r1 - r0, s, wb, s).permute(0, 2, 1, 3).reshape(r1 - r0, wb, 1, s * s)
             outside = (~inside).expand(r1 - r0, wb, m, s * s).reshape(r1 - r0, wb, n).to(blk.dtype)
             inv = torch.linalg.inv(blk + torch.diag_embed(outside))  # padding nodes: identity
-            self.inv[..., r0:r1, :] = inv.permute(2, 3, 0, 1)
+            if self.symmetric:
+                inv = (inv + inv.transpose(-1, -2)) / 2  # equal up to rounding
+            for q in range(n):
+                rows_q = q + 1 if self.symmetric else n
+                self.inv[self._start[q]:self._start[q] + rows_q, r0:r1] = inv[..., :rows_q, q].permute(2, 0, 1)
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         s, m = self.s, self.m
@@ -197,7 +211,13 @@ class BlockJacobi:
         # x_J = D_J⁻¹ r_J for all blocks J at once: n products of whole (..., n, hb, wb) tensors (the small batched
         # matrix products of every block are slower on CPU, and need two copies to lay the blocks out)
         xu = torch.zeros_like(ru)
-        for q in range(s * s * m):
-            xu.addcmul_(self.inv[:, q], ru[..., q:q + 1, :, :])
+        for q, at in enumerate(self._start):
+            if not self.symmetric:
+                xu.addcmul_(self.inv[at:at + len(self._start)], ru[..., q:q + 1, :, :])
+                continue
+            col = self.inv[at:at + q + 1]  # D_J⁻¹[p, q] for p ≤ q
+            xu[..., :q + 1, :, :].addcmul_(col, ru[..., q:q + 1, :, :])  # the upper triangle and the diagonal
+            if q:  # row q left of the diagonal: D_J⁻¹[q, p] = D_J⁻¹[p, q], p < q
+                xu[..., q, :, :] += (col[:q] * ru[..., :q, :, :]).sum(-3)
         x = F.pixel_shuffle(xu, s)
         return x[..., self.shift:self.shift + h, self.shift:self.shift + w]

@@ -81,7 +81,10 @@ _MODELS: dict[str, _Model] = {
     "adain": _Model(60e6, 1200.0, 1100.0, "AdaIN"),
     "wct": _Model(320e6, 1700.0, 500.0, "WCT"),
     "photowct": _Model(200e6, 1600.0, 700.0, "PhotoWCT"),
-    "wct2": _Model(280e6, 2250.0, 2100.0, "WCT²"),
+    # WCT²'s fixed part lowered from 280 MB (2026-12-01 14:15 UTC): the quick cell (256², style 64²) measured
+    # 271–293 MiB in five fresh processes, 1.46–1.57× under the old estimate; at 768² and 12 MP in tiles the
+    # estimate stays at or above the measured peak (BENCHMARKS.md)
+    "wct2": _Model(230e6, 2250.0, 2100.0, "WCT²"),
     # optimisation: activations kept for the backward pass; L-BFGS history added in estimate_peak_bytes
     "gatys": _Model(330e6, 2900.0, 500.0, "Gatys"),
     "dpst": _Model(360e6, 3600.0, 500.0, "DPST"),
@@ -93,11 +96,11 @@ _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
 #: added, measured as ``benchmarks/bench_memory.py --only smooth:mg`` does (BENCHMARKS.md). Up to 4 MP the three
 #: channels are solved as one batch with a float32 copy of the stencil: 1.26–1.31, 0.98, 0.93 kB/px at 512²,
 #: 1024², 1536² (2026-12-01 afternoon; 1.14–1.39 kB/px before the block CG). Above 4 MP
-#: (``solve_multigrid(memory_first=True)``: half stencil, one channel at a time, Galerkin by block rows):
-#: 0.70 and 0.61 kB/px measured on that path at 1024² and 1536² (0.70 kB/px at 2560² before those changes). The figure below
-#: stays the 2560² one until a run above 4 MP (the tiling session's) measures the new path there; the tiled
-#: PhotoWCT estimate (tests/test_tiling.py) is built on it.
-_SMOOTH_MG_BPP = {"batch": 1000.0, "per channel": 700.0}
+#: (``solve_multigrid(memory_first=True)``: the stencil's upper half in float32 as its only copy, the block
+#: inverses by their upper triangles, one channel at a time): 473 B/px at 2048² and 429 B/px at 4000×3000
+#: (peak resident memory added over the float64 inputs, 1 thread, 2026-12-01 14:00 UTC; 0.52 kB/px at 12 MP
+#: before those three changes, 0.70 at 2560² before the Galerkin product by block rows).
+_SMOOTH_MG_BPP = {"batch": 1000.0, "per channel": 450.0}
 #: ``smooth(mode="auto")`` on CPU: the fastest exact solver by image size (pixels), measured side by side by
 #: benchmarks/bench_smoothing.py: the direct solve up to 32², ILU-CG up to 192² (the multigrid's set-up costs
 #: more below that), the multigrid above. Defined here, where the estimate needs it; stylelab.smoothing uses it.

@@ -45,7 +45,7 @@ still converges to float64 accuracy. Every step is slicing, elementwise
 products and small batched products on the input's device (CPU, CUDA; float32
 on MPS): O(N) memory — 25 numbers per pixel for the fine stencil (13 when stored
 by its upper half, ``BlockStencil(symmetric=True)``), 2·16 for the
-smoother's block inverses, 4 for the interpolation, about 25 for all coarse
+smoother's block inverses (2·8.5 by their upper triangles, for such a stencil), 4 for the interpolation, about 25 for all coarse
 levels together (the smoothing's measured total: ``stylelab.memory``).
 """
 

@@ -298,7 +298,8 @@ def solve_multigrid(
     Memory per pixel (float64 CG, float32 cycle): the stencil 25·8 B and its
     float32 copy 25·4 B (above 4 MP, ``memory_first``: 13·4 B for its float32 upper half,
     and the channels are solved one at a time), the smoother's two
-    block-inverse partitions 2·16·4 B, the interpolation 4·4 B, the coarse levels
+    block-inverse partitions 2·16·4 B (``memory_first``: 2·8.5·4 B, the upper
+    triangles of the symmetric inverses), the interpolation 4·4 B, the coarse levels
     ≈ 100 B, and the CG vectors (5 per channel, 8 B each); ``stylelab.memory``
     holds the measured total.
     """
