@@ -44,9 +44,10 @@ outer CG (:func:`pcg`, in the Polak–Ribière form that tolerates the rounding)
 still converges to float64 accuracy. Every step is slicing, elementwise
 products and small batched products on the input's device (CPU, CUDA; float32
 on MPS): O(N) memory — 25 numbers per pixel for the fine stencil (13 when stored
-by its upper half, ``BlockStencil(symmetric=True)``), 2·16 for the
-smoother's block inverses (2·8.5 by their upper triangles, for such a stencil), 4 for the interpolation, about 25 for all coarse
-levels together (the smoothing's measured total: ``stylelab.memory``).
+by its upper half, ``BlockStencil(symmetric=True)``), 2·16 for the smoother's
+block inverses (2·8.5 for such a stencil: their upper triangles), 4 for the
+interpolation, about 25 for all coarse levels together (the smoothing's
+measured total: ``stylelab.memory``).
 """
 
 from __future__ import annotations

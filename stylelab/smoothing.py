@@ -234,8 +234,7 @@ def _cli(args) -> int:
         stylized, content = stylized.double(), content.double()
     out, info = smooth(stylized, content, beta=args.beta, mode=args.mode, tol=args.tol, progress=True, return_info=True)
     path = save_image(out.float(), out_path, overwrite=args.overwrite)
-    its = "+".join(str(i) for i in info.iterations) or "-"
-    print(f"wrote {path} ({out.shape[-1]}×{out.shape[-2]}, {info.mode}, CG iterations {its}, residual {info.residual:.1e}, {info.seconds:.1f} s)")
+    print(f"wrote {path} ({out.shape[-1]}×{out.shape[-2]}, {info.summary()})")
     return 0
 
 

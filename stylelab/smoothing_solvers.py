@@ -39,6 +39,11 @@ class SmoothInfo:
     seconds: float = 0.0
     converged: bool = True
 
+    def summary(self) -> str:
+        """One line for the command line: solver, CG iterations (per level or channel), residual, seconds."""
+        its = "+".join(str(i) for i in self.iterations) or "-"
+        return f"{self.mode}, CG iterations {its}, residual {self.residual:.1e}, {self.seconds:.1f} s"
+
 
 
 def solve_affinity(W, y: np.ndarray, beta: float = 0.9999) -> np.ndarray:
@@ -277,8 +282,11 @@ def solve_multigrid(
     about u_k ρ/(1 − ρ): 1–2 times the last update when ρ = 0.5–0.7 (the block
     CG over three channels), up to 5 times when one channel alone converges
     slowly (ρ ≈ 0.85 at 512², measured: error 9.2e-4 where u_k·3 was 1e-3, the
-    rule before the rate was estimated). ``tests/test_multigrid.py`` checks max|r − r_direct| ≤ atol against
-    SciPy's direct solve, and ``benchmarks/bench_smoothing.py`` prints it.
+    rule before the rate was estimated). An error plateau that the updates do
+    not show stays possible: ``tests/test_multigrid.py`` checks
+    max|r − r_direct| ≤ atol against SciPy's direct solve, and
+    ``benchmarks/bench_smoothing.py`` prints it (``--reference-max``: against a
+    tight solve where the direct one does not fit).
 
     Args:
         y: (C, H, W) or (1, C, H, W) stylised channels; content: (1, 3, H, W), same device.
@@ -322,7 +330,7 @@ def solve_multigrid(
     # candidates (1, 4, H, W): 1 and the content's colours; the finest level's stencil in float32 for the cycle
     mg = Multigrid(A, torch.cat([torch.ones_like(c[:1]), c])[None], dtype=small, cycle="W", w_levels=1,
                    fine_dtype=small)
-    if big:  # the float32 half stencil is the only copy kept: CG's products use it too (module docstring)
+    if big:  # the float32 half stencil is the only copy kept: CG's products use it too (memory_first above)
         A = mg.fine
     del c
     if channels_at_once is None:

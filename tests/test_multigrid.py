@@ -191,6 +191,33 @@ def test_default_stopping_meets_the_absolute_error_target(photo, size, atol):
         S.smooth(y, c, mode="mg", atol=0.0)
 
 
+def test_tail_estimate_of_the_remaining_error():
+    """CG's remaining error from geometric updates u_k = ρ^k: u·ρ/(1−ρ), at least 2u, ρ capped at 0.95."""
+    from stylelab.smoothing_solvers import _tail_estimate
+
+    ups = [torch.tensor([0.85 ** k, 0.5 ** k], dtype=torch.float64) for k in range(8)]
+    est = _tail_estimate(ups)
+    assert torch.allclose(est, torch.tensor([0.85 ** 7 * 0.85 / 0.15, 2 * 0.5 ** 7], dtype=torch.float64))
+    assert torch.equal(_tail_estimate(ups[:1]), 2 * ups[0])  # no rate yet
+    growing = [torch.tensor([1.0]), torch.tensor([2.0])]
+    assert torch.allclose(_tail_estimate(growing), torch.tensor([2.0 * 19]))  # ρ capped at 0.95
+    assert float(_tail_estimate([torch.tensor([1.0]), torch.tensor([0.0])])) == 0.0
+
+
+def test_memory_first_path_meets_the_absolute_error_target():
+    """The > 4 MP path (float32 upper-half stencil, one channel at a time: slower per-channel CG) stops within atol."""
+    from stylelab import data
+
+    c = data.load("astronaut", size=160).double().clamp(0, 1)
+    y = data.load("chelsea", size=160).double().clamp(0, 1)[..., :160, :160]
+    c = c[..., :160, :160]
+    direct = S.solve_direct(y, c)
+    info = S.SmoothInfo("mg")
+    out = S.solve_multigrid(y, c, memory_first=True, info=info)
+    assert info.converged and len(info.iterations) == 3
+    assert (out - direct).abs().max() <= 1e-3
+
+
 def test_pcg_identity_preconditioner_solves_spd_system():
     g = torch.Generator().manual_seed(0)
     X = torch.randn(30, 30, generator=g, dtype=torch.float64)

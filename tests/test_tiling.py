@@ -1,6 +1,8 @@
 """Tiled transfer: tiles cover the image, shared statistics make tiles equal the whole image (exactly for
 receptive fields within the margin), the seam metric sees seams, and bad parameters are refused."""
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -142,7 +144,7 @@ def test_bad_parameters_and_path_mismatch():
             T.wct(x, style)
 
 
-def test_cli_tile_runs_and_refuses_other_methods(tmp_path):
+def test_cli_tile_runs_and_refuses_other_methods(tmp_path, capsys):
     from stylelab import cli, data
     from stylelab.io import save_image
 
@@ -158,6 +160,8 @@ def test_cli_tile_runs_and_refuses_other_methods(tmp_path):
         rc = cli.main(["transfer", "--method", method, str(c), str(s), "-o", str(o), "--size", "72",
                        "--random-weights", "--tile", "48", "--tile-overlap", "16", *extra])
         assert rc == 0 and o.exists()
+    # PhotoWCT's full-size smoothing says what it did: solver, iterations, residual, time
+    assert re.search(r"smoothing at 72×72: mg, CG iterations \d+, residual \d\.\de[+-]\d\d, \d+\.\d s", capsys.readouterr().out)
     rc = cli.main(["transfer", "--method", "gatys", str(c), str(s), "-o", str(tmp_path / "g.png"), "--size", "32",
                    "--random-weights", "--tile", "48"])
     assert rc == 1 and not (tmp_path / "g.png").exists()

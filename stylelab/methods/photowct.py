@@ -268,7 +268,9 @@ def run_cli(args, content, style, device) -> torch.Tensor:
         if mode is not None:
             dtype = torch.float64 if out.device.type != "mps" else torch.float32
             out = out.clamp(0, 1).to(dtype)  # the float32 result is dropped before the full-size solve
-            out = smooth(out, content.to(dtype), args.beta, mode=mode, progress=True).float()
+            out, info = smooth(out, content.to(dtype), args.beta, mode=mode, progress=True, return_info=True)
+            out = out.float()
+            print(f"smoothing at {out.shape[-1]}×{out.shape[-2]}: {info.summary()}")
         return out.clamp(0, 1)
     out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
     return out.clamp(0, 1)
