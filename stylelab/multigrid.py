@@ -123,6 +123,7 @@ class Multigrid:
             raise ValueError(f"cycle must be 'V' or 'W', got {cycle!r}")
         self.nu, self.cycle, self.w_levels, self.dtype = nu, cycle, w_levels or max_levels, dtype or A.dtype
         self.levels: list[_Level] = []
+        self.damped = 0  # how many times damp() was called
         B = candidates.to(A.dtype)
         for depth in range(max_levels):
             level = _Level(A, [])  # in A's dtype while the next level is built from it, then in the cycle's
@@ -153,6 +154,12 @@ class Multigrid:
         else:
             lam, V = torch.linalg.eigh(dense)
             self._coarse_inv = (V * torch.where(lam > lam[-1] * 1e-13, 1.0 / lam, torch.zeros_like(lam))) @ V.T
+
+    def damp(self, factor: float) -> None:
+        """Multiply every level's smoother damping ω by ``factor`` (after a CG breakdown: ω·λ_max ≥ 2 somewhere)."""
+        for level in self.levels:
+            level.omega *= factor
+        self.damped += 1
 
     @property
     def fine(self) -> BlockStencil:
@@ -234,7 +241,9 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
 
     Stops when every relative residual ‖b − A x‖/‖b‖ ≤ ``tol``, or when
     ``stop(x, r, step)`` returns True (``step`` = α_k p_k, the last update),
-    or after ``max_iter`` iterations. ``callback(iteration, residual)`` is called
+    or after ``max_iter`` iterations, or on a breakdown (pᵀAp ≤ 0, rᵀz ≤ 0 or a
+    non-finite step: A or the preconditioner is not SPD in the arithmetic used),
+    keeping the last iterate. ``callback(iteration, residual)`` is called
     after each step. Returns (x, iterations, final relative residual (true, recomputed)).
     """
     tiny = torch.finfo(b.dtype).tiny
@@ -255,7 +264,10 @@ def pcg(apply_A, b: torch.Tensor, precond, *, x0: torch.Tensor | None = None, to
         rz = dot(r, z)
         while it < max_iter:  # in place: x, r, p, q and z are the only full-size vectors at 12 MP
             q = apply_A(p)
-            alpha = (rz / dot(p, q).clamp_min(tiny))[..., None, None]
+            pq = dot(p, q)
+            if not bool(torch.isfinite(pq).all() and (pq > 0).all() and (rz > 0).all()):
+                break  # pᵀAp ≤ 0 or rᵀz ≤ 0: A or the preconditioner is not SPD in this precision; x is the last iterate
+            alpha = (rz / pq)[..., None, None]
             x.addcmul_(alpha, p)
             r.addcmul_(alpha, q, value=-1.0)
             del q
@@ -301,7 +313,10 @@ def _block_loop(apply_A, x, r, precond, bn, tol, max_iter, callback, stop) -> in
     it = 0
     while it < max_iter:
         q = apply_A(p)
-        Gi = pinv(gram(p, q))
+        G = gram(p, q)
+        if not bool(torch.isfinite(G).all()):  # a breakdown (e.g. a preconditioner that returned NaN or inf)
+            return it  # x and r stay those of the last step
+        Gi = pinv(G)
         a = Gi @ gram(p, r)
         step = times(p, a)
         x += step

@@ -72,6 +72,7 @@ pixels are then within about 2e-3 of the float64 solve (``tests/test_smoothing.p
 from __future__ import annotations
 
 import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -216,6 +217,10 @@ def smooth(
     if clamp:
         out = out.clamp(0, 1)
     info.seconds = time.perf_counter() - t0
+    if not info.converged:
+        warnings.warn(f"the smoothing stopped before its target ({info.summary()}): the result is the last "
+                      "iterate; a larger max_iter, or mode='ilu'/'direct' on a smaller image, may reach it",
+                      RuntimeWarning, stacklevel=2)
     return (out, info) if return_info else out
 
 

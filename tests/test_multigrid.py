@@ -218,6 +218,55 @@ def test_memory_first_path_meets_the_absolute_error_target():
     assert (out - direct).abs().max() <= 1e-3
 
 
+@pytest.mark.parametrize("block", [False, True])
+def test_pcg_stops_on_a_breakdown_with_the_last_finite_iterate(block):
+    """A preconditioner that is not SPD (here −I after two good steps, or NaN) stops CG instead of filling x with
+    NaN; the caller sees the residual of the last iterate (the smoothing then warns that it did not converge)."""
+    _, c = _photo(20, 24)
+    A, _ = _system(c)
+    b = torch.randn(3, 1, 20, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    # (block CG A-orthogonalises whatever directions it gets, so −I only slows it down: NaN is its breakdown)
+    for bad in ((lambda r: torch.full_like(r, float("nan"))),) if block else (lambda r: -r, lambda r: r * float("nan")):
+        calls = [0]
+
+        def precond(r):
+            calls[0] += 1
+            return r.clone() if calls[0] <= 2 else bad(r)
+
+        x, it, res = pcg(A.apply, b, precond, tol=1e-12, max_iter=50, block=block)
+        assert torch.isfinite(x).all() and 1 <= it <= 3 and 0 < res < 1
+
+
+def test_multigrid_solve_recovers_from_a_smoother_that_diverges(monkeypatch):
+    """Power iteration can underestimate λ_max(D_B⁻¹A) (an 8× upscaled photo at 12 MP: 1.9 after its 6 steps, > 3.5
+    after 20), so ω·λ_max ≥ 2, the cycle is indefinite and CG breaks down (rᵀz < 0; it used to fill the image with
+    NaN). Simulated with ω = 3: the solve halves ω until CG converges, reaches the error target, and says so."""
+    import stylelab.smoothing_solvers as SS
+
+    real = SS.Multigrid
+
+    class Overdamped(real):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            for level in self.levels:
+                level.omega = 3.0
+
+    monkeypatch.setattr(SS, "Multigrid", Overdamped)
+    y, c = _photo(48, 40)
+    direct = S.solve_direct(y, c)
+    for memory_first in (True, False):
+        info = S.SmoothInfo("mg")
+        out = S.solve_multigrid(y, c, memory_first=memory_first, channels_at_once=False, info=info)
+        assert torch.isfinite(out).all() and info.converged and "damping halved" in info.mode
+        assert (out - direct).abs().max() <= 1e-3
+
+
+def test_smoothing_warns_when_it_stops_before_its_target():
+    y, c = _photo(96, 96)
+    with pytest.warns(RuntimeWarning, match="stopped before its target"):
+        S.smooth(y, c, mode="cg", max_iter=1, tol=1e-12)
+
+
 def test_pcg_identity_preconditioner_solves_spd_system():
     g = torch.Generator().manual_seed(0)
     X = torch.randn(30, 30, generator=g, dtype=torch.float64)
