@@ -368,7 +368,7 @@ def solve_multigrid(
             z, it, res = pcg(A.apply, b, mg, x0=z, tol=0.0 if tol is None else tol, max_iter=max_iter - used,
                              callback=callback, stop=stop, block=True)
             used += it
-            reached = small_update[0] or (tol is not None and res <= tol)
+            reached = small_update[0] or res <= (0.0 if tol is None else tol)  # (0: solved exactly, e.g. b = 0)
             if reached or used >= max_iter or mg.damped >= _MAX_DAMPING:
                 break
             # CG broke down (rᵀz ≤ 0): the power iteration underestimated λ_max(D_B⁻¹A) and the smoother

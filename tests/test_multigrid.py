@@ -261,6 +261,16 @@ def test_multigrid_solve_recovers_from_a_smoother_that_diverges(monkeypatch):
         assert (out - direct).abs().max() <= 1e-3
 
 
+def test_a_channel_of_zeros_is_solved_exactly_without_a_breakdown():
+    """A saturated channel (y = 0, as PhotoWCT's clamp gives) has b = 0: solved at once, not a breakdown."""
+    y, c = _photo(40, 36)
+    y[:, 2] = 0.0
+    for memory_first in (True, False):
+        info = S.SmoothInfo("mg")
+        out = S.solve_multigrid(y, c, memory_first=memory_first, channels_at_once=False, info=info)
+        assert info.converged and info.mode == "mg" and info.iterations[2] == 0 and out[:, 2].abs().max() == 0
+
+
 def test_smoothing_warns_when_it_stops_before_its_target():
     y, c = _photo(96, 96)
     with pytest.warns(RuntimeWarning, match="stopped before its target"):
