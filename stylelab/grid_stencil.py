@@ -174,6 +174,7 @@ class BlockJacobi:
         self._pad = (shift, self.wp - w - shift, shift, self.hp - h - shift)
         hb, wb, n = self.hp // s, self.wp // s, s * s * m
         # (n, n, hb, wb), unknown index a·s² + p (p = py·s + px inside the block): the order of pixel_unshuffle
+        self.n = n
         self.symmetric = A.symmetric if symmetric is None else bool(symmetric)
         # column q of the inverse from row 0 (symmetric: to row q only) at planes start[q] …
         self._start = [q * (q + 1) // 2 for q in range(n)] if self.symmetric else [q * n for q in range(n)]
@@ -213,7 +214,7 @@ class BlockJacobi:
         xu = torch.zeros_like(ru)
         for q, at in enumerate(self._start):
             if not self.symmetric:
-                xu.addcmul_(self.inv[at:at + len(self._start)], ru[..., q:q + 1, :, :])
+                xu.addcmul_(self.inv[at:at + self.n], ru[..., q:q + 1, :, :])
                 continue
             col = self.inv[at:at + q + 1]  # D_J⁻¹[p, q] for p ≤ q
             xu[..., :q + 1, :, :].addcmul_(col, ru[..., q:q + 1, :, :])  # the upper triangle and the diagonal
