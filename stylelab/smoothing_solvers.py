@@ -371,9 +371,10 @@ def solve_multigrid(
             reached = small_update[0] or res <= (0.0 if tol is None else tol)  # (0: solved exactly, e.g. b = 0)
             if reached or used >= max_iter or mg.damped >= _MAX_DAMPING:
                 break
-            # CG broke down (rᵀz ≤ 0): the power iteration underestimated λ_max(D_B⁻¹A) and the smoother
-            # diverges on some mode (seen on an 8× upscaled photo at 12 MP: 1.9 after 6 steps, > 3.5 after 20).
-            # Halve every level's damping and go on from the last iterate.
+            # CG broke down (rᵀz ≤ 0 or pᵀMp ≤ 0): the cycle is not positive definite, e.g. a smoother that
+            # diverges on a mode that λ_max's Lanczos estimate missed (ω·λ_max ≥ 2; a 6-step power iteration
+            # missed λ_max = 3.6 on an 8× upscaled photo at 12 MP, 1.9 estimated). Halve every level's damping and
+            # go on from the last iterate.
             mg.damp(0.5)
             updates.clear()
         out[g] = sq * z[:, 0]

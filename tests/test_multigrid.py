@@ -4,10 +4,11 @@ agreement with SciPy's direct solve, and errors on bad parameters. Speed is in b
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from stylelab import matting, smoothing as S
+from stylelab import data, matting, smoothing as S
 from stylelab.aggregation import block_basis as _block_basis, galerkin as _galerkin
-from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, pcg
+from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _lanczos_lambda_max, pcg
 
 
 def _photo(h, w, seed=0):
@@ -129,6 +130,36 @@ def test_block_jacobi_inverts_the_diagonal_blocks():
     assert torch.allclose(sym(eye).reshape(90, 90).T, want, atol=1e-8 * want.abs().max())
     x = torch.randn(2, 3, 1, 9, 10, dtype=torch.float64)  # leading dimensions
     assert torch.allclose(sym(x), bj(x), atol=1e-10)
+
+
+def _smoothed_lambda_max(A, smoother):
+    """The exact largest eigenvalue of D_B⁻¹A, from the dense matrix (small A only)."""
+    h, w = A.shape
+    n = A.m * h * w
+    eye = torch.eye(n, dtype=torch.float64).reshape(n, A.m, h, w)
+    C = torch.linalg.cholesky(smoother(eye).reshape(n, n))  # D_B⁻¹ = C Cᵀ: D_B⁻¹A is similar to Cᵀ A C
+    return torch.linalg.eigvalsh(C.T @ A.apply(eye).reshape(n, n) @ C)[-1].item()
+
+
+def test_smoother_damping_keeps_every_partition_contracting():
+    # An 8-bit photo upscaled 8× (bilinear, as a phone's digital zoom or a resized upload): flat ramps of
+    # quantised colour, where block-Jacobi's λ_max(D_B⁻¹A) reaches 2.3 here (3.6 at one spot of a 12 MP
+    # upscale). A 6-step power iteration on one partition said < 1.9, so ω = 1 and the smoother diverged on
+    # that mode (ω·λ > 2).
+    crop = data.load("mountains").double()[..., 200:205, 300:305]
+    content = (F.interpolate(crop, scale_factor=8, mode="bilinear", align_corners=False).clamp(0, 1) * 255).round() / 255
+    A, B = _system(content)
+    mg = Multigrid(A, B, coarse_size=200)
+    assert len(mg.levels) >= 3
+    for depth, level in enumerate(mg.levels[:-1]):
+        lams = [_smoothed_lambda_max(level.A, sm) for sm in level.smoothers]
+        # the colouring bound of the module (blocks of 4 colours): λ_max ≤ 4
+        assert max(lams) <= 4 + 1e-9
+        # the damping keeps both partitions' sweeps contracting in the A-norm, with some margin
+        assert level.omega * max(lams) < 1.97, (depth, level.omega, lams)
+        for lam, sm in zip(lams, level.smoothers):  # Lanczos' estimate is close (within 5 %) to the truth
+            assert abs(_lanczos_lambda_max(level.A, sm) - lam) <= 0.05 * lam
+    assert max(_smoothed_lambda_max(A, sm) for sm in mg.levels[0].smoothers) > 2.2  # (a case where it matters)
 
 
 @pytest.mark.parametrize("cycle,w_levels", [("V", None), ("W", None), ("W", 1)])
