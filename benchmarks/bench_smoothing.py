@@ -129,7 +129,9 @@ def main(argv=None) -> int:
             print(f"{hw[1]}x{hw[0]:<5} {solver:>7} {m.seconds:>8.2f} {m.cpu:>7.2f} {its:>6} {info.residual:>9.1e} {peak} {cmp}", flush=True)
         del rows, direct, y, c
     if hasattr(os, "getloadavg"):
-        print(f"load average at the end {os.getloadavg()[0]:.1f}; this process's peak RSS "
+        # ru_maxrss is the kernel's high-water mark, which PeakMemory resets at every measured cell: since the last
+        # cell began, not over the whole run (and so is the maximum /usr/bin/time reports for this process)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}; peak RSS since the last cell began "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     return 0
 

@@ -190,7 +190,9 @@ def main(argv=None) -> int:
                       flush=True)
                 del out, m
             del results
-    print(f"load average at the end {os.getloadavg()[0]:.1f}; this process's peak RSS (model, Python and all) "
+    # ru_maxrss is the kernel's high-water mark, which PeakMemory resets at every measured cell: since the last
+    # cell began, not over the whole run (and so is the maximum /usr/bin/time reports for this process)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}; peak RSS since the last cell began "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
     if args.json:
         import json
