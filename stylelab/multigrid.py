@@ -74,10 +74,15 @@ class _Level:
     f: int = 0
 
 
-#: λ_max(D_B⁻¹A) ≤ 4 for any SPD A whose blocks couple only to their 8 neighbours (stencil radius ≤ the
-#: block side): colour the blocks by the parities of their row and column; blocks of one colour do not
-#: couple, so xᵀAx = ‖Σ_c x_c‖²_A ≤ 4 Σ_c ‖x_c‖²_A = 4 xᵀD_Bx (Cauchy–Schwarz over the 4 colours).
-_COLOURS = 4
+def _colour_bound(radius: int, s: int) -> int:
+    """A rigorous bound on λ_max(D_B⁻¹A) for SPD A, s×s blocks and a stencil of ``radius``.
+
+    Blocks whose indices differ by more than c = ⌈radius/s⌉ along an axis do not couple,
+    so colouring the blocks by their (row, column) indices modulo c + 1 gives k = (c + 1)²
+    colours with no coupling inside a colour: xᵀAx = ‖Σ_j x_j‖²_A ≤ k Σ_j ‖x_j‖²_A = k xᵀD_Bx
+    (Cauchy–Schwarz over the colours j). k = 4 for the smoothers here (radius ≤ s).
+    """
+    return (-(-radius // s) + 1) ** 2
 
 
 def _lanczos_lambda_max(A: BlockStencil, smoother, steps: int = 10) -> float:
@@ -93,8 +98,9 @@ def _lanczos_lambda_max(A: BlockStencil, smoother, steps: int = 10) -> float:
     power steps to show λ > 3.5 where 6 steps gave 1.9 (a photo upscaled 8× to
     12 MP, whose smoother then diverged and CG broke down). The Ritz pair's
     residual |T_{k,k+1} s_k| is added (an eigenvalue lies within it of θ), and
-    the result is capped by the rigorous bound 4 (``_COLOURS``).
+    the result is capped by the rigorous bound of :func:`_colour_bound` (4 here).
     """
+    bound = float(_colour_bound(A.radius, smoother.s))
     g = torch.Generator(device="cpu").manual_seed(0)
     r = (torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64) - 0.5).to(A.device, A.dtype)
     z = smoother(r)
@@ -114,14 +120,14 @@ def _lanczos_lambda_max(A: BlockStencil, smoother, steps: int = 10) -> float:
         off.append(max(beta, 0.0) ** 0.5 / alpha)
         p, rz, alpha_prev, beta_prev = z + beta * p, rz_new, alpha, beta
     if not diag:
-        return float(_COLOURS)
+        return bound
     k = len(diag)
     T = torch.diag(torch.tensor(diag, dtype=torch.float64))
     if k > 1:
         e = torch.tensor(off[:k - 1], dtype=torch.float64)
         T += torch.diag(e, 1) + torch.diag(e, -1)
     theta, S = torch.linalg.eigh(T)
-    return min(float(_COLOURS), float(theta[-1]) + off[k - 1] * float(S[-1, -1].abs()))
+    return min(bound, float(theta[-1]) + off[k - 1] * float(S[-1, -1].abs()))
 
 
 class Multigrid:

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from stylelab import data, matting, smoothing as S
 from stylelab.aggregation import block_basis as _block_basis, galerkin as _galerkin
-from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _lanczos_lambda_max, pcg
+from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _colour_bound, _lanczos_lambda_max, pcg
 
 
 def _photo(h, w, seed=0):
@@ -153,13 +153,29 @@ def test_smoother_damping_keeps_every_partition_contracting():
     assert len(mg.levels) >= 3
     for depth, level in enumerate(mg.levels[:-1]):
         lams = [_smoothed_lambda_max(level.A, sm) for sm in level.smoothers]
-        # the colouring bound of the module (blocks of 4 colours): λ_max ≤ 4
-        assert max(lams) <= 4 + 1e-9
+        # the colouring bound (blocks of 4 colours): λ_max ≤ 4
+        assert _colour_bound(level.A.radius, level.f) == 4 and max(lams) <= 4 + 1e-9
         # the damping keeps both partitions' sweeps contracting in the A-norm, with some margin
         assert level.omega * max(lams) < 1.97, (depth, level.omega, lams)
         for lam, sm in zip(lams, level.smoothers):  # Lanczos' estimate is close (within 5 %) to the truth
             assert abs(_lanczos_lambda_max(level.A, sm) - lam) <= 0.05 * lam
     assert max(_smoothed_lambda_max(A, sm) for sm in mg.levels[0].smoothers) > 2.2  # (a case where it matters)
+
+
+def test_colour_bound_holds_for_a_wide_stencil_on_small_blocks():
+    # blocks couple with their neighbours up to ⌈radius/s⌉ blocks away: (⌈radius/s⌉ + 1)² colours
+    assert _colour_bound(2, 4) == 4 and _colour_bound(1, 2) == 4 and _colour_bound(2, 2) == 4
+    assert _colour_bound(2, 1) == 9 and _colour_bound(4, 2) == 9
+    # an SPD 5×5 stencil (the 3×3 box's autocorrelation, whose Fourier transform |sinc|² ≥ 0, plus 1e-3 I) with
+    # point blocks (s = 1): for the constant vector xᵀAx / xᵀDx → 81/9 = 9 in the interior, far above 4
+    box = torch.ones(3, 3, dtype=torch.float64)
+    K = F.conv2d(F.pad(box, (2, 2, 2, 2))[None, None], box[None, None])[0, 0]  # (5, 5): 1 2 3 2 1 ⊗ 1 2 3 2 1
+    K[2, 2] += 1e-3
+    A = BlockStencil(K[:, :, None, None, None, None].expand(5, 5, 1, 1, 24, 24).clone())
+    sm = BlockJacobi(A, 1)
+    lam = _smoothed_lambda_max(A, sm)
+    assert 8 < lam <= 9
+    assert 8 < _lanczos_lambda_max(A, sm) <= 9  # not capped at 4
 
 
 @pytest.mark.parametrize("cycle,w_levels", [("V", None), ("W", None), ("W", 1)])
