@@ -33,10 +33,12 @@ LAYER_OF_MODULE = {
     "layout": "tables",
     "checkpoints": "weights",
     "weights": "weights",
+    "onnx_weights": "weights",
     "encoders": "models",
     "decoders": "models",
     "wavenets": "models",
     "transformnet": "models",
+    "ghiasi": "models",
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",
