@@ -179,7 +179,7 @@ def style_vector(net: ArbitraryStyleNet, style: torch.Tensor, *, resize: bool = 
     ``resize``: bring the style to 256×256 first (bilinear, antialiased), the
     size the release's predictor was trained and converted at.
     """
-    (style,) = follow(net, style)
+    style = follow(net, style)
     if resize and style.shape[-2:] != (STYLE_SIZE, STYLE_SIZE):
         style = F.interpolate(style, size=(STYLE_SIZE, STYLE_SIZE), mode="bilinear", align_corners=False, antialias=True)
     return net.predictor(style)
@@ -196,8 +196,8 @@ def stylize(net: ArbitraryStyleNet, content: torch.Tensor, style: torch.Tensor, 
     """
     if not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    (content,) = follow(net, content)
-    v = style_vector(net, style) if style.dim() == 4 else follow(net, style)[0].reshape(-1, STYLE_DIM)
+    content = follow(net, content)
+    v = style_vector(net, style) if style.dim() == 4 else follow(net, style).reshape(-1, STYLE_DIM)
     if alpha < 1.0:
         v = alpha * v + (1.0 - alpha) * style_vector(net, content)
     return net.transformer(content, v)

