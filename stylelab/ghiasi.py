@@ -30,7 +30,15 @@ the weights registry):
 
 Functions for notebooks: :func:`load` (the pair), :func:`style_vector`
 (style image → ``(B, 100)``), :func:`stylize` (content + style image or
-vector → image). The release's inputs are 256×256 styles and 384×384
+vector → image)::
+
+    net = stylelab.ghiasi.load()                 # installed magenta_arbitrary; net.pretrained says so
+    v = stylelab.ghiasi.style_vector(net, style)  # (1, 100): the learned style embedding
+    out = stylelab.ghiasi.stylize(net, content, style, alpha=0.8)  # or stylize(net, content, v)
+
+Measured on the course images (tests/test_magenta.py): each output's channel
+means and standard deviations are nearest those of its own style among the
+four course paintings. The release's inputs are 256×256 styles and 384×384
 contents; :func:`stylize` resizes the style to 256×256 as the release does,
 and takes contents of any size (sides not multiples of 4 are padded and
 cropped back).
@@ -144,32 +152,44 @@ def load(source=None, *, device=None, random: bool | None = None) -> ArbitrarySt
     Args:
         source: a state dict, or a path to a converted ``.pth`` file; default:
             the installed ``magenta_arbitrary`` (``stylelab weights download
-            magenta_arbitrary``).
-        random: allow random weights when the file is missing (a smoke test:
-            ``.pretrained`` is then ``False`` and a warning is printed).
+            magenta_arbitrary``; installed now when missing, unless
+            ``$STYLELAB_OFFLINE=1``).
+        random: allow random weights when the file is missing (default
+            ``$STYLELAB_RANDOM_WEIGHTS``): a smoke test only — ``.pretrained`` is
+            then ``False`` and a :class:`stylelab.weights.RandomWeightsWarning` says so.
+
+    Returns:
+        :class:`ArbitraryStyleNet` on ``get_device(device)``; ``.pretrained`` says
+        whether the weights are the trained ones.
+
+    Raises:
+        stylelab.weights.WeightsNotFoundError: not installed, and random weights not allowed.
+        ValueError: a state dict that is not the pair's.
     """
     net = ArbitraryStyleNet()
     if isinstance(source, Mapping):
-        state = source
+        state = dict(source)
+    elif source is not None:
+        state = weights.read_checkpoint(source)
     else:
-        state = weights.read_checkpoint(source) if source is not None else _installed_state(random)
+        try:
+            state = weights.read_checkpoint(weights.resolve("magenta_arbitrary"))
+        except weights.WeightsNotFoundError:
+            if not weights.random_allowed(random):
+                raise
+            weights.warn_random("Ghiasi et al.'s arbitrary-style network", weights.get("magenta_arbitrary"))
+            state = None
     if state is not None:
-        net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()}, strict=False)
-        missing = set(net.state_dict()) - set(state) - {"transformer.arch"}
-        if missing:
-            raise ValueError(f"not a magenta_arbitrary state dict: {len(missing)} keys missing, e.g. {sorted(missing)[:3]}")
+        state = {k: torch.as_tensor(v) for k, v in state.items()}
+        state.setdefault("transformer.arch", net.transformer.arch)
+        missing = sorted(set(net.state_dict()) - set(state))
+        unexpected = sorted(set(state) - set(net.state_dict()))
+        if missing or unexpected:
+            raise ValueError(f"not a magenta_arbitrary state dict: missing {missing[:3]}, unexpected {unexpected[:3]} "
+                             f"({len(missing)} and {len(unexpected)} keys)")
+        net.load_state_dict(state)
         net.pretrained = True
     return net.eval().requires_grad_(False).to(get_device(device))
-
-
-def _installed_state(random):
-    try:
-        return weights.load_state_dict("magenta_arbitrary")
-    except (weights.WeightsNotFoundError, KeyError):
-        if not weights.random_allowed(random):
-            raise
-        weights.warn_random("Ghiasi et al.'s arbitrary-style network (magenta_arbitrary)")
-        return None
 
 
 @torch.no_grad()
