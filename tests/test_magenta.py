@@ -412,3 +412,31 @@ def test_real_arbitrary_network_takes_each_styles_colours(trained):
     full = ghiasi.stylize(net, content, styles[0])
     none = ghiasi.stylize(net, content, styles[0], alpha=0.0)
     assert (none - content).abs().mean() < 0.5 * (full - content).abs().mean()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::stylelab.weights.RandomWeightsWarning")
+def test_device_rule_magenta_networks_placed_by_get_device_and_cpu_inputs_follow(monkeypatch):
+    """CPU images given to the networks on another device (the harness of test_device_rule, which fails like CUDA
+    on a mismatch) give the CPU's numbers."""
+    import copy
+
+    from stylelab import device as D
+    from stylelab.methods import johnson
+    from test_device_rule import OTHER, second_device
+
+    torch.manual_seed(0)
+    c, s = torch.rand(1, 3, 36, 28), torch.rand(1, 3, 40, 40)
+    cin = TransformNet(**MAGENTA_CIN26).eval()
+    arb = ghiasi.load(device="cpu", random=True)
+    w = torch.zeros(26)
+    w[2] = w[5] = 0.5
+    want_cin, want_arb = johnson.stylize(cin, c, w), ghiasi.stylize(arb, c, s, alpha=0.7)
+    with second_device(monkeypatch):
+        assert D.device_of(ghiasi.load(random=True)).type == OTHER.type
+        got_cin = johnson.stylize(copy.deepcopy(cin).to(OTHER), c, w)
+        got_arb = ghiasi.stylize(copy.deepcopy(arb).to(OTHER), c, s, alpha=0.7)
+        assert got_cin.device.type == got_arb.device.type == OTHER.type
+        got_cin, got_arb = got_cin.cpu(), got_arb.cpu()
+    torch.testing.assert_close(got_cin, want_cin, rtol=0, atol=0)
+    torch.testing.assert_close(got_arb, want_arb, rtol=0, atol=0)

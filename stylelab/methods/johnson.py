@@ -42,7 +42,7 @@ import torch
 import torch.nn as nn
 
 from .. import losses, stats, weights
-from ..device import get_device
+from ..device import follow, get_device
 from ..encoders import normalised_vgg19
 from ..io import load_image
 from ..train_checkpoint import FORMAT, load_module_state
@@ -235,11 +235,13 @@ class PerceptualLoss:
 # ============================================================================ use
 @torch.no_grad()
 def stylize(net: TransformNet, content: torch.Tensor, style=None) -> torch.Tensor:
-    """One forward pass in eval mode: ``(B, 3, H, W)`` → ``(B, 3, H, W)`` in [0, 1].
+    """One forward pass in eval mode: ``(B, 3, H, W)`` → ``(B, 3, H, W)`` in [0, 1], on the network's device.
 
     ``style``: for a conditional network, an index, indices or mixing weights
-    (:func:`stylelab.norms.style_weights`); ignored otherwise.
+    (:func:`stylelab.norms.style_weights`); ignored otherwise. The content
+    follows the network (its device and dtype).
     """
+    content = follow(net, content)
     was = net.training
     net.eval()
     try:
