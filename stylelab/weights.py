@@ -2,7 +2,9 @@
 
 The checkpoints themselves are data in :mod:`stylelab.checkpoints` (file
 name, URL, licence, official keys and shapes, rename map, SHA-256 prefix);
-this module imports nothing else from stylelab, so every model can use it.
+besides them this module imports only the format readers and converters of
+:mod:`stylelab.package_formats` (and :mod:`stylelab.onnx_weights` where the
+checkout has it), so every model can use it.
 
 Resolution order for a checkpoint (:func:`resolve`):
 
