@@ -232,8 +232,19 @@ class TransformNet(nn.Module):
         elif len(arch) != 6:
             raise ValueError(f"unknown TransformNet 'arch' entry {arch}: saved by a newer stylelab?")
         net = cls(width, n_res, norms[norm], n_styles, ups[up], kernel, **extra)
-        net.load_state_dict({**state, "arch": net.arch})  # a 6-entry arch (saved before the variants) is upgraded
+        net.load_state_dict(state)
         return net
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A 6-entry ``arch`` (saved before channels/bias/output/down_norm/style_dim existed) describes the same
+        # network as the 15-entry one when its six values agree: upgrade it, so old checkpoints load and resume.
+        key = prefix + "arch"
+        old = state_dict.get(key)
+        if old is not None and old.numel() == 6 and torch.equal(old.cpu().long(), self.arch[:6].cpu()) \
+                and self.channels == (self.width, 2 * self.width, 4 * self.width, 2 * self.width, self.width) \
+                and self.bias and self.output == "tanh" and self.down_norm == self.norm:
+            state_dict[key] = self.arch.clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor, style=None) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 3:

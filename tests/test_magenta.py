@@ -110,6 +110,9 @@ def test_transformnet_variants_round_trip_and_old_arch_entries_still_load():
     old = TransformNet(8, 1, "instance").state_dict()
     old["arch"] = old["arch"][:6]  # a checkpoint saved before the variants existed
     assert TransformNet.from_state_dict(old).channels == (8, 16, 32, 16, 8)
+    TransformNet(8, 1, "instance").load_state_dict(old)  # resuming a training checkpoint loads into a new net
+    with pytest.raises(RuntimeError, match="arch"):  # but it does not describe a network with other widths
+        TransformNet(8, 1, "instance", channels=(8, 16, 32, 16, 4)).load_state_dict(old)
 
 
 def test_cin26_output_is_in_0_1_keeps_the_size_and_mixes_linearly_in_gamma_beta():
