@@ -31,6 +31,7 @@ from typing import Literal, Sequence
 import numpy as np
 import torch
 
+from .device import get_device
 from .io import open_image
 
 __all__ = [
@@ -245,7 +246,7 @@ def read_labels(
     if like is not None:
         hw = like.shape[-2:] if isinstance(like, torch.Tensor) else like
         lab = fit_labels(lab, hw, f"label map {path}")
-    return lab.to(device) if device is not None else lab
+    return lab.to(get_device(device)) if device is not None else lab
 
 
 def save_labels(labels, path: str | os.PathLike, overwrite: bool = False) -> Path:

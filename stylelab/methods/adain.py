@@ -211,7 +211,7 @@ def _bench_pixel(cfg, device) -> Runner:
 
 def _add_train_arguments(parser) -> None:
     parser.add_argument("--styles", help="folder of style images, e.g. WikiArt (required)")
-    parser.add_argument("--style-weight", type=float, default=10.0, help="style weight (default 10)")
+    parser.add_argument("--style-weight", type=V.arg_float(0), default=10.0, help="style weight (default 10)")
 
 
 def _train_job(args, images, device, random) -> TrainJob:

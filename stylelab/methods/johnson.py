@@ -41,6 +41,7 @@ import torch
 import torch.nn as nn
 
 from .. import losses, stats
+from .. import validate as V
 from ..device import get_device
 from ..encoders import normalised_vgg19
 from ..io import load_image
@@ -259,7 +260,7 @@ def load(path, device=None) -> TransformNet:
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--model", default=None, help="trained network (required): a `stylelab train --method johnson|cin` checkpoint")
     parser.add_argument("--style-index", type=int, default=None, help="conditional (CIN) models: which style of the table")
-    parser.add_argument("--mix", default=None, help="conditional models: mixing weights, e.g. 0.5,0.5 (style interpolation)")
+    parser.add_argument("--mix", type=V.arg_float_list(0), default=None, help="conditional models: mixing weights, e.g. 0.5,0.5 (style interpolation)")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
@@ -270,11 +271,8 @@ def run_cli(args, content, style, device) -> torch.Tensor:
     if net.conditional:
         if args.mix is not None and args.style_index is not None:
             raise ValueError("give --style-index or --mix, not both")
-        if args.mix is not None:
-            try:
-                choice = torch.tensor([float(v) for v in args.mix.split(",")])
-            except ValueError:
-                raise ValueError(f"--mix takes comma-separated numbers, e.g. 0.5,0.5; got {args.mix!r}") from None
+        if args.mix is not None:  # finite numbers ≥ 0, checked by the option's type
+            choice = torch.tensor(args.mix)
         else:
             choice = args.style_index if args.style_index is not None else 0
     elif args.mix is not None or args.style_index not in (None, 0):
@@ -287,16 +285,16 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 def add_train_arguments(g) -> None:
     """Options of ``stylelab train --method johnson|cin`` (added to the train subcommand)."""
     g.add_argument("--styles", default=None, help="johnson: one style image; cin: a folder of style images (one style each)")
-    g.add_argument("--style-weight", type=float, default=None,
+    g.add_argument("--style-weight", type=V.arg_float(0), default=None,
                    help="absolute style weight (default: balanced from the data, see --style-ratio)")
-    g.add_argument("--style-ratio", type=float, default=1.0,
+    g.add_argument("--style-ratio", type=V.arg_float(0, open_low=True), default=1.0,
                    help="style/content balance when --style-weight is not given (PerceptualLoss.balanced; default 1)")
-    g.add_argument("--width", type=int, default=32, help="johnson/cin: channels of the first layer (paper: 32)")
+    g.add_argument("--width", type=V.arg_int(1), default=32, help="johnson/cin: channels of the first layer (paper: 32)")
     g.add_argument("--norm", choices=["instance", "batch"], default="instance", help="johnson: normalisation (cin is always conditional)")
     g.add_argument("--upsample", choices=sorted(UPSAMPLE_MODES), default="nearest", help="johnson/cin: ×2 upsampling")
-    g.add_argument("--content-weight", type=float, default=1.0, help="johnson/cin: feature-loss weight with --style-weight (default 1)")
-    g.add_argument("--tv-weight", type=float, default=0.0, help="johnson/cin: total-variation weight with --style-weight (default 0)")
-    g.add_argument("--style-size", type=int, default=None, help="johnson/cin: shorter side of the style images (default --size)")
+    g.add_argument("--content-weight", type=V.arg_float(0), default=1.0, help="johnson/cin: feature-loss weight with --style-weight (default 1)")
+    g.add_argument("--tv-weight", type=V.arg_float(0), default=0.0, help="johnson/cin: total-variation weight with --style-weight (default 0)")
+    g.add_argument("--style-size", type=V.arg_int(1), default=None, help="johnson/cin: shorter side of the style images (default --size)")
     g.add_argument("--encoder", choices=["vgg", "random-filters"], default="vgg",
                    help="johnson/cin: loss network: normalised VGG-19, or seeded random filters (no weights needed)")
 
