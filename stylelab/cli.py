@@ -214,8 +214,9 @@ def _style_size(args) -> tuple[int, int] | None:
 def _read_label_maps(args, method, content, style):
     """``--content-labels``/``--style-labels`` → ``(content_map, style_map)`` or ``None``, checked before any work.
 
-    Read with :func:`stylelab.labels.read_labels` (ids, palette PNGs, DPST colour masks); a map must
-    have its image's aspect (it is resized to the image, never stretched).
+    Read together with :func:`stylelab.labels.read_label_pair` (ids, palette PNGs, colour masks; one
+    convention for both, a lossy file refused or repaired by its stated rule); a map must have its
+    image's aspect (it is resized to the image, never stretched).
     """
     given = (args.content_labels is not None, args.style_labels is not None)
     if not any(given):
@@ -224,9 +225,9 @@ def _read_label_maps(args, method, content, style):
         raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
     if not method.labels:
         raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
-    cl = L.read_labels(args.content_labels, like=content, device=content.device)
-    sl = L.read_labels(args.style_labels, like=style, device=style.device)
-    print(L.label_report(cl, sl))
+    cl, sl = L.read_label_pair(args.content_labels, args.style_labels, content_like=content, style_like=style,
+                               device=content.device)  # one convention for both maps
+    print(L.label_report(cl, sl, warn=True))
     return cl, sl
 
 
