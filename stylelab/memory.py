@@ -334,9 +334,9 @@ def largest_fitting_style(method: str, height: int, width: int, style_hw: tuple[
     return shw(lo)
 
 
-def style_advice(style_hw: tuple[int, int], fit: tuple[int, int], needed: int) -> str:
-    """The sentence of a refusal whose cause is the style: its size, what it needs, the ``--style-size`` that fits."""
-    return (f"The cause is the style: at {style_hw[1]}×{style_hw[0]} px its pass needs about {format_bytes(needed)}. "
+def style_advice(style_hw: tuple[int, int], fit: tuple[int, int]) -> str:
+    """The sentence of a refusal whose cause is the style: its size and the ``--style-size`` that fits."""
+    return (f"The cause is the style at {style_hw[1]}×{style_hw[0]} px (with a smaller style the content fits). "
             f"Use a smaller style: --style-size {min(fit)} (library: load the style with size={min(fit)}) gives "
             f"{fit[1]}×{fit[0]} px, which fits.")
 
@@ -377,7 +377,7 @@ def check_fits(method: str, height: int, width: int, *, style_hw=None, tile=None
         raise MemoryBudgetError(
             f"{label} at {int(width)}×{int(height)} px with a {style_hw[1]}×{style_hw[0]} px style would need about "
             f"{format_bytes(needed)}, but {format_bytes(avail)} is available (planning uses {HEADROOM:.0%} of it). "
-            + style_advice(style_hw, style_fit, needed),
+            + style_advice(style_hw, style_fit),
             needed=needed, available=avail, method=method, size=(int(height), int(width)), suggestion=None,
             style_suggestion=style_fit)
     suggestion = None if tile is not None else largest_fitting_size(

@@ -284,7 +284,7 @@ def choose_tile(method: str, h: int, w: int, *, budget: int, device=None, style_
             raise memory.MemoryBudgetError(
                 f"{method} at {w}×{h} in {t} px tiles with a {style_hw[1]}×{style_hw[0]} px style needs about "
                 f"{memory.format_bytes(need)} (whole process), over the budget of {budget / 1e9:.3g} GB. "
-                + memory.style_advice(style_hw, style_fit, need),
+                + memory.style_advice(style_hw, style_fit),
                 needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
     fixes = []
     if thumbnail and est(t, thumbnail=min(thumbnail, t)) <= budget:
@@ -337,7 +337,7 @@ def plan(args, method: str, h: int, w: int, *, style_hw, device, **estimate_opts
             raise memory.MemoryBudgetError(
                 f"{method} at {w}×{h} with --tile {tile} and a {style_hw[1]}×{style_hw[0]} px style needs about "
                 f"{memory.format_bytes(need)} (whole process), over the budget of {budget / 1e9:.3g} GB ({source}). "
-                + memory.style_advice(style_hw, style_fit, need),
+                + memory.style_advice(style_hw, style_fit),
                 needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
         raise memory.MemoryBudgetError(
             f"{method} at {w}×{h} with --tile {tile} needs about {memory.format_bytes(need)} (whole process), over "

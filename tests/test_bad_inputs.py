@@ -617,7 +617,7 @@ def test_a_style_too_large_for_memory_is_reduced_or_named(corpus, capsys, monkey
     assert sh == sw and 16 <= sh < 12000
     assert memory.estimate_peak_bytes("wct2", 64, 96, style_hw=(sh, sw)) <= memory.HEADROOM * 8e9
     code, err = _cli(base + ["--style-size", "12000"], capsys, monkeypatch)
-    assert code == 1 and re_search(r"cause is the style: at 12000×12000 .*--style-size \d+", err), err
+    assert code == 1 and re_search(r"cause is the style at 12000×12000 .*--style-size \d+", err), err
 
 
 ISSUE27_CLI_ERRORS = {
