@@ -218,6 +218,9 @@ def _train_job(args, images, device, random) -> TrainJob:
 
     if not args.styles:
         raise ValueError("--method adain needs --styles FOLDER (style images)")
+    if args.size < MIN_SIDE:  # the crops go through VGG to relu4_1 and back, unpadded
+        raise ValueError(f"--size {args.size}: AdaIN's network trains on crops of at least {MIN_SIDE} px; "
+                         f"give --size {MIN_SIDE} or more (default 256)")
     enc = normalised_vgg19(last_layer="relu4_1", random=random, device=device)
     dec = MirrorDecoder(4)
     styles = ImageFolder(args.styles, size=args.size, crop="random", resize=args.resize)
