@@ -147,7 +147,7 @@ def _plan(args, method, device) -> Plan:
     if check is not None:
         check(args)
     mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
-    for _ in range(2):  # a second time only with the style reduced to what fits
+    for attempt in range(2):  # a second time only with the style reduced to what fits
         try:
             if args.method in memory.METHODS and tile is None:
                 memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
@@ -155,7 +155,7 @@ def _plan(args, method, device) -> Plan:
                 tiling_plan(args, args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
             break
         except memory.MemoryBudgetError as err:
-            if err.style_suggestion is None or args.style_size is not None:
+            if err.style_suggestion is None or args.style_size is not None or attempt:
                 raise
             sh, sw = err.style_suggestion
             print(f"note: the style is read at {sw}×{sh} px instead of {style_hw[1]}×{style_hw[0]} so that the run "
