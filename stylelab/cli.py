@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 from . import data, memory, methods
 from . import labels as L
@@ -27,7 +28,8 @@ from . import validate as V
 from . import weights as W
 from .device import get_device
 from .io import image_size, load_image, output_path, save_image, target_size
-from .tiling import TILED_METHODS, choose_tile, tile_budget
+from .tiling import TILED_METHODS
+from .tiling import plan as tiling_plan
 from .tiling import add_cli_arguments as _tile_arguments
 from .train import ImageFolder, fit
 
@@ -123,52 +125,91 @@ def _transfer(args) -> int:
 
         torch.manual_seed(args.seed)
     if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
-        out = Path(args.output)
-        if out.exists() and not args.overwrite:
-            print(f"error: {out} exists; choose another -o or pass --overwrite.", file=sys.stderr)
-            return 1
-        if args.content_labels is not None or args.style_labels is not None:
-            print("error: label maps are not supported with --video.", file=sys.stderr)
-            return 1
-        if method.run_cli_video is None:
-            print(f"error: --method {args.method} does not support --video.", file=sys.stderr)
-            return 1
+        _check_video(args, method)
+        args.style_hw = _style_size(args)
         return method.run_cli_video(args, device)
-    if getattr(args, "tile", None) is not None and args.method not in TILED_METHODS:
-        print(f"error: --tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.", file=sys.stderr)
-        return 1
-    if getattr(args, "tile", None) is not None and (args.content_labels is not None or args.style_labels is not None):
-        print("error: --tile does not support label maps; drop --tile or the labels.", file=sys.stderr)
-        return 1
-    # Everything that can be checked is checked before any work: the file that will be written
-    # (its real name: a missing suffix becomes .png), the inputs' headers, the method's options,
-    # and the memory the run needs.
-    out = output_path(args.output, overwrite=args.overwrite)
-    ch, cw = image_size(args.content) if keep_size else _content_size(args.content, args.size)
-    style_hw = None if args.style is None else target_size(*image_size(args.style), args.style_size or args.size)
-    check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
-    if check is not None:
-        check(args)
-    mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
-    if args.method in memory.METHODS and getattr(args, "tile", None) is None:
-        memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
-    elif getattr(args, "tile", None) == "auto":  # refused before the weights load when no tile fits the budget
-        budget, _ = tile_budget(device, args.tile_budget)
-        choose_tile(args.method, ch, cw, budget=budget, style_hw=style_hw, device=device,
-                    thumbnail=args.thumbnail or None, **mem_opts)
-    content = load_image(args.content, size=(ch, cw), device=device)
-    style = None if args.style is None else load_image(args.style, size=args.style_size or args.size, device=device)
+    plan = _plan(args, method, device, keep_size)
+    content = load_image(args.content, size=plan.content_hw, device=device)
+    style = None if args.style is None else load_image(args.style, size=plan.style_hw, device=device)
     args.labels = _read_label_maps(args, method, content, style)  # (methods without a style take no labels)
     t0 = time.perf_counter()
     try:
         result = method.run_cli(args, content, style, device)
     except Exception as err:  # noqa: BLE001 - only out-of-memory is translated, the rest re-raised
         if memory.is_out_of_memory(err) and args.method in memory.METHODS:
-            raise memory.advice_for_oom(err, args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts) from err
+            ch, cw = plan.content_hw
+            raise memory.advice_for_oom(err, args.method, ch, cw, style_hw=plan.style_hw, device=device,
+                                        **plan.mem_opts) from err
         raise
-    path = save_image(result, out, overwrite=args.overwrite)
+    path = save_image(result, plan.output, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
     return 0
+
+
+class Plan(NamedTuple):
+    """What :func:`_plan` decided before any work: the file written, the content's and style's working sizes."""
+
+    output: Path
+    content_hw: tuple[int, int]
+    style_hw: tuple[int, int] | None
+    mem_opts: dict
+
+
+def _plan(args, method, device, keep_size: bool = False) -> Plan:
+    """Everything of ``stylelab transfer`` that can be checked is checked before any work.
+
+    The file that will be written (its real name: a missing suffix becomes .png), the inputs'
+    headers, the method's options, the sizes the content and the style are read at
+    (:func:`_content_size`, :func:`_style_size`) and the memory the run needs (the whole image,
+    or the tiles of ``--tile``: :func:`stylelab.tiling.plan`). When the style is what does not fit
+    and ``--style-size`` was not given, the style is read smaller (it is said on screen); with
+    ``--style-size`` the refusal names the style and the size that fits.
+    """
+    tile = getattr(args, "tile", None)
+    if tile is not None and args.method not in TILED_METHODS:
+        raise ValueError(f"--tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.")
+    if tile is not None and (args.content_labels is not None or args.style_labels is not None):
+        raise ValueError("--tile does not support label maps; drop --tile or the labels.")
+    if tile is None and getattr(args, "tile_budget", None) is not None:
+        raise ValueError("--tile-budget is the memory budget of --tile; add --tile auto (or --tile N), or drop it.")
+    out = output_path(args.output, overwrite=args.overwrite)
+    ch, cw = image_size(args.content) if keep_size else _content_size(args.content, args.size)
+    style_hw = _style_size(args)
+    check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
+    if check is not None:
+        check(args)
+    mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
+    for attempt in range(2):  # a second time only with the style reduced to what fits
+        try:
+            if args.method in memory.METHODS and tile is None:
+                memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
+            elif tile is not None:  # refused before the weights load when the tiles do not fit the budget
+                tiling_plan(args, args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
+            break
+        except memory.MemoryBudgetError as err:
+            if err.style_suggestion is None or args.style_size is not None or attempt:
+                raise
+            sh, sw = err.style_suggestion
+            print(f"note: the style is read at {sw}×{sh} px instead of {style_hw[1]}×{style_hw[0]} so that the run "
+                  f"fits in memory (its statistics need no more; --style-size chooses another size)")
+            style_hw = (sh, sw)
+    return Plan(out, (ch, cw), style_hw, mem_opts)
+
+
+def _check_video(args, method) -> None:
+    """``--video``'s options, checked before any frame is read."""
+    out = Path(args.output)
+    if method.run_cli_video is None:
+        raise ValueError(f"--method {args.method} does not support --video.")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o {out} is a file, but --video writes a folder of frames (--overwrite replaces frames "
+                         "in a folder, never a file); give a folder name.")
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"{out} exists; choose another -o or pass --overwrite.")
+    if args.content_labels is not None or args.style_labels is not None:
+        raise ValueError("label maps are not supported with --video.")
+    if getattr(args, "tile", None) is not None or getattr(args, "tile_budget", None) is not None:
+        raise ValueError("--video stylises each frame whole: drop --tile/--tile-budget (or reduce --size).")
 
 
 def _content_size(path, size: int) -> tuple[int, int]:
@@ -182,11 +223,32 @@ def _content_size(path, size: int) -> tuple[int, int]:
     return (h, w) if min(h, w) <= size else target_size(h, w, size)
 
 
+def _style_size(args) -> tuple[int, int] | None:
+    """``(H', W')`` the style is read at (``None`` without a style).
+
+    ``--style-size N`` is what the user asked: the shorter side becomes ``N`` (enlarged if need be).
+    Without it the style is never enlarged: its statistics need no more pixels than it has. It is
+    reduced to ``--size`` (shorter side), and with ``--tile`` to the thumbnail the content's
+    statistics come from (long side ``--thumbnail``), as the content's statistics are.
+    """
+    if args.style is None:
+        return None
+    h, w = image_size(args.style)
+    if args.style_size is not None:
+        return target_size(h, w, args.style_size)
+    h, w = _content_size(args.style, args.size)
+    thumb = getattr(args, "thumbnail", 0) if getattr(args, "tile", None) is not None else 0
+    if thumb and max(h, w) > thumb:
+        h, w = target_size(h, w, thumb, side="long")
+    return h, w
+
+
 def _read_label_maps(args, method, content, style):
     """``--content-labels``/``--style-labels`` → ``(content_map, style_map)`` or ``None``, checked before any work.
 
-    Read with :func:`stylelab.labels.read_labels` (ids, palette PNGs, DPST colour masks); a map must
-    have its image's aspect (it is resized to the image, never stretched).
+    Read together with :func:`stylelab.labels.read_label_pair` (ids, palette PNGs, colour masks; one
+    convention for both, a lossy file refused or repaired by its stated rule); a map must have its
+    image's aspect (it is resized to the image, never stretched).
     """
     given = (args.content_labels is not None, args.style_labels is not None)
     if not any(given):
@@ -195,9 +257,9 @@ def _read_label_maps(args, method, content, style):
         raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
     if not method.labels:
         raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
-    cl = L.read_labels(args.content_labels, like=content, device=content.device)
-    sl = L.read_labels(args.style_labels, like=style, device=style.device)
-    print(L.label_report(cl, sl))
+    cl, sl = L.read_label_pair(args.content_labels, args.style_labels, content_like=content, style_like=style,
+                               device=content.device)  # one convention for both maps
+    print(L.label_report(cl, sl, warn=True))
     return cl, sl
 
 
@@ -238,7 +300,9 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("--size", type=V.arg_int(1), default=None,
                    help=f"shorter side of the content in pixels, at most (a smaller content keeps its size; default "
                         f"{DEFAULT_SIZE}; johnson and cin keep the content's size)")
-    p.add_argument("--style-size", type=V.arg_int(1), default=None, help="shorter side of the style (default: --size)")
+    p.add_argument("--style-size", type=V.arg_int(1), default=None,
+                   help="shorter side of the style (default: its own size, reduced to --size, with --tile to "
+                        "--thumbnail, and to what fits in memory; never enlarged unless given)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: $STYLELAB_DEVICE, else best)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -257,18 +321,18 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("--method", required=True, choices=sorted(trainable),
                    help="which decoder to train (`stylelab train --method NAME --help` lists its options)")
     p.add_argument("images", help="folder of content images (searched recursively), e.g. MS-COCO")
-    p.add_argument("--steps", type=int, default=160_000, help="optimisation steps (default 160000, as AdaIN)")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--lr", type=float, default=1e-4)
-    p.add_argument("--lr-decay", type=float, default=5e-5)
-    p.add_argument("--size", type=int, default=256, help="crop size (default 256)")
-    p.add_argument("--resize", type=int, default=512, help="shorter side before the random crop (default 512)")
+    p.add_argument("--steps", type=V.arg_int(0), default=160_000, help="optimisation steps (default 160000, as AdaIN)")
+    p.add_argument("--batch-size", type=V.arg_int(1), default=8)
+    p.add_argument("--lr", type=V.arg_float(0, open_low=True), default=1e-4)
+    p.add_argument("--lr-decay", type=V.arg_float(0), default=5e-5)
+    p.add_argument("--size", type=V.arg_int(1), default=256, help="crop size (default 256)")
+    p.add_argument("--resize", type=V.arg_int(1), default=512, help="shorter side before the random crop (default 512)")
     p.add_argument("--checkpoint", default=None, help="checkpoint file (default: the method's, e.g. wct_decoder4.ckpt)")
     p.add_argument("--no-resume", action="store_true", help="start afresh (an existing checkpoint is kept; a new name is used)")
-    p.add_argument("--save-every", type=int, default=1000)
+    p.add_argument("--save-every", type=V.arg_int(1), default=1000)
     p.add_argument("--device", default=None)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--workers", type=V.arg_int(0), default=0, help="DataLoader worker processes")
     p.add_argument("--random-weights", action="store_true", help="random encoder if its weights are missing (smoke test)")
     if method is not None and command == "train" and method in trainable and trainable[method].train.add_arguments:
         trainable[method].train.add_arguments(p.add_argument_group(f"{method} options"))
@@ -344,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, TypeError, MemoryError, RuntimeError, KeyError) as err:
+    except (OSError, ValueError, TypeError, MemoryError, RuntimeError, KeyError, FloatingPointError) as err:
         # User errors: one line that says what to do, no traceback ($STYLELAB_DEBUG=1 shows it).
         if os.environ.get("STYLELAB_DEBUG"):
             raise

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import torch
 
+from .device import get_device
 from .io import Side, Size, load_image, target_size
 from .labels import read_labels, resize_labels
 
@@ -192,7 +193,7 @@ def load_labels(name: str, size: Size = None, side: Side = "short", device=None)
     labels = read_labels(lpath, colours="ids")
     th, tw = target_size(*labels.shape[-2:], size, side)
     labels = resize_labels(labels, (th, tw))
-    return labels.to(device) if device is not None else labels
+    return labels.to(get_device(device)) if device is not None else labels
 
 
 def pairs(labelled: bool = False) -> list[tuple[str, str]]:

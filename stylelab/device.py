@@ -37,20 +37,31 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
-def get_device(device: str | torch.device | None = None) -> torch.device:
-    """Return the device to use.
+def get_device(device: str | int | torch.device | None = None) -> torch.device:
+    """Return the device to use: the one check every ``device=`` argument of stylelab goes through.
 
     Args:
         device: ``"cuda"``, ``"cuda:1"``, ``"mps"``, ``"cpu"``, ``"auto"``, a
-            :class:`torch.device`, or ``None``. ``None`` and ``"auto"`` consult
-            ``$STYLELAB_DEVICE`` and then pick CUDA → MPS → CPU.
+            :class:`torch.device`, an integer ``N`` (torch's convention: CUDA
+            device ``N``, so ``0`` is ``"cuda:0"``, never the CPU), or ``None``.
+            ``None`` and ``"auto"`` consult ``$STYLELAB_DEVICE`` and then pick
+            CUDA → MPS → CPU.
 
     Raises:
         RuntimeError: the requested device does not exist on this machine, with
             the devices that do.
+        TypeError: ``device`` is none of the above (e.g. ``True`` or a float).
     """
     if isinstance(device, torch.device):
         requested = device
+    elif isinstance(device, int) and not isinstance(device, bool):
+        if device < 0:
+            raise RuntimeError(f"Device {device} does not exist: an integer device is a CUDA index (0, 1, …); "
+                               f"use one of: {', '.join(available_devices())}.")
+        requested = torch.device("cuda", device)
+    elif device is not None and not isinstance(device, str):
+        raise TypeError(f"device must be a name ('cpu', 'cuda', 'cuda:N', 'mps', 'auto'), a torch.device or a CUDA "
+                        f"index, got {device!r} ({type(device).__name__})")
     else:
         name = (device or os.environ.get(ENV_VAR, "") or "auto").strip().lower()
         if name == "auto":

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import device as D
 from . import validate as V
 from .memory import available_bytes, decode_bytes, format_bytes
 
@@ -242,10 +243,12 @@ def load_image(
     Args:
         size: resize on load: an int for the ``side`` ("short" or "long") in
             pixels, an ``(H, W)`` pair, or ``None`` for the file's size.
-        device: where the tensor goes (default CPU).
+        device: where the tensor goes (default CPU); checked by
+            :func:`stylelab.device.get_device` (a device this machine lacks is a clear error).
         max_pixels: refuse images that would exceed this many pixels after
             resizing (see :data:`MAX_PIXELS`).
     """
+    device = D.get_device(device) if device is not None else None  # before any decoding
     img, (th, tw) = _open(path, size, side, max_pixels)
     tensor = from_pil(img, background)
     tensor = resize(tensor, (th, tw))

@@ -30,12 +30,14 @@ from typing import Literal, Sequence
 
 import numpy as np
 import torch
+from PIL import Image
 
+from .device import get_device
 from .io import open_image
 
 __all__ = [
-    "DPST_PALETTE", "read_labels", "save_labels", "labels_from_rgb", "labels_to_rgb", "check_labels",
-    "check_aspect", "fit_labels", "nearest_indices", "resize_labels",
+    "DPST_PALETTE", "LOSSY_FORMATS", "read_labels", "read_label_pair", "save_labels", "labels_from_rgb", "labels_to_rgb", "check_labels",
+    "check_aspect", "check_covers", "fit_labels", "nearest_indices", "resize_labels",
 ]
 
 #: Deep Photo Style Transfer's colour convention for segmentation masks, also read
@@ -171,6 +173,28 @@ def check_aspect(label_hw: Sequence[int], image_hw: Sequence[int], name: str = "
         )
 
 
+def check_covers(label_hw: Sequence[int], feature_hw: Sequence[int], name: str = "label map") -> None:
+    """Raise :class:`ValueError` unless a ``label_hw`` map can label an ``feature_hw`` feature map of its image.
+
+    The feature-level form of :func:`check_aspect`: a network's features are its image
+    divided by a stride ``s`` with each side rounded (poolings floor), so the map fits
+    when one scale ``s`` serves both sides within a pixel of rounding on either size:
+    ``(h_l − 1)/(h_f + 1) < s < (h_l + 1)/(h_f − 1)`` and the same for the widths.
+    A map of another picture (another aspect) is refused, as the methods refuse it.
+    """
+    (lh, lw), (fh, fw) = ((int(a), int(b)) for a, b in (label_hw, feature_hw))
+
+    def interval(n_l, n_f):
+        return (n_l - 1) / (n_f + 1), (n_l + 1) / (n_f - 1) if n_f > 1 else float("inf")
+
+    (a0, a1), (b0, b1) = interval(lh, fh), interval(lw, fw)
+    if max(a0, b0) >= min(a1, b1):
+        raise ValueError(
+            f"{name} is {lw}×{lh} (W×H) but the features it labels are {fw}×{fh}: the aspect ratios differ "
+            f"({lw / lh:.3f} vs {fw / fh:.3f}), so the map does not cover the same picture. Give the map of the "
+            "image these features come from (its aspect, any resolution).")
+
+
 def fit_labels(labels, image_hw: Sequence[int], name: str = "label map") -> torch.Tensor:
     """Validate a label map against its image and bring it to the image's ``(H, W)``.
 
@@ -183,6 +207,99 @@ def fit_labels(labels, image_hw: Sequence[int], name: str = "label map") -> torc
 
 
 # ============================================================================ reading and writing
+#: Image formats whose compression changes pixel values (ids, colours): PIL's format names.
+LOSSY_FORMATS = ("JPEG", "MPO")
+#: A colour holding at least this share of a map's pixels is a *region colour* (the rest: edges, noise).
+REGION_SHARE = 0.005
+#: A region colour within this L1 distance (RGB in [0, 1], summed) of a DPST colour is that colour.
+DPST_TOLERANCE = 0.3
+
+
+class _Raw:
+    """One label file before decoding: single-channel ``ids`` or an ``rgb`` (H, W, 3) uint8 array."""
+
+    def __init__(self, path, ids=None, rgb=None, lossy=False):
+        self.path, self.ids, self.rgb, self.lossy = path, ids, rgb, lossy
+
+    @property
+    def colour(self) -> bool:
+        """A colour mask: three channels that differ somewhere."""
+        return self.rgb is not None and self.ids is None
+
+    def as_rgb(self) -> np.ndarray:
+        if self.rgb is not None:
+            return self.rgb
+        if self.ids.size and (int(self.ids.min()) < 0 or int(self.ids.max()) > 255):
+            raise ValueError(f"label map {self.path} holds ids {int(self.ids.min())}..{int(self.ids.max())}, but the "
+                             "other map of the pair is a colour mask: give both maps as ids or both as colour masks")
+        return np.repeat(self.ids.astype(np.uint8)[..., None], 3, -1)
+
+
+def _read_raw(path, colours: str) -> _Raw:
+    img = open_image(path)
+    if img.width == 0 or img.height == 0:
+        raise ValueError(f"label map {path} is empty ({img.width}×{img.height})")
+    with Image.open(path) as header:  # (open_image's copy, EXIF-rotated, has lost the format)
+        lossy = header.format in LOSSY_FORMATS
+    mode = img.mode
+    if colours == "palette":
+        return _Raw(path, rgb=np.asarray(img.convert("RGB")), lossy=lossy)
+    if mode in ("LA", "PA"):
+        return _Raw(path, ids=np.asarray(img)[..., 0], lossy=lossy)
+    if mode == "P":  # the indices are the ids; its colours serve when the other map of a pair is a colour mask
+        return _Raw(path, ids=np.asarray(img), rgb=np.asarray(img.convert("RGB")), lossy=lossy)
+    if mode in ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        rgb = np.asarray(img.convert("RGB"))
+        if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all():  # a grey map saved as RGB
+            return _Raw(path, ids=rgb[..., 0], rgb=rgb, lossy=lossy)
+        if colours == "ids":
+            raise ValueError(f"{path} is a colour ({mode}) image, not single-channel ids; read it with "
+                             "colours='palette' to map DPST's colours to ids, or save the ids as a greyscale PNG")
+        return _Raw(path, rgb=rgb, lossy=lossy)
+    return _Raw(path, ids=np.asarray(img), lossy=lossy)
+
+
+def _region_colours(rgb: np.ndarray) -> np.ndarray:
+    """The colours holding at least :data:`REGION_SHARE` of the pixels of an (H, W, 3) uint8 map, ``(K, 3)``."""
+    packed = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
+    values, counts = np.unique(packed.reshape(-1), return_counts=True)
+    keep = values[counts >= max(1, REGION_SHARE * packed.size)]
+    return np.stack([(keep >> 16) & 255, (keep >> 8) & 255, keep & 255], -1).astype(np.uint8)
+
+
+def _colour_ids(raws: list[_Raw], palette) -> list[torch.Tensor]:
+    """Colour masks → ids under one convention for all of ``raws`` (the rule of :func:`read_labels`)."""
+    rgbs = [r.as_rgb() for r in raws]
+    if palette is None:
+        regions = np.unique(np.concatenate([_region_colours(x) for x in rgbs]), axis=0)
+        dpst = np.array([c for c, _ in DPST_PALETTE.values()], np.float64)
+        dist = np.abs(regions[:, None, :] / 255.0 - dpst[None]).sum(-1)  # (K, 9)
+        nearest = dist.argmin(1)
+        is_dpst = bool((dist.min(1) <= DPST_TOLERANCE).all()) and len(set(nearest.tolist())) == len(regions)
+        if not is_dpst:
+            lossy = [str(r.path) for r in raws if r.lossy]
+            if lossy:
+                raise ValueError(
+                    f"label map {lossy[0]} is a lossy (JPEG) colour mask whose colours are not Deep Photo Style "
+                    "Transfer's palette, so its regions cannot be told from compression noise: save the map as PNG "
+                    "(lossless), or pass palette=[(r, g, b), ...] with its colours")
+            palette = [tuple(float(v) / 255 for v in c) for c in regions]  # ids 0..K-1, colours in sorted order
+    return [labels_from_rgb(torch.from_numpy(np.array(x)).permute(2, 0, 1), palette) for x in rgbs]
+
+
+def _decode(raws: list[_Raw], colours: str, palette) -> list[torch.Tensor]:
+    """Ids of every map of ``raws`` read under *one* convention (ids, or colours with one numbering)."""
+    if colours == "palette" or (colours == "auto" and any(r.colour for r in raws)):
+        return _colour_ids(raws, palette)
+    lossy = [r for r in raws if r.lossy]
+    if lossy:
+        raise ValueError(
+            f"label map {lossy[0].path} holds ids in a lossy (JPEG) file: compression changes them (ids 0/1 become "
+            "0, 0/128/255 gain ids such as 130–139), so they cannot be read exactly. Save the map as PNG (lossless); "
+            "a JPEG colour mask in Deep Photo Style Transfer's colours is read with colours='palette'")
+    return [check_labels(np.ascontiguousarray(r.ids), f"label map {r.path}") for r in raws]
+
+
 def read_labels(
     path: str | os.PathLike,
     *,
@@ -199,53 +316,61 @@ def read_labels(
     * palette PNG (``P``, e.g. labelme's ``label.png``): the palette *indices*
       are the ids (FastPhotoStyle reads them so);
     * grey + alpha (``LA``, ``PA``): the grey/index channel; alpha is ignored;
-    * ``RGB``/``RGBA``: a colour-coded mask, converted with
-      :func:`labels_from_rgb` (``palette``, default DPST's nine colours, as
-      WCT² reads it) — unless the three channels are equal everywhere (a grey
-      map saved as RGB), which gives the ids.
+    * ``RGB``/``RGBA``: a colour-coded mask (unless the three channels are equal
+      everywhere: a grey map saved as RGB, which gives the ids). Its *region
+      colours* (each holding ≥ :data:`REGION_SHARE` of the pixels) decide the
+      numbering: when each is within :data:`DPST_TOLERANCE` of a distinct colour
+      of Deep Photo Style Transfer's palette (:data:`DPST_PALETTE`, as WCT² reads
+      it) every pixel takes its nearest DPST colour's id; otherwise the region
+      colours, sorted by (r, g, b), are numbered 0, 1, … and every pixel takes
+      its nearest region colour's id (three colours stay three labels). Edge and
+      compression pixels go to the nearest colour either way.
 
-    ``colours="palette"`` converts any file to RGB and maps colours (a palette
-    PNG coloured with DPST's colours); ``colours="ids"`` refuses colour masks.
+    Lossy files (:data:`LOSSY_FORMATS`: JPEG): ids are refused (compression turns
+    0/1 into 0 and 0/128/255 into 130–139); a colour mask is read only in DPST's
+    colours (the nearest palette colour repairs the noise), else refused.
+
+    ``colours="palette"`` converts any file to RGB and maps colours to ``palette``
+    (default DPST's nearest colour); ``colours="ids"`` refuses colour masks.
+    A content map and its style map are read under one convention with
+    :func:`read_label_pair`.
 
     Args:
         like: an image ``(B, 3, H, W)`` or its ``(H, W)``: the map must have
             its aspect (:func:`check_aspect`) and is resized to it.
-        device: where the result goes.
+        device: where the result goes (:func:`stylelab.device.get_device`).
 
     Raises:
         FileNotFoundError: no such file. ValueError: unreadable, empty or
-            truncated file, colour mask with ``colours="ids"``, wrong aspect.
+            truncated file, colour mask with ``colours="ids"``, ids in a lossy
+            file, wrong aspect.
+    """
+    return read_label_pair(path, colours=colours, palette=palette, content_like=like, device=device)[0]
+
+
+def read_label_pair(content_path, style_path=None, *, content_like=None, style_like=None,
+                    colours: Literal["auto", "palette", "ids"] = "auto", palette: dict | Sequence | None = None,
+                    device=None) -> tuple[torch.Tensor, ...]:
+    """Read a content map and its style map under *one* convention: ``(content_ids, style_ids)``.
+
+    The rules are :func:`read_labels`', applied to the pair: when either file is a colour
+    mask, both are read as colours (a black/white mask and a black/white/red one give
+    black = 0, white = 1, red = 4 in both), with one numbering of the two maps' region
+    colours. ``style_path=None`` reads one map (a 1-tuple). ``content_like``/``style_like``:
+    the images whose aspect each map must have and whose size it takes (:func:`fit_labels`).
     """
     if colours not in ("auto", "palette", "ids"):
         raise ValueError(f"colours must be 'auto', 'palette' or 'ids', got {colours!r}")
-    img = open_image(path)
-    if img.width == 0 or img.height == 0:
-        raise ValueError(f"label map {path} is empty ({img.width}×{img.height})")
-    mode = img.mode
-    if colours == "palette":
-        arr = None
-        rgb = np.asarray(img.convert("RGB"))
-    elif mode in ("LA", "PA"):
-        arr, rgb = np.asarray(img)[..., 0], None
-    elif mode in ("RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
-        rgb = np.asarray(img.convert("RGB"))
-        arr = rgb[..., 0] if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() else None
-        if arr is not None:
-            rgb = None
-        elif colours == "ids":
-            raise ValueError(f"{path} is a colour ({mode}) image, not single-channel ids; read it with "
-                             "colours='palette' to map DPST's colours to ids, or save the ids as a greyscale PNG")
-    else:
-        arr, rgb = np.asarray(img), None
-    if rgb is not None:
-        lab = labels_from_rgb(torch.from_numpy(np.array(rgb)).permute(2, 0, 1), palette)
-    else:
-        lab = check_labels(np.ascontiguousarray(arr), f"label map {path}")
-    lab = check_labels(lab, f"label map {path}")
-    if like is not None:
-        hw = like.shape[-2:] if isinstance(like, torch.Tensor) else like
-        lab = fit_labels(lab, hw, f"label map {path}")
-    return lab.to(device) if device is not None else lab
+    paths = [content_path] + ([] if style_path is None else [style_path])
+    raws = [_read_raw(p, colours) for p in paths]
+    out = []
+    for raw, lab, like in zip(raws, _decode(raws, colours, palette), (content_like, style_like)):
+        lab = check_labels(lab, f"label map {raw.path}")
+        if like is not None:
+            hw = like.shape[-2:] if isinstance(like, torch.Tensor) else like
+            lab = fit_labels(lab, hw, f"label map {raw.path}")
+        out.append(lab.to(get_device(device)) if device is not None else lab)
+    return tuple(out)
 
 
 def save_labels(labels, path: str | os.PathLike, overwrite: bool = False) -> Path:

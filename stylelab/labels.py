@@ -37,13 +37,13 @@ from typing import Callable, Sequence
 import torch
 
 from .label_maps import (
-    DPST_PALETTE, check_aspect, check_labels, fit_labels, labels_from_rgb, labels_to_rgb, nearest_indices, read_labels,
-    resize_labels, save_labels,
+    DPST_PALETTE, LOSSY_FORMATS, check_aspect, check_covers, check_labels, fit_labels, labels_from_rgb, labels_to_rgb,
+    nearest_indices, read_label_pair, read_labels, resize_labels, save_labels,
 )
 
 __all__ = [
-    "DPST_PALETTE", "LabelWarning", "LabelReport", "read_labels", "save_labels", "labels_from_rgb",
-    "labels_to_rgb", "check_labels", "check_aspect", "fit_labels", "nearest_indices", "resize_labels",
+    "DPST_PALETTE", "LOSSY_FORMATS", "LabelWarning", "LabelReport", "read_labels", "read_label_pair", "save_labels", "labels_from_rgb",
+    "labels_to_rgb", "check_labels", "check_aspect", "check_covers", "fit_labels", "nearest_indices", "resize_labels",
     "label_report", "usable_labels", "label_indices", "map_label_regions",
 ]
 
@@ -84,13 +84,26 @@ class LabelReport:
             lines.append(f"  label {lab}: content {c} px, style {s} px — {state}")
         return "\n".join(lines)
 
+    @property
+    def unmatched(self) -> dict[str, list[int]]:
+        """Labels present in one map only: ``{"content": ids missing from the style, "style": ids missing from the content}``."""
+        return {"content": sorted(k for k in self.content_counts if k not in self.style_counts),
+                "style": sorted(k for k in self.style_counts if k not in self.content_counts)}
+
     def warning(self) -> str | None:
-        """The :class:`LabelWarning` text when nothing is stylised, else ``None``."""
-        if self.used:
+        """The :class:`LabelWarning` text when nothing is stylised or a label has no counterpart, else ``None``."""
+        if not self.used:
+            why = "; ".join(f"label {k}: {v}" for k, v in sorted(self.dropped.items())) or "no labels"
+            return (f"no label is usable in both maps (> {self.min_pixels} pixels in each, counts within "
+                    f"{self.max_ratio:g}× of each other), so NOTHING is stylised: the output keeps the content. ({why})")
+        un = self.unmatched
+        if not (un["content"] or un["style"]):
             return None
-        why = "; ".join(f"label {k}: {v}" for k, v in sorted(self.dropped.items())) or "no labels"
-        return (f"no label is usable in both maps (> {self.min_pixels} pixels in each, counts within "
-                f"{self.max_ratio:g}× of each other), so NOTHING is stylised: the output keeps the content. ({why})")
+        parts = [f"label{'s' if len(v) > 1 else ''} {', '.join(map(str, v))} of the {k} map {'are' if len(v) > 1 else 'is'} "
+                 f"not in the {'style' if k == 'content' else 'content'} map" for k, v in un.items() if v]
+        share = sum(self.content_counts[k] for k in un["content"]) / max(1, sum(self.content_counts.values()))
+        return (f"{'; '.join(parts)}: {100 * share:.1f} % of the content has no style region and keeps its content. "
+                "Check that both maps use the same ids (or the same colours) for the same regions.")
 
 
 def _counts(labels) -> dict[int, int]:
@@ -106,7 +119,8 @@ def label_report(content_labels, style_labels, min_pixels: int = 10, max_ratio: 
     ``n_c / n_s < max_ratio`` and ``n_s / n_c < max_ratio`` (strict, as
     FastPhotoStyle and WCT²), with ``n`` the pixel counts over the whole map
     (all batch entries) at the resolution given. ``warn``: issue a
-    :class:`LabelWarning` when no label is used.
+    :class:`LabelWarning` when no label is used, or when a label present in one
+    map has no counterpart in the other (:attr:`LabelReport.unmatched`).
     """
     cc, sc = _counts(content_labels), _counts(style_labels)
     used, dropped = [], {}
@@ -126,7 +140,7 @@ def label_report(content_labels, style_labels, min_pixels: int = 10, max_ratio: 
     total = sum(cc.values())
     report = LabelReport(used, dropped, cc, sc, min_pixels, max_ratio,
                          sum(cc[k] for k in used) / total if total else 0.0)
-    if warn and report.nothing_stylised:
+    if warn and report.warning() is not None:
         warnings.warn(report.warning(), LabelWarning, stacklevel=3)
     return report
 
@@ -140,12 +154,14 @@ def usable_labels(content_labels, style_labels, min_pixels: int = 10, max_ratio:
 def label_indices(labels, size: Sequence[int], ids: Sequence[int]) -> dict[int, torch.Tensor]:
     """Flat pixel indices of each id in ``ids`` after resizing one map to a feature size ``(H, W)``.
 
-    ``labels``: one map (``(H, W)`` or ``(1, 1, H, W)``). Returns ``{id: int64 indices into H·W}``
+    ``labels``: one map (``(H, W)`` or ``(1, 1, H, W)``) of the image the features come from
+    (:func:`check_covers`: another aspect is a ``ValueError``). Returns ``{id: int64 indices into H·W}``
     for the ids that still have at least one pixel at that size (a region can vanish).
     """
     lab = check_labels(labels)
     if lab.shape[0] != 1:
         raise ValueError(f"label_indices takes one map, got a batch of {lab.shape[0]}")
+    check_covers(lab.shape[-2:], size)  # the map of another picture is refused, not stretched
     flat = resize_labels(lab, size).view(-1)
     out = {}
     for i in ids:

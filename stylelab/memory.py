@@ -55,6 +55,8 @@ __all__ = [
     "format_bytes",
     "is_out_of_memory",
     "largest_fitting_size",
+    "largest_fitting_style",
+    "style_advice",
 ]
 
 #: The estimate is within this factor of the measured peak (either way) for every
@@ -144,14 +146,17 @@ class MemoryBudgetError(MemoryError):
     """A run would need more memory than the device has; the message gives the figures and what to do.
 
     Attributes: ``needed`` and ``available`` (bytes), ``method``, ``size``
-    (``(H, W)``) and ``suggestion`` (a smaller ``(H, W)`` that fits, or ``None``).
+    (``(H, W)``) and ``suggestion`` (a smaller ``(H, W)`` that fits, or ``None``);
+    ``style_suggestion``: when the *style* is the cause (the content alone would fit), the
+    largest style ``(H', W')`` with which the run fits, else ``None``.
     """
 
     def __init__(self, message: str, *, needed: int, available: int, method: str,
-                 size: tuple[int, int], suggestion: tuple[int, int] | None):
+                 size: tuple[int, int], suggestion: tuple[int, int] | None,
+                 style_suggestion: tuple[int, int] | None = None):
         super().__init__(message)
         self.needed, self.available, self.method = needed, available, method
-        self.size, self.suggestion = size, suggestion
+        self.size, self.suggestion, self.style_suggestion = size, suggestion, style_suggestion
 
 
 def format_bytes(n: float) -> str:
@@ -304,6 +309,38 @@ def largest_fitting_size(method: str, height: int, width: int, budget: float, **
     return (h, w) if min(h, w) >= 16 else None
 
 
+def largest_fitting_style(method: str, height: int, width: int, style_hw: tuple[int, int], budget: float,
+                          **kwargs) -> tuple[int, int] | None:
+    """The largest style ``(H', W')``, ``style_hw``'s aspect and at most its size, with which ``method`` on a
+    ``height × width`` content is estimated within ``budget`` (``kwargs``: :func:`estimate_peak_bytes`'s,
+    e.g. ``tile=``, ``thumbnail=``).
+
+    ``None`` when the run does not fit even with a style of 16 px (the content is the cause) or
+    when the style is not the cause (it already fits at ``style_hw``)."""
+    sh, sw = int(style_hw[0]), int(style_hw[1])
+
+    def shw(s):
+        return max(1, round(sh * s)), max(1, round(sw * s))
+
+    def fits(s):
+        return estimate_peak_bytes(method, height, width, style_hw=shw(s), **kwargs) <= budget
+
+    if fits(1.0) or not fits(16 / max(1, min(sh, sw))):
+        return None
+    lo, hi = 16 / max(1, min(sh, sw)), 1.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return shw(lo)
+
+
+def style_advice(style_hw: tuple[int, int], fit: tuple[int, int]) -> str:
+    """The sentence of a refusal whose cause is the style: its size and the ``--style-size`` that fits."""
+    return (f"The cause is the style at {style_hw[1]}×{style_hw[0]} px (with a smaller style the content fits). "
+            f"Use a smaller style: --style-size {min(fit)} (library: load the style with size={min(fit)}) gives "
+            f"{fit[1]}×{fit[0]} px, which fits.")
+
+
 def _advice(method: str, size: tuple[int, int], needed: int, available: int, budget: float,
             suggestion: tuple[int, int] | None, what: str) -> str:
     label = _MODELS[method].label if method in _MODELS else method
@@ -333,6 +370,16 @@ def check_fits(method: str, height: int, width: int, *, style_hw=None, tile=None
     budget = HEADROOM * avail
     if needed <= budget:
         return needed
+    style_fit = None if style_hw is None else largest_fitting_style(
+        method, height, width, style_hw, budget, tile=tile, device=device, **opts)
+    if style_fit is not None:  # the content alone fits: name the style, not the content's --size
+        label = _MODELS[method].label if method in _MODELS else method
+        raise MemoryBudgetError(
+            f"{label} at {int(width)}×{int(height)} px with a {style_hw[1]}×{style_hw[0]} px style would need about "
+            f"{format_bytes(needed)}, but {format_bytes(avail)} is available (planning uses {HEADROOM:.0%} of it). "
+            + style_advice(style_hw, style_fit),
+            needed=needed, available=avail, method=method, size=(int(height), int(width)), suggestion=None,
+            style_suggestion=style_fit)
     suggestion = None if tile is not None else largest_fitting_size(
         method, height, width, budget, style_hw=style_hw, device=device, **opts)
     raise MemoryBudgetError(

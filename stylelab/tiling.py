@@ -55,6 +55,7 @@ scale (Chen et al. show it is small for natural images); pass
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 from typing import Callable
@@ -69,7 +70,7 @@ from .metrics import rss_bytes
 from .tiles import blend_window, seam_energy, tile_boxes  # noqa: F401  (part of this module's API too)
 
 __all__ = ["content_statistics", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled", "seam_energy",
-           "choose_tile", "tile_budget", "from_cli", "TILED_METHODS"]
+           "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TILED_METHODS"]
 
 #: Methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through :func:`content_statistics`).
 TILED_METHODS = ("adain", "photowct", "wct2")
@@ -183,7 +184,7 @@ def stylize_tiled(
         raise ValueError(f"content must be one image (1, C, H, W), got {tuple(content.shape)}")
     h, w = content.shape[-2:]
     margin = overlap // 4 if margin is None else int(margin)
-    if not 0 <= 2 * margin < overlap or (margin and overlap == 0):
+    if margin < 0 or (overlap > 0 and 2 * margin >= overlap) or (margin and overlap == 0):
         raise ValueError(f"margin must satisfy 0 ≤ 2·margin < overlap, got margin {margin}, overlap {overlap}")
     boxes = tile_boxes(h, w, tile, overlap, align)
     if len(boxes) == 1 and shared is None and (thumbnail is None or max(h, w) <= thumbnail):
@@ -240,8 +241,9 @@ def tile_budget(device=None, budget_gb: float | None = None) -> tuple[int, str]:
                 raise ValueError(f"${memory.TILE_BUDGET_ENV}={text!r}: expected a number of GB, e.g. 6 or 6.5") from None
         else:
             budget_gb, source = memory.TILE_BUDGET / 1e9, "default"
-    if not budget_gb > 0:
-        raise ValueError(f"the tile budget must be a positive number of GB, got {budget_gb}")
+    if not (isinstance(budget_gb, (int, float)) and math.isfinite(budget_gb) and budget_gb > 0):
+        raise ValueError(f"the tile budget ({source}) must be a positive, finite number of GB (e.g. 6 or 6.5), "
+                         f"got {budget_gb}")
     wanted = int(budget_gb * 1e9)
     dev = D.get_device(device)
     allowed = int(memory.HEADROOM * memory.available_bytes(dev))
@@ -275,6 +277,15 @@ def choose_tile(method: str, h: int, w: int, *, budget: int, device=None, style_
             return t, est(t)
     t = min(candidates)
     need = est(t)
+    if style_hw is not None:  # the content's tiles would fit: the style is the cause, name it
+        style_fit = memory.largest_fitting_style(method, h, w, style_hw, budget, tile=t, device=device,
+                                                 thumbnail=thumbnail, **opts)
+        if style_fit is not None:
+            raise memory.MemoryBudgetError(
+                f"{method} at {w}×{h} in {t} px tiles with a {style_hw[1]}×{style_hw[0]} px style needs about "
+                f"{memory.format_bytes(need)} (whole process), over the budget of {budget / 1e9:.3g} GB. "
+                + memory.style_advice(style_hw, style_fit),
+                needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
     fixes = []
     if thumbnail and est(t, thumbnail=min(thumbnail, t)) <= budget:
         fixes.append(f"a smaller thumbnail: --thumbnail {min(thumbnail, t)}")
@@ -295,6 +306,58 @@ def choose_tile(method: str, h: int, w: int, *, budget: int, device=None, style_
         needed=need, available=budget, method=method, size=(h, w), suggestion=fit)
 
 
+def plan(args, method: str, h: int, w: int, *, style_hw, device, **estimate_opts) -> tuple[int | None, int, str]:
+    """``(tile, predicted bytes, budget text)`` of ``stylelab transfer --tile auto|N`` for an ``h × w`` content.
+
+    The one plan of a tiled CLI run, made before any work (``stylelab transfer`` calls it before it
+    loads an image) and again by :func:`from_cli`: ``--tile auto`` picks the tile (:func:`choose_tile`;
+    ``None``: the whole image fits); a fixed ``--tile N`` is checked against the same budget
+    (``--tile-budget``, ``$STYLELAB_TILE_BUDGET`` or 8 GB, lowered to what is available) and refused
+    with a :class:`stylelab.memory.MemoryBudgetError` when its estimate is over it.
+    """
+    tile = getattr(args, "tile", None)
+    overlap = int(getattr(args, "tile_overlap", 64))
+    thumb = getattr(args, "thumbnail", 1024) or None
+    opts = {"style_hw": style_hw, "device": device, "thumbnail": thumb, **estimate_opts}
+    budget, source = tile_budget(device, getattr(args, "tile_budget", None))
+    of_budget = f"of budget {budget / 1e9:.3g} GB ({source})"
+    if tile == "auto":
+        tile, need = choose_tile(method, h, w, budget=budget, **opts)
+        return tile, need, of_budget
+    tile = parse_tile(tile)
+    if tile < 2 * overlap + 8 or tile % 8:  # tile_boxes' rule (align 8), in the options' names, before any work
+        raise ValueError(f"--tile {tile} with --tile-overlap {overlap}: the tile side must be a multiple of 8 and at "
+                         f"least 2·overlap + 8 = {2 * overlap + 8}; use --tile auto, a larger --tile or a smaller "
+                         "--tile-overlap")
+    need = memory.estimate_tiled_bytes(method, h, w, tile, **opts)
+    if need > budget:
+        style_fit = None if style_hw is None else memory.largest_fitting_style(
+            method, h, w, style_hw, budget, tile=tile, **{k: v for k, v in opts.items() if k != "style_hw"})
+        if style_fit is not None:
+            raise memory.MemoryBudgetError(
+                f"{method} at {w}×{h} with --tile {tile} and a {style_hw[1]}×{style_hw[0]} px style needs about "
+                f"{memory.format_bytes(need)} (whole process), over the budget of {budget / 1e9:.3g} GB ({source}). "
+                + memory.style_advice(style_hw, style_fit),
+                needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
+        raise memory.MemoryBudgetError(
+            f"{method} at {w}×{h} with --tile {tile} needs about {memory.format_bytes(need)} (whole process), over "
+            f"the budget of {budget / 1e9:.3g} GB ({source}). Use --tile auto (the largest tile that fits), a "
+            "smaller --tile, or a larger --tile-budget GB if the machine has it.",
+            needed=need, available=budget, method=method, size=(h, w), suggestion=None)
+    return tile, need, of_budget
+
+
+def parse_tile(text) -> int:
+    """``--tile``'s value as a tile side in pixels (``'auto'`` is handled by :func:`plan`)."""
+    try:
+        tile = int(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"--tile takes 'auto' or a tile side in pixels (e.g. 1024), got {text!r}") from None
+    if tile < 1:
+        raise ValueError(f"--tile takes 'auto' or a positive tile side in pixels (e.g. 1024), got {tile}")
+    return tile
+
+
 def from_cli(args, method: str, fn: Callable[[torch.Tensor], torch.Tensor], content: torch.Tensor,
              style: torch.Tensor, **estimate_opts) -> torch.Tensor:
     """``stylelab transfer … [--tile auto|N]``: ``fn(content)`` whole, or tiled (:func:`stylize_tiled`).
@@ -310,20 +373,11 @@ def from_cli(args, method: str, fn: Callable[[torch.Tensor], torch.Tensor], cont
     h, w = content.shape[-2:]
     overlap = int(getattr(args, "tile_overlap", 64))
     thumb = getattr(args, "thumbnail", 1024) or None
-    opts = {"style_hw": tuple(style.shape[-2:]), "device": content.device, "thumbnail": thumb, **estimate_opts}
-    budget, source = tile_budget(content.device, getattr(args, "tile_budget", None))
-    of_budget = f"of budget {budget / 1e9:.3g} GB ({source})"
-    if tile == "auto":
-        tile, need = choose_tile(method, h, w, budget=budget, **opts)
-        if tile is None:
-            print(f"--tile auto: no tiles, {w}×{h} fits whole: predicted peak {need / 2**30:.1f} GiB {of_budget}")
-            return fn(content)
-    else:
-        try:
-            tile = int(tile)
-        except ValueError:
-            raise ValueError(f"--tile takes 'auto' or a tile side in pixels, got {tile!r}") from None
-        need = memory.estimate_tiled_bytes(method, h, w, tile, **opts)
+    tile, need, of_budget = plan(args, method, h, w, style_hw=tuple(style.shape[-2:]), device=content.device,
+                                 **estimate_opts)
+    if tile is None:
+        print(f"--tile auto: no tiles, {w}×{h} fits whole: predicted peak {need / 2**30:.1f} GiB {of_budget}")
+        return fn(content)
     boxes = tile_boxes(h, w, tile, overlap)
     print(f"--tile {getattr(args, 'tile')}: tiles of {tile} px, predicted peak {need / 2**30:.1f} GiB {of_budget}; "
           f"{len(boxes)} tiles, overlap {overlap} px, statistics from a "
@@ -337,8 +391,9 @@ def add_cli_arguments(parser) -> None:
                         help=f"process in tiles with statistics shared over the whole image ({', '.join(TILED_METHODS)}): "
                              "'auto' (the largest tile whose predicted peak fits --tile-budget) or a tile side in "
                              "pixels, e.g. 1024")
-    parser.add_argument("--tile-overlap", type=int, default=64, help="overlap of neighbouring tiles in px (default 64)")
-    parser.add_argument("--thumbnail", type=int, default=1024,
+    parser.add_argument("--tile-overlap", type=V.arg_int(0), default=64,
+                        help="overlap of neighbouring tiles in px (default 64; 0: tiles abut, no blending)")
+    parser.add_argument("--thumbnail", type=V.arg_int(0), default=1024,
                         help="long side of the thumbnail the statistics come from (default 1024; 0 = full size)")
     parser.add_argument("--tile-budget", type=V.arg_float(0, open_low=True), default=None, metavar="GB",
                         help=f"memory budget of --tile auto for the whole process, in GB (default "

@@ -31,6 +31,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import validate as V
 from .device import get_device
 from .train_checkpoint import (FORMAT, CheckpointConflictError, load_module_state, open_checkpoint,
                                save_checkpoint)
@@ -107,6 +108,8 @@ def fit(
 
     if steps < 0 or batch_size < 1 or log_every < 1 or save_every < 1:
         raise ValueError("steps must be ≥ 0 and batch_size, log_every, save_every ≥ 1")
+    V.check_positive(lr, "lr (--lr)")
+    V.check_positive(lr_decay, "lr_decay (--lr-decay)", allow_zero=True)
     if not modules:
         raise ValueError("modules must name at least one nn.Module to train, e.g. {'decoder': decoder}")
     device = get_device(device)
@@ -159,7 +162,8 @@ def fit(
             total = losses["total"]
             if not torch.isfinite(total):
                 raise FloatingPointError(
-                    f"the loss became {total.item()} at step {step}: lower lr (now {lr}) or check the inputs"
+                    f"the loss became {total.item()} at step {step}: lower --lr (now {lr}), check the loss weights "
+                    "or check the training images (an image of one colour carries no content)"
                 )
             optimizer.zero_grad(set_to_none=True)
             total.backward()

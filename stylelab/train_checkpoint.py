@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Mapping
@@ -44,6 +45,31 @@ def _save(path: Path, payload: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)  # atomic: a crash never leaves half a checkpoint
+
+
+def check_writable(path: Path, what: str = "checkpoint") -> Path:
+    """Raise before any training unless ``path`` can be written (its folder exists or can be made, and takes files).
+
+    Tried for real (a temporary file is created and removed in the nearest existing folder), so a
+    read-only file system, a folder without permission or a parent that is a file fail now with the
+    path named, not at the first save after hours of work.
+    """
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} {path} is a folder; give a file name (e.g. {path / 'run.ckpt'})")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{what} {path} cannot be written: {folder} is a file, not a folder; "
+                                 "choose another --checkpoint path")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".stylelab-", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as err:
+        raise PermissionError(f"{what} {path} cannot be written ({err.strerror or err} in {folder}); "
+                              "choose a writable --checkpoint path") from err
+    return path
 
 
 def _read(path: Path) -> dict:
@@ -86,13 +112,15 @@ def open_checkpoint(checkpoint, modules: Mapping[str, nn.Module], optimizers: Ma
     ``name-1.pth`` instead (with a warning): ``(new_path, None)``.
     """
     path = Path(checkpoint).expanduser() if checkpoint is not None else None
-    if path is None or not path.exists():
+    if path is None:
         return path, None
+    if not path.exists():
+        return check_writable(path), None
     if not resume:
         new = unique_path(path)
         warnings.warn(f"{path} exists and resume=False: saving this run to {new} instead", stacklevel=3)
-        return new, None
-    state = _read(path)
+        return check_writable(new), None
+    state = _read(check_writable(path))
     if "optimizers" not in state and "optimizer" in state:  # files written before trainers had several optimisers
         state["optimizers"] = {"adam": state.pop("optimizer")}
     if state.get("signature") != _signature(modules) or set(state.get("optimizers", {})) != set(optimizers):

@@ -134,7 +134,9 @@ def temporal_consistency(input_frames, output_frames) -> dict[str, float]:
     scores ratio 0, the "most stable" possible, and a washed-out one scores
     nearly as well. So the contrast ratio comes with it, and when it is below
     :data:`MIN_CONTRAST` a ``UserWarning`` says the stability figure is not
-    evidence of a good method. Read the two together.
+    evidence of a good method. Read the two together. A static clip (the input
+    never changes, Δ(in) = 0) has no ratio: ``"ratio"`` is NaN, not ∞
+    (:func:`describe_consistency` says so in words).
     """
     a = temporal_change(input_frames)
     b = temporal_change(output_frames)
@@ -143,11 +145,26 @@ def temporal_consistency(input_frames, output_frames) -> dict[str, float]:
     din, dout = float(a.mean()), float(b.mean())
     cin, cout = spatial_contrast(input_frames), spatial_contrast(output_frames)
     contrast = cout / cin if cin > 0 else float("inf")
+    ratio = dout / din if din > 0 else float("nan")  # a static clip: no ratio
     if contrast < MIN_CONTRAST:
         warnings.warn(
             f"the output has {contrast:.2f}× the input's spatial contrast: a (nearly) flat video changes little "
-            f"between frames whatever the method, so its temporal ratio {dout / din if din > 0 else float('inf'):.2f} "
+            f"between frames whatever the method, so its temporal ratio {ratio:.2f} "
             f"says nothing about stability. Look at the frames.",
             UserWarning, stacklevel=2,
         )
-    return {"input": din, "output": dout, "ratio": dout / din if din > 0 else float("inf"), "contrast": contrast}
+    return {"input": din, "output": dout, "ratio": ratio, "contrast": contrast}
+
+
+def describe_consistency(input_frames, output_frames) -> str:
+    """One line on the temporal consistency of a stylised clip (:func:`temporal_consistency`), for the CLI.
+
+    A single frame has no temporal change and a static clip (Δ(in) = 0) no ratio: the line says
+    so instead of printing ∞ or failing after the frames were written.
+    """
+    if as_frames(input_frames).shape[0] < 2:
+        return "one frame: no temporal consistency to measure"
+    tc = temporal_consistency(input_frames, output_frames)
+    if tc["input"] == 0:
+        return f"the input is a static clip (no change between frames): output change {tc['output']:.4f}, no ratio"
+    return f"temporal change output/input = {tc['ratio']:.3f}"

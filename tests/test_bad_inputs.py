@@ -555,3 +555,270 @@ def test_cli_subprocess_prints_no_traceback(corpus):
                        capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 1
     assert "Traceback" not in r.stderr and r.stderr.startswith("error:") and "is a folder" in r.stderr
+
+
+# ============================================================================ issue 27: hardening, round two
+# Each case failed on the code before issue 27 (a silent wrong result, a traceback, a late or vague
+# error); the files come from tools/make_bad_inputs.py (``_issue27``).
+class _Stop(Exception):
+    """Raised by a stand-in for ``load_image``: the planning passed and the work would start here."""
+
+
+def _plan_only(monkeypatch, available=16e9):
+    """Stop ``stylelab transfer`` where the work starts; record what each image would be read at."""
+    from stylelab import cli
+
+    monkeypatch.setattr(memory, "available_bytes", lambda *a, **k: int(available))
+    seen = {}
+
+    def stop(path, size=None, **kwargs):
+        seen[Path(path).name] = tuple(size) if isinstance(size, (tuple, list)) else size
+        if len(seen) == 2:
+            raise _Stop
+        return torch.zeros(1, 3, 8, 8)
+
+    monkeypatch.setattr(cli, "load_image", stop)
+    return seen
+
+
+def test_readme_12mp_example_is_planned_within_8gb_with_a_typical_style(corpus, capsys, monkeypatch):
+    """`--size 3000 --tile auto` on a 4000×3000 photo with a 666×500 style: the style keeps its size
+    (it was enlarged to 3000 px and the run refused as "25.0 GiB even with 256 px tiles")."""
+    seen = _plan_only(monkeypatch)
+    argv = ["transfer", "--method", "wct2", corpus / "photo_4000x3000.png", corpus / "style_666x500.png",
+            "-o", corpus / "a_folder" / "out12.png", "--size", "3000", "--tile", "auto", "--device", "cpu"]
+    with pytest.raises(_Stop):
+        _cli(argv, capsys, monkeypatch)
+    assert seen == {"photo_4000x3000.png": (3000, 4000), "style_666x500.png": (500, 666)}
+    from stylelab import tiling
+
+    tile, need = tiling.choose_tile("wct2", 3000, 4000, budget=memory.TILE_BUDGET, style_hw=(500, 666), device="cpu")
+    assert tile is not None and need <= 8e9
+
+
+def test_a_large_size_on_a_small_content_does_not_enlarge_the_style(corpus, capsys, monkeypatch):
+    """`--size 4000` on a 96×64 content was refused as "would need 20.5 GiB": the style was enlarged to 4000 px."""
+    seen = _plan_only(monkeypatch)
+    with pytest.raises(_Stop):
+        _cli(_transfer(corpus, "--size", "4000", method="wct2", content="content_96x64.png", style="style_666x500.png"),
+             capsys, monkeypatch)  # (the last --size wins)
+    assert seen == {"content_96x64.png": (64, 96), "style_666x500.png": (500, 666)}
+
+
+def test_a_style_too_large_for_memory_is_reduced_or_named(corpus, capsys, monkeypatch):
+    """A 12000×12000 style on a 96×64 content: without --style-size it is read at what fits (said on
+    screen); with --style-size 12000 the refusal names the style and the --style-size that fits."""
+    seen = _plan_only(monkeypatch, available=8e9)
+    base = ["transfer", "--method", "wct2", corpus / "content_96x64.png", corpus / "huge_header.png",
+            "-o", corpus / "a_folder" / "o.png", "--size", "20000", "--device", "cpu"]
+    with pytest.raises(_Stop):
+        _cli(base, capsys, monkeypatch)
+    sh, sw = seen["huge_header.png"]
+    assert sh == sw and 16 <= sh < 12000
+    assert memory.estimate_peak_bytes("wct2", 64, 96, style_hw=(sh, sw)) <= memory.HEADROOM * 8e9
+    code, err = _cli(base + ["--style-size", "12000"], capsys, monkeypatch)
+    assert code == 1 and re_search(r"cause is the style at 12000×12000 .*--style-size \d+", err), err
+
+
+ISSUE27_CLI_ERRORS = {
+    # id: (argv builder, exit code, stderr regex)
+    "thumbnail-negative": (lambda c: _transfer(c, "--tile", "16", "--thumbnail", "-1"), 2, r"--thumbnail: must be at least 0"),
+    "tile-overlap-negative": (lambda c: _transfer(c, "--tile", "16", "--tile-overlap", "-1"), 2, r"--tile-overlap"),
+    "tile-budget-with-fixed-tile": (lambda c: _transfer(c, "--tile", "136", "--tile-budget", "0.001"), 1,
+                                    r"--tile 136 needs about .* over the budget .*--tile auto"),
+    "tile-too-small-for-overlap": (lambda c: _transfer(c, "--tile", "16"), 1,
+                                   r"--tile 16 with --tile-overlap 64: .*at least 2·overlap \+ 8 = 136"),
+    "tile-budget-without-tile": (lambda c: _transfer(c, "--tile-budget", "4"), 1, r"--tile-budget .* add --tile auto"),
+    "video-with-tile": (lambda c: _transfer(c, "--video", "--tile", "16", method="wct2", content="video_frames",
+                                            out=c / "a_folder" / "v1"), 1, r"--video .*drop --tile"),
+    "video-overwrite-onto-a-file": (lambda c: _transfer(c, "--video", "--overwrite", method="wct2", content="video_frames",
+                                                        out=c / "good.png"), 1, r"is a file, but --video writes a folder"),
+    "gatys-both-weights-zero": (lambda c: _transfer(c, "--content-weight", "0", "--style-weight", "0", "--steps", "1",
+                                                    method="gatys"), 1, r"both 0: nothing would be optimised"),
+    "labels-jpeg-ids-01": (lambda c: _transfer(c, "--content-labels", c / "labels_ids01.jpg", "--style-labels",
+                                               c / "labels_ids01.jpg", method="wct2"), 1, r"lossy \(JPEG\).*PNG"),
+    "labels-jpeg-0-128-255": (lambda c: _transfer(c, "--content-labels", c / "labels_0_128_255.jpg", "--style-labels",
+                                                  c / "labels_0_128_255.jpg", method="wct2"), 1, r"lossy \(JPEG\).*PNG"),
+    "tile-budget-env-inf": (lambda c: ("STYLELAB_TILE_BUDGET=inf", _transfer(c, "--tile", "auto")), 1,
+                            r"\$STYLELAB_TILE_BUDGET.*positive, finite number of GB"),
+    "tile-budget-env-1e400": (lambda c: ("STYLELAB_TILE_BUDGET=1e400", _transfer(c, "--tile", "auto")), 1,
+                              r"\$STYLELAB_TILE_BUDGET.*positive, finite number of GB"),
+    "train-style-weight-nan": (lambda c: ["train", "--method", "adain", c / "train_1x1", "--styles", c / "train_1x1",
+                                          "--style-weight", "nan", "--steps", "1"], 2, r"--style-weight: must be a number"),
+    "train-adain-size-below-the-network": (lambda c: ["train", "--method", "adain", c / "train_1x1", "--styles",
+                                                      c / "train_1x1", "--size", "8", "--resize", "8", "--steps", "1",
+                                                      "--device", "cpu"], 1, r"--size 8: AdaIN's network .* at least 9"),
+    "train-lr-nan": (lambda c: ["train", "--method", "adain", c / "train_1x1", "--lr", "nan"], 2, r"--lr: must be a number"),
+    "train-checkpoint-under-a-file": (lambda c: ["train", "--method", "wct", c / "train_1x1", "--level", "1", "--size", "8",
+                                                 "--steps", "1", "--device", "cpu",
+                                                 "--checkpoint", c / "not_a_dir" / "x.ckpt"], 1,
+                                      r"checkpoint .*x.ckpt cannot be written: .*not_a_dir is a file"),
+    "train-checkpoint-unwritable": (lambda c: ["train", "--method", "wct", c / "train_1x1", "--level", "1", "--size", "8",
+                                               "--steps", "1", "--device", "cpu", "--checkpoint", "/proc/x.ckpt"], 1,
+                                    r"checkpoint /proc/x.ckpt cannot be written"),
+    "cin-mix-nan": (lambda c: _transfer(c, "--model", c / "a_folder" / "cin.pth", "--mix", "nan,1", method="cin"), 2,
+                    r"--mix: .*finite numbers"),
+}
+
+
+@pytest.fixture(scope="module")
+def generators(corpus):
+    """A one-generator file, a CIN model and a johnson training checkpoint (random weights, small)."""
+    from stylelab.train_checkpoint import save_checkpoint
+    from stylelab.transformnet import TransformNet
+
+    torch.manual_seed(0)
+    torch.save(TransformNet(8, n_residual=1).state_dict(), corpus / "a_folder" / "gen.pth")
+    torch.save(TransformNet(8, n_residual=1, norm="conditional", n_styles=2).state_dict(), corpus / "a_folder" / "cin.pth")
+    save_checkpoint(corpus / "a_folder" / "johnson.ckpt", {"transformer": TransformNet(8, n_residual=1)}, {}, step=1,
+                    history={}, config={})
+    return corpus / "a_folder"
+
+
+@pytest.mark.parametrize("case", sorted(ISSUE27_CLI_ERRORS))
+def test_issue27_bad_input_is_one_clear_error_before_any_work(corpus, generators, capsys, monkeypatch, case):
+    build, code, hint = ISSUE27_CLI_ERRORS[case]
+    argv = build(corpus)
+    if isinstance(argv, tuple):  # (environment, argv)
+        key, value = argv[0].split("=", 1)
+        monkeypatch.setenv(key, value)
+        argv = argv[1]
+    before = {p: p.stat().st_mtime_ns for p in corpus.rglob("*") if p.is_file()}
+    got, err = _cli(argv, capsys, monkeypatch)
+    assert got == code, err
+    assert re_search(hint, err), err
+    if code == 1:
+        assert len([l for l in err.splitlines() if l.startswith("error:")]) == 1, err
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_cyclegan_direction_is_not_ignored(corpus, generators, capsys, monkeypatch, tmp_path):
+    """--direction with a file of one generator, and a johnson checkpoint under --method cyclegan, are refused
+    (they ran a Johnson network and ignored --direction)."""
+    code, err = _cli(_transfer(corpus, "--model", generators / "gen.pth", "--direction", "b_to_a", method="cyclegan",
+                               out=tmp_path / "c.png"), capsys, monkeypatch)
+    assert code == 1 and "holds one generator" in err and "--direction" in err, err
+    code, err = _cli(_transfer(corpus, "--model", generators / "johnson.ckpt", method="cyclegan", out=tmp_path / "d.png"),
+                     capsys, monkeypatch)
+    assert code == 1 and "not a CycleGAN" in err and "--method johnson" in err, err
+    code, err = _cli(_transfer(corpus, "--model", generators / "gen.pth", method="cyclegan", out=tmp_path / "e.png"),
+                     capsys, monkeypatch)
+    assert code == 0, err  # one generator without --direction: its own direction
+
+
+def test_label_maps_of_a_pair_are_read_under_one_convention(corpus, capsys, monkeypatch, tmp_path):
+    """A black/white DPST mask for the content and a black/white/red one for the style: white is label 1 in both
+    (it was 255 in the content and 1 in the style: white never matched, half the content unstylised)."""
+    from stylelab import labels as L
+
+    argv = _transfer(corpus, "--content-labels", corpus / "labels_bw_rgb.png", "--style-labels",
+                     corpus / "labels_bwr_rgb.png", method="wct2", out=tmp_path / "l.png")
+    monkeypatch.setenv("STYLELAB_RANDOM_WEIGHTS", "1")
+    from stylelab import cli
+
+    with pytest.warns(L.LabelWarning, match="label 4 of the style map is not in the content map"):
+        code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re_search(r"label 1: content \d+ px, style \d+ px — used", out), out
+    assert "100.0 % of the content is stylised" in out, out
+
+
+def test_three_colours_that_are_not_dpst_keep_three_labels(corpus):
+    from stylelab import labels as L
+
+    lab = L.read_labels(corpus / "labels_three_colours.png")
+    assert torch.unique(lab).tolist() == [0, 1, 2]
+    # each colour one region, numbered by sorted (r, g, b): (40,40,200) < (150,20,20) < (220,40,40)
+    assert lab[0, 0, 0, 0] == 2 and lab[0, 0, 0, 20] == 1 and lab[0, 0, 0, 40] == 0
+
+
+def test_wct_refuses_a_label_map_of_another_picture():
+    """transforms.wct took a 50×10 map for 16×24 features (the model level refuses it)."""
+    from stylelab import transforms as T
+
+    c, s = torch.randn(1, 8, 16, 24), torch.randn(1, 8, 16, 24)
+    good = torch.zeros(16, 24, dtype=torch.long)
+    with pytest.raises(ValueError, match="aspect ratios differ"):
+        T.wct(c, s, content_labels=torch.zeros(10, 50, dtype=torch.long), style_labels=good)
+    with pytest.raises(ValueError, match="aspect ratios differ"):
+        T.adain(c, s, content_labels=good, style_labels=torch.zeros(10, 50, dtype=torch.long))
+    # a map at its image's resolution (8× the features, rounding included) is fine
+    assert T.wct(c, s, content_labels=torch.zeros(130, 197, dtype=torch.long), style_labels=good).shape == c.shape
+
+
+def test_a_label_without_counterpart_warns():
+    from stylelab import labels as L
+
+    c = torch.zeros(20, 20, dtype=torch.long)
+    c[:, 10:] = 1
+    s = torch.zeros(20, 20, dtype=torch.long)
+    s[:, 10:] = 2
+    with pytest.warns(L.LabelWarning, match=r"label 1 of the content map is not in the style map.*50.0 %"):
+        assert L.label_report(c, s, warn=True).used == [0]
+
+
+def test_photowct_batch_of_two_is_stylised_image_by_image(models):
+    c, s = torch.cat([_img(24, 20, seed=1), _img(24, 20, seed=2)]), _img(20, 24, seed=3)
+    out = models["photowct"].stylize(c, s)
+    assert out.shape == c.shape
+    for b in range(2):
+        torch.testing.assert_close(out[b : b + 1], models["photowct"].stylize(c[b : b + 1], s))
+
+
+@pytest.mark.parametrize("device", [1, 0, pytest.param("cuda", id="gpu-by-name"), "mps"])
+def test_every_device_argument_goes_through_the_device_check(corpus, device):
+    """`device=1` was an AttributeError, `device=0` ran silently on the CPU, load_image/data.load on a
+    missing device surfaced torch's raw error; now each is get_device's message with what exists."""
+    from stylelab import data
+    from stylelab.device import get_device
+
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    if device != "mps" and torch.cuda.device_count() > (device if isinstance(device, int) else 0):
+        pytest.skip("this machine has that CUDA device")
+    hint = r"MPS is not available here" if device == "mps" else r"CUDA is not available here|does not exist"
+    with pytest.raises(RuntimeError, match=hint):
+        get_device(device)
+    with pytest.raises(RuntimeError, match=hint):
+        io.load_image(corpus / "good.png", device=device)
+    with pytest.raises(RuntimeError, match=hint):
+        data.load(data.names()[0], size=16, device=device)
+
+
+def test_a_training_loss_that_becomes_nan_is_one_clear_error(corpus, capsys, monkeypatch, tmp_path):
+    """A loss that becomes NaN (reported with 1×1 training images and NaN weights) was a FloatingPointError
+    traceback; now one error line that names --lr. The NaN is forced here: the issue's 1×1 run is not reproduced."""
+    from stylelab import train
+
+    def nan_loss(self, x):
+        return {"total": torch.tensor(float("nan"), requires_grad=True)}
+
+    monkeypatch.setattr(train.ReconstructionLoss, "__call__", nan_loss)
+    code, err = _cli(["train", "--method", "wct", corpus / "train_1x1", "--level", "1", "--size", "8", "--steps", "1",
+                      "--device", "cpu", "--checkpoint", tmp_path / "w.ckpt"], capsys, monkeypatch)
+    assert code == 1 and re_search(r"error: the loss became nan at step 0: lower --lr", err), err
+
+
+def test_tiles_without_overlap_give_a_result(corpus, capsys, monkeypatch, tmp_path):
+    """--tile-overlap 0 was refused by an internal "margin" check; tiles then abut."""
+    code, err = _cli(_transfer(corpus, "--tile", "16", "--tile-overlap", "0", out=tmp_path / "t.png"), capsys, monkeypatch)
+    assert code == 0, err
+    assert io.load_image(tmp_path / "t.png").shape[-2:] == (24, 29)
+
+
+def test_video_one_frame_and_a_static_clip(corpus, capsys, monkeypatch, tmp_path):
+    """A 1-frame video was written and then exit 1; a static clip reported a temporal change of "inf"."""
+    from stylelab import video
+
+    code, err = _cli(_transfer(corpus, "--video", method="wct2", content="video_one_frame", out=tmp_path / "v1"),
+                     capsys, monkeypatch)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "v1").iterdir()) == ["frame_0000.png"]
+    code, err = _cli(_transfer(corpus, "--video", method="wct2", content="video_static", out=tmp_path / "v2"),
+                     capsys, monkeypatch)
+    assert code == 0, err
+    frames = video.load_frames(corpus / "video_static")
+    tc = video.temporal_consistency(frames, frames * 0.5)
+    assert tc["input"] == 0 and math.isnan(tc["ratio"])
+    assert "static clip" in video.describe_consistency(frames, frames * 0.5)

@@ -169,7 +169,12 @@ def test_usability_rule_is_strict_as_official_and_says_why():
     assert "only 5 px in the content" in rep.dropped[1]
     assert "differ" in rep.dropped[2] and rep.dropped[3] == "not in the style" and rep.dropped[4] == "not in the content"
     assert abs(rep.content_fraction - 50 / 2095) < 1e-12
-    assert "label 2" in str(rep) and rep.warning() is None
+    assert "label 2" in str(rep)
+    # labels present in one map only (3 in the content, 4 in the style) are warned about (issue 27)
+    assert rep.unmatched == {"content": [3], "style": [4]}
+    assert "label 3 of the content map is not in the style map" in rep.warning()
+    assert "label 4 of the style map is not in the content map" in rep.warning()
+    assert L.label_report(_lab({0: 50, 1: 40}), _lab({0: 60, 1: 5})).warning() is None  # both present: no warning
 
 
 def test_nothing_usable_warns_and_keeps_the_content():

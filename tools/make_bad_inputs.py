@@ -54,6 +54,19 @@ FILES = {
     "data_bad_json/index.json": "a course data index that is not JSON",
     "data_no_images/index.json": "a course data index without an 'images' list",
     "data_no_kind/index.json": "a course data index whose entry lacks 'kind'",
+    # issue 27: label maps, video folders, training images, the 12 MP planner
+    "labels_bw_rgb.png": "a black/white DPST colour mask (RGB) for good.png (40×48)",
+    "labels_bwr_rgb.png": "a black/white/red DPST colour mask for good_style.png (48×40)",
+    "labels_ids01.jpg": "greyscale JPEG label map with ids 0/1 (compression erases the 1s)",
+    "labels_0_128_255.jpg": "greyscale JPEG label map with ids 0/128/255 (compression adds ids)",
+    "labels_three_colours.png": "a colour mask in three colours that are not DPST's (two are nearest to red)",
+    "video_one_frame/": "a folder of one frame",
+    "video_static/": "a folder of three identical frames (a static clip)",
+    "video_frames/": "a folder of three frames of a pan",
+    "train_1x1/": "a folder of 1×1 training images",
+    "photo_4000x3000.png": "a 4000×3000 photo of one colour (header read only: the README's 12 MP example)",
+    "style_666x500.png": "a 666×500 style (a typical style photo)",
+    "content_96x64.png": "a 96×64 content",
 }
 
 
@@ -120,7 +133,39 @@ def make(folder: str | Path) -> Path:
     }.items():
         (root / sub).mkdir(exist_ok=True)
         (root / sub / "index.json").write_text(text)
+    _issue27(root)
     return root
+
+
+def _issue27(root: Path) -> None:
+    """The files of issue 27's cases (label maps, frames, training images, the 12 MP planner)."""
+    half = np.zeros((40, 48, 3), np.uint8)
+    half[:, 24:] = 255  # black | white
+    Image.fromarray(half).save(root / "labels_bw_rgb.png")
+    bwr = np.zeros((48, 40, 3), np.uint8)
+    bwr[16:32] = 255
+    bwr[32:] = (255, 0, 0)  # black / white / red
+    Image.fromarray(bwr).save(root / "labels_bwr_rgb.png")
+    y, x = np.mgrid[0:40, 0:48]
+    region = (x + y // 2 > 21).astype(np.uint8) + (x - y // 3 > 30)  # 0 | 1 | 2, borders across the 8×8 blocks
+    Image.fromarray((region > 0).astype(np.uint8), "L").save(root / "labels_ids01.jpg", quality=75)
+    Image.fromarray(np.array([0, 128, 255], np.uint8)[region], "L").save(root / "labels_0_128_255.jpg", quality=75)
+    three = np.zeros((40, 48, 3), np.uint8)
+    three[:, :16], three[:, 16:32], three[:, 32:] = (220, 40, 40), (150, 20, 20), (40, 40, 200)
+    Image.fromarray(three).save(root / "labels_three_colours.png")
+    photo = _photo(40, 64, seed=3)
+    for name, frames in {"video_one_frame": [photo[:, :48]], "video_static": [photo[:, :48]] * 3,
+                         "video_frames": [photo[:, 2 * t : 2 * t + 48] for t in range(3)]}.items():
+        (root / name).mkdir(exist_ok=True)
+        for t, f in enumerate(frames):
+            Image.fromarray(np.ascontiguousarray(f)).save(root / name / f"frame_{t:04d}.png")
+    (root / "train_1x1").mkdir(exist_ok=True)
+    for i in range(3):
+        Image.new("RGB", (1, 1), (40 * i, 100, 200)).save(root / "train_1x1" / f"t{i}.png")
+    if not (root / "photo_4000x3000.png").exists():
+        Image.new("L", (4000, 3000), 90).save(root / "photo_4000x3000.png", optimize=True)
+    Image.fromarray(_photo(500, 666, seed=4)).save(root / "style_666x500.png")
+    Image.fromarray(_photo(64, 96, seed=5)).save(root / "content_96x64.png")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from typing import Literal, Mapping
 import torch
 
 from .. import losses
+from .. import validate as V
 from ..device import get_device
 from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
 
@@ -109,6 +110,11 @@ class GatysConfig:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {getattr(self, name)!r}")
         if self.steps < 1:
             raise ValueError(f"steps must be at least 1, got {self.steps}")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            V.check_positive(getattr(self, name), f"{name} (--{name.replace('_', '-')})", allow_zero=True)
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise ValueError("content_weight and style_weight are both 0: nothing would be optimised and the result "
+                             "would be the starting image; give --content-weight or --style-weight a value > 0")
 
     def replace(self, **changes) -> "GatysConfig":
         """A copy with ``changes`` applied (unknown names raise ``TypeError``)."""

@@ -211,13 +211,16 @@ def _bench_pixel(cfg, device) -> Runner:
 
 def _add_train_arguments(parser) -> None:
     parser.add_argument("--styles", help="folder of style images, e.g. WikiArt (required)")
-    parser.add_argument("--style-weight", type=float, default=10.0, help="style weight (default 10)")
+    parser.add_argument("--style-weight", type=V.arg_float(0), default=10.0, help="style weight (default 10)")
 
 
 def _train_job(args, images, device, random) -> TrainJob:
 
     if not args.styles:
         raise ValueError("--method adain needs --styles FOLDER (style images)")
+    if args.size < MIN_SIDE:  # the crops go through VGG to relu4_1 and back, unpadded
+        raise ValueError(f"--size {args.size}: AdaIN's network trains on crops of at least {MIN_SIDE} px; "
+                         f"give --size {MIN_SIDE} or more (default 256)")
     enc = normalised_vgg19(last_layer="relu4_1", random=random, device=device)
     dec = MirrorDecoder(4)
     styles = ImageFolder(args.styles, size=args.size, crop="random", resize=args.resize)

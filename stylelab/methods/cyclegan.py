@@ -297,15 +297,16 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
     return hist
 
 
-def load_generator(path, direction: str = "a_to_b", device=None) -> TransformNet:
+def load_generator(path, direction: str | None = None, device=None) -> TransformNet:
     """A trained generator, frozen, in eval mode, ``.pretrained = True``.
 
-    ``path``: a :func:`train` checkpoint (``direction="a_to_b"`` takes ``G``,
+    ``path``: a :func:`train` checkpoint (``direction="a_to_b"``, the default, takes ``G``,
     ``"b_to_a"`` takes ``F``), or a file holding one generator's
     ``state_dict()`` (read by :func:`stylelab.methods.johnson.load`; the
-    direction is then the file's).
+    direction is then the file's, and giving ``direction`` is an error, not ignored).
+    A ``stylelab train --method johnson|cin`` checkpoint is refused: it is not a CycleGAN.
     """
-    if direction not in ("a_to_b", "b_to_a"):
+    if direction not in (None, "a_to_b", "b_to_a"):
         raise ValueError(f"direction must be 'a_to_b' (G) or 'b_to_a' (F), got {direction!r}")
     path = Path(path).expanduser()
     try:
@@ -313,9 +314,15 @@ def load_generator(path, direction: str = "a_to_b", device=None) -> TransformNet
     except Exception:  # not a torch file: johnson.load says so
         obj = None
     if isinstance(obj, dict) and obj.get("format") == FORMAT and {"g", "f"} <= set(obj.get("modules", {})):
-        net = TransformNet.from_state_dict(load_module_state(path, "g" if direction == "a_to_b" else "f"))
+        net = TransformNet.from_state_dict(load_module_state(path, "f" if direction == "b_to_a" else "g"))
         net.pretrained = True
         return net.eval().requires_grad_(False).to(get_device(device))
+    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+        raise ValueError(f"{path} is a training checkpoint of modules {sorted(obj.get('modules', {}))}, not a CycleGAN "
+                         "(modules g and f): a johnson/cin model runs with --method johnson or --method cin")
+    if direction is not None:
+        raise ValueError(f"{path} holds one generator, whose direction is fixed: --direction (direction=) applies to a "
+                         "CycleGAN training checkpoint (G and F); drop it")
     return load(path, device=device)
 
 
@@ -324,7 +331,7 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--model", default=None,
                         help="a trained CycleGAN (required): a checkpoint of stylelab.methods.cyclegan.train(..., "
                              "checkpoint=FILE), or one generator saved with torch.save(model.g.state_dict(), FILE)")
-    parser.add_argument("--direction", choices=("a_to_b", "b_to_a"), default="a_to_b",
+    parser.add_argument("--direction", choices=("a_to_b", "b_to_a"), default=None,
                         help="with a training checkpoint: translate A→B (G, default) or B→A (F)")
 
 

@@ -320,8 +320,23 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def check_cli_args(args) -> None:
+    """The options' combination, checked before any image is read (e.g. both weights 0)."""
+    preset(args.preset, **_cli_overrides(args))
+
+
 def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.Tensor:
     """Run ``stylelab transfer --method gatys`` with parsed ``args``; returns the image."""
+    overrides = _cli_overrides(args)
+    scales = list(args.scales) if getattr(args, "scales", None) else None
+    result = run(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
+                     seed=args.seed if getattr(args, "seed", None) is not None else 0,
+                     progress=not getattr(args, "no_progress", False), **overrides)
+    return result.image
+
+
+def _cli_overrides(args) -> dict:
+    """The :class:`GatysConfig` fields the command line sets."""
     overrides = {}
     for key in ("content_weight", "style_weight", "tv_weight", "steps", "optimizer", "lr", "init", "style_loss", "pooling"):
         v = getattr(args, key, None)
@@ -331,11 +346,7 @@ def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.T
         v = _parse_layers(getattr(args, key, None))
         if v is not None:
             overrides[key] = v
-    scales = list(args.scales) if getattr(args, "scales", None) else None
-    result = run(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
-                     seed=args.seed if getattr(args, "seed", None) is not None else 0,
-                     progress=not getattr(args, "no_progress", False), **overrides)
-    return result.image
+    return overrides
 
 
 # ============================================================================ registry

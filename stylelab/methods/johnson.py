@@ -42,6 +42,7 @@ import torch
 import torch.nn as nn
 
 from .. import losses, stats, weights
+from .. import validate as V
 from ..device import follow, get_device
 from ..encoders import normalised_vgg19
 from ..io import load_image
@@ -276,7 +277,7 @@ def load(path, device=None) -> TransformNet:
     return net.eval().requires_grad_(False).to(get_device(device))
 
 
-def parse_mix(text: str, n_styles: int) -> torch.Tensor:
+def parse_mix(text: str, n_styles: int | None) -> torch.Tensor | None:
     """``--mix`` → mixing weights ``(S,)`` (float64, not yet normalised: :func:`stylelab.norms.style_weights`
     divides by their sum).
 
@@ -284,7 +285,8 @@ def parse_mix(text: str, n_styles: int) -> torch.Tensor:
     styles); sparse, ``index=weight`` pairs (``0=0.5,19=0.5``), the other
     styles weighing 0. Weights must be finite and non-negative, not all zero;
     indices integers in ``0…S−1``, each once. Every error names ``--mix`` and
-    says what to write.
+    says what to write. With ``n_styles=None`` only the syntax and the weights
+    are checked (what :func:`mix_option` does while the command line is parsed).
     """
     example = "e.g. --mix 0=0.5,19=0.5 (index=weight pairs) or S comma-separated weights"
     items = [t.strip() for t in str(text).split(",")]
@@ -305,6 +307,10 @@ def parse_mix(text: str, n_styles: int) -> torch.Tensor:
             raise ValueError(f"--mix: {what} is {v}; weights must be ≥ 0")
         return x
 
+    if n_styles is None:  # the option's syntax alone (argparse), before the network is known
+        for t in items:
+            number(t.split("=", 1)[-1].strip(), "a weight")
+        return None
     w = torch.zeros(n_styles, dtype=torch.float64)
     if all(sparse):
         seen = set()
@@ -329,6 +335,15 @@ def parse_mix(text: str, n_styles: int) -> torch.Tensor:
     if not (w > 0).any():
         raise ValueError(f"--mix {text!r}: the weights are all zero; give at least one positive weight")
     return w
+
+
+def mix_option(text: str) -> str:
+    """argparse type of ``--mix``: refuses a malformed or non-finite mix while parsing (exit 2), before any work."""
+    try:
+        parse_mix(text, None)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def style_names(model: str, n_styles: int) -> tuple[tuple[str, ...], str]:
@@ -365,7 +380,7 @@ def add_cli_arguments(parser) -> None:
                              "registry name: magenta_cin26 (Magenta's 26-style network, `stylelab weights download "
                              "magenta_cin26`)")
     parser.add_argument("--style-index", type=int, default=None, help="conditional (CIN) models: which style of the table")
-    parser.add_argument("--mix", default=None,
+    parser.add_argument("--mix", type=mix_option, default=None,
                         help="conditional models: mixing weights (style interpolation), index=weight pairs such as "
                              "0=0.5,19=0.5, or one weight per style (0.5,0.5); normalised to sum 1")
     parser.add_argument("--list-styles", action="store_true",
@@ -397,16 +412,16 @@ def run_cli(args, content, style, device) -> torch.Tensor:
 def add_train_arguments(g) -> None:
     """Options of ``stylelab train --method johnson|cin`` (added to the train subcommand)."""
     g.add_argument("--styles", default=None, help="johnson: one style image; cin: a folder of style images (one style each)")
-    g.add_argument("--style-weight", type=float, default=None,
+    g.add_argument("--style-weight", type=V.arg_float(0), default=None,
                    help="absolute style weight (default: balanced from the data, see --style-ratio)")
-    g.add_argument("--style-ratio", type=float, default=1.0,
+    g.add_argument("--style-ratio", type=V.arg_float(0, open_low=True), default=1.0,
                    help="style/content balance when --style-weight is not given (PerceptualLoss.balanced; default 1)")
-    g.add_argument("--width", type=int, default=32, help="johnson/cin: channels of the first layer (paper: 32)")
+    g.add_argument("--width", type=V.arg_int(1), default=32, help="johnson/cin: channels of the first layer (paper: 32)")
     g.add_argument("--norm", choices=["instance", "batch"], default="instance", help="johnson: normalisation (cin is always conditional)")
     g.add_argument("--upsample", choices=sorted(UPSAMPLE_MODES), default="nearest", help="johnson/cin: ×2 upsampling")
-    g.add_argument("--content-weight", type=float, default=1.0, help="johnson/cin: feature-loss weight with --style-weight (default 1)")
-    g.add_argument("--tv-weight", type=float, default=0.0, help="johnson/cin: total-variation weight with --style-weight (default 0)")
-    g.add_argument("--style-size", type=int, default=None, help="johnson/cin: shorter side of the style images (default --size)")
+    g.add_argument("--content-weight", type=V.arg_float(0), default=1.0, help="johnson/cin: feature-loss weight with --style-weight (default 1)")
+    g.add_argument("--tv-weight", type=V.arg_float(0), default=0.0, help="johnson/cin: total-variation weight with --style-weight (default 0)")
+    g.add_argument("--style-size", type=V.arg_int(1), default=None, help="johnson/cin: shorter side of the style images (default --size)")
     g.add_argument("--encoder", choices=["vgg", "random-filters"], default="vgg",
                    help="johnson/cin: loss network: normalised VGG-19, or seeded random filters (no weights needed)")
 

@@ -138,7 +138,7 @@ class PhotoWCT(nn.Module):
         images to its dtype); the result is on the model's device.
 
         Args:
-            content: (1, 3, H, W) in [0, 1]; style: (1, 3, H', W'), or
+            content: (B, 3, H, W) in [0, 1] (a batch: one image at a time); style: (1, 3, H', W'), or
                 :meth:`prepare_style` of it (no labels; ``wct_kwargs`` given there).
             content_labels, style_labels: optional label maps with the content's /
                 style's aspect (both or neither; module docstring, :mod:`stylelab.labels`).
@@ -149,7 +149,7 @@ class PhotoWCT(nn.Module):
             wct_kwargs: overrides of the ``"photowct"`` WCT preset.
 
         Returns:
-            (1, 3, H, W). The image after each level: :meth:`stylize_steps`.
+            (B, 3, H, W). The image after each level: :meth:`stylize_steps`.
         """
         if "return_steps" in wct_kwargs:
             raise TypeError("stylize returns the image; for the image after each level call stylize_steps(...)")
@@ -172,8 +172,21 @@ class PhotoWCT(nn.Module):
         **wct_kwargs,
     ) -> dict:
         """:meth:`stylize`, keeping every intermediate image: ``{level: (1, 3, H, W)}`` coarse
-        first, then ``"smoothed"`` when ``smoothing`` is given (the result is the last entry)."""
-        content = V.check_image(content, "content", batch=1)  # validate, then follow the model
+        first, then ``"smoothed"`` when ``smoothing`` is given (the result is the last entry).
+
+        A batch of ``B`` contents is stylised one image at a time with the one style (and the one
+        content map, or map ``b`` of a batch of ``B`` maps); every entry is then ``(B, 3, H, W)``."""
+        content = V.check_image(content, "content")  # validate, then follow the model
+        if content.shape[0] > 1:
+            maps = None if content_labels is None else L.check_labels(content_labels, "content_labels")
+            if maps is not None and maps.shape[0] not in (1, content.shape[0]):
+                raise ValueError(f"content_labels is a batch of {maps.shape[0]} maps for {content.shape[0]} images: "
+                                 f"give 1 map or {content.shape[0]}")
+            runs = [self.stylize_steps(content[b : b + 1], style, levels=levels, smoothing=smoothing, beta=beta,
+                                       content_labels=None if maps is None else maps[b if maps.shape[0] > 1 else 0],
+                                       style_labels=style_labels, **wct_kwargs)
+                    for b in range(content.shape[0])]
+            return {k: torch.cat([r[k] for r in runs]) for k in runs[0]}
         if (content_labels is None) != (style_labels is None):
             raise ValueError("pass both content_labels and style_labels, or neither")
         levels = _check_levels(levels)

@@ -327,7 +327,7 @@ def _bench_pixel_gif(cfg, device) -> Runner:
 
 def _add_train_arguments(parser) -> None:
     parser.add_argument("--level", type=int, default=4, choices=[1, 2, 3, 4, 5], help="decoder of relu{level}_1 (default 4)")
-    parser.add_argument("--feature-weight", type=float, default=1.0, help="feature-loss weight (default 1)")
+    parser.add_argument("--feature-weight", type=V.arg_float(0), default=1.0, help="feature-loss weight (default 1)")
 
 
 def _train_job(args, images, device, random) -> TrainJob:

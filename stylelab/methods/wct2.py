@@ -339,13 +339,12 @@ def run_cli(args, content, style, device):
 def run_cli_video(args, device) -> int:
     """``stylelab transfer --method wct2 --video FRAMES_DIR STYLE -o OUT_DIR``: stylize every frame."""
     frames = video.load_frames(args.content, size=args.size, device=device)
-    style = load_image(args.style, size=args.style_size or args.size, device=device)
+    style = load_image(args.style, size=getattr(args, "style_hw", None) or args.style_size or args.size, device=device)
     model = _model_from_args(args, device)
     prep = model.prepare_style(style, args.transfer_at)
     out = video.stylize_frames(lambda f: model.stylize(f, prep, alpha=args.alpha), frames)
     paths = video.save_frames(out, args.output, overwrite=args.overwrite)
-    tc = video.temporal_consistency(frames, out)
-    print(f"wrote {len(paths)} frames to {args.output}; temporal change output/input = {tc['ratio']:.3f}")
+    print(f"wrote {len(paths)} frame{'s' if len(paths) != 1 else ''} to {args.output}; {video.describe_consistency(frames, out)}")
     return 0
 
 
