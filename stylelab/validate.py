@@ -308,27 +308,6 @@ def arg_int_list(allowed=None, minimum: int = 1, length: int | None = None):
     return parse
 
 
-def arg_float_list(low: float | None = None, high: float | None = None):
-    """An argparse ``type=``: comma-separated finite numbers (``"0.5,0.5"``), each in ``[low, high]``.
-
-    NaN and ±Inf are refused while parsing (``--mix nan,1``), so the message names the option
-    instead of a failure when the result is saved.
-    """
-    number = arg_float(low, high)
-
-    def parse(text: str) -> list[float]:
-        parts = [p.strip() for p in str(text).split(",")]
-        if not any(parts):
-            raise _arg_error(f"expected comma-separated numbers (e.g. 0.5,0.5), got {text!r}")
-        try:
-            return [number(p) for p in parts]
-        except Exception as err:  # argparse.ArgumentTypeError from arg_float, with the number's rule
-            raise _arg_error(f"expected comma-separated finite numbers (e.g. 0.5,0.5); {err}") from None
-
-    parse.__name__ = "list"
-    return parse
-
-
 def arg_existing(kind: str = "file"):
     """An argparse ``type=``: a path to an existing ``"file"`` or ``"folder"``."""
     from pathlib import Path

