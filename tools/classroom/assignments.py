@@ -197,12 +197,13 @@ def collect(root: Path, student: str, name: str, notebook_dir: Path) -> None:
     shutil.copy2(notebook_dir / f"{name}.ipynb", dest / f"{name}.ipynb")
 
 
-def autograde(root: Path, name: str, student: str) -> tuple[float, float]:
-    """Autograde ``student``'s submission of ``name``: (autograded score, its maximum)."""
-    nbgrader(root, "db", "student", "add", student)
-    nbgrader(root, "autograde", name, "--student", student, "--force")
+def autograde(root: Path, name: str, students: list[str]) -> dict[str, tuple[float, float]]:
+    """Autograde the collected submissions of ``name``: ``{student: (autograded score, its maximum)}``."""
+    for student in students:
+        nbgrader(root, "db", "student", "add", student)
+    nbgrader(root, "autograde", name, "--force")
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        sub = gb.find_submission(name, student)
-        return float(sub.code_score), float(sub.max_code_score)
+        subs = {s: gb.find_submission(name, s) for s in students}
+        return {s: (float(sub.code_score), float(sub.max_code_score)) for s, sub in subs.items()}
