@@ -8,7 +8,7 @@ PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab test unit notebooks notebooks-full notebooks-time venv bench gpu-check clean-venv \
-	classroom classroom-grade classroom-present classroom-publish
+	classroom classroom-release classroom-grade classroom-present classroom-publish
 
 venv:
 	@bash tools/venv.sh
@@ -50,6 +50,10 @@ gpu-check: venv
 # Needs npm once (reveal.js and MathJax are copied next to the decks and pages: they work offline).
 classroom: venv
 	$(PY) -m tools.classroom build
+
+# make classroom-release ASSIGNMENT=01_gram_mmd   (regenerate one student copy in build/classroom/release/)
+classroom-release: venv
+	$(PY) -m tools.classroom release $(ASSIGNMENT)
 
 # make classroom-grade ASSIGNMENT=01_gram_mmd SUBMISSIONS=path/to/folder   (one <student>.ipynb each)
 classroom-grade: venv

@@ -103,6 +103,16 @@ def test_lecture_metadata_headings_figures_notes_and_skipped_setup():
     assert "remove-input" in out.cells[6].metadata["tags"]
 
 
+def test_every_questionnaire_has_an_answer_key_with_one_answer_per_question():
+    for path in course.notebooks():
+        asked = [q for c in nbformat.read(path, 4).cells if c.cell_type == "markdown" for q in course.questions(c.source)]
+        if asked:
+            key = course.answer_key(path.stem)
+            assert key is not None, f"write instructor/questionnaires/{path.stem}.md ({len(asked)} numbered answers)"
+            assert len(key) == len(asked), path.stem
+            assert all(len(a) > 40 for a in key), path.stem  # answers, not placeholders
+
+
 # ---------------------------------------------------------------- the built kit
 def test_kit_has_every_part_for_every_notebook(kit):
     for name in NAMES:
@@ -162,6 +172,15 @@ def test_no_release_notebook_contains_a_solution_line(kit):
         leaked = [s for s in secret if s in text]
         assert not leaked, f"{name}: {leaked[:3]}"
         assert text.count("raise NotImplementedError  # your code here") == len(_graded(kit, name))
+
+
+def test_release_command_regenerates_one_student_copy(kit):
+    name = NAMES[-1]
+    path = kit / "release" / name / f"{name}.ipynb"
+    path.unlink()
+    out = _run("--kit", str(kit), "release", name)
+    assert str(path) in out and path.exists()
+    assert "BEGIN SOLUTION" not in path.read_text()
 
 
 def test_autograde_gives_full_marks_to_the_instructor_and_zero_to_the_untouched_release(kit, tmp_path):
@@ -276,9 +295,9 @@ def test_publish_and_present_serve_the_built_kit(kit, tmp_path):
 def test_readme_gives_each_instructor_command():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## For instructors", 1)[1].split("\n## ", 1)[0]
-    for command in ("make classroom", "make classroom-grade", "make classroom-present", "make classroom-publish"):
+    for command in ("make classroom", "make classroom-release", "make classroom-grade", "make classroom-present", "make classroom-publish"):
         assert command in section, command
     makefile = (ROOT / "Makefile").read_text()
-    for target in ("classroom", "classroom-grade", "classroom-present", "classroom-publish"):
+    for target in ("classroom", "classroom-release", "classroom-grade", "classroom-present", "classroom-publish"):
         assert re.search(rf"^{target}:", makefile, re.M), target
 

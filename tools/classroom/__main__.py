@@ -1,6 +1,7 @@
 """The classroom kit's commands (the Makefile's ``classroom*`` targets call them).
 
     python -m tools.classroom build                        # build/classroom: source/ release/ slides/ site/
+    python -m tools.classroom release 01_gram_mmd          # (re)generate one student copy: release/01_gram_mmd/
     python -m tools.classroom grade 01_gram_mmd FOLDER     # FOLDER/<student>.ipynb → autograded scores (CSV too)
     python -m tools.classroom publish DEST                 # copy the website to DEST (a web root, a gh-pages checkout)
     python -m tools.classroom present [--port 8000]        # serve the slides at http://localhost:8000/
@@ -55,11 +56,25 @@ def build(kit: Path, parts: set[str]) -> dict:
     return report
 
 
+def release_one(kit: Path, assignment: str) -> Path:
+    """(Re)generate the student copy of ``assignment`` from its source notebook; returns the release folder."""
+    _require(kit, assignment)
+    assignments.nbgrader(kit, "generate_assignment", assignment, "--force")
+    out = kit / "release" / assignment
+    print(f"student copy: {out / (assignment + '.ipynb')} (hand it out, or `nbgrader release_assignment "
+          f"{assignment}` from {kit} with an nbgrader exchange)")
+    return out
+
+
+def _require(kit: Path, assignment: str) -> None:
+    if not (kit / "source" / assignment).is_dir():
+        known = ", ".join(sorted(p.name for p in (kit / "source").glob("*"))) or "none: run `make classroom` first"
+        raise SystemExit(f"no assignment {assignment!r} in {kit}/source (assignments: {known})")
+
+
 def grade(kit: Path, assignment: str, folder: Path) -> list[tuple[str, float, float]]:
     """Autograde every ``folder/<student>.ipynb`` submitted for ``assignment``; rows (student, score, max)."""
-    if not (kit / "source" / assignment).is_dir():
-        raise SystemExit(f"no assignment {assignment!r} in {kit}/source: run `make classroom` first "
-                         f"(assignments: {', '.join(sorted(p.name for p in (kit / 'source').glob('*')))})")
+    _require(kit, assignment)
     subs = sorted(folder.glob("*.ipynb"))
     if not subs:
         raise SystemExit(f"no submissions in {folder}: put one notebook per student there, named <student>.ipynb")
@@ -112,6 +127,8 @@ def main(argv=None) -> int:
     b = sub.add_parser("build", help="build source/, release/, slides/ and site/")
     b.add_argument("--only", nargs="+", choices=["source", "release", "slides", "site"],
                    default=["source", "release", "slides", "site"])
+    r = sub.add_parser("release", help="(re)generate one assignment's student copy")
+    r.add_argument("assignment")
     g = sub.add_parser("grade", help="autograde a folder of submissions (<student>.ipynb)")
     g.add_argument("assignment")
     g.add_argument("folder", type=Path)
@@ -123,6 +140,8 @@ def main(argv=None) -> int:
     kit = args.kit.resolve()
     if args.cmd == "build":
         build(kit, set(args.only))
+    elif args.cmd == "release":
+        release_one(kit, args.assignment)
     elif args.cmd == "grade":
         grade(kit, args.assignment, args.folder.resolve())
     elif args.cmd == "publish":
