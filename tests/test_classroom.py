@@ -70,6 +70,20 @@ def test_exercise_cell_splits_into_answer_and_test_with_the_solution_between_the
     assert ns["my_thing"](4.0, 0.25) == 2.0
 
 
+def test_stub_and_check_in_two_cells_make_one_exercise(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 99 · Demo"),
+                nbformat.v4.new_code_cell("def my_gram(features):\n    raise NotImplementedError  # your code here"),
+                nbformat.v4.new_markdown_cell("Now check it."),
+                nbformat.v4.new_code_cell('check("01.gram", my_gram)')]
+    path = tmp_path / "99_demo.ipynb"
+    nbformat.write(nb, path)
+    out, graded = assignments.source_notebook(path, EXERCISES)
+    assert graded == ["01.gram"]
+    kinds = [(c.cell_type, c.metadata.get("nbgrader", {}).get("grade_id")) for c in out.cells]
+    assert kinds == [("markdown", None), ("markdown", None), ("code", "ex_01_gram_answer"), ("code", "ex_01_gram")]
+
+
 def test_exercise_cell_without_exactly_one_stub_is_refused():
     with pytest.raises(SystemExit, match="exactly one stub"):
         assignments.split_exercise('check("99.x", f)\n', "99.x", _solution)
