@@ -101,7 +101,7 @@ def test_install_cell_does_nothing_where_stylelab_imports_and_installs_where_it_
     exec(compile(source, "install-cell", "exec"), {})
     ref = nbtool.course_config()["ref"]
     assert calls[0][:2] == ["git", "clone"] and f"--branch={ref}" in calls[0]
-    assert calls[1][1:5] == ["-m", "pip", "install", "--quiet"] and calls[1][-1] == "stylelab-course[course]"
+    assert calls[1][1:5] == ["-m", "pip", "install", "-q"] and calls[1][-1] == "stylelab-course[course]"
 
 
 def test_the_pinned_ref_is_this_version():

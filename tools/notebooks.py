@@ -73,17 +73,17 @@ def launch_line(name: str, cfg: dict) -> str:
 
 def install_source(cfg: dict) -> str:
     """The install cell: a no-op where ``stylelab`` imports (a checkout), else fetch and install the pinned course."""
-    ref, repo = cfg["ref"], cfg["repository"].rstrip("/")
     return "\n".join([
-        f"# On Colab (or any kernel without the course) this fetches the course at {ref} and installs it;",
-        "# in a local checkout (`make lab`) stylelab is already importable and this cell does nothing.",
+        f"# Colab, or any kernel without the course: fetch the course at {cfg['ref']} and install it.",
+        "# In a local checkout (`make lab`) stylelab imports already and this cell does nothing.",
         "import importlib.util",
         "",
         'if importlib.util.find_spec("stylelab") is None:',
         "    import os, subprocess, sys",
         "",
-        f'    subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch={ref}", "{repo}", "stylelab-course"], check=True)',
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", "stylelab-course[course]"], check=True)',
+        f'    REPO, REF = "{cfg["repository"].rstrip("/")}", "{cfg["ref"]}"',
+        '    subprocess.run(["git", "clone", "-q", "--depth=1", f"--branch={REF}", REPO, "stylelab-course"], check=True)',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "stylelab-course[course]"], check=True)',
         '    sys.path.insert(0, os.path.abspath("stylelab-course"))',
     ])
 

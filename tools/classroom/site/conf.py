@@ -37,8 +37,10 @@ html_theme = "sphinx_book_theme"
 html_title = "stylelab — neural style transfer"
 html_static_path = ["_static"]
 mathjax_path = MATHJAX  # relative to _static: the local MathJax 2 copy
+# myst-nb marks a notebook page tex2jax_ignore and its maths spans "math": MathJax 2 must process only those
 mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                               "processEscapes": True}}
+                               "processEscapes": True, "ignoreClass": "tex2jax_ignore|mathjax_ignore",
+                               "processClass": "tex2jax_process|mathjax_process|math|output_area"}}
 html_theme_options = {
     "repository_url": course["repository"],
     "repository_branch": course["ref"],
