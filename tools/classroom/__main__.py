@@ -30,8 +30,7 @@ def build(kit: Path, parts: set[str]) -> dict:
     names = [p.stem for p in course.notebooks()]
     report: dict = {"notebooks": names}
     if parts & {"source", "release"}:
-        shutil.rmtree(kit / "source", ignore_errors=True)
-        (kit / "gradebook.db").unlink(missing_ok=True)
+        shutil.rmtree(kit / "source", ignore_errors=True)  # generated; the gradebook (grades) is kept
         graded = assignments.write_sources(kit)
         report["graded"] = graded
         print(f"source/: {len(names)} nbgrader source notebooks, {sum(map(len, graded.values()))} autograded exercises")
