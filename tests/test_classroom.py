@@ -163,16 +163,20 @@ def _graded(kit, name):
 
 
 def _instructor_only_lines(kit, name):
-    """Lines of the nbgrader cells of the instructor copy that the course notebook lacks: solutions, hidden tests."""
-    course_text = (course.NOTEBOOKS / f"{name}.ipynb").read_text()
+    """Lines inside the solution and hidden-test regions of the instructor copy that the course notebook lacks."""
+    course_nb = nbformat.read(course.NOTEBOOKS / f"{name}.ipynb", 4)
+    course_text = "\n".join(c.source for c in course_nb.cells)
     src = nbformat.read(kit / "source" / name / f"{name}.ipynb", 4)
-    lines = set()
+    lines, inside = set(), False
     for cell in src.cells:
-        if "nbgrader" in cell.metadata:
-            for line in cell.source.splitlines():
-                s = line.strip()
-                if len(s) > 8 and not s.startswith("###") and json.dumps(s)[1:-1] not in course_text:
-                    lines.add(s)
+        for line in cell.source.splitlines():
+            s = line.strip()
+            if s.startswith("### BEGIN"):
+                inside = True
+            elif s.startswith("### END"):
+                inside = False
+            elif inside and len(s) > 8 and s not in course_text:
+                lines.add(s)
     return lines
 
 
