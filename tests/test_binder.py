@@ -36,3 +36,8 @@ def test_binder_pip_part_is_what_a_student_needs_at_the_lock_s_pins():
 def test_postbuild_installs_the_package_without_touching_torch():
     text = (ROOT / "binder" / "postBuild").read_text()
     assert "pip install --no-deps -e ." in text
+
+
+def test_binder_sessions_run_in_fast_mode_which_fits_its_memory():
+    lines = [ln.strip() for ln in (ROOT / "binder" / "start").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert "export STYLELAB_FAST=1" in lines and lines[-1] == 'exec "$@"'
