@@ -108,7 +108,7 @@ def write_deck(executed: Path, dest: Path) -> Path:
     nb.metadata.pop("widgets", None)
     c = Config()
     c.SlidesExporter.reveal_url_prefix = "_static/reveal.js"
-    c.SlidesExporter.reveal_theme = "white"
+    c.SlidesExporter.reveal_theme = "white"  # the theme vendor.PARTS copies
     c.SlidesExporter.reveal_scroll = True
     c.SlidesExporter.mathjax_url = "_static/" + vendor.MATHJAX
     c.SlidesExporter.require_js_url = "_static/require.js"

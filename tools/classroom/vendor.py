@@ -17,7 +17,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent / "vendor"
 #: Parts of the npm packages that are copied (source relative to node_modules → destination relative to _static).
 PARTS = {
-    "reveal.js/dist": "reveal.js/dist",
+    # reveal.js itself and the one theme the decks use (others import fonts from another host)
+    "reveal.js/dist/reveal.js": "reveal.js/dist/reveal.js",
+    "reveal.js/dist/reveal.css": "reveal.js/dist/reveal.css",
+    "reveal.js/dist/reset.css": "reveal.js/dist/reset.css",
+    "reveal.js/dist/theme/white.css": "reveal.js/dist/theme/white.css",
+    "reveal.js/dist/theme/fonts/source-sans-pro": "reveal.js/dist/theme/fonts/source-sans-pro",
     "reveal.js/plugin/notes": "reveal.js/plugin/notes",
     "reveal.js/LICENSE": "reveal.js/LICENSE",
     "jquery/dist/jquery.min.js": "jquery.min.js",
