@@ -7,7 +7,8 @@ PORT ?= 8888
 # JupyterLab refuses to start as root (containers, cloud VMs) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test unit notebooks notebooks-full notebooks-time venv weights bench gpu-check clean-venv
+.PHONY: lab test unit notebooks notebooks-full notebooks-time venv weights bench gpu-check clean-venv \
+	classroom classroom-release classroom-grade classroom-present classroom-publish
 
 venv:
 	@bash tools/venv.sh
@@ -49,6 +50,27 @@ bench: venv
 # Without CUDA it says so and stops (exit 2). `tools/gpu_check.py --dry-run` smoke-tests it on a CPU.
 gpu-check: venv
 	$(PY) tools/gpu_check.py $(GPU_CHECK_ARGS)
+
+# The classroom kit (README, "For instructors"): nbgrader source and release notebooks, reveal.js decks and
+# the course website in build/classroom/, from notebooks/src, the exercise registry and instructor/.
+# Needs npm once (reveal.js and MathJax are copied next to the decks and pages: they work offline).
+classroom: venv
+	$(PY) -m tools.classroom build
+
+# make classroom-release ASSIGNMENT=01_gram_mmd   (regenerate one student copy in build/classroom/release/)
+classroom-release: venv
+	$(PY) -m tools.classroom release $(ASSIGNMENT)
+
+# make classroom-grade ASSIGNMENT=01_gram_mmd SUBMISSIONS=path/to/folder   (one <student>.ipynb each)
+classroom-grade: venv
+	$(PY) -m tools.classroom grade $(ASSIGNMENT) $(SUBMISSIONS)
+
+classroom-present: venv
+	$(PY) -m tools.classroom present --port $(PORT)
+
+# make classroom-publish DEST=/var/www/stylelab
+classroom-publish: venv
+	$(PY) -m tools.classroom publish $(DEST)
 
 clean-venv:
 	rm -rf .venv

@@ -11,7 +11,8 @@ when no checkpoint is installed, downloads off and the Agg backend. The
 table gives, per notebook, the wall-clock time, the CPU time of the kernel
 process (on a shared machine wall time grows with the load; CPU time much
 less so) and the 1-minute load average before and after, then the totals.
-``--slowest N`` lists each notebook's N slowest cells (wall time from the
+The kernel's peak resident memory (VmHWM, read after every cell) is listed too:
+it is what a Binder or JupyterHub memory limit has to hold. ``--slowest N`` lists each notebook's N slowest cells (wall time from the
 execution timestamps nbclient records, and the kernel's CPU time per cell),
 which is where to look when a notebook is slow. On a shared machine, torch's
 threads spin while they wait for a core, so both wall and CPU time grow with
@@ -51,6 +52,24 @@ def _kernel_cpu_seconds() -> float | None:
     return total
 
 
+def _kernel_peak_mib() -> float | None:
+    """Largest peak resident set (VmHWM, Linux) among this process's children — the kernel — in MiB."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    peak = None
+    for child in psutil.Process().children(recursive=True):
+        try:
+            for line in Path(f"/proc/{child.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    kib = int(line.split()[1])
+                    peak = max(peak or 0.0, kib / 1024)
+        except (OSError, ValueError):
+            pass
+    return peak
+
+
 def _cell_seconds(cell) -> float | None:
     ex = cell.get("metadata", {}).get("execution", {})
     start, end = ex.get("iopub.execute_input"), ex.get("shell.execute_reply")
@@ -69,7 +88,10 @@ def run_one(path: Path, timeout: int) -> dict:
     nb = nbformat.read(path, as_version=4)
     cpu: dict = {"cells": {}}
 
-    def after_cell(cell_index, **_):  # read the kernel's CPU time after each cell (it is gone after the last)
+    def after_cell(cell_index, **_):  # read the kernel's CPU time and peak memory after each cell (it is gone after the last)
+        peak = _kernel_peak_mib()
+        if peak is not None:
+            cpu["peak"] = max(cpu.get("peak", 0.0), peak)
         now = _kernel_cpu_seconds()
         if now is not None:
             cpu["cells"][cell_index] = now - cpu.get("end", 0.0)
@@ -91,7 +113,7 @@ def run_one(path: Path, timeout: int) -> dict:
     wall = time.perf_counter() - t0
     cells = [(i, _cell_seconds(c), cpu["cells"].get(i), "".join(c["source"]).strip().splitlines()[0][:60] if c["source"] else "")
              for i, c in enumerate(nb.cells) if c["cell_type"] == "code"]
-    return {"name": path.stem, "wall": wall, "cpu": cpu.get("end"), "load0": load0, "load1": os.getloadavg()[0],
+    return {"name": path.stem, "wall": wall, "cpu": cpu.get("end"), "peak": cpu.get("peak"), "load0": load0, "load1": os.getloadavg()[0],
             "status": status, "cells": cells}
 
 
@@ -131,7 +153,8 @@ def main(argv=None) -> int:
         r = run_one(path, args.timeout)
         rows.append(r)
         cpu = f"{r['cpu']:.0f}" if r["cpu"] is not None else "?"
-        print(f"  {r['name']:<28} {r['wall']:7.0f} s wall  {cpu:>6} s CPU  load {r['load0']:.1f}→{r['load1']:.1f}  "
+        peak = f"{r['peak']:.0f}" if r["peak"] is not None else "?"
+        print(f"  {r['name']:<28} {r['wall']:7.0f} s wall  {cpu:>6} s CPU  {peak:>6} MiB peak  load {r['load0']:.1f}→{r['load1']:.1f}  "
               f"{r['status']}", flush=True)
         if args.slowest:
             timed = sorted((c for c in r["cells"] if c[1] is not None), key=lambda c: -c[1])[: args.slowest]
@@ -139,14 +162,16 @@ def main(argv=None) -> int:
                 cpu_txt = f"{cpu_s:7.1f} s CPU" if cpu_s is not None else ""
                 print(f"      cell {i:>3}  {sec:7.1f} s wall {cpu_txt}  {first}")
 
-    print(f"\n| notebook ({mode} mode) | wall (s) | kernel CPU (s) | load 1 min (start→end) | status |")
-    print("|---|---:|---:|---|---|")
+    print(f"\n| notebook ({mode} mode) | wall (s) | kernel CPU (s) | kernel peak RSS (MiB) | load 1 min (start→end) | status |")
+    print("|---|---:|---:|---:|---|---|")
     for r in rows:
         cpu = f"{r['cpu']:.0f}" if r["cpu"] is not None else "?"
-        print(f"| {r['name']} | {r['wall']:.0f} | {cpu} | {r['load0']:.1f}→{r['load1']:.1f} | {r['status']} |")
+        peak = f"{r['peak']:.0f}" if r["peak"] is not None else "?"
+        print(f"| {r['name']} | {r['wall']:.0f} | {cpu} | {peak} | {r['load0']:.1f}→{r['load1']:.1f} | {r['status']} |")
     total = sum(r["wall"] for r in rows)
     cpu_total = sum(r["cpu"] or 0 for r in rows)
-    print(f"| **total** | **{total:.0f}** | **{cpu_total:.0f}** | | |")
+    peak_max = max((r["peak"] for r in rows if r["peak"] is not None), default=None)
+    print(f"| **total** | **{total:.0f}** | **{cpu_total:.0f}** | max {peak_max or 0:.0f} | | |")
     return 0 if all(r["status"] == "ok" for r in rows) else 1
 
 
