@@ -206,3 +206,20 @@ def test_paper_loss_and_make_closure_are_the_objective_and_the_closure_of_optimi
     assert 0 <= float(x.min()) and float(x.max()) <= 1  # clamped before the evaluation
     torch.testing.assert_close(x.grad, 2 * x.detach())
     torch.testing.assert_close(loss, (x.detach() ** 2).sum())
+
+
+def test_vgg16_preset_builds_the_offline_vgg16_and_optimises_on_it():
+    """Preset "vgg16": the paper's layers on the offline VGG-16 (synthetic weights in its official layout)."""
+    from stylelab import weights as W
+    from stylelab.encoders import vgg16
+
+    cfg = gatys.preset("vgg16", **SHALLOW)
+    assert cfg.encoder == "vgg16" and cfg.style_weight == 10.0
+    assert gatys.preset("vgg16").layers == gatys.preset("paper").layers  # VGG-16 has every layer of the paper
+    W.cache_dir().mkdir(parents=True, exist_ok=True)
+    torch.save(W.synthetic_state_dict("vgg16", std=0.1), W.cache_dir() / "vgg16.pth")
+    enc = gatys.get_encoder(cfg, "cpu")
+    assert enc.arch == "vgg16" and enc.pretrained and enc.last_layer == "relu2_1" and enc.pooling == "avg"
+    c, s = _imgs()
+    r = gatys.run(c, s, cfg, encoder=vgg16(last_layer="relu2_1", pooling="avg"), steps=10, progress=False)
+    assert r.loss < 0.7 * r.history["total"][0]
