@@ -12,7 +12,14 @@
 # * what other kernels (linear, polynomial, Gaussian) and plain moment matching keep
 #   and lose;
 # * that even **random, untrained filters** give textures when their Gram matrices
-#   are matched — so everything here works without pretrained weights.
+#   are matched — and how far a **trained** network's features go beyond them, measured
+#   on a statistic that neither optimised.
+#
+# **Which network draws the figures.** The course's rule (`stylelab.course.feature_network`):
+# the paper's normalised VGG-19 when its file is on your machine; else the VGG-16 that
+# `make lab` installs offline (ImageNet VGG-16 fine-tuned for edge detection: HED); else
+# VGG-19 with random weights, labelled. The banner says which one ran and the figure titles
+# name it; claims about trained features are checked by `assert`s when a trained network drew them.
 
 # %%
 import matplotlib.pyplot as plt
@@ -20,7 +27,6 @@ import torch
 
 import stylelab
 from stylelab import course, data, losses, stats, viz
-from stylelab.encoders import normalised_vgg19
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
@@ -107,14 +113,16 @@ gram = use("01.gram", my_gram, fallback=stats.gram)
 # %% [markdown]
 # ## Gram matrices of real features
 #
-# Now the same on VGG-19 features. The course uses the *normalised* VGG-19 (Gatys et
-# al. rescaled its filters so each has mean activation one over ImageNet). If the
-# pretrained file is missing the cell below runs with **random** weights and says so;
-# the algebra that follows holds for any weights.
+# Now the same on the features of a trained network: the paper's *normalised* VGG-19
+# (Gatys et al. rescaled its filters so each has mean activation one over ImageNet) when
+# you have it, else the offline VGG-16 (its features as trained: larger in shallow layers).
+# With neither, the cell runs with **random** weights and says so; the algebra that follows
+# holds for any weights.
 
 # %%
-encoder = normalised_vgg19(last_layer="relu5_1", pooling="avg")
-course.weights_banner(encoder, "normalised VGG-19")
+encoder = course.feature_network("relu5_1", pooling="avg")
+course.weights_banner(encoder)
+net, trained = encoder.tag, encoder.pretrained  # titles say `net`; claims about trained features are checked if `trained`
 layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 with torch.no_grad():
     feats = {n: encoder(t, layers=layers) for n, t in textures.items()}
@@ -126,26 +134,39 @@ for r, (n, fd) in enumerate(feats.items()):
         viz.heatmap(G, f"{n} · {layer}" if r == 0 or c_ == 0 else layer, ax=axes[r, c_], symmetric=False,
                     cmap="magma", colorbar=False)
         axes[r, c_].axis("off")
-fig.suptitle("Gram matrices (first 32 channels) of each texture at four layers")
+fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers")
 fig.tight_layout();
 
 # %% [markdown]
-# A single number per pair of textures: the Gram (style) distance summed over the
-# four layers. With pretrained weights, textures that look alike should come out
-# closer to each other than to the rest; with random weights the colour statistics
-# dominate.
+# A single number per pair of textures: the Gram (style) distance, per layer and summed
+# over the four layers. The Gram matrix is uncentred, so the mean and spread of the
+# features — colour and contrast at `relu1_1` — weigh heavily: the only green texture
+# (meadow) is far from the three grey ones at every layer. Among the grey ones the deeper
+# layers of the trained network tell the arrangement apart: grass and gravel (irregular
+# grain) come out nearest each other, the regular brick wall farther.
 
 # %%
 names_ = list(textures)
-dist = torch.zeros(len(names_), len(names_))
-for i, a in enumerate(names_):
-    for j, b in enumerate(names_):
-        dist[i, j] = sum(losses.gram_loss(feats[a][l], losses.gram_target(feats[b][l])) for l in layers)
+per_layer = torch.zeros(len(layers), len(names_), len(names_))
+for k, l in enumerate(layers):
+    for i, a in enumerate(names_):
+        for j, b in enumerate(names_):
+            per_layer[k, i, j] = losses.gram_loss(feats[a][l], losses.gram_target(feats[b][l]))
+dist = per_layer.sum(0)
 assert torch.allclose(dist, dist.T, rtol=1e-4, atol=1e-8) and torch.all(dist.diagonal() < 1e-6 * dist.max())
 fig, ax = plt.subplots(figsize=(4.5, 3.8))
-viz.heatmap(dist.log10().clamp(min=-8), "log₁₀ Gram distance", ax=ax, symmetric=False, cmap="viridis")
+viz.heatmap(dist.log10().clamp(min=-8), f"{net}: log₁₀ Gram distance", ax=ax, symmetric=False, cmap="viridis")
 ax.set_xticks(range(len(names_)), names_, rotation=45)
-ax.set_yticks(range(len(names_)), names_);
+ax.set_yticks(range(len(names_)), names_)
+nearest = {l: {a: names_[int(per_layer[k, i].masked_fill(torch.eye(len(names_))[i].bool(), float("inf")).argmin())]
+               for i, a in enumerate(names_)} for k, l in enumerate(layers)}
+for l in layers:
+    print(f"{l}: nearest texture of each: {nearest[l]}")
+if trained and not course.is_fast():
+    g, grey = names_.index("meadow"), [i for i, n in enumerate(names_) if n != "meadow"]
+    for k in range(len(layers)):  # meadow: farther from every grey texture than the grey ones are from each other
+        assert per_layer[k, g, grey].min() > per_layer[k][grey][:, grey].max(), layers[k]
+    assert all(nearest[l]["grass"] == "gravel" and nearest[l]["gravel"] == "grass" for l in ("relu3_1", "relu4_1"));
 
 # %% [markdown]
 # ## Why the Gram matrix works: it is an MMD

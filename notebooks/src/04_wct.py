@@ -104,12 +104,15 @@ assert torch.allclose(wct_step(c2[0].flatten(1), s2[0].flatten(1)), _library_wct
 # %% [markdown]
 # ## Whitening made visible on VGG features
 #
-# We take VGG-19 features of both images (random weights in CI: then the channels
-# are random filters, but all identities below still hold).
+# We take the features of both images from the course's trained network
+# (`stylelab.course.feature_network`: the paper's normalised VGG-19 when you have it, else
+# the offline VGG-16; random weights only where neither is installed — then the channels
+# are random filters, the banner says so, and only the identities below still hold).
 
 # %%
-encoder = stylelab.encoders.normalised_vgg19(last_layer="relu5_1", random=True)
-course.weights_banner(encoder, "normalised VGG-19")
+encoder = course.feature_network("relu5_1")
+course.weights_banner(encoder)
+net, trained = encoder.tag, encoder.pretrained  # titles say `net`; claims about trained features are checked if `trained`
 layer = course.pick(full="relu4_1", fast="relu2_1")
 with torch.no_grad():
     cf = encoder(content, layers=layer)[layer].double()
@@ -123,12 +126,13 @@ fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
 for ax, (mat, title) in zip(axes, [(T.covariance(cf)[0], "content Σ_c"), (T.covariance(whitened)[0], "whitened: ≈ I"),
                                    (T.covariance(sf)[0], "style Σ_s"), (T.covariance(out)[0], "after colouring: = Σ_s")]):
     viz.heatmap(mat[:k, :k], title, ax=ax, colorbar=False)
+fig.suptitle(f"{net} features at {layer}")
 fig.tight_layout();
 
 # %% [markdown]
 # Checks. The covariance of the whitened features is a *projector*: the identity on
-# every direction in which the content varies (dead ReLU channels of a random
-# network have none, and whitening cannot invent variation there).
+# every direction in which the content varies (a channel that is zero all over this
+# image — a "dead" ReLU — has none, and whitening cannot invent variation there).
 
 # %%
 P = T.covariance(whitened)[0]
