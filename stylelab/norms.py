@@ -24,7 +24,15 @@ For a batch of feature maps ``x`` of shape ``(B, C, H, W)``:
 
   The rest of the network is shared by all ``S`` styles; a new style costs
   ``2·C`` numbers per layer. Mixing the tables, ``γ = Σ_s w_s γ^s`` and
-  ``β = Σ_s w_s β^s`` with ``Σ w_s = 1``, interpolates between styles.
+  ``β = Σ_s w_s β^s`` with ``Σ w_s = 1``, interpolates between styles;
+* **conditional instance norm with predicted parameters** (Ghiasi, Lee,
+  Kudlur, Dumoulin & Shlens, "Exploring the structure of a real-time,
+  arbitrary neural artistic stylization network", BMVC 2017): no table; each
+  layer maps a style embedding ``v`` (``(B, D)``, computed from the style
+  image by a style-prediction network) to its own ``γ = A v + a``,
+  ``β = B v + b`` (:class:`PredictedInstanceNorm2d`), so any style image
+  gives parameters — the table of the previous layer becomes a learned
+  function.
 
 Everything computes on the device and dtype of its inputs.
 """
@@ -37,14 +45,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["NormKind", "NORMS", "ConditionalInstanceNorm2d", "make_norm", "style_weights"]
+__all__ = ["NormKind", "NORMS", "ConditionalInstanceNorm2d", "PredictedInstanceNorm2d", "make_norm", "style_weights"]
 
-NormKind = Literal["batch", "instance", "conditional", "none"]
+NormKind = Literal["batch", "instance", "conditional", "predicted", "none"]
 #: The normalisation layers :func:`make_norm` builds, and who used them.
 NORMS: dict[str, str] = {
     "batch": "nn.BatchNorm2d — Johnson et al. 2016's transformation network",
     "instance": "nn.InstanceNorm2d(affine=True) — Ulyanov et al. 2016/2017",
     "conditional": "ConditionalInstanceNorm2d — Dumoulin et al. 2017 (one γ, β per style)",
+    "predicted": "PredictedInstanceNorm2d — Ghiasi et al. 2017 (γ, β computed from a style embedding)",
     "none": "nn.Identity — no normalisation",
 }
 
@@ -126,12 +135,56 @@ class ConditionalInstanceNorm2d(nn.Module):
         return f"{self.channels}, n_styles={self.n_styles}, eps={self.eps}"
 
 
-def make_norm(kind: NormKind, channels: int, n_styles: int = 1) -> nn.Module:
+class PredictedInstanceNorm2d(nn.Module):
+    """Instance norm whose scale and shift are affine functions of a style embedding (Ghiasi et al., BMVC 2017).
+
+    ``PIN(x; v)_bc = γ_bc · (x_bc − μ_bc) / sqrt(σ²_bc + eps) + β_bc`` with
+    ``γ_b = A v_b + a`` (``gamma``: ``nn.Linear(D, C)``) and
+    ``β_b = B v_b + b`` (``beta``). Statistics per sample and channel, biased
+    variance, ``eps`` inside the square root (as Magenta's TensorFlow code,
+    ``tf.nn.moments`` then ``tf.nn.batch_normalization``, and ``F.instance_norm``).
+
+    Args:
+        channels: ``C``.
+        style_dim: ``D``, the size of the style embedding (Ghiasi et al.: 100).
+    """
+
+    def __init__(self, channels: int, style_dim: int, eps: float = 1e-5):
+        super().__init__()
+        if channels < 1 or style_dim < 1:
+            raise ValueError(f"channels and style_dim must be ≥ 1, got {channels}, {style_dim}")
+        self.channels, self.style_dim, self.eps = int(channels), int(style_dim), float(eps)
+        self.gamma = nn.Linear(style_dim, channels)
+        self.beta = nn.Linear(style_dim, channels)
+        nn.init.zeros_(self.gamma.weight), nn.init.ones_(self.gamma.bias)  # starts as plain instance norm
+        nn.init.zeros_(self.beta.weight), nn.init.zeros_(self.beta.bias)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(B, C, H, W)``; ``style`` the embedding ``(B, D)`` or ``(D,)`` (one for the batch)."""
+        if x.dim() != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"expected (B, {self.channels}, H, W) features, got {tuple(x.shape)}")
+        if not isinstance(style, torch.Tensor) or not style.is_floating_point():
+            raise TypeError(f"this layer takes a float style embedding of size {self.style_dim} (from the style "
+                            f"predictor), not {type(style).__name__}")
+        v = style.reshape(-1, style.shape[-1]) if style.dim() != 1 else style[None]
+        if v.shape[-1] != self.style_dim or v.shape[0] not in (1, x.shape[0]):
+            raise ValueError(f"style embedding must be ({self.style_dim},) or (B, {self.style_dim}) with B = "
+                             f"{x.shape[0]}; got {tuple(style.shape)}")
+        v = v.to(device=x.device, dtype=self.gamma.weight.dtype)
+        gamma, beta = self.gamma(v), self.beta(v)  # (B or 1, C)
+        y = F.instance_norm(x, eps=self.eps)
+        return y * gamma[:, :, None, None].to(x.dtype) + beta[:, :, None, None].to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.channels}, style_dim={self.style_dim}, eps={self.eps}"
+
+
+def make_norm(kind: NormKind, channels: int, n_styles: int = 1, style_dim: int = 0) -> nn.Module:
     """The normalisation layer ``kind`` (see :data:`NORMS`) for ``channels`` channels.
 
     ``"instance"`` is ``nn.InstanceNorm2d(affine=True)`` without running
     statistics (the same computation at training and test time);
-    ``"conditional"`` needs ``n_styles``.
+    ``"conditional"`` needs ``n_styles``, ``"predicted"`` the embedding size ``style_dim``.
     """
     if kind == "batch":
         return nn.BatchNorm2d(channels)
@@ -139,6 +192,8 @@ def make_norm(kind: NormKind, channels: int, n_styles: int = 1) -> nn.Module:
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "conditional":
         return ConditionalInstanceNorm2d(channels, n_styles)
+    if kind == "predicted":
+        return PredictedInstanceNorm2d(channels, style_dim)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {kind!r}")

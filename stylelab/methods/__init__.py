@@ -120,6 +120,9 @@ class Method:
         checkpoints: the :mod:`stylelab.weights` names it loads.
         needs_style: ``stylelab transfer`` requires a STYLE image (``False`` for
             methods whose trained network holds its style, e.g. ``johnson``).
+        keeps_size: without ``--size``, ``stylelab transfer`` keeps the content's
+            size instead of reducing its shorter side to 512 (feed-forward networks
+            whose cost is linear in the pixels: ``johnson``, ``cin``).
         module: the defining module (filled in by :func:`register`).
     """
 
@@ -135,6 +138,7 @@ class Method:
     train: TrainSpec | None = None
     checkpoints: tuple[str, ...] = ()
     needs_style: bool = True
+    keeps_size: bool = False
     module: str = field(default="", compare=False)
 
 

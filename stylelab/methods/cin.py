@@ -13,14 +13,24 @@ draws a style per image; stylisation picks a row, or mixes rows
 of FOLDER, sorted, become styles 0, 1, …); ``stylelab transfer --method cin
 --model FILE CONTENT --style-index K`` (or ``--mix 0.5,0.5``) applies it —
 the same as ``--method johnson`` on a conditional model.
+
+A trained one comes with the course: Magenta's 26-style network (registry
+name ``magenta_cin26``, :data:`stylelab.transformnet.MAGENTA_CIN26`;
+``stylelab weights download magenta_cin26``)::
+
+    stylelab transfer --method cin --model magenta_cin26 --mix 0=0.5,19=0.5 content.jpg -o out.png
+    stylelab transfer --method cin --model magenta_cin26 --list-styles
+
+Without ``--size`` the content keeps its size (a side that is not a multiple
+of 4 is reflection-padded for the network and the result cropped back).
 """
 
 from __future__ import annotations
 
 from . import Method, TrainSpec, register
-from .johnson import add_cli_arguments, add_train_arguments, run_cli, train_job
+from .johnson import add_cli_arguments, add_train_arguments, list_styles_cli, run_cli, train_job
 
-__all__ = ["train_job"]
+__all__ = ["train_job", "list_styles_cli"]
 
 
 def _cin_job(args, images, device, random):
@@ -30,6 +40,7 @@ def _cin_job(args, images, device, random):
 register(Method(
     name="cin", order=17,
     summary="Conditional instance norm, Dumoulin et al., ICLR 2017: one network, a table of γ, β per style",
-    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False, keeps_size=True,
+    checkpoints=("magenta_cin26",),
     train=TrainSpec(_cin_job, add_train_arguments, "one network for several styles (content images + --styles FOLDER)"),
 ))

