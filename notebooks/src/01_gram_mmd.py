@@ -404,6 +404,38 @@ assert gram_rf[1] < min(patch[1], pix[1]) and gram_rf[2] < min(patch[2], pix[2])
 assert moments[2] < 4 * gram_rf[2] and moments[1] < 2 * gram_rf[1] + 0.1  # moments: close to the Gram result
 
 # %% [markdown]
+# ### And a trained network?
+#
+# The same synthesis with the Gram matrices of the trained network above (`relu1_1 …
+# relu5_1`, Gatys et al.'s texture synthesis: `gatys.synthesize_texture`, notebook 02),
+# measured with the same two statistics that neither optimisation saw. What it shows, on
+# the offline VGG-16 at the default settings (100 evaluations, 128 px): the rows of bricks
+# and their mortar lines come back — a layout the random filters do not produce — but with
+# a fine, coloured noise on top, and **both held-out measurements rank it behind the random
+# filters** (log-spectrum error about 0.6 against 0.3; held-out Gram distance orders of
+# magnitude larger). The uncentred Gram matrices of VGG-16's unrescaled features are
+# dominated by their large means, so colour noise costs them little; a budget of 100
+# evaluations does not remove it. Trained features are not automatically the better
+# texture statistic — what they add is structure at the scale of objects, which these two
+# measurements do not reward. (With random weights, the banner above says so and the
+# comparison is not checked.)
+
+# %%
+tex_cfg = gatys.preset("vgg16" if encoder.arch == "vgg16" else "paper", steps=course.pick(full=100, fast=6))
+trained_texture = gatys.synthesize_texture(target, config=tex_cfg, encoder=encoder, progress=False)
+assert trained_texture.loss < trained_texture.history["style"][0]
+table[f"Gram of {net} features"] = (fine_share(trained_texture.image), spectrum_error(trained_texture.image),
+                                    held_out_distance(trained_texture.image))
+print(f"{'':<28} fine-grain share  log-spectrum error  held-out Gram distance")
+for k in ("Gram of random filters", f"Gram of {net} features"):
+    print(f"{k:<28} {table[k][0]:16.3f} {table[k][1]:19.2f} {table[k][2]:23.3g}")
+viz.show_images([target, synth["random filters"][0], trained_texture.image],
+                titles=["target", "Gram of random filters", f"Gram of {net} features"], size=2.6)
+if trained and encoder.arch == "vgg16" and not course.is_fast():
+    vgg_row = table[f"Gram of {net} features"]
+    assert vgg_row[1] > gram_rf[1] and vgg_row[2] > gram_rf[2]  # measured: behind random filters on both
+
+# %% [markdown]
 # ## Explore: feature maps and Gram matrices layer by layer
 #
 # Pick an image and a layer. Features of every layer are computed once per image;
