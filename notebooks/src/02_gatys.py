@@ -483,8 +483,9 @@ check("02.match_histogram", my_match_histogram)
 # * Gatys = optimise the pixels: $\alpha\,$content (deep features) $+\;\beta\,$style
 #   (Gram matrices at many depths) $[+\;\gamma\,$TV$]$. Only $\beta/\alpha$ matters,
 #   and its scale depends on the normalisation convention.
-# * Deep layers keep arrangement, shallow layers keep pixels; style layers at several
-#   depths capture structure at several scales.
+# * Deeper layers keep arrangement but not colour (measured on the inversions: `relu3_1`),
+#   shallow layers keep pixels; style layers at several depths capture structure at
+#   several scales.
 # * The start image (content, seeded noise, style) picks the local minimum.
 # * Colours: transfer on luminance only, or recolour the style first.
 # * Texture synthesis and feature inversion are the same optimiser with one term removed.
