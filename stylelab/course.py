@@ -60,8 +60,9 @@ def feature_network(last_layer: str = "relu5_1", *, pooling: str = "max", flavou
     Returns a frozen encoder (RGB in [0, 1] → named features, the interface of
     :class:`~stylelab.encoders.VGG19Encoder`) up to ``last_layer``, with ``.network`` (its
     :data:`NETWORK_LABELS` entry, printed by :func:`weights_banner`), ``.tag`` (``"VGG-19"``,
-    ``"VGG-16"`` or ``"RANDOM VGG-19"``: for figure titles) and ``.pretrained`` (trained weights or not). ``last_layer`` must exist in VGG-16 too
-    (``relu5_1``, not ``relu5_4``) so that the same notebook code runs on either network.
+    ``"VGG-16"`` or ``"RANDOM VGG-19"``: for figure titles) and ``.pretrained`` (trained weights or
+    not). ``last_layer`` must exist in VGG-16 too (``relu5_1``, not ``relu5_4``) so that the same
+    notebook code runs on either network.
     """
     if flavour not in ("normalised", "torchvision"):
         raise ValueError(f"flavour must be 'normalised' or 'torchvision', got {flavour!r}")
