@@ -45,3 +45,37 @@ def test_weights_banner_advice_follows_the_registry(capsys):
     assert "`stylelab weights download vgg_normalised`" in text
     assert all(f"stylelab_wct_decoder{L}.pth cannot be downloaded" in text for L in range(1, 6))
     assert W.checkpoints_of(wct)["wct_decoder3"] is False
+
+
+def _install_synthetic(name):
+    """A random state dict in ``name``'s official layout where the resolver looks (this test's empty cache)."""
+    from stylelab import weights as W
+
+    W.cache_dir().mkdir(parents=True, exist_ok=True)
+    torch.save(W.synthetic_state_dict(name), W.cache_dir() / W.get(name).filename)
+
+
+def test_feature_network_takes_the_paper_vgg19_then_the_offline_vgg16_then_labelled_random(monkeypatch, capsys):
+    """The course's one rule (issue 24): VGG-19 when found → VGG-16 when installed → random only where allowed."""
+    import pytest
+
+    from stylelab import weights as W
+
+    with pytest.raises(W.WeightsNotFoundError, match="stylelab weights download vgg16"):
+        course.feature_network("relu3_1")  # nothing installed, random not allowed: say how to get either
+    monkeypatch.setenv("STYLELAB_RANDOM_WEIGHTS", "1")
+    enc = course.feature_network("relu3_1")
+    assert enc.arch == "vgg19" and not enc.pretrained and "RANDOM" in enc.network
+    assert "RANDOM" in course.weights_banner(enc)
+    _install_synthetic("vgg16")
+    enc = course.feature_network("relu5_1", pooling="avg")
+    assert enc.arch == "vgg16" and enc.pretrained and enc.network == course.NETWORK_LABELS["vgg16"]
+    assert enc.last_layer == "relu5_1" and enc.pooling == "avg"
+    assert "VGG-16" in course.weights_banner(enc) and "HED" in capsys.readouterr().out
+    _install_synthetic("vgg_normalised")  # the paper's network wins whenever it is there
+    enc = course.feature_network("relu4_2")
+    assert enc.arch == "vgg19" and enc.flavour == "normalised" and enc.pretrained
+    _install_synthetic("vgg19")
+    assert course.feature_network(flavour="torchvision").flavour == "torchvision"
+    with pytest.raises(ValueError, match="not a VGG-16 layer"):
+        course.feature_network("relu5_4")  # notebook code must run on either network

@@ -15,7 +15,10 @@
 # * why **instance normalisation** beat batch normalisation for stylisation (Ulyanov et
 #   al.), shown as an exact invariance you can check numerically;
 # * **conditional instance norm**: one network, a table of per-style scales and shifts,
-#   and style interpolation by mixing the table's rows;
+#   and style interpolation by mixing the table's rows — on a small network trained here,
+#   then on Dumoulin et al.'s real 26-style network (Magenta);
+# * Ghiasi et al.'s **learned style embedding** (any style, 100 numbers) beside AdaIN's
+#   computed statistics;
 # * **CycleGAN**: learning to translate between two *collections* of images without
 #   pairs, and the cycle-consistency identity that holds it together.
 
@@ -28,7 +31,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import course, data, metrics, train, viz
+from stylelab import course, data, ghiasi, metrics, train, viz, weights
+from stylelab.transforms import covariance
 from stylelab.encoders import normalised_vgg19
 from stylelab.methods import cyclegan as CG
 from stylelab.methods import gatys
@@ -288,9 +292,99 @@ torch.testing.assert_close(mix[-1], J.stylize(cin_net, content, 1))
 viz.show_images(mix, titles=[f"{1 - t:.2f}·{cin_styles[0]} + {t:.2f}·{cin_styles[1]}" for t in ts], ncols=5, size=2.3);
 
 # %% [markdown]
+# ### The real thing: Magenta's 26-style network
+#
+# The network above learned three styles in a minute of CPU. Dumoulin et al. trained one
+# on 32 paintings, and Magenta's release of it (TensorFlow's camera demo) has **26** styles
+# in one network of 166 k parameters — installed offline by `make lab`
+# (`stylelab weights download magenta_cin26`; the command line runs it too:
+# `stylelab transfer --method cin --model magenta_cin26 --mix 0=0.5,19=0.5 photo.jpg -o out.png`).
+# Below: some of its styles on the held-out photo, then a path between two of them by
+# mixing their table rows.
+
+# %%
+if weights.is_installed("magenta_cin26"):
+    cin26 = J.load("magenta_cin26")
+    course.weights_banner(cin26, "Magenta CIN-26 (Dumoulin et al., trained)")
+    names26, origin = J.style_names("magenta_cin26", cin26.n_styles)
+    print(origin)
+    per_style = sum(m.weight.numel() + m.bias.numel() for m in cin26.modules() if isinstance(m, ConditionalInstanceNorm2d))
+    total = sum(p.numel() for p in cin26.parameters())
+    print(f"{cin26.n_styles} styles; style tables {per_style:,} of {total:,} parameters: "
+          f"{per_style // cin26.n_styles:,} numbers per style")
+    shown = course.pick(full=[0, 4, 9, 14, 19, 25], fast=[0, 19])
+    viz.show_images([J.stylize(cin26, content, i) for i in shown], titles=[f"CIN-26: {names26[i]}" for i in shown],
+                    ncols=len(shown), size=2.3)
+
+    a_, b_ = 0, 19
+    mix26 = []
+    for t in ts:
+        w = torch.zeros(cin26.n_styles)
+        w[a_], w[b_] = 1 - t, t
+        mix26.append(J.stylize(cin26, content, w))
+    torch.testing.assert_close(mix26[0], J.stylize(cin26, content, a_))  # the ends of the path are the styles
+    torch.testing.assert_close(mix26[-1], J.stylize(cin26, content, b_))
+    viz.show_images(mix26, titles=[f"CIN-26: {1 - t:.2f}·{a_} + {t:.2f}·{b_}" for t in ts], ncols=5, size=2.3)
+    # the path is gradual: each step moves the picture further from the first style and closer to the second
+    away = [float((m_ - mix26[0]).abs().mean()) for m_ in mix26]
+    towards = [float((m_ - mix26[-1]).abs().mean()) for m_ in mix26]
+    print("mean |difference| from style", a_, [f"{d:.3f}" for d in away], "— from style", b_, [f"{d:.3f}" for d in towards])
+    assert all(x < y for x, y in zip(away, away[1:])) and all(x > y for x, y in zip(towards, towards[1:]))
+else:
+    print("Magenta's CIN-26 is not installed: `stylelab weights download magenta_cin26` (no model hub needed).")
+
+# %% [markdown]
 # AdaIN (notebook 03) takes the last step: instead of *learning* a table row per style,
 # it *computes* $\gamma, \beta$ from any style image's features — the table becomes a
 # function, and the network covers every style.
+#
+# ### Between the two: a *learned* style embedding
+#
+# Ghiasi, Lee, Kudlur, Dumoulin & Shlens (BMVC 2017) keep CIN's network but let a second
+# network — a **style predictor** (here MobileNetV2) — turn *any* style image into the
+# table row: a 100-number embedding from which each layer's $\gamma, \beta$ are computed.
+# AdaIN's "embedding" is computed, not learned: the per-channel mean and standard
+# deviation of VGG features (1024 numbers at `relu4_1`). Below, the four course paintings
+# through both: each painting's embedding, the distances between the four (cosine), and
+# the trained network's stylisation of the held-out photo with each.
+
+# %%
+if weights.is_installed("magenta_arbitrary"):
+    arb = ghiasi.load()
+    course.weights_banner(arb, "Ghiasi et al.'s arbitrary-style network (Magenta, trained)")
+    paintings = data.names("style_art")
+    painted = [data.load(n, size=256) for n in paintings]
+    learned = torch.cat([ghiasi.style_vector(arb, p) for p in painted])  # (4, 100)
+    vgg_stats = course.feature_network("relu4_1")  # AdaIN's statistics on the course's network
+    course.weights_banner(vgg_stats)
+    with torch.no_grad():
+        computed = torch.cat([torch.cat([f.mean((2, 3)), f.std((2, 3))], 1)
+                              for f in (vgg_stats(p, layers="relu4_1")["relu4_1"] for p in painted)])  # (4, 1024)
+    cosine = lambda v: torch.nn.functional.normalize(v, dim=1) @ torch.nn.functional.normalize(v, dim=1).T  # noqa: E731
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, v, t in ((axes[0], learned, f"learned embedding ({learned.shape[1]} numbers)"),
+                     (axes[1], computed, f"AdaIN statistics, {vgg_stats.tag} relu4_1 ({computed.shape[1]} numbers)")):
+        viz.heatmap(cosine(v), t, ax=ax, symmetric=False, cmap="viridis")
+        ax.set_xticks(range(len(paintings)), paintings, rotation=45)
+        ax.set_yticks(range(len(paintings)), paintings)
+    fig.tight_layout()
+    outs = [ghiasi.stylize(arb, content, p) for p in painted]
+    viz.show_images([*painted, *outs], titles=[*paintings, *[f"Ghiasi et al.: {n}" for n in paintings]],
+                    ncols=len(paintings), size=2.3)
+    # each output takes its own painting's colours: its colour mean and covariance are nearest that painting's
+    colour_stats = lambda x: torch.cat([x.mean((2, 3))[0], covariance(x)[0].flatten()])  # noqa: E731
+    by_colour = torch.stack([torch.stack([(colour_stats(o) - colour_stats(p)).norm() for p in painted]) for o in outs])
+    print("colour statistics of each output → nearest painting:", [paintings[int(i)] for i in by_colour.argmin(1)])
+    assert by_colour.argmin(1).tolist() == list(range(len(paintings)))
+    # and the predictor recognises its own work: each output's embedding is nearest the painting that made it
+    # (at the default size; a 32 px output of the fast mode is too small for the predictor to tell)
+    back = torch.cat([ghiasi.style_vector(arb, o) for o in outs])
+    nearest = (torch.nn.functional.normalize(back, dim=1) @ torch.nn.functional.normalize(learned, dim=1).T).argmax(1)
+    print("embedding of each output → nearest painting:", [paintings[int(i)] for i in nearest])
+    if not course.is_fast():
+        assert nearest.tolist() == list(range(len(paintings)))
+else:
+    print("Ghiasi et al.'s network is not installed: `stylelab weights download magenta_arbitrary`.")
 
 # %% [markdown]
 # ## CycleGAN: from one style image to a style *collection*

@@ -57,9 +57,12 @@
 #
 # $$E_l = \frac{\lVert G(F_l) - G(S_l)\rVert_F^2}{4C_l^2},\qquad D = \sum_{l \in \{\mathrm{relu1\_1},\dots,\mathrm{relu5\_1}\}} E_l .$$
 #
-# Computed on VGG features it needs pretrained weights to mean anything. Computed on
-# the **pixels** (C = 3: the colour Gram matrix) it only sees colour statistics — but it
-# is meaningful with no network at all, so we show both.
+# Computed on VGG features it needs trained weights to mean anything: the course's
+# network (`stylelab.course.feature_network`: the paper's VGG-19 when you have it, else the
+# offline VGG-16 that `make lab` installs; random weights only where neither is, and then
+# the plot says "not meaningful"). Computed on the **pixels** (C = 3: the colour Gram
+# matrix) it only sees colour statistics — but it is meaningful with no network at all,
+# so we show both.
 
 # %%
 import warnings
@@ -90,7 +93,10 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # decode to flat images, so they run as the course's **stand-ins** (`stylelab.standin`:
 # decoders trained on the course images for a fixed-seed random encoder — not the
 # published models; PhotoWCT on its levels 2 and 1; WCT² at 1/8 of its channels). The
-# optimisation rows keep random weights and say so. In the fast mode used by the automatic tests only the cheap
+# optimisation rows (Gatys, DPST) need no decoder: they run on the course's trained
+# network (`course.feature_network`: VGG-19 when you have it, else the offline VGG-16),
+# labelled with its name; Gatys starts from the content here (its few evaluations from
+# white noise would still show noise). In the fast mode used by the automatic tests only the cheap
 # rows run; at default settings every row runs (optimisation rows with 30 loss
 # evaluations: enough to see where they go, far from converged).
 
@@ -120,23 +126,42 @@ def stand_in_runner(key):
     return r
 
 
+from stylelab.methods import dpst, gatys
+
+
+def trained_runner(key):
+    """Gatys and DPST on the course's network (avg pooling and the normalised VGG-19 for Gatys, torchvision's for DPST)."""
+    enc = course.feature_network("relu5_1", pooling="avg" if key == "gatys" else "max",
+                                 flavour="normalised" if key == "gatys" else "torchvision", device=device)
+    if key == "gatys":
+        # from the content: 30 evaluations from the paper's white noise are far from converged
+        cfg = gatys.preset("vgg16" if enc.arch == "vgg16" else "paper", steps=iterations, init="content")
+        fn = lambda c, s: gatys.stylize(c, s, cfg, encoder=enc, progress=False)  # noqa: E731
+    else:
+        fn = lambda c, s: dpst.stylize(c, s, steps=(iterations, iterations), encoder=enc, progress=False)  # noqa: E731
+    r = bench.Runner(fn, enc.pretrained, weights.checkpoints_of(enc))
+    r.network, r.tag = enc.network, enc.tag
+    return r
+
+
 runners = {}
 for key in rows:
     try:
-        runners[key] = bench.load(key, device=device, iterations=iterations)
+        runners[key] = trained_runner(key) if key in ("gatys", "dpst") else bench.load(key, device=device, iterations=iterations)
     except Exception as err:  # not installed, or weights missing without STYLELAB_RANDOM_WEIGHTS=1
         print(f"– {bench.METHODS[key].label}: not run ({type(err).__name__}: {str(err).splitlines()[0][:90]})")
         continue
     if runners[key].pretrained is False and key in STAND_IN:
         runners[key] = stand_in_runner(key)
     if runners[key].pretrained is not None:
-        course.weights_banner(runners[key], bench.METHODS[key].label)
+        course.weights_banner(runners[key], bench.METHODS[key].label + (f" on {runners[key].network}" if
+                                                                       getattr(runners[key], "network", None) else ""))
 
 
 def title(key):
     r = runners[key]
-    tag = "" if r.pretrained is None else (" ✔" if r.pretrained else (" (stand-in)" if getattr(r, "stand_in", None)
-                                                                       else " (RANDOM weights)"))
+    tag = "" if r.pretrained is None else (" ✔" + (f" {r.tag}" if getattr(r, "tag", None) else "") if r.pretrained
+                                           else (" (stand-in)" if getattr(r, "stand_in", None) else " (RANDOM weights)"))
     return bench.METHODS[key].label.split(" (")[0] + tag
 
 
@@ -178,12 +203,10 @@ for i, (content_name, style_name) in enumerate(pairs):
 # content itself and the style itself — mark the ends of the scale.
 
 # %%
-from stylelab.encoders import normalised_vgg19
-
 try:
-    vgg = normalised_vgg19(last_layer="relu5_1", device=device)
-    course.weights_banner(vgg, "VGG-19 for the style distance")
-    vgg_honest = "" if vgg.pretrained else " — RANDOM VGG: not meaningful"
+    vgg = course.feature_network("relu5_1", device=device)
+    course.weights_banner(vgg)
+    vgg_honest = f" ({vgg.tag})" if vgg.pretrained else " — RANDOM VGG: not meaningful"
 except weights.WeightsNotFoundError:
     vgg, vgg_honest = None, " — no VGG weights: pixel Gram used instead"
     print("No VGG-19 weights here: the left panel repeats the pixel distance (`stylelab weights download`).")
@@ -201,6 +224,10 @@ for i, (content_name, style_name) in enumerate(pairs):
 
 assert abs(scores["content itself"][0][0] - 1) < 1e-5   # SSIM of an image with itself
 assert scores["style itself"][0][1] == 0 and scores["style itself"][0][2] == 0  # distance of the style to itself
+if vgg is not None and vgg.pretrained and "gatys" in runners and runners["gatys"].pretrained:
+    # on trained features, Gatys (which minimises a Gram loss on the same kind of features) takes style: its
+    # output is closer to the style than the content is, on every pair
+    assert all(g[1] < c[1] for g, c in zip(scores["gatys"], scores["content itself"])), (scores["gatys"], scores["content itself"])
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, j, name in ((axes[0], 1, "Gram distance on VGG features" + vgg_honest), (axes[1], 2, "Gram distance on pixels (colour)")):
@@ -268,7 +295,10 @@ print("\n".join(result.header_lines()))
 # %% [markdown]
 # **Honest reading.** Times measured with random weights are the same as with
 # pretrained weights (the same arithmetic runs), so the *time* plot is valid even in the
-# automatic tests; the *pictures* and the VGG style distances are not. The grey dotted
+# automatic tests. The *pictures* and the VGG style distances are valid only where a
+# trained network drew them: the banners above say which (the optimisation rows and the
+# VGG distance on the course's trained VGG when installed, the decoder rows on stand-ins
+# unless you have the published files). The grey dotted
 # lines are the authors' figures, measured on their GPU (WCT² paper, quoted in the
 # DEVIEW 2019 talk): WCT² 4.7 s at 1024 px without post-processing; PhotoWCT's smoothing
 # 40 s at 512 px, 102 s at 768 px, out of memory at 1024 px — *host* memory: the

@@ -29,7 +29,7 @@ import torch
 from .. import losses
 from .. import validate as V
 from ..device import get_device
-from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg19
+from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg16, vgg19
 
 __all__ = [
     "StyleLoss", "PAPER_STYLE_LAYERS", "TUTORIAL_STYLE_LAYERS", "GatysConfig", "PRESETS", "preset", "get_encoder",
@@ -54,7 +54,10 @@ class GatysConfig:
             ``"histogram"``.
         convention: ``"paper"`` or ``"tutorial"`` normalisation of the content and
             Gram losses (``stylelab.losses``).
-        encoder: ``"normalised"`` or ``"torchvision"`` VGG-19; ``pooling``: ``"avg"``/``"max"``.
+        encoder: ``"normalised"`` or ``"torchvision"`` VGG-19, or ``"vgg16"`` (the offline VGG-16,
+            :func:`stylelab.encoders.vgg16`: Caffe features as trained, not rescaled, so its
+            losses — and the right ``style_weight`` — are on another scale; preset ``"vgg16"``);
+            ``pooling``: ``"avg"``/``"max"``.
         optimizer: ``"lbfgs"`` or ``"adam"``; ``lr`` (``None``: 1 for L-BFGS, 0.02 for
             Adam on pixels in [0, 1]); ``lbfgs_max_iter``,
             ``history_size``, ``line_search`` (``None`` or ``"strong_wolfe"``).
@@ -81,7 +84,7 @@ class GatysConfig:
     mmd_degree: int = 2
     mmd_offset: float = 0.0
     mmd_bandwidth: float | str = "median"
-    encoder: Literal["normalised", "torchvision"] = "normalised"
+    encoder: Literal["normalised", "torchvision", "vgg16"] = "normalised"
     pooling: Literal["avg", "max"] = "avg"
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
     lr: float | None = None
@@ -100,7 +103,7 @@ class GatysConfig:
         for name, allowed in (
             ("style_loss", ("gram", "mmd", "moments", "histogram")),
             ("convention", ("paper", "tutorial")),
-            ("encoder", ("normalised", "torchvision")),
+            ("encoder", ("normalised", "torchvision", "vgg16")),
             ("pooling", ("avg", "max")),
             ("optimizer", ("lbfgs", "adam")),
             ("stop", ("exact", "tutorial")),
@@ -147,6 +150,10 @@ def _layer_weights(spec, what: str) -> dict[str, float]:
 
 PRESETS: dict[str, GatysConfig] = {
     "paper": GatysConfig(line_search="strong_wolfe"),
+    # The paper's settings on the offline VGG-16 (same layer names): its Caffe features are not rescaled
+    # to mean activation one, so the Gram terms of its shallow layers are ~10⁴× larger and β is 10, not
+    # 10³ — chosen so that 80 evaluations from noise at 128 px keep the content recognisable (notebook 02).
+    "vgg16": GatysConfig(line_search="strong_wolfe", encoder="vgg16", style_weight=10.0),
     "tutorial": GatysConfig(
         content_layers={"conv2_2": 1.0},
         style_layers={n: 1.0 for n in TUTORIAL_STYLE_LAYERS},
@@ -182,7 +189,8 @@ _ENCODERS: dict[tuple, VGG19Encoder] = {}
 
 def get_encoder(cfg: GatysConfig, device=None, dtype: torch.dtype = torch.float32, random: bool | None = None,
                 weights=None) -> VGG19Encoder:
-    """The VGG-19 that ``cfg`` needs, truncated after its deepest layer, cached per settings.
+    """The VGG-19 (or, ``cfg.encoder="vgg16"``, VGG-16) that ``cfg`` needs, truncated after its deepest
+    layer, cached per settings.
 
     ``random`` / ``weights`` as in :func:`stylelab.encoders.vgg19` (random
     weights only when allowed, with a warning). Cached encoders are frozen and
@@ -194,7 +202,7 @@ def get_encoder(cfg: GatysConfig, device=None, dtype: torch.dtype = torch.float3
     last = deepest(cfg.layers) if cfg.layers else "relu1_1"
     key = (cfg.encoder, cfg.pooling, last, str(device), dtype, random, weights if isinstance(weights, str) else id(weights))
     if key not in _ENCODERS:
-        build = vgg19 if cfg.encoder == "torchvision" else normalised_vgg19
+        build = {"torchvision": vgg19, "normalised": normalised_vgg19, "vgg16": vgg16}[cfg.encoder]
         enc = build(weights=weights, last_layer=last, pooling=cfg.pooling, device=device, random=random)
         _ENCODERS[key] = enc.to(dtype)
     return _ENCODERS[key]

@@ -36,6 +36,10 @@ Presets (:data:`PRESETS`, :func:`preset`):
     whole ``.step()`` calls while at most 300 evaluations were made
     (``stop="tutorial"``: ≈ 300–320 evaluations). The tutorial uses 512 px on
     CUDA and 128 px otherwise.
+``"vgg16"``
+    the paper's settings on the offline VGG-16 (:func:`stylelab.encoders.vgg16`,
+    ``stylelab weights download vgg16``) with ``β = 10``: its features are Caffe's as
+    trained, not rescaled to mean activation one, so the same α/β would be all style.
 
 One forward pass per evaluation gives every content and style layer; the
 targets are computed once without gradient; the network is shared, never
@@ -171,7 +175,8 @@ def run(
         style: ``(1, 3, H', W')``, or ``None`` for feature inversion of the content.
         config: a :class:`GatysConfig` or a preset name; ``overrides`` change
             single fields (``style_weight=1e4``, ``init="content"``, …).
-        encoder: a VGG-19 reaching every layer used: the images follow it
+        encoder: a VGG-19 or VGG-16 (:func:`stylelab.course.feature_network`) reaching every
+            layer used: the images follow it
             (moved to its device and dtype; the result is there). Default:
             :func:`get_encoder` (cached) on the content's device and dtype.
         scales: coarse-to-fine short-side sizes, e.g. ``(128, 256)``: the result
