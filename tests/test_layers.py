@@ -33,6 +33,8 @@ LAYER_OF_MODULE = {
     "layout": "tables",
     "checkpoints": "weights",
     "weights": "weights",
+    "package_formats": "weights",  # readers of the registry packages' weights files, converters
+    "onnx_weights": "weights",  # the ONNX reader and the Magenta converters (registered into package_formats)
     "encoders": "models",
     "decoders": "models",
     "wavenets": "models",
@@ -152,7 +154,8 @@ def test_no_stylelab_import_inside_a_function(path):
 def test_weights_resolver_reads_only_the_checkpoint_table():
     assert {t for t, _, _ in GRAPH["stylelab.layout"]} == set()
     assert {t for t, _, _ in GRAPH["stylelab.checkpoints"]} <= {"stylelab.layout"}
-    assert {t for t, _, _ in GRAPH["stylelab.weights"]} <= {"stylelab.checkpoints"}
+    assert {t for t, _, _ in GRAPH["stylelab.weights"]} <= {"stylelab.checkpoints", "stylelab.package_formats"}
+    assert {t for t, _, _ in GRAPH["stylelab.package_formats"]} <= {"stylelab.layout"}
 
 
 def test_no_import_cycle():
