@@ -42,11 +42,12 @@ from torch import nn
 
 from .device import follow
 from .evaluation import gaussian_window
+from .layout import IMAGENET_MEAN, IMAGENET_STD
 from .losses import total_variation
 from .optim import minimise_image
 
 __all__ = [
-    "RGBClassifier", "targets", "predict", "saliency", "saliency_mass", "class_loss", "blur", "class_visualisation",
+    "RGBClassifier", "targets", "predict", "saliency", "saliency_mass", "occlude", "class_loss", "blur", "class_visualisation",
     "inversion_loss", "invert", "fooling_step", "fooling_image", "Fooled",
 ]
 
@@ -56,15 +57,17 @@ Target = int | Sequence[int] | torch.Tensor
 class RGBClassifier(nn.Module):
     """``net((x − mean) / std)``: a classifier trained on normalised input, taking RGB in ``[0, 1]``.
 
-    ``mean`` and ``std`` are per-channel (torchvision's ImageNet networks use
-    ``stylelab.encoders.IMAGENET_MEAN`` / ``IMAGENET_STD``). The network is put in
+    ``mean`` and ``std`` are per-channel, by default ImageNet's
+    (``stylelab.layout.IMAGENET_MEAN`` / ``IMAGENET_STD``, torchvision's
+    convention, which ``stylelab.encoders.squeezenet1_1`` takes). The network is put in
     eval mode and its parameters are frozen (the methods here differentiate
-    with respect to the image only). ``pretrained`` and ``name`` are kept so a
-    notebook can say which network draws a figure.
+    with respect to the image only). ``pretrained`` (default: the network's own
+    ``pretrained`` attribute, else false) and ``name`` are kept so a notebook
+    can say which network draws a figure.
     """
 
-    def __init__(self, net: nn.Module, mean: Sequence[float], std: Sequence[float], *,
-                 pretrained: bool = False, name: str = "") -> None:
+    def __init__(self, net: nn.Module, mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
+                 *, pretrained: bool | None = None, name: str = "") -> None:
         super().__init__()
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
             raise ValueError(f"mean and std are three per-channel numbers (std > 0), got {mean} and {std}")
@@ -73,7 +76,7 @@ class RGBClassifier(nn.Module):
         kw = {"device": p.device, "dtype": p.dtype} if p is not None else {}
         self.register_buffer("mean", torch.tensor(mean, **kw).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std, **kw).view(1, 3, 1, 1), persistent=False)
-        self.pretrained = pretrained
+        self.pretrained = bool(getattr(net, "pretrained", False) if pretrained is None else pretrained)
         self.name = name or type(net).__name__
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -146,6 +149,32 @@ def saliency_mass(smap: torch.Tensor, fraction: float = 0.1) -> torch.Tensor:
     return m.topk(k, dim=1).values.sum(1) / m.sum(1).clamp_min(torch.finfo(m.dtype).tiny)
 
 
+def occlude(image: torch.Tensor, smap: torch.Tensor, fraction: float = 0.2, block: int = 28, *,
+            most: bool = True, fill: float = 0.5) -> torch.Tensor:
+    """``image`` with the ``fraction`` most (``most=True``) or least salient ``block``×``block`` squares set to ``fill``.
+
+    A block's saliency is the mean of ``smap`` ``(B, H, W)`` over it (edge
+    blocks are partial). Region perturbation (Samek, Binder, Montavon,
+    Lapuschkin & Müller, "Evaluating the visualization of what a deep neural
+    network has learned", IEEE TNNLS 2017): if a saliency map points at what
+    the decision depends on, greying its most salient regions lowers the class
+    probability much more than greying its least salient ones.
+    """
+    _check_image(image)
+    if smap.shape != (image.shape[0], *image.shape[-2:]):
+        raise ValueError(f"the saliency map {tuple(smap.shape)} should be (B, H, W) of the image {tuple(image.shape)}")
+    if not 0 < fraction < 1 or block < 1:
+        raise ValueError(f"fraction must lie in (0, 1) and block be ≥ 1, got {fraction} and {block}")
+    h, w = image.shape[-2:]
+    blocks = F.avg_pool2d(smap[:, None].to(image.dtype), block, ceil_mode=True)  # (B, 1, h', w')
+    flat = blocks.flatten(1)
+    k = max(1, round(fraction * flat.shape[1]))
+    chosen = flat.topk(k, dim=1, largest=most).indices
+    mask = torch.zeros_like(flat).scatter_(1, chosen, 1.0).view_as(blocks)
+    mask = mask.repeat_interleave(block, 2).repeat_interleave(block, 3)[..., :h, :w]
+    return image * (1 - mask) + fill * mask
+
+
 # ============================================================================ class visualisation
 def class_loss(model: nn.Module, image: torch.Tensor, target: Target, l2: float) -> torch.Tensor:
     """The loss whose minimum is the class visualisation: ``Σ_b [−s_{y_b}(x_b) + λ‖x_b − ½‖²]`` (a scalar).
@@ -185,11 +214,11 @@ def class_visualisation(
     *,
     size: int | tuple[int, int] = 224,
     steps: int = 200,
-    lr: float = 0.02,
-    l2: float = 1e-4,
-    jitter: int = 8,
-    blur_every: int = 10,
-    blur_sigma: float = 0.5,
+    lr: float = 0.08,
+    l2: float = 3e-4,
+    jitter: int = 12,
+    blur_every: int = 5,
+    blur_sigma: float = 0.7,
     loss: Callable[[nn.Module, torch.Tensor, Target, float], torch.Tensor] = class_loss,
     init: torch.Tensor | None = None,
     seed: int = 0,
@@ -206,6 +235,8 @@ def class_visualisation(
     The steps run through :func:`stylelab.optim.minimise_image` (Adam,
     ``lr`` in pixel units), ``blur_every`` steps at a time.
 
+    The defaults were chosen on SqueezeNet 1.1 at 160 px (100–150 steps: the
+    result is classified as its target with p > 0.9 for tarantula, goldfish and alp).
     ``init`` (default: mid-grey plus 1 % noise, seeded) sets the batch and size;
     one image per target class. Returns ``(images (B, 3, H, W), history)``
     with ``history["total"]`` the loss of each step and ``history["score"]``
@@ -262,7 +293,7 @@ def invert(
     init: torch.Tensor,
     *,
     steps: int = 200,
-    tv_weight: float = 1e-2,
+    tv_weight: float = 1.0,
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = inversion_loss,
     optimizer: str = "lbfgs",
     lr: float = 1.0,
@@ -330,7 +361,7 @@ def fooling_image(
     image: torch.Tensor,
     target: int,
     *,
-    lr: float = 0.5,
+    lr: float = 0.1,
     max_steps: int = 100,
     step: Callable[[nn.Module, torch.Tensor, Target, float], torch.Tensor] = fooling_step,
 ) -> Fooled:

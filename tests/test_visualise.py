@@ -68,6 +68,21 @@ def test_saliency_mass_uniform_and_concentrated_maps():
     torch.testing.assert_close(V.saliency_mass(spike, 0.1), torch.ones(2))
 
 
+def test_occlude_greys_the_most_or_least_salient_blocks():
+    image = torch.ones(1, 3, 10, 12, dtype=torch.float64)
+    smap = torch.ones(1, 10, 12, dtype=torch.float64)
+    smap[0, 4:8, 4:8] = 9.0  # with block=4 the blocks are rows 0–3 / 4–7 / 8–9 and cols 0–3 / 4–7 / 8–11
+    out = V.occlude(image, smap, fraction=1 / 9, block=4)  # 3×3 blocks (the last row partial): one block greyed
+    grey = out[0, 0] == 0.5
+    assert int(grey.sum()) == 16 and bool(grey[4:8, 4:8].all())
+    smap2 = smap.clone()
+    smap2[0, 8:, 8:] = 0.0  # the partial corner block is the least salient
+    low = V.occlude(image, smap2, fraction=1 / 9, block=4, most=False, fill=0.0)
+    assert bool((low[0, :, 8:, 8:] == 0).all()) and int((low[0, 0] == 0).sum()) == 2 * 4
+    with pytest.raises(ValueError, match="should be"):
+        V.occlude(image, smap[:, :5], 0.2)
+
+
 def test_rgb_classifier_normalises_then_calls_the_network():
     net = _tiny(3)
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.25, 0.3)
