@@ -86,12 +86,23 @@ def _as_tensor(value, what):
     return value.detach()
 
 
-# ---------------------------------------------------------------- 01b.saliency
-def _run_saliency(student, w1, b1, w2, b2, image, target):
+def _on_net(student, answer, w1, b1, w2, b2, image, target, *rest):
+    """``student(net, image, target, *rest)`` on the tiny network, with the library's ``answer`` switched off."""
     net = TinyNet(w1, b1, w2, b2)
-    with _switched_off(visualise.saliency):
-        out = student(net, image.clone(), torch.as_tensor(target, dtype=torch.long))
-    return _as_tensor(out, "saliency map")
+    with _switched_off(answer):
+        return student(net, image.clone(), torch.as_tensor(target, dtype=torch.long), *(float(r) for r in rest))
+
+
+def _scalar(value, what):
+    out = _as_tensor(value, what)
+    if out.numel() != 1:
+        raise AssertionError(f"the {what} should be one number (summed over the batch), got shape {tuple(out.shape)}")
+    return out.reshape(())
+
+
+# ---------------------------------------------------------------- 01b.saliency
+def _run_saliency(student, *inputs):
+    return _as_tensor(_on_net(student, visualise.saliency, *inputs), "saliency map")
 
 
 @exercise("01b.saliency", rtol=1e-8, atol=1e-12, what="saliency map", run=_run_saliency,
@@ -105,14 +116,8 @@ def _saliency_cases():
 
 
 # ---------------------------------------------------------------- 01b.class_loss
-def _run_class_loss(student, w1, b1, w2, b2, image, target, l2):
-    net = TinyNet(w1, b1, w2, b2)
-    with _switched_off(visualise.class_loss):
-        out = student(net, image.clone(), torch.as_tensor(target, dtype=torch.long), float(l2))
-    out = _as_tensor(out, "loss")
-    if out.numel() != 1:
-        raise AssertionError(f"the loss should be one number (sum over the batch), got shape {tuple(out.shape)}")
-    return out.reshape(())
+def _run_class_loss(student, *inputs):
+    return _scalar(_on_net(student, visualise.class_loss, *inputs), "loss")
 
 
 @exercise("01b.class_loss", rtol=1e-10, atol=1e-12, what="class-visualisation loss", run=_run_class_loss,
@@ -127,10 +132,7 @@ def _class_loss_cases():
 # ---------------------------------------------------------------- 01b.inversion_loss
 def _run_inversion_loss(student, features, target):
     with _switched_off(visualise.inversion_loss):
-        out = _as_tensor(student(features.clone(), target.clone()), "loss")
-    if out.numel() != 1:
-        raise AssertionError(f"the loss should be one number, got shape {tuple(out.shape)}")
-    return out.reshape(())
+        return _scalar(student(features.clone(), target.clone()), "loss")
 
 
 @exercise("01b.inversion_loss", rtol=1e-10, atol=1e-14, what="inversion loss", run=_run_inversion_loss,
@@ -144,14 +146,11 @@ def _inversion_loss_cases():
 
 
 # ---------------------------------------------------------------- 01b.fooling_step
-def _run_fooling_step(student, w1, b1, w2, b2, image, target, lr):
-    net = TinyNet(w1, b1, w2, b2)
-    with _switched_off(visualise.fooling_step):
-        out = student(net, image.clone(), torch.as_tensor(target, dtype=torch.long), float(lr))
-    out = _as_tensor(out, "new image")
-    if out.requires_grad:
+def _run_fooling_step(student, *inputs):
+    out = _on_net(student, visualise.fooling_step, *inputs)
+    if isinstance(out, torch.Tensor) and out.requires_grad:
         raise AssertionError("return the new image detached from the graph (.detach())")
-    return out
+    return _as_tensor(out, "new image")
 
 
 @exercise("01b.fooling_step", rtol=1e-8, atol=1e-12, what="new image", run=_run_fooling_step,
