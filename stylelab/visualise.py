@@ -80,6 +80,7 @@ class RGBClassifier(nn.Module):
         self.name = name or type(net).__name__
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        image = follow(self, image)  # the device rule: inputs follow the model
         return self.net((image - self.mean) / self.std)
 
 
@@ -158,7 +159,8 @@ def occlude(image: torch.Tensor, smap: torch.Tensor, fraction: float = 0.2, bloc
     Lapuschkin & Müller, "Evaluating the visualization of what a deep neural
     network has learned", IEEE TNNLS 2017): if a saliency map points at what
     the decision depends on, greying its most salient regions lowers the class
-    probability much more than greying its least salient ones.
+    probability much more than greying its least salient ones. Computed on the
+    image's device (the map is moved there).
     """
     _check_image(image)
     if smap.shape != (image.shape[0], *image.shape[-2:]):
@@ -166,7 +168,8 @@ def occlude(image: torch.Tensor, smap: torch.Tensor, fraction: float = 0.2, bloc
     if not 0 < fraction < 1 or block < 1:
         raise ValueError(f"fraction must lie in (0, 1) and block be ≥ 1, got {fraction} and {block}")
     h, w = image.shape[-2:]
-    blocks = F.avg_pool2d(smap[:, None].to(image.dtype), block, ceil_mode=True)  # (B, 1, h', w')
+    smap = smap.to(device=image.device, dtype=image.dtype)  # computed where the image is
+    blocks = F.avg_pool2d(smap[:, None], block, ceil_mode=True)  # (B, 1, h', w')
     flat = blocks.flatten(1)
     k = max(1, round(fraction * flat.shape[1]))
     chosen = flat.topk(k, dim=1, largest=most).indices

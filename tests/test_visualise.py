@@ -233,3 +233,32 @@ def test_each_exercise_has_an_edge_case_and_the_solution_passes():
     for ex_id in ONE_LINERS:
         assert len(X.get(ex_id).cases()) >= 2
         assert X.check(ex_id, SOLUTIONS[ex_id], quiet=True)
+
+
+# ---------------------------------------------------------------------------- the device rule
+def test_notebook_01b_cells_run_when_the_model_is_on_another_device(monkeypatch):
+    """CPU photos, a SqueezeNet placed by get_device on a second device (as on a GPU machine): every call follows."""
+    import warnings
+
+    from stylelab import encoders
+    from tests.test_device_rule import OTHER, second_device
+
+    photo = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0))
+    with warnings.catch_warnings(), second_device(monkeypatch):
+        warnings.simplefilter("ignore")  # random weights
+        net = encoders.squeezenet1_1(random=True, download=False)
+        model = V.RGBClassifier(net)
+        assert next(model.parameters()).device.type == OTHER.type
+        p, idx = V.predict(model, photo, k=3)
+        smap = V.saliency(model, photo, idx[:, 0])
+        assert smap.device.type == OTHER.type
+        greyed = V.occlude(photo, smap, 0.2, block=8)
+        assert greyed.device.type == "cpu"  # computed where the image is
+        model(greyed)  # the model takes the CPU image
+        img, _ = V.class_visualisation(model, [1, 2], size=32, steps=2, blur_every=1)
+        assert img.device.type == OTHER.type
+        phi = lambda x: encoders.squeezenet_features(net, x, "fire3")["fire3"]  # noqa: E731
+        inv, _ = V.invert(phi, phi(photo), torch.rand_like(photo), steps=2)
+        assert inv.device.type == OTHER.type
+        fooled = V.fooling_image(model, photo, 3, max_steps=2)
+        assert fooled.image.device.type == OTHER.type and fooled.steps <= 2

@@ -296,7 +296,7 @@ fool_target = classes.index("goldfish")
 cat = photos["chelsea"]
 fooled = visualise.fooling_image(model, cat, fool_target, lr=0.1, max_steps=course.pick(full=100, fast=40),
                                  step=fooling_step)
-delta = fooled.image - cat
+delta = fooled.image.cpu() - cat.cpu()  # the fooling image lives on the model's device (a GPU, if any)
 rms = float(delta.pow(2).mean().sqrt())
 p_after = float(torch.softmax(model(fooled.image), 1)[0, fool_target])
 print(f"{classes[fooled.before]} → {classes[fooled.after]} after {fooled.steps} steps "
