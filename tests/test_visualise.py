@@ -262,3 +262,57 @@ def test_notebook_01b_cells_run_when_the_model_is_on_another_device(monkeypatch)
         assert inv.device.type == OTHER.type
         fooled = V.fooling_image(model, photo, 3, max_steps=2)
         assert fooled.image.device.type == OTHER.type and fooled.steps <= 2
+
+
+# ---------------------------------------------------------------------------- the trained SqueezeNet (notebook 01b's claims)
+@pytest.fixture
+def squeezenet(trained):
+    from stylelab import encoders
+
+    trained("squeezenet1_1")
+    net = encoders.squeezenet1_1(device="cpu")
+    assert net.pretrained
+    return net
+
+
+def test_trained_saliency_points_at_what_the_network_uses(squeezenet):
+    """Greying the most salient fifth of the espresso photo (28 px squares) costs far more than the least salient."""
+    from stylelab import data
+
+    model, x = V.RGBClassifier(squeezenet), data.load("coffee", size=224)
+    y = int(V.predict(model, x, k=1)[1][0, 0])
+    smap = V.saliency(model, x, y)
+    with torch.no_grad():
+        p_most, p_least = (float(torch.softmax(model(V.occlude(x, smap, 0.2, 28, most=m)), 1)[0, y]) for m in (True, False))
+    assert p_most < 0.2 * p_least, (p_most, p_least)  # measured: 0.028 vs 0.967
+
+
+def test_trained_fooling_image_turns_the_cat_into_a_goldfish_with_a_few_grey_levels(squeezenet):
+    from stylelab import data, encoders
+
+    model, cat = V.RGBClassifier(squeezenet), data.load("chelsea", size=224)
+    goldfish = encoders.imagenet_classes().index("goldfish")
+    out = V.fooling_image(model, cat, goldfish, lr=0.1)
+    rms = float((out.image - cat).pow(2).mean().sqrt())
+    assert out.fooled and out.linf < 16 / 255 and rms < 1 / 255, (out.steps, out.linf, rms)  # measured 8.3/255, 0.43/255
+
+
+def test_trained_class_visualisation_and_inversion(squeezenet):
+    """A short ascent makes a picture the network calls goldfish; an early layer inverts to the photo, a deep one
+    loses its colour (the notebook's claims at a smaller size)."""
+    from stylelab import data, encoders
+
+    model = V.RGBClassifier(squeezenet)
+    goldfish = encoders.imagenet_classes().index("goldfish")
+    img, hist = V.class_visualisation(model, goldfish, size=96, steps=40, jitter=4)  # jitter scaled to 96 px
+    probs = torch.softmax(model(img), 1)[0]
+    assert int(probs.argmax()) == goldfish and hist["score"][-1] > hist["score"][0], (float(probs[goldfish]), hist)
+    x0 = data.load("chelsea", size=64)
+    start = 0.4 + 0.2 * torch.rand(x0.shape, generator=torch.Generator().manual_seed(0))
+    colour_err = {}
+    for layer in ("relu1", "fire7"):
+        phi = lambda im, layer=layer: encoders.squeezenet_features(squeezenet, im, layer)[layer]  # noqa: E731
+        inv, h = V.invert(phi, phi(x0), start, steps=60)
+        assert h["features"][-1] < 0.5 * h["features"][0]
+        colour_err[layer] = float((inv.mean((2, 3)) - x0.mean((2, 3))).abs().max())
+    assert colour_err["relu1"] < 0.1 * colour_err["fire7"], colour_err
