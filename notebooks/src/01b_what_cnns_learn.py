@@ -55,7 +55,7 @@ if not model.pretrained:
 # The classifier maps an image to 1000 **scores** $s_k(x)$ (one per ImageNet class); the
 # softmax turns them into probabilities $p_k = e^{s_k}/\sum_j e^{s_j}$. SqueezeNet ends
 # with global average pooling, so it accepts any image size; we use the photos at 224 px
-# on their short side, the size it was trained at.
+# on their short side, close to the 227 px crops it was trained on.
 
 # %%
 photo_names = ["chelsea", "coffee", "mountains"]
@@ -197,7 +197,8 @@ print(f"total variation: without jitter/blur {tv_plain:.4f}, with {tv_reg:.4f} (
       f"p({vis_names[1]}) without: {p_plain:.3f}")
 if model.pretrained and not course.FAST:  # both are "goldfish" to the network; only one has large-scale structure
     assert tv_plain > 5 * tv_reg and p_plain > 0.9, (tv_plain, tv_reg, p_plain)
-viz.show_images([plain[0], visuals[1]], titles=["no jitter, no blur", "jitter + blur"], size=3.2,
+viz.show_images([plain[0], visuals[1]], size=3.2,
+                titles=[f"no jitter, no blur: p = {p_plain:.2f}, TV {tv_plain:.3f}", f"jitter + blur: p = {got[1]:.2f}, TV {tv_reg:.3f}"],
                 suptitle=f"'{vis_names[1]}' — {WHO}");
 
 # %% [markdown]
