@@ -22,7 +22,7 @@ _SUBMODULES = {
     "aggregation", "bench", "checkpoints", "cli", "colour", "course", "data", "decoders", "device", "encoders", "evaluation",
     "exercises", "grid_stencil", "guided", "io", "layout", "linalg", "losses", "matting", "memory", "methods",
     "metrics", "multigrid", "optim", "smoothing", "smoothing_solvers", "stats", "tiling", "train", "transforms",
-    "validate", "video", "viz", "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening", "widgets",
+    "validate", "video", "visualise", "viz", "wavelet_transfer", "wavelets", "wavenets", "weights", "whitening", "widgets",
 }
 
 #: Top-level name → module that defines it.

@@ -80,6 +80,7 @@ viz.show_images(
 # | notebook | idea | runs without pretrained weights |
 # |---|---|---|
 # | 01 Gram & MMD | style as second-order statistics; Gram loss = MMD with a quadratic kernel | pixel, patch and random-filter statistics |
+# | 01b What a CNN learned | saliency, class visualisation, feature inversion, a fooling image on SqueezeNet 1.1 | runs on random weights, labelled (its lessons need the trained network, which `make lab` installs) |
 # | 02 Gatys | optimise an image to match content and style features | texture synthesis with random filters |
 # | 02b Learning to stylise | train a network instead (Johnson, instance norm, CIN), CycleGAN between collections | perceptual loss on random filters |
 # | 03 AdaIN | instance normalisation; match channel means and variances | AdaIN on pixels = mean/std colour transfer |

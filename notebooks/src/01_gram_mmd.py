@@ -541,4 +541,5 @@ check("01.mmd_linear", my_mmd_linear)
 # Two-Sample Test", JMLR 2012 · Ustyuzhaninov, Brendel, Gatys & Bethge, "What does it
 # take to generate natural textures?", ICLR 2017.
 #
-# Next: **02 · Gatys** — optimise an image to match content *and* style.
+# Next: **01b · What has a CNN learned?** — saliency maps, class visualisation, feature inversion and a
+# fooling image on a trained classifier; then **02 · Gatys** — optimise an image to match content *and* style.
