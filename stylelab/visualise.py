@@ -241,7 +241,8 @@ def class_visualisation(
     The defaults were chosen on SqueezeNet 1.1 at 160 px (150 steps: the
     result is classified as its target with p > 0.99 for tarantula, goldfish and alp).
     Scale ``jitter`` with the image: at 96 px and 40 steps the default 12 px left
-    goldfish at p = 8e-6, 4 px gave 0.91 (measured).
+    goldfish at p = 8e-6, 4 px gave 0.91 in one run — short runs are chaotic
+    (the class reached changed with the thread count), 150 steps at 160 px are not.
     ``init`` (default: mid-grey plus 1 % noise, seeded) sets the batch and size;
     one image per target class. Returns ``(images (B, 3, H, W), history)``
     with ``history["total"]`` the loss of each step and ``history["score"]``

@@ -304,9 +304,11 @@ def test_trained_class_visualisation_and_inversion(squeezenet):
 
     model = V.RGBClassifier(squeezenet)
     goldfish = encoders.imagenet_classes().index("goldfish")
-    img, hist = V.class_visualisation(model, goldfish, size=96, steps=40, jitter=4)  # jitter scaled to 96 px
-    probs = torch.softmax(model(img), 1)[0]
-    assert int(probs.argmax()) == goldfish and hist["score"][-1] > hist["score"][0], (float(probs[goldfish]), hist)
+    # the notebook's setting (160 px, 150 steps: p = 1.000 there); shorter runs at 96 px were chaotic (the class
+    # reached depended on the thread count: goldfish alone, sea snake inside the whole suite)
+    img, hist = V.class_visualisation(model, goldfish, size=160, steps=150)
+    p = float(torch.softmax(model(img), 1)[0, goldfish])
+    assert p > 0.9 and hist["score"][-1] > hist["score"][0], (p, hist["score"])
     x0 = data.load("chelsea", size=64)
     start = 0.4 + 0.2 * torch.rand(x0.shape, generator=torch.Generator().manual_seed(0))
     colour_err = {}
