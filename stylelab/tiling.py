@@ -281,11 +281,8 @@ def choose_tile(method: str, h: int, w: int, *, budget: int, device=None, style_
         style_fit = memory.largest_fitting_style(method, h, w, style_hw, budget, tile=t, device=device,
                                                  thumbnail=thumbnail, **opts)
         if style_fit is not None:
-            raise memory.MemoryBudgetError(
-                f"{method} at {w}×{h} in {t} px tiles with a {style_hw[1]}×{style_hw[0]} px style needs about "
-                f"{memory.format_bytes(need)} (whole process), over the budget of {budget / 1e9:.3g} GB. "
-                + memory.style_advice(style_hw, style_fit),
-                needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
+            raise _style_refusal(method, h, w, f"in {t} px tiles", style_hw, style_fit, need,
+                                 f"{budget / 1e9:.3g} GB", budget)
     fixes = []
     if thumbnail and est(t, thumbnail=min(thumbnail, t)) <= budget:
         fixes.append(f"a smaller thumbnail: --thumbnail {min(thumbnail, t)}")
@@ -304,6 +301,17 @@ def choose_tile(method: str, h: int, w: int, *, budget: int, device=None, style_
         f"{method} at {w}×{h} in tiles needs about {memory.format_bytes(need)} even with {t} px tiles "
         f"(whole process), over the budget of {budget / 1e9:.3g} GB. Use " + "; or ".join(fixes) + ".",
         needed=need, available=budget, method=method, size=(h, w), suggestion=fit)
+
+
+def _style_refusal(method: str, h: int, w: int, how: str, style_hw, style_fit, need: int, budget_text: str,
+                   budget: float) -> "memory.MemoryBudgetError":
+    """The refusal of a tiled run whose content would fit but whose style does not: it names the style."""
+    how = how if how.endswith("and") else how + " with"
+    return memory.MemoryBudgetError(
+        f"{method} at {w}×{h} {how} a {style_hw[1]}×{style_hw[0]} px style needs about "
+        f"{memory.format_bytes(need)} (whole process), over the budget of {budget_text}. "
+        + memory.style_advice(style_hw, style_fit),
+        needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
 
 
 def plan(args, method: str, h: int, w: int, *, style_hw, device, **estimate_opts) -> tuple[int | None, int, str]:
@@ -334,11 +342,8 @@ def plan(args, method: str, h: int, w: int, *, style_hw, device, **estimate_opts
         style_fit = None if style_hw is None else memory.largest_fitting_style(
             method, h, w, style_hw, budget, tile=tile, **{k: v for k, v in opts.items() if k != "style_hw"})
         if style_fit is not None:
-            raise memory.MemoryBudgetError(
-                f"{method} at {w}×{h} with --tile {tile} and a {style_hw[1]}×{style_hw[0]} px style needs about "
-                f"{memory.format_bytes(need)} (whole process), over the budget of {budget / 1e9:.3g} GB ({source}). "
-                + memory.style_advice(style_hw, style_fit),
-                needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
+            raise _style_refusal(method, h, w, f"with --tile {tile} and", style_hw, style_fit, need,
+                                 f"{budget / 1e9:.3g} GB ({source})", budget)
         raise memory.MemoryBudgetError(
             f"{method} at {w}×{h} with --tile {tile} needs about {memory.format_bytes(need)} (whole process), over "
             f"the budget of {budget / 1e9:.3g} GB ({source}). Use --tile auto (the largest tile that fits), a "
