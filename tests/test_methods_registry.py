@@ -38,10 +38,10 @@ def test_registry_feeds_exports_cli_bench_and_weights():
         args = parser.parse_args(["transfer", "--method", name, "c.png", "s.png", "-o", "o.png"])
         assert args.method == name
     rows = [r.key for m in reg.values() for r in m.bench]
-    assert len(rows) == len(set(rows)) and set(rows) == set(bench.METHODS)
+    assert len(rows) == len(set(rows)) and set(rows) == set(bench.ROWS)
     # table order: methods in registry order, pixel-space rows last
     assert bench.method_names() == [r.key for r in methods.bench_rows()]
-    families = [bench.METHODS[k].family == "pixel" for k in bench.method_names()]
+    families = [bench.ROWS[k].family == "pixel" for k in bench.method_names()]
     assert families == sorted(families)
     trainable = sorted(n for n, m in reg.items() if m.train is not None)
     train_action = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["train"]._actions

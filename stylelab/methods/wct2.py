@@ -94,7 +94,7 @@ from . import BenchRow, Method, Runner, TransferRun, images_then_keywords, regis
 from ._wct2_training import train_decoder
 
 __all__ = [
-    "WCT2", "PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
+    "WCT2", "WCT2PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
     "wavelet_transfer", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
 ]
 
@@ -104,7 +104,7 @@ _CFG = T.WCT_PRESETS["wct2"]
 
 
 @dataclass
-class PreparedStyle:
+class WCT2PreparedStyle:
     """Everything the content pass needs from one style image (see :meth:`WCT2.prepare_style`)."""
 
     transfer_at: frozenset
@@ -200,7 +200,7 @@ class WCT2(nn.Module):
 
     # ---------------------------------------------------------------- style side
     @torch.no_grad()
-    def prepare_style(self, style: torch.Tensor, transfer_at=COMPONENTS, style_labels=None) -> PreparedStyle:
+    def prepare_style(self, style: torch.Tensor, transfer_at=COMPONENTS, style_labels=None) -> WCT2PreparedStyle:
         """Run the style pass once (official ``get_all_feature``) and precompute its colouring matrices.
 
         The result can be passed as ``style`` to :meth:`stylize` any number of
@@ -227,7 +227,7 @@ class WCT2(nn.Module):
             for level in (4, 3, 2):
                 x = self.decoder.decode(x, skips, level)
                 sides[("decoder", level - 1)] = T.prepare_wct_style(x, _CFG, labels)
-        return PreparedStyle(ta, sides, full)
+        return WCT2PreparedStyle(ta, sides, full)
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
@@ -235,7 +235,7 @@ class WCT2(nn.Module):
     def stylize(
         self,
         content: torch.Tensor,
-        style: torch.Tensor | PreparedStyle,
+        style: torch.Tensor | WCT2PreparedStyle,
         *,
         transfer_at: Iterable[str] | str = COMPONENTS,
         alpha: float = 1.0,
@@ -249,7 +249,7 @@ class WCT2(nn.Module):
         images to its dtype); the result is on the model's device.
 
         Args:
-            style: ``(1, 3, H', W')`` image, or a :class:`PreparedStyle` from
+            style: ``(1, 3, H', W')`` image, or a :class:`WCT2PreparedStyle` from
                 :meth:`prepare_style` (then ``transfer_at``/``style_labels``
                 come from it).
             transfer_at: any subset of ``{"encoder", "skip", "decoder"}``
@@ -268,7 +268,7 @@ class WCT2(nn.Module):
         content = self._check_image(content, "content")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-        if isinstance(style, PreparedStyle):
+        if isinstance(style, WCT2PreparedStyle):
             prep = style
         else:
             prep = self.prepare_style(style, transfer_at, style_labels)
