@@ -211,6 +211,9 @@ def temporal_change(frames: torch.Tensor) -> torch.Tensor:
     return (frames[1:] - frames[:-1]).abs().flatten(1).mean(1)
 
 
+#: The momentum of ``stylelab transfer --video --stabilise`` when not given (about ten frames averaged).
+DEFAULT_MOMENTUM = 0.9
+
 #: ``contrast`` below this makes :func:`temporal_consistency` warn that its ratio means nothing.
 MIN_CONTRAST = 0.25
 
@@ -352,7 +355,10 @@ def read_video(path: str | os.PathLike, size=None, device=None) -> torch.Tensor:
 
 def write_video(frames: torch.Tensor, path: str | os.PathLike, overwrite: bool = False, fps: float = 12.0) -> list[Path]:
     """Write ``(T, 3, H, W)`` frames to a folder of PNGs (:func:`save_frames`) or, for a name ending in one of
-    :data:`VIDEO_SUFFIXES`, to that video file (never overwriting unless asked). Returns the paths written."""
+    :data:`VIDEO_SUFFIXES`, to that video file (never overwriting unless asked). Returns the paths written.
+
+    A GIF holds 256 colours per frame, and Pillow merges identical consecutive frames into one of their
+    summed duration (it plays the same, but reads back with fewer frames): measure on a folder of PNGs."""
     path = Path(path)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         return save_frames(frames, path, overwrite=overwrite)

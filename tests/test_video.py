@@ -162,3 +162,27 @@ def test_read_and_write_video_gif_and_folder(tmp_path):
         video.read_video(paths[0])  # one PNG is not a video
     with pytest.raises(FileNotFoundError):
         video.read_video(tmp_path / "missing.mp4")
+
+
+@pytest.mark.slow
+def test_cli_video_file_in_and_out_stabilised_by_default(tmp_path, capsys):
+    from stylelab import io
+    from stylelab.cli import main
+
+    g = torch.Generator().manual_seed(0)
+    video.write_video(video.pan_frames(torch.rand(1, 3, 16, 32, generator=g), n_frames=4, step=2), tmp_path / "in.gif")
+    io.save_image(torch.rand(1, 3, 16, 16, generator=g), tmp_path / "style.png")
+    common = [str(tmp_path / "in.gif"), str(tmp_path / "style.png"), "--size", "16", "--random-weights"]
+    for method in ("adain", "wct2"):
+        extra = ["--unpool", "sum", "--transfer-at", "skip"] if method == "wct2" else []
+        assert main(["transfer", "--method", method, "--video", *common, *extra, "-o", str(tmp_path / method)]) == 0
+        assert "stabilised (EMA m=0.9)" in capsys.readouterr().out
+        assert main(["transfer", "--method", method, "--video", *common, *extra, "--stabilise", "0",
+                     "-o", str(tmp_path / f"{method}.gif")]) == 0
+        assert "each frame on its own" in capsys.readouterr().out
+        a = video.read_video(tmp_path / method)
+        assert a.shape == (4, 3, 16, 26)
+        # (a GIF writer merges identical consecutive frames, adding up their durations: random weights give some)
+        assert video.read_video(tmp_path / f"{method}.gif").shape[1:] == (3, 16, 26)
+    with pytest.raises(SystemExit):
+        main(["transfer", "--method", "adain", "--video", *common, "--stabilise", "1", "-o", str(tmp_path / "x")])
