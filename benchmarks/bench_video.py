@@ -1,6 +1,6 @@
 """Flicker of per-frame transfer, naive against stabilised: the warping error along optical flow.
 
-    .venv/bin/python benchmarks/bench_video.py                         # 48 frames, 128×160, WCT/AdaIN/WCT²
+    .venv/bin/python benchmarks/bench_video.py                         # 48 frames, 96×128, WCT/AdaIN/WCT²
     .venv/bin/python benchmarks/bench_video.py --frames 12 --methods wct   # a quick look
 
 Two synthetic clips that exist offline, made from the course photos by
@@ -44,7 +44,8 @@ from stylelab.methods.wct2 import WCT2  # noqa: E402
 
 def clips(n: int, size: tuple[int, int]) -> dict[str, torch.Tensor]:
     img = data.load("mountains", size=400)
-    sprite = data.load("chelsea", size=48)[..., :48, :48]
+    k = size[0] // 3  # the object: a disc a third of the frame's height across
+    sprite = data.load("chelsea", size=k)[..., :k, :k]
     return {"pan+zoom": video.camera_frames(img, n_frames=n, size=size),
             "pan+object": video.camera_frames(img, n_frames=n, size=size, sprite=sprite)}
 
@@ -74,18 +75,19 @@ def frame_fn(name: str, m, style: torch.Tensor):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--frames", type=int, default=48)
-    p.add_argument("--size", type=int, nargs=2, default=(128, 160), metavar=("H", "W"))
+    p.add_argument("--size", type=int, nargs=2, default=(96, 128), metavar=("H", "W"))
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--methods", nargs="+", default=["wct", "adain", "wct2"], choices=["wct", "adain", "wct2"])
     p.add_argument("--flow", choices=warping.FLOW_METHODS, default="tvl1")
     p.add_argument("--style", default="mosaic")
+    p.add_argument("--style-size", type=int, default=128, help="shorter side of the style image (default 128)")
     p.add_argument("--out", type=Path, default=None, help="write the figure (PNG) here")
     p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     torch.manual_seed(0)
 
-    style = data.load(args.style, size=256)
+    style = data.load(args.style, size=args.style_size)
     enc = course.feature_network("relu5_1")
     print(f"style distance: {enc.tag if hasattr(enc, 'tag') else type(enc).__name__}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} thread")

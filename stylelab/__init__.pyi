@@ -52,6 +52,7 @@ from . import validate as validate
 from . import video as video
 from . import visualise as visualise
 from . import viz as viz
+from . import warping as warping
 from . import wavelet_transfer as wavelet_transfer
 from . import wavelets as wavelets
 from . import wavenets as wavenets
@@ -76,6 +77,7 @@ from .methods import cyclegan as cyclegan
 from .methods import dpst as dpst
 from .methods import gatys as gatys
 from .methods import johnson as johnson
+from .methods.linear import LinearStyle as LinearStyle
 from .methods.photowct import PhotoWCT as PhotoWCT
 from .methods.wct import WCT as WCT
 from .methods.wct2 import WCT2 as WCT2
@@ -84,6 +86,7 @@ __version__: str
 
 __all__ = [
     "AdaIN",
+    "LinearStyle",
     "PhotoWCT",
     "WCT",
     "WCT2",
@@ -149,6 +152,7 @@ __all__ = [
     "video",
     "visualise",
     "viz",
+    "warping",
     "wavelet_transfer",
     "wavelets",
     "wavenets",

@@ -276,7 +276,7 @@ def camera_frames(image: torch.Tensor, n_frames: int = 48, size: tuple[int, int]
 
     Frame ``t`` samples (bilinearly) ``image`` on a ``size = (h, w)`` grid centred ``t·shift`` frame pixels
     (row, column) from the image's centre and scaled by ``zoom^{-t}`` (``zoom > 1`` zooms in); frame 0
-    covers 80 % of the largest centred window of that aspect. ``sprite`` ``(1, 3, s, s)``: a disc cut from it is pasted at
+    covers 60 % of the largest centred window of that aspect. ``sprite`` ``(1, 3, s, s)``: a disc cut from it is pasted at
     the frame's centre + ``t·sprite_step`` px (independent motion over the moving background, with
     occlusions at its rim).
     """
@@ -286,7 +286,7 @@ def camera_frames(image: torch.Tensor, n_frames: int = 48, size: tuple[int, int]
         raise ValueError("n_frames must be at least 1")
     H, W = image.shape[-2:]
     h, w = size
-    k = 0.8 * min((H - 1) / max(h - 1, 1), (W - 1) / max(w - 1, 1))  # image px per frame px in frame 0
+    k = 0.6 * min((H - 1) / max(h - 1, 1), (W - 1) / max(w - 1, 1))  # image px per frame px in frame 0
     rows = (torch.arange(h, dtype=image.dtype, device=image.device).view(h, 1) - (h - 1) / 2) * k
     cols = (torch.arange(w, dtype=image.dtype, device=image.device).view(1, w) - (w - 1) / 2) * k
     frames = []
