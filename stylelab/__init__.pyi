@@ -37,6 +37,7 @@ from . import onnx_weights as onnx_weights
 from . import optim as optim
 from . import package_formats as package_formats
 from . import prepared_style as prepared_style
+from . import reversible as reversible
 from . import smoothing as smoothing
 from . import smoothing_solvers as smoothing_solvers
 from . import standin as standin
@@ -135,6 +136,7 @@ __all__ = [
     "optim",
     "package_formats",
     "prepared_style",
+    "reversible",
     "save_image",
     "smooth",
     "smoothing",
