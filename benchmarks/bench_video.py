@@ -83,7 +83,13 @@ def main(argv=None) -> int:
     p.add_argument("--style-size", type=int, default=128, help="shorter side of the style image (default 128)")
     p.add_argument("--out", type=Path, default=None, help="write the figure (PNG) here")
     p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
+    p.add_argument("--plot-from", type=Path, default=None, help="only redraw the figure (--out) from a --json file")
     args = p.parse_args(argv)
+    if args.plot_from:
+        rows = json.loads(args.plot_from.read_text())
+        args.frames, args.momentum = rows[0]["frames"], next(r["momentum"] for r in rows if r["momentum"] is not None)
+        plot(rows, None, args, None)
+        return 0
     torch.set_num_threads(1)
     torch.manual_seed(0)
 
@@ -143,7 +149,8 @@ def plot(rows, examples, args, enc) -> None:
             ax.bar([x + 0.38 * k for x in xs], vals, width=0.36, color=colour,
                    label="per frame" if mom is None else f"stabilised (EMA m={mom})")
         ax.set_xticks([x + 0.19 for x in xs], [m.upper() for m in methods_])
-        ax.set_ylabel("warping error E_warp")
+        ax.set_ylabel("warping error E_warp (log scale)")
+        ax.set_yscale("log")
         ax.set_title(f"{c}: {args.frames} frames")
         ax.legend(fontsize=8)
     nets = sorted({r["network"] for r in rows})
