@@ -37,6 +37,7 @@ from . import onnx_weights as onnx_weights
 from . import optim as optim
 from . import package_formats as package_formats
 from . import prepared_style as prepared_style
+from . import reversible as reversible
 from . import smoothing as smoothing
 from . import smoothing_solvers as smoothing_solvers
 from . import standin as standin
@@ -52,6 +53,7 @@ from . import validate as validate
 from . import video as video
 from . import visualise as visualise
 from . import viz as viz
+from . import warping as warping
 from . import wavelet_transfer as wavelet_transfer
 from . import wavelets as wavelets
 from . import wavenets as wavenets
@@ -76,6 +78,7 @@ from .methods import cyclegan as cyclegan
 from .methods import dpst as dpst
 from .methods import gatys as gatys
 from .methods import johnson as johnson
+from .methods.linear import LinearStyle as LinearStyle
 from .methods.photowct import PhotoWCT as PhotoWCT
 from .methods.wct import WCT as WCT
 from .methods.wct2 import WCT2 as WCT2
@@ -84,6 +87,7 @@ __version__: str
 
 __all__ = [
     "AdaIN",
+    "LinearStyle",
     "PhotoWCT",
     "WCT",
     "WCT2",
@@ -132,6 +136,7 @@ __all__ = [
     "optim",
     "package_formats",
     "prepared_style",
+    "reversible",
     "save_image",
     "smooth",
     "smoothing",
@@ -149,6 +154,7 @@ __all__ = [
     "video",
     "visualise",
     "viz",
+    "warping",
     "wavelet_transfer",
     "wavelets",
     "wavenets",

@@ -160,17 +160,20 @@ def _tile_options(args) -> TileOptions | None:
 
 
 def _transfer_video(args, method, options: dict, device) -> int:
-    """``--video``: every frame of the folder CONTENT stylised by the method's ``run_cli_video``, written to a folder."""
+    """``--video``: every frame of CONTENT (a folder of frames or a video file) stylised by the method's
+    ``run_cli_video`` (stabilised unless ``--stabilise 0``), written to a folder or a video file (``-o``)."""
     _check_video(args, method)
     if method.check_options is not None:
         method.check_options(**options)
-    frames = video.load_frames(args.content, size=args.size, device=device)
+    frames = video.read_video(args.content, size=args.size, device=device)
     style = load_image(args.style, size=_style_size(args), device=device)
-    run = TransferRun(device, seed=args.seed, random_weights=bool(args.random_weights))
+    run = TransferRun(device, seed=args.seed, random_weights=bool(args.random_weights),
+                      stabilise=args.stabilise or None)
     out = method.run_cli_video(frames, style, run, **options)
-    paths = video.save_frames(out, args.output, overwrite=args.overwrite)
-    print(f"wrote {len(paths)} frame{'s' if len(paths) != 1 else ''} to {args.output}; "
-          f"{video.describe_consistency(frames, out)}")
+    paths = video.write_video(out, args.output, overwrite=args.overwrite, fps=args.fps)
+    what = f"{len(paths)} frame{'s' if len(paths) != 1 else ''} to {args.output}" if len(paths) > 1 else str(paths[0])
+    how = f"stabilised (EMA m={args.stabilise})" if args.stabilise else "each frame on its own"
+    print(f"wrote {what}, {how}; {video.describe_consistency(frames, out)}")
     return 0
 
 
@@ -228,9 +231,12 @@ def _check_video(args, method) -> None:
     out = Path(args.output)
     if method.run_cli_video is None:
         raise ValueError(f"--method {args.method} does not support --video.")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o {out} is a file, but --video writes a folder of frames (--overwrite replaces frames "
-                         "in a folder, never a file); give a folder name.")
+    as_file = out.suffix.lower() in video.VIDEO_SUFFIXES
+    if out.exists() and not out.is_dir() and not as_file:
+        raise ValueError(f"-o {out} is a file, but --video writes a folder of frames or a video "
+                         f"({'/'.join(video.VIDEO_SUFFIXES)}); give a folder or a video file name.")
+    if as_file and out.is_dir():
+        raise ValueError(f"-o {out} is a folder: give a new video file name, or a folder name without a video suffix.")
     if out.exists() and not args.overwrite:
         raise ValueError(f"{out} exists; choose another -o or pass --overwrite.")
     if args.content_labels is not None or args.style_labels is not None:
@@ -344,7 +350,13 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     chosen = methods.get(method) if method is not None and command == "transfer" else None
     if chosen is not None and chosen.run_cli_video is not None:
         p.add_argument("--video", action="store_true",
-                       help="CONTENT is a folder of frames and -o a folder; also prints temporal consistency")
+                       help="CONTENT is a folder of frames or a video file (.gif; .mp4 etc. with PyAV), -o a folder "
+                            "or a video file; also prints temporal consistency")
+        p.add_argument("--stabilise", type=V.arg_float(0, 1, open_high=True), default=video.DEFAULT_MOMENTUM,
+                       help=f"--video: moving average of the content statistics over the frames, momentum in [0, 1) "
+                            f"(default {video.DEFAULT_MOMENTUM}: steadier; 0: each frame on its own)")
+        p.add_argument("--fps", type=V.arg_float(0, open_low=True), default=12.0,
+                       help="--video: frame rate of a video file written with -o (default 12)")
     if chosen is not None and chosen.add_cli_arguments is not None:
         chosen.add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)

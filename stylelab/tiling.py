@@ -71,8 +71,8 @@ from . import validate as V
 from .metrics import rss_bytes
 from .tiles import blend_window, seam_energy, tile_boxes  # noqa: F401  (part of this module's API too)
 
-__all__ = ["content_statistics", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled", "seam_energy",
-           "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TileOptions"]
+__all__ = ["content_statistics", "statistics_scope", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled",
+           "seam_energy", "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TileOptions"]
 
 # The methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through
 # :func:`content_statistics`) say so on their registration: ``Method(tiles=True)``, listed by
@@ -113,6 +113,23 @@ def content_statistics(kind: str, compute: Callable[[], tuple]):
     return stats._next(kind, compute)
 
 
+@contextlib.contextmanager
+def statistics_scope(handler):
+    """Context: every :func:`content_statistics` call inside returns ``handler._next(kind, compute)``.
+
+    One scope at a time (tiles: :class:`SharedStatistics`; video frames:
+    :class:`stylelab.video.TemporalStatistics`).
+    """
+    if getattr(_STATE, "active", None) is not None:
+        raise RuntimeError("content statistics are already shared or smoothed here (a tiled transfer or a video frame "
+                           "inside another is not supported)")
+    _STATE.active = handler
+    try:
+        yield handler
+    finally:
+        _STATE.active = None
+
+
 class SharedStatistics:
     """The content statistics of one run, recorded once and replayed for every tile.
 
@@ -148,14 +165,11 @@ class SharedStatistics:
 
     @contextlib.contextmanager
     def _active(self, mode: str):
-        if getattr(_STATE, "active", None) is not None:
-            raise RuntimeError("shared statistics are already active (nested tiled transfers are not supported)")
         self._mode, self._pos = mode, 0
-        _STATE.active = self
         try:
-            yield self
+            with statistics_scope(self):
+                yield self
         finally:
-            _STATE.active = None
             self._mode = None
 
     def record(self):

@@ -40,6 +40,7 @@ LAYER_OF_MODULE = {
     "wavenets": "models",
     "transformnet": "models",
     "ghiasi": "models",
+    "reversible": "models",  # CAP-VSTNet's invertible network
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",

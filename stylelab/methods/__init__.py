@@ -88,6 +88,9 @@ class TransferRun:
             (hand it to :func:`stylelab.tiling.from_cli`). Never together with labels.
         seed: ``--seed`` (``None``: not given).
         random_weights: ``--random-weights`` (random weights allowed, smoke test only).
+        stabilise: ``--video`` only: the momentum of the moving average of the content statistics over
+            the frames (``--stabilise``; ``None``: each frame on its own). ``run_cli_video`` hands it to
+            :func:`stylelab.video.stylize_frames` as ``momentum``.
     """
 
     device: Any
@@ -95,6 +98,7 @@ class TransferRun:
     tile: Any = None
     seed: int | None = None
     random_weights: bool = False
+    stabilise: float | None = None
 
 
 @dataclass

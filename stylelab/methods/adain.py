@@ -22,6 +22,7 @@ import torch.nn as nn
 from .. import labels as L
 from .. import transforms as T
 from .. import validate as V
+from .. import video
 from .. import weights as W
 from ..decoders import MirrorDecoder
 from ..device import follow, get_device
@@ -202,6 +203,21 @@ def run_cli(content, style, run: TransferRun, *, alpha: float, preserve_colour: 
     return from_cli(run.tile, "adain", fn, content, style)
 
 
+def run_cli_video(frames, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
+                  vgg: str | None, decoder: str | None) -> torch.Tensor:
+    """``stylelab transfer --method adain --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)`` with the
+    style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device)
+    if preserve_colour:  # one recolouring for the clip (its first frame's colours), not one per frame
+        style = T.coral(style, frames[:1])
+    prep = model.prepare_style(style, preset=adain_preset)
+
+    def fn(x):
+        return model.stylize(x, prep, alpha=alpha, preset=adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+
+    return video.stylize_frames(fn, frames, momentum=run.stabilise)
+
+
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = AdaIN.from_official(device=device, random=True if cfg.random_weights else None)
@@ -233,7 +249,8 @@ def _train_job(images, run: TrainRun, *, styles: str | None, style_weight: float
 
 register(Method(
     name="adain", order=20, summary="AdaIN, Huang & Belongie, ICCV 2017: match channel mean and std, one decoder",
-    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, tiles=True,
+    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, run_cli_video=run_cli_video, labels=True,
+    tiles=True,
     memory=MemoryModel(60e6, 1200.0, 1100.0, "AdaIN"),
     bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench, "AdaIN.from_official().stylize"),
            BenchRow("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _bench_pixel,

@@ -35,6 +35,7 @@ import torch.nn as nn
 
 from .. import transforms as T
 from .. import validate as V
+from .. import video
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..device import get_device
@@ -306,6 +307,16 @@ def run_cli(content, style, run: TransferRun, *, alpha: float, wct_preset: str, 
     return model.stylize(content, style, alpha=alpha, preset=wct_preset, content_labels=cl, style_labels=sl)
 
 
+def run_cli_video(frames, style, run: TransferRun, *, alpha: float, wct_preset: str, levels, vgg: str | None,
+                  decoder_dir: str | None) -> torch.Tensor:
+    """``stylelab transfer --method wct --video FRAMES STYLE -o OUT``: the cascade on every frame ``(T, 3, H, W)``,
+    stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    model = WCT.from_official(vgg=vgg, decoders=_decoder_files(decoder_dir, levels), levels=list(levels),
+                              device=run.device)
+    return video.stylize_frames(lambda f: model.stylize(f, style, alpha=alpha, preset=wct_preset), frames,
+                                momentum=run.stabilise)
+
+
 # ============================================================================ registry
 def _bench(cfg, device) -> Runner:
     model = WCT.from_official(device=device, random=True if cfg.random_weights else None)
@@ -342,7 +353,8 @@ def _train_job(images, run: TrainRun, *, level: int, feature_weight: float) -> T
 
 register(Method(
     name="wct", order=30, summary="WCT, Li et al., NeurIPS 2017: whitening and colouring at five levels",
-    export="WCT", add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli, labels=True,
+    export="WCT", add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
+    run_cli_video=run_cli_video, labels=True,
     memory=MemoryModel(320e6, 1700.0, 500.0, "WCT"),  # (no tiles: its five levels are not run through tiling)
     bench=(BenchRow("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _bench,
                     "WCT.from_official().stylize cascade relu5_1 → relu1_1"),

@@ -337,11 +337,11 @@ def run_cli(content, style, run: TransferRun, *, unpool: str, transfer_at, alpha
 
 def run_cli_video(frames: torch.Tensor, style: torch.Tensor, run: TransferRun, *, unpool: str, transfer_at,
                   alpha: float, encoder_weights: str | None, decoder_weights: str | None) -> torch.Tensor:
-    """``stylelab transfer --method wct2 --video FRAMES_DIR STYLE -o OUT_DIR``: every frame ``(T, 3, H, W)``
-    stylised with the style prepared once (the command reads and writes the frames)."""
+    """``stylelab transfer --method wct2 --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)``
+    stylised with the style prepared once, stabilised by ``run.stabilise`` (the command reads and writes the frames)."""
     model = _model(run, unpool, encoder_weights, decoder_weights)
     prep = model.prepare_style(style, transfer_at)
-    return video.stylize_frames(lambda f: model.stylize(f, prep, alpha=alpha), frames)
+    return video.stylize_frames(lambda f: model.stylize(f, prep, alpha=alpha), frames, momentum=run.stabilise)
 
 
 # ============================================================================ registry
