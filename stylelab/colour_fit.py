@@ -1,6 +1,6 @@
 """A per-pixel colour transform fitted by least squares on a thumbnail, applied to the full photo in one pass.
 
-The idea of Neural Preset's DNCM (Ke, Liu, Zhu, Zhang & Lau, "Neural Preset for
+The idea of Neural Preset's DNCM (Ke et al., "Neural Preset for
 Color Style Transfer", CVPR 2023): a photorealistic style transfer of a photo is
 close to a function of each pixel's *colour* alone, so estimate that function
 where it is cheap — on a thumbnail — and evaluate it per pixel at any size. Their

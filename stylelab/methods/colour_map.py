@@ -14,7 +14,7 @@ the thumbnail plus one cheap pass over the pixels: a 12 MP photo takes seconds o
 is a function of each pixel's colour, so it keeps the content's detail exactly and can add no
 texture.
 
-Neural Preset (Ke, Liu, Zhu, Zhang & Lau, CVPR 2023) predicts the colour transform (its DNCM) with
+Neural Preset (Ke et al., CVPR 2023) predicts the colour transform (its DNCM) with
 a trained encoder instead of fitting it to a stylised thumbnail; this module has no part of
 their network or weights.
 """
