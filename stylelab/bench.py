@@ -50,7 +50,7 @@ from .memory import is_out_of_memory
 from .methods import BenchRow, Runner, bench_rows
 
 __all__ = [
-    "BenchConfig", "Cell", "BenchResult", "Method", "Runner", "METHODS", "method_names", "load", "run", "default_sizes",
+    "BenchConfig", "Cell", "BenchResult", "Runner", "ROWS", "method_names", "load", "run", "default_sizes",
     "inputs", "add_cli", "PUBLISHED",
 ]
 
@@ -88,18 +88,14 @@ class BenchConfig:
 
 
 # ============================================================================ methods
-#: A row of the table and a loaded row: defined with the method registry
-#: (each method module declares its rows, :mod:`stylelab.methods`).
-Method = BenchRow
-
-#: Row key → :class:`Method`, in table order: the methods in registry order,
-#: the pixel-space variants last.
-METHODS: dict[str, Method] = {row.key: row for row in bench_rows()}
+#: Row key → :class:`stylelab.methods.BenchRow`, in table order: the methods in registry order,
+#: the pixel-space variants last (each method module declares its rows, :mod:`stylelab.methods`).
+ROWS: dict[str, BenchRow] = {row.key: row for row in bench_rows()}
 
 
 def method_names(family: str | None = None) -> list[str]:
     """Keys of every row (of one ``family``: "optimisation", "feed-forward", "pixel"), in table order."""
-    return [k for k, m in METHODS.items() if family is None or m.family == family]
+    return [k for k, m in ROWS.items() if family is None or m.family == family]
 
 
 def load(key: str, device: torch.device | str | None = None, random_weights: bool | None = None,
@@ -112,10 +108,10 @@ def load(key: str, device: torch.device | str | None = None, random_weights: boo
     (``random_weights`` or ``$STYLELAB_RANDOM_WEIGHTS``).
     """
 
-    if key not in METHODS:
+    if key not in ROWS:
         raise ValueError(f"unknown method {key!r}; choose from {', '.join(method_names())}")
     cfg = BenchConfig(iterations=iterations, random_weights=W.random_allowed(random_weights))
-    return METHODS[key].build(cfg, get_device(device))
+    return ROWS[key].build(cfg, get_device(device))
 
 
 # ============================================================================ inputs
@@ -199,7 +195,7 @@ def run(
     if any(int(s) < 16 for s in sizes):
         raise ValueError(f"sizes must be at least 16 px, got {sizes}")
     keys = list(methods or method_names())
-    unknown = [k for k in keys if k not in METHODS]
+    unknown = [k for k in keys if k not in ROWS]
     if unknown:
         raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(method_names())}")
     allow_random = W.random_allowed(random_weights if random_weights is not None else (True if quick else None))
@@ -212,7 +208,7 @@ def run(
     interrupted = False
     try:
         for key in keys:
-            method = METHODS[key]
+            method = ROWS[key]
             runner, reason = _build(method, cfg, dev)
             weights = "" if runner is None else ("—" if runner.pretrained is None else ("pretrained" if runner.pretrained else "random"))
             if weights:
@@ -297,7 +293,7 @@ def _reason(err: BaseException) -> str:
     return f"error: {type(err).__name__}" + (f": {text[:80]}" if text else "")
 
 
-def _build(method: Method, cfg: BenchConfig, device: torch.device) -> tuple[Runner | None, str | None]:
+def _build(method: BenchRow, cfg: BenchConfig, device: torch.device) -> tuple[Runner | None, str | None]:
     """Load a method; ``(None, reason)`` when it cannot run here."""
 
     try:

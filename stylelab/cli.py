@@ -22,13 +22,14 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from . import data, memory, methods
+from . import data, memory, methods, video
 from . import labels as L
 from . import validate as V
 from . import weights as W
 from .device import get_device
 from .io import image_size, load_image, output_path, save_image, target_size
-from .tiling import TILED_METHODS
+from .methods import TrainRun, TransferRun
+from .tiling import TileOptions
 from .tiling import plan as tiling_plan
 from .tiling import add_cli_arguments as _tile_arguments
 from .train import ImageFolder, fit
@@ -124,25 +125,55 @@ def _transfer(args) -> int:
         import torch
 
         torch.manual_seed(args.seed)
+    options = _method_options(args, method)
     if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
-        _check_video(args, method)
-        args.style_hw = _style_size(args)
-        return method.run_cli_video(args, device)
-    plan = _plan(args, method, device, keep_size)
+        return _transfer_video(args, method, options, device)
+    plan = _plan(args, method, options, device, keep_size)
     content = load_image(args.content, size=plan.content_hw, device=device)
     style = None if args.style is None else load_image(args.style, size=plan.style_hw, device=device)
-    args.labels = _read_label_maps(args, method, content, style)  # (methods without a style take no labels)
+    run = TransferRun(device, labels=_read_label_maps(args, method, content, style), tile=_tile_options(args),
+                      seed=args.seed, random_weights=bool(args.random_weights))
     t0 = time.perf_counter()
     try:
-        result = method.run_cli(args, content, style, device)
+        result = method.run_cli(content, style, run, **options)
     except Exception as err:  # noqa: BLE001 - only out-of-memory is translated, the rest re-raised
-        if memory.is_out_of_memory(err) and args.method in memory.METHODS:
+        if memory.is_out_of_memory(err) and method.memory is not None:
             ch, cw = plan.content_hw
             raise memory.advice_for_oom(err, args.method, ch, cw, style_hw=plan.style_hw, device=device,
                                         **plan.mem_opts) from err
         raise
     path = save_image(result, plan.output, overwrite=args.overwrite)
     print(f"wrote {path} ({result.shape[-1]}×{result.shape[-2]}, {time.perf_counter() - t0:.1f} s on {device})")
+    return 0
+
+
+def _method_options(args, method) -> dict:
+    """The method's own options (those its ``add_cli_arguments`` added), by keyword: what its runner receives."""
+    return {name: getattr(args, name) for name in methods.option_names(method)}
+
+
+def _tile_options(args) -> TileOptions | None:
+    """``--tile``, ``--tile-overlap``, ``--thumbnail``, ``--tile-budget`` (``None`` without ``--tile``)."""
+    if args.tile is None:
+        return None
+    return TileOptions(args.tile, overlap=args.tile_overlap, thumbnail=args.thumbnail, budget_gb=args.tile_budget)
+
+
+def _transfer_video(args, method, options: dict, device) -> int:
+    """``--video``: every frame of CONTENT (a folder of frames or a video file) stylised by the method's
+    ``run_cli_video`` (stabilised unless ``--stabilise 0``), written to a folder or a video file (``-o``)."""
+    _check_video(args, method)
+    if method.check_options is not None:
+        method.check_options(**options)
+    frames = video.read_video(args.content, size=args.size, device=device)
+    style = load_image(args.style, size=_style_size(args), device=device)
+    run = TransferRun(device, seed=args.seed, random_weights=bool(args.random_weights),
+                      stabilise=args.stabilise or None)
+    out = method.run_cli_video(frames, style, run, **options)
+    paths = video.write_video(out, args.output, overwrite=args.overwrite, fps=args.fps)
+    what = f"{len(paths)} frame{'s' if len(paths) != 1 else ''} to {args.output}" if len(paths) > 1 else str(paths[0])
+    how = f"stabilised (EMA m={args.stabilise})" if args.stabilise else "each frame on its own"
+    print(f"wrote {what}, {how}; {video.describe_consistency(frames, out)}")
     return 0
 
 
@@ -155,7 +186,7 @@ class Plan(NamedTuple):
     mem_opts: dict
 
 
-def _plan(args, method, device, keep_size: bool = False) -> Plan:
+def _plan(args, method, options: dict, device, keep_size: bool = False) -> Plan:
     """Everything of ``stylelab transfer`` that can be checked is checked before any work.
 
     The file that will be written (its real name: a missing suffix becomes .png), the inputs'
@@ -165,26 +196,25 @@ def _plan(args, method, device, keep_size: bool = False) -> Plan:
     and ``--style-size`` was not given, the style is read smaller (it is said on screen); with
     ``--style-size`` the refusal names the style and the size that fits.
     """
-    tile = getattr(args, "tile", None)
-    if tile is not None and args.method not in TILED_METHODS:
-        raise ValueError(f"--tile works with --method {', '.join(TILED_METHODS)}, not {args.method}.")
+    tile = args.tile
+    if tile is not None and not method.tiles:  # declared on the registration, as the memory advice reads it
+        raise ValueError(f"--tile works with --method {', '.join(methods.tiled())}, not {args.method}.")
     if tile is not None and (args.content_labels is not None or args.style_labels is not None):
         raise ValueError("--tile does not support label maps; drop --tile or the labels.")
-    if tile is None and getattr(args, "tile_budget", None) is not None:
+    if tile is None and args.tile_budget is not None:
         raise ValueError("--tile-budget is the memory budget of --tile; add --tile auto (or --tile N), or drop it.")
     out = output_path(args.output, overwrite=args.overwrite)
     ch, cw = image_size(args.content) if keep_size else _content_size(args.content, args.size)
     style_hw = _style_size(args)
-    check = getattr(importlib.import_module(method.module), "check_cli_args", None) if method.module else None
-    if check is not None:
-        check(args)
-    mem_opts = {"smoothing": None if args.smooth == "none" else args.smooth} if hasattr(args, "smooth") else {}
+    if method.check_options is not None:
+        method.check_options(**options)
+    mem_opts = method.estimate_options(**options) if method.estimate_options is not None else {}
     for attempt in range(2):  # a second time only with the style reduced to what fits
         try:
-            if args.method in memory.METHODS and tile is None:
+            if method.memory is not None and tile is None:
                 memory.check_fits(args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
             elif tile is not None:  # refused before the weights load when the tiles do not fit the budget
-                tiling_plan(args, args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
+                tiling_plan(_tile_options(args), args.method, ch, cw, style_hw=style_hw, device=device, **mem_opts)
             break
         except memory.MemoryBudgetError as err:
             if err.style_suggestion is None or args.style_size is not None or attempt:
@@ -201,14 +231,17 @@ def _check_video(args, method) -> None:
     out = Path(args.output)
     if method.run_cli_video is None:
         raise ValueError(f"--method {args.method} does not support --video.")
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o {out} is a file, but --video writes a folder of frames (--overwrite replaces frames "
-                         "in a folder, never a file); give a folder name.")
+    as_file = out.suffix.lower() in video.VIDEO_SUFFIXES
+    if out.exists() and not out.is_dir() and not as_file:
+        raise ValueError(f"-o {out} is a file, but --video writes a folder of frames or a video "
+                         f"({'/'.join(video.VIDEO_SUFFIXES)}); give a folder or a video file name.")
+    if as_file and out.is_dir():
+        raise ValueError(f"-o {out} is a folder: give a new video file name, or a folder name without a video suffix.")
     if out.exists() and not args.overwrite:
         raise ValueError(f"{out} exists; choose another -o or pass --overwrite.")
     if args.content_labels is not None or args.style_labels is not None:
         raise ValueError("label maps are not supported with --video.")
-    if getattr(args, "tile", None) is not None or getattr(args, "tile_budget", None) is not None:
+    if args.tile is not None or args.tile_budget is not None:
         raise ValueError("--video stylises each frame whole: drop --tile/--tile-budget (or reduce --size).")
 
 
@@ -268,7 +301,10 @@ def _train(args) -> int:
     spec = methods.get(args.method).train
     device = get_device(args.device)
     images = ImageFolder(args.images, size=args.size, crop="random", resize=args.resize)
-    job = spec.build(args, images, device, True if args.random_weights else None)
+    options = {name: getattr(args, name) for name in methods.option_names(args.method, "train")}
+    run = TrainRun(device, random=True if args.random_weights else None, size=args.size, resize=args.resize,
+                   seed=args.seed)
+    job = spec.build(images, run, **options)
     hist = fit(
         job.loss, job.modules, images, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
         lr_decay=args.lr_decay, device=device, checkpoint=args.checkpoint or job.checkpoint, resume=not args.no_resume,
@@ -312,8 +348,18 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
                    help="segmentation map of the content: single-channel ids, palette PNG or DPST colour mask, same aspect")
     p.add_argument("--style-labels", type=V.arg_existing("file"), default=None, help="segmentation map of the style (same conventions)")
     _tile_arguments(p.add_argument_group("tiles (12 MP photos on a laptop)"))
-    if method is not None and command == "transfer" and methods.get(method).add_cli_arguments is not None:
-        methods.get(method).add_cli_arguments(p.add_argument_group(f"{method} options"))
+    chosen = methods.get(method) if method is not None and command == "transfer" else None
+    if chosen is not None and chosen.run_cli_video is not None:
+        p.add_argument("--video", action="store_true",
+                       help="CONTENT is a folder of frames or a video file (.gif; .mp4 etc. with PyAV), -o a folder "
+                            "or a video file; also prints temporal consistency")
+        p.add_argument("--stabilise", type=V.arg_float(0, 1, open_high=True), default=video.DEFAULT_MOMENTUM,
+                       help=f"--video: moving average of the content statistics over the frames, momentum in [0, 1) "
+                            f"(default {video.DEFAULT_MOMENTUM}: steadier; 0: each frame on its own)")
+        p.add_argument("--fps", type=V.arg_float(0, open_low=True), default=12.0,
+                       help="--video: frame rate of a video file written with -o (default 12)")
+    if chosen is not None and chosen.add_cli_arguments is not None:
+        chosen.add_cli_arguments(p.add_argument_group(f"{method} options"))
     p.set_defaults(func=_transfer)
 
     trainable = _trainable()

@@ -87,6 +87,16 @@ def luminance_transfer(content: torch.Tensor, stylised: torch.Tensor, clamp: boo
     luminance map ``(B, 1, H, W)``. Without ``clamp`` the result's ``I, Q`` equal
     the content's exactly (to rounding); clamping to [0, 1] for display can
     change them slightly where RGB leaves the cube.
+
+    Example:
+        >>> import torch
+        >>> content = torch.tensor([0.8, 0.2, 0.2]).view(1, 3, 1, 1).expand(1, 3, 4, 4)  # red
+        >>> stylised = torch.full((1, 3, 4, 4), 0.5)  # grey: the style's luminance, no colour
+        >>> out = luminance_transfer(content, stylised)
+        >>> torch.allclose(luminance(out), luminance(stylised), atol=1e-6)  # luminance from the stylised image
+        True
+        >>> torch.allclose(rgb_to_yiq(out)[:, 1:], rgb_to_yiq(content)[:, 1:], atol=1e-6)  # chroma (I, Q) from the content
+        True
     """
     _check_image(content, "content")
     stylised = follow(content, stylised)  # device rule: the second image follows the first
@@ -147,6 +157,14 @@ def match_colour(
         clamp: clamp the result to [0, 1] (set ``False`` to keep the exact statistics).
 
     The 3×3 map ``A`` is computed without gradient (this is preprocessing).
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> source, target = torch.rand(1, 3, 16, 16, generator=g), 0.2 + 0.5 * torch.rand(1, 3, 8, 8, generator=g)
+        >>> out = match_colour(source, target, eps=0.0, clamp=False)  # "pca": Cov(out) = Cov(target)
+        >>> torch.allclose(out.mean((2, 3)), target.mean((2, 3)), atol=1e-5)
+        True
     """
     _check_image(source, "source")
     _check_image(target, "target")

@@ -141,6 +141,15 @@ def laplacian(image, eps: float = 1e-7, radius: int = 1):
 
     Returns:
         ``scipy.sparse.csr_matrix`` with duplicate entries summed.
+
+    Example:
+        >>> import numpy as np
+        >>> img = np.random.default_rng(0).random((5, 6, 3))
+        >>> L = laplacian(img)
+        >>> L.shape, bool(np.abs(L @ np.ones(30)).max() < 1e-8)  # constants are in its null space
+        ((30, 30), True)
+        >>> bool(abs(L - L.T).max() < 1e-12)  # symmetric
+        True
     """
     import scipy.sparse as sp
 
@@ -352,6 +361,14 @@ def laplacian_matvec(image: torch.Tensor, v: torch.Tensor, eps: float = 1e-7, ra
     Returns:
         L·v with the shape of ``v``. Equal to ``laplacian(image) @ v.ravel()``.
         Build a :class:`MattingLaplacian` once when multiplying many times.
+
+    Example:
+        >>> import numpy as np, torch
+        >>> image = torch.rand(3, 5, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        >>> v = torch.rand(5, 6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+        >>> L = laplacian(image.permute(1, 2, 0).numpy())  # the assembled matrix, pixel index y·W + x
+        >>> np.allclose(laplacian_matvec(image, v).numpy().ravel(), L @ v.numpy().ravel())
+        True
     """
     op = MattingLaplacian(image, eps=eps, radius=radius)
     if v.dim() == 1:

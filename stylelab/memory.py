@@ -23,7 +23,9 @@ Optimisation methods (Gatys, DPST) keep every activation for the backward pass
 and L-BFGS keeps ``2 · history`` copies of the image, so their per-pixel cost
 is larger. The matting Laplacian with a window radius ``r`` holds
 ``(2r+1)⁴`` entries per window (the number that makes ``radius=30`` ask for
-hundreds of GiB). The coefficients below were measured on the CPU (peak
+hundreds of GiB). Each method declares its model on its registration
+(:class:`MemoryModel` in ``register(Method(..., memory=...))``, in
+``stylelab/methods/<name>.py``); the smoothing's is below. The coefficients were measured on the CPU (peak
 resident memory added, :class:`stylelab.metrics.PeakMemory`) with
 ``benchmarks/bench_memory.py``; BENCHMARKS.md lists estimate against
 measurement and the factor (:data:`FACTOR`) the test holds them to. On CUDA the
@@ -37,12 +39,13 @@ from dataclasses import dataclass
 
 import torch
 
+from . import methods as registry
 from .available_memory import available_bytes  # noqa: F401  (part of this module's API)
 
 __all__ = [
     "FACTOR",
-    "METHODS",
-    "TILE_METHODS",
+    "MemoryModel",
+    "known_methods",
     "MemoryBudgetError",
     "advice_for_oom",
     "available_bytes",
@@ -69,28 +72,44 @@ HEADROOM = 0.8
 
 
 @dataclass(frozen=True)
-class _Model:
-    """``weights`` bytes + ``max(content_bpp · H·W, style_bpp · H'·W')`` (float32 bytes per pixel)."""
+class MemoryModel:
+    """A method's peak-memory model, declared on its registration (``register(Method(..., memory=...))``).
+
+    ``peak ≈ weights + max(content_bpp · H·W, style_bpp · H'·W') · bytes(dtype) / 4`` (bytes per pixel in
+    float32), calibrated on the CPU with ``benchmarks/bench_memory.py`` (see the module docstring).
+
+    Attributes:
+        weights: bytes of the weights and the fixed part.
+        content_bpp, style_bpp: bytes per content / style pixel (float32).
+        label: the method's name in messages (``"WCT²"``).
+        lbfgs_history: optimisation methods: the default L-BFGS history; its ``2 · min(history, steps)``
+            flat copies of the image are added per content pixel (``history_size``/``steps`` options).
+        smooths: the method may smooth its result at full size afterwards (PhotoWCT's ``smoothing``
+            option): the estimate is the larger of the network pass and the smoothing solve.
+    """
 
     weights: float
     content_bpp: float
     style_bpp: float
     label: str
+    lbfgs_history: int | None = None
+    smooths: bool = False
 
 
-#: Calibrated coefficients (CPU, float32; see the module docstring).
-_MODELS: dict[str, _Model] = {
-    "adain": _Model(60e6, 1200.0, 1100.0, "AdaIN"),
-    "wct": _Model(320e6, 1700.0, 500.0, "WCT"),
-    "photowct": _Model(200e6, 1600.0, 700.0, "PhotoWCT"),
-    # WCT²'s fixed part lowered from 280 MB (2026-12-01 14:15 UTC): the quick cell (256², style 64²) measured
-    # 271–293 MiB in five fresh processes, 1.46–1.57× under the old estimate; at 768² and 12 MP in tiles the
-    # estimate stays at or above the measured peak (BENCHMARKS.md)
-    "wct2": _Model(230e6, 2250.0, 2100.0, "WCT²"),
-    # optimisation: activations kept for the backward pass; L-BFGS history added in estimate_peak_bytes
-    "gatys": _Model(330e6, 2900.0, 500.0, "Gatys"),
-    "dpst": _Model(360e6, 3600.0, 500.0, "DPST"),
-}
+def _model(method: str) -> MemoryModel | None:
+    """The registered memory model of ``method`` (``None``: an unknown method or one without a model)."""
+    found = registry.registry().get(method)
+    return None if found is None else found.memory
+
+
+def known_methods() -> tuple[str, ...]:
+    """Every method :func:`estimate_peak_bytes` knows: the registered methods with a memory model, and ``"smooth"``."""
+    return tuple(name for name, m in registry.registry().items() if m.memory is not None) + ("smooth",)
+
+
+def _tiles(method: str) -> bool:
+    found = registry.registry().get(method)
+    return bool(found is not None and found.tiles)
 
 #: Per-pixel bytes of the smoothing solvers in float64 (the dtype ``smooth`` is used with).
 _SMOOTH_BPP = {"gif": 700.0, "cg": 1200.0}
@@ -116,13 +135,6 @@ _SMOOTH_FIXED = 40e6
 #: (SuperLU's fill-in for "direct"; spilu's float32 factor with its drop tolerance for "ilu").
 _LAPLACIAN_BYTES_PER_ENTRY = 36.0
 _LU_BYTES_PER_NNZ = {"direct": 240.0, "ilu": 8.0}
-
-#: Every method :func:`estimate_peak_bytes` knows.
-METHODS = tuple(_MODELS) + ("smooth",)
-
-#: Methods with a tiled path (``--tile auto``): only the feed-forward networks,
-#: whose output at a pixel depends on a bounded neighbourhood.
-TILE_METHODS = ("adain", "wct", "photowct", "wct2")
 
 #: Memory budget of a tiled run (``stylelab transfer --tile auto``), bytes for the whole process: 8 GB,
 #: a laptop (issue 16). Lowered by what :func:`available_bytes` allows (:func:`tile_budget`); overridden
@@ -187,7 +199,8 @@ def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple
     """Predicted peak memory (bytes) of one run of ``method`` at ``height × width``.
 
     Args:
-        method: one of :data:`METHODS` (``"smooth"`` for :func:`stylelab.smoothing.smooth`).
+        method: one of :func:`known_methods` (a registered method with a memory model, or
+            ``"smooth"`` for :func:`stylelab.smoothing.smooth`).
         height, width: the content (output) size in pixels.
         style_hw: the style image's ``(H', W')`` (default: the content's size).
         tile: the tile side (or ``(h, w)``) of a tiled run: the whole process
@@ -213,23 +226,23 @@ def estimate_peak_bytes(method: str, height: int, width: int, *, style_hw: tuple
     sh, sw = (h, w) if style_hw is None else (int(style_hw[0]), int(style_hw[1]))
     if method == "smooth":
         return _smooth_bytes(h, w, dtype=dtype, **opts)
-    if method not in _MODELS:
-        raise ValueError(f"unknown method {method!r}; estimate_peak_bytes knows {', '.join(METHODS)}")
+    m = _model(method)
+    if m is None:
+        raise ValueError(f"unknown method {method!r}; estimate_peak_bytes knows {', '.join(known_methods())}")
     if tile is not None:
         return estimate_tiled_bytes(method, h, w, tile, style_hw=(sh, sw), device=device, dtype=dtype, **opts)
-    m = _MODELS[method]
     scale = _dtype_bytes(dtype) / 4
     content_bpp = m.content_bpp
-    if method in ("gatys", "dpst"):
+    if m.lbfgs_history is not None:
         # L-BFGS keeps 2 · history_size flat copies of the image (3 values per pixel),
         # filled one per step: min(history, steps).
-        hist = int(opts.get("history_size", 100 if method == "gatys" else 50))
+        hist = int(opts.get("history_size", m.lbfgs_history))
         steps = opts.get("steps")
         steps = sum(steps) if isinstance(steps, (tuple, list)) else steps
         content_bpp += 2 * min(hist, int(steps) if steps is not None else hist) * 3 * 4
     acts = max(content_bpp * h * w, m.style_bpp * sh * sw) * scale
     total = m.weights + acts
-    if method == "photowct" and opts.get("smoothing") not in (None, "none"):
+    if m.smooths and opts.get("smoothing") not in (None, "none"):
         total = max(total, m.weights + _smooth_bytes(h, w, mode=opts["smoothing"], device=device))
     return int(total)
 
@@ -249,7 +262,9 @@ def estimate_tiled_bytes(method: str, height: int, width: int, tile: int | tuple
     (the smoothing does not tile; the tile buffers are gone by then, the float32 content and the
     float64 copies of the result and the guide are left). ``tile``: a side or ``(h, w)``; ``style_hw``: the style's size.
     """
-    m = _MODELS[method.lower()]
+    m = _model(method.lower())
+    if m is None:
+        raise ValueError(f"unknown method {method!r}; estimate_tiled_bytes knows {', '.join(known_methods()[:-1])}")
     h, w = int(height), int(width)
     sh, sw = (h, w) if style_hw is None else (int(style_hw[0]), int(style_hw[1]))
     if thumbnail and max(h, w) > int(thumbnail):
@@ -262,7 +277,7 @@ def estimate_tiled_bytes(method: str, height: int, width: int, tile: int | tuple
     cpu = device is None or torch.device(device).type == "cpu"
     base = (PROCESS_BYTES if cpu else 0) + m.weights + TILE_FULL_BPP * h * w
     total = base + acts
-    if method.lower() == "photowct" and smoothing not in (None, "none"):  # after the tiles: only the content is left
+    if m.smooths and smoothing not in (None, "none"):  # after the tiles: only the content is left
         total = max(total, base - (TILE_FULL_BPP - 12) * h * w + _SMOOTH_INPUT_BPP * h * w
                     + _smooth_bytes(h, w, mode=smoothing, device=device))
     return int(total)
@@ -343,7 +358,8 @@ def style_advice(style_hw: tuple[int, int], fit: tuple[int, int]) -> str:
 
 def _advice(method: str, size: tuple[int, int], needed: int, available: int, budget: float,
             suggestion: tuple[int, int] | None, what: str) -> str:
-    label = _MODELS[method].label if method in _MODELS else method
+    m = _model(method)
+    label = m.label if m is not None else method
     h, w = size
     text = (f"{label} at {w}×{h} px {what} about {format_bytes(needed)}, but {format_bytes(available)} is available "
             f"(planning uses {HEADROOM:.0%} of it).")
@@ -351,7 +367,7 @@ def _advice(method: str, size: tuple[int, int], needed: int, available: int, bud
     if suggestion is not None:
         sh, sw = suggestion
         fixes.append(f"Use a smaller image: --size {min(sh, sw)} (library: size={min(sh, sw)}) gives {sw}×{sh} px, which fits.")
-    if method in TILE_METHODS:
+    if _tiles(method):  # declared on the method's registration, as --tile's acceptance
         fixes.append("Or process it in tiles: --tile auto.")
     if not fixes:
         fixes.append("Free memory, or use a machine with more.")
@@ -373,7 +389,8 @@ def check_fits(method: str, height: int, width: int, *, style_hw=None, tile=None
     style_fit = None if style_hw is None else largest_fitting_style(
         method, height, width, style_hw, budget, tile=tile, device=device, **opts)
     if style_fit is not None:  # the content alone fits: name the style, not the content's --size
-        label = _MODELS[method].label if method in _MODELS else method
+        m = _model(method)
+        label = m.label if m is not None else method
         raise MemoryBudgetError(
             f"{label} at {int(width)}×{int(height)} px with a {style_hw[1]}×{style_hw[0]} px style would need about "
             f"{format_bytes(needed)}, but {format_bytes(avail)} is available (planning uses {HEADROOM:.0%} of it). "
@@ -408,7 +425,7 @@ def advice_for_oom(err: BaseException, method: str, height: int, width: int, *, 
     avail = available_bytes(device)
     budget = HEADROOM * avail
     suggestion = largest_fitting_size(method, height, width, min(budget, 0.5 * max(needed, 1)),
-                                      style_hw=style_hw, device=device, **opts) if method in METHODS else None
+                                      style_hw=style_hw, device=device, **opts) if method in known_methods() else None
     msg = _advice(method, (int(height), int(width)), needed, avail, budget, suggestion, "ran out of memory; it needs")
     return MemoryBudgetError(msg, needed=needed, available=avail, method=method,
                              size=(int(height), int(width)), suggestion=suggestion)

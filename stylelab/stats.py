@@ -83,6 +83,16 @@ def gram(features: torch.Tensor, normalize: Normalize = "positions") -> torch.Te
     Paper: Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional
     Neural Networks", CVPR 2016, eq. 3 (no normalisation in ``G``; the
     ``1/(4 N² M²)`` sits in the loss, eq. 4).
+
+    Example:
+        >>> import torch
+        >>> f = torch.arange(6.0).reshape(1, 2, 3)  # one image, C = 2 channels, M = 3 positions
+        >>> gram(f)  # F Fᵀ / M
+        tensor([[[ 1.6667,  4.6667],
+                 [ 4.6667, 16.6667]]])
+        >>> gram(f, normalize="none")[0]
+        tensor([[ 5., 14.],
+                [14., 50.]])
     """
     squeeze = features.dim() == 2
     f = _as_samples(features)
@@ -109,6 +119,12 @@ def moments(features: torch.Tensor, unbiased: bool = False, eps: float = 0.0) ->
 
     Returns:
         ``(mean, std)``, each ``(B, C)`` (or ``(C,)`` for ``(C, M)`` input).
+
+    Example:
+        >>> import torch
+        >>> mean, std = moments(torch.tensor([[0.0, 1.0, 2.0], [3.0, 3.0, 3.0]]))  # (C, M)
+        >>> mean, std  # biased: sqrt(((0-1)² + 0 + (2-1)²) / 3)
+        (tensor([1., 3.]), tensor([0.8165, 0.0000]))
     """
     squeeze = features.dim() == 2
     f = _as_samples(features)
@@ -212,6 +228,15 @@ def mmd2(
     "Demystifying Neural Style Transfer", IJCAI 2017 (whose code uses a
     randomised linear-time estimator for the Gaussian kernel; this is the
     exact quadratic-time one).
+
+    Example:
+        >>> import torch
+        >>> x = torch.randn(4, 50, generator=torch.Generator().manual_seed(0))  # 50 samples of dimension 4
+        >>> float(mmd2(x, x))  # a set against itself
+        0.0
+        >>> shifted = mmd2(x, x + 1.0, kernel="linear")  # ‖mean(x) − mean(x + 1)‖² = 4 · 1²
+        >>> round(float(shifted), 4)
+        4.0
     """
     squeeze = x.dim() == 2 and y.dim() == 2
     X, Y = _as_samples(x, "x"), _as_samples(y, "y")

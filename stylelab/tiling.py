@@ -58,6 +58,7 @@ import contextlib
 import math
 import os
 import threading
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -65,15 +66,36 @@ import torch.nn.functional as F
 
 from . import device as D
 from . import memory
+from . import methods as registry
 from . import validate as V
 from .metrics import rss_bytes
 from .tiles import blend_window, seam_energy, tile_boxes  # noqa: F401  (part of this module's API too)
 
-__all__ = ["content_statistics", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled", "seam_energy",
-           "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TILED_METHODS"]
+__all__ = ["content_statistics", "statistics_scope", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled",
+           "seam_energy", "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TileOptions"]
 
-#: Methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through :func:`content_statistics`).
-TILED_METHODS = ("adain", "photowct", "wct2")
+# The methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through
+# :func:`content_statistics`) say so on their registration: ``Method(tiles=True)``, listed by
+# :func:`stylelab.methods.tiled`.
+
+
+@dataclass(frozen=True)
+class TileOptions:
+    """The ``--tile`` options of one ``stylelab transfer`` run (:func:`add_cli_arguments`), typed.
+
+    Attributes:
+        tile: ``"auto"`` (the largest tile that fits the budget) or the tile side in pixels
+            (an int, or its text as given: :func:`parse_tile` checks it).
+        overlap: ``--tile-overlap``, px (the blend width).
+        thumbnail: ``--thumbnail``: long side of the thumbnail the statistics come from
+            (``0``/``None``: the full image).
+        budget_gb: ``--tile-budget`` in GB (``None``: ``$STYLELAB_TILE_BUDGET`` or 8 GB).
+    """
+
+    tile: int | str = "auto"
+    overlap: int = 64
+    thumbnail: int | None = 1024
+    budget_gb: float | None = None
 
 _STATE = threading.local()
 
@@ -89,6 +111,23 @@ def content_statistics(kind: str, compute: Callable[[], tuple]):
     if stats is None:
         return compute()
     return stats._next(kind, compute)
+
+
+@contextlib.contextmanager
+def statistics_scope(handler):
+    """Context: every :func:`content_statistics` call inside returns ``handler._next(kind, compute)``.
+
+    One scope at a time (tiles: :class:`SharedStatistics`; video frames:
+    :class:`stylelab.video.TemporalStatistics`).
+    """
+    if getattr(_STATE, "active", None) is not None:
+        raise RuntimeError("content statistics are already shared or smoothed here (a tiled transfer or a video frame "
+                           "inside another is not supported)")
+    _STATE.active = handler
+    try:
+        yield handler
+    finally:
+        _STATE.active = None
 
 
 class SharedStatistics:
@@ -126,14 +165,11 @@ class SharedStatistics:
 
     @contextlib.contextmanager
     def _active(self, mode: str):
-        if getattr(_STATE, "active", None) is not None:
-            raise RuntimeError("shared statistics are already active (nested tiled transfers are not supported)")
         self._mode, self._pos = mode, 0
-        _STATE.active = self
         try:
-            yield self
+            with statistics_scope(self):
+                yield self
         finally:
-            _STATE.active = None
             self._mode = None
 
     def record(self):
@@ -314,7 +350,8 @@ def _style_refusal(method: str, h: int, w: int, how: str, style_hw, style_fit, n
         needed=need, available=budget, method=method, size=(h, w), suggestion=None, style_suggestion=style_fit)
 
 
-def plan(args, method: str, h: int, w: int, *, style_hw, device, **estimate_opts) -> tuple[int | None, int, str]:
+def plan(opts: TileOptions, method: str, h: int, w: int, *, style_hw, device,
+         **estimate_opts) -> tuple[int | None, int, str]:
     """``(tile, predicted bytes, budget text)`` of ``stylelab transfer --tile auto|N`` for an ``h × w`` content.
 
     The one plan of a tiled CLI run, made before any work (``stylelab transfer`` calls it before it
@@ -323,24 +360,24 @@ def plan(args, method: str, h: int, w: int, *, style_hw, device, **estimate_opts
     (``--tile-budget``, ``$STYLELAB_TILE_BUDGET`` or 8 GB, lowered to what is available) and refused
     with a :class:`stylelab.memory.MemoryBudgetError` when its estimate is over it.
     """
-    tile = getattr(args, "tile", None)
-    overlap = int(getattr(args, "tile_overlap", 64))
-    thumb = getattr(args, "thumbnail", 1024) or None
-    opts = {"style_hw": style_hw, "device": device, "thumbnail": thumb, **estimate_opts}
-    budget, source = tile_budget(device, getattr(args, "tile_budget", None))
+    tile = opts.tile
+    overlap = int(opts.overlap)
+    thumb = opts.thumbnail or None
+    budget, source = tile_budget(device, opts.budget_gb)
+    est = {"style_hw": style_hw, "device": device, "thumbnail": thumb, **estimate_opts}
     of_budget = f"of budget {budget / 1e9:.3g} GB ({source})"
     if tile == "auto":
-        tile, need = choose_tile(method, h, w, budget=budget, **opts)
+        tile, need = choose_tile(method, h, w, budget=budget, **est)
         return tile, need, of_budget
     tile = parse_tile(tile)
     if tile < 2 * overlap + 8 or tile % 8:  # tile_boxes' rule (align 8), in the options' names, before any work
         raise ValueError(f"--tile {tile} with --tile-overlap {overlap}: the tile side must be a multiple of 8 and at "
                          f"least 2·overlap + 8 = {2 * overlap + 8}; use --tile auto, a larger --tile or a smaller "
                          "--tile-overlap")
-    need = memory.estimate_tiled_bytes(method, h, w, tile, **opts)
+    need = memory.estimate_tiled_bytes(method, h, w, tile, **est)
     if need > budget:
         style_fit = None if style_hw is None else memory.largest_fitting_style(
-            method, h, w, style_hw, budget, tile=tile, **{k: v for k, v in opts.items() if k != "style_hw"})
+            method, h, w, style_hw, budget, tile=tile, **{k: v for k, v in est.items() if k != "style_hw"})
         if style_fit is not None:
             raise _style_refusal(method, h, w, f"with --tile {tile} and", style_hw, style_fit, need,
                                  f"{budget / 1e9:.3g} GB ({source})", budget)
@@ -363,28 +400,27 @@ def parse_tile(text) -> int:
     return tile
 
 
-def from_cli(args, method: str, fn: Callable[[torch.Tensor], torch.Tensor], content: torch.Tensor,
-             style: torch.Tensor, **estimate_opts) -> torch.Tensor:
-    """``stylelab transfer … [--tile auto|N]``: ``fn(content)`` whole, or tiled (:func:`stylize_tiled`).
+def from_cli(opts: TileOptions | None, method: str, fn: Callable[[torch.Tensor], torch.Tensor],
+             content: torch.Tensor, style: torch.Tensor, **estimate_opts) -> torch.Tensor:
+    """``stylelab transfer … [--tile auto|N]``: ``fn(content)`` whole (``opts`` ``None``), or tiled (:func:`stylize_tiled`).
 
     ``--tile auto`` picks the tile from the memory estimate and the budget (:func:`choose_tile`,
     :func:`tile_budget`: ``--tile-budget``, ``$STYLELAB_TILE_BUDGET``, 8 GB) and says what it chose
     and the predicted peak; ``--tile-overlap`` and ``--thumbnail`` are passed on. ``estimate_opts``:
     the method's estimate options (PhotoWCT: ``smoothing=``).
     """
-    tile = getattr(args, "tile", None)
-    if tile is None:
+    if opts is None:
         return fn(content)
     h, w = content.shape[-2:]
-    overlap = int(getattr(args, "tile_overlap", 64))
-    thumb = getattr(args, "thumbnail", 1024) or None
-    tile, need, of_budget = plan(args, method, h, w, style_hw=tuple(style.shape[-2:]), device=content.device,
+    overlap = int(opts.overlap)
+    thumb = opts.thumbnail or None
+    tile, need, of_budget = plan(opts, method, h, w, style_hw=tuple(style.shape[-2:]), device=content.device,
                                  **estimate_opts)
     if tile is None:
         print(f"--tile auto: no tiles, {w}×{h} fits whole: predicted peak {need / 2**30:.1f} GiB {of_budget}")
         return fn(content)
     boxes = tile_boxes(h, w, tile, overlap)
-    print(f"--tile {getattr(args, 'tile')}: tiles of {tile} px, predicted peak {need / 2**30:.1f} GiB {of_budget}; "
+    print(f"--tile {opts.tile}: tiles of {tile} px, predicted peak {need / 2**30:.1f} GiB {of_budget}; "
           f"{len(boxes)} tiles, overlap {overlap} px, statistics from a "
           f"{'full-size' if not thumb or max(h, w) <= thumb else f'{thumb} px'} thumbnail")
     return stylize_tiled(fn, content, tile=tile, overlap=overlap, thumbnail=thumb)
@@ -393,7 +429,7 @@ def from_cli(args, method: str, fn: Callable[[torch.Tensor], torch.Tensor], cont
 def add_cli_arguments(parser) -> None:
     """``--tile``, ``--tile-overlap``, ``--thumbnail``, ``--tile-budget`` of ``stylelab transfer``."""
     parser.add_argument("--tile", default=None,
-                        help=f"process in tiles with statistics shared over the whole image ({', '.join(TILED_METHODS)}): "
+                        help=f"process in tiles with statistics shared over the whole image ({', '.join(registry.tiled())}): "
                              "'auto' (the largest tile whose predicted peak fits --tile-budget) or a tile side in "
                              "pixels, e.g. 1024")
     parser.add_argument("--tile-overlap", type=V.arg_int(0), default=64,

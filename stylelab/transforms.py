@@ -69,6 +69,12 @@ def mean_std(feat: torch.Tensor, unbiased: bool = True, eps: float = 1e-5) -> tu
 
     Returns:
         ``(mean, std)``, each ``(B, C, 1, 1)`` (``(B, C, 1)`` for 3-D input).
+
+    Example:
+        >>> import torch
+        >>> mean, std = mean_std(torch.tensor([[[1.0, 3.0]]]), eps=0.0)  # (B, C, N) = (1, 1, 2)
+        >>> mean.flatten(), std.flatten()  # unbiased: sqrt(((1-2)² + (3-2)²) / (2 − 1))
+        (tensor([2.]), tensor([1.4142]))
     """
     if feat.dim() not in (3, 4):
         raise ValueError(f"feat must have shape (B, C, H, W) or (B, C, N), got {tuple(feat.shape)}")
@@ -186,6 +192,16 @@ def adain(
         ``(B, C, H, W)``, same dtype and device as ``content_feat``. With
         ``alpha=1`` each channel has exactly the style's mean and (with the same
         convention, eps aside) standard deviation.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> content, style = torch.randn(1, 8, 16, 16, generator=g), 3 * torch.randn(1, 8, 12, 12, generator=g) + 2
+        >>> out = adain(content, style)  # the style's channel means and standard deviations, the content's layout
+        >>> torch.allclose(out.mean((2, 3)), style.mean((2, 3)), atol=1e-4)
+        True
+        >>> torch.allclose(out.std((2, 3)), style.std((2, 3)), atol=1e-3)
+        True
     """
     cu, ce, su, se = _adain_convention(preset, eps, unbiased)
     prepared = style_feat if isinstance(style_feat, PreparedStyle) else None
@@ -348,6 +364,16 @@ def wct(
         When a side has fewer positions than channels the eigen-problem is
         solved on the ``N × N`` Gram matrix instead (:data:`LOW_RANK`).
         If ``eigh`` fails (float32, nearly singular), SVD is used.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> content = torch.randn(1, 4, 16, 16, generator=g, dtype=torch.float64)
+        >>> style = torch.randn(1, 4, 12, 12, generator=g, dtype=torch.float64) * torch.tensor([1.0, 2, 3, 4]).view(1, 4, 1, 1)
+        >>> out = wct(content, style)  # "exact" preset: the style's mean and covariance, exactly
+        >>> cov = lambda f: torch.cov(f.flatten(2)[0])
+        >>> torch.allclose(cov(out), cov(style)), torch.allclose(out.mean((2, 3)), style.mean((2, 3)))
+        (True, True)
     """
     content_feat, style_feat = check_pair(content_feat, style_feat)
     cfg = wct_config(
@@ -394,6 +420,14 @@ def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     Returns:
         ``source``'s shape, dtype and device.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> style, content = torch.rand(1, 3, 16, 16, generator=g), 0.5 * torch.rand(1, 3, 8, 8, generator=g)
+        >>> recoloured = coral(style, content)  # the style's pattern in the content's colours
+        >>> torch.allclose(recoloured.mean((2, 3)), content.mean((2, 3)), atol=1e-5)
+        True
     """
     def batch(x, name):
         if x.dim() == 4 and x.shape[0] != 1:

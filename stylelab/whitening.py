@@ -273,6 +273,16 @@ def whiten(
 
     Returns:
         ``(B, C, H, W)`` whitened features (input dtype and device).
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> feat = torch.randn(1, 3, 10, 10, generator=g, dtype=torch.float64) * torch.tensor([1.0, 5, 10]).view(1, 3, 1, 1)
+        >>> w = whiten(feat)
+        >>> torch.allclose(torch.cov(w.flatten(2)[0]), torch.eye(3, dtype=torch.float64))  # unbiased covariance I
+        True
+        >>> torch.allclose(w.mean((2, 3)), torch.zeros(1, 3, dtype=torch.float64))
+        True
     """
     check_features(feat, "feat")
     cfg = WCTConfig(eps_content=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased,
@@ -307,6 +317,17 @@ def colour(
     Returns:
         ``(B, C, H, W)``: if ``whitened`` has identity covariance, the result has
         the style's mean and covariance.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> content = torch.randn(1, 3, 10, 10, generator=g, dtype=torch.float64)
+        >>> style = torch.randn(1, 3, 8, 8, generator=g, dtype=torch.float64) + torch.tensor([1.0, 2, 3]).view(1, 3, 1, 1)
+        >>> out = colour(whiten(content), style)  # whitening then colouring: WCT
+        >>> torch.allclose(torch.cov(out.flatten(2)[0]), torch.cov(style.flatten(2)[0]))
+        True
+        >>> torch.allclose(out.mean((2, 3)), style.mean((2, 3)))
+        True
     """
     whitened, style_feat = check_pair(whitened, style_feat)
     cfg = WCTConfig(eps_style=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased,

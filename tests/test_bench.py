@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from stylelab import bench, cli, weights
+from stylelab.methods import BenchRow
 
 
 def _fake(monkeypatch, key, fn=None, build_error=None, pretrained=None, family="pixel"):
@@ -18,7 +19,7 @@ def _fake(monkeypatch, key, fn=None, build_error=None, pretrained=None, family="
             raise build_error
         return bench.Runner(fn or (lambda c, s: c), pretrained)
 
-    monkeypatch.setitem(bench.METHODS, key, bench.Method(key, f"fake {key}", family, build))
+    monkeypatch.setitem(bench.ROWS, key, BenchRow(key, f"fake {key}", family, build))
 
 
 def test_quick_run_writes_every_output(tmp_path):
@@ -62,9 +63,9 @@ def test_the_wct2_row_says_random_weights_on_its_row_as_the_other_network_rows()
     assert [c.status for c in result.cells] == ["ok"] * 3
     rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1] for line in result.to_markdown().splitlines()
             if line.startswith("| ") and not line.startswith("| method")}
-    assert rows == {bench.METHODS["adain"].label: "random", bench.METHODS["wct2"].label: "random",
-                    bench.METHODS["wavelet-ll"].label: "—"}  # no weights at all: a dash, not "random"
-    assert bench.METHODS["wct2"].label in result.meta["weights"].split("RANDOM")[1]
+    assert rows == {bench.ROWS["adain"].label: "random", bench.ROWS["wct2"].label: "random",
+                    bench.ROWS["wavelet-ll"].label: "—"}  # no weights at all: a dash, not "random"
+    assert bench.ROWS["wct2"].label in result.meta["weights"].split("RANDOM")[1]
 
 
 def test_missing_weights_are_a_skip_not_a_crash(monkeypatch):

@@ -50,6 +50,10 @@ LAYER_OF_MODULE = {
     "widgets": "top",
     "exercises": "top",
 }
+#: Packages whose ``__init__`` sits in another layer than their modules: the method registry is a
+#: table (it imports no stylelab module) that the method modules fill in, so that ops such as
+#: ``memory`` and ``tiling`` read what a method declares (its memory model, ``tiles``) from it.
+LAYER_OF_PACKAGE = {"stylelab.methods": "ops"}
 #: Modules not named above are ops.
 DEFAULT_LAYER = "ops"
 ALLOWED = {
@@ -73,6 +77,8 @@ def _is_module(name: str) -> bool:
 
 
 def layer(module: str) -> str:
+    if module in LAYER_OF_PACKAGE:
+        return LAYER_OF_PACKAGE[module]
     parts = module.split(".")
     if len(parts) == 1:
         return LAYER_OF_MODULE["stylelab"]
@@ -150,6 +156,11 @@ def test_no_stylelab_import_inside_a_function(path):
         f"{module} imports stylelab modules inside functions; import them at the top "
         "(if that makes a cycle, the code is in the wrong layer):\n" + "\n".join(bad)
     )
+
+
+def test_the_method_registry_imports_no_stylelab_module():
+    """``stylelab.methods`` (the registry) is read by ops (``memory``, ``tiling``): it must stand on nothing."""
+    assert GRAPH["stylelab.methods"] == []
 
 
 def test_weights_resolver_reads_only_the_checkpoint_table():

@@ -64,7 +64,7 @@ def test_advice_for_oom_names_the_figures():
 
 
 def test_unknown_method_is_a_clear_error():
-    with pytest.raises(ValueError, match="knows adain"):
+    with pytest.raises(ValueError, match="knows gatys, adain"):
         memory.estimate_peak_bytes("cyclegan", 10, 10)
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import tiling, transforms as T
+from stylelab import methods, tiling, transforms as T
 
 
 def _photo(h, w, seed=0):
@@ -212,7 +212,7 @@ def test_tile_estimate_counts_the_full_size_buffers_and_the_thumbnail():
     assert sm[0] > memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg")
     # ... after the tiles only the float32 content is left of the full-size buffers, with the solver's float64 inputs
     assert sm[0] - memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg") == (
-        memory.PROCESS_BYTES + memory._MODELS["photowct"].weights + (12 + memory._SMOOTH_INPUT_BPP) * 12_000_000)
+        memory.PROCESS_BYTES + methods.get("photowct").memory.weights + (12 + memory._SMOOTH_INPUT_BPP) * 12_000_000)
     # estimate_peak_bytes(tile=...) is this estimate
     assert memory.estimate_peak_bytes("wct2", 3000, 4000, tile=512, thumbnail=512) == est("wct2", 3000, 4000, 512, thumbnail=512)
 
@@ -306,13 +306,10 @@ def test_help_documents_the_budget_option_and_variable(capsys):
 
 
 # ----------------------------------------------------------------------------- the style is encoded once
-def _args(**kw):
-    import argparse
+def _run():
+    from stylelab.methods import TransferRun
 
-    base = dict(tile="48", tile_overlap=16, thumbnail=64, tile_budget=None, labels=None, alpha=1.0,
-                adain_preset="pytorch", preserve_colour=False, vgg=None, decoder=None, weights=None, smooth="none",
-                beta=0.9999)
-    return argparse.Namespace(**{**base, **kw})
+    return TransferRun("cpu", tile=tiling.TileOptions("48", overlap=16, thumbnail=64))
 
 
 def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
@@ -326,7 +323,8 @@ def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
     seen = []
     encode = model.encode
     monkeypatch.setattr(model, "encode", lambda x: seen.append(tuple(x.shape[-2:])) or encode(x))
-    out = A.run_cli(_args(), content, style, "cpu")
+    out = A.run_cli(content, style, _run(), alpha=1.0, adain_preset="pytorch", preserve_colour=False, vgg=None,
+                    decoder=None)
     assert out.shape == content.shape
     n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
     assert n_tiles > 1 and len(seen) == n_tiles + 2  # the style once, the thumbnail once, every tile once
@@ -350,7 +348,7 @@ def test_photowct_tiled_cli_encodes_and_decomposes_the_style_once(monkeypatch):
     monkeypatch.setattr(model.e4, "forward", lambda x, *a, **k: e4_inputs.append(tuple(x.shape[-2:])) or e4(x, *a, **k))
     prep = TT.prepare_wct_style
     monkeypatch.setattr(TT, "prepare_wct_style", lambda *a, **k: prepared.append(1) or prep(*a, **k))
-    out = P.run_cli(_args(), content, style, "cpu")
+    out = P.run_cli(content, style, _run(), weights=None, smooth="none", beta=0.9999)
     assert out.shape == content.shape
     n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
     assert n_tiles > 1 and e4_inputs.count(tuple(style.shape[-2:])) == 1

@@ -103,7 +103,7 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # %%
 pixel_rows = ["pixel-adain", "pixel-wct", "wavelet-ll", "wavelet-all", "pixel-wct-gif", "pixel-efdm", "pixel-colour-map"]
 network_rows = course.pick(
-    full=[k for k in bench.method_names() if bench.METHODS[k].family in ("feed-forward", "optimisation")
+    full=[k for k in bench.method_names() if bench.ROWS[k].family in ("feed-forward", "optimisation")
           and k != "photowct-cg"],  # the same exact smoothing as photowct-direct, by another solver
     fast=["adain", "wct2"],
 )
@@ -158,12 +158,12 @@ for key in rows:
     try:
         runners[key] = trained_runner(key) if key in ("gatys", "dpst") else bench.load(key, device=device, iterations=iterations)
     except Exception as err:  # not installed, or weights missing without STYLELAB_RANDOM_WEIGHTS=1
-        print(f"– {bench.METHODS[key].label}: not run ({type(err).__name__}: {str(err).splitlines()[0][:90]})")
+        print(f"– {bench.ROWS[key].label}: not run ({type(err).__name__}: {str(err).splitlines()[0][:90]})")
         continue
     if runners[key].pretrained is False and key in STAND_IN:
         runners[key] = stand_in_runner(key)
     if runners[key].pretrained is not None:
-        course.weights_banner(runners[key], bench.METHODS[key].label + (f" on {runners[key].network}" if
+        course.weights_banner(runners[key], bench.ROWS[key].label + (f" on {runners[key].network}" if
                                                                        getattr(runners[key], "network", None) else ""))
 
 
@@ -171,7 +171,7 @@ def title(key):
     r = runners[key]
     tag = "" if r.pretrained is None else (" ✔" + (f" {r.tag}" if getattr(r, "tag", None) else "") if r.pretrained
                                            else (" (stand-in)" if getattr(r, "stand_in", None) else " (RANDOM weights)"))
-    return bench.METHODS[key].label.split(" (")[0] + tag
+    return bench.ROWS[key].label.split(" (")[0] + tag
 
 
 # %% [markdown]
@@ -186,7 +186,7 @@ for i, (content_name, style_name) in enumerate(pairs):
     content = data.load(content_name, size=(size, size), device=device)
     style = data.load(style_name, size=(size, size), device=device)
     for key, runner in runners.items():
-        with torch.no_grad() if bench.METHODS[key].family != "optimisation" else torch.enable_grad():
+        with torch.no_grad() if bench.ROWS[key].family != "optimisation" else torch.enable_grad():
             outputs[i, key] = runner.fn(content, style).detach().clamp(0, 1)
         assert outputs[i, key].shape == content.shape, (key, outputs[i, key].shape)
 # every panel that claims to show a method (pixel rows, pretrained or stand-in networks) has contrast

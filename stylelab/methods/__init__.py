@@ -2,35 +2,103 @@
 
 A method is one file, ``stylelab/methods/<name>.py``. Besides the method
 itself (a class with ``from_official`` and ``stylize``, or a module of
-functions with ``stylize``) it ends with one :func:`register` call that tells
-the rest of the library what it offers::
+functions with ``stylize``) it ends with one :func:`register` call that
+declares, once, everything the rest of the library needs to know about it::
 
     register(Method(
         name="adain", order=20, summary="AdaIN (Huang & Belongie, ICCV 2017)",
         export="AdaIN",                                  # stylelab.AdaIN
-        add_cli_arguments=add_cli_arguments, run_cli=run_cli,  # stylelab transfer --method adain
+        add_cli_arguments=add_cli_arguments,             # its options of `stylelab transfer`
+        check_options=None,                              # checks argparse cannot make, before any work
+        run_cli=run_cli,                                 # run_cli(content, style, run, **options) -> image
+        labels=True,                                     # accepts --content-labels/--style-labels
+        tiles=True,                                      # accepts --tile (run_cli hands run.tile to tiling.from_cli)
+        memory=MemoryModel(60e6, 1200.0, 1100.0, "AdaIN"),  # its peak-memory model (stylelab.memory)
         bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench),),  # rows of stylelab bench
         train=TrainSpec(...),                            # stylelab train --method adain
         checkpoints=("vgg_normalised", "adain_decoder"),  # names in stylelab.weights
     ))
 
-Everything that lists methods reads this registry: ``stylelab transfer``
-and ``stylelab train`` (their ``--method`` choices and options), ``stylelab
-bench`` (its rows, in ``order``), and the top-level names of :mod:`stylelab`
+Everything that lists methods or asks what one can do reads this registry:
+``stylelab transfer`` and ``stylelab train`` (their ``--method`` choices,
+each method's options, which shared options it accepts), ``stylelab bench``
+(its rows, in ``order``), :mod:`stylelab.memory` (the memory model, and
+whether its advice may propose ``--tile auto``), :mod:`stylelab.tiling` (the
+methods ``--tile`` works with) and the top-level names of :mod:`stylelab`
 (``stylelab.AdaIN``). Modules are found by listing this package: adding a
 method is adding its file (plus its checkpoints and its tests), nothing else.
 Helper modules that are not methods start with an underscore.
+
+Typed options, never the argparse namespace: ``stylelab transfer`` calls
+``run_cli(content, style, run, **options)`` where ``run`` is a
+:class:`TransferRun` (device, label maps, tile options, seed, random-weights
+switch: what the command itself read and checked) and ``options`` are the
+method's own options, one keyword per option that ``add_cli_arguments`` adds
+(its ``dest``: ``--adain-preset`` → ``adain_preset``). ``check_options(**options)``
+and ``run_cli_video(frames, style, run, **options)`` take the same keywords.
+``tests/test_methods_registry.py`` checks that the signatures name exactly
+those options.
+
+This module imports no other stylelab module: it is a table that the method
+modules fill in (read by low layers such as :mod:`stylelab.memory` without an
+upward import; the method modules are imported, by name, at first use).
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Method", "BenchRow", "Runner", "TrainSpec", "TrainJob", "register", "registry", "get", "names",
-           "bench_rows", "exports", "renamed", "images_then_keywords"]
+__all__ = ["Method", "BenchRow", "Runner", "TrainSpec", "TrainJob", "TrainRun", "TransferRun", "register", "registry", "get",
+           "names", "option_names", "tiled", "bench_rows", "exports", "renamed", "images_then_keywords"]
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """What ``stylelab train`` hands a method's ``TrainSpec.build`` besides the images and its own options.
+
+    Attributes:
+        device: where the networks train.
+        random: ``True`` with ``--random-weights`` (random loss-network weights allowed), else ``None``.
+        size: ``--size``, the crop side; resize: ``--resize``, the shorter side before the crop.
+        seed: ``--seed`` (``None``: not given).
+    """
+
+    device: Any
+    random: bool | None = None
+    size: int = 256
+    resize: int = 512
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class TransferRun:
+    """What ``stylelab transfer`` hands a method's ``run_cli`` besides the images and the method's own options.
+
+    Attributes:
+        device: the device the images are on (models go there too).
+        labels: ``(content map, style map)`` read and checked by the command
+            (:func:`stylelab.labels.read_label_pair`), or ``None``; only for
+            methods registered with ``labels=True``.
+        tile: the ``--tile`` options (:class:`stylelab.tiling.TileOptions`), or
+            ``None`` for a whole-image run; only for methods with ``tiles=True``
+            (hand it to :func:`stylelab.tiling.from_cli`). Never together with labels.
+        seed: ``--seed`` (``None``: not given).
+        random_weights: ``--random-weights`` (random weights allowed, smoke test only).
+        stabilise: ``--video`` only: the momentum of the moving average of the content statistics over
+            the frames (``--stabilise``; ``None``: each frame on its own). ``run_cli_video`` hands it to
+            :func:`stylelab.video.stylize_frames` as ``momentum``.
+    """
+
+    device: Any
+    labels: tuple[Any, Any] | None = None
+    tile: Any = None
+    seed: int | None = None
+    random_weights: bool = False
+    stabilise: float | None = None
 
 
 @dataclass
@@ -88,10 +156,12 @@ class TrainSpec:
 
     ``add_arguments(parser)`` adds the method's own options (the shared ones —
     images, steps, batch size, learning rate, crop, checkpoint, device — are
-    the command's); ``build(args, images, device, random)`` returns a
+    the command's); ``build(images, run, **options)`` returns a
     :class:`TrainJob` for the content images ``images`` (a
     :class:`stylelab.train.ImageFolder`), or raises ``ValueError`` with what
-    to pass. ``help`` is one line for ``--help``.
+    to pass: ``run`` is a :class:`TrainRun`, ``options`` the method's own
+    options by keyword (:func:`option_names` with ``command="train"``).
+    ``help`` is one line for ``--help``.
     """
 
     build: Callable[..., TrainJob]
@@ -110,11 +180,27 @@ class Method:
         export: the name it has at the top of :mod:`stylelab` (``"AdaIN"`` →
             ``stylelab.AdaIN``, an attribute of the module); ``None`` exports
             the module itself as ``stylelab.<name>`` (``stylelab.gatys``).
-        add_cli_arguments, run_cli: ``stylelab transfer`` options and runner
-            ``run_cli(args, content, style, device) -> image``;
-            ``run_cli_video(args, device) -> exit code`` for ``--video``.
+        add_cli_arguments: adds the method's own options of ``stylelab transfer``
+            to an argparse parser (their ``dest`` names are :func:`option_names`).
+        check_options: ``check_options(**options)``: the checks of those options
+            that argparse cannot make (a combination, a file in a folder), run
+            before any image is read; raises ``ValueError``/``FileNotFoundError``.
+        run_cli: ``run_cli(content, style, run, **options) -> image``: ``run`` a
+            :class:`TransferRun`, ``options`` the method's own options by keyword.
+        run_cli_video: ``run_cli_video(frames, style, run, **options) -> frames``
+            (``(T, 3, H, W)`` in, the same out) for ``stylelab transfer --video``;
+            ``None``: no ``--video``.
         labels: ``stylelab transfer`` accepts ``--content-labels``/``--style-labels``
-            (read by :mod:`stylelab.labels`; ``run_cli`` finds them in ``args.labels``).
+            (read by :mod:`stylelab.labels`; ``run_cli`` finds them in ``run.labels``).
+        tiles: ``stylelab transfer`` accepts ``--tile`` (its ``run_cli`` hands
+            ``run.tile`` to :func:`stylelab.tiling.from_cli`), and the
+            out-of-memory advice of :mod:`stylelab.memory` proposes ``--tile auto``.
+        memory: its peak-memory model (:class:`stylelab.memory.MemoryModel`):
+            ``stylelab transfer`` checks the run fits before any work and turns an
+            out-of-memory into advice; ``None``: no estimate (no check).
+        estimate_options: ``estimate_options(**options) -> dict``: the keywords of
+            :func:`stylelab.memory.estimate_peak_bytes` that the method's options imply
+            (PhotoWCT: ``smoothing=`` from ``--smooth``); ``None``: none.
         bench: its rows of the benchmark table.
         train: its decoder training for ``stylelab train`` (or ``None``).
         checkpoints: the :mod:`stylelab.weights` names it loads.
@@ -131,9 +217,13 @@ class Method:
     summary: str
     export: str | None = None
     add_cli_arguments: Callable[[Any], None] | None = None
+    check_options: Callable[..., None] | None = None
     run_cli: Callable[..., Any] | None = None
-    run_cli_video: Callable[..., int] | None = None
+    run_cli_video: Callable[..., Any] | None = None
     labels: bool = False
+    tiles: bool = False
+    memory: Any = None
+    estimate_options: Callable[..., dict] | None = None
     bench: tuple[BenchRow, ...] = ()
     train: TrainSpec | None = None
     checkpoints: tuple[str, ...] = ()
@@ -233,6 +323,28 @@ def get(name: str) -> Method:
         extra = f" ({name}: {_UNAVAILABLE[name]})" if name in _UNAVAILABLE else ""
         raise ValueError(f"unknown method {name!r}{extra}; choose from {', '.join(reg)}")
     return reg[name]
+
+
+def option_names(method: Method | str, command: str = "transfer") -> tuple[str, ...]:
+    """The ``dest`` names of a method's own options of ``stylelab transfer`` (what ``add_cli_arguments`` adds)
+    or, with ``command="train"``, of ``stylelab train`` (what ``train.add_arguments`` adds).
+
+    These are the keywords its ``run_cli``, ``check_options`` and ``run_cli_video`` (or ``train.build``) receive.
+    """
+    method = get(method) if isinstance(method, str) else method
+    if command not in ("transfer", "train"):
+        raise ValueError(f"command is 'transfer' or 'train', got {command!r}")
+    add = method.add_cli_arguments if command == "transfer" else (method.train and method.train.add_arguments)
+    if add is None:
+        return ()
+    parser = argparse.ArgumentParser(add_help=False)
+    add(parser)
+    return tuple(a.dest for a in parser._actions)
+
+
+def tiled() -> tuple[str, ...]:
+    """The methods that accept ``--tile`` (registered with ``tiles=True``), in ``order``."""
+    return tuple(name for name, m in registry().items() if m.tiles)
 
 
 def bench_rows() -> list[BenchRow]:

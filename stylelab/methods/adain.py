@@ -22,6 +22,7 @@ import torch.nn as nn
 from .. import labels as L
 from .. import transforms as T
 from .. import validate as V
+from .. import video
 from .. import weights as W
 from ..decoders import MirrorDecoder
 from ..device import follow, get_device
@@ -29,7 +30,8 @@ from ..encoders import VGG19Encoder, normalised_vgg19
 from ..tiling import from_cli
 from ..train import AdaINLoss, ImageFolder, load_module_state
 from ..weights import checkpoints_of as _checkpoints_of
-from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
+from ..memory import MemoryModel
+from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register, renamed
 from ._inputs import stylize_inputs
 
 __all__ = ["AdaIN", "MIN_SIDE", "add_cli_arguments", "run_cli"]
@@ -184,19 +186,36 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--decoder", type=V.arg_existing("file"), default=None, help="path of decoder.pth or a trained .ckpt (default: registry)")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    cl, sl = getattr(args, "labels", None) or (None, None)  # read and checked by the CLI (never with --tile)
-    model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
+def run_cli(content, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
+            vgg: str | None, decoder: str | None) -> torch.Tensor:
+    """``stylelab transfer --method adain`` (whole image or ``--tile``); the options of :func:`add_cli_arguments`."""
+    cl, sl = run.labels or (None, None)  # read and checked by the CLI (never with --tile)
+    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device)
+    if preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
         style = T.coral(style, content)
     # the style encoded once, shared by the thumbnail and every tile (and the whole-image run)
-    prep = model.prepare_style(style, preset=args.adain_preset, style_labels=sl)
+    prep = model.prepare_style(style, preset=adain_preset, style_labels=sl)
 
     def fn(x):
-        out = model.stylize(x, prep, alpha=args.alpha, preset=args.adain_preset, content_labels=cl)
+        out = model.stylize(x, prep, alpha=alpha, preset=adain_preset, content_labels=cl)
         return out[..., : x.shape[-2], : x.shape[-1]]
 
-    return from_cli(args, "adain", fn, content, style)
+    return from_cli(run.tile, "adain", fn, content, style)
+
+
+def run_cli_video(frames, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
+                  vgg: str | None, decoder: str | None) -> torch.Tensor:
+    """``stylelab transfer --method adain --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)`` with the
+    style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device)
+    if preserve_colour:  # one recolouring for the clip (its first frame's colours), not one per frame
+        style = T.coral(style, frames[:1])
+    prep = model.prepare_style(style, preset=adain_preset)
+
+    def fn(x):
+        return model.stylize(x, prep, alpha=alpha, preset=adain_preset)[..., : x.shape[-2], : x.shape[-1]]
+
+    return video.stylize_frames(fn, frames, momentum=run.stabilise)
 
 
 # ============================================================================ registry
@@ -214,23 +233,25 @@ def _add_train_arguments(parser) -> None:
     parser.add_argument("--style-weight", type=V.arg_float(0), default=10.0, help="style weight (default 10)")
 
 
-def _train_job(args, images, device, random) -> TrainJob:
+def _train_job(images, run: TrainRun, *, styles: str | None, style_weight: float) -> TrainJob:
 
-    if not args.styles:
+    if not styles:
         raise ValueError("--method adain needs --styles FOLDER (style images)")
-    if args.size < MIN_SIDE:  # the crops go through VGG to relu4_1 and back, unpadded
-        raise ValueError(f"--size {args.size}: AdaIN's network trains on crops of at least {MIN_SIDE} px; "
+    if run.size < MIN_SIDE:  # the crops go through VGG to relu4_1 and back, unpadded
+        raise ValueError(f"--size {run.size}: AdaIN's network trains on crops of at least {MIN_SIDE} px; "
                          f"give --size {MIN_SIDE} or more (default 256)")
-    enc = normalised_vgg19(last_layer="relu4_1", random=random, device=device)
+    enc = normalised_vgg19(last_layer="relu4_1", random=run.random, device=run.device)
     dec = MirrorDecoder(4)
-    styles = ImageFolder(args.styles, size=args.size, crop="random", resize=args.resize)
-    loss = AdaINLoss(enc, dec, styles, style_weight=args.style_weight)
+    style_images = ImageFolder(styles, size=run.size, crop="random", resize=run.resize)
+    loss = AdaINLoss(enc, dec, style_images, style_weight=style_weight)
     return TrainJob(loss, {"decoder": dec}, "adain_decoder.ckpt")
 
 
 register(Method(
     name="adain", order=20, summary="AdaIN, Huang & Belongie, ICCV 2017: match channel mean and std, one decoder",
-    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, run_cli_video=run_cli_video, labels=True,
+    tiles=True,
+    memory=MemoryModel(60e6, 1200.0, 1100.0, "AdaIN"),
     bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench, "AdaIN.from_official().stylize"),
            BenchRow("pixel-adain", "pixel AdaIN (colour mean/std)", "pixel", _bench_pixel,
                     "transforms.adain on RGB pixels")),

@@ -27,14 +27,14 @@ of 4 is reflection-padded for the network and the result cropped back).
 
 from __future__ import annotations
 
-from . import Method, TrainSpec, register
+from . import Method, TrainRun, TrainSpec, register
 from .johnson import add_cli_arguments, add_train_arguments, list_styles_cli, run_cli, train_job
 
 __all__ = ["train_job", "list_styles_cli"]
 
 
-def _cin_job(args, images, device, random):
-    return train_job(args, images, device, random, conditional=True)
+def _cin_job(images, run: TrainRun, **options):
+    return train_job(images, run, conditional=True, **options)
 
 
 register(Method(

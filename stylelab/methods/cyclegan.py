@@ -49,7 +49,7 @@ import torch.nn as nn
 from ..device import get_device
 from ..train import History
 from ..train_checkpoint import FORMAT, load_module_state, open_checkpoint, save_checkpoint
-from . import Method, register
+from . import Method, TransferRun, register
 from .johnson import TransformNet, load, stylize
 
 __all__ = [
@@ -335,13 +335,13 @@ def add_cli_arguments(parser) -> None:
                         help="with a training checkpoint: translate A→B (G, default) or B→A (F)")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-
-    if not args.model:
+def run_cli(content, style, run: TransferRun, *, model: str | None, direction: str | None) -> torch.Tensor:
+    """``stylelab transfer --method cyclegan --model FILE``; the options of :func:`add_cli_arguments`."""
+    if not model:
         raise ValueError("give a trained CycleGAN with --model FILE (train with stylelab.methods.cyclegan.train)")
     if style is not None:
         print("note: a CycleGAN generator carries its target domain; the STYLE image is not used")
-    return stylize(load_generator(args.model, args.direction, device=device), content)
+    return stylize(load_generator(model, direction, device=run.device), content)
 
 
 register(Method(

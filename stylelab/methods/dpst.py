@@ -42,7 +42,8 @@ from ..encoders import vgg19
 from ..matting import MattingLaplacian
 from ..optim import minimise_image
 from ..weights import checkpoints_of as _checkpoints_of
-from . import BenchRow, Method, Runner, register
+from ..memory import MemoryModel
+from . import BenchRow, Method, Runner, TransferRun, register
 from ._gatys_objective import check_size
 
 __all__ = ["photorealism_loss", "augmented_style_loss", "label_masks", "DPSTConfig", "DPSTResult", "PRESETS", "stylize", "run",
@@ -239,11 +240,12 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--matting-weight", type=V.arg_float(0), default=None, help="λ of the photorealism term (default 1e4)")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    steps = tuple(args.steps) if args.steps else None
-    over = {} if args.matting_weight is None else {"matting_weight": args.matting_weight}
-    cl, sl = getattr(args, "labels", None) or (None, None)
-    return stylize(content, style, content_labels=cl, style_labels=sl, preset=args.preset, steps=steps, **over)
+def run_cli(content, style, run: TransferRun, *, preset: str, steps, matting_weight: float | None) -> torch.Tensor:
+    """``stylelab transfer --method dpst``; the options of :func:`add_cli_arguments`."""
+    steps = tuple(steps) if steps else None
+    over = {} if matting_weight is None else {"matting_weight": matting_weight}
+    cl, sl = run.labels or (None, None)
+    return stylize(content, style, content_labels=cl, style_labels=sl, preset=preset, steps=steps, **over)
 
 
 # ============================================================================ registry
@@ -259,6 +261,8 @@ register(Method(
     name="dpst", order=50,
     summary="Deep Photo Style Transfer, Luan et al., CVPR 2017: Gatys plus a matting-Laplacian photorealism term",
     export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    # optimisation: activations kept for the backward pass, plus L-BFGS's history (50 by default)
+    memory=MemoryModel(360e6, 3600.0, 500.0, "DPST", lbfgs_history=50),
     bench=(BenchRow("dpst", "DPST (2 stages × iterations)", "optimisation", _bench,
                     "dpst.stylize(steps=(iterations, iterations)); the paper's run uses 1000 + 1000"),),
     checkpoints=("vgg19",),

@@ -61,8 +61,10 @@ from .. import colour
 from .. import validate as V
 from ..device import follow
 from ..encoders import VGG19Encoder, check_layer
+from ..memory import MemoryModel
 from ..optim import minimise_image
 from ..weights import checkpoints_of
+from . import _gatys_objective as _objective
 from ._gatys_objective import (
     PAPER_STYLE_LAYERS, PRESETS, TUTORIAL_STYLE_LAYERS, GatysConfig, GatysObjective, StyleLoss, check_size,
     get_encoder, min_size, paper_loss, preset,
@@ -71,9 +73,9 @@ from ._gatys_objective import (
 __all__ = [  # the loss's names (defined in ._gatys_objective) stay importable from here
     "StyleLoss", "PAPER_STYLE_LAYERS", "TUTORIAL_STYLE_LAYERS", "GatysConfig", "PRESETS", "preset", "get_encoder",
     "min_size", "check_size", "GatysObjective", "paper_loss", "GatysResult", "noise_like", "optimise", "stylize",
-    "run", "synthesize_texture", "invert", "add_cli_arguments", "run_cli",
+    "run", "synthesize_texture", "invert", "add_cli_arguments", "check_options", "run_cli",
 ]
-from . import BenchRow, Method, Runner, register
+from . import BenchRow, Method, Runner, TransferRun, register
 
 # ---------------------------------------------------------------------------- optimisation
 @dataclass
@@ -325,30 +327,40 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def check_cli_args(args) -> None:
+def check_options(*, preset: str, scales=None, preserve_colour=None, no_progress: bool = False, **config) -> None:
     """The options' combination, checked before any image is read (e.g. both weights 0)."""
-    preset(args.preset, **_cli_overrides(args))
+    _objective.preset(preset, **_config_overrides(config))
 
 
-def run_cli(args, content: torch.Tensor, style: torch.Tensor, device) -> torch.Tensor:
-    """Run ``stylelab transfer --method gatys`` with parsed ``args``; returns the image."""
-    overrides = _cli_overrides(args)
-    scales = list(args.scales) if getattr(args, "scales", None) else None
-    result = run(content, style, args.preset, scales=scales, preserve_colour=getattr(args, "preserve_colour", None),
-                     seed=args.seed if getattr(args, "seed", None) is not None else 0,
-                     progress=not getattr(args, "no_progress", False), **overrides)
+def run_cli(content: torch.Tensor, style: torch.Tensor, transfer: TransferRun, *, preset: str, scales=None,
+            preserve_colour: str | None = None, no_progress: bool = False, **config) -> torch.Tensor:
+    """Run ``stylelab transfer --method gatys``; returns the image.
+
+    ``config``: the :class:`GatysConfig` options of :func:`add_cli_arguments` (``content_weight``,
+    ``style_weight``, ``tv_weight``, ``steps``, ``optimizer``, ``lr``, ``init``, ``content_layers``,
+    ``style_layers``, ``style_loss``, ``pooling``; ``None``: the preset's).
+    """
+    result = run(content, style, preset, scales=list(scales) if scales else None, preserve_colour=preserve_colour,
+                 seed=transfer.seed if transfer.seed is not None else 0, progress=not no_progress,
+                 **_config_overrides(config))
     return result.image
 
 
-def _cli_overrides(args) -> dict:
-    """The :class:`GatysConfig` fields the command line sets."""
+#: The :class:`GatysConfig` fields ``stylelab transfer --method gatys`` sets (``--content-layers`` is parsed).
+_CONFIG_OPTIONS = ("content_weight", "style_weight", "tv_weight", "steps", "optimizer", "lr", "init", "style_loss",
+                   "pooling", "content_layers", "style_layers")
+
+
+def _config_overrides(config: dict) -> dict:
+    """The :class:`GatysConfig` fields the command line sets (options left at ``None`` keep the preset's)."""
+    unknown = set(config) - set(_CONFIG_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown gatys options: {', '.join(sorted(unknown))}")
     overrides = {}
-    for key in ("content_weight", "style_weight", "tv_weight", "steps", "optimizer", "lr", "init", "style_loss", "pooling"):
-        v = getattr(args, key, None)
-        if v is not None:
-            overrides[key] = v
-    for key in ("content_layers", "style_layers"):
-        v = _parse_layers(getattr(args, key, None))
+    for key in _CONFIG_OPTIONS:
+        v = config.get(key)
+        if key in ("content_layers", "style_layers"):
+            v = _parse_layers(v)
         if v is not None:
             overrides[key] = v
     return overrides
@@ -365,7 +377,9 @@ def _bench(cfg, device) -> Runner:
 
 register(Method(
     name="gatys", order=10, summary="Gatys, Ecker & Bethge, CVPR 2016: optimise the pixels (Gram losses on VGG-19)",
-    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    export=None, add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
+    # optimisation: activations kept for the backward pass, plus L-BFGS's history (100 by default)
+    memory=MemoryModel(330e6, 2900.0, 500.0, "Gatys", lbfgs_history=100),
     bench=(BenchRow("gatys", "Gatys (L-BFGS, paper preset)", "optimisation", _bench,
                     "gatys.stylize(preset 'paper', steps=iterations): loss evaluations, not L-BFGS outer steps"),),
     checkpoints=("vgg19", "vgg_normalised"),

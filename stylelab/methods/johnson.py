@@ -49,7 +49,7 @@ from ..io import load_image
 from ..train_checkpoint import FORMAT, load_module_state
 from ..train_data import IMAGE_EXTENSIONS
 from ..transformnet import UPSAMPLE_MODES, ResidualBlock, TransformNet
-from . import Method, TrainJob, TrainSpec, register
+from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, register
 
 __all__ = [
     "TransformNet", "ResidualBlock", "PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
@@ -387,23 +387,26 @@ def add_cli_arguments(parser) -> None:
                         help="conditional models: print the styles of --model (default magenta_cin26) and exit")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    if not args.model:
+def run_cli(content, style, run: TransferRun, *, model: str | None, style_index: int | None = None, mix=None,
+            list_styles: bool = False) -> torch.Tensor:
+    """``stylelab transfer --method johnson|cin --model FILE``; the options of :func:`add_cli_arguments`
+    (``--list-styles`` is answered before any image is read: :func:`list_styles_cli`)."""
+    if not model:
         raise ValueError("give the trained network with --model FILE (train one with `stylelab train --method johnson`)")
-    net = load(args.model, device=device)
+    net = load(model, device=run.device)
     choice = None
     if net.conditional:
-        if args.mix is not None and args.style_index is not None:
+        if mix is not None and style_index is not None:
             raise ValueError("give --style-index or --mix, not both")
-        if args.mix is not None:
-            choice = parse_mix(args.mix, net.n_styles).float()
+        if mix is not None:
+            choice = parse_mix(mix, net.n_styles).float()
         else:
-            choice = args.style_index if args.style_index is not None else 0
+            choice = style_index if style_index is not None else 0
             if not 0 <= choice < net.n_styles:
-                raise ValueError(f"--style-index {choice} is out of range: {args.model} knows styles 0…{net.n_styles - 1} "
+                raise ValueError(f"--style-index {choice} is out of range: {model} knows styles 0…{net.n_styles - 1} "
                                  "(--list-styles lists them)")
-    elif args.mix is not None or args.style_index not in (None, 0):
-        raise ValueError(f"{args.model} learned a single style: --style-index/--mix apply to CIN models only")
+    elif mix is not None or style_index not in (None, 0):
+        raise ValueError(f"{model} learned a single style: --style-index/--mix apply to CIN models only")
     if style is not None:
         print("note: a johnson model carries its style; the STYLE image is not used")
     return stylize(net, content, choice)
@@ -442,25 +445,29 @@ def _style_files(spec: str, method: str) -> list[Path]:
     return files
 
 
-def train_job(args, images, device, random, conditional: bool = False):
+def train_job(images, run: TrainRun, *, styles: str | None, style_weight: float | None = None,
+              style_ratio: float = 1.0, width: int = 32, norm: str = "instance", upsample: str = "nearest",
+              content_weight: float = 1.0, tv_weight: float = 0.0, style_size: int | None = None,
+              encoder: str = "vgg", conditional: bool = False):
     """``stylelab train --method johnson|cin IMAGES --styles STYLE(S)``: the network and its :class:`PerceptualLoss`.
 
-    Without ``--style-weight`` the weights are balanced (:meth:`PerceptualLoss.balanced`)
-    on the first (up to) eight training crops. The command runs :func:`stylelab.train.fit`.
+    The keywords are the options of :func:`add_train_arguments`. Without ``--style-weight`` the weights
+    are balanced (:meth:`PerceptualLoss.balanced`) on the first (up to) eight training crops. The
+    command runs :func:`stylelab.train.fit`.
     """
-
+    device, random = run.device, run.random
     method = "cin" if conditional else "johnson"
-    if not args.styles:
+    if not styles:
         raise ValueError(f"--method {method} needs --styles: a style image (johnson) or a folder of them (cin)")
-    files = _style_files(args.styles, method)
-    styles = [load_image(f, size=args.style_size or args.size, device=device) for f in files]
+    files = _style_files(styles, method)
+    styles = [load_image(f, size=style_size or run.size, device=device) for f in files]
     if conditional:
-        net = TransformNet(args.width, norm="conditional", n_styles=len(styles), upsample=args.upsample)
+        net = TransformNet(width, norm="conditional", n_styles=len(styles), upsample=upsample)
         for i, f in enumerate(files):
             print(f"style {i}: {f}")
     else:
-        net = TransformNet(args.width, norm=args.norm, upsample=args.upsample)
-    if args.encoder == "vgg":
+        net = TransformNet(width, norm=norm, upsample=upsample)
+    if encoder == "vgg":
         encoder = normalised_vgg19(last_layer="relu4_4", random=random, device=device)
         content_layers, style_layers = CONTENT_LAYERS, STYLE_LAYERS
     else:
@@ -469,21 +476,21 @@ def train_job(args, images, device, random, conditional: bool = False):
     if not getattr(encoder, "pretrained", False):
         print("warning: the loss network has RANDOM weights: the model learns random-feature statistics, not the paper's VGG style")
     net.to(device)
-    seed = args.seed or 0
-    if args.style_weight is None:
+    seed = run.seed or 0
+    if style_weight is None:
         probe = torch.stack([images[i] for i in range(min(8, len(images)))]).to(device)
-        loss = PerceptualLoss.balanced(net, encoder, styles, probe, style_ratio=args.style_ratio,
+        loss = PerceptualLoss.balanced(net, encoder, styles, probe, style_ratio=style_ratio,
                                        content_layers=content_layers, style_layers=style_layers, seed=seed)
         print(f"balanced weights: content {loss.content_weight:.3g}, style {loss.style_weight:.3g}")
     else:
         loss = PerceptualLoss(net, encoder, styles, content_layers=content_layers, style_layers=style_layers,
-                              content_weight=args.content_weight, style_weight=args.style_weight,
-                              tv_weight=args.tv_weight, seed=seed)
+                              content_weight=content_weight, style_weight=style_weight,
+                              tv_weight=tv_weight, seed=seed)
     return TrainJob(loss, {"transformer": net}, f"{method}.ckpt")
 
 
-def _johnson_job(args, images, device, random):
-    return train_job(args, images, device, random, conditional=False)
+def _johnson_job(images, run: TrainRun, **options):
+    return train_job(images, run, conditional=False, **options)
 
 
 register(Method(

@@ -53,16 +53,18 @@ import torch
 import torch.nn as nn
 
 from .. import labels as L
+from .. import smoothing as S
 from .. import transforms as T
 from .. import validate as V
 from .. import weights as W
 from ..decoders import MirrorDecoder
 from ..device import follow, get_device
 from ..encoders import VGG19Encoder
+from ..memory import MemoryModel
 from ..smoothing import smooth
 from ..tiling import from_cli
 from ..train import ReconstructionLoss, fit
-from . import BenchRow, Method, Runner, images_then_keywords, register
+from . import BenchRow, Method, Runner, TransferRun, images_then_keywords, register
 
 __all__ = ["PhotoWCT", "add_cli_arguments", "run_cli", "train_decoder", "LEVELS", "MIN_SIDE"]
 
@@ -265,27 +267,28 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="smoothing strength β (default 0.9999)")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    cl, sl = getattr(args, "labels", None) or (None, None)
-    model = PhotoWCT.from_official(args.weights, device=device)
-    mode = None if args.smooth == "none" else args.smooth
-    if getattr(args, "tile", None) is not None:
-
+def run_cli(content, style, run: TransferRun, *, weights: str | None, smooth: str, beta: float) -> torch.Tensor:
+    """``stylelab transfer --method photowct`` (whole image or ``--tile``); the options of :func:`add_cli_arguments`."""
+    cl, sl = run.labels or (None, None)
+    model = PhotoWCT.from_official(weights, device=run.device)
+    mode = None if smooth == "none" else smooth
+    if run.tile is not None:
         if cl is not None:
             raise ValueError("--tile does not support label maps; drop --tile or the labels")
         # WCT tile by tile with shared statistics and the style prepared once; the smoothing then runs once
         # at full size (multigrid: O(N) memory)
         prep = model.prepare_style(style)
-        out = from_cli(args, "photowct", lambda x: model.stylize(x, prep)[..., : x.shape[-2], : x.shape[-1]],
+        out = from_cli(run.tile, "photowct", lambda x: model.stylize(x, prep)[..., : x.shape[-2], : x.shape[-1]],
                        content, style, smoothing=mode)
         if mode is not None:
             dtype = torch.float64 if out.device.type != "mps" else torch.float32
             out = out.clamp(0, 1).to(dtype)  # the float32 result is dropped before the full-size solve
-            out, info = smooth(out, content.to(dtype), args.beta, mode=mode, progress=True, return_info=True)
+            # (S.smooth: the option `smooth` names the mode)
+            out, info = S.smooth(out, content.to(dtype), beta, mode=mode, progress=True, return_info=True)
             out = out.float()
             print(f"smoothing at {out.shape[-1]}×{out.shape[-2]}: {info.summary()}")
         return out.clamp(0, 1)
-    out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=args.beta)
+    out = model.stylize(content, style, content_labels=cl, style_labels=sl, smoothing=mode, beta=beta)
     return out.clamp(0, 1)
 
 
@@ -302,7 +305,9 @@ def _bench(smoothing: str | None):
 register(Method(
     name="photowct", order=40,
     summary="PhotoWCT, Li et al., ECCV 2018: WCT with max-unpooling decoders, then closed-form smoothing",
-    export="PhotoWCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    export="PhotoWCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, tiles=True,
+    memory=MemoryModel(200e6, 1600.0, 700.0, "PhotoWCT", smooths=True),
+    estimate_options=lambda *, smooth, **_: {"smoothing": None if smooth == "none" else smooth},
     bench=(BenchRow("photowct", "PhotoWCT (WCT part, no smoothing)", "feed-forward", _bench(None),
                     "PhotoWCT.from_official().stylize(smoothing=None): 4 autoencoders, coarse to fine"),
            BenchRow("photowct-direct", "PhotoWCT + exact smoothing (sparse direct)", "feed-forward", _bench("direct"),

@@ -35,13 +35,15 @@ import torch.nn as nn
 
 from .. import transforms as T
 from .. import validate as V
+from .. import video
 from .. import weights as W
 from ..decoders import MirrorDecoder, decoder_convs
 from ..device import get_device
 from ..encoders import normalised_vgg19
+from ..memory import MemoryModel
 from ..smoothing import smooth
 from ..train import ReconstructionLoss, load_module_state
-from . import BenchRow, Method, Runner, TrainJob, TrainSpec, images_then_keywords, register, renamed
+from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register, renamed
 from ._inputs import stylize_inputs
 
 __all__ = ["WCT", "convert_t7_decoder", "add_cli_arguments", "run_cli", "OFFICIAL_ALPHA", "MIN_SIDE"]
@@ -272,36 +274,47 @@ def add_cli_arguments(parser) -> None:
                         help="folder with stylelab_wct_decoder{L}.pth or wct_decoder{L}.ckpt (default: registry)")
 
 
-def _decoder_files(args) -> dict[int, str]:
+def _decoder_files(decoder_dir: str | None, levels) -> dict[int, str]:
     """The decoder file of every level in ``--decoder-dir``; a level without one is an error (not random weights)."""
     from pathlib import Path
 
     decoders, missing = {}, []
-    if args.decoder_dir:
-        for level in args.levels:
+    if decoder_dir:
+        for level in levels:
             names = (f"wct_decoder{level}.ckpt", f"stylelab_wct_decoder{level}.pth")
-            found = [Path(args.decoder_dir) / n for n in names if (Path(args.decoder_dir) / n).is_file()]
+            found = [Path(decoder_dir) / n for n in names if (Path(decoder_dir) / n).is_file()]
             if found:
                 decoders[level] = str(found[0])
             else:
                 missing.append(f"level {level} ({' or '.join(names)})")
     if missing:
-        raise FileNotFoundError(f"--decoder-dir {args.decoder_dir} has no decoder for {', '.join(missing)}. "
+        raise FileNotFoundError(f"--decoder-dir {decoder_dir} has no decoder for {', '.join(missing)}. "
                                 "Train it (stylelab train --method wct --level L), or choose --levels among those present.")
     return decoders
 
 
-def check_cli_args(args) -> None:
+def check_options(*, levels, decoder_dir: str | None, **_) -> None:
     """Checks of ``stylelab transfer --method wct`` options that argparse cannot make (before any work)."""
-    _decoder_files(args)
+    _decoder_files(decoder_dir, levels)
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    levels = list(args.levels)
-    decoders = _decoder_files(args)
-    model = WCT.from_official(vgg=args.vgg, decoders=decoders, levels=levels, device=device)
-    cl, sl = getattr(args, "labels", None) or (None, None)
-    return model.stylize(content, style, alpha=args.alpha, preset=args.wct_preset, content_labels=cl, style_labels=sl)
+def run_cli(content, style, run: TransferRun, *, alpha: float, wct_preset: str, levels, vgg: str | None,
+            decoder_dir: str | None) -> torch.Tensor:
+    """``stylelab transfer --method wct`` (whole image only); the options of :func:`add_cli_arguments`."""
+    model = WCT.from_official(vgg=vgg, decoders=_decoder_files(decoder_dir, levels), levels=list(levels),
+                              device=run.device)
+    cl, sl = run.labels or (None, None)
+    return model.stylize(content, style, alpha=alpha, preset=wct_preset, content_labels=cl, style_labels=sl)
+
+
+def run_cli_video(frames, style, run: TransferRun, *, alpha: float, wct_preset: str, levels, vgg: str | None,
+                  decoder_dir: str | None) -> torch.Tensor:
+    """``stylelab transfer --method wct --video FRAMES STYLE -o OUT``: the cascade on every frame ``(T, 3, H, W)``,
+    stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    model = WCT.from_official(vgg=vgg, decoders=_decoder_files(decoder_dir, levels), levels=list(levels),
+                              device=run.device)
+    return video.stylize_frames(lambda f: model.stylize(f, style, alpha=alpha, preset=wct_preset), frames,
+                                momentum=run.stabilise)
 
 
 # ============================================================================ registry
@@ -330,17 +343,19 @@ def _add_train_arguments(parser) -> None:
     parser.add_argument("--feature-weight", type=V.arg_float(0), default=1.0, help="feature-loss weight (default 1)")
 
 
-def _train_job(args, images, device, random) -> TrainJob:
+def _train_job(images, run: TrainRun, *, level: int, feature_weight: float) -> TrainJob:
 
-    enc = normalised_vgg19(last_layer=f"relu{args.level}_1", random=random, device=device)
-    dec = MirrorDecoder(args.level)
-    loss = ReconstructionLoss(enc, dec, args.level, feature_weight=args.feature_weight)
-    return TrainJob(loss, {"decoder": dec}, f"wct_decoder{args.level}.ckpt")
+    enc = normalised_vgg19(last_layer=f"relu{level}_1", random=run.random, device=run.device)
+    dec = MirrorDecoder(level)
+    loss = ReconstructionLoss(enc, dec, level, feature_weight=feature_weight)
+    return TrainJob(loss, {"decoder": dec}, f"wct_decoder{level}.ckpt")
 
 
 register(Method(
     name="wct", order=30, summary="WCT, Li et al., NeurIPS 2017: whitening and colouring at five levels",
-    export="WCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    export="WCT", add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
+    run_cli_video=run_cli_video, labels=True,
+    memory=MemoryModel(320e6, 1700.0, 500.0, "WCT"),  # (no tiles: its five levels are not run through tiling)
     bench=(BenchRow("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _bench,
                     "WCT.from_official().stylize cascade relu5_1 → relu1_1"),
            BenchRow("pixel-wct", "pixel WCT (colour covariance)", "pixel", _bench_pixel, "transforms.wct on RGB pixels"),

@@ -86,15 +86,15 @@ from .. import validate as V
 from .. import weights as W
 from ..device import follow, get_device
 from ..encoders import caffe_conv0
-from ..io import load_image
+from ..memory import MemoryModel
 from ..tiling import from_cli
 from ..wavelet_transfer import wavelet_transfer
 from ..wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, synthetic_checkpoint
-from . import BenchRow, Method, Runner, images_then_keywords, register
+from . import BenchRow, Method, Runner, TransferRun, images_then_keywords, register
 from ._wct2_training import train_decoder
 
 __all__ = [
-    "WCT2", "PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
+    "WCT2", "WCT2PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
     "wavelet_transfer", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
 ]
 
@@ -104,7 +104,7 @@ _CFG = T.WCT_PRESETS["wct2"]
 
 
 @dataclass
-class PreparedStyle:
+class WCT2PreparedStyle:
     """Everything the content pass needs from one style image (see :meth:`WCT2.prepare_style`)."""
 
     transfer_at: frozenset
@@ -200,7 +200,7 @@ class WCT2(nn.Module):
 
     # ---------------------------------------------------------------- style side
     @torch.no_grad()
-    def prepare_style(self, style: torch.Tensor, transfer_at=COMPONENTS, style_labels=None) -> PreparedStyle:
+    def prepare_style(self, style: torch.Tensor, transfer_at=COMPONENTS, style_labels=None) -> WCT2PreparedStyle:
         """Run the style pass once (official ``get_all_feature``) and precompute its colouring matrices.
 
         The result can be passed as ``style`` to :meth:`stylize` any number of
@@ -227,7 +227,7 @@ class WCT2(nn.Module):
             for level in (4, 3, 2):
                 x = self.decoder.decode(x, skips, level)
                 sides[("decoder", level - 1)] = T.prepare_wct_style(x, _CFG, labels)
-        return PreparedStyle(ta, sides, full)
+        return WCT2PreparedStyle(ta, sides, full)
 
     # ---------------------------------------------------------------- stylize
     @torch.no_grad()
@@ -235,7 +235,7 @@ class WCT2(nn.Module):
     def stylize(
         self,
         content: torch.Tensor,
-        style: torch.Tensor | PreparedStyle,
+        style: torch.Tensor | WCT2PreparedStyle,
         *,
         transfer_at: Iterable[str] | str = COMPONENTS,
         alpha: float = 1.0,
@@ -249,7 +249,7 @@ class WCT2(nn.Module):
         images to its dtype); the result is on the model's device.
 
         Args:
-            style: ``(1, 3, H', W')`` image, or a :class:`PreparedStyle` from
+            style: ``(1, 3, H', W')`` image, or a :class:`WCT2PreparedStyle` from
                 :meth:`prepare_style` (then ``transfer_at``/``style_labels``
                 come from it).
             transfer_at: any subset of ``{"encoder", "skip", "decoder"}``
@@ -268,7 +268,7 @@ class WCT2(nn.Module):
         content = self._check_image(content, "content")
         if not 0 <= alpha <= 1:
             raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-        if isinstance(style, PreparedStyle):
+        if isinstance(style, WCT2PreparedStyle):
             prep = style
         else:
             prep = self.prepare_style(style, transfer_at, style_labels)
@@ -314,38 +314,34 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1]")
     parser.add_argument("--encoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_encoder_*_l4.pth")
     parser.add_argument("--decoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_decoder_*_l4.pth")
-    parser.add_argument("--video", action="store_true",
-                        help="CONTENT is a folder of frames and -o a folder; also prints temporal consistency")
 
 
-def _model_from_args(args, device) -> WCT2:
-    model = WCT2.from_official(args.encoder_weights, args.decoder_weights, unpool=args.unpool, device=device,
-                               random=True if getattr(args, "random_weights", False) else None)
+def _model(run: TransferRun, unpool: str, encoder_weights, decoder_weights) -> WCT2:
+    model = WCT2.from_official(encoder_weights, decoder_weights, unpool=unpool, device=run.device,
+                               random=True if run.random_weights else None)
     if not model.pretrained:
         print("warning: WCT2 runs with RANDOM weights: the output is not a stylization.")
     return model
 
 
-def run_cli(args, content, style, device):
-    """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``."""
-    cl, sl = getattr(args, "labels", None) or (None, None)
-    model = _model_from_args(args, device)
-    if getattr(args, "tile", None) is not None:  # (the CLI refuses --tile with label maps)
-        prep = model.prepare_style(style, args.transfer_at)  # the style side once, shared by every tile
-        return from_cli(args, "wct2", lambda x: model.stylize(x, prep, alpha=args.alpha), content, style)
-    return model.stylize(content, style, transfer_at=args.transfer_at, alpha=args.alpha, content_labels=cl, style_labels=sl)
+def run_cli(content, style, run: TransferRun, *, unpool: str, transfer_at, alpha: float,
+            encoder_weights: str | None, decoder_weights: str | None):
+    """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``; the options of :func:`add_cli_arguments`."""
+    cl, sl = run.labels or (None, None)
+    model = _model(run, unpool, encoder_weights, decoder_weights)
+    if run.tile is not None:  # (the CLI refuses --tile with label maps)
+        prep = model.prepare_style(style, transfer_at)  # the style side once, shared by every tile
+        return from_cli(run.tile, "wct2", lambda x: model.stylize(x, prep, alpha=alpha), content, style)
+    return model.stylize(content, style, transfer_at=transfer_at, alpha=alpha, content_labels=cl, style_labels=sl)
 
 
-def run_cli_video(args, device) -> int:
-    """``stylelab transfer --method wct2 --video FRAMES_DIR STYLE -o OUT_DIR``: stylize every frame."""
-    frames = video.load_frames(args.content, size=args.size, device=device)
-    style = load_image(args.style, size=getattr(args, "style_hw", None) or args.style_size or args.size, device=device)
-    model = _model_from_args(args, device)
-    prep = model.prepare_style(style, args.transfer_at)
-    out = video.stylize_frames(lambda f: model.stylize(f, prep, alpha=args.alpha), frames)
-    paths = video.save_frames(out, args.output, overwrite=args.overwrite)
-    print(f"wrote {len(paths)} frame{'s' if len(paths) != 1 else ''} to {args.output}; {video.describe_consistency(frames, out)}")
-    return 0
+def run_cli_video(frames: torch.Tensor, style: torch.Tensor, run: TransferRun, *, unpool: str, transfer_at,
+                  alpha: float, encoder_weights: str | None, decoder_weights: str | None) -> torch.Tensor:
+    """``stylelab transfer --method wct2 --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)``
+    stylised with the style prepared once, stabilised by ``run.stabilise`` (the command reads and writes the frames)."""
+    model = _model(run, unpool, encoder_weights, decoder_weights)
+    prep = model.prepare_style(style, transfer_at)
+    return video.stylize_frames(lambda f: model.stylize(f, prep, alpha=alpha), frames, momentum=run.stabilise)
 
 
 # ============================================================================ registry
@@ -364,6 +360,11 @@ def _bench_wavelet(bands: str):
 register(Method(
     name="wct2", order=60, summary="WCT², Yoo et al., ICCV 2019: Haar wavelet pooling and progressive WCT",
     export="WCT2", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, run_cli_video=run_cli_video,
+    tiles=True,
+    # fixed part lowered from 280 MB (2026-12-01 14:15 UTC): the quick cell (256², style 64²) measured 271–293 MiB
+    # in five fresh processes, 1.46–1.57× under the old estimate; at 768² and 12 MP in tiles the estimate stays at
+    # or above the measured peak (BENCHMARKS.md)
+    memory=MemoryModel(230e6, 2250.0, 2100.0, "WCT²"),
     bench=(BenchRow("wct2", "WCT² (cat5, no post-processing)", "feed-forward", _bench,
                     "WCT2.from_official(unpool='cat5').stylize, WCT at encoder, skips and decoder"),
            BenchRow("wavelet-ll", "wavelet WCT, LL band (pixels)", "pixel", _bench_wavelet("LL"),
