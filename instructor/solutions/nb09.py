@@ -2,7 +2,7 @@
 
 import torch
 
-from stylelab import efdm, whitening
+from stylelab import efdm, warping, whitening
 
 
 def efdm_match(content_feat, style_feat):
@@ -34,9 +34,25 @@ def cholesky_whiten_wrong(f):
     return vec @ torch.diag(lam.rsqrt()) @ vec.T @ xc
 
 
-SOLUTIONS = {"09.efdm": efdm_match, "09.cholesky_whiten": cholesky_whiten}
-WRONG = {"09.efdm": efdm_wrong, "09.cholesky_whiten": cholesky_whiten_wrong}
+def warping_errors(output, forward, mask):
+    """E_warp(O_t, O_{t+1}) = Σ M ‖O_t − O_{t+1}(x + F)‖² / Σ M with M = mask ∧ (x + F inside the frame)."""
+    nxt, inside = warping.warp(output[1:], forward)
+    m = (mask & inside).to(output.dtype)
+    err = (output[:-1] - nxt).pow(2).sum(1)
+    return (err * m).flatten(1).sum(1) / m.flatten(1).sum(1)
+
+
+def warping_errors_wrong(output, forward, mask):
+    """Compares frame t with frame t+1 where it is, not where the flow says the point went."""
+    m = mask.to(output.dtype)
+    err = (output[:-1] - output[1:]).pow(2).sum(1)
+    return (err * m).flatten(1).sum(1) / m.flatten(1).sum(1)
+
+
+SOLUTIONS = {"09.efdm": efdm_match, "09.cholesky_whiten": cholesky_whiten, "09.warping_errors": warping_errors}
+WRONG = {"09.efdm": efdm_wrong, "09.cholesky_whiten": cholesky_whiten_wrong, "09.warping_errors": warping_errors_wrong}
 ORACLES = {
     "09.efdm": lambda c, s: efdm.efdm(c, s),
+    "09.warping_errors": lambda o, f, m: warping.warping_errors(o, warping.ClipFlow(f, m, "given")),
     "09.cholesky_whiten": lambda f: whitening.whiten(f.view(1, f.shape[0], 1, -1), whitening="cholesky").view(f.shape),
 }

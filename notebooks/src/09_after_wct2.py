@@ -13,6 +13,8 @@
 #   256 pixels, fit a per-pixel colour function, apply it to a 12-megapixel photo in seconds;
 # * **label maps without a segmentation network**: superpixels grouped by colour, shared by
 #   the content and the style;
+# * **flicker as a number**: the warping error along optical flow, and how a moving average of
+#   the content statistics cuts it;
 # * **where the field went** after 2019, and what each newer method needs to run.
 
 # %% [markdown]
@@ -307,7 +309,93 @@ viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.label
                  f"{tag}, no labels", f"{tag}, automatic labels"], ncols=6, size=2.3);
 
 # %% [markdown]
-# ## 5 · Where the field went
+# ## 5 · Video without flicker: the warping error
+#
+# Stylise a video frame by frame and it flickers: each frame has its own content statistics,
+# so the whitening (WCT) or normalisation (AdaIN) changes a little from frame to frame, and
+# the decoder amplifies it. To *measure* flicker, follow the input's motion (Lai et al., ECCV
+# 2018): estimate the optical flow $F_{t\to t+1}$ on the input frames (TV-L1, no trained network,
+# `stylelab.warping.clip_flow`), warp the next output frame back along it, and average the
+# squared difference over the pixels the flow can be trusted at (a forward–backward check
+# leaves out occlusions, Ruder et al. 2016):
+#
+# $$E_{\mathrm{warp}}(O_t, O_{t+1}) = \frac{\sum_x M_t(x)\,\lVert O_t(x) - O_{t+1}(x + F_{t\to t+1}(x))\rVert^2}{\sum_x M_t(x)} .$$
+#
+# The clip is a camera panning and zooming over a course photo (`stylelab.video.camera_frames`),
+# so it exists offline.
+#
+# **Exercise 09.warping_errors** — given the output frames `(T, 3, H, W)`, the forward flows
+# `(T−1, 2, H, W)` and the trust masks `(T−1, H, W)`, return the `(T−1,)` errors. Use
+# `stylelab.warping.warp(image, flow)`, which returns the warped image and where the sample
+# stayed inside the frame (count only pixels where both hold). The curves below are computed
+# by your function.
+
+# %%
+from stylelab import video, warping
+
+
+def my_warping_errors(output, forward, mask):
+    raise NotImplementedError  # your code here
+
+
+def library_warping_errors(output, forward, mask):
+    """The library's E_warp per frame pair, with the flow and mask given as tensors."""
+    return warping.warping_errors(output, warping.ClipFlow(forward, mask, "given"))
+
+
+warping_errors = use("09.warping_errors", my_warping_errors, fallback=library_warping_errors)
+
+# %% [markdown]
+# Naive per-frame transfer against the stabilised one of `stylelab.video`: the content
+# statistics follow an exponential moving average over the frames (momentum 0.9), so the
+# transform changes slowly while the frames change. Same networks as above (the banners).
+
+# %%
+n_frames = course.pick(full=48, fast=6)
+clip = video.camera_frames(data.load("mountains", size=400), n_frames=n_frames,
+                           size=course.pick(full=(96, 128), fast=(40, 48)))
+flow = warping.clip_flow(clip)
+print(f"{clip.shape[0]} frames {clip.shape[-1]}×{clip.shape[-2]}, TV-L1 flow, pixels trusted {flow.coverage:.0%}")
+video_style = data.load(style_name, size=128)
+curves, finals = {}, {}
+with torch.no_grad():
+    for name, model_ in (("AdaIN", adain_model), ("WCT²", wct2_model)):
+        prep = model_.prepare_style(video_style.to(device))
+
+        def frame_fn(f, model_=model_, prep=prep):
+            return model_.stylize(f.to(device), prep)[..., : f.shape[-2], : f.shape[-1]].clamp(0, 1).cpu()
+
+        for label, momentum in (("per frame", None), ("stabilised", 0.9)):
+            out = video.stylize_frames(frame_fn, clip, progress=False, momentum=momentum)
+            curves[f"{name}, {label}"] = warping_errors(out.double(), flow.forward, flow.mask)
+            finals[f"{name}, {label}"] = out[-1]
+curves["input clip"] = warping_errors(clip.double(), flow.forward, flow.mask)
+means = {k: float(v.mean()) for k, v in curves.items()}
+print({k: f"{v:.5f}" for k, v in means.items()})
+if not course.is_fast():  # on the 48-frame clip the moving average of the content statistics cuts the flicker
+    for name in ("AdaIN", "WCT²"):
+        assert means[f"{name}, stabilised"] < means[f"{name}, per frame"], name
+
+fig, axes = plt.subplots(1, 3, figsize=(15, 3.2), gridspec_kw={"width_ratios": [2, 1, 1]})
+for k, v in curves.items():
+    axes[0].plot(v.numpy(), "--" if "stabilised" in k else "-", label=k)
+axes[0].set_xlabel("frame t"), axes[0].set_ylabel("E_warp(O_t, O_t+1)"), axes[0].legend(fontsize=7)
+axes[0].set_title(f"warping error along TV-L1 flow ({net}; WCT² {'published' if wct2_model.pretrained else 'stand-in'})",
+                  fontsize=8)
+for ax, k in zip(axes[1:], ("WCT², per frame", "WCT², stabilised")):
+    ax.imshow(finals[k].permute(1, 2, 0).clamp(0, 1)), ax.set_title(f"last frame: {tag}, {k.split(', ')[1]}", fontsize=8)
+    ax.axis("off")
+fig.tight_layout()
+
+# %% [markdown]
+# **Reading it.** The input clip's own error is small (the flow explains its motion); per-frame
+# stylisation adds flicker on top, and the moving average removes much of it at the same style
+# (BENCHMARKS.md: the reduction on a 48-frame clip, with the style distance measured beside it).
+# Li et al.'s linear transform (CVPR 2019) and CAP-VSTNet's reversible network are the learned
+# answers: both are stable by construction, and both need training.
+
+# %% [markdown]
+# ## 6 · Where the field went
 #
 # What came after WCT², what each needs, and whether it runs in this course. We quote no
 # speed or quality numbers here: the papers report them on their own GPUs and test sets, and we
@@ -342,6 +430,8 @@ viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.label
 #   per pixel — 12 MP in seconds, detail kept exactly, no texture added.
 # * Masks can come from superpixels clustered jointly in both images; every label must exist in
 #   both, or the transfer drops it.
+# * Flicker is measured along the input's optical flow, occlusions left out; averaging the content
+#   statistics over frames removes much of it without training anything.
 #
 # **Papers.** Y. Zhang, M. Li, R. Li, K. Jia, L. Zhang, "Exact Feature Distribution Matching
 # for Arbitrary Style Transfer and Domain Generalization", CVPR 2022 · L. Wen, C. Gao, C. Zou,
@@ -350,7 +440,9 @@ viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.label
 # Z. Ke, Y. Liu, L. Zhu, N. Zhao, R. W. H. Lau, "Neural Preset for Color Style Transfer",
 # CVPR 2023 · R. Achanta et al., "SLIC Superpixels Compared to State-of-the-Art Superpixel
 # Methods", TPAMI 2012 · X. Li, S. Liu, J. Kautz, M.-H. Yang, "Learning Linear Transformations
-# for Fast Image and Video Style Transfer", CVPR 2019.
+# for Fast Image and Video Style Transfer", CVPR 2019 · W.-S. Lai et al., "Learning Blind Video
+# Temporal Consistency", ECCV 2018 · M. Ruder, A. Dosovitskiy, T. Brox, "Artistic Style Transfer for
+# Videos", GCPR 2016.
 
 # %% [markdown]
 # ## Questionnaire
@@ -371,6 +463,8 @@ viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.label
 #    wrong if each image were clustered on its own?
 # 8. Name what a diffusion-based method such as StyleID needs that none of the course's
 #    methods needs.
+# 9. The warping error compares frame t with frame t+1 *warped back along the flow*. Why not
+#    compare them pixel by pixel, and why leave occluded pixels out?
 #
 # **Further reading.** Section 3 of Zhang et al. (CVPR 2022) on EFDM and its relation to
 # histogram matching; Kessy, Lewin & Strimmer (2018) on the five optimal whitenings; Section 3

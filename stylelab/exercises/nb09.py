@@ -1,4 +1,4 @@
-"""Exercises of notebook 09 (after WCT²): EFDM's sort matching, Cholesky whitening."""
+"""Exercises of notebook 09 (after WCT²): EFDM's sort matching, Cholesky whitening, the warping error."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .. import efdm as E
+from .. import warping as Wp
 from .. import whitening as Wh
 from . import exercise
 
@@ -59,3 +60,25 @@ def _cholesky_cases():
         m = torch.randn(c, c, generator=g, dtype=torch.float64)
         return m @ torch.randn(c, n, generator=g, dtype=torch.float64) + 1.5
     return [(feats(10, 4, 50),), (feats(11, 3, 8),)]
+
+
+def _library_warping_errors(output, forward, mask):
+    """The library's E_warp per frame pair for a flow and mask given as tensors."""
+    return Wp.warping_errors(output, Wp.ClipFlow(forward, mask, "given"))
+
+
+def _warping_cases():
+    g = torch.Generator().manual_seed(90)
+    T, H, W = 4, 9, 11
+    out = torch.rand(T, 3, H, W, generator=g, dtype=torch.float64)
+    forward = 1.5 * torch.randn(T - 1, 2, H, W, generator=g, dtype=torch.float64)  # some samples leave the frame
+    mask = torch.rand(T - 1, H, W, generator=g) > 0.3
+    return [(out, forward, mask)]
+
+
+@exercise("09.warping_errors", rtol=1e-9, atol=1e-12, what="warping errors",
+          hint="Warp frames 1…T−1 back along the flow (stylelab.warping.warp gives (warped, inside)); per pair, "
+               "sum the squared RGB difference with frame t, keep pixels where mask AND inside, divide by their "
+               "count.", **_guarded(_library_warping_errors, (Wp.warping_errors, Wp.warping_error)))
+def _warping_cases_registered():
+    return _warping_cases()

@@ -126,10 +126,12 @@ def add_cli_arguments(parser) -> None:
                         help="degree of the colour polynomial: 1 affine, 2 (default), 3")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    model = ColourMap.from_official(args.base, device=device)
-    transform = model.fit(content, style, thumbnail=args.map_thumbnail, degree=args.degree)
-    print(f"colour map of degree {args.degree} fitted on a {args.map_thumbnail} px thumbnail stylised by "
+def run_cli(content, style, run, *, base: str, map_thumbnail: int, degree: int) -> torch.Tensor:
+    """``stylelab transfer --method colour-map`` (a :class:`stylelab.methods.TransferRun`; the options of
+    :func:`add_cli_arguments`): the content is overwritten by its result, band by band."""
+    model = ColourMap.from_official(base, device=run.device)
+    transform = model.fit(content, style, thumbnail=map_thumbnail, degree=degree)
+    print(f"colour map of degree {degree} fitted on a {map_thumbnail} px thumbnail stylised by "
           f"{model.network}: rms residual {transform.residual:.4f}")
     return apply_colour(transform, content, out=content)  # in place: the photo is not held twice
 

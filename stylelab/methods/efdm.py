@@ -19,7 +19,6 @@ import torch.nn as nn
 from .. import validate as V
 from ..device import follow
 from ..efdm import efdm
-from ..tiling import from_cli
 from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, images_then_keywords, register
 from ._inputs import stylize_inputs
@@ -88,9 +87,11 @@ def add_cli_arguments(parser) -> None:
                         help="path of AdaIN's decoder.pth or a trained .ckpt (default: registry)")
 
 
-def run_cli(args, content, style, device) -> torch.Tensor:
-    model = EFDM.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
-    return from_cli(args, "efdm", lambda x: model.stylize(x, style, alpha=args.alpha), content, style)
+def run_cli(content, style, run, *, alpha: float, vgg: str | None, decoder: str | None) -> torch.Tensor:
+    """``stylelab transfer --method efdm`` (a :class:`stylelab.methods.TransferRun`; the options of
+    :func:`add_cli_arguments`)."""
+    model = EFDM.from_official(vgg=vgg, decoder=decoder, device=run.device)
+    return model.stylize(content, style, alpha=alpha)
 
 
 # ============================================================================ registry
