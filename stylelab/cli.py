@@ -328,8 +328,9 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("transfer", help="stylize a content image with a style image")
-    p.add_argument("--method", required=True, choices=sorted(methods.names()),
-                   help="which method (`stylelab transfer --method NAME --help` lists its options)")
+    p.add_argument("--method", required=True, choices=sorted(methods.names()), type=_method_name,
+                   help="which method (`stylelab transfer --method NAME --help` lists its options; "
+                        "'-' may replace '_', as in colour-map)")
     p.add_argument("content", help="content image file")
     p.add_argument("style", nargs="?", default=None, help="style image file (methods whose trained model holds the style, such as johnson, take none)")
     p.add_argument("-o", "--output", required=True, help="output image file (.png, .jpg)")
@@ -409,12 +410,17 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
     return parser
 
 
+def _method_name(text: str) -> str:
+    """``--method``'s value as a registry name: ``colour-map`` is ``colour_map`` (module names have no '-')."""
+    return text.replace("-", "_")
+
+
 def _method_from_argv(argv: list[str]) -> str | None:
     for i, a in enumerate(argv):
         if a == "--method" and i + 1 < len(argv):
-            return argv[i + 1]
+            return _method_name(argv[i + 1])
         if a.startswith("--method="):
-            return a.split("=", 1)[1]
+            return _method_name(a.split("=", 1)[1])
     return None
 
 

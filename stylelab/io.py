@@ -55,7 +55,9 @@ def _to_rgb_array(img: Image.Image, background: tuple[int, int, int]) -> np.ndar
         return rgba[..., :3] * alpha + bg * (1 - alpha)
     if mode in ("RGB;16", "RGB48"):  # pragma: no cover - rare PIL modes
         img = img.convert("RGB")
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    arr = np.asarray(img if mode == "RGB" else img.convert("RGB"), dtype=np.float32)
+    arr /= 255.0  # in place: a 12 MP photo is not held twice in float
+    return arr
 
 
 def from_pil(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> torch.Tensor:
@@ -76,7 +78,8 @@ def to_pil(image: torch.Tensor) -> Image.Image:
         t = t[0]
     if t.dim() == 3 and t.shape[0] == 1:
         t = t[0]
-    arr = (t.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+    # one float copy (the clamp), scaled in place: a 12 MP result is not held three more times in float
+    arr = t.clamp(0, 1).mul_(255.0).add_(0.5).to(torch.uint8).numpy()
     if arr.ndim == 3:
         if arr.shape[0] != 3:
             raise ValueError(f"expected 3 channels (RGB), got shape {tuple(image.shape)}")

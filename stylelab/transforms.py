@@ -321,8 +321,10 @@ def wct(
     style_labels: torch.Tensor | None = None,
     min_pixels: int = 10,
     max_ratio: float = 100.0,
+    whitening: str | None = None,
 ) -> torch.Tensor:
-    """Whitening and colouring transform (Li et al., NeurIPS 2017).
+    """Whitening and colouring transform (Li et al., NeurIPS 2017); ``whitening="cholesky"`` replaces
+    ``Σ^{∓1/2}`` by Cholesky factors (:mod:`stylelab.whitening`, CAP-VSTNet).
 
     Per sample, with ``F_c`` the content features as a ``C × N`` matrix and
     ``F_s`` the style's ``C × M``::
@@ -376,7 +378,7 @@ def wct(
     content_feat, style_feat = check_pair(content_feat, style_feat)
     cfg = wct_config(
         preset, eps_content=eps_content, eps_style=eps_style, eig_threshold=eig_threshold,
-        clamp=clamp, compute_dtype=compute_dtype,
+        clamp=clamp, compute_dtype=compute_dtype, whitening=whitening,
     )
     if method not in ("eigh", "svd"):
         raise ValueError(f"method must be 'eigh' or 'svd', got {method!r}")

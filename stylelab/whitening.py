@@ -8,6 +8,20 @@ via Feature Transforms", NeurIPS 2017, eqs. 2–3. For a content matrix
     W_c = E_c D_c^{-1/2} E_cᵀ  (whitening),   C_s = E_s D_s^{1/2} E_sᵀ  (colouring)
     T = C_s W_c (F_c − μ_c) + μ_s
 
+**Which whitening.** Any ``W`` with ``W Σ_c Wᵀ = I`` whitens, and every such
+``W`` is ``Q Σ_c^{-1/2}`` for an orthogonal ``Q``: whitening is unique only up to
+a rotation. ``whitening="zca"`` (the default, Li et al.) takes ``Q = I``, the
+symmetric ``W = Σ^{-1/2}``: of all whitenings it moves the centred features
+least, ``argmin_W E‖W x − x‖²`` (Kessy, Lewin & Strimmer, "Optimal Whitening
+and Decorrelation", The American Statistician 2018), and it treats every
+channel alike (it commutes with a permutation of the channels).
+``whitening="cholesky"`` (as CAP-VSTNet, Wen et al., CVPR 2023, does) factors
+``Σ_c + ε_c I = L_c L_cᵀ`` (``L`` lower triangular) and takes ``W = L_c⁻¹`` and
+``C_s = L_s``: no eigen-decomposition (cheaper, stable gradients), and still
+``C_s W_c Σ_c W_cᵀ C_sᵀ = Σ_s``, but the result depends on the channels'
+order (the first channel is only rescaled, the last one is decorrelated from
+all others). It needs ``Σ + εI`` positive definite (``ε > 0`` when ``N ≤ C``).
+
 The reference implementations differ in ``ε``, the eigenvalue cut-off, the
 clamp and the dtype: :class:`WCTConfig` holds these choices and
 :data:`WCT_PRESETS` names them after the implementations. The transforms on
@@ -22,12 +36,12 @@ from typing import Literal
 
 import torch
 
-from .linalg import compute_place, regularised_power
+from .linalg import compute_place, covariance, regularised_power
 from .tiling import content_statistics
 
 __all__ = [
     "WCTConfig", "WCT_PRESETS", "wct_config", "whitening_matrix", "colouring_matrix", "colouring_or_none",
-    "apply_colouring", "wct_matrix", "whiten", "colour", "check_features", "check_pair", "blend",
+    "apply_colouring", "wct_matrix", "whiten", "WHITENINGS", "cholesky_factor", "colour", "check_features", "check_pair", "blend",
 ]
 
 
@@ -84,6 +98,8 @@ class WCTConfig:
         compute_dtype: dtype of the covariance/eigen computation (``None`` =
             the input's).
         unbiased: covariance divided by ``N − 1`` (all references) or ``N``.
+        whitening: ``"zca"`` (``Σ^{∓1/2}`` by eigen-decomposition, Li et al.) or
+            ``"cholesky"`` (``L⁻¹`` and ``L`` of ``Σ + εI = L Lᵀ``, CAP-VSTNet); module docstring.
     """
 
     eps_content: float = 0.0
@@ -92,6 +108,15 @@ class WCTConfig:
     clamp: bool = False
     compute_dtype: torch.dtype | None = torch.float64
     unbiased: bool = True
+    whitening: str = "zca"
+
+    def __post_init__(self):
+        if self.whitening not in WHITENINGS:
+            raise ValueError(f"whitening must be one of {WHITENINGS}, got {self.whitening!r}")
+
+
+#: The whitenings :class:`WCTConfig` offers (module docstring).
+WHITENINGS = ("zca", "cholesky")
 
 
 #: WCT presets named after the implementations (official files: UniversalStyleTransfer ``test_wct.lua``,
@@ -120,17 +145,46 @@ def wct_config(preset: str = "exact", **overrides) -> WCTConfig:
     return replace(WCT_PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None})
 
 
+def cholesky_factor(x: torch.Tensor, eps: float, unbiased: bool = True, centred: bool = False) -> torch.Tensor:
+    """``L`` (lower triangular, positive diagonal) with ``Σ + εI = L Lᵀ``, ``Σ`` the channel covariance of
+    a ``(C, N)`` matrix (``centred=True``: ``x`` is already ``F − μ``).
+
+    Raises ``ValueError`` when ``Σ + εI`` is not positive definite (fewer positions than channels,
+    constant channels): pass ``eps > 0`` or use ``whitening="zca"``, which drops null directions.
+    """
+    cov = covariance(x, unbiased, centred)
+    cov = cov + eps * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
+    lower, info = torch.linalg.cholesky_ex(cov)
+    if int(info) != 0:
+        raise ValueError(
+            f"Cholesky whitening needs a positive-definite covariance; this one ({x.shape[-2]} channels, "
+            f"{x.shape[-1]} positions, eps={eps}) is singular: give eps > 0 (e.g. eps_content=1e-5) "
+            "or use whitening='zca'")
+    return lower
+
+
+def _power(x: torch.Tensor, eps: float, power: float, cfg: WCTConfig, method: str, centred: bool = False):
+    """``(Σ + εI)^{power}`` (ZCA) or its Cholesky counterpart ``L⁻¹`` (power −½) / ``L`` (power +½)."""
+    if cfg.whitening == "zca":
+        return regularised_power(x, eps, power, cfg.eig_threshold, cfg.unbiased, method, centred=centred)
+    lower = cholesky_factor(x, eps, cfg.unbiased, centred)
+    if power > 0:
+        return lower
+    eye = torch.eye(lower.shape[-1], dtype=lower.dtype, device=lower.device)
+    return torch.linalg.solve_triangular(lower, eye, upper=False)
+
+
 def whitening_matrix(content: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
     """``(W, μ_c)`` for a matrix ``(C, N)``: ``W = E_c D_c^{-1/2} E_cᵀ`` of ``Σ_c + ε_c I``
-    (:func:`stylelab.linalg.regularised_power`; the ``N × N`` route when ``N < C``)."""
-    w = regularised_power(content, cfg.eps_content, -0.5, cfg.eig_threshold, cfg.unbiased, method)
-    return w, content.mean(-1, keepdim=True)
+    (:func:`stylelab.linalg.regularised_power`; the ``N × N`` route when ``N < C``), or
+    ``W = L_c⁻¹`` with ``whitening="cholesky"``."""
+    return _power(content, cfg.eps_content, -0.5, cfg, method), content.mean(-1, keepdim=True)
 
 
 def colouring_matrix(style: torch.Tensor, cfg: WCTConfig, method: str = "eigh") -> tuple[torch.Tensor, torch.Tensor]:
-    """``(C_s, μ_s)`` for a matrix ``(C, M)``: ``C_s = E_s D_s^{1/2} E_sᵀ`` of ``Σ_s + ε_s I``."""
-    col = regularised_power(style, cfg.eps_style, 0.5, cfg.eig_threshold, cfg.unbiased, method)
-    return col, style.mean(-1, keepdim=True)
+    """``(C_s, μ_s)`` for a matrix ``(C, M)``: ``C_s = E_s D_s^{1/2} E_sᵀ`` of ``Σ_s + ε_s I``
+    (``C_s = L_s`` with ``whitening="cholesky"``)."""
+    return _power(style, cfg.eps_style, 0.5, cfg, method), style.mean(-1, keepdim=True)
 
 
 def colouring_or_none(style: torch.Tensor, cfg: WCTConfig, method: str):
@@ -161,7 +215,7 @@ def apply_colouring(content: torch.Tensor, col, cfg: WCTConfig, method: str) -> 
 
     def stats():
         mu = x.mean(-1, keepdim=True)
-        w = regularised_power(x - mu, cfg.eps_content, -0.5, cfg.eig_threshold, cfg.unbiased, method, centred=True)
+        w = _power(x - mu, cfg.eps_content, -0.5, cfg, method, centred=True)
         return (mu, w, *torch.aminmax(content)) if cfg.clamp else (mu, w)
 
     # through the tiling hook (stylelab.tiling): a tiled transfer replays the whole image's
@@ -203,8 +257,10 @@ def whiten(
     unbiased: bool = True,
     compute_dtype: torch.dtype | None = torch.float64,
     method: Literal["eigh", "svd"] = "eigh",
+    whitening: str = "zca",
 ) -> torch.Tensor:
-    """Whitening: ``Ŵ = E D^{-1/2} Eᵀ (F − μ)`` with ``Σ + ε I = E D Eᵀ`` (Li et al. 2017, Eq. 2).
+    """Whitening: ``Ŵ = E D^{-1/2} Eᵀ (F − μ)`` with ``Σ + ε I = E D Eᵀ`` (Li et al. 2017, Eq. 2);
+    ``whitening="cholesky"``: ``Ŵ = L⁻¹ (F − μ)`` with ``Σ + ε I = L Lᵀ`` (CAP-VSTNet, Wen et al. 2023).
 
     With ``eps = 0`` and a full-rank covariance the result has covariance ``I``
     and zero mean: all correlation structure (the "style") is removed, the
@@ -229,7 +285,8 @@ def whiten(
         True
     """
     check_features(feat, "feat")
-    cfg = WCTConfig(eps_content=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased)
+    cfg = WCTConfig(eps_content=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased,
+                    whitening=whitening)
     out = []
     for x in feat.flatten(2):
         device, dtype = compute_place(x, cfg.compute_dtype)
@@ -248,8 +305,10 @@ def colour(
     unbiased: bool = True,
     compute_dtype: torch.dtype | None = torch.float64,
     method: Literal["eigh", "svd"] = "eigh",
+    whitening: str = "zca",
 ) -> torch.Tensor:
-    """Colouring: ``E_s D_s^{1/2} E_sᵀ Ŵ + μ_s`` with ``Σ_s + ε I = E_s D_s E_sᵀ`` (Li et al. 2017, Eq. 3).
+    """Colouring: ``E_s D_s^{1/2} E_sᵀ Ŵ + μ_s`` with ``Σ_s + ε I = E_s D_s E_sᵀ`` (Li et al. 2017, Eq. 3);
+    ``whitening="cholesky"``: ``L_s Ŵ + μ_s`` with ``Σ_s + ε I = L_s L_sᵀ``.
 
     Args:
         whitened: ``(B, C, H, W)`` output of :func:`whiten`.
@@ -271,7 +330,8 @@ def colour(
         True
     """
     whitened, style_feat = check_pair(whitened, style_feat)
-    cfg = WCTConfig(eps_style=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased)
+    cfg = WCTConfig(eps_style=eps, eig_threshold=eig_threshold, compute_dtype=compute_dtype, unbiased=unbiased,
+                    whitening=whitening)
     out = []
     for b, x in enumerate(whitened.flatten(2)):
         s = style_feat[b if style_feat.shape[0] > 1 else 0].flatten(1)

@@ -156,9 +156,10 @@ def test_quick_mode_runs_every_row(tmp_path):
 def test_rows_cover_the_issue():
     names = bench.method_names()
     for key in ("gatys", "adain", "wct", "photowct", "photowct-direct", "photowct-cg", "photowct-gif", "dpst", "wct2",
-                "pixel-adain", "pixel-wct", "wavelet-ll", "wavelet-all"):
+                "pixel-adain", "pixel-wct", "wavelet-ll", "wavelet-all", "efdm", "colour-map"):
         assert key in names
-    assert set(bench.method_names("pixel")) == {"pixel-adain", "pixel-wct", "pixel-wct-gif", "wavelet-ll", "wavelet-all"}
+    assert set(bench.method_names("pixel")) == {"pixel-adain", "pixel-wct", "pixel-wct-gif", "wavelet-ll", "wavelet-all",
+                                                "pixel-efdm", "pixel-colour-map"}
     with pytest.raises(ValueError, match="unknown method"):
         bench.load("nope")
 

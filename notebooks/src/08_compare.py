@@ -101,7 +101,7 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # evaluations: enough to see where they go, far from converged).
 
 # %%
-pixel_rows = ["pixel-adain", "pixel-wct", "wavelet-ll", "wavelet-all", "pixel-wct-gif"]
+pixel_rows = ["pixel-adain", "pixel-wct", "wavelet-ll", "wavelet-all", "pixel-wct-gif", "pixel-efdm", "pixel-colour-map"]
 network_rows = course.pick(
     full=[k for k in bench.method_names() if bench.ROWS[k].family in ("feed-forward", "optimisation")
           and k != "photowct-cg"],  # the same exact smoothing as photowct-direct, by another solver
@@ -113,13 +113,22 @@ from stylelab import standin
 
 #: rows with a stand-in, and the keyword arguments of their stylize call
 STAND_IN = {"adain": {}, "wct": {"alpha": 0.6}, "photowct": {"smoothing": None}, "photowct-direct": {"smoothing": "direct"},
-            "photowct-cg": {"smoothing": "cg"}, "photowct-gif": {"smoothing": "gif"}, "wct2": {}}
+            "photowct-cg": {"smoothing": "cg"}, "photowct-gif": {"smoothing": "gif"}, "wct2": {}, "efdm": {},
+            "colour-map": {}}
 stand_in_models = {}
+from stylelab.methods.colour_map import ColourMap
+from stylelab.methods.efdm import EFDM
+
+#: notebook 09's methods run on the stand-in of the method whose networks they reuse
+BUILT_ON = {"efdm": ("adain", EFDM.from_model), "colour": ("wct2", lambda m: ColourMap.from_model(m, "WCT²"))}
 
 
 def stand_in_runner(key):
     method = key.split("-")[0]
-    m = stand_in_models.setdefault(method, standin.model(method, device=device))
+    base, wrap = BUILT_ON.get(method, (method, lambda m: m))
+    m = stand_in_models.setdefault(method, wrap(standin.model(base, device=device)))
+    if not hasattr(m, "stand_in"):  # the colour map names its stand-in base in .network
+        m.stand_in = standin.LABEL
     kw = dict(STAND_IN[key], **({"levels": standin.PHOTOWCT_LEVELS} if method == "photowct" else {}))
     r = bench.Runner(lambda c, s: m.stylize(c, s, **kw).clamp(0, 1), False, weights.checkpoints_of(m))
     r.stand_in = m.stand_in
@@ -164,6 +173,12 @@ def title(key):
                                            else (" (stand-in)" if getattr(r, "stand_in", None) else " (RANDOM weights)"))
     return bench.ROWS[key].label.split(" (")[0] + tag
 
+
+# %% [markdown]
+# Notebook 09's methods are rows too: **EFDM** (every channel's histogram at `relu4_1`, on
+# AdaIN's encoder and decoder — their stand-in here), **pixel EFDM** (histogram matching of the
+# colours), and the **colour map** fitted on a thumbnail stylised by WCT² (its stand-in) or by
+# pixel WCT, then applied to every pixel.
 
 # %%
 outputs = {}  # (pair index, key) → image
