@@ -40,6 +40,7 @@ LAYER_OF_MODULE = {
     "wavenets": "models",
     "transformnet": "models",
     "ghiasi": "models",
+    "course_pair": "models",  # the offline VGG-16 and the decoders trained on it here (data/decoders/vgg16_*)
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",

@@ -22,6 +22,7 @@ import torch.nn as nn
 from .. import labels as L
 from .. import transforms as T
 from .. import validate as V
+from .. import course_pair
 from .. import weights as W
 from ..decoders import MirrorDecoder
 from ..device import follow, get_device
@@ -59,8 +60,9 @@ class AdaIN(nn.Module):
         return bool(getattr(self.encoder, "pretrained", False) and getattr(self.decoder, "pretrained", False))
 
     @classmethod
-    def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True) -> "AdaIN":
-        """Load the official checkpoints.
+    def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True,
+                      weights: str | None = None) -> "AdaIN":
+        """Load the official checkpoints — or the course pair (:mod:`stylelab.course_pair`).
 
         Args:
             vgg: ``vgg_normalised.pth``: ``None`` (registry resolution order:
@@ -70,9 +72,15 @@ class AdaIN(nn.Module):
                 checkpoint ``*.ckpt`` of a trained AdaIN decoder).
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
+            weights: ``"vgg16-course"``: the offline VGG-16 and the decoder trained on it here. Without
+                it the one rule of :func:`stylelab.course_pair.use_pair` applies: the official files when
+                installed, else that pair when present, else the registry's resolution.
         """
 
         device = get_device(device)
+        if course_pair.use_pair("adain", weights, explicit=vgg is not None or decoder is not None, random=random):
+            model = cls(course_pair.encoder("relu4_1", device=device), course_pair.decoder("nearest4", device))
+            return course_pair.mark(model, "adain")
         enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download,
                                device=device)
         dec = MirrorDecoder(4, unpool="nearest")
@@ -182,11 +190,13 @@ def add_cli_arguments(parser) -> None:
                         help="statistics convention: pytorch port (default) or the official Torch code")
     parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
     parser.add_argument("--decoder", type=V.arg_existing("file"), default=None, help="path of decoder.pth or a trained .ckpt (default: registry)")
+    parser.add_argument("--weights", choices=[course_pair.NAME], default=None, help="vgg16-course: the offline VGG-16 and the decoder trained on it here (default: the official files when installed, else this pair)")
 
 
 def run_cli(args, content, style, device) -> torch.Tensor:
     cl, sl = getattr(args, "labels", None) or (None, None)  # read and checked by the CLI (never with --tile)
-    model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device)
+    model = AdaIN.from_official(vgg=args.vgg, decoder=args.decoder, device=device, weights=args.weights)
+    course_pair.say(model, "adain")
     if args.preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
         style = T.coral(style, content)
     # the style encoded once, shared by the thumbnail and every tile (and the whole-image run)

@@ -79,6 +79,7 @@ from typing import Iterable, Mapping
 import torch
 import torch.nn as nn
 
+from .. import course_pair
 from .. import labels as L
 from .. import video
 from .. import transforms as T
@@ -156,6 +157,7 @@ class WCT2(nn.Module):
         device: torch.device | str | None = None,
         random: bool | None = None,
         download: bool = True,
+        weights: str | None = None,
     ) -> "WCT2":
         """Load the official checkpoints (``wave_{encoder,decoder}_{unpool}_l4.pth``).
 
@@ -166,8 +168,20 @@ class WCT2(nn.Module):
             unpool: ``"cat5"`` (official default) or ``"sum"``.
             random: allow random weights when files are missing (or
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
+            weights: ``"vgg16-course"``: the VGG-16 convolutions with Haar pooling (frozen, not
+                retrained) and the ``"sum"`` decoder trained on them here (whatever ``unpool`` says).
+                Without it, :func:`stylelab.course_pair.use_pair`'s rule (official files when installed,
+                else that pair, else the registry's resolution).
         """
         check_unpool(unpool)
+        if course_pair.use_pair("wct2", weights, explicit=encoder is not None or decoder is not None, random=random,
+                                unpool=unpool):
+            device = get_device(device)
+            model = cls(course_pair.WCT2_UNPOOL)
+            model.encoder = course_pair.wct2_encoder(device)
+            model.decoder = course_pair.decoder(f"wct2_{course_pair.WCT2_UNPOOL}", device)
+            model.pretrained = model.encoder_pretrained = model.decoder_pretrained = False
+            return course_pair.mark(model.to(device), "wct2", unpool)
         model = cls(unpool)
         e = load_official(model.encoder, encoder, random=random, download=download)
         d = load_official(model.decoder, decoder, random=random, download=download)
@@ -314,14 +328,16 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1]")
     parser.add_argument("--encoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_encoder_*_l4.pth")
     parser.add_argument("--decoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_decoder_*_l4.pth")
+    parser.add_argument("--weights", choices=[course_pair.NAME], default=None, help="vgg16-course: the offline VGG-16's convolutions with Haar pooling (frozen) and the 'sum' decoder trained on them here (default: the official files when installed, else this pair)")
     parser.add_argument("--video", action="store_true",
                         help="CONTENT is a folder of frames and -o a folder; also prints temporal consistency")
 
 
 def _model_from_args(args, device) -> WCT2:
     model = WCT2.from_official(args.encoder_weights, args.decoder_weights, unpool=args.unpool, device=device,
-                               random=True if getattr(args, "random_weights", False) else None)
-    if not model.pretrained:
+                               random=True if getattr(args, "random_weights", False) else None, weights=args.weights)
+    course_pair.say(model, "wct2")
+    if not model.pretrained and not getattr(model, "weights_name", None):
         print("warning: WCT2 runs with RANDOM weights: the output is not a stylization.")
     return model
 
