@@ -98,7 +98,9 @@ def weights_banner(model, name: str | None = None) -> str:
     for each checkpoint the model loaded randomly
     (:func:`stylelab.weights.checkpoints_of`), how to get the real file as its
     registry entry says: a download command only where the registry has a URL.
-    A course stand-in (:mod:`stylelab.standin`, ``model.stand_in``) is named as such.
+    A course stand-in (:mod:`stylelab.standin`, ``model.stand_in``) is named as such; a model on the
+    course pair (:mod:`stylelab.course_pair`, ``model.weights_name``) prints the pair's label: the real
+    encoder, the photos and minutes its decoder was trained on, and that the paper's models are better.
     """
 
     label = name or getattr(model, "network", None) or type(model).__name__
@@ -107,6 +109,9 @@ def weights_banner(model, name: str | None = None) -> str:
     if getattr(model, "pretrained", False):
         network = getattr(model, "network", None)
         text = f"✔ {label}: pretrained weights" + (f" — {network}" if network and network != label else "")
+    elif isinstance(stand_in, str) and getattr(model, "weights_name", None):  # a course pair (stylelab.course_pair)
+        text = f"⚠ {label}: {model.weights_name} — {stand_in}."
+        text += "".join(f"\n    {weights.how_to_get(n)}" for n in missing)
     elif isinstance(stand_in, str):
         text = (f"⚠ {label}: STAND-IN — {stand_in} (stylelab.standin): it shows what the method does with "
                 f"features that carry meaning, not the published model's results.")

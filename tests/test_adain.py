@@ -35,6 +35,9 @@ def test_checkpoint_files_load_by_path(tmp_path):
 
 
 def test_missing_weights_error_and_random_switch(monkeypatch):
+    from stylelab import course_pair
+
+    monkeypatch.setattr(course_pair, "available", lambda method: False)  # no course pair either
     with pytest.raises(W.WeightsNotFoundError, match="decoder.pth|vgg_normalised.pth"):
         AdaIN.from_official()
     monkeypatch.setenv("STYLELAB_RANDOM_WEIGHTS", "1")

@@ -41,6 +41,7 @@ LAYER_OF_MODULE = {
     "transformnet": "models",
     "ghiasi": "models",
     "reversible": "models",  # CAP-VSTNet's invertible network
+    "course_pair": "models",  # the offline VGG-16 and the decoders trained on it here (data/decoders/vgg16_*)
     "train": "methods",
     "standin": "methods",  # stand-in models built from the methods' classes
     "methods": "methods",

@@ -201,6 +201,7 @@ def test_random_weights_flagged(monkeypatch):
     monkeypatch.setenv("STYLELAB_OFFLINE", "1")
     monkeypatch.delenv("STYLELAB_RANDOM_WEIGHTS", raising=False)
     monkeypatch.setenv("STYLELAB_WEIGHTS_DIR", "/nonexistent")
+    monkeypatch.setattr(M.course_pair, "available", lambda method: False)  # no course pair either
     with pytest.raises(W.WeightsNotFoundError, match="wave_encoder_sum_l4.pth"):
         M.WCT2.from_official(unpool="sum", download=False)
 

@@ -22,6 +22,7 @@ import torch.nn as nn
 from .. import labels as L
 from .. import transforms as T
 from .. import validate as V
+from .. import course_pair
 from .. import video
 from .. import weights as W
 from ..decoders import MirrorDecoder
@@ -61,8 +62,9 @@ class AdaIN(nn.Module):
         return bool(getattr(self.encoder, "pretrained", False) and getattr(self.decoder, "pretrained", False))
 
     @classmethod
-    def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True) -> "AdaIN":
-        """Load the official checkpoints.
+    def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True,
+                      weights: str | None = None) -> "AdaIN":
+        """Load the official checkpoints — or the course pair (:mod:`stylelab.course_pair`).
 
         Args:
             vgg: ``vgg_normalised.pth``: ``None`` (registry resolution order:
@@ -72,9 +74,15 @@ class AdaIN(nn.Module):
                 checkpoint ``*.ckpt`` of a trained AdaIN decoder).
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
+            weights: ``"vgg16-course"``: the offline VGG-16 and the decoder trained on it here. Without
+                it the one rule of :func:`stylelab.course_pair.use_pair` applies: the official files when
+                installed, else that pair when present, else the registry's resolution.
         """
 
         device = get_device(device)
+        if course_pair.use_pair("adain", weights, explicit=vgg is not None or decoder is not None, random=random):
+            model = cls(course_pair.encoder("relu4_1", device=device), course_pair.decoder("nearest4", device))
+            return course_pair.mark(model, "adain")
         enc = normalised_vgg19(weights=vgg, last_layer="relu4_1", ceil_mode=True, random=random, download=download,
                                device=device)
         dec = MirrorDecoder(4, unpool="nearest")
@@ -184,13 +192,15 @@ def add_cli_arguments(parser) -> None:
                         help="statistics convention: pytorch port (default) or the official Torch code")
     parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
     parser.add_argument("--decoder", type=V.arg_existing("file"), default=None, help="path of decoder.pth or a trained .ckpt (default: registry)")
+    parser.add_argument("--weights", choices=[course_pair.NAME], default=None, help="vgg16-course: the offline VGG-16 and the decoder trained on it here (default: the official files when installed, else this pair)")
 
 
 def run_cli(content, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
-            vgg: str | None, decoder: str | None) -> torch.Tensor:
+            vgg: str | None, decoder: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method adain`` (whole image or ``--tile``); the options of :func:`add_cli_arguments`."""
     cl, sl = run.labels or (None, None)  # read and checked by the CLI (never with --tile)
-    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device)
+    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device, weights=weights)
+    course_pair.say(model, "adain")
     if preserve_colour:  # recolour the style once for the whole photo (as stylize does), not per tile
         style = T.coral(style, content)
     # the style encoded once, shared by the thumbnail and every tile (and the whole-image run)
@@ -204,10 +214,11 @@ def run_cli(content, style, run: TransferRun, *, alpha: float, preserve_colour: 
 
 
 def run_cli_video(frames, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
-                  vgg: str | None, decoder: str | None) -> torch.Tensor:
+                  vgg: str | None, decoder: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method adain --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)`` with the
     style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
-    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device)
+    model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device, weights=weights)
+    course_pair.say(model, "adain")
     if preserve_colour:  # one recolouring for the clip (its first frame's colours), not one per frame
         style = T.coral(style, frames[:1])
     prep = model.prepare_style(style, preset=adain_preset)

@@ -52,6 +52,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .. import course_pair
 from .. import labels as L
 from .. import smoothing as S
 from .. import transforms as T
@@ -88,23 +89,39 @@ class PhotoWCT(nn.Module):
             self.add_module(f"e{level}", VGG19Encoder("normalised", last_layer=f"relu{level}_1"))
             self.add_module(f"d{level}", MirrorDecoder(level, unpool="max"))
         self.pretrained = False
+        #: the levels with a trained decoder, what ``levels=None`` runs (the course pair has fewer)
+        self.trained_levels: tuple[int, ...] = LEVELS
 
     @classmethod
     def from_official(cls, path_or_state_dict=None, device=None, random: bool | None = None) -> "PhotoWCT":
-        """Load the user-supplied ``photo_wct.pth`` (prints its CC BY-NC-SA licence).
+        """Load the user-supplied ``photo_wct.pth`` (prints its CC BY-NC-SA licence) — or the course pair.
 
         Args:
             path_or_state_dict: a path, a state dict (official layout), ``"random"``,
-                or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache.
+                or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache;
+                ``"vgg16-course"``: the offline VGG-16 (floor pooling) and the max-unpooling decoders
+                trained on it here, for levels :data:`stylelab.course_pair.PHOTOWCT_LEVELS` only
+                (``trained_levels``). Without a source, :func:`stylelab.course_pair.use_pair`'s rule.
             random: allow random weights when the file is missing (warns).
         """
 
+        name = path_or_state_dict if path_or_state_dict == course_pair.NAME else None
+        if course_pair.use_pair("photowct", name, explicit=path_or_state_dict is not None and name is None,
+                                random=random):
+            device = get_device(device)
+            model = cls()
+            for level in (1, 2, 3, 4):
+                setattr(model, f"e{level}", course_pair.encoder(f"relu{level}_1", photowct=True, device=device))
+            for level in course_pair.PHOTOWCT_LEVELS:
+                setattr(model, f"d{level}", course_pair.decoder(f"max{level}", device))
+            model.trained_levels = tuple(course_pair.PHOTOWCT_LEVELS)
+            return course_pair.mark(model.to(device), "photowct")
         model = cls()
         model.pretrained = W.load_into(model, "photowct", path_or_state_dict, random=random, download=False)
         return model.eval().requires_grad_(False).to(get_device(device))
 
     @torch.no_grad()
-    def prepare_style(self, style: torch.Tensor, *, levels: Sequence[int] = LEVELS, style_labels=None,
+    def prepare_style(self, style: torch.Tensor, *, levels: Sequence[int] | None = None, style_labels=None,
                       **wct_kwargs) -> dict:
         """The style side of every level, computed once: ``{L: transforms.PreparedStyle}`` with the colouring
         matrix and mean ``(C_s, μ_s)`` of relu{L}_1 (:func:`stylelab.transforms.prepare_wct_style`, the
@@ -113,7 +130,7 @@ class PhotoWCT(nn.Module):
         Pass it as ``style`` of :meth:`stylize` (the tiles of a tiled transfer, a video's frames): the
         style is neither encoded nor decomposed again. ``style_labels``: the style's map, already
         checked and padded like the image (:meth:`stylize_steps` does this)."""
-        levels = _check_levels(levels)
+        levels = self._levels(levels)
         cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
         method = wct_kwargs.get("method", "eigh")
         style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=2 ** levels[0])
@@ -129,7 +146,7 @@ class PhotoWCT(nn.Module):
         *,
         content_labels=None,
         style_labels=None,
-        levels: Sequence[int] = LEVELS,
+        levels: Sequence[int] | None = None,
         smoothing: str | None = None,
         beta: float = 0.9999,
         **wct_kwargs,
@@ -144,7 +161,8 @@ class PhotoWCT(nn.Module):
                 :meth:`prepare_style` of it (no labels; ``wct_kwargs`` given there).
             content_labels, style_labels: optional label maps with the content's /
                 style's aspect (both or neither; module docstring, :mod:`stylelab.labels`).
-            levels: subset of (4, 3, 2, 1), run coarse first.
+            levels: subset of (4, 3, 2, 1), run coarse first (default: ``trained_levels``, all four
+                for the official model).
             smoothing: ``None`` (stylisation only, no clamp — as the reference),
                 or a :func:`stylelab.smoothing.smooth` mode (``"auto"``, ``"gif"``, …);
                 the stylised image is clamped to [0, 1] before smoothing.
@@ -168,7 +186,7 @@ class PhotoWCT(nn.Module):
         *,
         content_labels=None,
         style_labels=None,
-        levels: Sequence[int] = LEVELS,
+        levels: Sequence[int] | None = None,
         smoothing: str | None = None,
         beta: float = 0.9999,
         **wct_kwargs,
@@ -191,7 +209,7 @@ class PhotoWCT(nn.Module):
             return {k: torch.cat([r[k] for r in runs]) for k in runs[0]}
         if (content_labels is None) != (style_labels is None):
             raise ValueError("pass both content_labels and style_labels, or neither")
-        levels = _check_levels(levels)
+        levels = self._levels(levels)
         prepared = style if isinstance(style, dict) else None
         if prepared is not None:
             if content_labels is not None or wct_kwargs:
@@ -230,6 +248,14 @@ class PhotoWCT(nn.Module):
 
     forward = stylize
 
+    def _levels(self, levels) -> list[int]:
+        """``levels`` (``None``: :attr:`trained_levels`) checked, coarse first; only levels with a trained decoder."""
+        levels = _check_levels(self.trained_levels if levels is None else levels)
+        if set(levels) - set(self.trained_levels):
+            raise ValueError(f"this model has trained decoders for levels {sorted(self.trained_levels)} only, "
+                             f"not {levels}: pass levels={tuple(self.trained_levels)}")
+        return levels
+
 
 def _check_levels(levels) -> list[int]:
     """``levels`` as a list, coarse first; a subset of :data:`LEVELS`."""
@@ -261,7 +287,9 @@ def train_decoder(level: int, images, *, steps: int, model: PhotoWCT | None = No
 
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
-    parser.add_argument("--weights", type=V.arg_existing("file"), default=None, help="path of photo_wct.pth (CC BY-NC-SA; you supply it)")
+    parser.add_argument("--weights", type=course_pair.arg_weights, default=None,
+                        help="path of photo_wct.pth (CC BY-NC-SA; you supply it), or vgg16-course: the offline VGG-16 and "
+                             "the decoders of levels 2, 1 trained on it here (default: the file when installed, else this pair)")
     parser.add_argument("--smooth", default="auto", choices=["none", "auto", "mg", "ilu", "cg", "direct", "official", "gif"],
                         help="smoothing after stylisation (default auto; none to skip)")
     parser.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="smoothing strength β (default 0.9999)")
@@ -271,6 +299,7 @@ def run_cli(content, style, run: TransferRun, *, weights: str | None, smooth: st
     """``stylelab transfer --method photowct`` (whole image or ``--tile``); the options of :func:`add_cli_arguments`."""
     cl, sl = run.labels or (None, None)
     model = PhotoWCT.from_official(weights, device=run.device)
+    course_pair.say(model, "photowct")
     mode = None if smooth == "none" else smooth
     if run.tile is not None:
         if cl is not None:

@@ -33,6 +33,7 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
+from .. import course_pair
 from .. import transforms as T
 from .. import validate as V
 from .. import video
@@ -133,6 +134,7 @@ class WCT(nn.Module):
         device=None,
         random: bool | None = None,
         download: bool = True,
+        weights: str | None = None,
     ) -> "WCT":
         """Encoder from ``vgg_normalised.pth``, decoders from the ``wct_decoder{L}`` registry entries.
 
@@ -143,6 +145,8 @@ class WCT(nn.Module):
                 checkpoint ``*.ckpt``, a state dict, or ``"random"``; missing
                 levels follow the registry's resolution order.
             random: allow random weights when files are missing (warns).
+            weights: ``"vgg16-course"``: the offline VGG-16 and the decoders trained on it here; without
+                it, :func:`stylelab.course_pair.use_pair`'s rule (official files when installed, else that pair).
         """
 
         levels = sorted(set(int(l) for l in levels), reverse=True)
@@ -150,6 +154,10 @@ class WCT(nn.Module):
             raise ValueError(f"levels must be a subset of 1..5, got {levels}")
         decoders = dict(decoders or {})
         device = get_device(device)
+        if course_pair.use_pair("wct", weights, explicit=vgg is not None or bool(decoders), random=random):
+            model = cls(course_pair.encoder(f"relu{levels[0]}_1", device=device),
+                        {L: course_pair.decoder(f"nearest{L}", device) for L in levels})
+            return course_pair.mark(model, "wct")
         enc = normalised_vgg19(weights=vgg, last_layer=f"relu{levels[0]}_1", ceil_mode=True, random=random,
                                download=download, device=device)
         decs = {}
@@ -272,6 +280,7 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
     parser.add_argument("--decoder-dir", type=V.arg_existing("folder"), default=None,
                         help="folder with stylelab_wct_decoder{L}.pth or wct_decoder{L}.ckpt (default: registry)")
+    parser.add_argument("--weights", choices=[course_pair.NAME], default=None, help="vgg16-course: the offline VGG-16 and the decoders trained on it here (default: the official files when installed, else this pair)")
 
 
 def _decoder_files(decoder_dir: str | None, levels) -> dict[int, str]:
@@ -299,20 +308,22 @@ def check_options(*, levels, decoder_dir: str | None, **_) -> None:
 
 
 def run_cli(content, style, run: TransferRun, *, alpha: float, wct_preset: str, levels, vgg: str | None,
-            decoder_dir: str | None) -> torch.Tensor:
+            decoder_dir: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method wct`` (whole image only); the options of :func:`add_cli_arguments`."""
     model = WCT.from_official(vgg=vgg, decoders=_decoder_files(decoder_dir, levels), levels=list(levels),
-                              device=run.device)
+                              device=run.device, weights=weights)
+    course_pair.say(model, "wct")
     cl, sl = run.labels or (None, None)
     return model.stylize(content, style, alpha=alpha, preset=wct_preset, content_labels=cl, style_labels=sl)
 
 
 def run_cli_video(frames, style, run: TransferRun, *, alpha: float, wct_preset: str, levels, vgg: str | None,
-                  decoder_dir: str | None) -> torch.Tensor:
+                  decoder_dir: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method wct --video FRAMES STYLE -o OUT``: the cascade on every frame ``(T, 3, H, W)``,
     stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
     model = WCT.from_official(vgg=vgg, decoders=_decoder_files(decoder_dir, levels), levels=list(levels),
-                              device=run.device)
+                              device=run.device, weights=weights)
+    course_pair.say(model, "wct")
     return video.stylize_frames(lambda f: model.stylize(f, style, alpha=alpha, preset=wct_preset), frames,
                                 momentum=run.stabilise)
 

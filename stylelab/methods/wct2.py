@@ -79,6 +79,7 @@ from typing import Iterable, Mapping
 import torch
 import torch.nn as nn
 
+from .. import course_pair
 from .. import labels as L
 from .. import video
 from .. import transforms as T
@@ -156,6 +157,7 @@ class WCT2(nn.Module):
         device: torch.device | str | None = None,
         random: bool | None = None,
         download: bool = True,
+        weights: str | None = None,
     ) -> "WCT2":
         """Load the official checkpoints (``wave_{encoder,decoder}_{unpool}_l4.pth``).
 
@@ -166,8 +168,20 @@ class WCT2(nn.Module):
             unpool: ``"cat5"`` (official default) or ``"sum"``.
             random: allow random weights when files are missing (or
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
+            weights: ``"vgg16-course"``: the VGG-16 convolutions with Haar pooling (frozen, not
+                retrained) and the ``"sum"`` decoder trained on them here (whatever ``unpool`` says).
+                Without it, :func:`stylelab.course_pair.use_pair`'s rule (official files when installed,
+                else that pair, else the registry's resolution).
         """
         check_unpool(unpool)
+        if course_pair.use_pair("wct2", weights, explicit=encoder is not None or decoder is not None, random=random,
+                                unpool=unpool):
+            device = get_device(device)
+            model = cls(course_pair.WCT2_UNPOOL)
+            model.encoder = course_pair.wct2_encoder(device)
+            model.decoder = course_pair.decoder(f"wct2_{course_pair.WCT2_UNPOOL}", device)
+            model.pretrained = model.encoder_pretrained = model.decoder_pretrained = False
+            return course_pair.mark(model.to(device), "wct2", unpool)
         model = cls(unpool)
         e = load_official(model.encoder, encoder, random=random, download=download)
         d = load_official(model.decoder, decoder, random=random, download=download)
@@ -314,21 +328,23 @@ def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=1.0, help="style strength in [0, 1]")
     parser.add_argument("--encoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_encoder_*_l4.pth")
     parser.add_argument("--decoder-weights", type=V.arg_existing("file"), default=None, help="path of wave_decoder_*_l4.pth")
+    parser.add_argument("--weights", choices=[course_pair.NAME], default=None, help="vgg16-course: the offline VGG-16's convolutions with Haar pooling (frozen) and the 'sum' decoder trained on them here (default: the official files when installed, else this pair)")
 
 
-def _model(run: TransferRun, unpool: str, encoder_weights, decoder_weights) -> WCT2:
+def _model(run: TransferRun, unpool: str, encoder_weights, decoder_weights, weights) -> WCT2:
     model = WCT2.from_official(encoder_weights, decoder_weights, unpool=unpool, device=run.device,
-                               random=True if run.random_weights else None)
-    if not model.pretrained:
+                               random=True if run.random_weights else None, weights=weights)
+    course_pair.say(model, "wct2")
+    if not model.pretrained and not getattr(model, "weights_name", None):
         print("warning: WCT2 runs with RANDOM weights: the output is not a stylization.")
     return model
 
 
 def run_cli(content, style, run: TransferRun, *, unpool: str, transfer_at, alpha: float,
-            encoder_weights: str | None, decoder_weights: str | None):
+            encoder_weights: str | None, decoder_weights: str | None, weights: str | None):
     """``stylelab transfer --method wct2 CONTENT STYLE -o OUT``; the options of :func:`add_cli_arguments`."""
     cl, sl = run.labels or (None, None)
-    model = _model(run, unpool, encoder_weights, decoder_weights)
+    model = _model(run, unpool, encoder_weights, decoder_weights, weights)
     if run.tile is not None:  # (the CLI refuses --tile with label maps)
         prep = model.prepare_style(style, transfer_at)  # the style side once, shared by every tile
         return from_cli(run.tile, "wct2", lambda x: model.stylize(x, prep, alpha=alpha), content, style)
@@ -336,10 +352,10 @@ def run_cli(content, style, run: TransferRun, *, unpool: str, transfer_at, alpha
 
 
 def run_cli_video(frames: torch.Tensor, style: torch.Tensor, run: TransferRun, *, unpool: str, transfer_at,
-                  alpha: float, encoder_weights: str | None, decoder_weights: str | None) -> torch.Tensor:
+                  alpha: float, encoder_weights: str | None, decoder_weights: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method wct2 --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)``
     stylised with the style prepared once, stabilised by ``run.stabilise`` (the command reads and writes the frames)."""
-    model = _model(run, unpool, encoder_weights, decoder_weights)
+    model = _model(run, unpool, encoder_weights, decoder_weights, weights)
     prep = model.prepare_style(style, transfer_at)
     return video.stylize_frames(lambda f: model.stylize(f, prep, alpha=alpha), frames, momentum=run.stabilise)
 

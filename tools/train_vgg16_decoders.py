@@ -1,0 +1,235 @@
+"""Train the ``vgg16-course`` decoders (:mod:`stylelab.course_pair`) and write them to ``data/decoders/``.
+
+Decoders that invert the offline ImageNet VGG-16 (:func:`stylelab.encoders.vgg16`, HED's trunk),
+trained here on natural photographs that are NOT the course images (those are the held-out
+evaluation set): the photos of two Debian desktop-background packages listed in
+:data:`stylelab.course_pair.PHOTOS` (pinned package versions, SHA-256 of every .deb and of every
+photo; licences and authors in the manifest ``data/decoders/vgg16-course.json``). The course's
+own photos — and the package photos that ``tools/make_data.py`` turned into course images — are
+left out.
+
+* ``vgg16_nearest{L}.pt``, L = 1…5: :class:`~stylelab.decoders.MirrorDecoder` at the widths of
+  :data:`stylelab.course_pair.WIDTHS` (AdaIN uses L = 4, the WCT cascade all five);
+* ``vgg16_max{L}.pt``, L in :data:`stylelab.course_pair.PHOTOWCT_LEVELS`: PhotoWCT's full-width
+  max-unpooling decoders;
+* ``vgg16_wct2_sum.pt``: WCT²'s decoder (full width: its skips have the encoder's channels) for
+  the frozen Haar-pooling encoder built from the VGG-16 convolutions
+  (:func:`stylelab.course_pair.wct2_encoder`).
+
+Recipe (:func:`stylelab.train.fit`, the trainer of ``stylelab train``; Adam, AdaIN's inverse
+learning-rate decay, batch 8): every photo is shrunk to 512 and to 256 px on its longer side;
+``--crops`` random 64×64 crops per photo and scale (fixed seed); the frozen encoder's features of
+every crop are computed once per level (float16 in memory); loss = pixel MSE ‖g(φ_L(x)) − x‖².
+Checkpoints live in ``--work`` (default ``~/.cache/stylelab/vgg16-course``): rerunning with more
+``--steps`` continues a run exactly where it stopped (``fit``'s resume). Files are stored in
+float16; the manifest records encoder, layer, width, data, steps, time, seed and SHA-256.
+
+    python tools/train_vgg16_decoders.py                       # all decoders, default steps (CPU, one thread)
+    python tools/train_vgg16_decoders.py --only nearest4 --steps 6000
+    python tools/train_vgg16_decoders.py --check               # PSNR of the stored files on the held-out photos
+
+On a machine with an accelerator the same command trains there (``--device``, default the
+device rule of :mod:`stylelab.device`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from train_standin_decoders import _Indices, _take  # noqa: E402  (the stand-ins' cached-feature helpers)
+
+from stylelab import course_pair as CP  # noqa: E402
+from stylelab import train  # noqa: E402
+from stylelab.device import get_device  # noqa: E402
+
+DEFAULT_STEPS = {"nearest1": 300, "nearest2": 300, "nearest3": 400, "nearest4": 3000, "nearest5": 400,
+                 "max1": 200, "max2": 300, "wct2_sum": 150}
+JOBS = ["nearest4", "nearest1", "nearest2", "nearest3", "nearest5", "max1", "max2", "wct2_sum"]
+CROP = 64
+
+
+def crops(photos: list[torch.Tensor], per_image: int, seed: int = 0) -> torch.Tensor:
+    """``per_image`` random ``CROP``² crops of every photo at 512 and (half as many) at 256 px longer side."""
+    from stylelab.io import resize
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for img in photos:
+        for side, n in ((512, per_image), (256, max(1, per_image // 2))):
+            x = resize(img, side)
+            H, W = x.shape[-2:]
+            for _ in range(n):
+                i = int(torch.randint(0, H - CROP + 1, (1,), generator=g))
+                j = int(torch.randint(0, W - CROP + 1, (1,), generator=g))
+                out.append(x[..., i:i + CROP, j:j + CROP])
+    return torch.cat(out)
+
+
+def train_job(job: str, images: torch.Tensor, steps: int, lr: float, work: Path, device, seed: int = 0):
+    """Train one decoder (resuming ``work/{job}.ckpt``); returns ``(decoder, history)``."""
+    with torch.no_grad():
+        if job.startswith("wct2_"):
+            enc = CP.wct2_encoder(device="cpu")
+            fs, sks = [], []
+            for i in range(0, len(images), 64):
+                s: dict = {}
+                fs.append(enc(images[i:i + 64], s).half())
+                sks.append({k: v for k, v in s.items() if k.startswith("pool")})  # "sum" reads the bands only
+            feats = torch.cat(fs)
+            skips = {k: [torch.cat([s[k][b] for s in sks]).half() for b in range(3)] for k in sks[0]}
+        else:
+            unpool, level = job[:-1], int(job[-1])
+            enc = CP.encoder(f"relu{level}_1", photowct=unpool == "max", device="cpu")
+            layer = f"relu{level}_1"
+            fs, sws = [], []
+            for i in range(0, len(images), 64):
+                f = enc(images[i:i + 64], layers=layer, switches=unpool == "max")
+                fs.append(f[layer].half())
+                sws.append(f.switches)
+            feats = torch.cat(fs)
+            # pooling switches (int32 in memory, int64 for max_unpool2d) and the pre-pooling sizes
+            switches = {k: (torch.cat([s[k][0] for s in sws]).int(), sws[0][k][1]) for k in sws[0]}
+    dec = CP.new_decoder(job).requires_grad_(True)
+    # VGG-16's Caffe features are large (relu1_1 spread ≈ 40): the decoder is trained on φ/s (one number per
+    # layer, s = the features' standard deviation) and 1/s is folded into its first convolution afterwards
+    # (exact: reflection padding commutes with a scalar). WCT²'s decoder adds the encoder's bands at their own
+    # scale, so it sees the features unscaled.
+    scale = 1.0 if job.startswith("wct2_") else float(feats[:256].float().std())
+    device = get_device(device)
+    target = images.to(device)
+
+    def loss_fn(idx):
+        idx = idx.cpu()
+        f = feats[idx].to(device).float() / scale
+        if job.startswith("wct2_"):
+            out = dec(f, {k: [b.to(device).float() for b in v] for k, v in _take(skips, idx).items()})
+        elif job.startswith("max"):
+            out = dec(f, {k: (ix[idx].to(device).long(), size) for k, (ix, size) in switches.items()})  # reads size[-2:]
+        else:
+            out = dec(f)
+        pixel = F.mse_loss(out, target[idx.to(device)])
+        return {"total": pixel, "pixel": pixel.detach()}
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / f"{job}.started").touch(exist_ok=True)
+    (work / f"{job}-s.scale").write_text(repr(scale))  # for --export  # for --export's time of a run still going on
+    hist = train.fit(loss_fn, {"decoder": dec}, _Indices(len(images)), steps=steps, batch_size=8, lr=lr,
+                     lr_decay=1e-4, device=device, seed=seed, progress=False, log_every=25,
+                     checkpoint=work / f"{job}-s.ckpt", save_every=100)
+    return fold(dec.eval().requires_grad_(False).cpu(), scale), hist
+
+
+def fold(dec, scale: float):
+    """``dec`` trained on features divided by ``scale``, as a decoder of the features themselves."""
+    if scale != 1.0:
+        first = getattr(dec, dec.convs[0])
+        with torch.no_grad():
+            first.weight.div_(scale)
+    dec.input_scale = scale
+    return dec
+
+
+def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int, lr: float, seed: int = 0) -> Path:
+    """Save ``dec`` in float16 to :func:`stylelab.course_pair.decoder_path` and record it in the manifest.
+
+    ``seconds`` adds to the time already recorded for a resumed run (the file's total training time);
+    the loss curve (``hist``) is kept in the manifest for the figure."""
+    path = CP.decoder_path(job)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() for k, v in dec.state_dict().items()}, path)
+    m = CP.manifest() or {}
+    m["name"] = CP.NAME
+    m["encoder"] = "vgg16 (stylelab.encoders.vgg16: ImageNet VGG-16 fine-tuned by HED; frozen)"
+    m["rebuild"] = "python tools/train_vgg16_decoders.py"
+    m["photos"] = [{"package": pkg, "version": CP.PACKAGES[pkg][0], "file": f, "sha256": h, "author": a,
+                    "license": lic} for pkg, f, h, a, lic in CP.PHOTOS]
+    old = m.setdefault("decoders", {}).get(job, {})
+    resumed = old.get("steps", 0) < steps and hist["step"] and hist["step"][0] > 1
+    level = None if job.startswith("wct2") else int(job[-1])
+    m["decoders"][job] = {
+        "file": path.name,
+        "layer": f"relu{level}_1" if level else "relu4_1 (Haar pooling, skips)",
+        "architecture": type(dec).__name__ + (f"(level={level}, unpool={dec.unpool!r}, width={dec.width})"
+                                              if level else f"(unpool={dec.unpool!r}, width=1)"),
+        "width": getattr(dec, "width", 1),
+        "parameters": sum(p.numel() for p in dec.parameters()),
+        "data": f"{len(CP.PHOTOS)} photos, {crops} random 64 px crops (seed 0)",
+        "loss": "pixel MSE",
+        "input_scale": round(getattr(dec, "input_scale", 1.0), 4),
+        "steps": steps, "batch": 8, "lr": lr, "lr_decay": 1e-4, "seed": seed,
+        "seconds": round((old.get("seconds", 0.0) if resumed else 0.0) + seconds, 1),
+        "sha256": CP.sha256(path),
+        "curve": {"step": hist["step"], "pixel": [round(v, 6) for v in hist["pixel"]]},
+    }
+    CP.manifest_path().write_text(json.dumps(m, indent=1) + "\n")
+    return path
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(-10 * torch.log10(F.mse_loss(a.clamp(0, 1), b)))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=None, help="training steps per decoder (default: per decoder, "
+                   + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--crops", type=int, default=32, help="random 64×64 crops per photo at 512 px (half at 256 px)")
+    p.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(JOBS))
+    p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "stylelab" / "vgg16-course",
+                   help="checkpoints and the downloaded packages")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: the device rule)")
+    p.add_argument("--export", action="store_true",
+                   help="write data/decoders/ from the checkpoints in --work as they are now (a run still going on "
+                        "keeps going; its time so far is read from the checkpoint file's age)")
+    p.add_argument("--check", action="store_true", help="only report the stored decoders' PSNR on held-out photos")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    if args.check:
+        for name, row in CP.reconstruction_table(sizes=(256,)).items():
+            print(name, row)
+        return
+    if args.export:
+        for job in JOBS:
+            ckpt = args.work / f"{job}-s.ckpt"
+            if ckpt.is_file() and (not args.only or job in args.only.split(",")):
+                state = torch.load(ckpt, map_location="cpu", weights_only=False)
+                dec = CP.new_decoder(job)
+                dec.load_state_dict(state["modules"]["decoder"])
+                dec = fold(dec, float((args.work / f"{job}-s.scale").read_text()))
+                h = state["history"]
+                started = args.work / f"{job}.started"
+                seconds = ckpt.stat().st_mtime - started.stat().st_mtime if started.is_file() else 0.0
+                path = write_decoder(job, dec.eval(), h, steps=int(state["step"]), seconds=seconds,
+                                     crops=len(CP.PHOTOS) * (args.crops + args.crops // 2), lr=args.lr)
+                print(f"{path.name}: exported at step {state['step']}")
+        return
+    photos = CP.training_photos(args.work / "debs")
+    print(f"{len(photos)} training photos", flush=True)
+    images = crops(photos, args.crops)
+    print(f"{len(images)} crops of {CROP} px", flush=True)
+    jobs = [j for j in JOBS if not args.only or j in args.only.split(",")]
+    for job in jobs:
+        steps = args.steps or DEFAULT_STEPS[job]
+        t0 = time.perf_counter()
+        dec, hist = train_job(job, images, steps, args.lr, args.work, args.device)
+        seconds = time.perf_counter() - t0
+        path = write_decoder(job, dec, hist, steps=steps, seconds=seconds, crops=len(images), lr=args.lr)
+        print(f"{path.name}: {steps} steps in {seconds:.0f} s (this run), pixel MSE {hist['pixel'][0]:.4f} → "
+              f"{hist['pixel'][-1]:.4f} (PSNR {-10 * math.log10(hist['pixel'][-1]):.1f} dB on training crops), "
+              f"{path.stat().st_size / 1e6:.2f} MB", flush=True)
+
+
+if __name__ == "__main__":
+    main()
