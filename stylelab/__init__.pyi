@@ -5,16 +5,20 @@ method registry: do not edit by hand (tests/test_package.py checks it is current
 """
 
 from . import aggregation as aggregation
+from . import auto_labels as auto_labels
 from . import available_memory as available_memory
 from . import bench as bench
 from . import bench_table as bench_table
 from . import checkpoints as checkpoints
 from . import cli as cli
 from . import colour as colour
+from . import colour_fit as colour_fit
 from . import course as course
+from . import course_pair as course_pair
 from . import data as data
 from . import decoders as decoders
 from . import device as device
+from . import efdm as efdm
 from . import encoders as encoders
 from . import evaluation as evaluation
 from . import exercises as exercises
@@ -74,8 +78,10 @@ from .wavelets import haar_idwt as haar_idwt
 
 from .methods.adain import AdaIN as AdaIN
 from .methods import cin as cin
+from .methods.colour_map import ColourMap as ColourMap
 from .methods import cyclegan as cyclegan
 from .methods import dpst as dpst
+from .methods.efdm import EFDM as EFDM
 from .methods import gatys as gatys
 from .methods import johnson as johnson
 from .methods.linear import LinearStyle as LinearStyle
@@ -87,12 +93,15 @@ __version__: str
 
 __all__ = [
     "AdaIN",
+    "ColourMap",
+    "EFDM",
     "LinearStyle",
     "PhotoWCT",
     "WCT",
     "WCT2",
     "adain",
     "aggregation",
+    "auto_labels",
     "available_memory",
     "bench",
     "bench_table",
@@ -100,12 +109,15 @@ __all__ = [
     "cin",
     "cli",
     "colour",
+    "colour_fit",
     "course",
+    "course_pair",
     "cyclegan",
     "data",
     "decoders",
     "device",
     "dpst",
+    "efdm",
     "encoders",
     "evaluation",
     "exercises",

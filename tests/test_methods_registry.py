@@ -167,7 +167,7 @@ def test_runners_take_typed_options_named_as_the_cli_options():
                 assert keywords == options, (name, fn.__name__, options - keywords)
             fn_src = inspect.getsource(fn)
             assert "args." not in fn_src and "getattr(args" not in fn_src, (name, fn.__name__)
-    assert methods.option_names("wct") == ("alpha", "wct_preset", "levels", "vgg", "decoder_dir")
+    assert methods.option_names("wct") == ("alpha", "wct_preset", "levels", "vgg", "decoder_dir", "weights")
     for name, m in methods.registry().items():  # stylelab train: build(images, run, **options)
         if m.train is None:
             continue
@@ -201,4 +201,4 @@ def test_a_method_runner_gets_a_transfer_run_and_its_options(tmp_path, monkeypat
     assert isinstance(run, methods.TransferRun) and run.seed == 3 and run.labels is None
     assert run.tile.tile == "auto" and run.tile.overlap == 64 and str(run.device) == "cpu"
     assert seen["options"] == {"unpool": "cat5", "transfer_at": ["encoder", "skip", "decoder"], "alpha": 0.5,
-                               "encoder_weights": None, "decoder_weights": None}
+                               "encoder_weights": None, "decoder_weights": None, "weights": None}
