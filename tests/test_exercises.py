@@ -129,3 +129,81 @@ def test_closure_checker_rejects_a_closure_that_does_not_clamp():
 def test_unknown_exercise():
     with pytest.raises(KeyError, match="Known"):
         X.check("99.nothing", lambda: None)
+
+
+# ---------------------------------------------------------------------------- the answer is not one call away
+def _library_calls():
+    """``return stylelab.<answer>(...)`` for every exercise the library answers in one call (the student's shortcut)."""
+    import torch
+
+    from stylelab import colour, evaluation, linalg, losses, matting, optim, smoothing_solvers, stats, transforms, video
+    from stylelab import visualise, wavelets, whitening
+    from stylelab.methods import cyclegan, gatys
+    from stylelab.norms import ConditionalInstanceNorm2d
+
+    def cin(x, gamma, beta, weights):
+        layer = ConditionalInstanceNorm2d(x.shape[1], gamma.shape[0]).double()
+        with torch.no_grad():
+            layer.weight.copy_(gamma)
+            layer.bias.copy_(beta)
+        return layer(x, weights / weights.sum())
+
+    return {
+        "00.mean_colour": lambda im: transforms.mean_std(im)[0].flatten(1),
+        "00.luminance": lambda im: colour.luminance(im),
+        "01.gram": lambda f: stats.gram(f),
+        "01.style_layer_loss": lambda f, s: losses.gram_loss(f, losses.gram_target(s, "paper"), "paper"),
+        "01.mmd_linear": lambda x, y: stats.mmd2(x, y, kernel="linear"),
+        "01b.saliency": visualise.saliency,
+        "01b.class_loss": visualise.class_loss,
+        "01b.inversion_loss": visualise.inversion_loss,
+        "01b.fooling_step": visualise.fooling_step,
+        "02.gatys_loss": gatys.paper_loss,
+        "02.closure": optim.make_closure,
+        "02.total_variation": lambda x: losses.total_variation(x, "squared", "sum"),
+        "02.match_histogram": lambda x, t: losses.match_histograms(
+            x.view(1, 1, -1), losses.histogram_target(t.view(1, 1, -1))).view(-1),
+        "02b.cin": cin,
+        "02b.cycle_loss": cyclegan.cycle_loss,
+        "02b.gram_style_loss": lambda o, s: losses.gram_loss(o, losses.gram_target(s, "tutorial"), "tutorial")
+        * o.shape[1] ** 2,
+        "02b.lsgan_d": lambda r, f: 0.5 * (cyclegan.lsgan_loss(r, True) + cyclegan.lsgan_loss(f, False)),
+        "03.instance_norm": lambda x: (x - transforms.mean_std(x, unbiased=False)[0])
+        / transforms.mean_std(x, unbiased=False)[1],
+        "03.adain": lambda c, s: transforms.adain(c, s, preset="pytorch"),
+        "03.style_loss": lambda g, s: sum(torch.nn.functional.mse_loss(a, b)
+                                          for a, b in zip(transforms.mean_std(g), transforms.mean_std(s))),
+        "04.covariance": lambda f: linalg.covariance(f),
+        "04.whiten": lambda f: whitening.whiten(f.view(1, f.shape[0], 1, -1), eig_threshold=0.0).view(f.shape),
+        "04.wct": lambda c, s: transforms.wct(c.view(1, c.shape[0], 1, -1), s.view(1, s.shape[0], 1, -1),
+                                              preset="exact")[0].reshape(c.shape),
+        "05.smooth": lambda W, y, beta: smoothing_solvers.solve_affinity(W, y, beta),
+        "06.window": lambda p, eps: matting.laplacian(
+            torch.from_numpy(p.reshape(round(len(p) ** 0.5), -1, 3)).permute(2, 0, 1)[None], eps=eps).toarray(),
+        "07.haar_ll": lambda x: wavelets.haar_dwt(x)[0],
+        "07.haar_inverse": lambda *bands: wavelets.haar_idwt(*bands),
+        "07.temporal_change": video.temporal_change,
+        "08.ssim_box": lambda x, y: evaluation.ssim(x, y, window="uniform", win_size=7, sample_covariance=False)[0],
+        "08.gram_distance": lambda a, s: evaluation.gram_distance(a, s)[0],
+    }
+
+
+LIBRARY_CALLS = _library_calls()
+
+
+@pytest.mark.parametrize("ex_id", sorted(LIBRARY_CALLS))
+def test_calling_the_library_function_that_answers_an_exercise_does_not_pass_it(ex_id):
+    """While an answer is checked, the library function that answers the exercise refuses to run."""
+    with pytest.raises(AssertionError, match="write it yourself"):
+        X.check(ex_id, LIBRARY_CALLS[ex_id], quiet=True)
+
+
+def test_every_exercise_the_library_answers_has_its_library_call_listed():
+    """Exercises whose answer the library has declare it (``answers=``); the test above covers each of them."""
+    declared = {ex_id for ex_id in IDS if getattr(X.get(ex_id), "answers", ())}
+    assert declared == set(LIBRARY_CALLS)
+
+
+@pytest.mark.parametrize("ex_id", IDS)
+def test_every_exercise_has_two_cases(ex_id):
+    assert len(X.get(ex_id).cases()) >= 2
