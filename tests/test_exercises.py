@@ -152,6 +152,7 @@ def _library_calls():
     return {
         "00.mean_colour": lambda im: transforms.mean_std(im)[0].flatten(1),
         "00.luminance": lambda im: colour.luminance(im),
+        "00.contrast": lambda im: transforms.mean_std(colour.luminance(im), unbiased=False, eps=0.0)[1].flatten(),
         "01.gram": lambda f: stats.gram(f),
         "01.style_layer_loss": lambda f, s: losses.gram_loss(f, losses.gram_target(s, "paper"), "paper"),
         "01.mmd_linear": lambda x, y: stats.mmd2(x, y, kernel="linear"),
@@ -210,3 +211,38 @@ def test_every_exercise_the_library_answers_has_its_library_call_listed():
 @pytest.mark.parametrize("ex_id", IDS)
 def test_every_exercise_has_two_cases(ex_id):
     assert len(X.get(ex_id).cases()) >= 2
+
+
+# ---------------------------------------------------------------------------- every exercise drives the notebook
+def _notebook_uses():
+    """``{notebook: [(exercise id, name bound to use(...), source after that line)]}`` from notebooks/src."""
+    import re
+
+    found = {}
+    for path in sorted((ROOT / "notebooks" / "src").glob("*.py")):
+        src = path.read_text()
+        nb = path.name.split("_")[0]
+        found[nb] = []
+        for m in re.finditer(r'^(\w+) = use\("([\w.]+)", \w+\)', src, flags=re.M):
+            found[nb].append((m.group(2), m.group(1), src[m.end():]))
+    return found
+
+
+def test_notebooks_only_use_exercises_never_only_check_them():
+    for path in sorted((ROOT / "notebooks" / "src").glob("*.py")):
+        assert "check(" not in path.read_text(), f"{path.name}: an exercise is only checked; `use` it"
+
+
+def test_every_exercise_is_used_by_its_notebook_and_each_notebook_has_three():
+    """Each registered exercise is ``name = use(id, ...)`` in its notebook, and ``name(`` is called further down."""
+    uses = _notebook_uses()
+    used_ids = set()
+    for nb, rows in uses.items():
+        if not rows:
+            continue
+        assert len(rows) >= 3, f"notebook {nb} has {len(rows)} used exercises"
+        for ex_id, name, after in rows:
+            assert ex_id.split(".")[0] == nb, (nb, ex_id)
+            assert f"{name}(" in after, f"{nb}: the result of use({ex_id!r}) ({name}) is never called afterwards"
+            used_ids.add(ex_id)
+    assert used_ids == set(IDS), set(IDS) ^ used_ids

@@ -21,3 +21,11 @@ def _mean_colour_cases():
           hint="Luminance Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), kept as one channel: (B, 1, H, W).")
 def _luminance_cases():
     return [(_image(1, (2, 3, 4, 6)),), (_image(3, (1, 3, 1, 1)),)]  # edge: one pixel
+
+
+@exercise("00.contrast", fallback=lambda image: colour.luminance(image).flatten(1).std(1, unbiased=False),
+          answers=(transforms.mean_std, stats.moments), what="RMS contrast",
+          hint="Y = luminance(image) (B, 1, H, W); the population standard deviation of Y over the H·W pixels of "
+               "each image: sqrt(mean((Y − mean Y)²)), one number per image → (B,).")
+def _contrast_cases():
+    return [(_image(4, (3, 3, 6, 5)),), (_image(5, (1, 3, 1, 1)),)]  # edge: one pixel (contrast 0)
