@@ -33,3 +33,12 @@ def _smooth_cases():
     y = torch.rand(42, generator=g, dtype=torch.float64).numpy()
     small = torch.rand(1, 3, 3, 3, generator=g, dtype=torch.float64)  # edge: one window, a weak smoothing
     return [(W, y, 0.99), (np.asarray(matting.affinity(small).toarray()), torch.rand(9, generator=g, dtype=torch.float64).numpy(), 0.5)]
+
+
+@exercise("05.upsample_nearest", fallback=lambda x: F.interpolate(x, scale_factor=2, mode="nearest"),
+          answers=(F.interpolate,), what="upsampled map",
+          hint="Each value fills a 2×2 block: (B, C, h, w) → (B, C, 2h, 2w); repeat_interleave along both spatial dims.")
+def _upsample_cases():
+    g = torch.Generator().manual_seed(3)
+    return [(torch.randn(2, 3, 3, 4, generator=g, dtype=torch.float64),),
+            (torch.randn(1, 1, 1, 1, generator=g, dtype=torch.float64),)]  # edge: one channel, one value
