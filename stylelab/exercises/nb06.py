@@ -33,3 +33,14 @@ def _loss_cases():
     L = torch.from_numpy(matting.laplacian(img).toarray())
     return [(L, torch.rand(3, 30, generator=g, dtype=torch.float64)),
             (L, torch.ones(1, 30, dtype=torch.float64) * 0.3)]  # edge: one channel, constant (in the null space: 0)
+
+
+@exercise("06.loss_gradient", fallback=lambda L, V: 2 * V @ L, rtol=1e-9, what="gradient",
+          hint="The gradient of Σ_c V_c L V_cᵀ with respect to V (3 × N): 2 L V_c for each row, as a (3, N) tensor "
+               "(L is symmetric).")
+def _gradient_cases():
+    g = torch.Generator().manual_seed(4)
+    img = torch.rand(1, 3, 4, 5, generator=g, dtype=torch.float64)
+    L = torch.from_numpy(matting.laplacian(img).toarray())
+    return [(L, torch.rand(3, 20, generator=g, dtype=torch.float64)),
+            (L, img.flatten(2)[0, :1])]  # edge: one channel, the content itself (locally affine: small)
