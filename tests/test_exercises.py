@@ -235,7 +235,9 @@ def test_notebooks_only_use_exercises_never_only_check_them():
 
 
 def test_every_exercise_is_used_by_its_notebook_and_each_notebook_has_three():
-    """Each registered exercise is ``name = use(id, ...)`` in its notebook, and ``name(`` is called further down."""
+    """Each registered exercise is ``name = use(id, ...)`` in its notebook, and ``name`` is used further down."""
+    import re
+
     uses = _notebook_uses()
     used_ids = set()
     for nb, rows in uses.items():
@@ -244,6 +246,6 @@ def test_every_exercise_is_used_by_its_notebook_and_each_notebook_has_three():
         assert len(rows) >= 3, f"notebook {nb} has {len(rows)} used exercises"
         for ex_id, name, after in rows:
             assert ex_id.split(".")[0] == nb, (nb, ex_id)
-            assert f"{name}(" in after, f"{nb}: the result of use({ex_id!r}) ({name}) is never called afterwards"
+            assert re.search(rf"\b{name}\b", after), f"{nb}: the result of use({ex_id!r}) ({name}) is never used afterwards"
             used_ids.add(ex_id)
     assert used_ids == set(IDS), set(IDS) ^ used_ids
