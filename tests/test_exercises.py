@@ -249,3 +249,21 @@ def test_every_exercise_is_used_by_its_notebook_and_each_notebook_has_three():
             assert re.search(rf"\b{name}\b", after), f"{nb}: the result of use({ex_id!r}) ({name}) is never used afterwards"
             used_ids.add(ex_id)
     assert used_ids == set(IDS), set(IDS) ^ used_ids
+
+
+def test_instructor_material_is_outside_the_lab_folder_and_the_installed_package():
+    """Solutions and answer keys live in instructor/: not under notebooks/ (what `make lab` opens), not packaged."""
+    import tomllib
+
+    from setuptools import find_packages
+
+    assert (ROOT / "instructor" / "solutions").is_dir() and (ROOT / "instructor" / "questionnaires").is_dir()
+    assert "--notebook-dir=notebooks" in (ROOT / "Makefile").read_text()
+    for path in (ROOT / "notebooks").rglob("*"):
+        assert "instructor" not in path.parts, path
+        if path.is_file() and path.suffix in (".py", ".ipynb", ".md"):
+            assert "BEGIN SOLUTION" not in path.read_text(), path
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    packaged = find_packages(str(ROOT), include=cfg["include"], exclude=cfg.get("exclude", ()))
+    assert packaged and not any(p.split(".")[0] == "instructor" for p in packaged), packaged
+    assert "Honour code" in (ROOT / "README.md").read_text()
