@@ -196,6 +196,29 @@ def _library_calls():
 LIBRARY_CALLS = _library_calls()
 
 
+def _other_library_calls():
+    """Second routes through the library (or torch) to the same answer: refused too."""
+    import torch
+
+    from stylelab import colour, losses, transforms, whitening
+
+    def centred(f):
+        return f - f.mean(1, keepdim=True)
+
+    return [("00.mean_colour", lambda im: colour.colour_stats(im)[0]),
+            ("00.luminance", lambda im: colour.rgb_to_yiq(im)[:, :1]),
+            ("01.gram", lambda f: losses.gram_target(f, "paper")),  # the Gram divided by H·W
+            ("03.instance_norm", lambda x: torch.nn.InstanceNorm2d(x.shape[1]).double()(x)),
+            ("04.covariance", lambda f: transforms.covariance(f[None, :, None])[0]),
+            ("04.wct", lambda c, s: whitening.wct_matrix(centred(c), s) @ centred(c) + s.mean(1, keepdim=True))]
+
+
+@pytest.mark.parametrize("ex_id, call", _other_library_calls())
+def test_other_routes_through_the_library_are_refused_too(ex_id, call):
+    with pytest.raises(AssertionError, match="write it yourself"):
+        X.check(ex_id, call, quiet=True)
+
+
 @pytest.mark.parametrize("ex_id", sorted(LIBRARY_CALLS))
 def test_calling_the_library_function_that_answers_an_exercise_does_not_pass_it(ex_id):
     """While an answer is checked, the library function that answers the exercise refuses to run."""

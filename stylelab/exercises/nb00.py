@@ -11,13 +11,13 @@ def _image(seed, shape):
 
 
 @exercise("00.mean_colour", fallback=lambda image: image.mean(dim=(2, 3)),
-          answers=(transforms.mean_std, stats.moments), hint="Average over the two spatial dimensions only (H and W), keep batch and colour.",
+          answers=(transforms.mean_std, stats.moments, colour.colour_stats), hint="Average over the two spatial dimensions only (H and W), keep batch and colour.",
           what="mean colour")
 def _mean_colour_cases():
     return [(_image(0, (2, 3, 5, 7)),), (_image(2, (1, 3, 1, 5)),)]  # edge: a single row
 
 
-@exercise("00.luminance", fallback=colour.luminance, answers=(colour.luminance,), what="luminance",
+@exercise("00.luminance", fallback=colour.luminance, answers=(colour.luminance, colour.rgb_to_yiq), what="luminance",
           hint="Luminance Y = 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), kept as one channel: (B, 1, H, W).")
 def _luminance_cases():
     return [(_image(1, (2, 3, 4, 6)),), (_image(3, (1, 3, 1, 1)),)]  # edge: one pixel
