@@ -96,8 +96,10 @@ def test_use_returns_the_student_function_once_it_passes_else_the_fallback(capsy
     out = capsys.readouterr().out
     assert "reference version" in out and "not your work yet" in out
     assert "stats" not in out and "gram(" not in out  # the library function that answers it is not named
+    assert X.drawn_by(X.get("01.gram").fallback) == "reference version"  # what a figure's title says
     assert X.use("01.gram", SOLUTIONS["01.gram"]) is SOLUTIONS["01.gram"]
     assert "use your gram" in capsys.readouterr().out
+    assert X.drawn_by(SOLUTIONS["01.gram"]) == "your function"
     with pytest.raises(AssertionError, match="Hint"):
         X.use("01.gram", WRONG["01.gram"])
 

@@ -53,6 +53,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["exercise", "check", "use", "get", "switched_off", "EXERCISES", "Exercise", "REFERENCE_DIR", "encode_case", "load_reference"]
+__all__ = ["exercise", "check", "use", "drawn_by", "get", "switched_off", "EXERCISES", "Exercise", "REFERENCE_DIR", "encode_case", "load_reference"]
 
 #: Where the stored reference numbers live (one ``nbNN.npz`` per notebook).
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -261,6 +262,20 @@ def check(id: str, answer: Callable, quiet: bool = False) -> bool:
     return True
 
 
+_PASSED: "weakref.WeakSet[Callable]" = weakref.WeakSet()  # the student functions that passed in use()
+
+
+def drawn_by(fn: Callable) -> str:
+    """``"your function"`` if ``fn`` is a student's function that :func:`use` returned, else ``"reference version"``.
+
+    For figure titles and labels, so that a figure drawn before the exercise passes says so.
+    """
+    try:
+        return "your function" if fn in _PASSED else "reference version"
+    except TypeError:  # not weak-referenceable (a builtin): never a student's function
+        return "reference version"
+
+
 def use(id: str, answer: Callable) -> Callable:
     """Check ``answer`` (:func:`check`) and return the function the notebook should use next.
 
@@ -273,6 +288,7 @@ def use(id: str, answer: Callable) -> Callable:
     name = getattr(answer, "__name__", "function")
     if check(id, answer):
         print(f"  The cells below use your {name}.")
+        _PASSED.add(answer)
         return answer
     print(f"  Until then the cells below use a reference version in place of your {name}: "
           "what they draw is not your work yet.")
