@@ -108,7 +108,7 @@ viz.show_images(
 # %%
 import torch
 
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 
 def my_mean_colour(image):
@@ -120,7 +120,7 @@ mean_colour = use("00.mean_colour", my_mean_colour)
 
 # %%
 swatches = [mean_colour(data.load(n, size=size))[0][:, None, None].expand(3, 8, 8) for n in shown]
-viz.show_images(swatches, titles=[f"mean colour of {n}" for n in shown], ncols=6, size=1.5);
+viz.show_images(swatches, titles=[f"mean colour of {n}" for n in shown[:-1]] + [f"{shown[-1]} ({drawn_by(mean_colour)})"], ncols=6, size=1.5);
 
 # %% [markdown]
 # Now the luminance $Y = 0.299R + 0.587G + 0.114B$ (ITU-R BT.601), the brightness
@@ -138,7 +138,7 @@ luminance = use("00.luminance", my_luminance)
 # %%
 greys = [luminance(data.load(n, size=size))[0, 0] for n in shown]
 assert all(g.dim() == 2 and 0 <= float(g.min()) and float(g.max()) <= 1 for g in greys)
-viz.show_images(greys, titles=[f"Y of {n}" for n in shown], ncols=3, size=2.5, cmap="gray");
+viz.show_images(greys, titles=[f"Y of {n} ({drawn_by(luminance)})" for n in shown], ncols=3, size=2.5, cmap="gray");
 
 # %% [markdown]
 # Last, the RMS contrast of an image: the standard deviation of its luminance over
@@ -163,7 +163,7 @@ fig, ax = plt.subplots(figsize=(7, 2.5))
 ax.bar([names[i] for i in order], [float(values[i]) for i in order])
 ax.set_ylabel("RMS contrast of Y")
 ax.tick_params(axis="x", rotation=60)
-ax.set_title("Course images by contrast (computed with the function `use` returned)");
+ax.set_title(f"Course images by contrast ({drawn_by(contrast)})");
 
 # %% [markdown]
 # ## Running the course
