@@ -101,7 +101,7 @@ assert torch.allclose(stats.gram(f, "elements") * 4, stats.gram(f, "positions"))
 # The heatmaps below are drawn with your function.
 
 # %%
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 
 def my_gram(features):
@@ -134,7 +134,7 @@ for r, (n, fd) in enumerate(feats.items()):
         viz.heatmap(G, f"{n} · {layer}" if r == 0 or c_ == 0 else layer, ax=axes[r, c_], symmetric=False,
                     cmap="magma", colorbar=False)
         axes[r, c_].axis("off")
-fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers")
+fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers ({drawn_by(gram)})")
 fig.tight_layout();
 
 # %% [markdown]
@@ -248,7 +248,7 @@ fig, ax = plt.subplots(figsize=(5, 2.6))
 ax.bar(list(e_by_layer), list(e_by_layer.values()))
 ax.set_yscale("log")
 ax.set_ylabel("$E_l$")
-ax.set_title(f"{net}: {a_name} vs {b_name}, layer loss $E_l$ (the function `use` returned)", fontsize=9);
+ax.set_title(f"{net}: {a_name} vs {b_name}, layer loss $E_l$ ({drawn_by(layer_loss)})", fontsize=9);
 
 # %% [markdown]
 # ## Other kernels, and plain moments
@@ -514,7 +514,7 @@ lin = torch.tensor([[float(mmd_linear(cols[a], cols[b])) for b in names_] for a 
 mean_gap = torch.tensor([[float(((cols[a].mean(1) - cols[b].mean(1)) ** 2).sum()) for b in names_] for a in names_])
 assert torch.allclose(lin, mean_gap, rtol=1e-6, atol=1e-9 * float(mean_gap.max()))
 fig, ax = plt.subplots(figsize=(4.5, 3.8))
-viz.heatmap(lin, f"{net}: linear MMD² at {layer}", ax=ax, symmetric=False, cmap="viridis")
+viz.heatmap(lin, f"{net}: linear MMD² at {layer} ({drawn_by(mmd_linear)})", ax=ax, symmetric=False, cmap="viridis")
 ax.set_xticks(range(len(names_)), names_, rotation=45)
 ax.set_yticks(range(len(names_)), names_);
 
