@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from stylelab import colour, course, data, encoders, losses, optim, stats, viz, weights
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
@@ -160,12 +160,12 @@ first_image, first_history = optimise_pixels(paper_objective, content, main_step
 vgg_seconds = (time.perf_counter() - t0) / len(first_history)  # per evaluation, for the SqueezeNet comparison below
 assert first_history[-1] < first_history[0]
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-for ax, img, t in zip(axes, [content, style, first_image], ["content", "style", f"result on {net} ({len(first_history)} evaluations)"]):
+for ax, img, t in zip(axes, [content, style, first_image], ["content", "style", f"result on {net} ({len(first_history)} evaluations, closure: {drawn_by(make_closure)})"]):
     ax.imshow(viz.to_numpy_image(img))
     ax.set_title(t)
     ax.axis("off")
 viz.plot_curves({"total loss": first_history}, xlabel="evaluation", ax=axes[3])
-axes[3].set_title("your loss, minimised");
+axes[3].set_title(f"loss ({drawn_by(gatys_loss)}), minimised");
 
 # %% [markdown]
 # ## The content/style trade-off
@@ -472,7 +472,7 @@ tv_image, tv_history = optimise_pixels(
 assert tv_history[-1] < tv_history[0]
 tv_before, tv_after = float(total_variation(first_image)), float(total_variation(tv_image))
 viz.show_images([first_image, tv_image],
-                titles=[f"{net}: no TV (TV = {tv_before:.3g})", f"+ γ·TV, γ = {tv_weight:.3g} (TV = {tv_after:.3g})"],
+                titles=[f"{net}: no TV (TV = {tv_before:.3g})", f"+ γ·TV ({drawn_by(total_variation)}), γ = {tv_weight:.3g} (TV = {tv_after:.3g})"],
                 size=3);
 
 # %% [markdown]
@@ -503,7 +503,7 @@ def match_channels(image, target):
 
 matched = match_channels(content, style)
 assert torch.allclose(matched[0, 0].flatten().sort().values.mean(), style[0, 0].mean(), atol=0.02)
-viz.show_images([content, style, matched], titles=["content", "style", "content, style's channel histograms"],
+viz.show_images([content, style, matched], titles=["content", "style", f"style's channel histograms ({drawn_by(match_histogram)})"],
                 size=2.6);
 
 # %% [markdown]
