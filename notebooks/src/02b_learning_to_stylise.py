@@ -482,7 +482,7 @@ viz.show_images([row(held_out[:4]), row(fake_b[:4]), row(truth[:4]), row(back[:4
 # Biased variance, `eps` inside the square root.
 
 # %%
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 
 def my_cin(x, gamma, beta, weights, eps=1e-5):
@@ -510,7 +510,7 @@ finally:
 mix_network = J.stylize(cin_net, content, half)
 mix_gap = float((mix_yours - mix_network).abs().max())
 viz.show_images([mix_yours, mix_network], size=2.6,
-                titles=[f"½ {cin_styles[0]} + ½ {cin_styles[1]}: your CIN", f"the network's CIN (max diff {mix_gap:.1e})"]);
+                titles=[f"½ {cin_styles[0]} + ½ {cin_styles[1]}: CIN by {drawn_by(cin)}", f"the network's CIN (max diff {mix_gap:.1e})"]);
 
 # %% [markdown]
 # **02b.gram_style_loss** — Johnson's style loss at one layer: $G = FF^\top/(CHW)$ per
@@ -538,7 +538,7 @@ with torch.no_grad():
     johnson_table = torch.tensor([[sum(float(gram_style_loss(o[l], t[l])) for l in style_layers) for t in targets]
                                   for o in outs])
 fig, ax = plt.subplots(figsize=(4.2, 3.4))
-viz.heatmap(johnson_table.log10(), "log₁₀ style loss (your function)", ax=ax, symmetric=False, cmap="viridis")
+viz.heatmap(johnson_table.log10(), f"log₁₀ style loss ({drawn_by(gram_style_loss)})", ax=ax, symmetric=False, cmap="viridis")
 ax.set_xticks(range(len(cin_styles)), cin_styles, rotation=30)
 ax.set_yticks(range(len(cin_styles)), [f"output {k}" for k in range(len(cin_styles))])
 ax.set_xlabel("style image");
@@ -584,9 +584,9 @@ with torch.no_grad():
                  "grade(a) vs G(a)": float(lsgan_d(cgan.d_b(truth), fakes))}
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.6))
 axes[0].barh(list(cycle_numbers), list(cycle_numbers.values()))
-axes[0].set_xlabel("cycle loss (your function)")
+axes[0].set_xlabel(f"cycle loss ({drawn_by(cycle)})")
 axes[1].barh(list(d_numbers), list(d_numbers.values()))
-axes[1].set_xlabel("LSGAN discriminator loss (your function)")
+axes[1].set_xlabel(f"LSGAN discriminator loss ({drawn_by(lsgan_d)})")
 fig.tight_layout();
 
 # %% [markdown]
