@@ -55,7 +55,7 @@ viz.show_images([content, *styles.values()], titles=["content: chelsea", *style_
 # inputs. The figure after it is computed with your function.
 
 # %%
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 
 def my_adain(content_feat, style_feat, eps=1e-5):
@@ -313,7 +313,7 @@ shown_in = {"content": content, **styles}
 normalised = {n: instance_norm(x) for n, x in shown_in.items()}
 assert all(float(v.mean((2, 3)).abs().max()) < 1e-4 for v in normalised.values())
 viz.show_images([*shown_in.values(), *[(0.5 + 0.2 * v).clamp(0, 1) for v in normalised.values()]],
-                titles=[*shown_in, *[f"IN({n})" for n in shown_in]], ncols=len(shown_in), size=2.2);
+                titles=[*shown_in, *[f"IN({n}), {drawn_by(instance_norm)}" for n in shown_in]], ncols=len(shown_in), size=2.2);
 
 # %% [markdown]
 # **03.style_loss** — AdaIN's style loss at one layer: mean-squared error between
@@ -343,7 +343,7 @@ pos = np.arange(len(styles))
 ax.bar(pos - 0.2, before, 0.4, label="content vs style")
 ax.bar(pos + 0.2, after, 0.4, label="AdaIN on pixels vs style")
 ax.set_xticks(pos, list(styles))
-ax.set_ylabel("moment style loss (your function)")
+ax.set_ylabel(f"moment style loss ({drawn_by(moment_style_loss)})")
 ax.legend();
 
 # %% [markdown]
