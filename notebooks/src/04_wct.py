@@ -77,7 +77,7 @@ fig.tight_layout();
 # function (with a reference version until yours passes).
 
 # %%
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 
 def my_wct(content_f, style_f):
@@ -90,7 +90,7 @@ wct_step = use("04.wct", my_wct)
 pair_c, pair_s = data.pairs()[0]
 c2, s2 = data.load(pair_c, size=size).double(), data.load(pair_s, size=size).double()
 mine = wct_step(c2[0].flatten(1), s2[0].flatten(1)).reshape(c2.shape).clamp(0, 1)
-viz.show_images([c2, s2, mine], titles=[pair_c, pair_s, "WCT on pixels (this function)"], size=2.6)
+viz.show_images([c2, s2, mine], titles=[pair_c, pair_s, f"WCT on pixels ({drawn_by(wct_step)})"], size=2.6)
 # the output's colour covariance is the style's (up to the clamp to [0, 1])
 print(f"colour covariance: output vs style, relative difference "
       f"{float((T.covariance(mine)[0] - T.covariance(s2)[0]).norm() / T.covariance(s2)[0].norm()):.3f}")
@@ -363,7 +363,7 @@ for ax, (n, v) in zip(axes, covs.items()):
     im = ax.imshow(v.numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
     ax.set_xticks(range(3), list("RGB"))
     ax.set_yticks(range(3), list("RGB"))
-    ax.set_title(f"covariance: {n}")
+    ax.set_title(f"covariance: {n}\n({drawn_by(covariance)})", fontsize=9)
 fig.colorbar(im, ax=axes, fraction=0.02);
 
 # %% [markdown]
@@ -384,7 +384,7 @@ whiten = use("04.whiten", my_whiten)
 # %%
 white = whiten(c2[0].flatten(1))
 assert torch.allclose(covariance(white), torch.eye(3, dtype=white.dtype), atol=1e-6)
-viz.show_images([c2, (0.5 + 0.15 * white.reshape(c2.shape)).clamp(0, 1)], titles=[pair_c, "whitened"], size=2.6);
+viz.show_images([c2, (0.5 + 0.15 * white.reshape(c2.shape)).clamp(0, 1)], titles=[pair_c, f"whitened ({drawn_by(whiten)})"], size=2.6);
 
 # %% [markdown]
 # ## What to remember
