@@ -191,7 +191,7 @@ viz.show_images([content, y, exact, fast],
 
 # %%
 from stylelab import matting
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 
 def my_smooth(W, y, beta):
@@ -211,7 +211,7 @@ for ch in range(3):  # one colour channel at a time: the same system, three righ
     assert np.abs(r[0, ch].numpy().ravel() - expected).max() < 1e-8, "the image-level solver must match the textbook solve"
     yours[0, ch] = torch.from_numpy(expected).view(small, small)
 viz.show_images([cs, ys.clamp(0, 1), yours.clamp(0, 1)], size=2.2,
-                titles=[f"content, {small}²", "stylised y", "smoothed by your dense solve"]);
+                titles=[f"content, {small}²", "stylised y", f"smoothed: dense solve, {drawn_by(smooth_dense)}"]);
 r_cg = S.smooth(ys, cs, mode="cg", clamp=False, tol=1e-10, max_iter=5000)
 assert (r_cg - r).abs().max() < 1e-6, "CG and the direct solve must agree"
 
@@ -318,7 +318,7 @@ assert float((unpooled - crop)[at_switch].abs().max()) == 0  # exact where the m
 print(f"switches: {float(at_switch.double().mean()):.0%} of the pixels, where the unpooled map is exact; "
       f"mean |nearest − content| over the other pixels: {float((nearest - crop)[~at_switch].abs().mean()):.3f}")
 viz.show_images([crop, unpooled.clamp(0, 1), nearest.clamp(0, 1)], size=2.6,
-                titles=["content (crop)", "max-unpooled (your function)", "nearest (your function)"]);
+                titles=["content (crop)", f"max-unpooled ({drawn_by(max_unpool)})", f"nearest ({drawn_by(upsample_nearest)})"]);
 
 # %% [markdown]
 # ## What to remember
