@@ -73,7 +73,7 @@ import torch
 import stylelab
 from stylelab import bench, course, data, metrics, viz, weights
 from stylelab.device import get_device
-from stylelab.exercises import use
+from stylelab.exercises import drawn_by, use
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners below say it once per model
 torch.manual_seed(0)
@@ -371,11 +371,11 @@ for i, (n, (sv, d)) in enumerate(zip(names_, points)):
     ax.scatter(max(d, floor), sv, s=60 if i in front else 25, color="tab:red" if i in front else "tab:grey")
     ax.annotate(n, (max(d, floor), sv), fontsize=7, xytext=(3, 3), textcoords="offset points")
 line = sorted((max(points[i][1], floor), points[i][0]) for i in front)
-ax.step([x for x, _ in line], [y for _, y in line], where="post", color="tab:red", lw=1, label="Pareto front (your function)")
+ax.step([x for x, _ in line], [y for _, y in line], where="post", color="tab:red", lw=1, label=f"Pareto front ({drawn_by(pareto)})")
 ax.set_xscale("log")
 ax.invert_xaxis()
-ax.set_xlabel("Gram distance on pixels, your function  (→ more style)")
-ax.set_ylabel("box SSIM on luminance, your function")
+ax.set_xlabel(f"Gram distance on pixels, {drawn_by(gram_distance)}  (→ more style)")
+ax.set_ylabel(f"box SSIM on luminance, {drawn_by(ssim_box)}")
 ax.legend(fontsize=8)
 ax.set_title(f"{pairs[0][0]} × {pairs[0][1]}: {len(front)} of {len(points)} on the front", fontsize=9)
 print("on the front:", ", ".join(names_[i] for i in front))
