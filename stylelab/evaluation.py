@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from .device import follow
 from .stats import gram
 
-__all__ = ["ssim", "ssim_map", "gaussian_window", "gram_distance", "style_distance", "DEFAULT_STYLE_LAYERS"]
+__all__ = ["ssim", "ssim_map", "gaussian_window", "gram_distance", "style_distance", "pareto_front",
+           "DEFAULT_STYLE_LAYERS"]
 
 #: The style layers of Gatys et al. (2016) and of the WCT² evaluation.
 DEFAULT_STYLE_LAYERS: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -229,3 +230,17 @@ def style_distance(
     for wl, name in zip(w, layers):
         total = total + wl * gram_distance(fo[name], fs[name])
     return total
+
+
+# ============================================================================ the Pareto front
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Sorted indices of the non-dominated ``(ssim, style_distance)`` points (higher SSIM, lower distance win).
+
+    Point ``i`` is dominated when some ``j`` has ``ssim_j ≥ ssim_i`` and
+    ``distance_j ≤ distance_i`` with at least one strict; the front is the rest
+    (the methods no other method beats on both axes of the WCT² evaluation).
+    O(n²) comparisons: meant for a table of methods, not a point cloud.
+    """
+    pts = [(float(s), float(d)) for s, d in points]
+    return [i for i, (s, d) in enumerate(pts)
+            if not any(s2 >= s and d2 <= d and (s2 > s or d2 < d) for s2, d2 in pts)]

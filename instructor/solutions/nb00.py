@@ -20,5 +20,14 @@ def luminance_wrong(image):
     return image.mean(dim=1, keepdim=True)  # equal weights are not luminance
 
 
-SOLUTIONS = {"00.mean_colour": mean_colour, "00.luminance": luminance}
-WRONG = {"00.mean_colour": mean_colour_wrong, "00.luminance": luminance_wrong}
+def contrast(image):
+    y = luminance(image).flatten(1)
+    return ((y - y.mean(1, keepdim=True)) ** 2).mean(1).sqrt()
+
+
+def contrast_wrong(image):
+    return image.flatten(1).std(1)  # std of all channels (not the luminance), and N − 1
+
+
+SOLUTIONS = {"00.mean_colour": mean_colour, "00.luminance": luminance, "00.contrast": contrast}
+WRONG = {"00.mean_colour": mean_colour_wrong, "00.luminance": luminance_wrong, "00.contrast": contrast_wrong}

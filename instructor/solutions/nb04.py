@@ -39,7 +39,7 @@ def wct(content, style):
     cc, lc, ec = eig(content)
     _, ls, es = eig(style)
     whitened = ec @ torch.diag(lc ** -0.5) @ ec.T @ cc
-    return es @ torch.diag(ls ** 0.5) @ es.T @ whitened + style.mean(dim=1, keepdim=True)
+    return es @ torch.diag(ls.clamp_min(0) ** 0.5) @ es.T @ whitened + style.mean(dim=1, keepdim=True)  # rank-deficient style: λ ≈ −1e-16 → 0
 
 
 def wct_wrong(content, style):

@@ -28,6 +28,14 @@ def smooth_wrong(W, y, beta):
     return (1 - beta) * np.linalg.solve(np.eye(len(d)) - beta * S, y)
 
 
-SOLUTIONS = {"05.max_unpool": max_unpool, "05.smooth": smooth}
-WRONG = {"05.max_unpool": max_unpool_wrong, "05.smooth": smooth_wrong}
+def upsample_nearest(x):
+    return x.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+
+
+def upsample_nearest_wrong(x):
+    return x.repeat(1, 1, 2, 2)  # tiles the whole map 2×2 instead of repeating each value
+
+
+SOLUTIONS = {"05.max_unpool": max_unpool, "05.smooth": smooth, "05.upsample_nearest": upsample_nearest}
+WRONG = {"05.max_unpool": max_unpool_wrong, "05.smooth": smooth_wrong, "05.upsample_nearest": upsample_nearest_wrong}
 ORACLES = {"05.max_unpool": lambda p, i, s: F.max_unpool2d(p, i, 2, 2, output_size=s)}

@@ -36,6 +36,14 @@ def _laplacian_of_pixels(pixels, eps):
     return matting.laplacian(img, eps=eps).toarray()
 
 
-SOLUTIONS = {"06.window": window, "06.loss": loss}
-WRONG = {"06.window": window_wrong, "06.loss": loss_wrong}
+def loss_gradient(L, V):
+    return 2 * V @ L  # L is symmetric: ∂/∂V_c of V_c L V_cᵀ is 2 L V_c
+
+
+def loss_gradient_wrong(L, V):
+    return V @ L  # forgot the factor 2
+
+
+SOLUTIONS = {"06.window": window, "06.loss": loss, "06.loss_gradient": loss_gradient}
+WRONG = {"06.window": window_wrong, "06.loss": loss_wrong, "06.loss_gradient": loss_gradient_wrong}
 ORACLES = {"06.window": _laplacian_of_pixels}

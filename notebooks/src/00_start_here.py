@@ -97,13 +97,18 @@ viz.show_images(
 # compares your function's output on fixed, seeded inputs with **stored reference
 # numbers** (`stylelab/exercises/reference/`), and the notebook then **uses your
 # function** for its next figure. Until you replace the `NotImplementedError`, the
-# check reminds you and the figure is drawn with the library's function instead —
-# the cell says which one it used. A wrong answer stops with an error and a hint.
+# check reminds you and the figure is drawn with a reference version instead — the
+# cell says so. A wrong answer stops with an error and a hint. While your function is
+# checked, the library function that would answer the exercise in one call is
+# switched off: calling it fails with "write it yourself".
 #
-# Try it. First a plain check: the mean colour of a batch of images.
+# Try it. First the mean colour of a batch of images, `(B, 3, H, W)` → `(B, 3)`: the
+# swatches below are painted with your function.
 
 # %%
-from stylelab.exercises import check, use
+import torch
+
+from stylelab.exercises import drawn_by, use
 
 
 def my_mean_colour(image):
@@ -111,15 +116,16 @@ def my_mean_colour(image):
     raise NotImplementedError  # your code here
 
 
-check("00.mean_colour", my_mean_colour)
+mean_colour = use("00.mean_colour", my_mean_colour)
 
+# %%
+swatches = [mean_colour(data.load(n, size=size))[0][:, None, None].expand(3, 8, 8) for n in shown]
+viz.show_images(swatches, titles=[f"mean colour of {n}" for n in shown[:-1]] + [f"{shown[-1]} ({drawn_by(mean_colour)})"], ncols=6, size=1.5);
 
 # %% [markdown]
-# Now one the notebook uses: the luminance $Y = 0.299R + 0.587G + 0.114B$ (ITU-R
-# BT.601), the brightness channel that notebook 02 keeps when it preserves a
-# photo's colours. `use` returns your function once it passes, and until then the
-# library's `stylelab.colour.luminance`; the figure below is drawn with whichever
-# it returned.
+# Now the luminance $Y = 0.299R + 0.587G + 0.114B$ (ITU-R BT.601), the brightness
+# channel that notebook 02 keeps when it preserves a photo's colours. The figure
+# below is drawn with whichever function `use` returned.
 
 # %%
 def my_luminance(image):
@@ -127,12 +133,37 @@ def my_luminance(image):
     raise NotImplementedError  # your code here
 
 
-luminance = use("00.luminance", my_luminance, fallback=stylelab.colour.luminance)
+luminance = use("00.luminance", my_luminance)
 
 # %%
 greys = [luminance(data.load(n, size=size))[0, 0] for n in shown]
 assert all(g.dim() == 2 and 0 <= float(g.min()) and float(g.max()) <= 1 for g in greys)
-viz.show_images(greys, titles=[f"Y of {n}" for n in shown], ncols=3, size=2.5, cmap="gray");
+viz.show_images(greys, titles=[f"Y of {n} ({drawn_by(luminance)})" for n in shown], ncols=3, size=2.5, cmap="gray");
+
+# %% [markdown]
+# Last, the RMS contrast of an image: the standard deviation of its luminance over
+# the pixels (population, divide by H·W), `(B, 3, H, W)` → `(B,)`. Use your
+# `luminance` (or the one `use` gave you). The bar chart ranks the course images by it.
+
+# %%
+def my_contrast(image):
+    """Return the RMS contrast (std of the luminance over H·W) of (B, 3, H, W) images as (B,)."""
+    raise NotImplementedError  # your code here
+
+
+contrast = use("00.contrast", my_contrast)
+
+# %%
+import matplotlib.pyplot as plt
+
+names = data.names("content") + data.names("style_art")
+values = torch.cat([contrast(data.load(n, size=size)) for n in names])
+order = values.argsort(descending=True).tolist()
+fig, ax = plt.subplots(figsize=(7, 2.5))
+ax.bar([names[i] for i in order], [float(values[i]) for i in order])
+ax.set_ylabel("RMS contrast of Y")
+ax.tick_params(axis="x", rotation=60)
+ax.set_title(f"Course images by contrast ({drawn_by(contrast)})");
 
 # %% [markdown]
 # ## Running the course

@@ -36,7 +36,6 @@ import torch
 
 from stylelab import course, data, encoders, losses, viz, visualise, weights
 from stylelab.exercises import use
-from stylelab.exercises.nb01b import fallback
 
 torch.manual_seed(0)
 trained = weights.is_installed("squeezenet1_1")
@@ -98,7 +97,7 @@ def my_saliency(model, image, target):
     raise NotImplementedError  # your code here
 
 
-saliency = use("01b.saliency", my_saliency, fallback=fallback("01b.saliency"), fallback_name="reference version")
+saliency = use("01b.saliency", my_saliency)
 
 # %%
 maps = {n: saliency(model, photos[n], torch.tensor([label[n]]))[0].detach() for n in photo_names}
@@ -165,7 +164,7 @@ def my_class_loss(model, image, target, l2):
     raise NotImplementedError  # your code here
 
 
-class_loss = use("01b.class_loss", my_class_loss, fallback=fallback("01b.class_loss"), fallback_name="reference version")
+class_loss = use("01b.class_loss", my_class_loss)
 
 # %%
 vis_size = course.pick(full=160, fast=64)
@@ -231,8 +230,7 @@ def my_inversion_loss(features, target):
     raise NotImplementedError  # your code here
 
 
-inversion_loss = use("01b.inversion_loss", my_inversion_loss, fallback=fallback("01b.inversion_loss"),
-                     fallback_name="reference version")
+inversion_loss = use("01b.inversion_loss", my_inversion_loss)
 
 # %%
 inv_size = course.pick(full=128, fast=48)
@@ -289,8 +287,7 @@ def my_fooling_step(model, image, target, lr):
     raise NotImplementedError  # your code here
 
 
-fooling_step = use("01b.fooling_step", my_fooling_step, fallback=fallback("01b.fooling_step"),
-                   fallback_name="reference version")
+fooling_step = use("01b.fooling_step", my_fooling_step)
 
 # %%
 fool_target = classes.index("goldfish")

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from stylelab import colour, course, data, encoders, losses, optim, stats, viz, weights
-from stylelab.exercises import check, use
+from stylelab.exercises import drawn_by, use
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
@@ -100,7 +100,7 @@ def my_gatys_loss(feats, content_targets, style_targets, alpha, beta):
     raise NotImplementedError  # your code here
 
 
-gatys_loss = use("02.gatys_loss", my_gatys_loss, fallback=gatys.paper_loss)
+gatys_loss = use("02.gatys_loss", my_gatys_loss)
 
 # %% [markdown]
 # ### Exercise 02.closure — write the L-BFGS closure
@@ -110,16 +110,15 @@ gatys_loss = use("02.gatys_loss", my_gatys_loss, fallback=gatys.paper_loss)
 # gradient. Write `make_closure(optimizer, x, loss_fn)` returning such a function:
 # keep the pixels in $[0, 1]$ (clamp `x` in place, without recording the operation for
 # autograd), clear the gradients left from the previous evaluation, evaluate
-# `loss_fn(x)`, backpropagate, return the loss. The library's version,
-# `stylelab.optim.make_closure`, is the closure every optimisation in stylelab
-# (`gatys.run`, DPST) runs.
+# `loss_fn(x)`, backpropagate, return the loss. The library runs the same closure in
+# every optimisation in stylelab (`gatys.run`, DPST).
 
 # %%
 def my_make_closure(optimizer, x, loss_fn):
     raise NotImplementedError  # your code here
 
 
-make_closure = use("02.closure", my_make_closure, fallback=optim.make_closure)
+make_closure = use("02.closure", my_make_closure)
 
 # %% [markdown]
 # Now the whole method in a dozen lines, with *your* loss and closure (or the
@@ -161,12 +160,12 @@ first_image, first_history = optimise_pixels(paper_objective, content, main_step
 vgg_seconds = (time.perf_counter() - t0) / len(first_history)  # per evaluation, for the SqueezeNet comparison below
 assert first_history[-1] < first_history[0]
 fig, axes = plt.subplots(1, 4, figsize=(13, 3.2))
-for ax, img, t in zip(axes, [content, style, first_image], ["content", "style", f"result on {net} ({len(first_history)} evaluations)"]):
+for ax, img, t in zip(axes, [content, style, first_image], ["content", "style", f"result on {net} ({len(first_history)} evaluations, closure: {drawn_by(make_closure)})"]):
     ax.imshow(viz.to_numpy_image(img))
     ax.set_title(t)
     ax.axis("off")
 viz.plot_curves({"total loss": first_history}, xlabel="evaluation", ax=axes[3])
-axes[3].set_title("your loss, minimised");
+axes[3].set_title(f"loss ({drawn_by(gatys_loss)}), minimised");
 
 # %% [markdown]
 # ## The content/style trade-off
@@ -454,17 +453,27 @@ viz.show_images([res.image], titles=[f"{net} explorer: β/α = 10^{used['log_rat
 #
 # **02.total_variation** — the squared total variation $\sum (x_{i,j+1}-x_{i,j})^2 + \sum (x_{i+1,j}-x_{i,j})^2$
 # of a batch of images `(B, C, H, W)` (a sum, not a mean). Adding $\gamma\,\mathrm{TV}$
-# (`tv_weight=`) smooths away high-frequency noise.
+# (`tv_weight=`) smooths away high-frequency noise. The run after it adds your TV to
+# your loss and optimises again from the content, with your closure.
 
 # %%
-from stylelab.exercises import check
-
-
 def my_total_variation(image):
     raise NotImplementedError  # your code here
 
 
-check("02.total_variation", my_total_variation)
+total_variation = use("02.total_variation", my_total_variation)
+
+# %%
+with torch.no_grad():  # γ chosen so that γ·TV(content) is a tenth of the loss at the start
+    tv_weight = 0.1 * start_loss / float(total_variation(content))
+tv_image, tv_history = optimise_pixels(
+    lambda f: paper_objective(f) + tv_weight * total_variation(f["image"]), content, main_steps,
+    features=lambda image: {**encoder(image, layers=layers), "image": image})
+assert tv_history[-1] < tv_history[0]
+tv_before, tv_after = float(total_variation(first_image)), float(total_variation(tv_image))
+viz.show_images([first_image, tv_image],
+                titles=[f"{net}: no TV (TV = {tv_before:.3g})", f"+ γ·TV ({drawn_by(total_variation)}), γ = {tv_weight:.3g} (TV = {tv_after:.3g})"],
+                size=3);
 
 # %% [markdown]
 # **02.match_histogram** — for two 1-D tensors of the same length, give `x` the values
@@ -475,7 +484,27 @@ def my_match_histogram(x, target):
     raise NotImplementedError  # your code here
 
 
-check("02.match_histogram", my_match_histogram)
+match_histogram = use("02.match_histogram", my_match_histogram)
+
+# %% [markdown]
+# Applied to each colour channel of the content with the style's values of that channel
+# (resampled to the content's number of pixels): the content's layout with the style's
+# colour histograms, the pixel-space version of the histogram loss.
+
+# %%
+def match_channels(image, target):
+    out = torch.empty_like(image)
+    for ch in range(3):
+        x, t = image[0, ch].flatten(), target[0, ch].flatten().sort().values
+        t = t[torch.linspace(0, len(t) - 1, len(x)).round().long()]  # the style's quantiles at the content's count
+        out[0, ch] = match_histogram(x, t).view_as(image[0, ch])
+    return out
+
+
+matched = match_channels(content, style)
+assert torch.allclose(matched[0, 0].flatten().sort().values.mean(), style[0, 0].mean(), atol=0.02)
+viz.show_images([content, style, matched], titles=["content", "style", f"style's channel histograms ({drawn_by(match_histogram)})"],
+                size=2.6);
 
 # %% [markdown]
 # ## What to remember

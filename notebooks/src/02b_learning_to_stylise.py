@@ -482,14 +482,35 @@ viz.show_images([row(held_out[:4]), row(fake_b[:4]), row(truth[:4]), row(back[:4
 # Biased variance, `eps` inside the square root.
 
 # %%
-from stylelab.exercises import check, use
+from stylelab.exercises import drawn_by, use
 
 
 def my_cin(x, gamma, beta, weights, eps=1e-5):
     raise NotImplementedError  # your code here
 
 
-check("02b.cin", my_cin)
+cin = use("02b.cin", my_cin)
+
+# %% [markdown]
+# The half-and-half mix of the first two styles, drawn by the CIN network trained above
+# with every one of its CIN layers computed by your function (its own tables, your
+# arithmetic), beside the network's own layers.
+
+# %%
+half = torch.tensor([0.5, 0.5] + [0.0] * (len(cin_styles) - 2))
+cin_layers = [m for m in cin_net.modules() if isinstance(m, ConditionalInstanceNorm2d)]
+for m in cin_layers:
+    m.forward = lambda x, style=0, m=m: cin(x, m.weight, m.bias, half.to(x.dtype), m.eps)
+try:
+    with torch.no_grad():
+        mix_yours = J.stylize(cin_net, content, 0)
+finally:
+    for m in cin_layers:
+        del m.forward
+mix_network = J.stylize(cin_net, content, half)
+mix_gap = float((mix_yours - mix_network).abs().max())
+viz.show_images([mix_yours, mix_network], size=2.6,
+                titles=[f"½ {cin_styles[0]} + ½ {cin_styles[1]}: CIN by {drawn_by(cin)}", f"the network's CIN (max diff {mix_gap:.1e})"]);
 
 # %% [markdown]
 # **02b.gram_style_loss** — Johnson's style loss at one layer: $G = FF^\top/(CHW)$ per
@@ -501,7 +522,27 @@ def my_gram_style_loss(out_feat, style_feat):
     raise NotImplementedError  # your code here
 
 
-check("02b.gram_style_loss", my_gram_style_loss)
+gram_style_loss = use("02b.gram_style_loss", my_gram_style_loss)
+
+# %% [markdown]
+# With your loss, summed over the style layers: each CIN output against each style.
+# A network that learned its styles has the smallest number of each row on the diagonal.
+
+# %%
+with torch.no_grad():
+    def style_feats(img):
+        return encoder(img, layers=list(style_layers))
+
+    outs = [style_feats(J.stylize(cin_net, content, k)) for k in range(len(cin_styles))]
+    targets = [style_feats(img) for img in cin_images]
+    johnson_table = torch.tensor([[sum(float(gram_style_loss(o[l], t[l])) for l in style_layers) for t in targets]
+                                  for o in outs])
+fig, ax = plt.subplots(figsize=(4.2, 3.4))
+viz.heatmap(johnson_table.log10(), f"log₁₀ style loss ({drawn_by(gram_style_loss)})", ax=ax, symmetric=False, cmap="viridis")
+ax.set_xticks(range(len(cin_styles)), cin_styles, rotation=30)
+ax.set_yticks(range(len(cin_styles)), [f"output {k}" for k in range(len(cin_styles))])
+ax.set_xlabel("style image");
+print("diagonal is each row's minimum:", [int(johnson_table[k].argmin()) == k for k in range(len(cin_styles))])
 
 # %% [markdown]
 # **02b.cycle_loss** — CycleGAN's cycle-consistency loss for generators `G` (A→B) and
@@ -512,8 +553,13 @@ def my_cycle_loss(G, F, a, b):
     raise NotImplementedError  # your code here
 
 
-cycle = use("02b.cycle_loss", my_cycle_loss, fallback=CG.cycle_loss)
-print(f"cycle loss of the exact inverse pair: {float(cycle(G_exact, F_exact, xa, xb)):.1e}")
+cycle = use("02b.cycle_loss", my_cycle_loss)
+real_b = domain_b[: len(held_out)]
+with torch.no_grad():
+    cycle_numbers = {"exact inverse pair": float(cycle(G_exact, F_exact, xa, xb)),
+                     "trained CycleGAN": float(cycle(cgan.a_to_b, cgan.b_to_a, held_out, real_b)),
+                     "F = G (no inverse)": float(cycle(G_exact, G_exact, xa, xb))}
+assert cycle_numbers["exact inverse pair"] < 1e-6
 
 # %% [markdown]
 # **02b.lsgan_d** — the least-squares discriminator loss from real and fake scores
@@ -524,7 +570,24 @@ def my_lsgan_d(real_scores, fake_scores):
     raise NotImplementedError  # your code here
 
 
-check("02b.lsgan_d", my_lsgan_d)
+lsgan_d = use("02b.lsgan_d", my_lsgan_d)
+
+# %% [markdown]
+# Both of your losses on the networks above: the cycle loss of three generator pairs, and
+# the trained discriminator $D_B$'s loss when its "real" batch is real domain-$B$ crops
+# or the true grade of the held-out crops, against $G$'s fakes.
+
+# %%
+with torch.no_grad():
+    fakes = cgan.d_b(cgan.a_to_b(held_out))
+    d_numbers = {"real B vs G(a)": float(lsgan_d(cgan.d_b(real_b), fakes)),
+                 "grade(a) vs G(a)": float(lsgan_d(cgan.d_b(truth), fakes))}
+fig, axes = plt.subplots(1, 2, figsize=(9, 2.6))
+axes[0].barh(list(cycle_numbers), list(cycle_numbers.values()))
+axes[0].set_xlabel(f"cycle loss ({drawn_by(cycle)})")
+axes[1].barh(list(d_numbers), list(d_numbers.values()))
+axes[1].set_xlabel(f"LSGAN discriminator loss ({drawn_by(lsgan_d)})")
+fig.tight_layout();
 
 # %% [markdown]
 # **02b.break_even** — the number of images after which training a network is cheaper
@@ -536,8 +599,7 @@ def my_break_even(train_seconds, optimise_seconds, network_seconds):
     raise NotImplementedError  # your code here
 
 
-break_even = use("02b.break_even", my_break_even,
-                 fallback=lambda t, a, b: math.ceil(t / (a - b)), fallback_name="⌈T / (t_opt − t_net)⌉")
+break_even = use("02b.break_even", my_break_even)
 print(f"break-even for this notebook's run: {break_even(train_seconds, t_opt.seconds, t_net.seconds)} images")
 
 # %% [markdown]

@@ -55,14 +55,14 @@ viz.show_images([content, *styles.values()], titles=["content: chelsea", *style_
 # inputs. The figure after it is computed with your function.
 
 # %%
-from stylelab.exercises import check, use
+from stylelab.exercises import drawn_by, use
 
 
 def my_adain(content_feat, style_feat, eps=1e-5):
     raise NotImplementedError  # your code here
 
 
-adain = use("03.adain", my_adain, fallback=T.adain)
+adain = use("03.adain", my_adain)
 
 # %%
 pixel_adain = {n: adain(content, s).clamp(0, 1) for n, s in styles.items()}
@@ -297,15 +297,23 @@ assert len(history["total"]) == steps and all(torch.isfinite(torch.tensor(histor
 # Replace each `raise NotImplementedError` with your code and run the cell.
 #
 # **03.instance_norm** — instance normalisation with the *biased* variance and
-# `eps` inside the square root (what `torch.nn.functional.instance_norm` does).
+# `eps` inside the square root. The figure after it normalises the course images' pixels
+# with your function (shown as 0.5 + 0.2·IN(x)): the palettes are gone, the layouts stay.
 
 # %%
-def instance_norm(x, eps=1e-5):
+def my_instance_norm(x, eps=1e-5):
     """x: (B, C, H, W) → each sample's each channel normalised to mean 0, std 1."""
     raise NotImplementedError  # your code here
 
 
-check("03.instance_norm", instance_norm)
+instance_norm = use("03.instance_norm", my_instance_norm)
+
+# %%
+shown_in = {"content": content, **styles}
+normalised = {n: instance_norm(x) for n, x in shown_in.items()}
+assert all(float(v.mean((2, 3)).abs().max()) < 1e-4 for v in normalised.values())
+viz.show_images([*shown_in.values(), *[(0.5 + 0.2 * v).clamp(0, 1) for v in normalised.values()]],
+                titles=[*shown_in, *[f"IN({n}), {drawn_by(instance_norm)}" for n in shown_in]], ncols=len(shown_in), size=2.2);
 
 # %% [markdown]
 # **03.style_loss** — AdaIN's style loss at one layer: mean-squared error between
@@ -313,11 +321,30 @@ check("03.instance_norm", instance_norm)
 # (unbiased variance + `eps`).
 
 # %%
-def moment_style_loss(gen_feat, style_feat, eps=1e-5):
+def my_moment_style_loss(gen_feat, style_feat, eps=1e-5):
     raise NotImplementedError  # your code here
 
 
-check("03.style_loss", moment_style_loss)
+moment_style_loss = use("03.style_loss", my_moment_style_loss)
+
+# %% [markdown]
+# Your loss on pixels, for each style: the content against the style, and AdaIN's
+# pixel output (above) against the style. AdaIN matches exactly these moments, so its
+# bar is near zero — what is left comes from clipping to [0, 1].
+
+# %%
+import numpy as np
+
+before = [float(moment_style_loss(content, s)) for s in styles.values()]
+after = [float(moment_style_loss(pixel_adain[n], s)) for n, s in styles.items()]
+assert all(a < b for a, b in zip(after, before))
+fig, ax = plt.subplots(figsize=(6, 2.6))
+pos = np.arange(len(styles))
+ax.bar(pos - 0.2, before, 0.4, label="content vs style")
+ax.bar(pos + 0.2, after, 0.4, label="AdaIN on pixels vs style")
+ax.set_xticks(pos, list(styles))
+ax.set_ylabel(f"moment style loss ({drawn_by(moment_style_loss)})")
+ax.legend();
 
 # %% [markdown]
 # ## What to remember

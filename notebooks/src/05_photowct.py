@@ -186,28 +186,32 @@ viz.show_images([content, y, exact, fast],
 # **Exercise 05.smooth** — write the textbook solve: given a dense affinity `W` (N×N
 # NumPy array), a vector `y` (N,) and β, return $r = (1-\beta)(I-\beta S)^{-1}y$ with
 # $S = D^{-1/2}WD^{-1/2}$, $D = \mathrm{diag}(W\mathbf 1)$. The next cell checks the
-# library's image-level solvers against *your* function (against the library's
-# `smoothing.solve_affinity` until yours passes).
+# library's image-level solvers against *your* function (against a reference version
+# until yours passes), and shows the smoothed channels your function computed.
 
 # %%
 from stylelab import matting
-from stylelab.exercises import check, use
+from stylelab.exercises import drawn_by, use
 
 
 def my_smooth(W, y, beta):
     raise NotImplementedError  # your code here
 
 
-smooth_dense = use("05.smooth", my_smooth, fallback=S.solve_affinity)
+smooth_dense = use("05.smooth", my_smooth)
 
 # %%
 small = 24
 cs, ys = F.interpolate(c64, size=(small, small), mode="area"), F.interpolate(y64, size=(small, small), mode="area")
 r = S.smooth(ys, cs, mode="direct", clamp=False)
 Wm = matting.affinity(cs).toarray()
+yours = torch.zeros_like(ys)
 for ch in range(3):  # one colour channel at a time: the same system, three right-hand sides
     expected = smooth_dense(Wm, ys[0, ch].numpy().ravel(), 0.9999)
     assert np.abs(r[0, ch].numpy().ravel() - expected).max() < 1e-8, "the image-level solver must match the textbook solve"
+    yours[0, ch] = torch.from_numpy(expected).view(small, small)
+viz.show_images([cs, ys.clamp(0, 1), yours.clamp(0, 1)], size=2.2,
+                titles=[f"content, {small}²", "stylised y", f"smoothed: dense solve, {drawn_by(smooth_dense)}"]);
 r_cg = S.smooth(ys, cs, mode="cg", clamp=False, tol=1e-10, max_iter=5000)
 assert (r_cg - r).abs().max() < 1e-6, "CG and the direct solve must agree"
 
@@ -287,7 +291,34 @@ def my_unpool(pooled, indices, size):
     raise NotImplementedError  # your code here
 
 
-check("05.max_unpool", my_unpool)
+max_unpool = use("05.max_unpool", my_unpool)
+
+# %% [markdown]
+# **05.upsample_nearest** — the other way up: nearest-neighbour upsampling by 2, each value
+# copied into its 2×2 block, `(B, C, h, w)` → `(B, C, 2h, 2w)`.
+
+# %%
+def my_upsample_nearest(x):
+    raise NotImplementedError  # your code here
+
+
+upsample_nearest = use("05.upsample_nearest", my_upsample_nearest)
+
+# %% [markdown]
+# Both of your functions on the content's pixels pooled 2×2 (a crop, enlarged): the
+# unpooled map puts each maximum back where it was and leaves the rest 0; nearest
+# upsampling spreads it over its block, right at the switch and approximate elsewhere.
+
+# %%
+crop = c64[..., : 2 * (min(c64.shape[-2:]) // 4), : 2 * (min(c64.shape[-2:]) // 4)]
+pooled, switches = F.max_pool2d(crop, 2, 2, return_indices=True)
+unpooled, nearest = max_unpool(pooled, switches, tuple(crop.shape[-2:])), upsample_nearest(pooled)
+at_switch = unpooled != 0
+assert float((unpooled - crop)[at_switch].abs().max()) == 0  # exact where the maxima were
+print(f"switches: {float(at_switch.double().mean()):.0%} of the pixels, where the unpooled map is exact; "
+      f"mean |nearest − content| over the other pixels: {float((nearest - crop)[~at_switch].abs().mean()):.3f}")
+viz.show_images([crop, unpooled.clamp(0, 1), nearest.clamp(0, 1)], size=2.6,
+                titles=["content (crop)", f"max-unpooled ({drawn_by(max_unpool)})", f"nearest ({drawn_by(upsample_nearest)})"]);
 
 # %% [markdown]
 # ## What to remember

@@ -63,7 +63,7 @@ import torch.nn.functional as F
 import stylelab
 from stylelab import course, data, video, viz, wavelets, weights
 from stylelab.device import get_device
-from stylelab.exercises import check, use
+from stylelab.exercises import drawn_by, use
 from stylelab.methods import wct2
 from stylelab.widgets.subbands import SubbandExplorer
 
@@ -104,22 +104,22 @@ viz.show_images([x, from_max, from_avg, rec],
 # %% [markdown]
 # **Exercise 07.haar_ll** — Haar analysis by hand: compute the LL band of `x`
 # `(B, C, H, W)` (even sides) with strided slicing, no convolution. The next figure
-# builds a three-level LL pyramid with *your* function (with the library's until yours
-# passes).
+# builds a three-level LL pyramid with *your* function (with a reference version until
+# yours passes).
 
 # %%
 def my_ll(x):
     raise NotImplementedError  # your code here
 
 
-haar_ll = use("07.haar_ll", my_ll, fallback=lambda x: wavelets.haar_dwt(x)[0], fallback_name="stylelab.wavelets.haar_dwt(x)[0]")
+haar_ll = use("07.haar_ll", my_ll)
 
 # %%
 pyramid = [x]
 for _ in range(3):
     pyramid.append(haar_ll(pyramid[-1]))
 # LL_k is 2^k × the average of a 2^k × 2^k block: divide by 2^k to display it in [0, 1]
-viz.show_images([p / 2 ** k for k, p in enumerate(pyramid)], [f"LL{k}" if k else "image" for k in range(4)], size=2.2)
+viz.show_images([p / 2 ** k for k, p in enumerate(pyramid)], [f"LL{k} ({drawn_by(haar_ll)})" if k else "image" for k in range(4)], size=2.2)
 assert all(torch.allclose(pyramid[k + 1], 2 * F.avg_pool2d(pyramid[k], 2), atol=1e-5) for k in range(3))
 
 # %% [markdown]
@@ -416,7 +416,21 @@ def my_inverse(LL, LH, HL, HH):
     raise NotImplementedError  # your code here
 
 
-check("07.haar_inverse", my_inverse)
+haar_inverse = use("07.haar_inverse", my_inverse)
+
+# %% [markdown]
+# Your inverse on the picture of section 1: from all four bands, and from the LL band
+# alone (details set to 0) — each 2×2 block then gets one value: block edges appear.
+
+# %%
+bands = wavelets.haar_dwt(x)
+zeros = [torch.zeros_like(b) for b in bands[1:]]
+back_all, back_ll = haar_inverse(*bands), haar_inverse(bands[0], *zeros)
+print(f"max |all bands → inverse − x| = {float((back_all - x).abs().max()):.1e}; "
+      f"mean |LL only → inverse − x| = {float((back_ll - x).abs().mean()):.3f}")
+assert torch.allclose(back_all, x, atol=1e-5)
+viz.show_images([x, back_all, back_ll.clamp(0, 1)], ["original", f"all four bands → inverse ({drawn_by(haar_inverse)})",
+                                                     f"LL only → inverse (2×2 blocks)"], size=2.6);
 
 # %% [markdown]
 # **07.temporal_change** — for frames (T, 3, H, W), return the T − 1 values
@@ -427,7 +441,21 @@ def my_temporal_change(frames):
     raise NotImplementedError  # your code here
 
 
-check("07.temporal_change", my_temporal_change)
+temporal_change = use("07.temporal_change", my_temporal_change)
+
+# %% [markdown]
+# Your function on the video of section 7: the change between consecutive frames of the
+# input and of each output.
+
+# %%
+changes = {"input": temporal_change(frames.cpu())}
+changes.update({name: temporal_change(out.cpu()) for name, out in results.items()})
+fig, ax = plt.subplots(figsize=(6, 2.8))
+for name, v in changes.items():
+    ax.plot(range(1, len(v) + 1), v.numpy(), "o-", label=name, lw=2.5 if name == "input" else 1)
+ax.set_xlabel("frame t")
+ax.set_ylabel(f"mean |V[t] − V[t−1]| ({drawn_by(temporal_change)})", fontsize=8)
+ax.legend(fontsize=7);
 
 # %% [markdown]
 # ## What to remember

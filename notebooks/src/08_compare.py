@@ -73,7 +73,7 @@ import torch
 import stylelab
 from stylelab import bench, course, data, metrics, viz, weights
 from stylelab.device import get_device
-from stylelab.exercises import check
+from stylelab.exercises import drawn_by, use
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners below say it once per model
 torch.manual_seed(0)
@@ -338,7 +338,7 @@ def my_ssim_box(x, y):
     raise NotImplementedError  # your code here
 
 
-check("08.ssim_box", my_ssim_box);
+ssim_box = use("08.ssim_box", my_ssim_box)
 
 # %% [markdown]
 # **08.gram_distance** — the Gram style distance E_l of one layer for `(1, C, H, W)`
@@ -349,7 +349,7 @@ def my_gram_distance(output_feat, style_feat):
     raise NotImplementedError  # your code here
 
 
-check("08.gram_distance", my_gram_distance);
+gram_distance = use("08.gram_distance", my_gram_distance)
 
 # %% [markdown]
 # **08.pareto** — given a list of `(ssim, style_distance)` points, return the sorted
@@ -361,7 +361,39 @@ def my_pareto(points):
     raise NotImplementedError  # your code here
 
 
-check("08.pareto", my_pareto);
+pareto = use("08.pareto", my_pareto)
+
+# %% [markdown]
+# All three together on the first pair of the comparison above: every method's box SSIM
+# on the grey (luminance) channel and its Gram distance on the pixels (C = 3), both with
+# your functions, and the Pareto front your `pareto` finds among the methods.
+
+# %%
+from stylelab import colour
+
+c0 = data.load(pairs[0][0], size=(size, size)).double()
+s0 = data.load(pairs[0][1], size=(size, size)).double()
+candidates = {title(k): outputs[0, k].detach().cpu().double() for k in runners}
+candidates.update({"content itself": c0, "style itself": s0})
+names_ = list(candidates)
+points = [(float(ssim_box(colour.luminance(c0), colour.luminance(img))), float(gram_distance(img, s0)))
+          for img in candidates.values()]
+front = pareto(points)
+assert names_.index("content itself") in front and names_.index("style itself") in front  # each wins one axis
+floor = min(d for _, d in points if d > 0) / 10
+fig, ax = plt.subplots(figsize=(7, 4.2))
+for i, (n, (sv, d)) in enumerate(zip(names_, points)):
+    ax.scatter(max(d, floor), sv, s=60 if i in front else 25, color="tab:red" if i in front else "tab:grey")
+    ax.annotate(n, (max(d, floor), sv), fontsize=7, xytext=(3, 3), textcoords="offset points")
+line = sorted((max(points[i][1], floor), points[i][0]) for i in front)
+ax.step([x for x, _ in line], [y for _, y in line], where="post", color="tab:red", lw=1, label=f"Pareto front ({drawn_by(pareto)})")
+ax.set_xscale("log")
+ax.invert_xaxis()
+ax.set_xlabel(f"Gram distance on pixels, {drawn_by(gram_distance)}  (→ more style)")
+ax.set_ylabel(f"box SSIM on luminance, {drawn_by(ssim_box)}")
+ax.legend(fontsize=8)
+ax.set_title(f"{pairs[0][0]} × {pairs[0][1]}: {len(front)} of {len(points)} on the front", fontsize=9)
+print("on the front:", ", ".join(names_[i] for i in front))
 
 # %% [markdown]
 # ## What to remember

@@ -21,13 +21,22 @@ In a notebook, the student's function is checked and then *used*::
     def my_gram(features):
         raise NotImplementedError  # your code here
 
-    gram = use("01.gram", my_gram, fallback=stylelab.stats.gram)   # the next figure calls gram(...)
+    gram = use("01.gram", my_gram)   # the next figure calls gram(...)
 
 :func:`use` returns the student's function once it passes, and until then the
-fallback (the library), saying so on screen. :func:`check` only checks. A
-stub that still raises ``NotImplementedError`` prints a reminder and does not
-fail (so notebooks run end to end in CI); a wrong answer raises an
-``AssertionError`` with the hint.
+exercise's registered ``fallback`` (a reference version), saying on screen that
+the figure is not drawn with the student's function yet — without naming the
+library function that answers the exercise. :func:`check` only checks (the
+tests call it; notebooks always :func:`use`). A stub that still raises
+``NotImplementedError`` prints a reminder and does not fail (so notebooks run
+end to end in CI); a wrong answer raises an ``AssertionError`` with the hint.
+
+**The answer is not one call away.** An exercise lists the library functions
+that answer it (``answers=``); while a student's function is checked they are
+switched off (their code is replaced, so every reference to them refuses with
+"write it yourself — this exercise is about how it works"), and
+``return stylelab.stats.gram(f)`` fails ``01.gram``. They are restored when the
+check ends, so the notebook's later cells (and the fallback) work as before.
 
 Optional per-exercise settings: ``run(student, *inputs)`` when the student's
 function is not simply called on the inputs (e.g. a closure factory driven by
@@ -42,7 +51,10 @@ those the solution gives (and agree with the library, where it has the function)
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -50,7 +62,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["exercise", "check", "use", "get", "EXERCISES", "Exercise", "REFERENCE_DIR", "encode_case", "load_reference"]
+__all__ = ["exercise", "check", "use", "drawn_by", "get", "switched_off", "EXERCISES", "Exercise", "REFERENCE_DIR", "encode_case", "load_reference"]
 
 #: Where the stored reference numbers live (one ``nbNN.npz`` per notebook).
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -69,6 +81,8 @@ class Exercise:
     output: Callable[[Any], Any] | None = None
     extra: Callable[..., None] | None = None
     what: str = "result"
+    answers: tuple[Callable, ...] = ()
+    fallback: Callable | None = None
     meta: dict = field(default_factory=dict)
 
     @property
@@ -86,12 +100,23 @@ class Exercise:
 EXERCISES: dict[str, Exercise] = {}
 
 
-def exercise(id: str, *, hint: str, rtol: float = 1e-6, atol: float = 1e-8, run: Callable | None = None,
-             output: Callable | None = None, extra: Callable | None = None, what: str = "result"):
-    """Register the decorated ``cases()`` function as exercise ``id`` (``"NN.name"``)."""
+def exercise(id: str, *, hint: str, fallback: Callable, answers: tuple[Callable, ...] = (), rtol: float = 1e-6,
+             atol: float = 1e-8, run: Callable | None = None, output: Callable | None = None,
+             extra: Callable | None = None, what: str = "result"):
+    """Register the decorated ``cases()`` function as exercise ``id`` (``"NN.name"``).
+
+    ``fallback`` has the student's signature: what the notebook draws with until the
+    student's function passes. ``answers``: the library functions that answer the
+    exercise in one call, switched off while an answer is checked (plain Python
+    functions; a decorated one is switched off through ``__wrapped__``).
+    """
+    for f in answers:
+        code = getattr(inspect.unwrap(f), "__code__", None)
+        if code is None or code.co_freevars:
+            raise TypeError(f"exercise {id}: answers must be plain functions without a closure, got {f!r}")
 
     def register(cases: Callable[[], list[tuple]]):
-        EXERCISES[id] = Exercise(id, cases, hint, rtol, atol, run, output, extra, what)
+        EXERCISES[id] = Exercise(id, cases, hint, rtol, atol, run, output, extra, what, tuple(answers), fallback)
         return cases
 
     return register
@@ -187,9 +212,29 @@ def _compare(ex: Exercise, got: np.ndarray, expected: np.ndarray, case: int) -> 
                              f"(max abs difference {err:.3g})")
 
 
+def _refuse(*args, **kwargs):  # runs with the globals of the function it replaces: builtins only
+    raise AssertionError("write it yourself — this exercise is about how it works (the library's function "
+                         "that answers it is switched off while your answer is checked)")
+
+
+@contextmanager
+def switched_off(*functions: Callable):
+    """Replace the code of ``functions`` by one that refuses, for the duration (every reference to them refuses)."""
+    targets = [inspect.unwrap(f) for f in functions]
+    saved = [f.__code__ for f in targets]
+    try:
+        for f in targets:
+            f.__code__ = _refuse.__code__
+        yield
+    finally:
+        for f, code in zip(targets, saved):
+            f.__code__ = code
+
+
 def _run_checks(ex: Exercise, fn: Callable) -> None:
     for i, (inputs, expected) in enumerate(stored_cases(ex)):
-        got = ex.call(fn, inputs)
+        with switched_off(*ex.answers):
+            got = ex.call(fn, inputs)
         _compare(ex, got, expected, i)
         if ex.extra is not None:
             ex.extra(got, *inputs)
@@ -217,16 +262,34 @@ def check(id: str, answer: Callable, quiet: bool = False) -> bool:
     return True
 
 
-def use(id: str, answer: Callable, fallback: Callable, fallback_name: str | None = None) -> Callable:
+_PASSED: "weakref.WeakSet[Callable]" = weakref.WeakSet()  # the student functions that passed in use()
+
+
+def drawn_by(fn: Callable) -> str:
+    """``"your function"`` if ``fn`` is a student's function that :func:`use` returned, else ``"reference version"``.
+
+    For figure titles and labels, so that a figure drawn before the exercise passes says so.
+    """
+    try:
+        return "your function" if fn in _PASSED else "reference version"
+    except TypeError:  # not weak-referenceable (a builtin): never a student's function
+        return "reference version"
+
+
+def use(id: str, answer: Callable) -> Callable:
     """Check ``answer`` (:func:`check`) and return the function the notebook should use next.
 
-    The student's function once it passes; until then ``fallback`` (a
-    library function with the same signature), with a visible note. A wrong
-    answer raises, as in :func:`check`.
+    The student's function once it passes; until then the exercise's reference
+    version (its registered ``fallback``), with a note on screen that the next
+    figure is not drawn with the student's function. A wrong answer raises, as in
+    :func:`check`.
     """
+    ex = get(id)
+    name = getattr(answer, "__name__", "function")
     if check(id, answer):
-        print(f"  The cells below use your {getattr(answer, '__name__', 'function')}.")
+        print(f"  The cells below use your {name}.")
+        _PASSED.add(answer)
         return answer
-    name = fallback_name or f"{getattr(fallback, '__module__', '')}.{getattr(fallback, '__qualname__', 'fallback')}"
-    print(f"  Until then the cells below use the library's {name.strip('.')} instead of yours.")
-    return fallback
+    print(f"  Until then the cells below use a reference version in place of your {name}: "
+          "what they draw is not your work yet.")
+    return ex.fallback

@@ -4,15 +4,12 @@ the feature-inversion loss, the fooling step.
 The cases carry the weights of a tiny seeded classifier (a 3×3 convolution, tanh,
 2×2 average pooling, a linear layer: five classes) instead of a model, which
 the stored-number format cannot hold; ``_run_*`` builds the network and calls
-the student's function on it as the notebook does on SqueezeNet. While the
-student's function runs, the library function that answers the exercise is
-switched off (it raises "write it yourself"), so ``return visualise.saliency(…)``
-does not pass.
+the student's function on it as the notebook does on SqueezeNet. Each
+exercise's ``answers`` (the ``visualise`` function) is switched off while the
+student's function runs, so ``return visualise.saliency(…)`` does not pass.
 """
 
 from __future__ import annotations
-
-from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
@@ -20,38 +17,6 @@ from torch import nn
 
 from .. import visualise
 from . import exercise
-
-#: The library function each exercise's figure falls back to until the student's passes.
-FALLBACKS = {
-    "01b.saliency": visualise.saliency,
-    "01b.class_loss": visualise.class_loss,
-    "01b.inversion_loss": visualise.inversion_loss,
-    "01b.fooling_step": visualise.fooling_step,
-}
-
-
-def fallback(ex_id: str):
-    """The library's version of exercise ``ex_id`` (what the notebook draws with until yours passes)."""
-    return FALLBACKS[ex_id]
-
-
-def _refuse(*args, **kwargs):  # runs with the globals of the function it replaces: builtins only
-    raise AssertionError("write it yourself — this exercise is about how it works (the library's function "
-                         "that answers it is switched off while your answer is checked)")
-
-
-@contextmanager
-def _switched_off(*functions):
-    """Replace the code of ``functions`` by :func:`_refuse` for the duration (every reference to them refuses)."""
-    saved = [f.__code__ for f in functions]
-    try:
-        for f in functions:
-            f.__code__ = _refuse.__code__
-        yield
-    finally:
-        for f, code in zip(functions, saved):
-            f.__code__ = code
-
 
 class TinyNet(nn.Module):
     """``linear(avgpool₂(tanh(conv₃ₓ₃(x))))``: class scores ``(B, 5)`` of float64 images of any size ≥ 2×2."""
@@ -86,11 +51,10 @@ def _as_tensor(value, what):
     return value.detach()
 
 
-def _on_net(student, answer, w1, b1, w2, b2, image, target, *rest):
-    """``student(net, image, target, *rest)`` on the tiny network, with the library's ``answer`` switched off."""
+def _on_net(student, w1, b1, w2, b2, image, target, *rest):
+    """``student(net, image, target, *rest)`` on the tiny network."""
     net = TinyNet(w1, b1, w2, b2)
-    with _switched_off(answer):
-        return student(net, image.clone(), torch.as_tensor(target, dtype=torch.long), *(float(r) for r in rest))
+    return student(net, image.clone(), torch.as_tensor(target, dtype=torch.long), *(float(r) for r in rest))
 
 
 def _scalar(value, what):
@@ -102,10 +66,11 @@ def _scalar(value, what):
 
 # ---------------------------------------------------------------- 01b.saliency
 def _run_saliency(student, *inputs):
-    return _as_tensor(_on_net(student, visualise.saliency, *inputs), "saliency map")
+    return _as_tensor(_on_net(student, *inputs), "saliency map")
 
 
-@exercise("01b.saliency", rtol=1e-8, atol=1e-12, what="saliency map", run=_run_saliency,
+@exercise("01b.saliency", fallback=visualise.saliency, answers=(visualise.saliency,),
+          rtol=1e-8, atol=1e-12, what="saliency map", run=_run_saliency,
           hint="x = image.clone().requires_grad_(True); score = model(x) at each image's target class "
                "(before any softmax); backpropagate the sum of those scores; return the gradient's absolute "
                "value, maximised over the colour channels → (B, H, W).")
@@ -117,10 +82,11 @@ def _saliency_cases():
 
 # ---------------------------------------------------------------- 01b.class_loss
 def _run_class_loss(student, *inputs):
-    return _scalar(_on_net(student, visualise.class_loss, *inputs), "loss")
+    return _scalar(_on_net(student, *inputs), "loss")
 
 
-@exercise("01b.class_loss", rtol=1e-10, atol=1e-12, what="class-visualisation loss", run=_run_class_loss,
+@exercise("01b.class_loss", fallback=visualise.class_loss, answers=(visualise.class_loss,),
+          rtol=1e-10, atol=1e-12, what="class-visualisation loss", run=_run_class_loss,
           hint="Minimise −(score of the target class, before the softmax) + l2 · Σ (x − 0.5)² over every pixel and "
                "channel; with a batch, sum both terms over the images.")
 def _class_loss_cases():
@@ -131,11 +97,11 @@ def _class_loss_cases():
 
 # ---------------------------------------------------------------- 01b.inversion_loss
 def _run_inversion_loss(student, features, target):
-    with _switched_off(visualise.inversion_loss):
-        return _scalar(student(features.clone(), target.clone()), "loss")
+    return _scalar(student(features.clone(), target.clone()), "loss")
 
 
-@exercise("01b.inversion_loss", rtol=1e-10, atol=1e-14, what="inversion loss", run=_run_inversion_loss,
+@exercise("01b.inversion_loss", fallback=visualise.inversion_loss, answers=(visualise.inversion_loss,),
+          rtol=1e-10, atol=1e-14, what="inversion loss", run=_run_inversion_loss,
           hint="‖Φ(x) − Φ₀‖² / ‖Φ₀‖²: the squared error summed over everything, divided by the sum of the squared "
                "target features (not a mean).")
 def _inversion_loss_cases():
@@ -147,13 +113,14 @@ def _inversion_loss_cases():
 
 # ---------------------------------------------------------------- 01b.fooling_step
 def _run_fooling_step(student, *inputs):
-    out = _on_net(student, visualise.fooling_step, *inputs)
+    out = _on_net(student, *inputs)
     if isinstance(out, torch.Tensor) and out.requires_grad:
         raise AssertionError("return the new image detached from the graph (.detach())")
     return _as_tensor(out, "new image")
 
 
-@exercise("01b.fooling_step", rtol=1e-8, atol=1e-12, what="new image", run=_run_fooling_step,
+@exercise("01b.fooling_step", fallback=visualise.fooling_step, answers=(visualise.fooling_step,),
+          rtol=1e-8, atol=1e-12, what="new image", run=_run_fooling_step,
           hint="g = gradient of the target class score (before the softmax) w.r.t. the image; "
                "return (image + lr · g / ‖g‖).detach(), with ‖g‖ the L2 norm of each image's own gradient.")
 def _fooling_step_cases():

@@ -2,6 +2,8 @@
 
 import torch
 
+from .. import losses, optim
+from ..methods import gatys
 from . import exercise
 
 
@@ -23,7 +25,7 @@ def _run_gatys_loss(student, fa, fb, fc, pc, sa, sb, alpha, beta):
     return student(feats, content_targets, style_targets, alpha, beta)
 
 
-@exercise("02.gatys_loss", rtol=1e-9, atol=1e-12, what="total loss", run=_run_gatys_loss,
+@exercise("02.gatys_loss", fallback=gatys.paper_loss, answers=(gatys.paper_loss,), rtol=1e-9, atol=1e-12, what="total loss", run=_run_gatys_loss,
           hint="α·Σ_content ½ Σ (F − P)²  +  β·(1/L)·Σ_style ‖F Fᵀ/M − A‖²_F / (4 C²), where A = style_targets[layer] "
                "is the style's Gram already divided by its M, and L = len(style_targets).")
 def _gatys_loss_cases():
@@ -32,7 +34,8 @@ def _gatys_loss_cases():
     sa = _rand(4, (1, 4, 7, 7), "randn").flatten(2)
     sb = _rand(5, (1, 6, 4, 4), "randn").flatten(2)
     sa, sb = sa @ sa.transpose(1, 2) / sa.shape[-1], sb @ sb.transpose(1, 2) / sb.shape[-1]
-    return [(fa, fb, fc, pc, sa, sb, 1.0, 1e3), (fa, fb, fc, pc, sa, sb, 2.0, 10.0)]
+    one = _rand(8, (1, 1, 3, 3), "randn")  # edge: a single-channel style layer
+    return [(fa, fb, fc, pc, sa, sb, 1.0, 1e3), (one, fb, fc, pc, (one.flatten(2) ** 2).mean(-1, keepdim=True) * 2, sb, 2.0, 10.0)]
 
 
 # ---------------------------------------------------------------- 02.closure
@@ -62,24 +65,28 @@ def _run_closure(student, x0, target, steps):
     return x.detach()
 
 
-@exercise("02.closure", rtol=1e-6, atol=1e-9, what="optimised pixels", run=_run_closure,
+@exercise("02.closure", fallback=optim.make_closure, answers=(optim.make_closure,), rtol=1e-6, atol=1e-9, what="optimised pixels", run=_run_closure,
           hint="Inside closure(): clamp x to [0, 1] in place under torch.no_grad(), optimizer.zero_grad(), "
                "loss = loss_fn(x), loss.backward(), return loss.")
 def _closure_cases():
-    return [(_rand(6, (1, 3, 4, 5)), _rand(7, (1, 3, 4, 5)) * 1.6 - 0.3, 15)]
+    return [(_rand(6, (1, 3, 4, 5)), _rand(7, (1, 3, 4, 5)) * 1.6 - 0.3, 15),
+            (_rand(9, (1, 1, 3, 1)), _rand(10, (1, 1, 3, 1)) * 3 - 1, 4)]  # edge: one channel, one column
 
 
 # ---------------------------------------------------------------- 02.total_variation
-@exercise("02.total_variation", rtol=1e-10, what="total variation",
+@exercise("02.total_variation", fallback=lambda x: losses.total_variation(x, "squared", "sum"),
+          answers=(losses.total_variation,), rtol=1e-10, what="total variation",
           hint="Sum the squared differences between horizontal neighbours AND between vertical neighbours.")
 def _tv_cases():
-    return [(_rand(0, (2, 3, 5, 8)),)]
+    return [(_rand(0, (2, 3, 5, 8)),), (_rand(11, (1, 1, 1, 6)),)]  # edge: one row (no vertical neighbours)
 
 
 # ---------------------------------------------------------------- 02.match_histogram
-@exercise("02.match_histogram", rtol=0, atol=1e-14, what="matched values",
+@exercise("02.match_histogram", answers=(losses.match_histograms, losses.histogram_target),
+          fallback=lambda x, t: losses.match_histograms(x.view(1, 1, -1), losses.histogram_target(t.view(1, 1, -1))).view(-1),
+          rtol=0, atol=1e-14, what="matched values",
           hint="Sort the target; the k-th smallest value of x takes the k-th smallest target value, at x's position.")
 def _hist_cases():
     g = torch.Generator().manual_seed(3)
     x, t = torch.randn(40, generator=g, dtype=torch.float64), torch.rand(40, generator=g, dtype=torch.float64) ** 3
-    return [(x, t)]
+    return [(x, t), (x[:7] * -2, t[:7])]  # edge: odd length, order reversed
