@@ -329,7 +329,7 @@ def synthesize(target, features, steps, seed=0, style="gram"):
             scale.append(loss.detach())
         loss = loss / scale[0]
         loss.backward()
-        history.append(float(loss))
+        history.append(float(loss.detach()))  # detached: float() of a tensor that requires grad warns
         return loss
 
     opt.step(closure)

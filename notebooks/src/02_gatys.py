@@ -150,7 +150,7 @@ def optimise_pixels(loss_of_features, start, n_evaluations, features=None):
 
     def loss_fn(image):
         loss = loss_of_features(features(image))
-        history.append(float(loss))
+        history.append(float(loss.detach()))  # detached: float() of a tensor that requires grad warns
         return loss
 
     opt.step(make_closure(opt, x, loss_fn))
