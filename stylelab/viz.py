@@ -71,8 +71,14 @@ def show_images(
     return fig
 
 
-def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: str = "RdBu_r", symmetric: bool = True, colorbar: bool = True):
-    """Show a matrix (e.g. a Gram or covariance matrix) with a diverging colour map."""
+def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: str = "RdBu_r", symmetric: bool = True,
+            colorbar: bool = True, gamma: float = 1.0):
+    """Show a matrix (e.g. a Gram or covariance matrix) with a diverging colour map.
+
+    ``gamma`` < 1 draws colours ∝ |value|^gamma (matplotlib ``PowerNorm``; signed, about 0, when ``symmetric``):
+    a Gram matrix dominated by a few large entries stays readable (0.5: a square-root scale). The colour bar
+    still reads in the matrix's own values.
+    """
     plt = _plt()
     m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
     if ax is None:
@@ -80,7 +86,21 @@ def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: s
     else:
         fig = ax.figure
     vmax = float(np.abs(m).max()) or 1.0
-    im = ax.imshow(m, cmap=cmap, vmin=-vmax if symmetric else None, vmax=vmax if symmetric else None)
+    if gamma != 1.0:
+        from matplotlib.colors import FuncNorm
+
+        if symmetric:
+            fwd = lambda v: np.sign(v) * np.abs(v) ** gamma  # noqa: E731
+            inv = lambda v: np.sign(v) * np.abs(v) ** (1 / gamma)  # noqa: E731
+            norm = FuncNorm((fwd, inv), vmin=-vmax, vmax=vmax)
+        else:
+            lo = float(np.min(m))
+            fwd = lambda v: np.abs(np.asarray(v) - lo) ** gamma  # noqa: E731
+            inv = lambda v: np.abs(np.asarray(v)) ** (1 / gamma) + lo  # noqa: E731
+            norm = FuncNorm((fwd, inv), vmin=lo, vmax=float(np.max(m)))
+        im = ax.imshow(m, cmap=cmap, norm=norm)
+    else:
+        im = ax.imshow(m, cmap=cmap, vmin=-vmax if symmetric else None, vmax=vmax if symmetric else None)
     ax.set_title(title)
     if colorbar:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
