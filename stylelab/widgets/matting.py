@@ -72,7 +72,8 @@ class AffinityExplorer(Explorer):
         axes[0].plot([self.col], [self.row], "r+", markersize=14, mew=2)
         axes[0].set_title(f"pixel ({self.row}, {self.col}) of {self.w}×{self.h}")
         m = np.abs(aff).max() or 1.0
-        axes[1].imshow(aff, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
+        im = axes[1].imshow(aff, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
+        fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
         axes[1].set_title(f"affinity W_ij, ε = {self.eps:.3g}")
         for ax in axes:
             ax.axis("off")

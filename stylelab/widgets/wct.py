@@ -16,6 +16,10 @@ from .. import transforms as T
 from .base import Explorer, png_image, reduce, show_png, shrink_for
 
 
+#: Longest side of the output picture, drawn under the covariance maps (as wide as they are): a 512² output at 1:1.
+OUTPUT_SIDE = 640
+
+
 class WCTExplorer(Explorer):
     """Headless-testable controller.
 
@@ -52,7 +56,7 @@ class WCTExplorer(Explorer):
         image = self.output_image(out)
         picture, zoom = None, 1
         if image is not None:
-            picture, zoom = png_image(reduce(image, shrink_for(*image.shape[-2:])))
+            picture, zoom = png_image(reduce(image, shrink_for(*image.shape[-2:], OUTPUT_SIDE)))
         return {"output": out, "cov_error": err, "figure_png": self._figure(out, cov, err), "image_png": picture,
                 "image_size": None if image is None else tuple(image.shape[-2:]), "image_zoom": zoom}
 
@@ -113,7 +117,7 @@ class WCTExplorer(Explorer):
         if r["image_png"] is not None:
             show_png(self._c["output"], r["image_png"])
             h, w = r["image_size"]
-            k = shrink_for(h, w)
+            k = shrink_for(h, w, OUTPUT_SIDE)
             z = r["image_zoom"]
             self._c["caption"].value = (f"<small>output, {w}×{h} px" + (f", shown at 1/{k}" if k > 1 else "")
                                         + (f", shown ×{z} (nearest-neighbour)" if z > 1 else "") + "</small>")
