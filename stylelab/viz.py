@@ -94,10 +94,10 @@ def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: s
             inv = lambda v: np.sign(v) * np.abs(v) ** (1 / gamma)  # noqa: E731
             norm = FuncNorm((fwd, inv), vmin=-vmax, vmax=vmax)
         else:
-            lo = float(np.min(m))
-            fwd = lambda v: np.abs(np.asarray(v) - lo) ** gamma  # noqa: E731
-            inv = lambda v: np.abs(np.asarray(v)) ** (1 / gamma) + lo  # noqa: E731
-            norm = FuncNorm((fwd, inv), vmin=lo, vmax=float(np.max(m)))
+            from matplotlib.colors import PowerNorm
+
+            lo, hi = float(np.min(m)), float(np.max(m))
+            norm = PowerNorm(gamma, vmin=lo, vmax=hi if hi > lo else lo + 1.0)
         im = ax.imshow(m, cmap=cmap, norm=norm)
     else:
         im = ax.imshow(m, cmap=cmap, vmin=-vmax if symmetric else None, vmax=vmax if symmetric else None)

@@ -134,7 +134,19 @@ def test_heatmap_square_root_scale_keeps_values_on_the_colour_bar():
     m = np.diag([100.0, 1.0, 0.01])
     fig = viz.heatmap(m, "g", symmetric=False, cmap="magma", gamma=0.5)
     im = fig.axes[0].images[0]
+    viz.figure_to_png_bytes(fig)  # the colour bar draws (its ticks go through the norm's inverse)
     # on a square-root scale the entry 1 (1 % of the largest) is drawn at 10 % of the colour range, not 1 %
     assert im.norm(1.0) == pytest.approx(0.1, abs=1e-3) and im.norm(100.0) == pytest.approx(1.0)
-    sym = viz.heatmap(np.array([[-4.0, 1.0], [1.0, 4.0]]), gamma=0.5).axes[0].images[0]
+    fig = viz.heatmap(np.array([[-4.0, 1.0], [1.0, 4.0]]), gamma=0.5)
+    viz.figure_to_png_bytes(fig)
+    sym = fig.axes[0].images[0]
     assert sym.norm(-4.0) == pytest.approx(0.0) and sym.norm(0.0) == pytest.approx(0.5) and sym.norm(1.0) == pytest.approx(0.75)
+
+
+def test_feature_explorer_gram_draws_for_every_weight_free_layer():
+    from stylelab.widgets.features import SIMPLE_LAYERS, FeatureExplorer
+
+    ex = FeatureExplorer({"x": _img(6, 20, 24)})
+    for layer in SIMPLE_LAYERS:
+        ex.layer = layer
+        assert ex.render()[:4] == b"\x89PNG"
