@@ -130,17 +130,25 @@ def test_affinity_explorer_states_the_eps_it_used_to_three_digits():
     assert c["status"].value == "L built with ε = 3.16e-05"
 
 
-def test_heatmap_square_root_scale_keeps_values_on_the_colour_bar():
+def test_heatmap_scales_keep_values_on_the_colour_bar():
     m = np.diag([100.0, 1.0, 0.01])
-    fig = viz.heatmap(m, "g", symmetric=False, cmap="magma", gamma=0.5)
-    im = fig.axes[0].images[0]
+    fig = viz.heatmap(m, "g", symmetric=False, cmap="magma", scale="sqrt")
     viz.figure_to_png_bytes(fig)  # the colour bar draws (its ticks go through the norm's inverse)
+    im = fig.axes[0].images[0]
     # on a square-root scale the entry 1 (1 % of the largest) is drawn at 10 % of the colour range, not 1 %
     assert im.norm(1.0) == pytest.approx(0.1, abs=1e-3) and im.norm(100.0) == pytest.approx(1.0)
-    fig = viz.heatmap(np.array([[-4.0, 1.0], [1.0, 4.0]]), gamma=0.5)
+    fig = viz.heatmap(np.array([[-4.0, 1.0], [1.0, 4.0]]), scale="sqrt")
     viz.figure_to_png_bytes(fig)
     sym = fig.axes[0].images[0]
     assert sym.norm(-4.0) == pytest.approx(0.0) and sym.norm(0.0) == pytest.approx(0.5) and sym.norm(1.0) == pytest.approx(0.75)
+    g = np.full((4, 4), 1.0)
+    g[0, 0] = 1e4
+    fig = viz.heatmap(g, symmetric=False, cmap="magma", scale="log")
+    viz.figure_to_png_bytes(fig)
+    lg = fig.axes[0].images[0]
+    assert lg.norm(1.0) == pytest.approx(0.0) and lg.norm(100.0) == pytest.approx(0.5) and lg.norm(1e4) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="non-negative"):
+        viz.heatmap(-g, scale="log")
 
 
 def test_feature_explorer_gram_draws_for_every_weight_free_layer():

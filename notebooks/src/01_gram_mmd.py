@@ -136,9 +136,9 @@ for r, (n, fd) in enumerate(feats.items()):
     for c_, layer in enumerate(layers):
         G = gram(fd[layer])[0][:32, :32]
         viz.heatmap(G, f"{n} · {layer}" if r == 0 or c_ == 0 else layer, ax=axes[r, c_], symmetric=False,
-                    cmap="magma", colorbar=False, gamma=0.5)
+                    cmap="magma", colorbar=False, scale="log")
         axes[r, c_].axis("off")
-fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers (colour ∝ √value)")
+fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers (log colour scale)")
 fig.tight_layout();
 
 # %% [markdown]

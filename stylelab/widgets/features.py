@@ -121,9 +121,11 @@ class FeatureExplorer(Explorer):
         g = self.gram()
         signed = bool((g < 0).any())
         # a Gram matrix is dominated by a few large (diagonal, high-mean) entries: on a linear scale the rest is
-        # black. A square-root scale (signed for signed matrices) shows its structure; the colour bar keeps the values.
-        heatmap(g, title=f"Gram of {self.layer} ({g.shape[0]}×{g.shape[0]}),\nsquare-root colour scale", ax=ax,
-                symmetric=signed, cmap="RdBu_r" if signed else "magma", gamma=0.5)
+        # black. A log scale (non-negative Grams, e.g. of ReLU features) or a signed square-root scale shows its
+        # structure; the colour bar keeps the values.
+        scale = "sqrt" if signed else "log"
+        heatmap(g, title=f"Gram of {self.layer} ({g.shape[0]}×{g.shape[0]}),\n{scale} colour scale", ax=ax,
+                symmetric=signed, cmap="RdBu_r" if signed else "magma", scale=scale)
         return fig
 
     def compute(self) -> bytes:
