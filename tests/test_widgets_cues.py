@@ -158,3 +158,11 @@ def test_feature_explorer_gram_draws_for_every_weight_free_layer():
     for layer in SIMPLE_LAYERS:
         ex.layer = layer
         assert ex.render()[:4] == b"\x89PNG"
+
+
+def test_gatys_mmd_option_is_a_loss_other_than_the_gram():
+    ex = GatysExplorer(_img(0), _img(1), "paper", steps=5)
+    c = ex.controls
+    c["style_loss"].value = "mmd"
+    assert ex.config().mmd_kernel == "gaussian" and "gaussian kernel" in c["loss_note"].value
+    assert "MMD (gaussian kernel)" in ex.describe()

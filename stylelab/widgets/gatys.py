@@ -70,6 +70,10 @@ class GatysExplorer(Explorer):
             style_weight=self.base.content_weight * 10.0 ** self.log_ratio,
             tv_weight=0.0 if self.log_tv <= TV_OFF else 10.0 ** self.log_tv,
             steps=int(self.steps), init=self.init, style_loss=self.style_loss,
+            # "mmd" with the default quadratic kernel is the Gram loss times a constant (Li et al., IJCAI 2017): the
+            # same picture. The explorer offers the Gaussian kernel, a loss that is not the Gram's (unless the base
+            # configuration already chose an MMD kernel).
+            **({"mmd_kernel": "gaussian"} if self.style_loss == "mmd" and self.base.style_loss != "mmd" else {}),
         )
 
     def _preview(self, i, image, losses):
@@ -92,7 +96,11 @@ class GatysExplorer(Explorer):
         conf = self.config()
         tv = "TV off" if conf.tv_weight == 0 else f"TV {conf.tv_weight:.3g}"
         return (f"β/α = 10^{self.log_ratio:g}, {tv}, {conf.steps} evaluations, start: {self.init}, "
-                f"colour: {self.preserve_colour}, style loss: {self.style_loss}")
+                f"colour: {self.preserve_colour}, style loss: {self._loss_name()}")
+
+    def _loss_name(self) -> str:
+        conf = self.config()
+        return f"MMD ({conf.mmd_kernel} kernel)" if self.style_loss == "mmd" else self.style_loss
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
@@ -108,6 +116,7 @@ class GatysExplorer(Explorer):
             "preserve_colour": W.Dropdown(options=list(COLOUR), description="colour", layout=wide),
             "style_loss": W.Dropdown(options=list(STYLE_LOSSES), description="style loss", layout=wide),
             "tv_note": W.HTML(),
+            "loss_note": W.HTML(),
             "status": W.HTML(value="press Run", layout=wide),
             "image": W.Image(format="png"),
             "curves": W.Image(format="png"),
@@ -117,6 +126,7 @@ class GatysExplorer(Explorer):
         conf = self.config()
         self._c["tv_note"].value = ("<small>TV off (the slider's lowest position)</small>" if conf.tv_weight == 0
                                     else f"<small>TV weight {conf.tv_weight:.3g}</small>")
+        self._c["loss_note"].value = f"<small>style loss: {self._loss_name()}</small>"
 
     def _on_change(self, name, value) -> None:
         super()._on_change(name, value)
@@ -141,6 +151,6 @@ class GatysExplorer(Explorer):
     def _layout(self, W, c):
         self._tv_note()
         controls = W.VBox([c["log_ratio"], c["log_tv"], c["tv_note"], c["steps"], c["init"], c["preserve_colour"],
-                           c["style_loss"], c["run"], c["status"]], layout=W.Layout(width="300px", flex="0 0 300px"))
+                           c["style_loss"], c["loss_note"], c["run"], c["status"]], layout=W.Layout(width="300px", flex="0 0 300px"))
         pictures = W.HBox([c["image"], c["curves"]], layout=W.Layout(align_items="flex-start", flex_flow="row wrap"))
         return W.HBox([controls, pictures], layout=W.Layout(align_items="flex-start"))
