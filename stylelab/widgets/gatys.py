@@ -20,8 +20,9 @@ from .base import Explorer, png_image, show_png
 INITS = ("content", "noise", "style")
 COLOUR = ("none", "luminance", "histogram")
 STYLE_LOSSES = ("gram", "mmd", "moments", "histogram")
-#: The TV slider's lowest position, and the only one that means "no TV term": every other step is a real weight.
-TV_OFF = -8.0
+#: The TV slider's lowest position, and the only one that means "no TV term": every other step is a real weight,
+#: ``10^log_tv`` times the content weight α (like β/α: weights whose first steps already act against α·content).
+TV_OFF = 0.0
 
 
 class GatysExplorer(Explorer):
@@ -68,7 +69,7 @@ class GatysExplorer(Explorer):
         """The :class:`GatysConfig` the current settings describe."""
         return self.base.replace(
             style_weight=self.base.content_weight * 10.0 ** self.log_ratio,
-            tv_weight=0.0 if self.log_tv <= TV_OFF else 10.0 ** self.log_tv,
+            tv_weight=0.0 if self.log_tv <= TV_OFF else self.base.content_weight * 10.0 ** self.log_tv,
             steps=int(self.steps), init=self.init, style_loss=self.style_loss,
             # "mmd" with the default quadratic kernel is the Gram loss times a constant (Li et al., IJCAI 2017): the
             # same picture. The explorer offers the Gaussian kernel, a loss that is not the Gram's (unless the base
@@ -108,7 +109,7 @@ class GatysExplorer(Explorer):
         return {
             "log_ratio": W.FloatSlider(min=-2, max=8, step=0.5, description="log₁₀ β/α", continuous_update=False,
                                        layout=wide),
-            "log_tv": W.FloatSlider(min=TV_OFF, max=2, step=0.5, description="log₁₀ TV", continuous_update=False,
+            "log_tv": W.FloatSlider(min=TV_OFF, max=8, step=0.5, description="log₁₀ TV/α", continuous_update=False,
                                     layout=wide),
             "steps": W.IntSlider(min=5, max=500, step=5, description="evaluations", continuous_update=False,
                                  layout=wide),
