@@ -523,6 +523,8 @@ def check_widget(b: Chromium, name: str, cell: int, model_id: str, out: Path, ti
            "moved": [], "unmoved": [], "notes": []}
     info = probe(b, name, model_id)
     if "error" in info:
+        if info["error"].startswith("0 explorers"):
+            return None  # a widget that is not an explorer (a progress bar): nothing to check
         row["notes"].append(info["error"])
         return row
     row["widget"] = info["explorer"]
@@ -638,6 +640,10 @@ def main(argv=None) -> int:
                 shutdown_kernels(base, token)
                 continue
             for e in st["errors"]:
+                if e["ename"] == "stderr" and "RandomWeightsWarning" in e["evalue"]:
+                    # by design: every use of random weights warns, and the banner beside it says so
+                    print(f"{p.name}: cell {e['cell']}: RandomWeightsWarning (by design, not counted)", flush=True)
+                    continue
                 if e["ename"] == "stderr" and all(line.startswith("findfont:") for line in e["evalue"].splitlines() if line):
                     # matplotlib's font cache lacks a font it ships (a stale ~/.cache/matplotlib): the machine's, not
                     # the notebook's; said, not counted
@@ -652,6 +658,8 @@ def main(argv=None) -> int:
             browser.js(f"window.__sl.exec({json.dumps(p.name)}, {json.dumps(PROBE)})")
             for w in st["widgets"]:
                 row = check_widget(browser, p.name, w["cell"], w["model_id"], out, min(args.timeout, 600))
+                if row is None:
+                    continue
                 rows.append(row)
                 print(json.dumps(row, ensure_ascii=False), flush=True)
             shutdown_kernels(base, token)
