@@ -160,8 +160,10 @@ window.__sl = window.__sl || {
     const leaves = [...root.querySelectorAll(".jupyter-widgets")]
       .filter((el) => this.visible(el) && !el.querySelector(".jupyter-widgets"))
       .map((el) => ({rect: this.rect(el), text: el.textContent.slice(0, 30)}));
-    const scroll = [...root.querySelectorAll(".jp-OutputArea-output")].map((el) => [el.scrollWidth, el.clientWidth])
-      .filter(([s, c]) => s > c + 1);
+    // a picture or control wider than its box makes it scroll sideways (the cell, or a column of controls)
+    const scroll = [...root.querySelectorAll(".jp-OutputArea-output, .jupyter-widgets")]
+      .filter((el) => el.classList.contains("jp-OutputArea-output") || ["auto", "scroll"].includes(getComputedStyle(el).overflowX))
+      .map((el) => [el.scrollWidth, el.clientWidth]).filter(([s, c]) => c > 0 && s > c + 1);
     return {imgs, leaves, scroll, area: this.rect(root), text: root.textContent};
   },
   pixels(path, i) {

@@ -80,7 +80,7 @@ class AdaINExplorer(Explorer):
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
         names = list(self.styles)
-        wide = W.Layout(width="290px")
+        wide = W.Layout(width="280px")
         return {
             "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False, layout=wide),
             "style_a": W.Dropdown(options=names, description="style A", layout=wide),

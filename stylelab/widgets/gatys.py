@@ -105,7 +105,7 @@ class GatysExplorer(Explorer):
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
-        wide = W.Layout(width="290px")
+        wide = W.Layout(width="280px")
         return {
             "log_ratio": W.FloatSlider(min=-2, max=8, step=0.5, description="log₁₀ β/α", continuous_update=False,
                                        layout=wide),

@@ -125,8 +125,8 @@ class AffinityExplorer(Explorer):
 
     def _layout(self, W, c):
         for k in ("row", "col", "eps"):
-            c[k].layout.width = "290px"
-        c["status"].layout.width = "290px"
+            c[k].layout.width = "280px"
+        c["status"].layout.width = "280px"
         controls = W.VBox([c["row"], c["col"], c["eps"], c["run"], c["status"]],
                           layout=W.Layout(width="300px", flex="0 0 300px"))
         return W.HBox([controls, c["image"]], layout=W.Layout(align_items="flex-start"))

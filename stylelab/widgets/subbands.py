@@ -227,9 +227,9 @@ class SubbandExplorer(Explorer):
     def _controls(self, w) -> dict:
         c = {
             "level": w.IntSlider(min=1, max=self.max_level, description="level", continuous_update=False,
-                                 layout=w.Layout(width="290px")),
+                                 layout=w.Layout(width="280px")),
             "channel": w.IntSlider(min=0, max=max(0, self.x.shape[1] - 1), description="channel",
-                                   continuous_update=False, layout=w.Layout(width="290px")),
+                                   continuous_update=False, layout=w.Layout(width="280px")),
         }
         if self.x.shape[1] == 3:
             c["channel"].layout.display = "none"  # colour images: no channel to pick
@@ -244,7 +244,7 @@ class SubbandExplorer(Explorer):
         self.caption_widgets = {k: w.HTML() for k in self.image_widgets}
         self.table = w.HTML()
         c.update(bands=self.band_boxes, images=self.image_widgets, table=self.table,
-                 status=w.HTML(layout=w.Layout(width="290px")))  # wraps: the status is a sentence
+                 status=w.HTML(layout=w.Layout(width="280px")))  # wraps: the status is a sentence
         return c
 
     @staticmethod

@@ -85,7 +85,7 @@ class WCTExplorer(Explorer):
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
-        wide = W.Layout(width="290px")
+        wide = W.Layout(width="280px")
         return {
             "preset": W.Dropdown(options=sorted(T.WCT_PRESETS), description="preset", layout=wide),
             "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False, layout=wide),
