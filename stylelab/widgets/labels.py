@@ -297,7 +297,7 @@ class LabelEditor(Explorer):
 
     def _layout(self, W, c: dict):
         for k in ("clusters", "compactness", "cluster", "label", "row", "col", "brush", "content_path", "style_path"):
-            c[k].layout.width = "300px"
+            c[k].layout.width = "290px"
         c["side"].style.button_width = "100px"
         edit = W.VBox([c["side"], c["clusters"], c["compactness"], c["cluster"], c["label"], c["row"], c["col"],
                        c["brush"], W.HBox([c["assign"], c["paint"], c["undo"]]), c["content_path"], c["style_path"],
