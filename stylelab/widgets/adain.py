@@ -115,5 +115,5 @@ class AdaINExplorer(Explorer):
     def _layout(self, W, c):
         self._enable()
         controls = W.VBox([c["where"], c["style_a"], c["style_b"], c["mix"], c["alpha"], c["preserve_colour"], c["run"],
-                           c["status"]], layout=W.Layout(width="300px", flex="0 0 300px"))
+                           c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
         return W.HBox([controls, c["image"]], layout=W.Layout(align_items="flex-start"))

@@ -152,6 +152,6 @@ class GatysExplorer(Explorer):
     def _layout(self, W, c):
         self._tv_note()
         controls = W.VBox([c["log_ratio"], c["log_tv"], c["tv_note"], c["steps"], c["init"], c["preserve_colour"],
-                           c["style_loss"], c["loss_note"], c["run"], c["status"]], layout=W.Layout(width="300px", flex="0 0 300px"))
+                           c["style_loss"], c["loss_note"], c["run"], c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
         pictures = W.HBox([c["image"], c["curves"]], layout=W.Layout(align_items="flex-start", flex_flow="row wrap"))
         return W.HBox([controls, pictures], layout=W.Layout(align_items="flex-start"))

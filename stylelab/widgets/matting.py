@@ -67,7 +67,7 @@ class AffinityExplorer(Explorer):
     def _figure(self, aff) -> bytes:
 
         plt = viz._plt()
-        fig, axes = plt.subplots(1, 2, figsize=(7, 3.3))
+        fig, axes = plt.subplots(1, 2, figsize=(6.2, 3.0))
         axes[0].imshow(viz.to_numpy_image(self.image), interpolation="nearest")
         axes[0].plot([self.col], [self.row], "r+", markersize=14, mew=2)
         axes[0].set_title(f"pixel ({self.row}, {self.col}) of {self.w}×{self.h}")
@@ -128,5 +128,5 @@ class AffinityExplorer(Explorer):
             c[k].layout.width = "280px"
         c["status"].layout.width = "280px"
         controls = W.VBox([c["row"], c["col"], c["eps"], c["run"], c["status"]],
-                          layout=W.Layout(width="300px", flex="0 0 300px"))
+                          layout=W.Layout(width="310px", flex="0 0 310px"))
         return W.HBox([controls, c["image"]], layout=W.Layout(align_items="flex-start"))

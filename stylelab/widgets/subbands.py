@@ -272,7 +272,7 @@ class SubbandExplorer(Explorer):
         titled = [w.VBox([self.caption_widgets[k], im], layout=w.Layout(margin="0 8px 8px 0"))
                   for k, im in self.image_widgets.items()]
         controls = w.VBox([c["level"], w.HBox(list(self.band_boxes.values())[:2]), w.HBox(list(self.band_boxes.values())[2:]),
-                           c["channel"], c["status"], self.table], layout=w.Layout(width="300px", flex="0 0 300px"))
+                           c["channel"], c["status"], self.table], layout=w.Layout(width="310px", flex="0 0 310px"))
         # pictures in a two-column grid beside the controls (reduced so that two fit beside them at 1366 px)
         grid = w.GridBox(titled, layout=w.Layout(grid_template_columns="repeat(2, max-content)"))
         self._widget = w.HBox([controls, grid], layout=w.Layout(align_items="flex-start"))

@@ -66,14 +66,14 @@ class WCTExplorer(Explorer):
         plt = viz._plt()
         mats = [T.covariance(self.content)[0], self.style_cov, cov]
         vmax = max(float(m.abs().max()) for m in mats) or 1.0
-        fig, axes = plt.subplots(1, 3, figsize=(7.2, 2.7), layout="constrained")  # ≤ MAX_WIDTH px
+        fig, axes = plt.subplots(1, 3, figsize=(6.2, 2.5), layout="constrained")  # fits beside the controls at 1366 px
         eps = f"ε = {self.eps_content:.3g}, {self.eps_style:.3g}" if self.override else "preset ε"
         titles = ["content Σ_c", "style Σ_s", f"output ({self.preset}, {eps})\nrel. error {err:.3f}"]
         for ax, m, title in zip(axes, mats, titles):
             im = ax.imshow(m.detach().cpu().float().numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
             ax.set_title(title, fontsize=9)
             ax.set_xticks([]), ax.set_yticks([])
-        fig.colorbar(im, ax=list(axes), shrink=0.85, label="covariance (one scale for all three)")
+        fig.colorbar(im, ax=list(axes), shrink=0.85, label="covariance (one scale)")
         return viz.figure_to_png_bytes(fig)
 
     def output_image(self, out) -> torch.Tensor | None:
@@ -129,6 +129,6 @@ class WCTExplorer(Explorer):
     def _layout(self, W, c):
         self._eps_enabled()
         controls = W.VBox([c["preset"], c["alpha"], c["override"], c["eps_content"], c["eps_style"], c["run"],
-                           c["status"]], layout=W.Layout(width="300px", flex="0 0 300px"))
+                           c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
         pictures = W.VBox([c["image"], W.VBox([c["caption"], c["output"]])])
         return W.HBox([controls, pictures], layout=W.Layout(align_items="flex-start"))
