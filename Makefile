@@ -8,7 +8,7 @@ PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab test unit unit-fast notebooks notebooks-full notebooks-time venv weights bench gpu-check clean-venv \
-	classroom classroom-release classroom-grade classroom-present classroom-publish
+	classroom classroom-release classroom-grade classroom-present classroom-publish browser-check
 
 venv:
 	@bash tools/venv.sh
@@ -45,6 +45,14 @@ notebooks-time: venv
 
 test: venv weights
 	@bash tools/run_tests.sh
+
+# The explorers as a student sees them: every notebook run in JupyterLab in headless Chromium (a 1366-px
+# window), every control of every explorer moved, pictures compared by their pixels, whole-widget screenshots
+# in widget-screenshots/ (git-ignored). Fast mode; BROWSER_ARGS=--full for what a student runs, or notebook
+# numbers (BROWSER_ARGS="02 07"). Without Chromium it says so and is skipped (exit 0).
+browser-check: venv
+	@PYTHONPATH=. $(PY) tools/check_widgets_browser.py $(BROWSER_ARGS); rc=$$?; \
+	if [ $$rc -eq 2 ]; then echo "== browser check skipped: see the line above =="; exit 0; fi; exit $$rc
 
 bench: venv
 	$(PY) -m stylelab.cli bench --quick

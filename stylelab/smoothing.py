@@ -10,9 +10,11 @@ with W the matting *affinity* of the content (:func:`stylelab.matting.affinity`,
 3×3 windows, ε = 1e-7) and d = W·1 (the number of windows covering each pixel).
 The minimiser is, per colour channel,
 
-    r* = (1 − β) (I − β S)⁻¹ y,   S = D^{-1/2} W D^{-1/2},   β = 1/(1 + λ),
+    r* = (1 − β) (I − β S)⁻¹ y,   S = D^{-1/2} W D^{-1/2},   β = 2/(2 + λ)
 
-and the official code (``photo_smooth.py``) uses β = 0.9999 (λ ≈ 1e-4).
+(the sum runs over ordered pairs, so the smoothness term is 2 rᵀ(I − S) r; with the
+factor ½ of Zhou et al., NeurIPS 2003, β = 1/(1 + λ)), and the official code
+(``photo_smooth.py``) sets β = 0.9999 directly (λ ≈ 2e-4).
 
 Solvers (``mode``):
 

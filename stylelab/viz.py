@@ -71,8 +71,17 @@ def show_images(
     return fig
 
 
-def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: str = "RdBu_r", symmetric: bool = True, colorbar: bool = True):
-    """Show a matrix (e.g. a Gram or covariance matrix) with a diverging colour map."""
+def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: str = "RdBu_r", symmetric: bool = True,
+            colorbar: bool = True, scale: str = "linear"):
+    """Show a matrix (e.g. a Gram or covariance matrix) with a diverging colour map.
+
+    ``scale``: ``"linear"``; ``"sqrt"`` (colours ∝ |value|^½, signed about 0 when ``symmetric``); ``"log"``
+    (non-negative matrices: colours ∝ log value from the 1st percentile of the positive entries, smaller ones
+    drawn at the bottom colour). A Gram matrix of ReLU features is dominated by a few large entries: on a linear
+    scale the rest is black. The colour bar reads in the matrix's own values whatever the scale.
+    """
+    from matplotlib.colors import FuncNorm, LogNorm, PowerNorm
+
     plt = _plt()
     m = matrix.detach().cpu().float().numpy() if isinstance(matrix, torch.Tensor) else np.asarray(matrix)
     if ax is None:
@@ -80,7 +89,23 @@ def heatmap(matrix: torch.Tensor | np.ndarray, title: str = "", ax=None, cmap: s
     else:
         fig = ax.figure
     vmax = float(np.abs(m).max()) or 1.0
-    im = ax.imshow(m, cmap=cmap, vmin=-vmax if symmetric else None, vmax=vmax if symmetric else None)
+    if scale not in ("linear", "sqrt", "log"):
+        raise ValueError(f"scale must be 'linear', 'sqrt' or 'log', got {scale!r}")
+    if scale == "log":
+        if (m < 0).any():
+            raise ValueError("scale='log' needs a non-negative matrix; use scale='sqrt' for a signed one")
+        pos = m[m > 0]
+        lo = float(np.percentile(pos, 1)) if pos.size else 1e-12
+        im = ax.imshow(np.maximum(m, lo), cmap=cmap, norm=LogNorm(vmin=lo, vmax=max(vmax, lo * 10)))
+    elif scale == "sqrt" and symmetric:
+        norm = FuncNorm((lambda v: np.sign(v) * np.sqrt(np.abs(v)), lambda v: np.sign(v) * np.asarray(v) ** 2),
+                        vmin=-vmax, vmax=vmax)
+        im = ax.imshow(m, cmap=cmap, norm=norm)
+    elif scale == "sqrt":
+        lo, hi = float(np.min(m)), float(np.max(m))
+        im = ax.imshow(m, cmap=cmap, norm=PowerNorm(0.5, vmin=lo, vmax=hi if hi > lo else lo + 1.0))
+    else:
+        im = ax.imshow(m, cmap=cmap, vmin=-vmax if symmetric else None, vmax=vmax if symmetric else None)
     ax.set_title(title)
     if colorbar:
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)

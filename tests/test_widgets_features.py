@@ -66,12 +66,12 @@ def test_gatys_explorer_sliders_set_config_and_run_button_optimises():
     ex = GatysExplorer(_img(0), _img(1), gatys.preset("paper", **cfg), encoder=enc, steps=5, preview_every=2)
     c = ex.controls
     c["log_ratio"].value = 4.0
-    c["log_tv"].value = -1.0
+    c["log_tv"].value = 3.0
     c["steps"].value = 10
     c["init"].value = "content"
     assert ex.runs == 0 and ex.result is None  # sliders never run the optimisation
     conf = ex.config()
-    assert conf.style_weight == pytest.approx(1e4) and conf.tv_weight == pytest.approx(0.1) and conf.steps == 10
+    assert conf.style_weight == pytest.approx(1e4) and conf.tv_weight == pytest.approx(1e3 * conf.content_weight) and conf.steps == 10
     c["run"].click()
     assert ex.runs == 1 and ex.result.evaluations == 10 and ex.previews == 5
     assert ex.result.loss < ex.result.history["total"][0]

@@ -77,3 +77,61 @@ def test_features_channel_slider_and_errors():
 def test_static_figure():
     fig = SubbandExplorer(_img(16, 16), max_level=2).figure()
     assert len(fig.axes) == 6
+
+
+def test_toggles_say_their_state_and_the_caption_names_the_bands_in_use():
+    ex = SubbandExplorer(_img(32, 32), max_level=2)
+    ex.widget()
+    assert [b.description for b in ex.band_boxes.values()] == ["LL on", "LH on", "HL on", "HH on"]
+    ex.band_boxes["LH"].value = False
+    assert ex.band_boxes["LH"].description == "LH off" and ex.band_boxes["LH"].button_style == ""
+    assert ex.band_boxes["LL"].button_style == "success"
+    assert "LL+HL+HH" in ex.caption_widgets["reconstruction"].value and "LL+HL+HH" in ex._c["status"].value
+    assert "LH ✓" not in ex.table.value and "HL ✓" in ex.table.value
+
+
+def test_level_changes_the_picture_even_with_every_band_on():
+    ex = SubbandExplorer(_img(32, 32), max_level=3)
+    ex.widget()
+    assert ex.bands == set(Wv.BANDS) and "exact at every level" in ex._c["status"].value
+    before = ex.image_widgets["bands"].value
+    ex.level_slider.value = 2
+    assert ex.image_widgets["bands"].value != before  # the band mosaic of level 2
+    mosaic = ex.band_mosaic()
+    assert mosaic.shape[-2:] == (2 * 8, 2 * 8)  # four 8×8 bands of a 32-px image at level 2
+
+
+def test_detail_only_views_are_drawn_with_a_stated_gain():
+    x = _img(32, 32)
+    ex = SubbandExplorer(x, max_level=2)
+    ex.bands = {"LH", "HL", "HH"}
+    shown = ex.images()["reconstruction"]
+    spread = float((shown - 0.5).abs().flatten().quantile(0.99))
+    assert 0.35 < spread <= 0.5  # the 99th percentile reaches ±0.45 around grey, not a faint ±0.05
+    assert f"×{ex.detail_gain():.3g}" in ex.captions()["reconstruction"]
+    ex.bands = set(Wv.BANDS)
+    assert ex.detail_gain() == 1.0 and "×" not in ex.captions()["reconstruction"]
+
+
+def test_energy_table_follows_the_channel_slider():
+    f = torch.randn(1, 4, 16, 16)
+    f[:, 2] = f[:, 2].mean()  # a flat channel: all its energy is in LL
+    ex = SubbandExplorer(f, max_level=2)
+    ex.widget()
+    ex.channel_slider.value = 2
+    assert "channel 2" in ex.table.value and "100.00%" in ex.table.value
+    ex.channel_slider.value = 1
+    assert "channel 1" in ex.table.value and "100.00%" not in ex.table.value
+
+
+def test_large_pictures_are_reduced_to_fit_two_beside_the_controls():
+    from stylelab.widgets.base import PICTURE_SIDE
+
+    x = _img(512, 384)
+    ex = SubbandExplorer(x, max_level=2, compare=x.flip(-1))
+    ex.widget()
+    assert ex.shrink == 2 and "shown at 1/2" in ex._c["status"].value
+    for k, im in ex.image_widgets.items():
+        w, h = Image.open(io.BytesIO(im.value)).size
+        assert max(w, h) <= PICTURE_SIDE, (k, w, h)
+    assert type(ex._widget.children[1]).__name__ == "GridBox"  # pictures in a grid beside the controls

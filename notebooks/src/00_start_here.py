@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 00 · Start here
 #
+# **Before this notebook:** nothing but Python and a little PyTorch (tensors, `nn.Module`, autograd); no earlier notebook.
+#
+# **Time:** about 9 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn:** how this course is organised, how to run it on a laptop
 # CPU or on a GPU, whether pretrained weights are available on your machine, and
 # how exercises are checked. Nothing here needs a GPU or the internet.
@@ -81,7 +85,7 @@ viz.show_images(
 # |---|---|---|
 # | 01 Gram & MMD | style as second-order statistics; Gram loss = MMD with a quadratic kernel | pixel, patch and random-filter statistics |
 # | 01b What a CNN learned | saliency, class visualisation, feature inversion, a fooling image on SqueezeNet 1.1 | runs on random weights, labelled (its lessons need the trained network, which `make lab` installs) |
-# | 02 Gatys | optimise an image to match content and style features | texture synthesis with random filters |
+# | 02 Gatys | optimise an image to match content and style features | none: it runs on the course's trained VGG-16 (`make lab` installs it); without it, on random VGG weights, labelled |
 # | 02b Learning to stylise | train a network instead (Johnson, instance norm, CIN), CycleGAN between collections | perceptual loss on random filters |
 # | 03 AdaIN | instance normalisation; match channel means and variances | AdaIN on pixels = mean/std colour transfer |
 # | 04 WCT | whitening and colouring: match the full covariance | WCT on pixels = covariance colour transfer |
@@ -216,3 +220,5 @@ ax.set_title(f"Course images by contrast ({drawn_by(contrast)})");
 # Transforms*, NeurIPS 2017 · Luan et al., *Deep Photo Style Transfer*, CVPR 2017 ·
 # Li et al., *A Closed-form Solution to Photorealistic Image Stylization*, ECCV
 # 2018 · Yoo et al., *Photorealistic Style Transfer via Wavelet Transforms*, ICCV 2019.
+#
+# **Next:** [01 · Style as statistics](01_gram_mmd.ipynb) — Gram matrices and MMD: what a "style" is, measured.

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 01 · Style as statistics: Gram matrices and MMD
 #
+# **Before this notebook:** [00 · Start here](00_start_here.ipynb) (how exercises work; exercises 00.mean_colour and 00.luminance: statistics that sum over positions).
+#
+# **Time:** about 66 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * why a *texture* can be described by statistics that forget *where* things are,
@@ -132,9 +136,9 @@ for r, (n, fd) in enumerate(feats.items()):
     for c_, layer in enumerate(layers):
         G = gram(fd[layer])[0][:32, :32]
         viz.heatmap(G, f"{n} · {layer}" if r == 0 or c_ == 0 else layer, ax=axes[r, c_], symmetric=False,
-                    cmap="magma", colorbar=False)
+                    cmap="magma", colorbar=False, scale="log")
         axes[r, c_].axis("off")
-fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers ({drawn_by(gram)})")
+fig.suptitle(f"{net}: Gram matrices (first 32 channels) of each texture at four layers, log colour scale ({drawn_by(gram)})")
 fig.tight_layout();
 
 # %% [markdown]
@@ -332,7 +336,7 @@ def synthesize(target, features, steps, seed=0, style="gram"):
             scale.append(loss.detach())
         loss = loss / scale[0]
         loss.backward()
-        history.append(float(loss))
+        history.append(float(loss.detach()))  # detached: float() of a tensor that requires grad warns
         return loss
 
     opt.step(closure)
@@ -361,6 +365,14 @@ viz.show_images([target, *[v[0] for v in synth.values()]], titles=["target", *[f
 #   the frequencies;
 # * a **held-out Gram distance**: the Gram loss under a *different* bank of random
 #   filters (other seed, other sizes) that no optimisation saw.
+#
+# Neither is neutral. Both are **second-order statistics of the same family as the
+# random-filter Gram**: the power spectrum is the Fourier transform of the image's
+# autocorrelation (Wiener–Khinchin), i.e. the Gram of all shifted copies of the grey image,
+# and the held-out distance is a random-filter Gram with other filters. They therefore
+# favour the random-filter method by construction; read them as "how well is the
+# second-order structure kept", not as a verdict on texture quality. A measure outside
+# this family (a trained classifier's judgement, or people's) is the question at the end.
 #
 # The same machinery with *moments only* (per-channel mean and standard deviation of
 # the random features, ignoring how channels co-vary) is measured alongside.
@@ -441,7 +453,8 @@ assert moments[2] < 4 * gram_rf[2] and moments[1] < 2 * gram_rf[1] + 0.1  # mome
 #
 # The same synthesis with the Gram matrices of the trained network above (`relu1_1 …
 # relu5_1`, Gatys et al.'s texture synthesis: `gatys.synthesize_texture`, notebook 02),
-# measured with the same two statistics that neither optimisation saw. What it shows, on
+# measured with the same two statistics that neither optimisation saw (and that, being
+# second-order statistics like the random-filter Gram, favour the random filters). What it shows, on
 # the offline VGG-16 at the default settings (100 evaluations, 128 px): the rows of bricks
 # and their mortar lines come back — a layout the random filters do not produce — but with
 # a fine, coloured noise on top, and **both held-out measurements rank it behind the random
@@ -544,7 +557,8 @@ ax.set_yticks(range(len(names_)), names_);
 # 5. What does MMD² match with a linear kernel, with $(x^\top y + c)^2$, with a
 #    Gaussian kernel? Which of them is zero only for identical distributions?
 # 6. The figures above: which statistics reproduced the texture's fine grain, and which
-#    removed it? How were the two measurements chosen so that no method is favoured?
+#    removed it? Both measurements are second-order statistics, like the random-filter
+#    Gram: which method do they favour, and what measurement would not favour it?
 # 7. Why do random, untrained filters already give textures?
 #
 # ## Further reading
@@ -563,5 +577,6 @@ ax.set_yticks(range(len(names_)), names_);
 # Two-Sample Test", JMLR 2012 · Ustyuzhaninov, Brendel, Gatys & Bethge, "What does it
 # take to generate natural textures?", ICLR 2017.
 #
-# Next: **01b · What has a CNN learned?** — saliency maps, class visualisation, feature inversion and a
-# fooling image on a trained classifier; then **02 · Gatys** — optimise an image to match content *and* style.
+# **Next:** [01b · What has a CNN learned?](01b_what_cnns_learn.ipynb) — saliency maps, class visualisation,
+# feature inversion and a fooling image on a trained classifier; then [02 · Gatys](02_gatys.ipynb) — optimise
+# an image to match content *and* style.

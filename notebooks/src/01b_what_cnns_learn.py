@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 01b · What has a CNN learned? Saliency, class visualisation, inversion, fooling images
 #
+# **Before this notebook:** [00 · Start here](00_start_here.ipynb); [01](01_gram_mmd.ipynb) helps (feature maps of a network, layer names). No earlier exercise is needed.
+#
+# **Time:** about 51 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # Style transfer rests on one bet: the features of a network trained to *classify*
 # photographs describe images well enough to rebuild them. Before we spend the rest
 # of the course on that bet, we look inside such a network with four tools — each
@@ -369,4 +373,4 @@ viz.show_images([cat, fooled.image, amplified],
 # Iandola et al., "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and
 # <0.5MB model size", 2016.
 #
-# Next: **02 · Gatys** — optimise an image to match the content *and* the style of two others.
+# **Next:** [02 · Gatys](02_gatys.ipynb) — optimise an image to match the content *and* the style of two others.

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 02 · Gatys: style transfer by optimising pixels
 #
+# **Before this notebook:** [01 · Gram and MMD](01_gram_mmd.ipynb) (exercises 01.gram and 01.style_layer_loss: the style loss you optimise here) and [01b](01b_what_cnns_learn.ipynb) (feature inversion: the content loss); 00.luminance returns for colour preservation.
+#
+# **Time:** about 3.6 min (216 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * how Gatys, Ecker & Bethge turn "content" and "style" into two losses on VGG
@@ -76,8 +80,10 @@ viz.show_images([content, style], titles=[f"content: {content_name}", f"style: {
 # $$\mathcal{L}(x) = \alpha\,\mathcal{L}_\text{content} + \beta \sum_l w_l E_l \;(+\;\gamma\,\mathrm{TV}(x)).$$
 #
 # The paper uses `relu4_2` for content, `relu1_1 … relu5_1` with $w_l = 1/5$ for
-# style, $\alpha/\beta = 10^{-3}$, average pooling and L-BFGS from white noise —
-# that is `gatys.preset("paper")`. Its VGG-19 was *normalised*: every filter rescaled so
+# style, average pooling and L-BFGS from white noise, and **several ratios**
+# $\alpha/\beta$: $10^{-3}$ or $10^{-4}$ for the examples (Gatys et al., CVPR 2016, Fig. 3)
+# and $10^{-5} \dots 10^{-2}$ in the trade-off figure (Fig. 4). `gatys.preset("paper")`
+# takes $\alpha/\beta = 10^{-3}$. Its VGG-19 was *normalised*: every filter rescaled so
 # its mean activation over ImageNet is one. The offline VGG-16 is used as trained, so its
 # shallow layers' Gram terms are about $10^4$ times larger; `gatys.preset("vgg16")` is the
 # same method with $\beta = 10$ instead of $10^3$ (the *ratio* depends on the features' scale). One forward pass gives every layer; the targets
@@ -143,7 +149,7 @@ def optimise_pixels(loss_of_features, start, n_evaluations, features=None):
 
     def loss_fn(image):
         loss = loss_of_features(features(image))
-        history.append(float(loss))
+        history.append(float(loss.detach()))  # detached: float() of a tensor that requires grad warns
         return loss
 
     opt.step(make_closure(opt, x, loss_fn))
@@ -181,7 +187,7 @@ axes[3].set_title(f"loss ({drawn_by(gatys_loss)}), minimised");
 
 # %%
 base = cfg.style_weight
-ratios = [base / 100, base, base * 100]  # the middle one is the preset's (paper: α/β = 10⁻³)
+ratios = [base / 100, base, base * 100]  # the middle one is the preset's (the paper's examples: α/β = 10⁻³ or 10⁻⁴)
 grid = {r: gatys.run(content, style, cfg, encoder=encoder, style_weight=r, init="content", progress=False) for r in ratios}
 for r, res in grid.items():
     assert res.loss < res.history["total"][0], r
@@ -518,8 +524,10 @@ viz.show_images([content, style, matched], titles=["content", "style", f"style's
 # * The start image (content, seeded noise, style) picks the local minimum.
 # * Colours: transfer on luminance only, or recolour the style first.
 # * Texture synthesis and feature inversion are the same optimiser with one term removed.
-# * It is slow: hundreds of forward/backward passes per image — the feed-forward
-#   methods of the next notebooks (AdaIN, WCT) trade that for one pass.
+# * It is slow: hundreds of forward/backward passes per image. The next notebook,
+#   [02b · Learning to stylise](02b_learning_to_stylise.ipynb), trains a network to
+#   minimise this same loss once, over many photos, so that stylising is one forward pass;
+#   AdaIN and WCT (03, 04) then drop the per-style training too.
 #
 # ## Questionnaire
 #
@@ -527,8 +535,8 @@ viz.show_images([content, style, matched], titles=["content", "style", f"style's
 #    stays fixed?
 # 2. Why is the content matched at one deep layer and the style at several depths?
 #    What did the feature inversions show?
-# 3. Only the ratio β/α matters. Why, and why is the "right" ratio 10³ in the paper but
-#    10⁶ in the PyTorch tutorial?
+# 3. Only the ratio β/α matters. Why, and why is the "right" ratio 10³–10⁴ in the paper
+#    but 10⁶ in the PyTorch tutorial?
 # 4. What does the L-BFGS closure do, why must it clear the gradients, and why is it
 #    called several times per step?
 # 5. The loss is not convex. What changes when you start from the content, from noise
@@ -557,3 +565,5 @@ viz.show_images([content, style, matched], titles=["content", "style", f"style's
 # "Understanding Deep Image Representations by Inverting Them", CVPR 2015 · Risser,
 # Wilmot & Barnes, "Stable and Controllable Neural Texture Synthesis and Style
 # Transfer Using Histogram Losses", arXiv 2017.
+#
+# **Next:** [02b · Learning to stylise](02b_learning_to_stylise.ipynb) — train a network to do in one pass what this notebook's optimisation does per image.

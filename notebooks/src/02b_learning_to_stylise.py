@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 02b · Learning to stylise: feed-forward networks, instance norm, CIN and CycleGAN
 #
+# **Before this notebook:** [02 · Gatys](02_gatys.ipynb) (exercise 02.gatys_loss: the perceptual loss a network is trained with here; 02.closure: the optimiser's loop) and [01](01_gram_mmd.ipynb) (01.gram).
+#
+# **Time:** about 1.6 min (98 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * the map of the field: **image optimisation** (notebook 02: solve a problem per
@@ -72,9 +76,12 @@ viz.show_images([row(photos[:6]), content, style], titles=["training crops (6 of
 # %% [markdown]
 # ## The map: two ways to get a stylised image
 #
-# Every method in this course minimises (or imitates the minimiser of) a loss that
-# compares an image's deep features with a content image's and its feature
-# *statistics* with a style image's. They differ in **what is optimised**:
+# Most methods in this course minimise a loss that compares an image's deep features
+# with a content image's and its feature *statistics* with a style image's. The
+# exceptions are the learning-free transforms — AdaIN, WCT and their photorealistic heirs
+# (notebooks 03–07): they set the statistics in closed form and minimise nothing at
+# stylisation time (only their decoders were trained, with a reconstruction loss). The
+# loss-based methods differ in **what is optimised**:
 #
 # * **image optimisation** — the pixels of the output, from scratch for every new
 #   image (Gatys et al., notebook 02; Deep Photo Style Transfer, notebook 06). Slow per
@@ -83,7 +90,8 @@ viz.show_images([row(photos[:6]), content, style], titles=["training crops (6 of
 #   stylising is one forward pass. The networks differ in how many styles they
 #   cover: **one style per network** (Johnson et al.; Ulyanov et al.'s texture
 #   networks), **several** (Dumoulin et al.'s conditional instance norm), **any**
-#   (AdaIN, WCT and their photorealistic heirs, notebooks 03–07).
+#   (AdaIN, WCT and their photorealistic heirs, notebooks 03–07 — transforms in closed
+#   form between a trained encoder and decoder, no optimisation per style).
 #
 # A second axis splits artistic from photorealistic results. CycleGAN sits slightly
 # apart: its "style" is a whole collection of images rather than one picture.
@@ -124,8 +132,10 @@ ax.set_title("Neural style transfer: what is optimised, and how many styles one 
 #
 # Johnson, Alahi & Fei-Fei (ECCV 2016) give a network $f_W$ that maps a photo to its
 # stylised version: a 9×9 convolution, two stride-2 convolutions (down to a quarter
-# of the resolution), residual blocks, two ×2 upsampling stages and a 9×9 output
-# convolution, each followed by a normalisation layer and a ReLU. Most of the work
+# of the resolution), residual blocks, two ×2 upsampling stages — each of these followed
+# by a normalisation layer and a ReLU — and a 9×9 output convolution followed by a
+# **scaled tanh** (Johnson et al., Section 3.1: it keeps the output in the
+# pixel range; `stylelab.transformnet`'s `output="tanh"` is $(\tanh+1)/2$). Most of the work
 # happens at low resolution, so it is cheap; the residual blocks make it easy for the
 # network to keep the content (each block only adds a correction).
 #
@@ -220,6 +230,12 @@ viz.show_images([content, optimised, t_net.result], titles=["content", f"optimis
 # it into $a\,(w * x) + \text{const}$ per channel, and IN divides out both. The network
 # need not learn to undo the contrast of its input. Batch norm normalises with
 # statistics of the *batch* (at test time: running averages), so it cannot.
+#
+# Contrast is not the whole story. Huang & Belongie (ICCV 2017, Section 4 and Fig. 1)
+# trained both versions on contrast-normalised images: instance norm still reached a
+# clearly lower style loss, and only *style*-normalising the training images (with a
+# pretrained style transfer network) closed the gap. Their reading — IN normalises
+# the *style* of each image, not only its contrast — is where AdaIN (notebook 03) starts.
 #
 # We train both versions for the same steps and check the invariance numerically.
 
@@ -397,8 +413,10 @@ else:
 # * an **adversarial** loss: a discriminator $D_B$ learns to tell real $B$ images
 #   from $G$'s outputs, and $G$ learns to fool it (least squares:
 #   $D$ minimises $\tfrac12(D(b)-1)^2 + \tfrac12 D(G(a))^2$, $G$ minimises $(D(G(a))-1)^2$).
-#   The discriminator is a *PatchGAN*: it scores every 70×70 patch, so it judges
-#   texture and colour, like a style loss that is learned;
+#   The discriminator is a *PatchGAN* (Isola et al., CVPR 2017): each of its scores
+#   sees a 70×70 patch, so on 256 px images it judges texture and colour, like a style
+#   loss that is learned. On the 32 px crops used below, each of its 2×2 scores sees
+#   the whole crop: here it is in effect a **global** discriminator;
 # * **cycle consistency**: a second generator $F: B\to A$ and
 #   $\mathcal{L}_\text{cyc} = \mathbb{E}\,|F(G(a)) - a|_1 + \mathbb{E}\,|G(F(b)) - b|_1$.
 #   Without it, $G$ could map every photo to one convincing sunset; with it, $G$ must
@@ -466,11 +484,13 @@ viz.show_images([row(held_out[:4]), row(fake_b[:4]), row(truth[:4]), row(back[:4
 # On held-out crops (a cat CycleGAN never saw), the cycle error is much smaller than
 # the change $G$ makes, and $G(a)$ should end closer to the hidden grade than doing
 # nothing — learned from unpaired collections only. In a few minutes on a CPU the
-# match is rough; the official models train for about a day on a GPU at 256 px.
+# match is rough; the official models train for 200 epochs at 256 px (100 at a constant
+# learning rate, 100 decaying to zero; Zhu et al., ICCV 2017, Section 4).
 # Cycle consistency does not force $G$ to be the *right* map, only an invertible
 # one: a generator that also shifted every hue by a fixed amount and an $F$ that
-# shifted it back would pay no cycle penalty. The adversarial and identity terms
-# pin it down.
+# shifted it back would pay no cycle penalty. Would the adversarial term ($G(a)$ must
+# look like a $B$ image) or Zhu et al.'s identity term ($G(b)\approx b$, their Section 5.2)
+# rule such a map out? This notebook does not measure it — question 7 below asks when each would.
 
 # %% [markdown]
 # ## Exercises
@@ -618,8 +638,9 @@ print(f"break-even for this notebook's run: {break_even(train_seconds, t_opt.sec
 # 6. What does AdaIN change in CIN to reach *any* style?
 # 7. Why is the cycle-consistency loss needed in CycleGAN, and why is it not enough on
 #    its own to learn the right translation?
-# 8. The PatchGAN discriminator scores patches, not whole images. What kind of
-#    "style" can it judge, and what can it not?
+# 8. The PatchGAN discriminator scores 70×70 patches, not whole images. What kind of
+#    "style" can it judge on 256 px images, and what can it not? What changes on the
+#    32 px crops of this notebook?
 #
 # ## Further reading and experiments
 #
@@ -654,3 +675,5 @@ print(f"break-even for this notebook's run: {break_even(train_seconds, t_opt.sec
 # P. Isola et al., *Image-to-Image Translation with Conditional Adversarial Networks*,
 # CVPR 2017. I. Ustyuzhaninov, W. Brendel, L. Gatys & M. Bethge, *What does it take to
 # generate natural textures?*, ICLR 2017.
+#
+# **Next:** [03 · AdaIN](03_adain.ipynb) — one network for *any* style: swap the channel statistics instead of learning them.

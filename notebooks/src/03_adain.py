@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 03 · AdaIN: style as the mean and spread of each feature channel
 #
+# **Before this notebook:** [01](01_gram_mmd.ipynb) (moments as a style statistic), [02](02_gatys.ipynb) (exercise 02.gatys_loss: content and style losses on VGG features — AdaIN's decoder is trained with the same content loss and a style loss on means and spreads) and [02b](02b_learning_to_stylise.ipynb) (instance norm and CIN; exercise 02b.cin).
+#
+# **Time:** about 3.0 min (179 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * why *instance* normalisation removes the style of an image, and how putting
@@ -36,10 +40,14 @@ viz.show_images([content, *styles.values()], titles=["content: chelsea", *style_
 # Two images can share every object and differ in "style": brighter, bluer, more
 # contrast, rougher brush strokes. Many of those differences live in *simple
 # statistics of each channel* — its mean and its standard deviation over the whole
-# image. Huang & Belongie noticed that networks trained with **instance
-# normalisation** (IN) learn styles much better than with batch normalisation: IN
-# divides out those per-image, per-channel statistics, so it throws away most of
-# the style before the network has to deal with it.
+# image. Ulyanov, Vedaldi & Lempitsky (2016; notebook 02b) found that feed-forward
+# stylisation networks work much better with **instance normalisation** (IN) than with
+# batch normalisation. Huang & Belongie (ICCV 2017, Section 4 and Fig. 1) asked why: the
+# usual explanation, invariance to the content's *contrast*, is not enough — IN still wins
+# when every training image is contrast-normalised first, and the gap closes only when
+# the images are *style*-normalised. Their reading: IN divides out the per-image,
+# per-channel statistics, so it throws away most of the style before the network has to
+# deal with it.
 #
 # If removing the statistics removes the style, then *inserting* another image's
 # statistics should insert its style. Start with the three colour channels of a
@@ -167,8 +175,10 @@ ax.set_title("two AdaIN conventions");
 #
 # `stylelab.AdaIN.from_official()` loads the released `vgg_normalised.pth` and
 # `decoder.pth` (pytorch-AdaIN, MIT). If they are not on this machine the notebook
-# runs with **random** weights (the banner below says so): then the pictures only
-# show that the code runs. Run `stylelab weights download` for the real thing.
+# runs the course's **stand-in** (`stylelab.standin`: a fixed-seed random encoder and a
+# small decoder trained on the course images to invert it; the banner below says which
+# one runs): then the pictures show what AdaIN does with features that carry meaning,
+# not the published model's results. Run `stylelab weights download` for the real thing.
 
 # %%
 from stylelab import standin
@@ -390,3 +400,5 @@ ax.legend();
 # V. Dumoulin, J. Shlens & M. Kudlur, *A Learned Representation for Artistic Style*,
 # ICLR 2017. E. Reinhard et al., *Color Transfer between Images*, IEEE CG&A 2001.
 # L. A. Gatys et al., *Preserving Color in Neural Artistic Style Transfer*, 2016.
+#
+# **Next:** [04 · WCT](04_wct.ipynb) — match the whole covariance, not only the means and spreads.

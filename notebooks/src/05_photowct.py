@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 05 · PhotoWCT: stylising a photo so that it stays a photo
 #
+# **Before this notebook:** [04 · WCT](04_wct.ipynb) (exercise 04.wct: the transform PhotoWCT runs at every level) and [03](03_adain.ipynb) (encoder–decoder stylisation).
+#
+# **Time:** about 25 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * why WCT with an ordinary decoder smears and shifts the structure of a photo;
@@ -151,7 +155,12 @@ editor.widget()  # pick clusters / paint, then "save PNGs" (an existing file is 
 # belong together (high matting affinity $W_{ij}$) get similar values:
 #
 # $$\min_r \sum_{ij} W_{ij}\Big\|\frac{r_i}{\sqrt{d_i}} - \frac{r_j}{\sqrt{d_j}}\Big\|^2 + \lambda\sum_i\|r_i - y_i\|^2
-# \quad\Rightarrow\quad r^* = (1-\beta)(I-\beta S)^{-1}y,\; S = D^{-1/2}WD^{-1/2},\; \beta = \tfrac{1}{1+\lambda}.$$
+# \quad\Rightarrow\quad r^* = (1-\beta)(I-\beta S)^{-1}y,\; S = D^{-1/2}WD^{-1/2},\; \beta = \tfrac{2}{2+\lambda}.$$
+#
+# The sum runs over *ordered* pairs, so each pair counts twice: the smoothness term is
+# $2\,r^\top(I-S)\,r$, and setting the gradient $4(I-S)r + 2\lambda(r-y)$ to zero gives
+# $\beta = 2/(2+\lambda)$. Zhou et al. (NeurIPS 2003) write the same term with a factor ½
+# and get $\beta = 1/(1+\lambda)$; the reference code sets β directly.
 #
 # The reference uses $\beta = 0.9999$. To see what it does without pretrained weights,
 # make a stylisation with obvious local errors: WCT colour transfer on pixels, done
@@ -351,15 +360,19 @@ viz.show_images([crop, unpooled.clamp(0, 1), nearest.clamp(0, 1)], size=2.6,
 #    gradients slow, and what does a preconditioner change?
 # 5. The exact solver runs out of memory on large photos even though the matrix has only
 #    25 non-zeros per row. Where does the memory go, and which memory is it (GPU or host)?
-# 6. Why does adding the identity to a *pixel* covariance wash colours out, when the same
-#    +I is nearly harmless on VGG features of a trained network?
+# 6. Why does adding the identity to a *pixel* covariance wash colours out? Would the
+#    same +I matter on the VGG features of a trained network? (Compare 1 with the
+#    eigenvalues of a `relu4_1` covariance — notebook 04 draws them — before you answer.)
 # 7. The guided filter is a local approximation of the smoothing. What can a global solve do
 #    that a filter with a 3×3 to 15×15 window cannot?
 #
 # **Further reading.** Read Section 3.2 of Li et al. (ECCV 2018) and compare their
 # smoothing objective with Zhou et al., *Learning with Local and Global Consistency*
-# (NeurIPS 2003), where the same $(I-\beta S)^{-1}$ appears. Read Zeiler & Fergus,
-# *Visualizing and Understanding Convolutional Networks* (ECCV 2014), which introduced
-# switches for unpooling. For the cost of sparse direct solvers, look up "fill-in" and
+# (NeurIPS 2003), where the same $(I-\beta S)^{-1}$ appears. Switches for unpooling come
+# from Zeiler, Taylor & Fergus, *Adaptive Deconvolutional Networks for Mid and High Level
+# Feature Learning* (ICCV 2011); Zeiler & Fergus, *Visualizing and Understanding
+# Convolutional Networks* (ECCV 2014), made them famous for visualisation. For the cost of sparse direct solvers, look up "fill-in" and
 # nested dissection (George, SIAM J. Numer. Anal. 1973): why does a 2-D grid's factor
 # grow like $N\log N$ at best?
+#
+# **Next:** [06 · Deep Photo Style Transfer](06_deep_photo_matting.ipynb) — the matting Laplacian as a loss inside Gatys' optimisation.

@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 06 · Deep Photo Style Transfer: the matting Laplacian as a photorealism prior
 #
+# **Before this notebook:** [02 · Gatys](02_gatys.ipynb) (exercises 02.gatys_loss and 02.closure: the optimisation this notebook adds a term to) and [05](05_photowct.ipynb) (the matting affinity behind the smoothing; exercise 05.smooth).
+#
+# **Time:** about 3.9 min (233 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * the *locally affine colour model*: inside a small window, a photo's output colours
@@ -249,6 +253,9 @@ assert out.shape == content.shape
 # With label maps the style loss compares Gram matrices **per region**:
 # $\mathcal L_{s+}^\ell = \sum_c \|G_c[O] - G_c[S]\|_F^2 / C_\ell^2$ with
 # $G_c = (F M_c)(F M_c)^\top / \sum M_c$, $M_c$ the mask of label $c$ resized to the layer.
+# The division by the region's area $\sum M_c$ (so that a small region weighs as much as a
+# large one) is an **implementation choice** of `stylelab.methods.dpst`, not Luan et al.'s
+# equation (4), which compares the Gram matrices of the masked features without it.
 # The sky of the output is pushed towards the statistics of the style's sky, the land
 # towards its land, instead of both towards a mixture. Below: the course's sky/land
 # pair, stage 1 only (the labels act on the style term), with and without labels,
@@ -378,3 +385,5 @@ fig.colorbar(im, ax=axes[1], fraction=0.046);
 # paper. Read Section 3 of Luan et al. (CVPR 2017) on the augmented style loss and the
 # semantic masks. For matrix-free products with $L$ see He, Sun & Tang (CVPR 2010), and
 # for a library oracle, pymatting's `cf_laplacian` (Germer et al., JOSS 2020).
+#
+# **Next:** [07 · WCT²](07_wct2.ipynb) — wavelet pooling: an encoder–decoder that loses nothing, so no post-processing is needed.

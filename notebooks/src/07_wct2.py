@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 07 · WCT²: wavelet pooling and progressive stylization
 #
+# **Before this notebook:** [04 · WCT](04_wct.ipynb) (exercise 04.wct: applied to every wavelet band here) and [05](05_photowct.ipynb) (unpooling with switches; exercise 05.max_unpool).
+#
+# **Time:** about 50 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * why max pooling loses information a decoder cannot recover, and how **Haar
@@ -42,9 +46,11 @@
 #
 # With $L = \tfrac{1}{\sqrt 2}[1, 1]$ and $H = \tfrac{1}{\sqrt 2}[-1, 1]$ the 2×2 kernels
 # are the outer products $LL = L^\top L$, $LH = L^\top H$, $HL = H^\top L$, $HH = H^\top H$.
-# Stacked as rows of a 4×4 matrix Φ acting on the flattened block, they are orthonormal:
+# Stacked as the rows $t_k^\top$ of a 4×4 matrix Φ acting on the flattened block (so the
+# band coefficients of a block $x$ are $\Phi x$), they are orthonormal: $\Phi\Phi^\top = I$.
+# Φ is square, so also $\Phi^\top\Phi = \sum_k t_k t_k^\top = I$, which is the reconstruction:
 #
-# $$\Phi\Phi^\top = \sum_{k} T_k T_k^\top = I \quad\Longrightarrow\quad x = \sum_{X\in\{LL,LH,HL,HH\}} \mathrm{ConvT}_X(\mathrm{Conv}_X(x)),\qquad \lVert x\rVert^2 = \sum_X \lVert X\rVert^2 .$$
+# $$x = \Phi^\top\Phi x = \sum_{X\in\{LL,LH,HL,HH\}} \mathrm{ConvT}_X(\mathrm{Conv}_X(x)),\qquad \lVert x\rVert^2 = \lVert \Phi x\rVert^2 = \sum_X \lVert X\rVert^2 .$$
 #
 # And $LL = \tfrac12(a+b+c+d) = 2\cdot\mathrm{avgpool}(x)$.
 #
@@ -240,6 +246,24 @@ ax.bar(idx + 0.2, list(ch_all.values()), 0.4, label="every band")
 ax.set_xticks(idx, list(ch_ll)); ax.set_ylabel("relative change"); ax.legend(); ax.set_title(f"level {levels}")
 fig.tight_layout();
 
+# %% [markdown]
+# The detail bands did not move — but that does not mean the picture gained no edges. The
+# change LL-only transfer makes is the synthesis of an LL change alone, which is constant
+# on every $2^L\times2^L$ block: in pixel space it is a mosaic, and its steps are new edges
+# on the block grid.
+
+# %%
+change = (raw_ll - content)[0].mean(0).cpu()  # what LL-only transfer added (grey), unclipped
+step = 2 ** levels
+dx = (change[:, 1:] - change[:, :-1]).abs()  # horizontal steps; a block border lies after columns step-1, 2·step-1, …
+on_grid = float(dx[:, step - 1::step].sum() / dx.sum())
+grey = content[0].mean(0).cpu()
+print(f"LL-only change: {100 * on_grid:.2f}% of its horizontal steps lie on the {step}-px block borders; "
+      f"mean step there {float(dx[:, step - 1::step].mean()):.3f}, the content's own mean step "
+      f"{float((grey[:, 1:] - grey[:, :-1]).abs().mean()):.3f}")
+assert on_grid > 0.99, "the LL-only change must be constant on each 2^L block"
+
+# %% [markdown]
 # The explorer below compares the *unclipped* LL-only result (what the transfer did);
 # pass `compare=ll_only` instead to see what clipping adds.
 
@@ -334,7 +358,8 @@ model_labels = model.stylize(c_l, s_l, transfer_at=("skip", "decoder"), content_
 assert with_labels.shape == c_l.shape and model_labels.shape == c_l.shape
 viz.show_images([c_l, s_l, cl[0, 0].float(), with_labels, model_labels],
                 ["content", "style", "content labels", "pixel, with labels",
-                 "WCT² with labels" + ("" if model.pretrained else " (RANDOM weights)")],
+                 "WCT² with labels" + ("" if model.pretrained else " (stand-in)" if getattr(model, "stand_in", None)
+                                       else " (RANDOM weights)")],
                 ncols=5, size=2.2);
 
 # %% [markdown]
@@ -462,8 +487,11 @@ ax.legend(fontsize=7);
 #
 # * Haar pooling is average pooling (×2) that **keeps** the three detail bands: an
 #   orthonormal change of basis, so a decoder with the skips can undo it exactly.
-# * Changing only the low band moves colours and tones but keeps edges: the
-#   "LL only keeps structure" result, visible even on raw pixels.
+# * Changing only the low band moves colours and tones and leaves the detail bands — the
+#   content's edges — untouched, but in pixel space it **adds edges of its own**: the
+#   change is constant on each $2^L\times2^L$ block, so its steps sit on the block borders
+#   (measured above). WCT²'s "LL only keeps structure" holds for the detail bands, not for
+#   the picture's block grid (notebook 08 shows the blocks again).
 # * WCT² stylizes progressively in one pass, at the encoder, skips and decoder; the
 #   official WCT adds +I to both covariances and clamps to the content range.
 # * Temporal stability can be measured without optical flow by comparing frame-to-frame
@@ -484,7 +512,9 @@ ax.legend(fontsize=7);
 #    nothing lost?
 # 2. LL is twice the average pool. Where does the factor 2 come from, and what would break
 #    if the filters were not scaled to be orthonormal?
-# 3. Transferring style on the LL band only keeps edges. Why? Which bands carry edges?
+# 3. Transferring style on the LL band only leaves the detail bands unchanged, yet the
+#    result shows new edges on a $2^L$-px grid. Where do they come from, and which bands carry
+#    the content's edges?
 # 4. Clipping the displayed result to [0, 1] changed the detail bands. Explain how a
 #    pointwise operation on pixels can change a "frequency" band.
 # 5. Why does a cascade of autoencoders drift further from the content than one
@@ -500,3 +530,5 @@ ax.legend(fontsize=7);
 # TPAMI 1989 paper introduces the multiresolution view used here. For evaluation
 # metrics that reward degenerate answers, read Theis, van den Oord & Bethge, *A note on
 # the evaluation of generative models* (ICLR 2016).
+#
+# **Next:** [08 · Comparing methods](08_compare.ipynb) — every method of the course side by side: structure kept, style taken, time spent.

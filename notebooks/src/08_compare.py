@@ -1,6 +1,10 @@
 # %% [markdown]
 # # 08 · Comparing methods: structure kept, style taken, time spent
 #
+# **Before this notebook:** notebooks [02](02_gatys.ipynb) to [07](07_wct2.ipynb): it runs every method of the course; exercises 01.gram (the Gram style distance) and 06.window (the local windows SSIM also uses) are the ideas behind its two measurements.
+#
+# **Time:** about 3.4 min (204 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+#
 # **What you will learn**
 #
 # * how to put every method of the course side by side on the same content/style pairs;
@@ -24,12 +28,17 @@
 # structure for the same amount of style. The points no other method beats on
 # both axes form the *Pareto front*.
 #
+# *Illustration, not data* (no network drew it): where Yoo et al. (ICCV 2019, Section 4,
+# their plot of SSIM against the Gram style loss, with trained networks) place the three
+# photorealistic methods. WCT² is **better on both axes** there — a higher SSIM *and* a
+# lower style loss than PhotoWCT and WCT —, so it alone is on their front.
+#
 # ```
-#  SSIM(content, output) ↑
+#  SSIM(content, output) ↑          (illustration after Yoo et al. 2019, Sec. 4)
 #   1 ┤ ● content itself
-#     │      ○ WCT² (edges kept, colours moved)
-#     │            ○ PhotoWCT + smoothing
-#     │                  ○ WCT (textures everywhere)
+#     │                    ○ WCT² (edges kept, style taken)
+#     │           ○ PhotoWCT + smoothing
+#     │             ○ WCT (textures everywhere)
 #   0 ┤                              ● style itself
 #     └──────────────────────────────────────── Gram distance(style, output) →
 #       large                                  0
@@ -278,8 +287,10 @@ for ax, j in ((axes[0], 1), (axes[1], 2)):
 # style), the style itself at the bottom-right (at distance 0, drawn one decade past the
 # smallest other distance because a log axis has no 0). On pixels, colour-only transfers (pixel AdaIN/WCT, the LL-band wavelet
 # transfer) reach a small colour distance while keeping a high SSIM: they move tones,
-# not structure. This is the picture the WCT² paper draws with pretrained networks,
-# where WCT² sits above PhotoWCT and WCT at a similar style distance.
+# not structure. The WCT² paper (Yoo et al., ICCV 2019, Section 4) draws the same plot with
+# its trained networks and reports WCT² better on both axes: a higher SSIM *and* a lower
+# style loss than PhotoWCT and WCT. Whether the course's networks reproduce that is the
+# question the plot above answers only where a trained network drew it (see the banners).
 
 # %% [markdown]
 # ## Time against resolution
@@ -309,8 +320,14 @@ print("\n".join(result.header_lines()))
 
 # %% [markdown]
 # **Honest reading.** Times measured with random weights are the same as with
-# pretrained weights (the same arithmetic runs), so the *time* plot is valid even in the
-# automatic tests. The *pictures* and the VGG style distances are valid only where a
+# pretrained weights **for the methods that run a fixed amount of arithmetic** (one network
+# pass, a fixed number of optimisation steps), so for them the *time* plot is valid even in
+# the automatic tests. It is not for solvers that stop at a tolerance — the conjugate-gradient
+# smoothers of PhotoWCT (`photowct-cg`, `mg`) and an L-BFGS run stopped by its tolerance —:
+# their iteration count depends on the image the weights produced (measured: the multigrid
+# smoother of a 128 px photo took 20 iterations to smooth the photo itself, 23 for a
+# resized style photo and 161 for uniform noise — the flat output of a random decoder is
+# yet another case). The *pictures* and the VGG style distances are valid only where a
 # trained network drew them: the banners above say which (the optimisation rows and the
 # VGG distance on the course's trained VGG when installed, the decoder rows on stand-ins
 # unless you have the published files). The grey dotted
@@ -441,8 +458,9 @@ print("on the front:", ", ".join(names_[i] for i in front))
 # ## Appendix · A large photo in tiles, with statistics taken once
 #
 # *(This section is separate from the comparison above.)* A 12-megapixel photo does
-# not fit through VGG features on a laptop: WCT² needs about 5 GB at one megapixel on
-# a CPU. Cutting the photo into tiles is not enough on its own, because AdaIN and WCT
+# not fit through VGG features on a laptop: WCT² peaked at 3.54 GiB at 1024² (one
+# megapixel) on a CPU, and is predicted at 26.7 GiB for a whole 4000×3000 photo (BENCHMARKS.md,
+# the tiling table). Cutting the photo into tiles is not enough on its own, because AdaIN and WCT
 # normalise with the **content's** statistics (means, covariances): each tile would be
 # whitened differently and the tile borders would show as steps of colour.
 # Chen et al. (AAAI 2022, "Thumbnail Instance Normalization") take the statistics once,
@@ -509,10 +527,13 @@ fig = viz.show_images([big[0], tiled[0], big[crop][0], tiled[crop][0], naive[cro
 # the statistics shared and the tiles blended, the corner disappears and the detail of
 # the photo stays at full resolution, because nothing was downsampled except the
 # thumbnail the statistics came from. What is left between a tiled and a whole-image
-# run is the networks' receptive field (≈ 200 px): near a tile border the network sees
+# run is the network's receptive field (124 px for WCT²: measured as the square on which the
+# gradient of one output pixel of its encoder–decoder is non-zero): near a tile border the network sees
 # padding; the blend weights are zero on a margin there and small across the overlap.
 # PhotoWCT's smoothing runs after the tiles, once, at full size: the multigrid solver
 # (`stylelab.smoothing.smooth(..., mode="mg")`) needs O(N) memory.
 #
 # **Paper.** Chen, Wang, Xie, Lu & Luo, "Towards Ultra-Resolution Neural Style Transfer
 # via Thumbnail Instance Normalization", AAAI 2022.
+#
+# **Next:** [00 · Start here](00_start_here.ipynb) — this is the last notebook; back to the course map and the start-here status table.

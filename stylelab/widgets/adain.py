@@ -69,24 +69,51 @@ class AdaINExplorer(Explorer):
             out = t if self.model is None else self.model.decoder(t)
         return out.clamp(0, 1)
 
+    def describe(self) -> str:
+        """What the picture shows, in words: where AdaIN ran, α, the styles actually used and the colour option."""
+        where = "AdaIN on pixels (no network: each colour channel's mean and spread)" if self.model is None \
+            else "AdaIN on the encoder's features, decoded"
+        styles = (self.style_a if self.mix == 0 else self.style_b if self.mix == 1
+                  else f"{1 - self.mix:.2f} × {self.style_a} + {self.mix:.2f} × {self.style_b}")
+        return f"{where}; α = {self.alpha:g}; style: {styles}" + ("; colour preserved" if self.preserve_colour else "")
+
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
         names = list(self.styles)
+        wide = W.Layout(width="280px")
         return {
-            "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False),
-            "style_a": W.Dropdown(options=names, description="style A"),
-            "style_b": W.Dropdown(options=names, description="style B"),
-            "mix": W.FloatSlider(min=0, max=1, step=0.05, description="A → B", continuous_update=False),
-            "preserve_colour": W.Checkbox(description="preserve colour"),
+            "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False, layout=wide),
+            "style_a": W.Dropdown(options=names, description="style A", layout=wide),
+            "style_b": W.Dropdown(options=names, description="style B", layout=wide),
+            "mix": W.FloatSlider(min=0, max=1, step=0.05, description="A → B", continuous_update=False, layout=wide),
+            "preserve_colour": W.Checkbox(description="preserve colour", indent=False),
+            "where": W.HTML(),
+            "status": W.HTML(value="press Run", layout=wide),
             "image": W.Image(format="png"),
         }
+
+    def _enable(self) -> None:
+        """Style B acts only when the mix is above 0 (and style A only below 1): the unused one is greyed out."""
+        self._c["style_b"].disabled = self.mix == 0
+        self._c["style_a"].disabled = self.mix == 1
+        self._c["where"].value = ("<small>runs on <b>pixels</b> (no network)</small>" if self.model is None
+                                  else "<small>runs on the encoder's features</small>")
+
+    def _on_change(self, name, value) -> None:
+        super()._on_change(name, value)
+        self._enable()
+        if self.result is not None:  # the picture no longer shows the settings: say so until Run
+            self._c["status"].value = "<b>settings changed — press Run</b>"
 
     def _show(self) -> None:
         png, zoom = png_image(self.result)
         show_png(self._c["image"], png)
         h, w = self.result.shape[-2:]
-        self._c["status"].value = f"{w}×{h} px" + (f", shown ×{zoom} (nearest-neighbour)" if zoom > 1 else "")
+        self._c["status"].value = (f"{self.describe()}; {w}×{h} px"
+                                   + (f", shown ×{zoom} (nearest-neighbour)" if zoom > 1 else ""))
 
     def _layout(self, W, c):
-        return W.VBox([W.HBox([c["style_a"], c["style_b"]]), W.HBox([c["alpha"], c["mix"]]),
-                       W.HBox([c["preserve_colour"], c["run"], c["status"]]), c["image"]])
+        self._enable()
+        controls = W.VBox([c["where"], c["style_a"], c["style_b"], c["mix"], c["alpha"], c["preserve_colour"], c["run"],
+                           c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
+        return W.HBox([controls, c["image"]], layout=W.Layout(align_items="flex-start"))

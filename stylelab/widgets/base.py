@@ -50,6 +50,26 @@ def zoom_for(height: int, width: int, min_side: int = MIN_DISPLAY_SIDE) -> int:
     return int(min(MAX_ZOOM, max(1, math.ceil(min_side / short))))
 
 
+#: Longest side (px) of a picture an explorer shows beside others: two of them side by side plus a column of
+#: controls fit a 1366-px laptop window. Larger pictures are shown reduced by an integer factor (:func:`shrink_for`).
+PICTURE_SIDE = 320
+
+
+def shrink_for(height: int, width: int, max_side: int = PICTURE_SIDE) -> int:
+    """Integer reduction that brings the long side to at most ``max_side`` (1 if it already is)."""
+    return max(1, math.ceil(max(height, width) / max_side))
+
+
+def reduce(image: torch.Tensor, factor: int) -> torch.Tensor:
+    """``image`` ``(1, C, H, W)`` or ``(H, W)`` reduced by the integer ``factor``: each output pixel is the mean of a
+    ``factor × factor`` block (the last partial block too). ``factor = 1`` returns ``image`` unchanged."""
+    if factor == 1:
+        return image
+    x = image[None, None] if image.dim() == 2 else image
+    y = torch.nn.functional.avg_pool2d(x.float(), factor, ceil_mode=True)
+    return y[0, 0] if image.dim() == 2 else y
+
+
 def png_image(image: torch.Tensor | np.ndarray, zoom: int | None = None) -> tuple[bytes, int]:
     """PNG bytes of an image at its natural size × ``zoom`` (nearest-neighbour), and the zoom used.
 

@@ -119,8 +119,13 @@ class FeatureExplorer(Explorer):
         left.suptitle(f"{self.image}: {self.layer}, {f.shape[0]} channels at {f.shape[2]}×{f.shape[1]}", fontsize=10)
         ax = right.subplots()
         g = self.gram()
-        heatmap(g, title=f"Gram of {self.layer} ({g.shape[0]}×{g.shape[0]})", ax=ax, symmetric=bool((g < 0).any()),
-                cmap="RdBu_r" if (g < 0).any() else "magma")
+        signed = bool((g < 0).any())
+        # a Gram matrix is dominated by a few large (diagonal, high-mean) entries: on a linear scale the rest is
+        # black. A log scale (non-negative Grams, e.g. of ReLU features) or a signed square-root scale shows its
+        # structure; the colour bar keeps the values.
+        scale = "sqrt" if signed else "log"
+        heatmap(g, title=f"Gram of {self.layer} ({g.shape[0]}×{g.shape[0]}),\n{scale} colour scale", ax=ax,
+                symmetric=signed, cmap="RdBu_r" if signed else "magma", scale=scale)
         return fig
 
     def compute(self) -> bytes:

@@ -204,9 +204,25 @@ class LabelEditor(Explorer):
     def compute(self) -> dict:
         return {"report": self.report(), "figure_png": self._figure()}
 
+    def _label_colour(self):
+        """RGB in [0, 1] of the current ``label`` as the label maps are drawn (:func:`stylelab.labels.labels_to_rgb`)."""
+        rgb = L.labels_to_rgb(torch.full((1, 1, 1, 1), int(self.label), dtype=torch.long))
+        return tuple(float(v) for v in rgb.flatten()[:3])
+
+    def _on_change(self, name, value) -> None:
+        if name == "clusters" and self._c is not None:
+            # the cluster slider spans exactly the clusters that exist (0 … clusters − 1)
+            slider = self._c["cluster"]
+            object.__setattr__(self, "clusters", int(value))
+            if self.cluster > int(value) - 1:
+                slider.value = int(value) - 1  # its observer writes `cluster` back
+            slider.max = int(value) - 1
+        super()._on_change(name, value)
+
     def _figure(self) -> bytes:
         plt = viz._plt()
-        fig, axes = plt.subplots(1, 4, figsize=(9.6, 2.7))  # ≤ MAX_WIDTH px
+        fig, axes = plt.subplots(2, 2, figsize=(6.4, 5.6))  # a 2×2 grid beside the controls (≤ MAX_WIDTH px)
+        axes = axes.flatten()  # content, content labels, style, style labels
         for i, side in enumerate(SIDES):
             img = viz.to_numpy_image(self.images[side])
             lab = viz.to_numpy_image(L.labels_to_rgb(self.maps[side]))
@@ -217,10 +233,18 @@ class LabelEditor(Explorer):
                 edge[1:] |= cm[1:] != cm[:-1]
                 edge[:, 1:] |= cm[:, 1:] != cm[:, :-1]
                 axes[2 * i].contour(edge, levels=[0.5], colors="white", linewidths=0.5)
+                sel = cm == min(int(self.cluster), int(self.clusters) - 1)
+                if sel.any():  # the selected cluster, outlined in the colour of the label it would get
+                    axes[2 * i].contourf(sel, levels=[0.5, 1.5], colors=[self._label_colour()], alpha=0.45)
+                    axes[2 * i].contour(sel, levels=[0.5], colors="yellow", linewidths=1.2)
+                # the brush: its circle, at its radius, in the label's colour
+                axes[2 * i].add_patch(plt.Circle((self.col, self.row), self.brush, fill=False, lw=1.5,
+                                                 ec=self._label_colour()))
                 axes[2 * i].plot([self.col], [self.row], "r+", markersize=10, mew=2)
-            axes[2 * i].set_title(f"{side}{' (editing)' if side == self.side else ''}")
+            title = f"{side} (editing: cluster {self.cluster}, label {self.label})" if side == self.side else side
+            axes[2 * i].set_title(title, fontsize=9)
             axes[2 * i + 1].imshow(0.35 * img + 0.65 * lab, interpolation="nearest")
-            axes[2 * i + 1].set_title(f"{side} labels")
+            axes[2 * i + 1].set_title(f"{side} labels", fontsize=9)
         for ax in axes:
             ax.axis("off")
         fig.tight_layout()
@@ -235,14 +259,14 @@ class LabelEditor(Explorer):
             "clusters": W.IntSlider(min=2, max=16, description="clusters", continuous_update=False),
             "compactness": W.FloatSlider(min=0.0, max=3.0, step=0.1, description="compactness", continuous_update=False,
                                          style={"description_width": "initial"}),
-            "cluster": W.IntSlider(min=0, max=15, description="cluster", continuous_update=False),
+            "cluster": W.IntSlider(min=0, max=int(self.clusters) - 1, description="cluster", continuous_update=False),
             "label": W.IntSlider(min=0, max=8, description="label", continuous_update=False),
             "row": W.IntSlider(min=0, max=hmax, description="row", continuous_update=False),
             "col": W.IntSlider(min=0, max=wmax, description="col", continuous_update=False),
             "brush": W.IntSlider(min=1, max=64, description="brush", continuous_update=False),
-            "assign": W.Button(description="cluster → label"),
-            "paint": W.Button(description="paint brush"),
-            "undo": W.Button(description="undo"),
+            "assign": W.Button(description="cluster → label", layout=W.Layout(width="120px")),
+            "paint": W.Button(description="paint brush", layout=W.Layout(width="100px")),
+            "undo": W.Button(description="undo", layout=W.Layout(width="70px")),
             "content_path": W.Text(value="content_labels.png", description="content →"),
             "style_path": W.Text(value="style_labels.png", description="style →"),
             "save": W.Button(description="save PNGs", button_style="success"),
@@ -272,10 +296,13 @@ class LabelEditor(Explorer):
         self._c["report"].value = "<pre>" + str(rep) + ("\n" + rep.warning() if rep.warning() else "") + "</pre>"
 
     def _layout(self, W, c: dict):
-        edit = W.VBox([c["side"], W.HBox([c["clusters"], c["compactness"]]), W.HBox([c["cluster"], c["label"]]),
-                       W.HBox([c["row"], c["col"], c["brush"]]), W.HBox([c["assign"], c["paint"], c["undo"]]),
-                       W.HBox([c["content_path"], c["style_path"], c["save"]]), c["status"]])
-        return W.VBox([edit, c["figure"], c["report"]])
+        for k in ("clusters", "compactness", "cluster", "label", "row", "col", "brush", "content_path", "style_path"):
+            c[k].layout.width = "290px"
+        c["side"].style.button_width = "100px"
+        edit = W.VBox([c["side"], c["clusters"], c["compactness"], c["cluster"], c["label"], c["row"], c["col"],
+                       c["brush"], W.HBox([c["assign"], c["paint"], c["undo"]]), c["content_path"], c["style_path"],
+                       c["save"], c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
+        return W.VBox([W.HBox([edit, c["figure"]], layout=W.Layout(align_items="flex-start")), c["report"]])
 
 
 def edit_labels(content: torch.Tensor, style: torch.Tensor, **kwargs):

@@ -67,13 +67,14 @@ class AffinityExplorer(Explorer):
     def _figure(self, aff) -> bytes:
 
         plt = viz._plt()
-        fig, axes = plt.subplots(1, 2, figsize=(7, 3.3))
+        fig, axes = plt.subplots(1, 2, figsize=(6.2, 3.0))
         axes[0].imshow(viz.to_numpy_image(self.image), interpolation="nearest")
         axes[0].plot([self.col], [self.row], "r+", markersize=14, mew=2)
         axes[0].set_title(f"pixel ({self.row}, {self.col}) of {self.w}×{self.h}")
         m = np.abs(aff).max() or 1.0
-        axes[1].imshow(aff, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
-        axes[1].set_title(f"affinity W_ij, ε={self.eps:.0e}")
+        im = axes[1].imshow(aff, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
+        fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
+        axes[1].set_title(f"affinity W_ij, ε = {self.eps:.3g}")
         for ax in axes:
             ax.axis("off")
         fig.tight_layout()
@@ -89,6 +90,7 @@ class AffinityExplorer(Explorer):
             "eps": W.FloatLogSlider(base=10, min=-8, max=-1, description="ε", continuous_update=False),
             "run": rebuild,  # the base class's Run button: run() below
             "image": W.Image(format="png"),
+            "status": W.HTML(),  # wraps (a Label would be cut): the status names the ε in use
         }
 
     def _on_change(self, name, value) -> None:
@@ -96,7 +98,7 @@ class AffinityExplorer(Explorer):
         if name in ("row", "col"):
             self.render()
         elif self._c is not None:
-            self._c["status"].value = "ε changed: press Rebuild L"
+            self._c["status"].value = f"ε changed to {self.eps:.3g} — press Rebuild L (the picture shows ε = {self._L_eps:.3g})"
 
     def run(self):
         """**Rebuild L**: render with the new ε; nothing to do when L is already built for it.
@@ -108,7 +110,7 @@ class AffinityExplorer(Explorer):
         shown = None if self.result is None else (self.result["row"], self.result["col"], self.result["eps"])
         if shown == (self.row, self.col, self.eps) and self._L_eps == self.eps:
             if self._c is not None:
-                self._c["status"].value = f"L is already built with ε = {self.eps:.0e}"
+                self._c["status"].value = f"L is already built with ε = {self.eps:.3g}"
             return self.result
         return self.render()
 
@@ -119,7 +121,12 @@ class AffinityExplorer(Explorer):
 
     def _show(self) -> None:
         show_png(self._c["image"], self.result["figure_png"])
-        self._c["status"].value = f"L built with ε = {self.result['eps']:.0e}"
+        self._c["status"].value = f"L built with ε = {self.result['eps']:.3g}"
 
     def _layout(self, W, c):
-        return W.VBox([W.HBox([c["row"], c["col"]]), W.HBox([c["eps"], c["run"], c["status"]]), c["image"]])
+        for k in ("row", "col", "eps"):
+            c[k].layout.width = "280px"
+        c["status"].layout.width = "280px"
+        controls = W.VBox([c["row"], c["col"], c["eps"], c["run"], c["status"]],
+                          layout=W.Layout(width="310px", flex="0 0 310px"))
+        return W.HBox([controls, c["image"]], layout=W.Layout(align_items="flex-start"))

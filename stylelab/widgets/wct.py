@@ -13,7 +13,11 @@ import torch
 
 from .. import viz
 from .. import transforms as T
-from .base import Explorer, show_png
+from .base import Explorer, png_image, reduce, show_png, shrink_for
+
+
+#: Longest side of the output picture, drawn under the covariance maps (as wide as they are): a 512² output at 1:1.
+OUTPUT_SIDE = 640
 
 
 class WCTExplorer(Explorer):
@@ -49,49 +53,82 @@ class WCTExplorer(Explorer):
         out = T.wct(self.content, self.style, self.alpha, preset=self.preset, **eps)
         cov = T.covariance(out)[0]
         err = float((cov - self.style_cov).norm() / self.style_cov.norm())
-        return {"output": out, "cov_error": err, "figure_png": self._figure(out, cov, err)}
+        image = self.output_image(out)
+        picture, zoom = None, 1
+        if image is not None:
+            picture, zoom = png_image(reduce(image, shrink_for(*image.shape[-2:], OUTPUT_SIDE)))
+        return {"output": out, "cov_error": err, "figure_png": self._figure(out, cov, err), "image_png": picture,
+                "image_size": None if image is None else tuple(image.shape[-2:]), "image_zoom": zoom}
 
     def _figure(self, out, cov, err) -> bytes:
-
+        """The three covariance matrices on **one** colour scale (symmetric about 0, the largest |entry| of the
+        three) with one colour bar, so equal colours are equal numbers and an error shows as a colour difference."""
         plt = viz._plt()
-        image = None
+        mats = [T.covariance(self.content)[0], self.style_cov, cov]
+        vmax = max(float(m.abs().max()) for m in mats) or 1.0
+        fig, axes = plt.subplots(1, 3, figsize=(6.2, 2.5), layout="constrained")  # fits beside the controls at 1366 px
+        eps = f"ε = {self.eps_content:.3g}, {self.eps_style:.3g}" if self.override else "preset ε"
+        titles = ["content Σ_c", "style Σ_s", f"output ({self.preset}, {eps})\nrel. error {err:.3f}"]
+        for ax, m, title in zip(axes, mats, titles):
+            im = ax.imshow(m.detach().cpu().float().numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([]), ax.set_yticks([])
+        fig.colorbar(im, ax=list(axes), shrink=0.85, label="covariance (one scale)")
+        return viz.figure_to_png_bytes(fig)
+
+    def output_image(self, out) -> torch.Tensor | None:
+        """The picture of the output: ``decode(out)``, or the features themselves when they are 3-channel pixels."""
         if self.decode is not None:
             with torch.no_grad():
-                image = self.decode(out)
-        elif out.shape[1] == 3:
-            image = out.clamp(0, 1)
-        n = 4 if image is not None else 3
-        fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.6), layout="constrained")  # ≤ MAX_WIDTH px
-        viz.heatmap(T.covariance(self.content)[0], "content Σ_c", ax=axes[0], colorbar=False)
-        viz.heatmap(self.style_cov, "style Σ_s", ax=axes[1], colorbar=False)
-        eps = f"ε = {self.eps_content:g}, {self.eps_style:g}" if self.override else "preset ε"
-        viz.heatmap(cov, f"output ({self.preset}, {eps})\nrel. error {err:.3f}", ax=axes[2], colorbar=False)
-        if image is not None:
-            axes[3].imshow(viz.to_numpy_image(image), interpolation="nearest")
-            axes[3].axis("off")
-            axes[3].set_title(f"output ({image.shape[-1]}×{image.shape[-2]} px)")
-        return viz.figure_to_png_bytes(fig)
+                return self.decode(out).clamp(0, 1)
+        return out.clamp(0, 1) if out.shape[1] == 3 else None
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
+        wide = W.Layout(width="280px")
         return {
-            "preset": W.Dropdown(options=sorted(T.WCT_PRESETS), description="preset"),
-            "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False),
-            "eps_content": W.FloatLogSlider(base=10, min=-6, max=1, description="ε content", continuous_update=False),
-            "eps_style": W.FloatLogSlider(base=10, min=-6, max=1, description="ε style", continuous_update=False),
-            "override": W.Checkbox(description="override the preset's ε"),
+            "preset": W.Dropdown(options=sorted(T.WCT_PRESETS), description="preset", layout=wide),
+            "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False, layout=wide),
+            "eps_content": W.FloatLogSlider(base=10, min=-6, max=1, description="ε content", continuous_update=False,
+                                            layout=wide),
+            "eps_style": W.FloatLogSlider(base=10, min=-6, max=1, description="ε style", continuous_update=False,
+                                          layout=wide),
+            "override": W.Checkbox(description="override the preset's ε", indent=False),
             "image": W.Image(format="png"),
-        }  # the base class adds Run and the status label ("press Run")
+            "output": W.Image(format="png"),
+            "caption": W.HTML(),
+            "status": W.HTML(value="press Run", layout=wide),
+        }  # the base class adds Run
 
     def _on_change(self, name, value) -> None:
         super()._on_change(name, value)
+        self._eps_enabled()
         if self.result is not None:  # the figure no longer shows the settings: say so until Run
-            self._c["status"].value = "settings changed: press Run"
+            self._c["status"].value = "<b>settings changed — press Run</b>"
+
+    def _eps_enabled(self) -> None:
+        """The ε sliders act only while ``override`` is on: they say so (greyed out) when it is off."""
+        for k in ("eps_content", "eps_style"):
+            self._c[k].disabled = not self.override
 
     def _show(self) -> None:
-        show_png(self._c["image"], self.result["figure_png"])
-        self._c["status"].value = f"relative covariance error: {self.result['cov_error']:.4f}"
+        r = self.result
+        show_png(self._c["image"], r["figure_png"])
+        if r["image_png"] is not None:
+            show_png(self._c["output"], r["image_png"])
+            h, w = r["image_size"]
+            k = shrink_for(h, w, OUTPUT_SIDE)
+            z = r["image_zoom"]
+            self._c["caption"].value = (f"<small>output, {w}×{h} px" + (f", shown at 1/{k}" if k > 1 else "")
+                                        + (f", shown ×{z} (nearest-neighbour)" if z > 1 else "") + "</small>")
+        eps = (f"ε = {self.eps_content:.3g} (content), {self.eps_style:.3g} (style)" if self.override
+               else "the preset's ε")
+        self._c["status"].value = (f"ran: {self.preset}, α = {self.alpha:g}, {eps}; "
+                                   f"relative covariance error {r['cov_error']:.4f}")
 
     def _layout(self, W, c):
-        return W.VBox([W.HBox([c["preset"], c["alpha"]]), W.HBox([c["override"], c["eps_content"], c["eps_style"]]),
-                       W.HBox([c["run"], c["status"]]), c["image"]])
+        self._eps_enabled()
+        controls = W.VBox([c["preset"], c["alpha"], c["override"], c["eps_content"], c["eps_style"], c["run"],
+                           c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
+        pictures = W.VBox([c["image"], W.VBox([c["caption"], c["output"]])])
+        return W.HBox([controls, pictures], layout=W.Layout(align_items="flex-start"))
