@@ -16,15 +16,15 @@ For every (threads, method) a fresh process (so each peak is its own, as ``/usr/
   --count-macs`` does for BENCHMARKS.md at 512 px (one 256 → 256 convolution at 128²), just before the
   run: **floor = conv MACs ÷ that rate**, the least time the convolutions alone can take here;
 * runs the method at full size the way the command line does (style prepared once, tiles, PhotoWCT's
-  multigrid smoothing once at full size, the C heap keeping freed memory as ``stylelab`` does:
-  :func:`stylelab.allocator.keep_freed_memory`) and reports wall, user and system seconds, minor page
-  faults, the process's peak resident memory (``ru_maxrss``) and the load average before and after.
+  multigrid smoothing once at full size; ``--keep-freed``: the C heap keeps freed memory,
+  :func:`stylelab.allocator.keep_freed_memory`, as ``STYLELAB_KEEP_FREED=1 stylelab`` does) and reports
+  wall, user and system seconds, minor page faults, the process's peak resident memory (``ru_maxrss``)
+  and the load average before and after.
 
 **ratio = wall ÷ floor** (for PhotoWCT the network part only; its smoothing has no convolution floor and
 is reported with its set-up). Weights are RANDOM (synthetic, official layout): the arithmetic, hence the
 time and memory, is that of the pretrained networks. The content is the course photo *astronaut*
-resized to ``--size``; ``--no-keep-freed`` runs with glibc's default heap policy (the before of
-:mod:`stylelab.allocator`). Expected run time on a quiet 2-core CPU: ≈ 2–3 min per AdaIN/WCT² cell and
+resized to ``--size``. Expected run time on a quiet 2-core CPU: ≈ 2–3 min per AdaIN/WCT² cell and
 5–8 min per PhotoWCT cell, about 25 minutes for the default table.
 """
 
@@ -162,23 +162,24 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--tile", default="auto", help="tile side, or 'auto' (stylelab transfer --tile auto's choice)")
     ap.add_argument("--floors-only", action="store_true", help="plan, count and measure the rate; no 12 MP run")
-    ap.add_argument("--no-keep-freed", action="store_true", help="glibc's default heap policy (mmap per large tensor)")
+    ap.add_argument("--keep-freed", action="store_true",
+                    help="the C heap keeps freed memory (stylelab.allocator: fewer page faults, a higher peak)")
     ap.add_argument("--json", default=None, help="also write the rows to this JSON file (never overwritten)")
     ap.add_argument("--child", nargs=2, metavar=("METHOD", "THREADS"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     hw = _size(args.size)
     if args.child:
-        r = child(args.child[0], int(args.child[1]), hw, not args.no_keep_freed, not args.floors_only, args.tile)
+        r = child(args.child[0], int(args.child[1]), hw, args.keep_freed, not args.floors_only, args.tile)
         print("RESULT " + json.dumps(r), flush=True)
         return 0
     if args.json and Path(args.json).exists():
         raise SystemExit(f"{args.json} exists: choose another --json file (results are never overwritten)")
     rows = []
-    print(f"{hw[1]}×{hw[0]}, RANDOM weights, heap keeps freed memory: {not args.no_keep_freed}", flush=True)
+    print(f"{hw[1]}×{hw[0]}, RANDOM weights, heap keeps freed memory: {args.keep_freed}", flush=True)
     for threads in args.threads:
         for method in args.methods:
             cmd = [sys.executable, __file__, "--child", method, str(threads), "--size", args.size, "--tile", args.tile]
-            cmd += ["--floors-only"] * args.floors_only + ["--no-keep-freed"] * args.no_keep_freed
+            cmd += ["--floors-only"] * args.floors_only + ["--keep-freed"] * args.keep_freed
             env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             found = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]

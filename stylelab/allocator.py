@@ -14,12 +14,16 @@ wall instead of 8.62 s (load 0.8–1.5). At 12 MP the faults were 100–550 s of
 :func:`keep_freed_memory` sets ``mallopt(M_MMAP_MAX, 0)`` (large blocks come
 from the heap, like small ones) and ``mallopt(M_TRIM_THRESHOLD, 2³¹ − 1)``
 (the heap's free top is not returned to the kernel), so a freed feature map's
-pages, already faulted in, serve the next one. The cost: the process keeps its
-high-water mark until it exits (right for a command-line run, wrong for a
-long-lived notebook kernel that does other work afterwards), so only
-``stylelab``'s command line (:func:`stylelab.cli.main` run as the program) and
-the benchmarks call it; importing stylelab changes nothing. The same policy is
-glibc's environment ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647``.
+pages, already faulted in, serve the next one.
+
+**The cost, and why it is opt-in** (``STYLELAB_KEEP_FREED=1`` for the ``stylelab`` command; importing
+stylelab changes nothing): the heap cannot hand holes back, and a large tensor that fits no hole extends
+it, so the peak grows. Measured: AdaIN at 768² 1.27 → 1.30 GiB; WCT² in 512 px tiles on 1024×768
+1.09 → 1.22 GiB (and 1.54 M → 87 k faults, system 2.7 → 0.2 s); WCT² at 4000×3000 in 6 tiles of
+1536×1376 **8.46 GiB**, over the 8 GB that ``--tile auto`` plans for (predicted 6.4 GiB; 2 threads,
+``benchmarks/bench_12mp.py``). Until :mod:`stylelab.memory` accounts for it, the default stays glibc's.
+The process also keeps its high-water mark until it exits (wrong for a notebook kernel). The same
+policy is glibc's environment ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647``.
 """
 
 from __future__ import annotations

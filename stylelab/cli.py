@@ -384,7 +384,7 @@ def _message(err: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # run as the program (not called from Python): freed tensors' pages stay for the next ones
+    if argv is None and os.environ.get("STYLELAB_KEEP_FREED") == "1":  # opt-in: faster, higher peak (allocator)
         keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv[:1] in (["transfer"], ["train"]) else "transfer"
