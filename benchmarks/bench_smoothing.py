@@ -76,13 +76,21 @@ def main(argv=None) -> int:
     ap.add_argument("--atol", type=float, default=None, help="largest pixel error of the multigrid CG (default 1e-3)")
     ap.add_argument("--beta", type=float, default=0.9999)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 on a shared CPU)")
+    ap.add_argument("--keep-freed", action="store_true",
+                    help="the C heap keeps freed memory (stylelab.allocator, STYLELAB_KEEP_FREED=1 for the stylelab "
+                         "command); every solver runs under the same policy")
     args = ap.parse_args(argv)
+    if args.keep_freed:
+        from stylelab.allocator import keep_freed_memory
+
+        keep_freed_memory()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = get_device(args.device)
     dtype = torch.float32 if device.type == "mps" else torch.float64
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"device {device}, threads {torch.get_num_threads()}, beta {args.beta}, dtype {dtype}, "
+    print(f"device {device}, threads {torch.get_num_threads()}, heap keeps freed memory {args.keep_freed}, "
+          f"beta {args.beta}, dtype {dtype}, "
           f"mg tol {args.tol} atol {args.atol or (1e-3 if args.tol is None else None)}, load average {load:.1f}")
     head = (f"{'size':>10} {'solver':>7} {'seconds':>8} {'cpu s':>7} {'iters':>6} {'residual':>9} {'peak MiB':>9} "
             f"{'speed-up':>8} {'(cpu)':>8} {'max|Δ|':>9} {'rel err':>9}")

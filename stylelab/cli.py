@@ -26,6 +26,7 @@ from . import data, memory, methods, video
 from . import labels as L
 from . import validate as V
 from . import weights as W
+from .allocator import keep_freed_memory
 from .device import get_device
 from .io import image_size, load_image, output_path, save_image, target_size
 from .methods import TrainRun, TransferRun
@@ -435,6 +436,8 @@ def _message(err: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None and os.environ.get("STYLELAB_KEEP_FREED") == "1":  # opt-in: faster, higher peak (allocator)
+        keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv[:1] in (["transfer"], ["train"]) else "transfer"
     method = _method_from_argv(argv) if argv[:1] in (["transfer"], ["train"]) else None

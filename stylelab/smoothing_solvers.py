@@ -13,6 +13,7 @@ use when, and what each costs, is in :mod:`stylelab.smoothing`'s docstring;
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,11 +39,13 @@ class SmoothInfo:
     residual: float = float("nan")
     seconds: float = 0.0
     converged: bool = True
+    setup_seconds: float = float("nan")  # the multigrid's set-up (stencil, hierarchy), part of ``seconds``
 
     def summary(self) -> str:
         """One line for the command line: solver, CG iterations (per level or channel), residual, seconds."""
         its = "+".join(str(i) for i in self.iterations) or "-"
-        return f"{self.mode}, CG iterations {its}, residual {self.residual:.1e}, {self.seconds:.1f} s"
+        setup = f" (set-up {self.setup_seconds:.1f} s)" if self.setup_seconds == self.setup_seconds else ""
+        return f"{self.mode}, CG iterations {its}, residual {self.residual:.1e}, {self.seconds:.1f} s{setup}"
 
 
 
@@ -313,6 +316,7 @@ def solve_multigrid(
     """
     if tol is None and atol is None:
         atol = 1e-3
+    t0 = time.perf_counter()
     shape = y.shape
     yy = y.reshape(-1, *shape[-2:])
     h, w = shape[-2:]
@@ -333,6 +337,8 @@ def solve_multigrid(
     if big:  # the float32 half stencil is the only copy kept: CG's products use it too (memory_first above)
         A = mg.fine
     del c
+    if info is not None:
+        info.setup_seconds = time.perf_counter() - t0
     if channels_at_once is None:
         channels_at_once = not big
     groups = [slice(0, yy.shape[0])] if channels_at_once else [slice(i, i + 1) for i in range(yy.shape[0])]

@@ -1,7 +1,8 @@
 """Tile geometry for tiled transfer: where the tiles go, how their overlaps blend, and whether a seam shows.
 
 * :func:`tile_boxes`: tiles ``(y0, y1, x0, x1)`` of side ≤ ``tile`` covering an
-  H×W image with neighbours overlapping by at least ``overlap`` px;
+  H×W image with neighbours overlapping by at least ``overlap`` px, as few
+  and as small as that allows (:func:`processed_fraction`: the pixels processed);
 * :func:`blend_window`: each tile's weights — 0 on a ``margin`` whose receptive
   field reaches the tile's padding, then a linear ramp over the overlap, so the
   normalised sum Σ wₜ·yₜ / Σ wₜ is a partition of unity;
@@ -17,24 +18,35 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["tile_boxes", "blend_window", "seam_energy"]
+__all__ = ["tile_boxes", "processed_fraction", "blend_window", "seam_energy"]
 
 
-def _starts(n: int, tile: int, overlap: int, align: int) -> list[int]:
+def _starts(n: int, tile: int, overlap: int, align: int) -> tuple[list[int], int]:
+    """``(origins, side)`` of the tiles along one axis of length ``n``: as few tiles as sides ≤ ``tile`` allow,
+    all of one side, the smallest multiple of ``align`` that still overlaps neighbours by ≥ ``overlap``.
+
+    With k = 1 + ⌈(n − tile)/step⌉ tiles (step = tile − overlap rounded down to ``align``) the side is about
+    (n + (k − 1)·overlap)/k: the overlaps are spread evenly instead of a last tile that mostly repeats
+    its neighbour (4000 px in 1024 px tiles: 5 tiles of 856 px, 4280 px processed, not 5 × 1024 = 5120).
+    """
     if n <= tile:
-        return [0]
-    step = max(align, (tile - overlap) // align * align)
-    starts = list(range(0, n - tile, step))
-    last = n - tile
-    if last - starts[-1] < overlap:  # keep at least `overlap` between the last two tiles
-        starts[-1] = max(0, (last - overlap) // align * align) if len(starts) > 1 else 0
-    starts.append(last)
-    return sorted(set(starts))
+        return [0], n
+    step_max = (tile - overlap) // align * align
+    k = 1 + -(-(n - tile) // step_max)
+    side = min(tile, -(-(n + (k - 1) * overlap) // (k * align)) * align)
+    while True:  # side = tile always works: its step is ≤ step_max
+        step = -(-(n - side) // ((k - 1) * align)) * align
+        starts = sorted({min(i * step, n - side) for i in range(k - 1)} | {n - side})
+        if all(0 < b - a <= side - overlap for a, b in zip(starts, starts[1:])) or side >= tile:
+            return starts, side
+        side += align
 
 
 def tile_boxes(h: int, w: int, tile: int, overlap: int = 64, align: int = 8) -> list[tuple[int, int, int, int]]:
     """Tiles ``(y0, y1, x0, x1)`` of side ≤ ``tile`` covering an h×w image, neighbours overlapping by ≥ ``overlap``.
 
+    As few tiles as the side ``tile`` allows, all of one size, their overlaps spread evenly (:func:`_starts`),
+    so the pixels processed stay close to the image's (the tiles of ``--tile auto`` on 4000×3000: 1.04–1.14×).
     Origins are multiples of ``align`` except the last tile of a row/column,
     which ends at the image border (like the whole image, whose padding is at
     the bottom/right).
@@ -43,8 +55,17 @@ def tile_boxes(h: int, w: int, tile: int, overlap: int = 64, align: int = 8) -> 
         raise ValueError(f"tile must be a multiple of {align} and at least 2·overlap + {align} = {2 * overlap + align}, got {tile}")
     if overlap < 0:
         raise ValueError(f"overlap must be ≥ 0, got {overlap}")
-    ys, xs = _starts(h, tile, overlap, align), _starts(w, tile, overlap, align)
-    return [(y, min(y + tile, h), x, min(x + tile, w)) for y in ys for x in xs]
+    (ys, th), (xs, tw) = _starts(h, tile, overlap, align), _starts(w, tile, overlap, align)
+    return [(y, y + th, x, x + tw) for y in ys for x in xs]
+
+
+def processed_fraction(h: int, w: int, boxes, thumbnail: int | None = None) -> float:
+    """Pixels a tiled run processes (every tile, plus the thumbnail its statistics come from) over the image's."""
+    area = sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in boxes)
+    if thumbnail is not None and max(h, w) > thumbnail and len(boxes) > 1:
+        s = thumbnail / max(h, w)
+        area += round(h * s) * round(w * s)
+    return area / (h * w)
 
 
 def blend_window(box, h: int, w: int, overlap: int, margin: int = 0, device=None, dtype=torch.float32) -> torch.Tensor:
