@@ -136,7 +136,7 @@ def label(method: str | None = None) -> str:
     minutes = sum(m.get("decoders", {}).get(j, {}).get("seconds", 0.0) for j in jobs) / 60
     n = len(m.get("photos", PHOTOS))
     return (f"encoder: ImageNet VGG-16 (HED's fine-tuned trunk); decoder trained here on {n} photos for "
-            f"{minutes:.0f} min of CPU; the paper's models are better")
+            f"{minutes:.0f} min (one thread of a shared CPU); the paper's models are better")
 
 
 def encoder(last_layer: str = "relu5_1", *, photowct: bool = False, device=None) -> encoders.VGGEncoder:

@@ -1,0 +1,137 @@
+"""Quality of the ``vgg16-course`` pair (:mod:`stylelab.course_pair`) on photos it never saw.
+
+Prints Markdown tables (the BENCHMARKS.md section) and draws the training loss curves:
+
+* reconstruction at α = 0 (content only) of every shipped decoder: PSNR and SSIM
+  (:func:`stylelab.evaluation.ssim`) on the course's content photos (``data/content``: never
+  trained on), shorter side 256 and 512 px;
+* style statistics after AdaIN and WCT (α = 1): Gram distance (:func:`stylelab.evaluation.style_distance`,
+  relu1_1 … relu5_1 of the same offline VGG-16) from the output to the style, next to the content's;
+* PhotoWCT and WCT² on the pair: SSIM of the output to the content.
+
+    python benchmarks/bench_course_pair.py            # tables, data/decoders/vgg16-course-curves.png
+    python benchmarks/bench_course_pair.py --sizes 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import torch
+import torch.nn.functional as F
+
+from stylelab import course_pair as CP
+from stylelab import data
+from stylelab.evaluation import ssim, style_distance
+from stylelab.methods.adain import AdaIN
+from stylelab.methods.photowct import PhotoWCT
+from stylelab.methods.wct import WCT
+from stylelab.methods.wct2 import WCT2
+
+PAIRS = (("chelsea", "sunset"), ("mountains", "mosaic"), ("coffee", "brushstrokes"))
+
+
+def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
+    """``10 log10(1 / MSE)`` for images in [0, 1] (``x`` clamped)."""
+    return float(-10 * torch.log10(F.mse_loss(x.clamp(0, 1), y)))
+
+
+def reconstruct(job: str, image: torch.Tensor) -> torch.Tensor:
+    """``g(φ(x))`` for the decoder ``job`` of the pair (α = 0: the content only)."""
+    with torch.no_grad():
+        if job.startswith("wct2_"):
+            return CP_model("wct2").reconstruct(image)
+        unpool, level = job[:-1], int(job[-1])
+        enc = CP.encoder(f"relu{level}_1", photowct=unpool == "max", device="cpu")
+        f = enc(image, layers=f"relu{level}_1", switches=unpool == "max")
+        dec = CP.decoder(job, "cpu")
+        out = dec(f[f"relu{level}_1"], f.switches) if unpool == "max" else dec(f[f"relu{level}_1"])
+        return out[..., : image.shape[-2], : image.shape[-1]]
+
+
+_models: dict = {}
+
+
+def CP_model(method: str):
+    build = {"adain": AdaIN, "wct": WCT, "photowct": PhotoWCT, "wct2": WCT2}[method]
+    if method not in _models:
+        _models[method] = build.from_official(CP.NAME, device="cpu") if method == "photowct" else \
+            build.from_official(weights=CP.NAME, device="cpu")
+    return _models[method]
+
+
+def reconstruction_rows(sizes) -> list[str]:
+    jobs = [j for j in CP.manifest().get("decoders", {}) if CP.decoder_path(j).is_file()]
+    names = data.names("content")
+    rows = ["| decoder | layer | width | steps | " + " | ".join(f"PSNR {s} px | SSIM {s} px" for s in sizes) + " |",
+            "|---|---|---|---|" + "---|---|" * len(sizes)]
+    for job in jobs:
+        m = CP.manifest()["decoders"][job]
+        cells = []
+        for size in sizes:
+            p, s = [], []
+            for name in names:
+                x = data.load(name, size=size)
+                y = reconstruct(job, x)
+                p.append(psnr(y, x))
+                s.append(float(ssim(y.clamp(0, 1).double(), x.double())))
+            cells += [f"{sum(p) / len(p):.1f} dB ({min(p):.1f}–{max(p):.1f})", f"{sum(s) / len(s):.3f}"]
+        rows.append(f"| `{m['file']}` | {m['layer']} | {m['width']} | {m['steps']} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def style_rows(size: int) -> list[str]:
+    enc = CP.encoder("relu5_1", device="cpu")
+    rows = ["| method | content → style | Gram distance content–style | output–style | SSIM output–content |",
+            "|---|---|---|---|---|"]
+    for method in ("adain", "wct", "photowct", "wct2"):
+        if not CP.available(method):
+            rows.append(f"| {method} | — | decoder files missing | | |")
+            continue
+        model = CP_model(method)
+        for c_name, s_name in PAIRS:
+            c, s = data.load(c_name, size=size), data.load(s_name, size=size)
+            with torch.no_grad():
+                out = model.stylize(c, s).clamp(0, 1)[..., : c.shape[-2], : c.shape[-1]]
+                d_c = float(style_distance(c, s, encoder=enc))
+                d_o = float(style_distance(out, s, encoder=enc))
+            rows.append(f"| {method} | {c_name} → {s_name} | {d_c:.3g} | {d_o:.3g} | "
+                        f"{float(ssim(out.double(), c.double())):.3f} |")
+    return rows
+
+
+def curves(path) -> None:
+    """The training loss (pixel MSE as PSNR on the training crops) of every decoder, from the manifest."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for job, m in CP.manifest().get("decoders", {}).items():
+        c = m["curve"]
+        ax.plot(c["step"], [-10 * math.log10(v) for v in c["pixel"]], label=f"{job} ({m['layer']}, width {m['width']})")
+    ax.set_xlabel("step (batch 8, 64 px crops)")
+    ax.set_ylabel("training-batch PSNR (dB)")
+    ax.set_title("vgg16-course decoders (encoder: offline ImageNet VGG-16, HED)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    p.add_argument("--style-size", type=int, default=256)
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    print(f"{CP.label()}\n")
+    print("\n".join(reconstruction_rows(args.sizes)) + "\n")
+    print("\n".join(style_rows(args.style_size)) + "\n")
+    curves(CP.manifest_path().with_name("vgg16-course-curves.png"))
+
+
+if __name__ == "__main__":
+    main()
