@@ -353,7 +353,7 @@ warping_errors = use("09.warping_errors", my_warping_errors, fallback=library_wa
 # %%
 n_frames = course.pick(full=48, fast=6)
 clip = video.camera_frames(data.load("mountains", size=400), n_frames=n_frames,
-                           size=course.pick(full=(96, 128), fast=(40, 48)))
+                           size=course.pick(full=(128, 160), fast=(40, 48)))  # the clip of benchmarks/bench_video.py
 flow = warping.clip_flow(clip)
 print(f"{clip.shape[0]} frames {clip.shape[-1]}×{clip.shape[-2]}, TV-L1 flow, pixels trusted {flow.coverage:.0%}")
 video_style = data.load(style_name, size=128)
