@@ -353,7 +353,7 @@ warping_errors = use("09.warping_errors", my_warping_errors, fallback=library_wa
 # %%
 n_frames = course.pick(full=48, fast=6)
 clip = video.camera_frames(data.load("mountains", size=400), n_frames=n_frames,
-                           size=course.pick(full=(96, 128), fast=(40, 48)))
+                           size=course.pick(full=(128, 160), fast=(40, 48)))  # the clip of benchmarks/bench_video.py
 flow = warping.clip_flow(clip)
 print(f"{clip.shape[0]} frames {clip.shape[-1]}×{clip.shape[-2]}, TV-L1 flow, pixels trusted {flow.coverage:.0%}")
 video_style = data.load(style_name, size=128)
@@ -372,9 +372,8 @@ with torch.no_grad():
 curves["input clip"] = warping_errors(clip.double(), flow.forward, flow.mask)
 means = {k: float(v.mean()) for k, v in curves.items()}
 print({k: f"{v:.5f}" for k, v in means.items()})
-if not course.is_fast():  # on the 48-frame clip the moving average of the content statistics cuts the flicker
-    for name in ("AdaIN", "WCT²"):
-        assert means[f"{name}, stabilised"] < means[f"{name}, per frame"], name
+# the student's errors are the library's on this clip (no claim about which curve is lower: the networks decide)
+assert torch.allclose(curves["input clip"], library_warping_errors(clip.double(), flow.forward, flow.mask))
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.2), gridspec_kw={"width_ratios": [2, 1, 1]})
 for k, v in curves.items():
@@ -389,8 +388,10 @@ fig.tight_layout()
 
 # %% [markdown]
 # **Reading it.** The input clip's own error is small (the flow explains its motion); per-frame
-# stylisation adds flicker on top, and the moving average removes much of it at the same style
-# (BENCHMARKS.md: the reduction on a 48-frame clip, with the style distance measured beside it).
+# stylisation adds flicker on top. Whether the moving average of the content statistics removes
+# some of it depends on the method and the network: read it off the curves for the networks named
+# above (on the course's stand-ins it does not always), and measure it, with the style distance
+# beside it, with `benchmarks/bench_video.py`.
 # Li et al.'s linear transform (CVPR 2019) and CAP-VSTNet's reversible network are the learned
 # answers: both are stable by construction, and both need training.
 
@@ -431,7 +432,7 @@ fig.tight_layout()
 # * Masks can come from superpixels clustered jointly in both images; every label must exist in
 #   both, or the transfer drops it.
 # * Flicker is measured along the input's optical flow, occlusions left out; averaging the content
-#   statistics over frames removes much of it without training anything.
+#   statistics over frames is one untrained remedy — measure whether it helps your network.
 #
 # **Papers.** Y. Zhang, M. Li, R. Li, K. Jia, L. Zhang, "Exact Feature Distribution Matching
 # for Arbitrary Style Transfer and Domain Generalization", CVPR 2022 · L. Wen, C. Gao, C. Zou,
