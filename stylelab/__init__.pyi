@@ -5,6 +5,7 @@ method registry: do not edit by hand (tests/test_package.py checks it is current
 """
 
 from . import aggregation as aggregation
+from . import allocator as allocator
 from . import auto_labels as auto_labels
 from . import available_memory as available_memory
 from . import bench as bench
@@ -101,6 +102,7 @@ __all__ = [
     "WCT2",
     "adain",
     "aggregation",
+    "allocator",
     "auto_labels",
     "available_memory",
     "bench",

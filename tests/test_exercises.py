@@ -140,7 +140,7 @@ def _library_calls():
     import torch
 
     from stylelab import colour, evaluation, linalg, losses, matting, optim, smoothing_solvers, stats, transforms, video
-    from stylelab import visualise, wavelets, whitening
+    from stylelab import efdm, visualise, warping, wavelets, whitening
     from stylelab.methods import cyclegan, gatys
     from stylelab.norms import ConditionalInstanceNorm2d
 
@@ -192,6 +192,10 @@ def _library_calls():
         "08.pareto": evaluation.pareto_front,
         "05.upsample_nearest": lambda x: torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"),  # torch's
         "05.max_unpool": lambda p, i, size: torch.nn.functional.max_unpool2d(p, i, 2, 2, output_size=size),  # torch's
+        "09.efdm": lambda c, s: efdm.efdm(c, s),
+        "09.cholesky_whiten": lambda f: whitening.whiten(f.view(1, f.shape[0], 1, -1),
+                                                         whitening="cholesky").view(f.shape),
+        "09.warping_errors": lambda o, fw, m: warping.warping_errors(o, warping.ClipFlow(fw, m, "given")),
     }
 
 

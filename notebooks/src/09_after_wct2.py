@@ -109,7 +109,7 @@ def my_efdm(content_feat, style_feat):
     raise NotImplementedError  # your code here
 
 
-efdm_fn = use("09.efdm", my_efdm, fallback=efdm.efdm)
+efdm_fn = use("09.efdm", my_efdm)
 
 # %% [markdown]
 # On pixels (C = 3) EFDM is histogram matching of each colour channel. AdaIN on pixels
@@ -189,12 +189,7 @@ def my_cholesky_whiten(f):
     raise NotImplementedError  # your code here
 
 
-def library_cholesky_whiten(f):
-    """The library's Cholesky whitening of a (C, N) matrix (stylelab.whitening.whiten takes (B, C, H, W))."""
-    return whitening.whiten(f.view(1, f.shape[0], 1, -1), whitening="cholesky").view(f.shape)
-
-
-cholesky_whiten = use("09.cholesky_whiten", my_cholesky_whiten, fallback=library_cholesky_whiten)
+cholesky_whiten = use("09.cholesky_whiten", my_cholesky_whiten)
 
 # %%
 pix = content[0].flatten(1).double().cpu()  # (3, N): the content's colours
@@ -338,12 +333,7 @@ def my_warping_errors(output, forward, mask):
     raise NotImplementedError  # your code here
 
 
-def library_warping_errors(output, forward, mask):
-    """The library's E_warp per frame pair, with the flow and mask given as tensors."""
-    return warping.warping_errors(output, warping.ClipFlow(forward, mask, "given"))
-
-
-warping_errors = use("09.warping_errors", my_warping_errors, fallback=library_warping_errors)
+warping_errors = use("09.warping_errors", my_warping_errors)
 
 # %% [markdown]
 # Naive per-frame transfer against the stabilised one of `stylelab.video`: the content
@@ -373,7 +363,7 @@ curves["input clip"] = warping_errors(clip.double(), flow.forward, flow.mask)
 means = {k: float(v.mean()) for k, v in curves.items()}
 print({k: f"{v:.5f}" for k, v in means.items()})
 # the student's errors are the library's on this clip (no claim about which curve is lower: the networks decide)
-assert torch.allclose(curves["input clip"], library_warping_errors(clip.double(), flow.forward, flow.mask))
+assert torch.allclose(curves["input clip"], warping.warping_errors(clip.double(), flow))
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.2), gridspec_kw={"width_ratios": [2, 1, 1]})
 for k, v in curves.items():

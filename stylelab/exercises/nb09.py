@@ -73,7 +73,10 @@ def _warping_cases():
     out = torch.rand(T, 3, H, W, generator=g, dtype=torch.float64)
     forward = 1.5 * torch.randn(T - 1, 2, H, W, generator=g, dtype=torch.float64)  # some samples leave the frame
     mask = torch.rand(T - 1, H, W, generator=g) > 0.3
-    return [(out, forward, mask)]
+    # edge case: one frame pair of an odd size, no motion, every pixel kept (the error is the plain difference)
+    out2 = torch.rand(2, 3, 5, 7, generator=g, dtype=torch.float64)
+    still = torch.zeros(1, 2, 5, 7, dtype=torch.float64)
+    return [(out, forward, mask), (out2, still, torch.ones(1, 5, 7, dtype=torch.bool))]
 
 
 @exercise("09.warping_errors", rtol=1e-9, atol=1e-12, what="warping errors",
