@@ -22,6 +22,7 @@ def _fake(monkeypatch, key, fn=None, build_error=None, pretrained=None, family="
     monkeypatch.setitem(bench.ROWS, key, BenchRow(key, f"fake {key}", family, build))
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_output(tmp_path):
     methods = ["pixel-adain", "pixel-wct", "wavelet-ll"]
     result = bench.run(quick=True, methods=methods, progress=False)
@@ -58,6 +59,7 @@ def test_quick_run_of_a_network_method_says_random_weights():
     assert "RANDOM" in result.meta["weights"] and "random" in result.to_markdown()
 
 
+@pytest.mark.slow
 def test_the_wct2_row_says_random_weights_on_its_row_as_the_other_network_rows():
     result = bench.run(sizes=[32], methods=["adain", "wct2", "wavelet-ll"], quick=True, progress=False, warmup=False)
     assert [c.status for c in result.cells] == ["ok"] * 3
@@ -74,6 +76,7 @@ def test_missing_weights_are_a_skip_not_a_crash(monkeypatch):
     assert [c.status for c in result.cells] == ["no weights (pass --random-weights)"] * 2
 
 
+@pytest.mark.slow
 def test_skips_unavailable_oom_and_predicted_time(monkeypatch):
     _fake(monkeypatch, "gone", build_error=ImportError("no module", name="stylelab.methods.gone"))
 
@@ -164,6 +167,7 @@ def test_rows_cover_the_issue():
         bench.load("nope")
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_measured_cells(monkeypatch):
     def interrupt_at_48(c, s):
         if c.shape[-1] == 48:

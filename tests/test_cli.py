@@ -66,6 +66,7 @@ def test_transfer_rejects_unknown_method_and_missing_files(tmp_path, capsys):
     assert code == 1 and "No image at" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_transfer_label_maps_go_through_stylelab_labels(tmp_path, capsys):
     """Every method reads --content-labels/--style-labels the same way; a map of another aspect, an
     unreadable map or half a pair is an error before any work, with no traceback and no output file."""

@@ -141,6 +141,7 @@ def test_perceptual_loss_matches_its_equation():
     torch.testing.assert_close(got["total"], expected, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("norm, n_styles", [("instance", 1), ("batch", 1), ("conditional", 2)])
 def test_training_lowers_the_loss(norm, n_styles):
     net, loss, contents = _tiny_setup(norm, n_styles)
@@ -169,6 +170,7 @@ def test_perceptual_loss_bad_input():
         J.PerceptualLoss(net, enc, [s], content_layers={"k3": 1}, style_layers={"relu1_1": 1})
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_and_resume(tmp_path):
     net, loss, contents = _tiny_setup("batch")
     ckpt = tmp_path / "j.ckpt"

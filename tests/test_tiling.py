@@ -144,6 +144,7 @@ def test_bad_parameters_and_path_mismatch():
             T.wct(x, style)
 
 
+@pytest.mark.slow
 def test_cli_tile_runs_and_refuses_other_methods(tmp_path, capsys):
     from stylelab import cli, data
     from stylelab.io import save_image
@@ -314,6 +315,7 @@ def _run():
     return TransferRun("cpu", tile=tiling.TileOptions("48", overlap=16, thumbnail=64))
 
 
+@pytest.mark.slow
 def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
     from stylelab import data
     from stylelab.methods import adain as A
@@ -336,6 +338,7 @@ def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
     assert torch.allclose(model.stylize(x, model.prepare_style(style)), model.stylize(x, style), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_photowct_tiled_cli_encodes_and_decomposes_the_style_once(monkeypatch):
     from stylelab import data, transforms as TT
     from stylelab.methods import photowct as P

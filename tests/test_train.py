@@ -45,6 +45,7 @@ def test_image_folder_recursive_crops_and_skips_unreadable(folder):
         train.ImageFolder(folder / "nope")
 
 
+@pytest.mark.slow
 def test_short_reconstruction_run_lowers_the_loss():
     torch.manual_seed(0)
     enc, dec = _encoder("relu1_1"), MirrorDecoder(1)
@@ -57,6 +58,7 @@ def test_short_reconstruction_run_lowers_the_loss():
     assert not dec.training  # back in eval mode
 
 
+@pytest.mark.slow
 def test_adain_loss_definition_and_gradients_reach_only_the_decoder():
     from stylelab.transforms import adain, mean_std
 

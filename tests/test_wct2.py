@@ -98,6 +98,7 @@ def test_reference_wct_step_matches_svd_float64(model):
                                T.wct(c, s, 0.7, preset="wct2", method="svd", compute_dtype=torch.float64))
 
 
+@pytest.mark.slow
 def test_fused_cat5_decoder_equals_concatenation_and_tracks_weights():
     """cat5's unpool + conv at half resolution gives the official decoder's output, gradients included,
     and its cached kernel follows new weights."""
@@ -148,6 +149,7 @@ def test_stylize_matches_official_loop_with_svd(model, subset, monkeypatch):
     torch.testing.assert_close(out, ref, rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_empty_transfer_is_reconstruction_and_sizes_are_kept(model):
     content, style = _images(21, 13)
     out = model.stylize(content, style, transfer_at=(), clamp=False)
