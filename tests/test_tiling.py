@@ -328,7 +328,7 @@ def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
     encode = model.encode
     monkeypatch.setattr(model, "encode", lambda x: seen.append(tuple(x.shape[-2:])) or encode(x))
     out = A.run_cli(content, style, _run(), alpha=1.0, adain_preset="pytorch", preserve_colour=False, vgg=None,
-                    decoder=None)
+                    decoder=None, weights=None)
     assert out.shape == content.shape
     n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
     assert n_tiles > 1 and len(seen) == n_tiles + 2  # the style once, the thumbnail once, every tile once

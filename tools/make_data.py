@@ -520,7 +520,7 @@ def credits_md(entries: list[dict]) -> str:
             f"| {e['name']} | {e['kind']} | `{e['file']}`{' + `' + e['labels'] + '`' if e['labels'] else ''} "
             f"| {e['author']} | {e['license']} | {src} | {e['description']} |"
         )
-    lines += ["", *preview_credit(entries), "", *STANDIN_CREDITS, ""]
+    lines += ["", *preview_credit(entries), "", *STANDIN_CREDITS, "", *COURSE_PAIR_CREDITS, ""]
     return "\n".join(lines)
 
 
@@ -555,6 +555,22 @@ STANDIN_CREDITS = [
     "`tools/train_standin_decoders.py --only wct2_sum,wct2_cat5`, to invert `stylelab.standin.wct2_encoder` — WCT²'s",
     "Haar-pooling encoder at 1/8 width with fixed-seed random weights. They are **not** the published WCT² models",
     "(clovaai/WCT2) and contain none of their weights. Licence: CC0-1.0; fitted to the images listed above.",
+]
+
+
+#: The course pair's decoders in ``decoders/`` are built by ``tools/train_vgg16_decoders.py`` (issue 25).
+COURSE_PAIR_CREDITS = [
+    "## The course pair `vgg16-course` (`decoders/vgg16*`)",
+    "",
+    "`vgg16_nearest1.pt`, `vgg16_nearest2.pt`, `vgg16_nearest3.pt`, `vgg16_nearest4.pt`, `vgg16_nearest5.pt`,",
+    "`vgg16_max1.pt` and `vgg16_max2.pt` in `decoders/`: decoders (float16 state dicts) trained by the stylelab",
+    "authors with `tools/train_vgg16_decoders.py` to invert the offline ImageNet VGG-16 (`stylelab.encoders.vgg16`),",
+    "on 22 photographs from the Debian packages `lomiri-wallpapers-16.04` and `mate-backgrounds`, none of them a",
+    "course image above. Every training photo, its author and its licence (CC BY, CC BY-SA, CC0, GPL-2.0-or-later)",
+    "is listed in `vgg16-course.json`, the manifest that also records each file's layer, width, steps, time, seed",
+    "and SHA-256; `vgg16-course-curves.png` shows the training's loss curves, drawn by the same tool. They are",
+    "**not** the published AdaIN/WCT/PhotoWCT models and contain none of their weights. Licence: MIT (this",
+    "project) for the weights; they were fitted to the photos listed in the manifest.",
 ]
 
 
