@@ -527,6 +527,11 @@ def check_widget(b: Chromium, name: str, cell: int, model_id: str, out: Path, ti
     if "error" in info:
         if info["error"].startswith("0 explorers"):
             return None  # a widget that is not an explorer (a progress bar): nothing to check
+        if "weakly-referenced object no longer exists" in info["error"]:
+            # the widget's kernel object is gone: a progress bar closed when its loop ended (explorers stay
+            # referenced by the notebook); said, not counted
+            print(f"{name}: cell {cell}: a closed widget (its kernel object is gone), not an explorer", flush=True)
+            return None
         row["notes"].append(info["error"])
         return row
     row["widget"] = info["explorer"]
