@@ -114,6 +114,8 @@ DEFAULT_SIZE = 512
 
 
 def _transfer(args) -> int:
+    import torch
+
     method = methods.get(args.method)
     keep_size = args.size is None and method.keeps_size
     if args.size is None:
@@ -123,14 +125,13 @@ def _transfer(args) -> int:
         return 1
     device = get_device(args.device)
     if args.seed is not None:
-        import torch
-
         torch.manual_seed(args.seed)
     options = _method_options(args, method)
     if getattr(args, "video", False):  # CONTENT is a folder of frames, -o a folder (methods with run_cli_video)
         return _transfer_video(args, method, options, device)
     plan = _plan(args, method, options, device, keep_size)
-    content = load_image(args.content, size=plan.content_hw, device=device)
+    content = load_image(args.content, size=plan.content_hw, device=device,
+                         dtype=torch.uint8 if method.reads_uint8 else torch.float32)
     style = None if args.style is None else load_image(args.style, size=plan.style_hw, device=device)
     run = TransferRun(device, labels=_read_label_maps(args, method, content, style), tile=_tile_options(args),
                       seed=args.seed, random_weights=bool(args.random_weights))

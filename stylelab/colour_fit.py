@@ -20,7 +20,11 @@ Regression", IEEE TIP 2015)::
 colour-statistics transfers: AdaIN and WCT on pixels are affine), ``d = 2, 3``
 bend the tone curves too. The cost of :func:`apply` is ``T × 3`` multiply-adds
 per pixel, done in row bands so the extra memory is a band, not the photo's
-``T`` feature planes: a 12 MP photo goes through in about a second on one core.
+``T`` feature planes: a 12 MP 8-bit photo goes through in about 0.2 s on one core
+(BENCHMARKS.md). On the CPU the pass runs on one thread whatever
+``torch.get_num_threads()`` says: it is bound by memory traffic, and every
+operation of a band would end on an OpenMP barrier — on a busy 2-core machine
+the same pass took 7–35 s with two threads (measured, load average 7).
 
 It cannot add what is not a function of colour: two pixels of the same colour
 get the same output, so textures and local contrast the stylisation added to
@@ -97,40 +101,66 @@ def fit(content: torch.Tensor, stylised: torch.Tensor, degree: int = 2, lam: flo
     return ColourTransform(coeffs.cpu(), degree, residual)
 
 
-def apply(transform: ColourTransform, image: torch.Tensor, *, band: int = 128, clamp: bool = True,
+def apply(transform: ColourTransform, image: torch.Tensor, *, band: int = 64, clamp: bool = True,
           out: torch.Tensor | None = None) -> torch.Tensor:
     """``out_p = Aᵀ φ_d(x_p)`` for every pixel of ``image`` ``(B, 3, H, W)``, in bands of ``band`` rows.
 
-    Each band's monomial planes are written into one ``(T, band·W)`` buffer and multiplied by ``Aᵀ``
-    (one small matrix product); the extra memory is that buffer, whatever the photo's size. Computed
-    in the image's dtype (float32 for a photo: ≈ 1e-6 from the float64 evaluation) on its device;
+    Each band's monomial planes are written into one ``(T, band·W)`` buffer (rows 1–3 are the
+    band's colours themselves, each higher monomial one product of an earlier plane and a colour)
+    and multiplied by ``Aᵀ`` (one small matrix product); the extra memory is that buffer and a
+    ``(3, band·W)`` result, whatever the photo's size: no full-size float copy and no full-size
+    monomial plane. Computed in float32 (float64 for a float64 image) on the image's device
+    (≈ 1e-6 from the float64 evaluation).
+
+    ``image`` is a float image in [0, 1] or an 8-bit photo (``uint8``, 0–255, any strides: e.g. the
+    channels-last view :func:`stylelab.io.load_image` returns with ``dtype=torch.uint8``): then
+    ``x = image / 255`` and the result is ``uint8`` too, ``round(255 · clamp(out, 0, 1))``.
     ``out`` may be given (e.g. ``image`` itself, to overwrite it band by band: no second photo in
-    memory). The values are not checked here (a pass over 12 MP costs more than the map): callers
-    check the image once (:meth:`stylelab.methods.colour_map.ColourMap.stylize` does).
-    Returns ``(B, 3, H, W)``, clamped to [0, 1] unless ``clamp=False``.
+    memory). The values of a float image are not checked here (a pass over 12 MP costs more than
+    the map): callers check the image once (:meth:`stylelab.methods.colour_map.ColourMap.stylize` does).
+    Returns ``(B, 3, H, W)`` of ``image``'s dtype, clamped to [0, 1] unless ``clamp=False`` (float only).
     """
-    image = check_image(image, "image", values=False)
+    image = check_image(image, "image", values=False, uint8=True)
+    dtype, scale = (torch.float32, 1 / 255) if image.dtype == torch.uint8 else (image.dtype, None)
     if band < 1:
         raise ValueError(f"band must be ≥ 1 row, got {band}")
     out = torch.empty_like(image) if out is None else out
-    a_t = transform.coeffs.T.to(image.device, image.dtype).contiguous()  # (3, T)
+    if out.shape != image.shape or out.dtype != image.dtype:
+        raise ValueError(f"out must have the image's shape and dtype {tuple(image.shape)} {image.dtype}, "
+                         f"got {tuple(out.shape)} {out.dtype}")
+    threads = torch.get_num_threads()
+    if image.device.type == "cpu":  # module docstring: one thread is faster here than several
+        torch.set_num_threads(1)
+    try:
+        return _apply_bands(transform, image, out, band, dtype, scale, clamp)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _apply_bands(transform: ColourTransform, image, out, band: int, dtype, scale, clamp: bool) -> torch.Tensor:
+    """The loop of :func:`apply` (its arguments checked)."""
+    a_t = transform.coeffs.T.to(image.device, dtype).contiguous()  # (3, T)
     terms = monomials(transform.degree)
     h_all, w = image.shape[-2:]
-    buf = torch.empty(len(terms), min(band, h_all) * w, dtype=image.dtype, device=image.device)
+    rows = min(band, h_all)
+    planes_all = torch.empty(len(terms), rows * w, dtype=dtype, device=image.device)
+    planes_all[0].fill_(1)  # the constant monomial, once
+    y_all = torch.empty(3, rows * w, dtype=dtype, device=image.device)
     for b in range(image.shape[0]):
-        for y0 in range(0, h_all, band):
-            x = image[b, :, y0:y0 + band].reshape(3, -1)
-            n = x.shape[-1]
-            planes = buf[:, :n]
-            for t, m in enumerate(terms):  # 1, r, g, b, r², r·g, …: each plane from an earlier one
-                if not m:
-                    planes[t].fill_(1)
-                elif len(m) == 1:
-                    planes[t].copy_(x[m[0]])
-                else:
-                    torch.mul(planes[terms.index(m[:-1])], x[m[-1]], out=planes[t])
-            y = a_t @ planes
-            if clamp:
+        for y0 in range(0, h_all, rows):
+            src = image[b, :, y0:y0 + rows]
+            h = src.shape[1]
+            n = h * w
+            planes, y = planes_all[:, :n], y_all[:, :n]
+            planes[1:4].view(3, h, w).copy_(src)  # φ's linear terms: r, g, b (uint8 → float here)
+            if scale is not None:
+                planes[1:4].mul_(scale)
+            for t, m in enumerate(terms[4:], 4):  # r², r·g, …: each plane from an earlier one
+                torch.mul(planes[terms.index(m[:-1])], planes[1 + m[-1]], out=planes[t])
+            torch.matmul(a_t, planes, out=y)
+            if scale is not None:
+                y.clamp_(0, 1).mul_(255).add_(0.5)  # round half up when cast to uint8 (truncation)
+            elif clamp:
                 y.clamp_(0, 1)
-            out[b, :, y0:y0 + band] = y.view(3, -1, w)
+            out[b, :, y0:y0 + h].copy_(y.view(3, h, w))
     return out

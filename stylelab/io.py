@@ -60,18 +60,34 @@ def _to_rgb_array(img: Image.Image, background: tuple[int, int, int]) -> np.ndar
     return arr
 
 
-def from_pil(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255)) -> torch.Tensor:
+def from_pil(img: Image.Image, background: tuple[int, int, int] = (255, 255, 255),
+             dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """PIL image → ``(1, 3, H, W)`` float32 tensor in [0, 1].
 
     Transparent pixels are composited over ``background`` (white by default).
+    ``dtype=torch.uint8``: 8-bit values 0–255 instead, a channels-last view of one
+    ``(H, W, 3)`` array (an 8-bit RGB or greyscale file is not converted to float at all;
+    other modes go through the float path and are rounded).
     """
-    arr = _to_rgb_array(img, background)
+    if dtype == torch.uint8:
+        if img.mode in ("RGB", "L"):
+            arr = np.array(img if img.mode == "RGB" else img.convert("RGB"))  # writable (asarray's is not)
+        else:
+            arr = _to_rgb_array(img, background)
+            arr = (arr * 255 + 0.5).astype(np.uint8)
+    elif dtype == torch.float32:
+        arr = _to_rgb_array(img, background)
+    else:
+        raise ValueError(f"dtype must be torch.float32 or torch.uint8, got {dtype}")
     return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:
-    """``(1, 3, H, W)``, ``(3, H, W)`` or ``(H, W)`` tensor in [0, 1] → 8-bit PIL image (values clamped)."""
-    t = image.detach().to("cpu", torch.float32)
+    """``(1, 3, H, W)``, ``(3, H, W)`` or ``(H, W)`` tensor in [0, 1] → 8-bit PIL image (values clamped).
+
+    A ``uint8`` tensor (0–255, e.g. from ``load_image(dtype=torch.uint8)``) is taken as it is.
+    """
+    t = image.detach().cpu() if image.dtype == torch.uint8 else image.detach().to("cpu", torch.float32)
     if t.dim() == 4:
         if t.shape[0] != 1:
             raise ValueError(f"to_pil takes one image, got a batch of {t.shape[0]}; index it first.")
@@ -79,7 +95,7 @@ def to_pil(image: torch.Tensor) -> Image.Image:
     if t.dim() == 3 and t.shape[0] == 1:
         t = t[0]
     # one float copy (the clamp), scaled in place: a 12 MP result is not held three more times in float
-    arr = t.clamp(0, 1).mul_(255.0).add_(0.5).to(torch.uint8).numpy()
+    arr = t.numpy() if t.dtype == torch.uint8 else t.clamp(0, 1).mul_(255.0).add_(0.5).to(torch.uint8).numpy()
     if arr.ndim == 3:
         if arr.shape[0] != 3:
             raise ValueError(f"expected 3 channels (RGB), got shape {tuple(image.shape)}")
@@ -231,6 +247,7 @@ def load_image(
     device: torch.device | str | None = None,
     background: tuple[int, int, int] = (255, 255, 255),
     max_pixels: int = MAX_PIXELS,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Read an image file into a ``(1, 3, H, W)`` float32 tensor, RGB in [0, 1].
 
@@ -250,10 +267,16 @@ def load_image(
             :func:`stylelab.device.get_device` (a device this machine lacks is a clear error).
         max_pixels: refuse images that would exceed this many pixels after
             resizing (see :data:`MAX_PIXELS`).
+        dtype: ``torch.uint8`` reads 8-bit values 0–255 (:func:`from_pil`): a quarter of the
+            float32 memory, for code that works on a large photo in bands (the colour map of
+            :mod:`stylelab.methods.colour_map`); :func:`save_image` writes it back as it is.
     """
     device = D.get_device(device) if device is not None else None  # before any decoding
     img, (th, tw) = _open(path, size, side, max_pixels)
-    tensor = from_pil(img, background)
+    tensor = from_pil(img, background, dtype)
+    del img  # the decoded file is not held next to the tensor
+    if tensor.shape[-2:] != (th, tw) and dtype == torch.uint8:
+        tensor = resize(tensor.float() / 255, (th, tw)).mul_(255).add_(0.5).to(torch.uint8)
     tensor = resize(tensor, (th, tw))
     return tensor.to(device) if device is not None else tensor
 
@@ -312,10 +335,10 @@ def save_image(
     overwrite: bool = False,
     rename: bool = False,
 ) -> Path:
-    """Write a ``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] to ``path``.
+    """Write a ``(1, 3, H, W)`` or ``(3, H, W)`` tensor in [0, 1] (or ``uint8``, 0–255) to ``path``.
 
     The image is checked first (:func:`stylelab.validate.check_image`): an
-    image with NaN or Inf pixels, or in 0–255, is refused — never written as
+    image with NaN or Inf pixels, or a float image in 0–255, is refused — never written as
     a plausible-looking black or white file. Values are then clamped to
     [0, 1]; the format follows the suffix (PNG if none). The file is written
     to a temporary name first and moved into place, so a crash never leaves
@@ -329,7 +352,7 @@ def save_image(
     Returns:
         The path written.
     """
-    image = V.check_image(image, "the image to save", channels=None, batch=1)
+    image = V.check_image(image, "the image to save", channels=None, batch=1, uint8=True)
     if image.shape[1] not in (1, 3):
         raise V.ImageInputError(f"save_image writes RGB or greyscale images, got shape {tuple(image.shape)}")
     path = output_path(path, overwrite=overwrite, rename=rename)

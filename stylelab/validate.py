@@ -18,7 +18,9 @@ The rules, applied in this order:
   (:func:`stylelab.device.follow`), numerical solvers in the input's dtype. Integer
   and ``bool`` tensors are refused: ``uint8`` images hold 0–255, and the
   division by 255 is the caller's to make (``image.float() / 255``) — a silent
-  guess would be wrong for 16-bit or label data.
+  guess would be wrong for 16-bit or label data. (``check_image(uint8=True)``
+  accepts an 8-bit photo as it is, for the few functions that take one: the
+  colour map's banded pass and :func:`stylelab.io.save_image`.)
 * **finite** — NaN or ±Inf pixels are refused with their count and the first
   position (the count is of pixels, ``(y, x)`` positions, not of values).
 * **range** — images hold ``[0, 1]``. A maximum above ``1 + RANGE_SLACK`` is
@@ -129,6 +131,7 @@ def check_image(
     channels: int | None = 3,
     batch: int | None = None,
     values: bool = True,
+    uint8: bool = False,
 ) -> torch.Tensor:
     """Check ``image`` against the rules of the module docstring and return it as ``(B, C, H, W)``.
 
@@ -139,6 +142,8 @@ def check_image(
         batch: the batch size required (``None``: any).
         values: also check the values (finite, in range). This reads the whole
             tensor once; a caller that has just checked it may skip it.
+        uint8: also accept a ``uint8`` tensor (an 8-bit photo, 0–255: every value is valid, so
+            only type, shape and batch are checked).
 
     Returns:
         ``image`` itself, with a leading batch axis added when it was ``(C, H, W)``.
@@ -177,6 +182,8 @@ def check_image(
     if batch is not None and b != batch:
         raise ImageInputError(f"{what} must be a batch of {batch}, got {b} (shape {_shape(image)}); "
                               f"index it ({what}[i:i+1]) or loop over the batch.")
+    if uint8 and image.dtype == torch.uint8:
+        return image
     if image.is_complex() or not image.is_floating_point():
         hint = " (0–255): pass image.float() / 255" if image.dtype == torch.uint8 else \
             ": convert to float in [0, 1] first (e.g. image.float() / image.max())"

@@ -94,3 +94,42 @@ def test_cli_takes_colour_map_with_a_hyphen(tmp_path):
     from stylelab.io import load_image
 
     assert load_image(out).shape[-2:] == load_image(data.path("rocket")).shape[-2:]  # keeps the content's size
+    # the command reads the photo as 8-bit and writes the library's uint8 result as it is
+    photo = load_image(data.path("rocket"), dtype=torch.uint8)
+    ref = ColourMap.from_official("pixel-wct").stylize(photo, load_image(data.path("storm"), size=512), degree=1)
+    assert torch.equal(load_image(out, dtype=torch.uint8), ref)
+
+
+def test_uint8_apply_is_the_float_apply_rounded_in_place_on_a_channels_last_view():
+    g = torch.Generator().manual_seed(3)
+    hwc = torch.randint(0, 256, (45, 31, 3), dtype=torch.uint8, generator=g)
+    u = hwc.permute(2, 0, 1)[None]  # what load_image(dtype=torch.uint8) returns: a view of an (H, W, 3) array
+    x = u.double() / 255
+    t = CF.fit(x, (x * 0.7 + 0.2).flip(1) ** 1.5, 3)
+    ref = (CF.apply(t, x).clamp(0, 1) * 255).round()  # float64, one pass
+    out = CF.apply(t, u, band=4)
+    assert out.dtype == torch.uint8 and out.shape == u.shape
+    assert (out.double() - ref).abs().max() <= 1  # float32 against float64: a tie may round the other way
+    assert (out.double() != ref).double().mean() < 0.01
+    y = CF.apply(t, u, band=7, out=u)  # overwrites the photo band by band: the same result
+    assert y is u and torch.equal(hwc.permute(2, 0, 1)[None], out)
+    with pytest.raises(ValueError, match="dtype"):
+        CF.apply(t, u, out=torch.empty(u.shape))
+
+
+def test_uint8_photo_gives_the_float_photos_result_without_a_float_copy():
+    from stylelab.methods.colour_map import _block_mean
+
+    model = ColourMap.from_official("pixel-wct")
+    content = (data.load("mountains", size=300) * 255).round().byte()
+    style = data.load("sunset", size=128)
+    x = content.float() / 255
+    for k in (1, 3, 7):  # banded block means = one avg_pool2d over the whole photo
+        ref = torch.nn.functional.avg_pool2d(x, k) if k > 1 else x
+        assert torch.allclose(_block_mean(content, k, rows=10), ref, atol=1e-6)
+    a = model.stylize(content, style, thumbnail=64)
+    b = model.stylize(x, style, thumbnail=64)
+    assert a.dtype == torch.uint8 and a.shape == content.shape
+    assert (a.float() - (b * 255).round()).abs().max() <= 1
+    with pytest.raises(ValueError, match="dtype"):  # a uint8 style is refused (only the photo may be 8-bit)
+        model.stylize(x, (style * 255).byte(), thumbnail=64)

@@ -99,3 +99,26 @@ def test_bad_inputs_get_clear_errors(tmp_path):
     assert io.load_image(big, size=50, max_pixels=5000).shape[-2:] == (50, 50)
     with pytest.raises(ValueError, match="batch"):
         io.to_pil(torch.rand(2, 3, 4, 4))
+
+
+def test_uint8_load_is_the_float_load_rounded_and_saves_back_exactly(tmp_path, rgb_array):
+    p = _save(Image.fromarray(rgb_array), tmp_path / "a.png")
+    u = io.load_image(p, dtype=torch.uint8)
+    assert u.shape == (1, 3, 20, 30) and u.dtype == torch.uint8
+    assert torch.equal(u[0].permute(1, 2, 0), torch.from_numpy(rgb_array))  # no float detour, bit for bit
+    u[0, 0, 0, 0] = 7  # writable (the CLI overwrites it in place)
+    out = io.save_image(u, tmp_path / "b.png")
+    back = np.asarray(Image.open(out))
+    assert back[0, 0, 0] == 7 and np.array_equal(back[1:], rgb_array[1:])
+    # other modes go through the float path and are rounded: the same values as the float load
+    grey = _save(Image.fromarray(rgb_array[..., 0]), tmp_path / "g.png")
+    assert torch.equal(io.load_image(grey, dtype=torch.uint8), (io.load_image(grey) * 255).round().byte())
+    rgba = _save(Image.fromarray(np.dstack([rgb_array, rgb_array[..., :1]]), "RGBA"), tmp_path / "t.png")
+    assert torch.equal(io.load_image(rgba, dtype=torch.uint8), (io.load_image(rgba) * 255 + 0.5).byte())
+    small = io.load_image(p, size=10, dtype=torch.uint8)  # resized through float, rounded back
+    assert small.dtype == torch.uint8 and small.shape == (1, 3, 10, 15)
+    assert (small.float() - io.load_image(p, size=10) * 255).abs().max() <= 0.5 + 1e-3
+    with pytest.raises(ValueError, match="dtype"):
+        io.load_image(p, dtype=torch.float64)
+    with pytest.raises(ValueError, match="batch of 1"):
+        io.save_image(torch.zeros(2, 3, 4, 4, dtype=torch.uint8), tmp_path / "c.png")

@@ -209,6 +209,10 @@ class Method:
         keeps_size: without ``--size``, ``stylelab transfer`` keeps the content's
             size instead of reducing its shorter side to 512 (feed-forward networks
             whose cost is linear in the pixels: ``johnson``, ``cin``).
+        reads_uint8: ``stylelab transfer`` reads the content as 8-bit values
+            (``load_image(dtype=torch.uint8)``, 0–255, a quarter of float32's memory) and
+            ``run_cli`` returns ``uint8`` (written as it is): a method that works on a large
+            photo in row bands (``colour_map``).
         module: the defining module (filled in by :func:`register`).
     """
 
@@ -229,6 +233,7 @@ class Method:
     checkpoints: tuple[str, ...] = ()
     needs_style: bool = True
     keeps_size: bool = False
+    reads_uint8: bool = False
     module: str = field(default="", compare=False)
 
 

@@ -85,16 +85,17 @@ class ColourMap:
     def thumbnail_pair(self, content: torch.Tensor, style: torch.Tensor, thumbnail: int = 256):
         """``(thumbnail, stylised thumbnail)``, both ``(1, 3, h, w)`` with long side ``thumbnail`` (never enlarged).
 
-        The content is averaged over ``k × k`` blocks (``k = ⌊long side / thumbnail⌋``: one cheap pass over
-        the photo) and then resized with antialiasing; the style is reduced to the same long side (its colour
-        statistics need no more), and ``base`` stylises the thumbnail with it.
+        The content (float in [0, 1], or an 8-bit ``uint8`` photo) is averaged over ``k × k`` blocks
+        (``k = ⌊long side / thumbnail⌋``: one pass over the photo, in bands of rows, with no full-size
+        float copy) and then resized with antialiasing; the style is reduced to the same long side (its
+        colour statistics need no more), and ``base`` stylises the thumbnail with it.
         """
-        content = V.check_image(content, "content", batch=1)
+        content = V.check_image(content, "content", batch=1, uint8=True)
         style = V.check_image(style, "style", batch=1)
         if thumbnail < 8:
             raise ValueError(f"thumbnail must be at least 8 px, got {thumbnail}")
         k = max(content.shape[-2:]) // thumbnail
-        thumb = F.avg_pool2d(content, k) if k >= 2 and min(content.shape[-2:]) >= 2 * k else content
+        thumb = _block_mean(content, k if k >= 2 and min(content.shape[-2:]) >= 2 * k else 1)
         thumb = resize(thumb, thumbnail, side="long") if max(thumb.shape[-2:]) > thumbnail else thumb
         style = resize(style, thumbnail, side="long") if max(style.shape[-2:]) > thumbnail else style
         with torch.no_grad():
@@ -108,12 +109,32 @@ class ColourMap:
 
     @images_then_keywords
     def stylize(self, content: torch.Tensor, style: torch.Tensor, *, thumbnail: int = 256, degree: int = 2,
-                lam: float = 1e-4) -> torch.Tensor:
-        """Stylise ``content`` ``(1, 3, H, W)`` (any size) with ``style``; returns ``(1, 3, H, W)`` in [0, 1]."""
+                lam: float = 1e-4, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Stylise ``content`` ``(1, 3, H, W)`` (any size) with ``style``; returns ``(1, 3, H, W)`` in [0, 1].
+
+        ``content`` may be an 8-bit photo (``uint8``, 0–255, e.g. ``load_image(path, dtype=torch.uint8)``):
+        the result is then ``uint8`` too, and no full-size float image exists at any point (the lean
+        path of ``stylelab transfer``). ``out``: where to write the result (``content`` itself overwrites
+        it band by band: no second photo in memory).
+        """
         transform = self.fit(content, style, thumbnail=thumbnail, degree=degree, lam=lam)
-        return apply_colour(transform, content)
+        return apply_colour(transform, content, out=out)
 
     __call__ = stylize
+
+
+def _block_mean(content: torch.Tensor, k: int, rows: int = 256) -> torch.Tensor:
+    """``(1, 3, H, W)`` float or ``uint8`` → float ``(1, 3, ⌊H/k⌋, ⌊W/k⌋)``: the means of ``k × k`` blocks (0–255
+    scaled to [0, 1]), computed about ``rows`` rows at a time so no full-size float copy is made (``k = 1``:
+    the image itself as float)."""
+    dtype = torch.float32 if content.dtype == torch.uint8 else content.dtype
+    scale = 1 / 255 if content.dtype == torch.uint8 else 1.0
+    if k == 1:
+        return content.to(dtype) * scale if scale != 1.0 else content
+    step = k * max(1, rows // k)
+    bottom = content.shape[-2] // k * k
+    return torch.cat([F.avg_pool2d(content[..., y0:min(y0 + step, bottom), :].to(dtype), k) * scale
+                      for y0 in range(0, bottom, step)], -2)
 
 
 # ============================================================================ CLI
@@ -128,7 +149,8 @@ def add_cli_arguments(parser) -> None:
 
 def run_cli(content, style, run, *, base: str, map_thumbnail: int, degree: int) -> torch.Tensor:
     """``stylelab transfer --method colour-map`` (a :class:`stylelab.methods.TransferRun`; the options of
-    :func:`add_cli_arguments`): the content is overwritten by its result, band by band."""
+    :func:`add_cli_arguments`): the content, read as 8-bit (``reads_uint8``), is overwritten by its
+    result band by band."""
     model = ColourMap.from_official(base, device=run.device)
     transform = model.fit(content, style, thumbnail=map_thumbnail, degree=degree)
     print(f"colour map of degree {degree} fitted on a {map_thumbnail} px thumbnail stylised by "
@@ -148,7 +170,7 @@ register(Method(
     name="colour_map", order=75,
     summary="colour map from a thumbnail (Neural Preset's idea, Ke et al., CVPR 2023): WCT² on a 256 px "
             "thumbnail, a least-squares colour polynomial applied to every pixel (12 MP in seconds)",
-    export="ColourMap", add_cli_arguments=add_cli_arguments, run_cli=run_cli, keeps_size=True,
+    export="ColourMap", add_cli_arguments=add_cli_arguments, run_cli=run_cli, keeps_size=True, reads_uint8=True,
     bench=(BenchRow("colour-map", "colour map (WCT² thumbnail)", "feed-forward", _bench("wct2"),
                     "ColourMap.from_official().stylize"),
            BenchRow("pixel-colour-map", "colour map (pixel-WCT thumbnail)", "pixel", _bench("pixel-wct"),
