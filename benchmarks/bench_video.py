@@ -13,12 +13,16 @@ Two synthetic clips that exist offline, made from the course photos by
 
 For every method, each clip is stylised frame by frame (the style prepared once)
 naively and stabilised (:class:`stylelab.video.TemporalStatistics`, EMA of the
-content statistics with ``--momentum``). Printed per row: the warping error
+content statistics with ``--momentum``); both are then also blended along the
+input's motion (:func:`stylelab.warping.blend_along_flow`, ``--blend`` β, its own
+Lucas–Kanade flow, contrast kept). Printed per row: the warping error
 ``E_warp`` (Lai et al. 2018; flow measured once on the input by TV-L1, occlusions
 by the forward–backward check: :mod:`stylelab.warping`), its change against the
 naive row, the Gram style distance to the style image (mean over the frames,
-VGG features from :func:`stylelab.course.feature_network`) and the seconds per
-frame. The networks are the course's stand-ins (:mod:`stylelab.standin`: a
+VGG features from :func:`stylelab.course.feature_network`) and its change, the
+SSIM to the naive per-frame output and to the row's own unblended output (what
+the blend changed), the sharpness (mean absolute gradient over the naive
+output's) and the seconds per frame (the blend's flow included). The networks are the course's stand-ins (:mod:`stylelab.standin`: a
 fixed-seed random VGG-19 encoder with decoders trained on the course images),
 unless the published weights are installed; every line and the figure say which.
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -82,12 +87,14 @@ def main(argv=None) -> int:
     p.add_argument("--style", default="mosaic")
     p.add_argument("--style-size", type=int, default=128, help="shorter side of the style image (default 128)")
     p.add_argument("--out", type=Path, default=None, help="write the figure (PNG) here")
+    p.add_argument("--blend", type=float, default=warping.DEFAULT_BLEND, help="β of blend_along_flow (0: no blend rows)")
+    p.add_argument("--clips", nargs="+", default=["pan+zoom", "pan+object"], choices=["pan+zoom", "pan+object"])
     p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     p.add_argument("--plot-from", type=Path, default=None, help="only redraw the figure (--out) from a --json file")
     args = p.parse_args(argv)
     if args.plot_from:
         rows = json.loads(args.plot_from.read_text())
-        args.frames, args.momentum = rows[0]["frames"], next(r["momentum"] for r in rows if r["momentum"] is not None)
+        args.frames = rows[0]["frames"]
         plot(rows, None, args, None)
         return 0
     torch.set_num_threads(1)
@@ -99,32 +106,41 @@ def main(argv=None) -> int:
           f"{torch.get_num_threads()} thread")
     rows, examples = [], {}
     for clip_name, clip in clips(args.frames, tuple(args.size)).items():
+        if clip_name not in args.clips:
+            continue
         t0 = time.perf_counter()
         flow = warping.clip_flow(clip, method=args.flow)
         print(f"\n{clip_name}: {clip.shape[0]} frames {clip.shape[-2]}×{clip.shape[-1]}, flow {args.flow} "
               f"{time.perf_counter() - t0:.0f} s, pixels kept {flow.coverage:.1%}, "
-              f"E_warp(input) = {warping.warping_error(clip, flow):.5f}")
+              f"E_warp(input) = {warping.warping_error(clip, flow):.5f}; load {_load()}", flush=True)
         for name in args.methods:
             m, label = model(name)
             fn = frame_fn(name, m, style)
-            naive = None
+            base = {}
             for momentum in (None, args.momentum):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 with torch.no_grad():
                     out = video.stylize_frames(fn, clip, progress=False, momentum=momentum)
-                sec = (time.perf_counter() - t0) / clip.shape[0]
-                e = warping.warping_error(out, flow)
-                with torch.no_grad():
-                    sd = float(evaluation.style_distance(out, style, enc).mean())
-                naive = e if momentum is None else naive
-                row = {"clip": clip_name, "method": name, "network": label, "momentum": momentum, "e_warp": e,
-                       "change": None if momentum is None else e / naive - 1, "style_distance": sd,
-                       "s_per_frame": sec, "frames": clip.shape[0], "size": list(clip.shape[-2:])}
-                rows.append(row)
-                examples[(clip_name, name, momentum)] = out
-                tag = "naive" if momentum is None else f"EMA m={momentum}"
-                ch = "" if momentum is None else f" ({row['change']:+.1%})"
-                print(f"  {name:6s} {tag:12s} E_warp {e:.5f}{ch}  style distance {sd:.4g}  {sec:.2f} s/frame  [{label}]")
+                base[momentum] = (out, time.perf_counter() - t0, time.process_time() - c0)
+            variants = [(mom, None) for mom in base] + ([(mom, args.blend) for mom in base] if args.blend else [])
+            for momentum, blend in variants:
+                out, wall, cpu = base[momentum]
+                if blend:
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    out = warping.blend_along_flow(out, clip, weight=blend)
+                    wall, cpu = wall + time.perf_counter() - t0, cpu + time.process_time() - c0
+                rows.append(measure(out, base[None][0], base[momentum][0], flow, style, enc, rows) | {
+                    "clip": clip_name, "method": name, "network": label, "momentum": momentum, "blend": blend,
+                    "s_per_frame": wall / clip.shape[0], "cpu_s_per_frame": cpu / clip.shape[0],
+                    "frames": clip.shape[0], "size": list(clip.shape[-2:]), "load": _load()})
+                examples[(clip_name, name, momentum, blend)] = out
+                r = rows[-1]
+                tag = ("naive" if momentum is None else f"EMA m={momentum}") + (f" + blend β={blend}" if blend else "")
+                ch = "" if r["change"] is None else f" ({r['change']:+.1%})"
+                print(f"  {name:6s} {tag:24s} E_warp {r['e_warp']:.5f}{ch}  style distance {r['style_distance']:.4g} "
+                      f"({r['style_change']:+.1%})  SSIM to naive {r['ssim_naive']:.3f}, to unblended "
+                      f"{r['ssim_unblended']:.3f}  sharpness {r['sharpness']:.3f}  {r['s_per_frame']:.2f} s/frame "
+                      f"({r['cpu_s_per_frame']:.2f} CPU)  [{label}]", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.out:
@@ -132,29 +148,72 @@ def main(argv=None) -> int:
     return 0
 
 
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _sharpness(x: torch.Tensor) -> float:
+    """Mean absolute difference of neighbouring pixels (rows and columns)."""
+    return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean())
+
+
+def measure(out, naive, unblended, flow, style, enc, rows) -> dict:
+    """The figures of one row (module docstring); changes are against the clip's naive row."""
+    e = warping.warping_error(out, flow)
+    with torch.no_grad():
+        sd = float(evaluation.style_distance(out, style, enc).mean())
+        sd0 = float(evaluation.style_distance(naive, style, enc).mean()) if out is not naive else sd
+    e0 = warping.warping_error(naive, flow)
+    clamp = out.clamp(0, 1)
+    return {"e_warp": e, "change": None if out is naive else e / e0 - 1, "style_distance": sd,
+            "style_change": sd / sd0 - 1, "ssim_naive": float(evaluation.ssim(clamp, naive).mean()),
+            "ssim_unblended": float(evaluation.ssim(clamp, unblended).mean()),
+            "sharpness": _sharpness(out) / _sharpness(naive)}
+
+
+def _variant(r) -> str:
+    tag = "per frame" if r["momentum"] is None else f"EMA m={r['momentum']}"
+    return tag + (f"\n+ flow blend β={r['blend']}" if r.get("blend") else "")
+
+
 def plot(rows, examples, args, enc) -> None:
+    """Per clip: E_warp of every variant (bars, each labelled with its style-distance change), and the
+    last frames of the naive and the most stabilised variant of the first method."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     clips_ = list(dict.fromkeys(r["clip"] for r in rows))
-    methods_ = list(dict.fromkeys(r["method"] for r in rows))
-    fig, axes = plt.subplots(1, len(clips_), figsize=(5 * len(clips_), 3.6), squeeze=False)
-    for ax, c in zip(axes[0], clips_):
-        xs = range(len(methods_))
-        for k, (mom, colour) in enumerate(((None, "tab:red"), (args.momentum, "tab:blue"))):
-            vals = [next(r["e_warp"] for r in rows if r["clip"] == c and r["method"] == m and r["momentum"] == mom)
-                    for m in methods_]
-            ax.bar([x + 0.38 * k for x in xs], vals, width=0.36, color=colour,
-                   label="per frame" if mom is None else f"stabilised (EMA m={mom})")
-        ax.set_xticks([x + 0.19 for x in xs], [m.upper() for m in methods_])
-        ax.set_ylabel("warping error E_warp (log scale)")
-        ax.set_yscale("log")
-        ax.set_title(f"{c}: {args.frames} frames")
-        ax.legend(fontsize=8)
+    with_frames = bool(examples)
+    fig, axes = plt.subplots(len(clips_), 3 if with_frames else 1, figsize=(13 if with_frames else 7, 3.4 * len(clips_)),
+                             squeeze=False, gridspec_kw={"width_ratios": [2.2, 1, 1]} if with_frames else None)
+    colours = ["tab:red", "tab:blue", "tab:orange", "tab:green"]
+    for row_axes, c in zip(axes, clips_):
+        ax = row_axes[0]
+        sel = [r for r in rows if r["clip"] == c]
+        labels = [f"{r['method'].upper()}\n{_variant(r)}" for r in sel]
+        bars = ax.bar(range(len(sel)), [r["e_warp"] for r in sel],
+                      color=[colours[k % 4] for k in range(len(sel))])
+        for b, r in zip(bars, sel):
+            ch = "" if r["change"] is None else f"{r['change']:+.0%} E\n"
+            ax.annotate(f"{ch}{r['style_change']:+.1%} style", (b.get_x() + b.get_width() / 2, b.get_height()),
+                        ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(sel)), labels, fontsize=6)
+        ax.set_ylabel("warping error E_warp")
+        ax.set_ylim(0, 1.25 * max(r["e_warp"] for r in sel))
+        ax.set_title(f"{c}: {sel[0]['frames']} frames {sel[0]['size'][0]}×{sel[0]['size'][1]}", fontsize=9)
+        if with_frames:
+            first = sel[0]["method"]
+            best = min((r for r in sel if r["method"] == first), key=lambda r: r["e_warp"])
+            for a, key, what in ((row_axes[1], (c, first, None, None), "per frame"),
+                                 (row_axes[2], (c, first, best["momentum"], best["blend"]), _variant(best))):
+                a.imshow(torch.cat([examples[key][-2], examples[key][-1]], -1).clamp(0, 1).permute(1, 2, 0))
+                a.set_title(f"{first.upper()}, {what.replace(chr(10), ' ')}: last two frames", fontsize=7)
+                a.axis("off")
     nets = sorted({r["network"] for r in rows})
-    fig.suptitle("Flicker along the input's TV-L1 flow. Networks: " + "; ".join(nets), fontsize=7, wrap=True)
+    fig.suptitle("Flicker along the input's TV-L1 flow (lower is steadier); the blend uses its own Lucas–Kanade "
+                 "flow. Networks: " + "; ".join(nets), fontsize=7, wrap=True)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     print(f"figure: {args.out}")

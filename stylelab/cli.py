@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from . import data, memory, methods, video
+from . import data, memory, methods, video, warping
 from . import labels as L
 from . import validate as V
 from . import weights as W
 from .allocator import keep_freed_memory
 from .device import get_device
-from .io import image_size, load_image, output_path, save_image, target_size
+from .io import image_size, load_image, output_path, resize, save_image, target_size
 from .methods import TrainRun, TransferRun
 from .tiling import TileOptions
 from .tiling import plan as tiling_plan
@@ -172,9 +172,13 @@ def _transfer_video(args, method, options: dict, device) -> int:
     run = TransferRun(device, seed=args.seed, random_weights=bool(args.random_weights),
                       stabilise=args.stabilise or None)
     out = method.run_cli_video(frames, style, run, **options)
+    if args.flow_blend and out.shape[0] > 1:
+        guide = frames if out.shape[-2:] == frames.shape[-2:] else resize(frames, tuple(out.shape[-2:]))
+        out = warping.blend_along_flow(out, guide.to(out), weight=args.flow_blend).clamp(0, 1)
     paths = video.write_video(out, args.output, overwrite=args.overwrite, fps=args.fps)
     what = f"{len(paths)} frame{'s' if len(paths) != 1 else ''} to {args.output}" if len(paths) > 1 else str(paths[0])
     how = f"stabilised (EMA m={args.stabilise})" if args.stabilise else "each frame on its own"
+    how += f", blended along the flow (β={args.flow_blend})" if args.flow_blend else ""
     print(f"wrote {what}, {how}; {video.describe_consistency(frames, out)}")
     return 0
 
@@ -358,6 +362,10 @@ def build_parser(method: str | None = None, command: str = "transfer") -> argpar
         p.add_argument("--stabilise", type=V.arg_float(0, 1, open_high=True), default=video.DEFAULT_MOMENTUM,
                        help=f"--video: moving average of the content statistics over the frames, momentum in [0, 1) "
                             f"(default {video.DEFAULT_MOMENTUM}: steadier; 0: each frame on its own)")
+        p.add_argument("--flow-blend", type=V.arg_float(0, 1, open_high=True), default=warping.DEFAULT_BLEND,
+                       help=f"--video: blend each output frame with the previous one moved along the input's optical "
+                            f"flow, weight in [0, 1) (default {warping.DEFAULT_BLEND}; 0: no blending; "
+                            f"stylelab.warping.blend_along_flow)")
         p.add_argument("--fps", type=V.arg_float(0, open_low=True), default=12.0,
                        help="--video: frame rate of a video file written with -o (default 12)")
     if chosen is not None and chosen.add_cli_arguments is not None:

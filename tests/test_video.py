@@ -176,10 +176,11 @@ def test_cli_video_file_in_and_out_stabilised_by_default(tmp_path, capsys):
     for method in ("adain", "wct2"):
         extra = ["--unpool", "sum", "--transfer-at", "skip"] if method == "wct2" else []
         assert main(["transfer", "--method", method, "--video", *common, *extra, "-o", str(tmp_path / method)]) == 0
-        assert "stabilised (EMA m=0.9)" in capsys.readouterr().out
+        assert "stabilised (EMA m=0.9), blended along the flow (β=0.7)" in capsys.readouterr().out
         assert main(["transfer", "--method", method, "--video", *common, *extra, "--stabilise", "0",
-                     "-o", str(tmp_path / f"{method}.gif")]) == 0
-        assert "each frame on its own" in capsys.readouterr().out
+                     "--flow-blend", "0", "-o", str(tmp_path / f"{method}.gif")]) == 0
+        out = capsys.readouterr().out
+        assert "each frame on its own" in out and "blended" not in out
         a = video.read_video(tmp_path / method)
         assert a.shape == (4, 3, 16, 26)
         # (a GIF writer merges identical consecutive frames, adding up their durations: random weights give some)

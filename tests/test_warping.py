@@ -88,3 +88,50 @@ def test_camera_clip_with_a_sprite_masks_its_occlusions():
     # background pixels the sprite uncovers or covers between frames are left out
     assert 0.5 < flow.coverage < 0.999
     assert warping.warping_error(clip, flow) < 5e-3
+
+
+# ---------------------------------------------------------------- blending along the flow
+def test_blend_on_a_static_clip_is_an_exponential_moving_average():
+    frames = _texture(40, 48).float().expand(5, -1, -1, -1).contiguous()  # the input never moves
+    g = torch.Generator().manual_seed(1)
+    out = (frames + 0.1 * torch.randn(frames.shape, generator=g)).clamp(0, 1)  # flicker on a still scene
+    assert torch.equal(warping.blend_along_flow(out, frames, weight=0.0, keep_contrast=False), out)
+    b = warping.blend_along_flow(out, frames, weight=0.6, keep_contrast=False)
+    ref = [out[0]]
+    for t in range(1, 5):  # B_t = O_t + β (B_{t−1} − O_t): zero flow, every pixel trusted
+        ref.append(out[t] + 0.6 * (ref[-1] - out[t]))
+    assert torch.allclose(b, torch.stack(ref), atol=1e-4)
+
+
+def test_blend_follows_the_motion_cuts_flicker_and_keeps_each_frames_contrast():
+    clip = _shifted_clip(n=6, step=2)
+    flow = warping.clip_flow(clip)
+    g = torch.Generator().manual_seed(2)
+    flicker = (clip + 0.08 * torch.randn(clip.shape, generator=g)).clamp(0, 1)
+    b = warping.blend_along_flow(flicker, clip, weight=0.7)
+    assert warping.warping_error(b, flow) < 0.5 * warping.warping_error(flicker, flow)
+    # each frame keeps its per-frame output's per-channel mean and standard deviation
+    assert torch.allclose(b.mean((2, 3)), flicker.mean((2, 3)), atol=1e-5)
+    assert torch.allclose(b.std((2, 3)), flicker.std((2, 3)), atol=1e-5)
+    # an output that already follows the motion is left nearly as it is (no ghost, no blur)
+    steady = warping.blend_along_flow(clip, clip, weight=0.7, keep_contrast=False)
+    assert (steady - clip)[..., 8:-8, 8:-8].abs().mean() < 0.01
+
+
+def test_blend_leaves_what_the_flow_does_not_explain():
+    frames = _texture(40, 48).float().expand(2, -1, -1, -1).clone()
+    frames[1, :, 10:20, 10:20] = torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)  # an object appears
+    out = torch.stack([torch.zeros(3, 40, 48), torch.ones(3, 40, 48)])
+    b = warping.blend_along_flow(out, frames, weight=0.7, keep_contrast=False)
+    assert torch.equal(b[1, :, 12:18, 12:18], out[1, :, 12:18, 12:18])  # new content: this frame's output
+    assert (b[1, :, 30:, 30:] - 0.3).abs().max() < 1e-4  # elsewhere blended with the previous frame
+
+
+def test_blend_refuses_bad_arguments():
+    clip = _shifted_clip(n=3)
+    with pytest.raises(ValueError, match="one shape"):
+        warping.blend_along_flow(clip[..., :-1], clip)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        warping.blend_along_flow(clip, clip, weight=1.0)
+    with pytest.raises(ValueError, match="tolerance"):
+        warping.blend_along_flow(clip, clip, tolerance=0)
