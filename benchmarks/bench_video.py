@@ -152,18 +152,27 @@ def _load() -> str:
     return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+def _since_naive(rows) -> int:
+    """How many rows were appended after the last naive row."""
+    k = 0
+    while rows[-1 - k]["momentum"] is not None or rows[-1 - k]["blend"]:
+        k += 1
+    return k
+
+
 def _sharpness(x: torch.Tensor) -> float:
     """Mean absolute difference of neighbouring pixels (rows and columns)."""
     return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean())
 
 
 def measure(out, naive, unblended, flow, style, enc, rows) -> dict:
-    """The figures of one row (module docstring); changes are against the clip's naive row."""
+    """The figures of one row (module docstring); changes are against the clip's naive row (the first of ``rows``
+    for this clip and method, or ``out`` itself)."""
     e = warping.warping_error(out, flow)
     with torch.no_grad():
         sd = float(evaluation.style_distance(out, style, enc).mean())
-        sd0 = float(evaluation.style_distance(naive, style, enc).mean()) if out is not naive else sd
-    e0 = warping.warping_error(naive, flow)
+    e0, sd0 = (e, sd) if out is naive else (rows[-1 - _since_naive(rows)]["e_warp"],
+                                             rows[-1 - _since_naive(rows)]["style_distance"])
     clamp = out.clamp(0, 1)
     return {"e_warp": e, "change": None if out is naive else e / e0 - 1, "style_distance": sd,
             "style_change": sd / sd0 - 1, "ssim_naive": float(evaluation.ssim(clamp, naive).mean()),
