@@ -87,7 +87,8 @@ def main(argv=None) -> int:
     p.add_argument("--style", default="mosaic")
     p.add_argument("--style-size", type=int, default=128, help="shorter side of the style image (default 128)")
     p.add_argument("--out", type=Path, default=None, help="write the figure (PNG) here")
-    p.add_argument("--blend", type=float, default=warping.DEFAULT_BLEND, help="β of blend_along_flow (0: no blend rows)")
+    p.add_argument("--blend", type=float, nargs="+", default=[warping.DEFAULT_BLEND],
+                   help="β of blend_along_flow, one row set per value (0: no blend rows)")
     p.add_argument("--clips", nargs="+", default=["pan+zoom", "pan+object"], choices=["pan+zoom", "pan+object"])
     p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     p.add_argument("--plot-from", type=Path, default=None, help="only redraw the figure (--out) from a --json file")
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
                 with torch.no_grad():
                     out = video.stylize_frames(fn, clip, progress=False, momentum=momentum)
                 base[momentum] = (out, time.perf_counter() - t0, time.process_time() - c0)
-            variants = [(mom, None) for mom in base] + ([(mom, args.blend) for mom in base] if args.blend else [])
+            variants = [(mom, None) for mom in base] + [(mom, b) for b in args.blend if b for mom in base]
             for momentum, blend in variants:
                 out, wall, cpu = base[momentum]
                 if blend:
