@@ -397,8 +397,9 @@ fig.tight_layout()
 # and it has a price you must measure beside it: `benchmarks/bench_video.py` (BENCHMARKS.md, 48
 # frames of the camera clip with a moving object, 64×80 px, WCT on the course's stand-in networks)
 # measured per-frame WCT's warping error cut by 9 % with the moving average alone (style distance
-# +24 %), by 73 % with the blend at β = 0.7 (style distance +38 %, SSIM 0.59 to the per-frame
-# output) and by 20 % at β = 0.15 (style distance +8.5 %, SSIM 0.98). Flicker and style trade off:
+# +24 %), by 73 % with the blend at β = 0.7 on the per-frame output (style distance +38 %, SSIM 0.59
+# to the per-frame output; 71 % and +41 % on the averaged output, as drawn here) and by 20 % at
+# β = 0.15 (style distance +8.5 %, SSIM 0.98). Flicker and style trade off:
 # averaging frames whose textures differ takes texture away, even with each frame's contrast
 # restored, so "≥ 30 % less flicker at the same style distance" was **not** reached on these networks.
 # Li et al.'s linear transform (CVPR 2019) and CAP-VSTNet's reversible network are the learned
