@@ -200,9 +200,7 @@ class BlockJacobi:
                         qy, qx = divmod(q, s)
                         if abs(qy - py) <= rho and abs(qx - px) <= rho:
                             blk[0, p, 0, q] = half[(qy - py + rho) * k + qx - px + rho - k * k // 2, py::s, px::s]
-                            if q != p:
-                                blk[0, q, 0, p] = blk[0, p, 0, q]
-                del half
+                del half  # the upper triangle only: the Cholesky factor below reads no other
             else:
                 coef = F.pad(A.coef_rows(max(0, y0), min(h, y1)), pad)
                 # every offset's coefficients by in-block position: (k, k, m, m, s², block rows, block columns)
@@ -222,10 +220,19 @@ class BlockJacobi:
             blk = blk.reshape(n, n, r1 - r0, wb)
             diag = blk.diagonal(dim1=0, dim2=1)  # (block rows, block columns, n) view: padding nodes get 1
             diag += (1 - inside).repeat(m, 1, 1).permute(1, 2, 0)
-            inv = torch.linalg.inv(blk.permute(2, 3, 0, 1))  # (block rows, block columns, n, n)
+            blk = blk.permute(2, 3, 0, 1)  # (block rows, block columns, n, n)
+            if A.symmetric:  # SPD blocks (of an SPD A) from their upper triangle: D_J⁻¹ by Cholesky, exactly symmetric
+                U, bad = torch.linalg.cholesky_ex(blk, upper=True)
+                if not bool(bad.any()):
+                    inv = torch.cholesky_inverse(U, upper=True)
+                else:  # not positive definite in this precision: the full blocks and LU
+                    inv = torch.linalg.inv(blk.triu() + blk.triu(1).transpose(-1, -2))
+                del U
+            else:
+                inv = torch.linalg.inv(blk)
             del blk
             flat = inv.reshape(-1, n * n).T  # (n·n, blocks), index p·n + q
-            if self.symmetric:  # equal up to rounding: the mean of the two
+            if self.symmetric and not A.symmetric:  # equal up to rounding: the mean of the two
                 self.inv[:, r0:r1] = ((flat[take] + flat[mirror]) * 0.5).reshape(-1, r1 - r0, wb)
             else:
                 self.inv[:, r0:r1] = flat[take].reshape(-1, r1 - r0, wb)
