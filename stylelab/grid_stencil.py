@@ -156,7 +156,8 @@ class BlockJacobi:
     D_B holds, per block, the (s²m × s²m) sub-matrix of A on the block's nodes
     (taken from the stencil: entries between nodes closer than the radius);
     nodes of the padding outside the grid get the identity. Inverted once
-    (``torch.linalg.inv``), stored in ``dtype``.
+    (``torch.linalg.inv``; for an A stored by its upper half, whose blocks are SPD, from
+    their upper triangles by Cholesky), stored in ``dtype``.
 
     ``symmetric`` (default: A's own storage, ``A.symmetric``): D_J⁻¹ is symmetric
     when A is, so only its upper triangle is kept, column by column: n(n+1)/2 of
