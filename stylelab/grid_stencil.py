@@ -84,9 +84,8 @@ class BlockStencil:
                 c = self._half[u]
                 out.addcmul_(c, xp[..., oy:oy + h, ox:ox + w])  # A_{i, i+d} x_{i+d}
                 if (oy, ox) != (rho, rho):  # and the mirrored A_{i, i−d} x_{i−d} = coef[d](i − d) x_{i−d}
-                    t = x * c
                     (yo, yi), (xo, xi) = _ranges(rho - oy, h), _ranges(rho - ox, w)
-                    out[..., yo, xo] += t[..., yi, xi]
+                    out[..., yo, xo].addcmul_(c[yi, xi], x[..., yi, xi])  # in place: no temporary
             return out
         # column b of every (m × m) block times the b-th unknown of the shifted neighbour, all rows a at once
         # (in x's dtype, also when the coefficients are float64 and x float32):
@@ -157,7 +156,8 @@ class BlockJacobi:
     D_B holds, per block, the (s²m × s²m) sub-matrix of A on the block's nodes
     (taken from the stencil: entries between nodes closer than the radius);
     nodes of the padding outside the grid get the identity. Inverted once
-    (``torch.linalg.inv``), stored in ``dtype``.
+    (``torch.linalg.inv``; for an A stored by its upper half, whose blocks are SPD, from
+    their upper triangles by Cholesky), stored in ``dtype``.
 
     ``symmetric`` (default: A's own storage, ``A.symmetric``): D_J⁻¹ is symmetric
     when A is, so only its upper triangle is kept, column by column: n(n+1)/2 of
@@ -181,29 +181,62 @@ class BlockJacobi:
         rows = n * (n + 1) // 2 if self.symmetric else n * n
         self.inv = torch.empty(rows, hb, wb, dtype=dtype or A.dtype, device=A.device)
         chunk = max(1, (1 << 21) // (wb * n * n))  # block rows per chunk: bounded temporaries at 12 MP
+        # the stored entries as rows of the (n·n, blocks) planar inverse, index p·n + q: column q from row 0
+        # (symmetric: to row q only), i.e. the order of self._start
+        upper = [(p, q) for q in range(n) for p in range(q + 1 if self.symmetric else n)]
+        take = torch.tensor([p * n + q for p, q in upper], device=A.device)
+        mirror = torch.tensor([q * n + p for p, q in upper], device=A.device)
+        k = A.k
         for r0 in range(0, hb, chunk):
             r1 = min(hb, r0 + chunk)
             y0, y1 = r0 * s - shift, r1 * s - shift  # grid rows of these blocks (outside the grid: padding)
-            coef = F.pad(A.coef_rows(max(0, y0), min(h, y1)), (*self._pad[:2], max(0, -y0), max(0, y1 - h)))
-            blk = torch.zeros(r1 - r0, wb, m, s * s, m, s * s, dtype=A.dtype, device=A.device)
-            for p in range(s * s):
-                py, px = divmod(p, s)
-                for q in range(s * s):
-                    qy, qx = divmod(q, s)
-                    if abs(qy - py) <= rho and abs(qx - px) <= rho:
-                        blk[:, :, :, p, :, q] = coef[qy - py + rho, qx - px + rho, :, :, py::s, px::s].permute(2, 3, 0, 1)
-            blk = blk.reshape(r1 - r0, wb, n, n)
+            pad = (*self._pad[:2], max(0, -y0), max(0, y1 - h))
+            # the blocks in planar layout (row unknown, column unknown, block row, block column): whole-plane copies
+            blk = torch.zeros(m, s * s, m, s * s, r1 - r0, wb, dtype=A.dtype, device=A.device)
+            if A.symmetric:  # straight from the stored half: A[i_p, i_q] = half[q − p](i_p) for q ≥ p, mirrored below
+                half = F.pad(A._half[:, max(0, y0):min(h, y1)], pad)
+                for p in range(s * s):
+                    py, px = divmod(p, s)
+                    for q in range(p, s * s):
+                        qy, qx = divmod(q, s)
+                        if abs(qy - py) <= rho and abs(qx - px) <= rho:
+                            blk[0, p, 0, q] = half[(qy - py + rho) * k + qx - px + rho - k * k // 2, py::s, px::s]
+                del half  # the upper triangle only: the Cholesky factor below reads no other
+            else:
+                coef = F.pad(A.coef_rows(max(0, y0), min(h, y1)), pad)
+                # every offset's coefficients by in-block position: (k, k, m, m, s², block rows, block columns)
+                coef = F.pixel_unshuffle(coef.reshape(k * k * m * m, *coef.shape[-2:]), s).reshape(
+                    k, k, m, m, s * s, r1 - r0, wb)
+                for p in range(s * s):
+                    py, px = divmod(p, s)
+                    for q in range(s * s):
+                        qy, qx = divmod(q, s)
+                        if abs(qy - py) <= rho and abs(qx - px) <= rho:
+                            blk[:, p, :, q] = coef[qy - py + rho, qx - px + rho, :, :, p]
+                del coef
             rows = torch.arange(y0, y1, device=A.device)
             cols = torch.arange(-shift, self.wp - shift, device=A.device)
             inside = ((rows >= 0) & (rows < h))[:, None] & ((cols >= 0) & (cols < w))[None, :]
-            inside = inside.reshape(r1 - r0, s, wb, s).permute(0, 2, 1, 3).reshape(r1 - r0, wb, 1, s * s)
-            outside = (~inside).expand(r1 - r0, wb, m, s * s).reshape(r1 - r0, wb, n).to(blk.dtype)
-            inv = torch.linalg.inv(blk + torch.diag_embed(outside))  # padding nodes: identity
-            if self.symmetric:
-                inv = (inv + inv.transpose(-1, -2)) / 2  # equal up to rounding
-            for q in range(n):
-                rows_q = q + 1 if self.symmetric else n
-                self.inv[self._start[q]:self._start[q] + rows_q, r0:r1] = inv[..., :rows_q, q].permute(2, 0, 1)
+            inside = F.pixel_unshuffle(inside[None].to(blk.dtype), s)  # (s², block rows, block columns)
+            blk = blk.reshape(n, n, r1 - r0, wb)
+            diag = blk.diagonal(dim1=0, dim2=1)  # (block rows, block columns, n) view: padding nodes get 1
+            diag += (1 - inside).repeat(m, 1, 1).permute(1, 2, 0)
+            blk = blk.permute(2, 3, 0, 1)  # (block rows, block columns, n, n)
+            if A.symmetric:  # SPD blocks (of an SPD A) from their upper triangle: D_J⁻¹ by Cholesky, exactly symmetric
+                U, bad = torch.linalg.cholesky_ex(blk, upper=True)
+                if not bool(bad.any()):
+                    inv = torch.cholesky_inverse(U, upper=True)
+                else:  # not positive definite in this precision: the full blocks and LU
+                    inv = torch.linalg.inv(blk.triu() + blk.triu(1).transpose(-1, -2))
+                del U
+            else:
+                inv = torch.linalg.inv(blk)
+            del blk
+            flat = inv.reshape(-1, n * n).T  # (n·n, blocks), index p·n + q
+            if self.symmetric and not A.symmetric:  # equal up to rounding: the mean of the two
+                self.inv[:, r0:r1] = ((flat[take] + flat[mirror]) * 0.5).reshape(-1, r1 - r0, wb)
+            else:
+                self.inv[:, r0:r1] = flat[take].reshape(-1, r1 - r0, wb)
 
     def __call__(self, r: torch.Tensor) -> torch.Tensor:
         s, m = self.s, self.m
@@ -218,7 +251,7 @@ class BlockJacobi:
                 continue
             col = self.inv[at:at + q + 1]  # D_J⁻¹[p, q] for p ≤ q
             xu[..., :q + 1, :, :].addcmul_(col, ru[..., q:q + 1, :, :])  # the upper triangle and the diagonal
-            if q:  # row q left of the diagonal: D_J⁻¹[q, p] = D_J⁻¹[p, q], p < q
-                xu[..., q, :, :] += (col[:q] * ru[..., :q, :, :]).sum(-3)
+            for p in range(q):  # row q left of the diagonal: D_J⁻¹[q, p] = D_J⁻¹[p, q], p < q (in place)
+                xu[..., q, :, :].addcmul_(col[p], ru[..., p, :, :])
         x = F.pixel_shuffle(xu, s)
         return x[..., self.shift:self.shift + h, self.shift:self.shift + w]

@@ -103,22 +103,28 @@ def _lanczos_lambda_max(A: BlockStencil, smoother, steps: int = 10) -> float:
     bound = float(_colour_bound(A.radius, smoother.s))
     g = torch.Generator(device="cpu").manual_seed(0)
     r = (torch.rand((A.m, *A.shape), generator=g, dtype=torch.float64) - 0.5).to(A.device, A.dtype)
+
+    def dot(u, v):  # without a full-size temporary (at 12 MP each one is fresh pages to fault in)
+        return float(torch.tensordot(u, v, dims=u.dim()))
+
     z = smoother(r)
-    p, rz = z, float((r * z).sum())
+    p, rz = z.contiguous(), float(dot(r, z))
     diag, off, alpha_prev, beta_prev = [], [], None, 0.0
     for _ in range(steps):
         q = A.apply(p)
-        pq = float((p * q).sum())
+        pq = dot(p, q)
         if not (pq > 0 and rz > 0):  # not positive definite (or converged exactly): keep what T has
             break
         alpha = rz / pq
         diag.append(1 / alpha + (beta_prev / alpha_prev if alpha_prev else 0.0))
-        r = r - alpha * q
+        r.add_(q, alpha=-alpha)
+        del q
         z = smoother(r)
-        rz_new = float((r * z).sum())
+        rz_new = dot(r, z)
         beta = rz_new / rz
         off.append(max(beta, 0.0) ** 0.5 / alpha)
-        p, rz, alpha_prev, beta_prev = z + beta * p, rz_new, alpha, beta
+        p.mul_(beta).add_(z)  # p = z + βp
+        rz, alpha_prev, beta_prev = rz_new, alpha, beta
     if not diag:
         return bound
     k = len(diag)

@@ -293,9 +293,9 @@ def solve_multigrid(
 
     Args:
         y: (C, H, W) or (1, C, H, W) stylised channels; content: (1, 3, H, W), same device.
-        memory_first: the fine stencil built and stored by its upper half (13 of 25
-            offsets, the others by symmetry), in float32 only: 52 B/px instead of
-            200 + 100, for the CG's products as well as the cycle's, and, by default,
+        memory_first: the fine stencil (always built and stored by its upper half, 13 of 25
+            offsets, the others by symmetry) kept in float32 only: 52 B/px instead of
+            104 + 52, for the CG's products as well as the cycle's, and, by default,
             one channel at a time; default: above 4 MP (``stylelab.memory`` has both
             figures). The CG then solves the system with float32-rounded coefficients,
             whose exact solution differs from the float64 one by ~4e-5 at most
@@ -306,11 +306,11 @@ def solve_multigrid(
         info: a :class:`SmoothInfo`; iterations (per channel batch) and the
             largest final relative residual are recorded.
 
-    Memory per pixel (float64 CG, float32 cycle): the stencil 25·8 B and its
-    float32 copy 25·4 B (above 4 MP, ``memory_first``: 13·4 B for its float32 upper half,
+    Memory per pixel (float64 CG, float32 cycle): the stencil's upper half 13·8 B and its
+    float32 copy 13·4 B (above 4 MP, ``memory_first``: 13·4 B for its float32 upper half,
     and the channels are solved one at a time), the smoother's two
-    block-inverse partitions 2·16·4 B (``memory_first``: 2·8.5·4 B, the upper
-    triangles of the symmetric inverses), the interpolation 4·4 B, the coarse levels
+    block-inverse partitions by the upper triangles of the symmetric inverses
+    2·8.5·4 B, the interpolation 4·4 B, the coarse levels
     ≈ 100 B, and the CG vectors (5 per channel, 8 B each); ``stylelab.memory``
     holds the measured total.
     """
@@ -323,12 +323,14 @@ def solve_multigrid(
     c = content.reshape(-1, *content.shape[-2:]).to(yy.dtype)
     op = MattingLaplacian(c, eps=eps, radius=radius)
     big = h * w > 4_000_000 if memory_first is None else memory_first
-    sten = op.stencil(upper=big)  # memory first: the upper half only, built directly
+    # M stored by its upper half (13 of 25 offsets, built directly): the Galerkin product and the block inverses
+    # read the stored offsets only, and a product costs the same as with the full stencil
+    sten = op.stencil(upper=True)
     sten.mul_(beta)
-    sten[0 if big else (2 * radius, 2 * radius)] += (1 - beta) * op.counts  # the centre offset
+    sten[0] += (1 - beta) * op.counts  # the centre offset
     sq = op.counts.sqrt()
     del op
-    A = BlockStencil.from_upper(sten) if big else BlockStencil(sten[:, :, None, None])
+    A = BlockStencil.from_upper(sten)
     del sten
     small = torch.float32 if yy.dtype == torch.float64 else yy.dtype
     # candidates (1, 4, H, W): 1 and the content's colours; the finest level's stencil in float32 for the cycle
