@@ -97,3 +97,22 @@ def test_wct2_encoder_is_vgg16_with_an_identity_conv3_4(trained):
     vgg = CP.encoder("relu4_1", device="cpu")
     torch.testing.assert_close(enc.conv4_1.weight, vgg.conv4_1.weight)
     assert not any(p.requires_grad for p in enc.parameters())
+
+
+def test_notebooks_network_rule(monkeypatch, trained):
+    """``course.method_model``: the pair where :func:`use_pair` says so, else the stand-in; titles get a tag."""
+    trained("vgg16")
+    from stylelab import course, standin
+
+    monkeypatch.setattr(CP, "official_installed", lambda method, unpool="cat5": False)
+    if not CP.available("photowct"):
+        pytest.skip("no PhotoWCT decoders shipped")
+    m = course.method_model("photowct", device="cpu")
+    assert m.tag == f" ({CP.NAME})" and m.weights_name == CP.NAME and m.trained_levels == CP.PHOTOWCT_LEVELS
+    assert "photos" in m.stand_in
+    monkeypatch.setattr(CP, "available", lambda method: False)
+    m = course.method_model("photowct", device="cpu")
+    assert m.tag == " (stand-in)" and m.stand_in == standin.LABEL and m.trained_levels == standin.PHOTOWCT_LEVELS
+    assert not hasattr(m, "weights_name")
+    with pytest.raises(ValueError, match="adain"):
+        course.method_model("gatys")

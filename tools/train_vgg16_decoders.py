@@ -18,17 +18,29 @@ left out.
   6.5 dB on the training crops, and a full-width file is 7 MB; ``--only wct2_sum --steps N`` trains it.
 
 Recipe (:func:`stylelab.train.fit`, the trainer of ``stylelab train``; Adam, AdaIN's inverse
-learning-rate decay, batch 8): every photo is shrunk to 512 and to 256 px on its longer side;
-``--crops`` random 64×64 crops per photo and scale (fixed seed); the frozen encoder's features of
-every crop are computed once per level (float16 in memory); loss = pixel MSE ‖g(φ_L(x)) − x‖².
-Checkpoints live in ``--work`` (default ``~/.cache/stylelab/vgg16-course``): rerunning with more
-``--steps`` continues a run exactly where it stopped (``fit``'s resume). Files are stored in
-float16; the manifest records encoder, layer, width, data, steps, time, seed and SHA-256.
+learning-rate decay ``lr / (1 + 1e-4·step)``): every photo is shrunk to 512 and to 256 px on its longer
+side; ``--crops`` random ``--crop``² crops per photo at 512 px and half as many at 256 px (fixed seed);
+the frozen encoder's features of every crop are computed once per level (float16 in memory); loss = pixel
+MSE ‖g(φ_L(x)) − x‖², ``--batch`` crops per step. Checkpoints live in ``--work`` (default
+``~/.cache/stylelab/vgg16-course``), one per job and recipe (:func:`checkpoint_path`): rerunning with
+more ``--steps`` continues a run exactly where it stopped (``fit``'s resume). ``--warm-start CKPT``
+starts a new recipe from an earlier run's weights (and its feature scale). Files are stored in float16;
+the manifest records encoder, layer, width, data, recipe (crop, batch, lr, warm start), steps, time,
+seed, SHA-256 and the held-out PSNR (the five course content photos at 256 px).
 
-    python tools/train_vgg16_decoders.py --only nearest1,nearest2,nearest3,nearest5,max1,max2   # as shipped
-    python tools/train_vgg16_decoders.py --only nearest4       # 1700 steps, unscaled (as shipped)
-    python tools/train_vgg16_decoders.py --only nearest4 --steps 6000
-    python tools/train_vgg16_decoders.py --check               # PSNR of the stored files on the held-out photos
+The shipped files were made in two rounds (both on one thread of a CPU shared with other jobs): round 1,
+64 px crops in batches of 8 (``--steps`` as in :data:`DEFAULT_STEPS`); round 2 warm-started from round 1
+under a time limit each (``timeout``; then ``--export`` writes the last checkpoint, saved every 100
+steps) — the steps reached are in the manifest (``warm_start``, ``steps``; round 1 of nearest4 was saved as
+``nearest4.ckpt``, unscaled, by an earlier version of this tool, which now writes ``nearest4-s.ckpt``):
+
+    W=~/.cache/stylelab/vgg16-course
+    python tools/train_vgg16_decoders.py                      # round 1: every level, 64 px crops, batch 8
+    python tools/train_vgg16_decoders.py --only nearest4 --crop 96 --crops 64 --lr 1e-4 --warm-start $W/nearest4.ckpt --steps N
+    python tools/train_vgg16_decoders.py --only nearest5 --crop 96 --warm-start $W/nearest5-s.ckpt --steps N   # nearest3 likewise
+    python tools/train_vgg16_decoders.py --only max1 --batch 16 --warm-start $W/max1-s.ckpt --steps N   # nearest1, max2, nearest2 likewise
+    python tools/train_vgg16_decoders.py --only nearest5 --crop 96 --warm-start $W/nearest5-s.ckpt --export   # write a run's checkpoint now
+    python tools/train_vgg16_decoders.py --check              # PSNR of the stored files on the held-out photos
 
 On a machine with an accelerator the same command trains there (``--device``, default the
 device rule of :mod:`stylelab.device`).
@@ -161,11 +173,13 @@ def fold(dec, scale: float):
 
 
 def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int, lr: float, seed: int = 0,
-                  crop: int = CROP, batch: int = 8, warm: str | None = None) -> Path:
+                  crop: int = CROP, batch: int = 8, warm: dict | None = None) -> Path:
     """Save ``dec`` in float16 to :func:`stylelab.course_pair.decoder_path` and record it in the manifest.
 
     ``seconds`` adds to the time already recorded for a resumed run (the file's total training time);
-    the loss curve (``hist``) is kept in the manifest for the figure."""
+    the loss curve (``hist``) is kept in the manifest for the figure. ``warm`` (:func:`warm_info`): the run
+    started from another run's weights; its steps, time (the manifest's entry for ``job`` when that run made
+    it) and curve are counted in."""
     path = CP.decoder_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.half() for k, v in dec.state_dict().items()}, path)
@@ -178,6 +192,18 @@ def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int
     old = m.setdefault("decoders", {}).get(job, {})
     resumed = old.get("steps", 0) < steps and hist["step"] and hist["step"][0] > 1
     level = None if job.startswith("wct2") else int(job[-1])
+    seconds += (old.get("seconds", 0.0) if resumed else 0.0)
+    curve = {"step": list(hist["step"]), "pixel": list(hist["pixel"])}
+    total = steps
+    if warm is not None:
+        warm_curve = warm["curve"]
+        prev = old.get("warm_start") or {}
+        warm = {"checkpoint": warm["checkpoint"], "steps": warm["steps"],
+                "seconds": prev["seconds"] if prev.get("checkpoint") == warm["checkpoint"] else old.get("seconds", 0.0)}
+        seconds += warm["seconds"]
+        total += warm["steps"]
+        w = warm_curve
+        curve = {"step": w["step"] + [warm["steps"] + k for k in curve["step"]], "pixel": w["pixel"] + curve["pixel"]}
     m["decoders"][job] = {
         "file": path.name,
         "layer": f"relu{level}_1" if level else "relu4_1 (Haar pooling, skips)",
@@ -189,12 +215,12 @@ def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int
         "loss": "pixel MSE",
         "input_scale": round(getattr(dec, "input_scale", 1.0), 4),
         "steps": steps, "batch": batch, "crop": crop, "lr": lr, "lr_decay": 1e-4, "seed": seed,
-        "warm_start": warm,
-        "seconds": round((old.get("seconds", 0.0) if resumed else 0.0) + seconds, 1),
+        "warm_start": warm, "steps_total": total,
+        "seconds": round(seconds, 1),
         "sha256": CP.sha256(path),
         # mean PSNR of the α = 0 reconstruction of the five course content photos (never trained on), 256 px
         **({} if job.startswith("wct2") else {"held_out_psnr": round(held_out_psnr(job, dec), 2)}),
-        "curve": {"step": hist["step"], "pixel": [round(v, 6) for v in hist["pixel"]]},
+        "curve": {"step": curve["step"], "pixel": [round(v, 6) for v in curve["pixel"]]},
     }
     CP.manifest_path().write_text(json.dumps(m, indent=1) + "\n")
     return path
@@ -204,12 +230,13 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(-10 * torch.log10(F.mse_loss(a.clamp(0, 1), b)))
 
 
-def warm_name(warm: Path | None) -> str | None:
-    """How the manifest names a warm start: the checkpoint's file name and its step."""
+def warm_info(warm: Path | None) -> dict | None:
+    """What the manifest records of a warm start: the checkpoint's file name, its steps and its loss curve."""
     if warm is None:
         return None
-    step = torch.load(warm, map_location="cpu", weights_only=False)["step"]
-    return f"{warm.name} (step {step})"
+    state = torch.load(warm, map_location="cpu", weights_only=False)
+    return {"checkpoint": warm.name, "steps": int(state["step"]),
+            "curve": {"step": list(state["history"]["step"]), "pixel": list(state["history"]["pixel"])}}
 
 
 def held_out_psnr(job: str, dec=None, names=None,
@@ -271,7 +298,7 @@ def main() -> None:
                 seconds = ckpt.stat().st_mtime - started.stat().st_mtime if started.is_file() else 0.0
                 path = write_decoder(job, dec.eval(), h, steps=int(state["step"]), seconds=seconds,
                                      crops=len(CP.PHOTOS) * (args.crops + args.crops // 2), lr=args.lr,
-                                     crop=args.crop, batch=args.batch, warm=warm_name(args.warm_start))
+                                     crop=args.crop, batch=args.batch, warm=warm_info(args.warm_start))
                 print(f"{path.name}: exported at step {state['step']}")
         return
     photos = CP.training_photos(args.work / "debs")
@@ -286,7 +313,7 @@ def main() -> None:
                               warm=args.warm_start)
         seconds = time.perf_counter() - t0
         path = write_decoder(job, dec, hist, steps=steps, seconds=seconds, crops=len(images), lr=args.lr,
-                             crop=args.crop, batch=args.batch, warm=warm_name(args.warm_start))
+                             crop=args.crop, batch=args.batch, warm=warm_info(args.warm_start))
         print(f"{path.name}: {steps} steps in {seconds:.0f} s (this run), pixel MSE {hist['pixel'][0]:.4f} → "
               f"{hist['pixel'][-1]:.4f} (PSNR {-10 * math.log10(hist['pixel'][-1]):.1f} dB on training crops), "
               f"{path.stat().st_size / 1e6:.2f} MB", flush=True)
