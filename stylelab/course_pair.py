@@ -140,7 +140,7 @@ def label(method: str | None = None) -> str:
     quality = ""
     if psnr and len(psnr) == len(entries):
         span = f"{min(psnr):.1f}" if len(psnr) == 1 else f"{min(psnr):.1f}–{max(psnr):.1f}"
-        quality = f", reconstructing photos it never saw at {span} dB PSNR"
+        quality = f"; photos it never saw come back at {span} dB PSNR (α = 0)"
     return (f"encoder: ImageNet VGG-16 (HED's fine-tuned trunk); decoder{'s' if len(jobs) > 1 else ''} trained "
             f"here on {n} photos for {minutes:.0f} min (one thread of a shared CPU){quality}; "
             f"the paper's models are better")
