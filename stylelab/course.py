@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
-from . import __version__, encoders, weights
+from . import __version__, course_pair, encoders, standin, weights
 from .device import describe, get_device
+from .methods.adain import AdaIN
+from .methods.photowct import PhotoWCT
+from .methods.wct import WCT
+from .methods.wct2 import WCT2
 
 T = TypeVar("T")
 
@@ -103,12 +107,6 @@ def method_model(method: str, device=None, *, unpool: str = "cat5"):
     PhotoWCT runs only its ``trained_levels`` on the pair and :data:`stylelab.standin.PHOTOWCT_LEVELS` on
     the stand-in (pass ``levels=model.trained_levels``, set on both).
     """
-    from . import course_pair, standin
-    from .methods.adain import AdaIN
-    from .methods.photowct import PhotoWCT
-    from .methods.wct import WCT
-    from .methods.wct2 import WCT2
-
     builds = {"adain": AdaIN.from_official, "wct": WCT.from_official,
               "photowct": lambda **kw: PhotoWCT.from_official(kw.pop("weights", None), **kw),
               "wct2": lambda **kw: WCT2.from_official(unpool=unpool, **kw)}
