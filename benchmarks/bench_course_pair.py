@@ -115,7 +115,7 @@ def curves(path) -> None:
     for job, m in CP.manifest().get("decoders", {}).items():
         c = m["curve"]
         ax.plot(c["step"], [-10 * math.log10(v) for v in c["pixel"]], lw=0.8,
-                label=f"{job} ({m['layer']}, width {m['width']}; held-out {m.get('held_out_psnr', float('nan')):.1f} dB)")
+                label=f"{job} ({m['layer']}, width 1/{m['width']}; held-out {m.get('held_out_psnr', float('nan')):.1f} dB)")
     ax.set_xlabel("step (recipes in data/decoders/vgg16-course.json: batch, crop, warm start)")
     ax.set_ylabel("training-batch PSNR (dB)")
     ax.set_title("vgg16-course decoders (encoder: offline ImageNet VGG-16, HED)")
