@@ -64,8 +64,9 @@ def CP_model(method: str):
 def reconstruction_rows(sizes) -> list[str]:
     jobs = [j for j in CP.manifest().get("decoders", {}) if CP.decoder_path(j).is_file()]
     names = data.names("content")
-    rows = ["| decoder | layer | width | steps | " + " | ".join(f"PSNR {s} px | SSIM {s} px" for s in sizes) + " |",
-            "|---|---|---|---|" + "---|---|" * len(sizes)]
+    rows = ["| decoder | layer | width | steps (crop, batch) | minutes | "
+            + " | ".join(f"PSNR {s} px | SSIM {s} px" for s in sizes) + " |",
+            "|---|---|---|---|---|" + "---|---|" * len(sizes)]
     for job in jobs:
         m = CP.manifest()["decoders"][job]
         cells = []
@@ -77,7 +78,9 @@ def reconstruction_rows(sizes) -> list[str]:
                 p.append(psnr(y, x))
                 s.append(float(ssim(y.clamp(0, 1).double(), x.double())))
             cells += [f"{sum(p) / len(p):.1f} dB ({min(p):.1f}–{max(p):.1f})", f"{sum(s) / len(s):.3f}"]
-        rows.append(f"| `{m['file']}` | {m['layer']} | {m['width']} | {m['steps']} | " + " | ".join(cells) + " |")
+        recipe = f"{m.get('steps_total', m['steps'])} ({m.get('crop', 64)} px, {m['batch']})"
+        rows.append(f"| `{m['file']}` | {m['layer']} | 1/{m['width']} ({m['parameters'] / 1e6:.2g} M) | {recipe} | "
+                    f"{m['seconds'] / 60:.0f} | " + " | ".join(cells) + " |")
     return rows
 
 
@@ -111,8 +114,9 @@ def curves(path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     for job, m in CP.manifest().get("decoders", {}).items():
         c = m["curve"]
-        ax.plot(c["step"], [-10 * math.log10(v) for v in c["pixel"]], label=f"{job} ({m['layer']}, width {m['width']})")
-    ax.set_xlabel("step (batch 8, 64 px crops)")
+        ax.plot(c["step"], [-10 * math.log10(v) for v in c["pixel"]], lw=0.8,
+                label=f"{job} ({m['layer']}, width 1/{m['width']}; held-out {m.get('held_out_psnr', float('nan')):.1f} dB)")
+    ax.set_xlabel("step (recipes in data/decoders/vgg16-course.json: batch, crop, warm start)")
     ax.set_ylabel("training-batch PSNR (dB)")
     ax.set_title("vgg16-course decoders (encoder: offline ImageNet VGG-16, HED)")
     ax.legend(fontsize=7)

@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 from typing import TypeVar
 
-from . import __version__, encoders, weights
+from . import __version__, course_pair, encoders, standin, weights
 from .device import describe, get_device
+from .methods.adain import AdaIN
+from .methods.photowct import PhotoWCT
+from .methods.wct import WCT
+from .methods.wct2 import WCT2
 
 T = TypeVar("T")
 
@@ -87,6 +91,37 @@ def feature_network(last_layer: str = "relu5_1", *, pooling: str = "max", flavou
     enc.network = NETWORK_LABELS[key]
     enc.tag = {"vgg_normalised": "VGG-19", "vgg19": "VGG-19", "vgg16": "VGG-16", "random": "RANDOM VGG-19"}[key]
     return enc
+
+
+def method_model(method: str, device=None, *, unpool: str = "cat5"):
+    """The network a notebook runs ``method`` (``"adain"``, ``"wct"``, ``"photowct"``, ``"wct2"``) with: one rule.
+
+    1. the paper's checkpoints when they are all installed (nothing is downloaded);
+    2. else the course pair ``vgg16-course`` — the offline ImageNet VGG-16 and the decoders trained on it
+       here — when :func:`stylelab.course_pair.use_pair` says so (its files present; WCT² has none shipped);
+    3. else the course's stand-in (:func:`stylelab.standin.model`: a random encoder and decoders trained to
+       invert it).
+
+    Returns the frozen model with ``.tag`` for figure titles: ``""`` (the paper's), ``" (vgg16-course)"`` or
+    ``" (stand-in)"``; :func:`weights_banner` says the rest (the pair's label has its photos and minutes).
+    PhotoWCT runs only its ``trained_levels`` on the pair and :data:`stylelab.standin.PHOTOWCT_LEVELS` on
+    the stand-in (pass ``levels=model.trained_levels``, set on both).
+    """
+    builds = {"adain": AdaIN.from_official, "wct": WCT.from_official,
+              "photowct": lambda **kw: PhotoWCT.from_official(kw.pop("weights", None), **kw),
+              "wct2": lambda **kw: WCT2.from_official(unpool=unpool, **kw)}
+    if method not in builds:
+        raise ValueError(f"unknown method {method!r}: choose one of {sorted(builds)}")
+    if course_pair.use_pair(method, unpool=unpool):
+        model, tag = builds[method](weights=course_pair.NAME, device=device), f" ({course_pair.NAME})"
+    elif course_pair.official_installed(method, unpool):
+        model, tag = builds[method](device=device), ""
+    else:
+        model, tag = standin.model(method, device=device, unpool=unpool), " (stand-in)"
+        if method == "photowct":
+            model.trained_levels = tuple(standin.PHOTOWCT_LEVELS)
+    model.tag = tag
+    return model
 
 
 def weights_banner(model, name: str | None = None) -> str:

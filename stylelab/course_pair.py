@@ -133,10 +133,17 @@ def label(method: str | None = None) -> str:
     models are better (from the manifest)."""
     m = manifest()
     jobs = _jobs(method) if method else list(m.get("decoders", {}))
-    minutes = sum(m.get("decoders", {}).get(j, {}).get("seconds", 0.0) for j in jobs) / 60
+    entries = [m.get("decoders", {}).get(j, {}) for j in jobs]
+    minutes = sum(e.get("seconds", 0.0) for e in entries) / 60
     n = len(m.get("photos", PHOTOS))
-    return (f"encoder: ImageNet VGG-16 (HED's fine-tuned trunk); decoder trained here on {n} photos for "
-            f"{minutes:.0f} min (one thread of a shared CPU); the paper's models are better")
+    psnr = [e["held_out_psnr"] for e in entries if "held_out_psnr" in e]
+    quality = ""
+    if psnr and len(psnr) == len(entries):
+        span = f"{min(psnr):.1f}" if len(psnr) == 1 else f"{min(psnr):.1f}–{max(psnr):.1f}"
+        quality = f"; photos it never saw come back at {span} dB PSNR (α = 0)"
+    return (f"encoder: ImageNet VGG-16 (HED's fine-tuned trunk); decoder{'s' if len(jobs) > 1 else ''} trained "
+            f"here on {n} photos for {minutes:.0f} min (one thread of a shared CPU){quality}; "
+            f"the paper's models are better")
 
 
 def encoder(last_layer: str = "relu5_1", *, photowct: bool = False, device=None) -> encoders.VGGEncoder:

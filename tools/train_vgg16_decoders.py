@@ -18,17 +18,29 @@ left out.
   6.5 dB on the training crops, and a full-width file is 7 MB; ``--only wct2_sum --steps N`` trains it.
 
 Recipe (:func:`stylelab.train.fit`, the trainer of ``stylelab train``; Adam, AdaIN's inverse
-learning-rate decay, batch 8): every photo is shrunk to 512 and to 256 px on its longer side;
-``--crops`` random 64×64 crops per photo and scale (fixed seed); the frozen encoder's features of
-every crop are computed once per level (float16 in memory); loss = pixel MSE ‖g(φ_L(x)) − x‖².
-Checkpoints live in ``--work`` (default ``~/.cache/stylelab/vgg16-course``): rerunning with more
-``--steps`` continues a run exactly where it stopped (``fit``'s resume). Files are stored in
-float16; the manifest records encoder, layer, width, data, steps, time, seed and SHA-256.
+learning-rate decay ``lr / (1 + 1e-4·step)``): every photo is shrunk to 512 and to 256 px on its longer
+side; ``--crops`` random ``--crop``² crops per photo at 512 px and half as many at 256 px (fixed seed);
+the frozen encoder's features of every crop are computed once per level (float16 in memory); loss = pixel
+MSE ‖g(φ_L(x)) − x‖², ``--batch`` crops per step. Checkpoints live in ``--work`` (default
+``~/.cache/stylelab/vgg16-course``), one per job and recipe (:func:`checkpoint_path`): rerunning with
+more ``--steps`` continues a run exactly where it stopped (``fit``'s resume). ``--warm-start CKPT``
+starts a new recipe from an earlier run's weights (and its feature scale). Files are stored in float16;
+the manifest records encoder, layer, width, data, recipe (crop, batch, lr, warm start), steps, time,
+seed, SHA-256 and the held-out PSNR (the five course content photos at 256 px).
 
-    python tools/train_vgg16_decoders.py --only nearest1,nearest2,nearest3,nearest5,max1,max2   # as shipped
-    python tools/train_vgg16_decoders.py --only nearest4       # 1700 steps, unscaled (as shipped)
-    python tools/train_vgg16_decoders.py --only nearest4 --steps 6000
-    python tools/train_vgg16_decoders.py --check               # PSNR of the stored files on the held-out photos
+The shipped files were made in two rounds (both on one thread of a CPU shared with other jobs): round 1,
+64 px crops in batches of 8 (``--steps`` as in :data:`DEFAULT_STEPS`); round 2 warm-started from round 1
+under a time limit each (``timeout``; then ``--export`` writes the last checkpoint, saved every 100
+steps) — the steps reached are in the manifest (``warm_start``, ``steps``; round 1 of nearest4 was saved as
+``nearest4.ckpt``, unscaled, by an earlier version of this tool, which now writes ``nearest4-s.ckpt``):
+
+    W=~/.cache/stylelab/vgg16-course
+    python tools/train_vgg16_decoders.py                      # round 1: every level, 64 px crops, batch 8
+    python tools/train_vgg16_decoders.py --only nearest4 --crop 96 --crops 64 --lr 1e-4 --warm-start $W/nearest4.ckpt --steps N
+    python tools/train_vgg16_decoders.py --only nearest5 --crop 96 --warm-start $W/nearest5-s.ckpt --steps N   # nearest3 likewise
+    python tools/train_vgg16_decoders.py --only max1 --batch 16 --warm-start $W/max1-s.ckpt --steps N   # nearest1, max2, nearest2 likewise
+    python tools/train_vgg16_decoders.py --only nearest5 --crop 96 --warm-start $W/nearest5-s.ckpt --export   # write a run's checkpoint now
+    python tools/train_vgg16_decoders.py --check              # PSNR of the stored files on the held-out photos
 
 On a machine with an accelerator the same command trains there (``--device``, default the
 device rule of :mod:`stylelab.device`).
@@ -60,8 +72,8 @@ JOBS = ["nearest4", "nearest1", "nearest2", "nearest3", "nearest5", "max1", "max
 CROP = 64
 
 
-def crops(photos: list[torch.Tensor], per_image: int, seed: int = 0) -> torch.Tensor:
-    """``per_image`` random ``CROP``² crops of every photo at 512 and (half as many) at 256 px longer side."""
+def crops(photos: list[torch.Tensor], per_image: int, seed: int = 0, size: int = CROP) -> torch.Tensor:
+    """``per_image`` random ``size``² crops of every photo at 512 and (half as many) at 256 px longer side."""
     from stylelab.io import resize
 
     g = torch.Generator().manual_seed(seed)
@@ -71,14 +83,24 @@ def crops(photos: list[torch.Tensor], per_image: int, seed: int = 0) -> torch.Te
             x = resize(img, side)
             H, W = x.shape[-2:]
             for _ in range(n):
-                i = int(torch.randint(0, H - CROP + 1, (1,), generator=g))
-                j = int(torch.randint(0, W - CROP + 1, (1,), generator=g))
-                out.append(x[..., i:i + CROP, j:j + CROP])
+                i = int(torch.randint(0, H - size + 1, (1,), generator=g))
+                j = int(torch.randint(0, W - size + 1, (1,), generator=g))
+                out.append(x[..., i:i + size, j:j + size])
     return torch.cat(out)
 
 
-def train_job(job: str, images: torch.Tensor, steps: int, lr: float, work: Path, device, seed: int = 0):
-    """Train one decoder (resuming ``work/{job}.ckpt``); returns ``(decoder, history)``."""
+def checkpoint_path(work: Path, job: str, crop: int = CROP, batch: int = 8) -> Path:
+    """Where the run of ``job`` with this recipe saves (``{job}-s.ckpt`` for 64 px crops in batches of 8, as
+    the first files were trained; ``{job}-c{crop}b{batch}.ckpt`` otherwise); its feature scale is in ``.scale``."""
+    return work / (f"{job}-s.ckpt" if (crop, batch) == (CROP, 8) else f"{job}-c{crop}b{batch}.ckpt")
+
+
+def train_job(job: str, images: torch.Tensor, steps: int, lr: float, work: Path, device, seed: int = 0, *,
+              batch: int = 8, warm: Path | None = None):
+    """Train one decoder (resuming :func:`checkpoint_path`); returns ``(decoder, history)``.
+
+    ``warm``: a checkpoint of an earlier run (any recipe) whose decoder weights start this run when it has no
+    checkpoint yet; its feature scale (the ``.scale`` file beside it, 1 when absent) is kept."""
     with torch.no_grad():
         if job.startswith("wct2_"):
             enc = CP.wct2_encoder(device="cpu")
@@ -109,6 +131,13 @@ def train_job(job: str, images: torch.Tensor, steps: int, lr: float, work: Path,
     # unscaled at 1700), so relu4_1 is trained unscaled. WCT²'s decoder adds the encoder's bands at their
     # own scale, so it sees the features unscaled.
     scale = 1.0 if job in UNSCALED else float(feats[:256].float().std())
+    crop = images.shape[-1]
+    ckpt = checkpoint_path(work, job, crop, batch)
+    if warm is not None:
+        warm_scale = warm.with_suffix(".scale")
+        scale = float(warm_scale.read_text()) if warm_scale.is_file() else 1.0
+        if not ckpt.is_file():
+            dec.load_state_dict(torch.load(warm, map_location="cpu", weights_only=False)["modules"]["decoder"])
     device = get_device(device)
     target = images.to(device)
 
@@ -125,11 +154,11 @@ def train_job(job: str, images: torch.Tensor, steps: int, lr: float, work: Path,
         return {"total": pixel, "pixel": pixel.detach()}
 
     work.mkdir(parents=True, exist_ok=True)
-    (work / f"{job}.started").touch(exist_ok=True)
-    (work / f"{job}-s.scale").write_text(repr(scale))  # for --export  # for --export's time of a run still going on
-    hist = train.fit(loss_fn, {"decoder": dec}, _Indices(len(images)), steps=steps, batch_size=8, lr=lr,
+    ckpt.with_suffix(".started").touch(exist_ok=True)  # for --export's time of a run still going on
+    ckpt.with_suffix(".scale").write_text(repr(scale))  # for --export
+    hist = train.fit(loss_fn, {"decoder": dec}, _Indices(len(images)), steps=steps, batch_size=batch, lr=lr,
                      lr_decay=1e-4, device=device, seed=seed, progress=False, log_every=25,
-                     checkpoint=work / f"{job}-s.ckpt", save_every=100)
+                     checkpoint=ckpt, save_every=100)
     return fold(dec.eval().requires_grad_(False).cpu(), scale), hist
 
 
@@ -143,11 +172,14 @@ def fold(dec, scale: float):
     return dec
 
 
-def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int, lr: float, seed: int = 0) -> Path:
+def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int, lr: float, seed: int = 0,
+                  crop: int = CROP, batch: int = 8, warm: dict | None = None) -> Path:
     """Save ``dec`` in float16 to :func:`stylelab.course_pair.decoder_path` and record it in the manifest.
 
     ``seconds`` adds to the time already recorded for a resumed run (the file's total training time);
-    the loss curve (``hist``) is kept in the manifest for the figure."""
+    the loss curve (``hist``) is kept in the manifest for the figure. ``warm`` (:func:`warm_info`): the run
+    started from another run's weights; its steps, time (the manifest's entry for ``job`` when that run made
+    it) and curve are counted in."""
     path = CP.decoder_path(job)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.half() for k, v in dec.state_dict().items()}, path)
@@ -160,6 +192,18 @@ def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int
     old = m.setdefault("decoders", {}).get(job, {})
     resumed = old.get("steps", 0) < steps and hist["step"] and hist["step"][0] > 1
     level = None if job.startswith("wct2") else int(job[-1])
+    seconds += (old.get("seconds", 0.0) if resumed else 0.0)
+    curve = {"step": list(hist["step"]), "pixel": list(hist["pixel"])}
+    total = steps
+    if warm is not None:
+        warm_curve = warm["curve"]
+        prev = old.get("warm_start") or {}
+        warm = {"checkpoint": warm["checkpoint"], "steps": warm["steps"],
+                "seconds": prev["seconds"] if prev.get("checkpoint") == warm["checkpoint"] else old.get("seconds", 0.0)}
+        seconds += warm["seconds"]
+        total += warm["steps"]
+        w = warm_curve
+        curve = {"step": w["step"] + [warm["steps"] + k for k in curve["step"]], "pixel": w["pixel"] + curve["pixel"]}
     m["decoders"][job] = {
         "file": path.name,
         "layer": f"relu{level}_1" if level else "relu4_1 (Haar pooling, skips)",
@@ -167,13 +211,16 @@ def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int
                                               if level else f"(unpool={dec.unpool!r}, width=1)"),
         "width": getattr(dec, "width", 1),
         "parameters": sum(p.numel() for p in dec.parameters()),
-        "data": f"{len(CP.PHOTOS)} photos, {crops} random 64 px crops (seed 0)",
+        "data": f"{len(CP.PHOTOS)} photos, {crops} random {crop} px crops (seed 0)",
         "loss": "pixel MSE",
         "input_scale": round(getattr(dec, "input_scale", 1.0), 4),
-        "steps": steps, "batch": 8, "lr": lr, "lr_decay": 1e-4, "seed": seed,
-        "seconds": round((old.get("seconds", 0.0) if resumed else 0.0) + seconds, 1),
+        "steps": steps, "batch": batch, "crop": crop, "lr": lr, "lr_decay": 1e-4, "seed": seed,
+        "warm_start": warm, "steps_total": total,
+        "seconds": round(seconds, 1),
         "sha256": CP.sha256(path),
-        "curve": {"step": hist["step"], "pixel": [round(v, 6) for v in hist["pixel"]]},
+        # mean PSNR of the α = 0 reconstruction of the five course content photos (never trained on), 256 px
+        **({} if job.startswith("wct2") else {"held_out_psnr": round(held_out_psnr(job, dec), 2)}),
+        "curve": {"step": curve["step"], "pixel": [round(v, 6) for v in curve["pixel"]]},
     }
     CP.manifest_path().write_text(json.dumps(m, indent=1) + "\n")
     return path
@@ -183,12 +230,44 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(-10 * torch.log10(F.mse_loss(a.clamp(0, 1), b)))
 
 
+def warm_info(warm: Path | None) -> dict | None:
+    """What the manifest records of a warm start: the checkpoint's file name, its steps and its loss curve."""
+    if warm is None:
+        return None
+    state = torch.load(warm, map_location="cpu", weights_only=False)
+    return {"checkpoint": warm.name, "steps": int(state["step"]),
+            "curve": {"step": list(state["history"]["step"]), "pixel": list(state["history"]["pixel"])}}
+
+
+def held_out_psnr(job: str, dec=None, names=None,
+                  size: int = 256) -> float:
+    """Mean PSNR of ``dec`` (default: the stored file) reconstructing course content photos (never trained on)."""
+    from stylelab import data
+
+    unpool, level = job[:-1], int(job[-1])
+    enc = CP.encoder(f"relu{level}_1", photowct=unpool == "max", device="cpu")
+    dec = CP.decoder(job, "cpu") if dec is None else dec
+    out = []
+    with torch.no_grad():
+        for name in names or data.names("content"):
+            x = data.load(name, size=size)
+            f = enc(x, layers=f"relu{level}_1", switches=unpool == "max")
+            y = dec(f[f"relu{level}_1"], f.switches) if unpool == "max" else dec(f[f"relu{level}_1"])
+            out.append(psnr(y[..., : x.shape[-2], : x.shape[-1]], x))
+    return sum(out) / len(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=None, help="training steps per decoder (default: per decoder, "
                    + ", ".join(f"{k} {v}" for k, v in DEFAULT_STEPS.items()) + ")")
     p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--crops", type=int, default=32, help="random 64×64 crops per photo at 512 px (half at 256 px)")
+    p.add_argument("--crops", type=int, default=32, help="random crops per photo at 512 px (half at 256 px)")
+    p.add_argument("--crop", type=int, default=CROP, help=f"crop side in pixels (default {CROP})")
+    p.add_argument("--batch", type=int, default=8, help="crops per step (default 8)")
+    p.add_argument("--warm-start", type=Path, default=None,
+                   help="checkpoint of an earlier run (e.g. WORK/nearest4.ckpt) whose decoder starts this run; "
+                        "ignored once this recipe's own checkpoint exists (then it resumes)")
     p.add_argument("--only", default=None, help="comma-separated subset of " + ",".join(JOBS))
     p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "stylelab" / "vgg16-course",
                    help="checkpoints and the downloaded packages")
@@ -202,35 +281,39 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     if args.check:
-        for name, row in CP.reconstruction_table(sizes=(256,)).items():
-            print(name, row)
+        for job in JOBS:
+            if CP.decoder_path(job).is_file():
+                print(f"{job}: held-out PSNR at 256 px {held_out_psnr(job):.2f} dB", flush=True)
         return
     if args.export:
         for job in JOBS:
-            ckpt = args.work / f"{job}-s.ckpt"
+            ckpt = checkpoint_path(args.work, job, args.crop, args.batch)
             if ckpt.is_file() and (not args.only or job in args.only.split(",")):
                 state = torch.load(ckpt, map_location="cpu", weights_only=False)
                 dec = CP.new_decoder(job)
                 dec.load_state_dict(state["modules"]["decoder"])
-                dec = fold(dec, float((args.work / f"{job}-s.scale").read_text()))
+                dec = fold(dec, float(ckpt.with_suffix(".scale").read_text()))
                 h = state["history"]
-                started = args.work / f"{job}.started"
+                started = ckpt.with_suffix(".started")
                 seconds = ckpt.stat().st_mtime - started.stat().st_mtime if started.is_file() else 0.0
                 path = write_decoder(job, dec.eval(), h, steps=int(state["step"]), seconds=seconds,
-                                     crops=len(CP.PHOTOS) * (args.crops + args.crops // 2), lr=args.lr)
+                                     crops=len(CP.PHOTOS) * (args.crops + args.crops // 2), lr=args.lr,
+                                     crop=args.crop, batch=args.batch, warm=warm_info(args.warm_start))
                 print(f"{path.name}: exported at step {state['step']}")
         return
     photos = CP.training_photos(args.work / "debs")
     print(f"{len(photos)} training photos", flush=True)
-    images = crops(photos, args.crops)
-    print(f"{len(images)} crops of {CROP} px", flush=True)
+    images = crops(photos, args.crops, size=args.crop)
+    print(f"{len(images)} crops of {args.crop} px", flush=True)
     jobs = [j for j in JOBS if not args.only or j in args.only.split(",")]
     for job in jobs:
         steps = args.steps or DEFAULT_STEPS[job]
         t0 = time.perf_counter()
-        dec, hist = train_job(job, images, steps, args.lr, args.work, args.device)
+        dec, hist = train_job(job, images, steps, args.lr, args.work, args.device, batch=args.batch,
+                              warm=args.warm_start)
         seconds = time.perf_counter() - t0
-        path = write_decoder(job, dec, hist, steps=steps, seconds=seconds, crops=len(images), lr=args.lr)
+        path = write_decoder(job, dec, hist, steps=steps, seconds=seconds, crops=len(images), lr=args.lr,
+                             crop=args.crop, batch=args.batch, warm=warm_info(args.warm_start))
         print(f"{path.name}: {steps} steps in {seconds:.0f} s (this run), pixel MSE {hist['pixel'][0]:.4f} → "
               f"{hist['pixel'][-1]:.4f} (PSNR {-10 * math.log10(hist['pixel'][-1]):.1f} dB on training crops), "
               f"{path.stat().st_size / 1e6:.2f} MB", flush=True)

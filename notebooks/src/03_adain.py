@@ -28,7 +28,7 @@ from stylelab import course, data, viz
 from stylelab import transforms as T
 
 torch.manual_seed(0)
-size = course.pick(full=512, fast=64)
+size = course.pick(full=512, fast=128)  # AdaIN at relu4_1 sees 1/8 of the side: 64 px leaves 8×8 positions
 content = data.load("chelsea", size=size)
 style_names = data.names("style_art")[:3]
 styles = {n: data.load(n, size=size) for n in style_names}
@@ -175,22 +175,20 @@ ax.set_title("two AdaIN conventions");
 #
 # `stylelab.AdaIN.from_official()` loads the released `vgg_normalised.pth` and
 # `decoder.pth` (pytorch-AdaIN, MIT). If they are not on this machine the notebook
-# runs the course's **stand-in** (`stylelab.standin`: a fixed-seed random encoder and a
-# small decoder trained on the course images to invert it; the banner below says which
-# one runs): then the pictures show what AdaIN does with features that carry meaning,
-# not the published model's results. Run `stylelab weights download` for the real thing.
+# runs the course pair **`vgg16-course`** (`stylelab.course_pair`): the offline ImageNet
+# VGG-16, frozen, and a decoder trained in this repository to invert its `relu4_1` —
+# real features, but a decoder far weaker than the paper's (the banner below gives its
+# training data and time). Without the offline VGG-16 it falls back to the course's
+# **stand-in** (`stylelab.standin`: a random encoder and a decoder trained to invert it).
+# `course.method_model` is that one rule. Run `stylelab weights download` for the real thing.
 
 # %%
-from stylelab import standin
-
-model = stylelab.AdaIN.from_official(random=True)  # random only if the files are missing
-if not model.pretrained:  # a random decoder turns every feature into a flat image: use the course's stand-in
-    model = standin.model("adain")
+model = course.method_model("adain")  # the paper's files, else the course pair vgg16-course, else the stand-in
 course.weights_banner(model, "AdaIN (VGG encoder + decoder)")
 style = styles[style_names[0]]
 alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
 outs = [model.stylize(content, style, alpha=a) for a in alphas]
-tag = "" if model.pretrained else " (stand-in)"
+tag = model.tag
 viz.show_images([style, *outs], titles=["style", *[f"α = {a}{tag}" for a in alphas]], ncols=6, size=2.2)
 viz.assert_not_flat(outs, what="network panel");
 
@@ -221,7 +219,7 @@ a_name, b_name = style_names[0], style_names[1]
 ws = course.pick(full=[0.0, 0.25, 0.5, 0.75, 1.0], fast=[0.0, 0.5, 1.0])
 pix = [T.interpolate_styles(content, [styles[a_name], styles[b_name]], [1 - w, w]).clamp(0, 1) for w in ws]
 net = [model.stylize(content, [styles[a_name], styles[b_name]], style_weights=[1 - w, w]) for w in ws]
-viz.show_images(pix + net, titles=[f"pixels {1 - w:.2f}·{a_name} + {w:.2f}·{b_name}" for w in ws] + [f"network, w = {w}" for w in ws],
+viz.show_images(pix + net, titles=[f"pixels {1 - w:.2f}·{a_name} + {w:.2f}·{b_name}" for w in ws] + [f"network{tag}, w = {w}" for w in ws],
                 ncols=len(ws), size=2.2);
 
 # %% [markdown]
@@ -244,7 +242,7 @@ global_pix = T.adain(c_img, s_img).clamp(0, 1)
 masked_pix = T.adain(c_img, s_img, content_labels=c_lab, style_labels=s_lab).clamp(0, 1)
 masked_net = model.stylize(c_img, s_img, content_labels=c_lab, style_labels=s_lab)
 viz.show_images([c_img, c_lab[0, 0], s_img, s_lab[0, 0], global_pix, masked_pix, masked_net],
-                titles=[c_name, "content labels", s_name, "style labels", "pixels: global", "pixels: per label", "network: per label"],
+                titles=[c_name, "content labels", s_name, "style labels", "pixels: global", "pixels: per label", f"network{tag}: per label"],
                 ncols=4, size=2.3, cmap="tab10");
 
 # %% [markdown]
@@ -268,7 +266,7 @@ assert "labels_from_rgb" in message
 # %%
 recoloured = T.coral(style, content)
 viz.show_images([content, style, recoloured, model.stylize(content, style), model.stylize(content, style, preserve_colour=True)],
-                titles=["content", "style", "style recoloured (CORAL)", "AdaIN", "AdaIN, colours kept"], ncols=5, size=2.3);
+                titles=["content", "style", "style recoloured (CORAL)", f"AdaIN{tag}", f"AdaIN{tag}, colours kept"], ncols=5, size=2.3);
 
 # %% [markdown]
 # ## Training the decoder — a short demo

@@ -82,21 +82,18 @@ assert (unpooled != 0).float().mean() <= 1 / 64 + 1e-6
 #
 # The official weights `photo_wct.pth` are CC BY-NC-SA: stylelab never ships them —
 # download them yourself and pass the path to `stylelab.PhotoWCT.from_official(path)`.
-# Without them, random decoders would decode every level to a flat image; the notebook
-# then uses the course's **stand-in** (`stylelab.standin`): the same PhotoWCT with a
-# fixed-seed *random* encoder and max-unpooling decoders for levels 2 and 1 trained on
-# the course images (levels 3–4 would need megabytes of weights). It runs the cascade
-# on those two levels; the banner says so.
+# Without them, the notebook runs the course pair **`vgg16-course`** (`stylelab.course_pair`):
+# the offline ImageNet VGG-16 (frozen) and max-unpooling decoders for levels 2 and 1
+# trained in this repository — real features, decoders far weaker than the paper's (the
+# banner gives their training data and time). Without the offline VGG-16 it uses the
+# course's **stand-in** (`stylelab.standin`: a fixed-seed *random* encoder, decoders for
+# levels 2 and 1). Either runs the cascade on those two levels (`model.trained_levels`).
 
 # %%
-from stylelab import standin
-
-model = stylelab.PhotoWCT.from_official(random=True)
-levels = (4, 3, 2, 1)
-if not model.pretrained:
-    model, levels = standin.model("photowct"), standin.PHOTOWCT_LEVELS
+model = course.method_model("photowct")  # the paper's file, else the course pair vgg16-course, else the stand-in
+levels = model.trained_levels
 course.weights_banner(model, "PhotoWCT")
-tag = "" if model.pretrained else " (stand-in)"
+tag = model.tag
 steps = model.stylize_steps(content, style, levels=levels)  # {level: image}; the last is the result
 stylised = steps[1]
 viz.show_images([content, style] + [steps[L].clamp(0, 1) for L in levels],

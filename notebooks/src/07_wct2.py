@@ -185,15 +185,12 @@ SubbandExplorer(x, max_level=4).widget()
 # Without the official weights, a random decoder turns every feature into a flat
 # image, so the notebook then uses the course's **stand-in** (`stylelab.standin`): the
 # same WCT² architecture at 1/8 of its channels, with a fixed-seed random encoder, the
-# real Haar poolings and a decoder trained on the course images to invert it. The
-# banner says which one runs.
+# real Haar poolings and a decoder trained on the course images to invert it. (The
+# course pair `vgg16-course` has no WCT² decoder yet: its training did not converge on
+# this machine's CPU.) The banner says which one runs.
 
 # %%
-from stylelab import standin
-
-model = wct2.WCT2.from_official(unpool="sum", device=device, random=True)  # random only if the files are missing
-if not model.pretrained:
-    model = standin.model("wct2", unpool="sum", device=device)
+model = course.method_model("wct2", device=device, unpool="sum")  # the paper's files, else the course's networks
 course.weights_banner(model, "WCT² (sum)")
 skips = {}
 with torch.no_grad():
@@ -384,18 +381,12 @@ runs = {
     "wavelet LL (pixels)": lambda f: wct2.wavelet_transfer(f, style, levels=3),
 }
 try:
-    from stylelab.methods.photowct import PhotoWCT
-
-    pwct = PhotoWCT.from_official(device=device, random=course.pick(full=None, fast=True))
-    pw_levels = (4, 3, 2, 1)
-    if not pwct.pretrained:  # random decoders give flat frames: the course's stand-in (notebook 05)
-        from stylelab import standin
-
-        pwct, pw_levels = standin.model("photowct", device=device), standin.PHOTOWCT_LEVELS
+    pwct = course.method_model("photowct", device=device)  # as notebook 05: the paper's, the course pair or the stand-in
+    pw_levels = pwct.trained_levels
     course.weights_banner(pwct, "PhotoWCT")
-    runs["PhotoWCT"] = lambda f: pwct.stylize(f, s_m, levels=pw_levels)
+    runs["PhotoWCT" + pwct.tag] = lambda f: pwct.stylize(f, s_m, levels=pw_levels)
     if not course.is_fast():  # PhotoWCT's four autoencoders are slow on a CPU: the smoothed row runs at default settings
-        runs["PhotoWCT + smoothing"] = lambda f: pwct.stylize(f, s_m, levels=pw_levels, smoothing="auto")
+        runs["PhotoWCT + smoothing" + pwct.tag] = lambda f: pwct.stylize(f, s_m, levels=pw_levels, smoothing="auto")
 except Exception as err:  # not available in this installation
     print(f"PhotoWCT not run: {type(err).__name__}: {str(err).splitlines()[0][:100]}")
 results = {name: video.stylize_frames(fn, frames, progress=False) for name, fn in runs.items()}

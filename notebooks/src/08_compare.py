@@ -99,9 +99,12 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # builds it once (loading weights) and returns a function `(content, style) → image`.
 # Pixel-space rows need no weights at all; network rows say on screen whether their
 # weights are pretrained. Without pretrained weights, AdaIN, WCT and PhotoWCT would
-# decode to flat images, so they run as the course's **stand-ins** (`stylelab.standin`:
-# decoders trained on the course images for a fixed-seed random encoder — not the
-# published models; PhotoWCT on its levels 2 and 1; WCT² at 1/8 of its channels). The
+# decode to flat images, so they run on the course's networks (`course.method_model`):
+# the course pair **`vgg16-course`** — the offline ImageNet VGG-16 and decoders trained
+# in this repository, far weaker than the paper's — or, without the offline VGG-16 (and
+# for WCT², which has no course-pair decoder), the **stand-ins** (`stylelab.standin`:
+# decoders trained for a fixed-seed random encoder; WCT² at 1/8 of its channels).
+# PhotoWCT runs on its levels 2 and 1 there. None of them is a published model. The
 # optimisation rows (Gatys, DPST) need no decoder: they run on the course's trained
 # network (`course.feature_network`: VGG-19 when you have it, else the offline VGG-16),
 # labelled with its name; Gatys starts from the content here (its few evaluations from
@@ -118,9 +121,8 @@ network_rows = course.pick(
 )
 rows = pixel_rows + [k for k in network_rows if k not in pixel_rows]
 iterations = course.pick(full=30, fast=2)
-from stylelab import standin
 
-#: rows with a stand-in, and the keyword arguments of their stylize call
+#: rows with a course network (vgg16-course or stand-in), and the keyword arguments of their stylize call
 STAND_IN = {"adain": {}, "wct": {"alpha": 0.6}, "photowct": {"smoothing": None}, "photowct-direct": {"smoothing": "direct"},
             "photowct-cg": {"smoothing": "cg"}, "photowct-gif": {"smoothing": "gif"}, "wct2": {}, "efdm": {},
             "colour-map": {}}
@@ -128,19 +130,23 @@ stand_in_models = {}
 from stylelab.methods.colour_map import ColourMap
 from stylelab.methods.efdm import EFDM
 
-#: notebook 09's methods run on the stand-in of the method whose networks they reuse
+#: notebook 09's methods run on the course network of the method whose networks they reuse
 BUILT_ON = {"efdm": ("adain", EFDM.from_model), "colour": ("wct2", lambda m: ColourMap.from_model(m, "WCT²"))}
 
 
 def stand_in_runner(key):
+    """The row on the course's network (`course.method_model`): the pair vgg16-course, else the stand-in."""
     method = key.split("-")[0]
     base, wrap = BUILT_ON.get(method, (method, lambda m: m))
-    m = stand_in_models.setdefault(method, wrap(standin.model(base, device=device)))
-    if not hasattr(m, "stand_in"):  # the colour map names its stand-in base in .network
-        m.stand_in = standin.LABEL
-    kw = dict(STAND_IN[key], **({"levels": standin.PHOTOWCT_LEVELS} if method == "photowct" else {}))
+    if method not in stand_in_models:
+        net = course.method_model(base, device=device)
+        stand_in_models[method] = (wrap(net), net)
+    m, net = stand_in_models[method]
+    kw = dict(STAND_IN[key], **({"levels": net.trained_levels} if method == "photowct" else {}))
     r = bench.Runner(lambda c, s: m.stylize(c, s, **kw).clamp(0, 1), False, weights.checkpoints_of(m))
-    r.stand_in = m.stand_in
+    r.stand_in, r.course_tag = net.stand_in, net.tag  # what the banner and the titles say
+    if getattr(net, "weights_name", None):
+        r.weights_name = net.weights_name
     return r
 
 
@@ -179,7 +185,7 @@ for key in rows:
 def title(key):
     r = runners[key]
     tag = "" if r.pretrained is None else (" ✔" + (f" {r.tag}" if getattr(r, "tag", None) else "") if r.pretrained
-                                           else (" (stand-in)" if getattr(r, "stand_in", None) else " (RANDOM weights)"))
+                                           else (getattr(r, "course_tag", None) or " (RANDOM weights)"))
     return bench.ROWS[key].label.split(" (")[0] + tag
 
 
@@ -465,7 +471,9 @@ print("on the front:", ", ".join(names_[i] for i in front))
 # whitened differently and the tile borders would show as steps of colour.
 # Chen et al. (AAAI 2022, "Thumbnail Instance Normalization") take the statistics once,
 # from a thumbnail of the whole photo, and apply them to every tile.
-# `stylelab.tiling.stylize_tiled` does this for any method: it runs the method on the
+# `stylelab.tiling.stylize_tiled` does this for any method — AdaIN here, on the course's
+# networks (`course.method_model`: the paper's files, else the course pair `vgg16-course`,
+# else the stand-in; the banner says which): it runs the method on the
 # thumbnail and **records** every content statistic, then runs it on each tile and
 # **replays** them; overlapping tiles are blended with weights that ramp across the
 # overlap. The seam metric compares the colour differences *across* tile borders with
@@ -478,15 +486,12 @@ print("on the front:", ", ".join(names_[i] for i in front))
 
 # %%
 from stylelab import tiling
-from stylelab.methods.wct2 import WCT2
 
 big = data.load("mountains", size=course.pick(full=1536, fast=160), device=device)  # short side
 style_img = data.load("sunset", size=course.pick(full=512, fast=96), device=device)
-wct2_model = WCT2.from_official(device=device, random=True)  # random only if the files are missing
-if not wct2_model.pretrained:  # random decoders give flat tiles: the course's stand-in (above)
-    wct2_model = standin.model("wct2", device=device)
-course.weights_banner(wct2_model, "WCT²")
-prepared = wct2_model.prepare_style(style_img)  # the style side once, shared by every tile
+tile_model = course.method_model("adain", device=device)  # the paper's, else vgg16-course, else the stand-in
+course.weights_banner(tile_model, "AdaIN (tiled)")
+prepared = tile_model.prepare_style(style_img)  # the style side once, shared by every tile
 tile, overlap = course.pick(full=768, fast=96), course.pick(full=64, fast=24)
 H, W = big.shape[-2:]
 boxes = tiling.tile_boxes(H, W, tile, overlap)
@@ -494,7 +499,7 @@ print(f"photo {W}×{H} ({H * W / 1e6:.1f} MP), {len(boxes)} tiles of ≤{tile} p
 
 
 def stylise(x):
-    return wct2_model.stylize(x, prepared)
+    return tile_model.stylize(x, prepared)
 
 
 tiled = tiling.stylize_tiled(stylise, big, tile=tile, overlap=overlap, thumbnail=course.pick(full=1024, fast=96))
@@ -510,7 +515,7 @@ print(f"seam ratio along the naive tile borders: content {seam_content:.2f}, sha
       f"{seam_tiled:.2f}, independent tiles {seam_naive:.2f}")
 assert seam_tiled < seam_naive, "shared statistics and blending must hide the tile borders better than independent tiles"
 assert seam_tiled < 1.5 * seam_content + 0.5, "the tiled result shows its tile borders"
-viz.assert_not_flat([tiled, naive], what="tiled WCT² result")  # a seam metric on a flat image would mean nothing
+viz.assert_not_flat([tiled, naive], what="tiled AdaIN result")  # a seam metric on a flat image would mean nothing
 
 # %%
 y0, y1, x0, x1 = naive_boxes[min(len(naive_boxes) - 1, 1)]
@@ -518,7 +523,7 @@ cy, cx = y0 if y0 > 0 else y1, x0 if x0 > 0 else x1  # a tile corner inside the 
 half = min(course.pick(full=96, fast=24), cy, cx, H - cy, W - cx)
 crop = (..., slice(max(0, cy - half), cy + half), slice(max(0, cx - half), cx + half))
 fig = viz.show_images([big[0], tiled[0], big[crop][0], tiled[crop][0], naive[crop][0]],
-                      ["content", "tiled WCT²", "content (zoom on a tile corner)", "shared statistics (zoom)",
+                      ["content", f"tiled AdaIN{tile_model.tag}", "content (zoom on a tile corner)", "shared statistics (zoom)",
                        "independent tiles (zoom)"])
 
 # %% [markdown]
@@ -527,8 +532,9 @@ fig = viz.show_images([big[0], tiled[0], big[crop][0], tiled[crop][0], naive[cro
 # the statistics shared and the tiles blended, the corner disappears and the detail of
 # the photo stays at full resolution, because nothing was downsampled except the
 # thumbnail the statistics came from. What is left between a tiled and a whole-image
-# run is the network's receptive field (124 px for WCT²: measured as the square on which the
-# gradient of one output pixel of its encoder–decoder is non-zero): near a tile border the network sees
+# run is the network's receptive field (WCT²'s encoder–decoder: 124 px, measured as the square on which the
+# gradient of one output pixel is non-zero; AdaIN's VGG encoder alone sees 60 px at relu4_1, its decoder
+# widens that): near a tile border the network sees
 # padding; the blend weights are zero on a margin there and small across the overlap.
 # PhotoWCT's smoothing runs after the tiles, once, at full size: the multigrid solver
 # (`stylelab.smoothing.smooth(..., mode="mg")`) needs O(N) memory.
