@@ -23,7 +23,8 @@ For every notebook (default: all of them, in one call) this script
      one. After each move the kernel-side explorer must hold the new value and have rendered again,
      and the **pixels** of the pictures must change (each ``<img>`` drawn into a canvas and hashed:
      a new blob URL with the same picture does not count);
-   * **no overlap**: no two visible leaf widgets overlap on screen;
+   * **no overlap**: no two visible leaf widgets overlap on screen, and no label, button or readout is cut
+     short (its text wider than its box: "HH …");
 
 4. saves a screenshot of each **whole** widget (the window is made as tall as the widget for the
    shot, so nothing is cut at the window's height) before and after the moves, under ``--out``
@@ -164,7 +165,10 @@ window.__sl = window.__sl || {
     const scroll = [...root.querySelectorAll(".jp-OutputArea-output, .jupyter-widgets")]
       .filter((el) => el.classList.contains("jp-OutputArea-output") || ["auto", "scroll"].includes(getComputedStyle(el).overflowX))
       .map((el) => [el.scrollWidth, el.clientWidth]).filter(([s, c]) => c > 0 && s > c + 1);
-    return {imgs, leaves, scroll, area: this.rect(root), text: root.textContent};
+    // a label or button cut short (CSS ellipsis: "HH …"): its text is wider than its box
+    const cut = [...root.querySelectorAll("button, label, .widget-label, .widget-label-basic span, .widget-readout")]
+      .filter((el) => this.visible(el) && el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent.trim());
+    return {imgs, leaves, scroll, cut, area: this.rect(root), text: root.textContent};
   },
   pixels(path, i) {
     // a hash of every picture's pixels (FNV-1a over the RGBA bytes), not of its URL
@@ -472,6 +476,7 @@ def layout_problems(m: dict) -> list[str]:
         elif abs(w - nw) > 1 or abs(h - nh) > 1:
             bad.append(f"PNG {nw}×{nh} drawn at {w:.0f}×{h:.0f}")
     bad += [f"content {s} px wide in a {c} px cell: scrolls sideways" for s, c in m["scroll"]]
+    bad += [f"label {t!r} cut short (text wider than its box)" for t in m["cut"]]
     L = m["leaves"]
     for i in range(len(L)):
         for j in range(i + 1, len(L)):
