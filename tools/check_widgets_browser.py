@@ -429,7 +429,14 @@ def open_and_run(b: Chromium, base: str, token: str, name: str, n: int, timeout:
 
 
 def probe(b: Chromium, name: str, model_id: str) -> dict:
-    out = b.js(f"window.__sl.exec({json.dumps(name)}, {json.dumps(f'_stylelab_probe({model_id!r})')})")
+    from websocket import WebSocketTimeoutException
+
+    try:
+        out = b.js(f"window.__sl.exec({json.dumps(name)}, {json.dumps(f'_stylelab_probe({model_id!r})')})")
+    except (WebSocketTimeoutException, TimeoutError):
+        # the kernel stayed busy (a long Run) past the browser connection's 600 s: a problem of this widget,
+        # reported in its row, not a crash of the whole check (seen in full mode on 02's Gatys explorer)
+        return {"error": "probe timed out: the kernel was busy for 600 s"}
     try:
         return json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError, AttributeError):
