@@ -577,6 +577,9 @@ def check_widget(b: Chromium, name: str, cell: int, model_id: str, out: Path, ti
             (row["moved"] if ok else row["unmoved"]).append(key)
             row["notes"].append(f"{key}: {old!r} → {now!r}, runs {info['runs']}→{after.get('runs')}, "
                                 + ("pixels changed" if changed else "PIXELS UNCHANGED"))
+            if "error" in after:  # the probe failed (a busy kernel): said in the row, the last good state kept
+                row["notes"].append(f"after {key}: {after['error']}")
+                continue
             ctl += [f"after {key}: {x}" for x in compare_controls(b, name, cell, after)]
             info = after
         if not pending:
