@@ -177,7 +177,14 @@ def test_feature_figure_has_no_overlapping_axes(encoder):
         ex.layer = layer
         fig = ex.figure()
         assert _axes_overlaps(fig) == [], layer
+        # every figure says which network drew it (an untagged encoder: its class name)
+        title = fig.subfigs[0]._suptitle.get_text()
+        assert (type(enc).__name__ if encoder else "no network") in title and layer in title
         plt.close(fig)
+    if encoder:
+        enc.tag = "RANDOM VGG-19"
+        assert "of RANDOM VGG-19" in ex.figure().subfigs[0]._suptitle.get_text()
+        plt.close("all")
 
 
 def test_the_overlap_check_finds_an_overlap():

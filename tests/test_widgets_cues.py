@@ -90,8 +90,11 @@ def test_gatys_explorer_says_changed_press_run_after_a_run():
     c = ex.controls
     c["run"].click()
     assert c["status"].value.startswith("done") and "TV off" in c["status"].value and "start: noise" in c["status"].value
+    enc.tag = "RANDOM VGG-19"  # as stylelab.course.feature_network sets it: the status names the network
+    c["run"].click()
+    assert c["status"].value.startswith("done on RANDOM VGG-19:")
     c["init"].value = "content"
-    assert "changed — press Run" in c["status"].value and ex.runs == 1
+    assert "changed — press Run" in c["status"].value and ex.runs == 2
 
 
 def test_adain_style_b_is_greyed_out_while_the_mix_is_zero_and_pixels_are_named():

@@ -135,3 +135,20 @@ def test_large_pictures_are_reduced_to_fit_two_beside_the_controls():
         w, h = Image.open(io.BytesIO(im.value)).size
         assert max(w, h) <= PICTURE_SIDE, (k, w, h)
     assert type(ex._widget.children[1]).__name__ == "GridBox"  # pictures in a grid beside the controls
+
+
+def test_band_mosaic_keeps_its_size_at_every_level_and_its_caption_says_how_it_is_drawn():
+    # found in JupyterLab (tools/check_widgets_browser.py): the level-L mosaic shrank by 2^(L-1) (64 px at level 2)
+    for hw in [(64, 64), (512, 384)]:
+        ex = SubbandExplorer(_img(*hw), max_level=4)
+        ex.widget()
+        sizes = set()
+        for L in range(1, ex.max_level + 1):
+            ex.level_slider.value = L
+            sizes.add(Image.open(io.BytesIO(ex.image_widgets["bands"].value)).size)
+            cap = ex.captions()["bands"]
+            assert f"level {L}" in cap and f"LL ÷ {2 ** L}" in cap and "details ×4" in cap
+        assert len(sizes) == 1, (hw, sizes)
+        assert sizes == {Image.open(io.BytesIO(ex.image_widgets["original"].value)).size}
+        # level 4: 64 px → 4×4 bands drawn ×16; 512×384 px (reduced to 1/2 at level 1) → 32×24 bands drawn ×4
+        assert ("shown ×16" if hw == (64, 64) else "shown ×4") in cap

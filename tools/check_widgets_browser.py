@@ -23,7 +23,8 @@ For every notebook (default: all of them, in one call) this script
      one. After each move the kernel-side explorer must hold the new value and have rendered again,
      and the **pixels** of the pictures must change (each ``<img>`` drawn into a canvas and hashed:
      a new blob URL with the same picture does not count);
-   * **no overlap**: no two visible leaf widgets overlap on screen;
+   * **no overlap**: no two visible leaf widgets overlap on screen, and no label, button or readout is cut
+     short (its text wider than its box: "HH …");
 
 4. saves a screenshot of each **whole** widget (the window is made as tall as the widget for the
    shot, so nothing is cut at the window's height) before and after the moves, under ``--out``
@@ -164,7 +165,10 @@ window.__sl = window.__sl || {
     const scroll = [...root.querySelectorAll(".jp-OutputArea-output, .jupyter-widgets")]
       .filter((el) => el.classList.contains("jp-OutputArea-output") || ["auto", "scroll"].includes(getComputedStyle(el).overflowX))
       .map((el) => [el.scrollWidth, el.clientWidth]).filter(([s, c]) => c > 0 && s > c + 1);
-    return {imgs, leaves, scroll, area: this.rect(root), text: root.textContent};
+    // a label or button cut short (CSS ellipsis: "HH …"): its text is wider than its box
+    const cut = [...root.querySelectorAll("button, label, .widget-label, .widget-label-basic span, .widget-readout")]
+      .filter((el) => this.visible(el) && el.scrollWidth > el.clientWidth + 1).map((el) => el.textContent.trim());
+    return {imgs, leaves, scroll, cut, area: this.rect(root), text: root.textContent};
   },
   pixels(path, i) {
     // a hash of every picture's pixels (FNV-1a over the RGBA bytes), not of its URL
@@ -425,7 +429,14 @@ def open_and_run(b: Chromium, base: str, token: str, name: str, n: int, timeout:
 
 
 def probe(b: Chromium, name: str, model_id: str) -> dict:
-    out = b.js(f"window.__sl.exec({json.dumps(name)}, {json.dumps(f'_stylelab_probe({model_id!r})')})")
+    from websocket import WebSocketTimeoutException
+
+    try:
+        out = b.js(f"window.__sl.exec({json.dumps(name)}, {json.dumps(f'_stylelab_probe({model_id!r})')})")
+    except (WebSocketTimeoutException, TimeoutError):
+        # the kernel stayed busy (a long Run) past the browser connection's 600 s: a problem of this widget,
+        # reported in its row, not a crash of the whole check (seen in full mode on 02's Gatys explorer)
+        return {"error": "probe timed out: the kernel was busy for 600 s"}
     try:
         return json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError, AttributeError):
@@ -472,6 +483,7 @@ def layout_problems(m: dict) -> list[str]:
         elif abs(w - nw) > 1 or abs(h - nh) > 1:
             bad.append(f"PNG {nw}×{nh} drawn at {w:.0f}×{h:.0f}")
     bad += [f"content {s} px wide in a {c} px cell: scrolls sideways" for s, c in m["scroll"]]
+    bad += [f"label {t!r} cut short (text wider than its box)" for t in m["cut"]]
     L = m["leaves"]
     for i in range(len(L)):
         for j in range(i + 1, len(L)):
@@ -565,6 +577,9 @@ def check_widget(b: Chromium, name: str, cell: int, model_id: str, out: Path, ti
             (row["moved"] if ok else row["unmoved"]).append(key)
             row["notes"].append(f"{key}: {old!r} → {now!r}, runs {info['runs']}→{after.get('runs')}, "
                                 + ("pixels changed" if changed else "PIXELS UNCHANGED"))
+            if "error" in after:  # the probe failed (a busy kernel): said in the row, the last good state kept
+                row["notes"].append(f"after {key}: {after['error']}")
+                continue
             ctl += [f"after {key}: {x}" for x in compare_controls(b, name, cell, after)]
             info = after
         if not pending:

@@ -564,8 +564,8 @@ ax.set_yticks(range(len(names_)), names_);
 # ## Further reading
 #
 # * Gatys, Ecker & Bethge (NeurIPS 2015), Fig. 1–2: textures from each VGG layer.
-# * Li, Wang, Liu & Hou (IJCAI 2017), section 3: the MMD derivation done here, and
-#   their results with other kernels.
+# * Li, Wang, Liu & Hou (IJCAI 2017): the MMD derivation done here, and their results
+#   with other kernels.
 # * Ustyuzhaninov et al. (ICLR 2017): how far random filters go, and what they miss.
 # * Gretton et al. (JMLR 2012), section 2: MMD as a two-sample test.
 #

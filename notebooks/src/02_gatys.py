@@ -82,7 +82,7 @@ viz.show_images([content, style], titles=[f"content: {content_name}", f"style: {
 # The paper uses `relu4_2` for content, `relu1_1 … relu5_1` with $w_l = 1/5$ for
 # style, average pooling and L-BFGS from white noise, and **several ratios**
 # $\alpha/\beta$: $10^{-3}$ or $10^{-4}$ for the examples (Gatys et al., CVPR 2016, Fig. 3)
-# and $10^{-5} \dots 10^{-2}$ in the trade-off figure (Fig. 4). `gatys.preset("paper")`
+# and a range of ratios in the trade-off figure (Fig. 4). `gatys.preset("paper")`
 # takes $\alpha/\beta = 10^{-3}$. Its VGG-19 was *normalised*: every filter rescaled so
 # its mean activation over ImageNet is one. The offline VGG-16 is used as trained, so its
 # shallow layers' Gram terms are about $10^4$ times larger; `gatys.preset("vgg16")` is the
@@ -549,9 +549,9 @@ viz.show_images([content, style, matched], titles=["content", "style", f"style's
 #
 # ## Further reading
 #
-# * Gatys, Ecker & Bethge (CVPR 2016), Fig. 2–3, against the trade-off and layer
-#   figures above.
-# * Risser, Wilmot & Barnes (2017), section 4: why Gram matrices alone are unstable and
+# * Gatys, Ecker & Bethge (CVPR 2016), Fig. 4 (the content–style trade-off) and Fig. 5
+#   (the content layer), against the trade-off and layer figures above.
+# * Risser, Wilmot & Barnes (2017): why Gram matrices alone are unstable and
 #   how the histogram loss fixes it.
 # * Gatys et al. (CVPR 2017), "Controlling Perceptual Factors": colour, scale and space.
 # * Stanford CS231n assignment 3, "Style Transfer": the same losses written from scratch.

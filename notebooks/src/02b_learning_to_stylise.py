@@ -485,7 +485,7 @@ viz.show_images([row(held_out[:4]), row(fake_b[:4]), row(truth[:4]), row(back[:4
 # the change $G$ makes, and $G(a)$ should end closer to the hidden grade than doing
 # nothing — learned from unpaired collections only. In a few minutes on a CPU the
 # match is rough; the official models train for 200 epochs at 256 px (100 at a constant
-# learning rate, 100 decaying to zero; Zhu et al., ICCV 2017, Section 4).
+# learning rate, 100 decaying to zero; Zhu et al., ICCV 2017, implementation details).
 # Cycle consistency does not force $G$ to be the *right* map, only an invertible
 # one: a generator that also shifted every hue by a fixed amount and an $F$ that
 # shifted it back would pay no cycle penalty. Would the adversarial term ($G(a)$ must

@@ -385,8 +385,9 @@ ax.legend();
 #
 # ## Further reading
 #
-# * Huang & Belongie (ICCV 2017), sections 4–5: the architecture and the training
-#   losses, then their Fig. 7 (content–style trade-off) against the α figure above.
+# * Huang & Belongie (ICCV 2017), Section 6: the architecture and the training
+#   losses, then the content–style trade-off of their runtime controls (Section 7)
+#   against the α figure above.
 # * Dumoulin, Shlens & Kudlur (ICLR 2017): how many styles one network learns with CIN.
 # * naoto0804/pytorch-AdaIN, `function.py`: find `calc_mean_std` and its ε; compare with
 #   `stylelab.transforms.mean_std`.

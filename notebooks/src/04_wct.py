@@ -430,7 +430,7 @@ viz.show_images([c2, (0.5 + 0.15 * white.reshape(c2.shape)).clamp(0, 1)], titles
 # 7. Label maps make WCT run per region. What goes wrong with a region of 5 pixels, and
 #    what does the usability rule do about it?
 #
-# **Further reading.** Read Section 3 of Li et al. (NeurIPS 2017) and compare their
+# **Further reading.** Read the method section of Li et al. (NeurIPS 2017) and compare their
 # Figure on "whitening" with the whitened maps above. Look up Kessy, Lewin & Strimmer,
 # *Optimal Whitening and Decorrelation* (The American Statistician, 2018): ZCA — the
 # whitening used here — is one of infinitely many; why is it the one that keeps the

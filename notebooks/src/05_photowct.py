@@ -363,7 +363,7 @@ viz.show_images([crop, unpooled.clamp(0, 1), nearest.clamp(0, 1)], size=2.6,
 # 7. The guided filter is a local approximation of the smoothing. What can a global solve do
 #    that a filter with a 3×3 to 15×15 window cannot?
 #
-# **Further reading.** Read Section 3.2 of Li et al. (ECCV 2018) and compare their
+# **Further reading.** Read the photorealistic-smoothing section of Li et al. (ECCV 2018) and compare their
 # smoothing objective with Zhou et al., *Learning with Local and Global Consistency*
 # (NeurIPS 2003), where the same $(I-\beta S)^{-1}$ appears. Switches for unpooling come
 # from Zeiler, Taylor & Fergus, *Adaptive Deconvolutional Networks for Mid and High Level

@@ -254,8 +254,8 @@ assert out.shape == content.shape
 # $\mathcal L_{s+}^\ell = \sum_c \|G_c[O] - G_c[S]\|_F^2 / C_\ell^2$ with
 # $G_c = (F M_c)(F M_c)^\top / \sum M_c$, $M_c$ the mask of label $c$ resized to the layer.
 # The division by the region's area $\sum M_c$ (so that a small region weighs as much as a
-# large one) is an **implementation choice** of `stylelab.methods.dpst`, not Luan et al.'s
-# equation (4), which compares the Gram matrices of the masked features without it.
+# large one) is an **implementation choice** of `stylelab.methods.dpst`, not part of Luan et al.'s
+# augmented style loss, which compares the Gram matrices of the masked features without it.
 # The sky of the output is pushed towards the statistics of the style's sky, the land
 # towards its land, instead of both towards a mixture. Below: the course's sky/land
 # pair, stage 1 only (the labels act on the style term), with and without labels,
@@ -380,9 +380,9 @@ fig.colorbar(im, ax=axes[1], fraction=0.046);
 # 7. Deep Photo Style Transfer optimises in two stages, the matting term only in the
 #    second. What would go wrong with the matting term from the first step?
 #
-# **Further reading.** Read Section 3 of Levin, Lischinski & Weiss (TPAMI 2008) for the
+# **Further reading.** Read the derivation in Levin, Lischinski & Weiss (TPAMI 2008) for the
 # derivation of $L$ by eliminating $a$ and $b$; redo it for one window with pencil and
-# paper. Read Section 3 of Luan et al. (CVPR 2017) on the augmented style loss and the
+# paper. Read the method section of Luan et al. (CVPR 2017) on the augmented style loss and the
 # semantic masks. For matrix-free products with $L$ see He, Sun & Tang (CVPR 2010), and
 # for a library oracle, pymatting's `cf_laplacian` (Germer et al., JOSS 2020).
 #

@@ -516,7 +516,7 @@ ax.legend(fontsize=7);
 # 7. A constant black video has temporal ratio 0. Name another degenerate output that a
 #    stability metric would reward, and a second number that exposes it.
 #
-# **Further reading.** Read Section 3 of Yoo et al. (ICCV 2019) and the component-wise
+# **Further reading.** Read the method section of Yoo et al. (ICCV 2019) and the component-wise
 # experiments in their supplementary material; compare with the explorer above. Mallat's
 # TPAMI 1989 paper introduces the multiresolution view used here. For evaluation
 # metrics that reward degenerate answers, read Theis, van den Oord & Bethge, *A note on

@@ -28,13 +28,13 @@
 # structure for the same amount of style. The points no other method beats on
 # both axes form the *Pareto front*.
 #
-# *Illustration, not data* (no network drew it): where Yoo et al. (ICCV 2019, Section 4,
+# *Illustration, not data* (no network drew it): where Yoo et al. (ICCV 2019, experiments,
 # their plot of SSIM against the Gram style loss, with trained networks) place the three
 # photorealistic methods. WCT² is **better on both axes** there — a higher SSIM *and* a
 # lower style loss than PhotoWCT and WCT —, so it alone is on their front.
 #
 # ```
-#  SSIM(content, output) ↑          (illustration after Yoo et al. 2019, Sec. 4)
+#  SSIM(content, output) ↑          (illustration after Yoo et al. 2019)
 #   1 ┤ ● content itself
 #     │                    ○ WCT² (edges kept, style taken)
 #     │           ○ PhotoWCT + smoothing
@@ -293,7 +293,7 @@ for ax, j in ((axes[0], 1), (axes[1], 2)):
 # style), the style itself at the bottom-right (at distance 0, drawn one decade past the
 # smallest other distance because a log axis has no 0). On pixels, colour-only transfers (pixel AdaIN/WCT, the LL-band wavelet
 # transfer) reach a small colour distance while keeping a high SSIM: they move tones,
-# not structure. The WCT² paper (Yoo et al., ICCV 2019, Section 4) draws the same plot with
+# not structure. The WCT² paper (Yoo et al., ICCV 2019, experiments) draws the same plot with
 # its trained networks and reports WCT² better on both axes: a higher SSIM *and* a lower
 # style loss than PhotoWCT and WCT. Whether the course's networks reproduce that is the
 # question the plot above answers only where a trained network drew it (see the banners).
@@ -454,7 +454,7 @@ print("on the front:", ", ".join(names_[i] for i in front))
 #    would you predict the size at which it happens on your machine?
 # 7. Times measured with random weights are valid, pictures are not. Why?
 #
-# **Further reading.** Read Section 4 of Yoo et al. (ICCV 2019) on how they evaluate
+# **Further reading.** Read the experiments of Yoo et al. (ICCV 2019) on how they evaluate
 # photorealistic transfer, and Wang et al. (IEEE TIP 2004) on what SSIM does and does not
 # measure. For honest timing, read the PyTorch "CUDA semantics" notes on asynchronous
 # execution. Then pick one claim in a style-transfer paper's results table and write down

@@ -93,6 +93,13 @@ class FeatureExplorer(Explorer):
         """The ``(C, C)`` Gram matrix of :meth:`features`."""
         return stats.gram(self.features(image, layer), self.normalize)[0]
 
+    def network(self) -> str:
+        """Which network drew the features, for the figure's title: the encoder's ``tag`` ("VGG-16", "RANDOM
+        VGG-19" …, set by ``stylelab.course.feature_network``), its class name, or "no network"."""
+        if self.encoder is None:
+            return "no network (weight-free features)"
+        return getattr(self.encoder, "tag", None) or type(self.encoder).__name__
+
     def top_channels(self) -> list[int]:
         """Indices of the ``n_maps`` channels with the largest mean activation (magnitude)."""
         f = self.features()[0]
@@ -116,7 +123,8 @@ class FeatureExplorer(Explorer):
         for ax, ch in zip(axes.flat, chans):
             ax.imshow(to_numpy_image(f[ch]), cmap="viridis", interpolation="nearest")
             ax.set_title(f"channel {ch}", fontsize=8)
-        left.suptitle(f"{self.image}: {self.layer}, {f.shape[0]} channels at {f.shape[2]}×{f.shape[1]}", fontsize=10)
+        left.suptitle(f"{self.image}: {self.layer} of {self.network()}, {f.shape[0]} channels at {f.shape[2]}×{f.shape[1]}",
+                      fontsize=10)
         ax = right.subplots()
         g = self.gram()
         signed = bool((g < 0).any())

@@ -141,12 +141,14 @@ class GatysExplorer(Explorer):
         png, zoom = png_image(r.image)
         show_png(self._c["image"], png)
         h = {k: v for k, v in r.history.items() if k != "total" and max(v, default=0) > 0}
-        fig = plot_curves(h, xlabel="evaluation", title="weighted losses")
+        net = getattr(self.encoder, "tag", None)  # which network drew it (stylelab.course.feature_network's tag)
+        fig = plot_curves(h, xlabel="evaluation", title="weighted losses" + (f" ({net})" if net else ""))
         fig.set_size_inches(4, 3)
         show_png(self._c["curves"], figure_to_png_bytes(fig))
         hh, ww = r.image.shape[-2:]
         shown = f"{ww}×{hh} px" + (f", shown ×{zoom}" if zoom > 1 else "")
-        self._c["status"].value = (f"done: {r.evaluations} evaluations in {r.seconds:.1f} s ({shown}); "
+        where = f" on {net}" if net else ""
+        self._c["status"].value = (f"done{where}: {r.evaluations} evaluations in {r.seconds:.1f} s ({shown}); "
                                    f"{self.describe()}")
 
     def _layout(self, W, c):

@@ -264,7 +264,7 @@ class LabelEditor(Explorer):
             "row": W.IntSlider(min=0, max=hmax, description="row", continuous_update=False),
             "col": W.IntSlider(min=0, max=wmax, description="col", continuous_update=False),
             "brush": W.IntSlider(min=1, max=64, description="brush", continuous_update=False),
-            "assign": W.Button(description="cluster → label", layout=W.Layout(width="120px")),
+            "assign": W.Button(description="cluster → label", layout=W.Layout(width="130px")),
             "paint": W.Button(description="paint brush", layout=W.Layout(width="100px")),
             "undo": W.Button(description="undo", layout=W.Layout(width="70px")),
             "content_path": W.Text(value="content_labels.png", description="content →"),

@@ -19,6 +19,8 @@ Logic in :class:`SubbandExplorer` (plain Python, testable without a kernel);
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from .. import wavelets as Wv
@@ -176,7 +178,10 @@ class SubbandExplorer(Explorer):
         if self.compare is not None:
             cap["compare"] = f"{b}{ch}"
             cap["compare_reconstruction"] = f"{b} from {self.used()}, level {self.level}{gain}"
-        cap["bands"] = f"the four bands at level {self.level}: LL LH / HL HH{ch}"
+        r, z = self._mosaic_scale()
+        drawn = f", shown ×{z}" if z > 1 else f", shown at 1/{r}" if r > 1 else ""
+        scale = f"LL ÷ {2 ** self.level}, details ×4 around grey" if self.x.shape[1] == 3 else "each band normalised"
+        cap["bands"] = f"the four bands at level {self.level}: LL LH / HL HH{ch}<br>{scale}{drawn}"
         return cap
 
     def summary(self) -> str:
@@ -221,8 +226,17 @@ class SubbandExplorer(Explorer):
     def compute(self) -> dict:
         """The displayed pictures (PNG bytes, natural size × :attr:`zoom` or reduced by :attr:`shrink`), captions,
         the energy table and the status line."""
-        png = {k: png_image(reduce(v, self.shrink), self.zoom)[0] for k, v in self.images().items()}
+        png = {}
+        for k, v in self.images().items():
+            r, z = self._mosaic_scale() if k == "bands" else (self.shrink, self.zoom)
+            png[k] = png_image(reduce(v, r), z)[0]
         return {"png": png, "captions": self.captions(), "table": self.summary(), "status": self.status()}
+
+    def _mosaic_scale(self) -> tuple[int, int]:
+        """(reduction, zoom) of the band mosaic: the level-L mosaic is 2^(L-1) times smaller than level 1's, so it is
+        enlarged back to about level 1's size (nearest-neighbour, never larger), instead of shrinking with the level."""
+        f = 2 ** (self.level - 1)
+        return max(1, math.ceil(self.shrink / f)), self.zoom * max(1, f // self.shrink)
 
     def _controls(self, w) -> dict:
         c = {
@@ -233,7 +247,7 @@ class SubbandExplorer(Explorer):
         }
         if self.x.shape[1] == 3:
             c["channel"].layout.display = "none"  # colour images: no channel to pick
-        self.band_boxes = {b: w.ToggleButton(value=b in self.bands, description=b, layout=w.Layout(width="76px"))
+        self.band_boxes = {b: w.ToggleButton(value=b in self.bands, description=b, layout=w.Layout(width="136px"))  # "✓ HH off" fits
                            for b in Wv.BANDS}
         for box in self.band_boxes.values():
             self._style_band(box)
