@@ -10,7 +10,7 @@ distance (``stylelab.metrics.style_distance``, relu1_1 … relu5_1) on the cours
 network (``stylelab.course.feature_network``: VGG-19 when installed, else the offline VGG-16,
 named in the output) and on the pixels (the colour Gram), plus the seconds of one call.
 Network methods run on what ``from_official`` finds, else on the course's **stand-ins**
-(``stylelab.standin``: decoders trained on the course images for a fixed-seed random encoder,
+(``stylelab.course.standin``: decoders trained on the course images for a fixed-seed random encoder,
 not the published models) — the header says which. Time and memory against resolution:
 ``stylelab bench --methods adain efdm wct2 colour-map pixel-efdm pixel-colour-map``.
 """
@@ -22,7 +22,10 @@ import time
 
 import torch
 
-from stylelab import course, data, efdm, metrics, standin, transforms, weights
+from stylelab import course, metrics, weights
+from stylelab.media import data
+from stylelab.features import efdm, transforms
+from stylelab.course import standin
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.colour_map import ColourMap
 from stylelab.methods.efdm import EFDM

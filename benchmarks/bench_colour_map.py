@@ -61,7 +61,7 @@ def main() -> int:
 
     from PIL import Image
 
-    from stylelab import data
+    from stylelab.media import data
 
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS=str(args.threads),
                MKL_NUM_THREADS=str(args.threads), STYLELAB_OFFLINE="1")
@@ -72,7 +72,7 @@ def main() -> int:
         print(f"# {w}×{h} ({w * h / 1e6:.1f} MP) JPEG, style {args.style}; {args.threads} threads, {os.cpu_count()} "
               f"CPUs visible; load average at start {os.getloadavg()[0]:.1f}; torch {_torch_version()}")
         rows = [("start-up only (import stylelab, registry)",
-                 [sys.executable, "-c", "import stylelab.cli, stylelab.data; stylelab.methods.registry()"])]
+                 [sys.executable, "-c", "import stylelab.cli, stylelab.media.data; stylelab.methods.registry()"])]
         for base in args.bases:
             out = Path(tmp) / f"out-{base}.jpg"
             rows.append((f"colour-map --base {base}", [

@@ -87,7 +87,8 @@ def _plot(rows, methods, out):
 
 
 def main(argv=None) -> int:
-    from stylelab import data, tiling
+    from stylelab.media import data
+    from stylelab import tiling
     from stylelab.io import resize
     from stylelab.memory import estimate_peak_bytes, format_bytes
     from stylelab.metrics import measure, rss_bytes

@@ -12,7 +12,7 @@ not enter the timing; ``--encode`` uses the normalised VGG on random images.
 
 Rows, measured side by side in one run on the same inputs: every combination
 of ``method`` ∈ {eigh, svd} and ``compute_dtype`` ∈ {float32, float64} of
-:func:`stylelab.transforms.wct` (preset ``exact`` regularisation, i.e. the
+:func:`stylelab.features.transforms.wct` (preset ``exact`` regularisation, i.e. the
 covariance, decomposition and products dominate). Reported: the median time of
 ``--repeat`` runs after a warm-up, the speed-up against ``svd/float64``
 (PytorchWCT's choice) and the error of the output covariance relative to the
@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stylelab import transforms as T  # noqa: E402
+from stylelab.features import transforms as T  # noqa: E402
 from stylelab.device import describe, get_device  # noqa: E402
 from stylelab.metrics import measure  # noqa: E402
 
@@ -47,7 +47,7 @@ def synthetic_relu4_1(side: int, seed: int, device) -> torch.Tensor:
 
 
 def encoded_relu4_1(side: int, seed: int, device) -> torch.Tensor:
-    from stylelab.encoders import normalised_vgg19
+    from stylelab.nets.encoders import normalised_vgg19
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

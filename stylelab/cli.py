@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from . import data, memory, methods, video
+from .media import data, video
+from . import memory, methods
 from . import labels as L
 from . import validate as V
 from . import weights as W

@@ -3,7 +3,7 @@
 :func:`measure` times a call with device synchronisation and records its peak
 memory (:class:`PeakMemory`). The two numbers of the WCT² paper's evaluation
 (Yoo et al., ICCV 2019) — :func:`ssim` (structure kept) and
-:func:`style_distance` (style taken) — live in :mod:`stylelab.evaluation` and
+:func:`style_distance` (style taken) — live in :mod:`stylelab.features.evaluation` and
 are re-exported here, so ``stylelab.metrics.ssim`` keeps working.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, Callable
 import torch
 
 from .device import synchronize
-from .evaluation import DEFAULT_STYLE_LAYERS, gaussian_window, gram_distance, ssim, ssim_map, style_distance
+from .features.evaluation import DEFAULT_STYLE_LAYERS, gaussian_window, gram_distance, ssim, ssim_map, style_distance
 
 __all__ = [
     "ssim", "ssim_map", "gaussian_window", "gram_distance", "style_distance", "DEFAULT_STYLE_LAYERS",

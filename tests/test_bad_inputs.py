@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import io, matting, memory, smoothing, validate as V
+from stylelab import io, memory, smoothing, validate as V
+from stylelab.smoothing import matting
 from stylelab import weights as W
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,7 +368,7 @@ def test_checkpoint_with_wrong_keys_lists_them(corpus):
     ("data_no_kind", "lacks 'kind'"),
 ])
 def test_broken_data_index_says_how_to_rebuild(corpus, monkeypatch, folder, hint):
-    from stylelab import data
+    from stylelab.media import data
 
     monkeypatch.setenv("STYLELAB_DATA_DIR", str(corpus / folder))
     with pytest.raises(ValueError, match=f"{hint}.*tools/make_data.py"):
@@ -664,8 +665,8 @@ ISSUE27_CLI_ERRORS = {
 @pytest.fixture(scope="module")
 def generators(corpus):
     """A one-generator file, a CIN model and a johnson training checkpoint (random weights, small)."""
-    from stylelab.train_checkpoint import save_checkpoint
-    from stylelab.transformnet import TransformNet
+    from stylelab.train.checkpoint import save_checkpoint
+    from stylelab.nets.transformnet import TransformNet
 
     torch.manual_seed(0)
     torch.save(TransformNet(8, n_residual=1).state_dict(), corpus / "a_folder" / "gen.pth")
@@ -735,7 +736,7 @@ def test_three_colours_that_are_not_dpst_keep_three_labels(corpus):
 
 def test_wct_refuses_a_label_map_of_another_picture():
     """transforms.wct took a 50×10 map for 16×24 features (the model level refuses it)."""
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
 
     c, s = torch.randn(1, 8, 16, 24), torch.randn(1, 8, 16, 24)
     good = torch.zeros(16, 24, dtype=torch.long)
@@ -770,7 +771,7 @@ def test_photowct_batch_of_two_is_stylised_image_by_image(models):
 def test_every_device_argument_goes_through_the_device_check(corpus, device):
     """`device=1` was an AttributeError, `device=0` ran silently on the CPU, load_image/data.load on a
     missing device surfaced torch's raw error; now each is get_device's message with what exists."""
-    from stylelab import data
+    from stylelab.media import data
     from stylelab.device import get_device
 
     if device == "mps" and torch.backends.mps.is_available():
@@ -809,7 +810,7 @@ def test_tiles_without_overlap_give_a_result(corpus, capsys, monkeypatch, tmp_pa
 
 def test_video_one_frame_and_a_static_clip(corpus, capsys, monkeypatch, tmp_path):
     """A 1-frame video was written and then exit 1; a static clip reported a temporal change of "inf"."""
-    from stylelab import video
+    from stylelab.media import video
 
     code, err = _cli(_transfer(corpus, "--video", method="wct2", content="video_one_frame", out=tmp_path / "v1"),
                      capsys, monkeypatch)

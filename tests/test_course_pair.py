@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import course_pair as CP
-from stylelab import data
+from stylelab.nets import course_pair as CP
+from stylelab.media import data
 
 
 #: PSNR floors (dB) of each shipped decoder's reconstruction (α = 0) of two held-out course photos at 256 px,

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from stylelab import encoders as E
+from stylelab.nets import encoders as E
 from stylelab import weights as W
 
 

@@ -11,7 +11,7 @@ from stylelab.cli import main
 from stylelab.io import save_image
 from stylelab.methods import cyclegan as CG
 from stylelab.methods import johnson as J
-from stylelab.norms import ConditionalInstanceNorm2d, make_norm, style_weights
+from stylelab.features.norms import ConditionalInstanceNorm2d, make_norm, style_weights
 
 
 def _x(seed=0, shape=(3, 5, 7, 9), dtype=torch.float64):
@@ -411,7 +411,7 @@ def test_cyclegan_bad_input():
 
 
 def test_course_crops_are_reproducible_and_checked():
-    from stylelab import data
+    from stylelab.media import data
 
     a = data.crops(["chelsea", "coffee"], 3, 16, image_size=32, seed=1)
     assert a.shape == (3, 3, 16, 16) and torch.equal(a, data.crops(["chelsea", "coffee"], 3, 16, image_size=32, seed=1))

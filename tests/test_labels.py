@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from stylelab import labels as L
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 from stylelab import validate as V
 
 
@@ -178,7 +178,7 @@ def test_usability_rule_is_strict_as_official_and_says_why():
 
 
 def test_nothing_usable_warns_and_keeps_the_content():
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
 
     c, s = torch.randn(1, 4, 6, 6, dtype=torch.float64), torch.randn(1, 4, 5, 5, dtype=torch.float64)
     with pytest.warns(L.LabelWarning, match="NOTHING is stylised"):
@@ -190,7 +190,7 @@ def test_nothing_usable_warns_and_keeps_the_content():
 
 
 def test_batch_of_maps_mismatch_is_explained():
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
 
     c, s = torch.randn(1, 4, 6, 6), torch.randn(1, 4, 6, 6)
     with pytest.raises(ValueError, match="batch of 3 maps"):
@@ -205,7 +205,7 @@ def _wct_labelled(c, s, cl, sl, cfg, used):
 def test_one_pixel_regions_follow_the_documented_rule():
     """WCT (every preset) and AdaIN: a 1-pixel content region takes the style region's mean
     (WCT², clamped to the pixel's own range), a 1-pixel style region's value is its pixel."""
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
 
     g = torch.Generator().manual_seed(0)
     c = torch.rand(1, 3, 5, 5, generator=g, dtype=torch.float64)

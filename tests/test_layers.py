@@ -166,10 +166,10 @@ def test_the_method_registry_imports_no_stylelab_module():
 
 
 def test_weights_resolver_reads_only_the_checkpoint_table():
-    assert {t for t, _, _ in GRAPH["stylelab.layout"]} == set()
-    assert {t for t, _, _ in GRAPH["stylelab.checkpoints"]} <= {"stylelab.layout"}
-    assert {t for t, _, _ in GRAPH["stylelab.weights"]} <= {"stylelab.checkpoints", "stylelab.package_formats"}
-    assert {t for t, _, _ in GRAPH["stylelab.package_formats"]} <= {"stylelab.layout"}
+    assert {t for t, _, _ in GRAPH["stylelab.weights.layout"]} == set()
+    assert {t for t, _, _ in GRAPH["stylelab.weights.checkpoints"]} <= {"stylelab.weights.layout"}
+    assert {t for t, _, _ in GRAPH["stylelab.weights"]} <= {"stylelab.weights.checkpoints", "stylelab.weights.package_formats"}
+    assert {t for t, _, _ in GRAPH["stylelab.weights.package_formats"]} <= {"stylelab.weights.layout"}
 
 
 def test_no_import_cycle():
@@ -208,5 +208,5 @@ def test_the_test_sees_a_violation(tmp_path):
         found = _imports(pkg / "stats.py")
     finally:
         ROOT = saved
-    assert ("stylelab.encoders", 1, False) in found and ("stylelab.encoders", 4, True) in found
-    assert layer("stylelab.encoders") not in ALLOWED[layer("stylelab.stats")]
+    assert ("stylelab.nets.encoders", 1, False) in found and ("stylelab.nets.encoders", 4, True) in found
+    assert layer("stylelab.nets.encoders") not in ALLOWED[layer("stylelab.features.stats")]

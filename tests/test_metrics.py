@@ -111,7 +111,7 @@ def test_gram_distance_equals_explicit_formula_and_mmd():
 
 
 def test_gram_distance_matches_stylelab_gram_loss():
-    losses = pytest.importorskip("stylelab.losses")
+    losses = pytest.importorskip("stylelab.features.losses")
     g = torch.Generator().manual_seed(1)
     s = torch.randn(1, 6, 7, 3, generator=g, dtype=torch.float64)
     a = torch.randn(2, 6, 5, 5, generator=g, dtype=torch.float64)
@@ -136,7 +136,7 @@ def test_style_distance_pixels_and_encoder():
     assert torch.allclose(metrics.style_distance(out, sty), metrics.gram_distance(out, sty))
     assert metrics.style_distance(sty, sty).item() == 0.0
 
-    from stylelab.encoders import normalised_vgg19
+    from stylelab.nets.encoders import normalised_vgg19
 
     enc = normalised_vgg19(weights="random", last_layer="relu2_1").double()
     layers = ("relu1_1", "relu2_1")

@@ -6,9 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import data, matting, smoothing as S
-from stylelab.aggregation import block_basis as _block_basis, galerkin as _galerkin
-from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _colour_bound, _lanczos_lambda_max, pcg
+from stylelab.media import data
+from stylelab.smoothing import matting
+from stylelab import smoothing as S
+from stylelab.smoothing.aggregation import block_basis as _block_basis, galerkin as _galerkin
+from stylelab.smoothing.multigrid import BlockStencil, BlockJacobi, Multigrid, _colour_bound, _lanczos_lambda_max, pcg
 
 
 def _photo(h, w, seed=0):
@@ -224,7 +226,7 @@ def test_default_stopping_meets_the_absolute_error_target(photo, size, atol):
     if photo == "synthetic":
         y, c = _photo(size, size)
     else:
-        from stylelab import data
+        from stylelab.media import data
 
         c = data.load(photo, size=size).double().clamp(0, 1)
         g = torch.Generator().manual_seed(0)
@@ -240,7 +242,7 @@ def test_default_stopping_meets_the_absolute_error_target(photo, size, atol):
 
 def test_tail_estimate_of_the_remaining_error():
     """CG's remaining error from geometric updates u_k = ρ^k: u·ρ/(1−ρ), at least 2u, ρ capped at 0.95."""
-    from stylelab.smoothing_solvers import _tail_estimate
+    from stylelab.smoothing.solvers import _tail_estimate
 
     ups = [torch.tensor([0.85 ** k, 0.5 ** k], dtype=torch.float64) for k in range(8)]
     est = _tail_estimate(ups)
@@ -253,7 +255,7 @@ def test_tail_estimate_of_the_remaining_error():
 
 def test_memory_first_path_meets_the_absolute_error_target():
     """The > 4 MP path (float32 upper-half stencil, one channel at a time: slower per-channel CG) stops within atol."""
-    from stylelab import data
+    from stylelab.media import data
 
     c = data.load("astronaut", size=160).double().clamp(0, 1)
     y = data.load("chelsea", size=160).double().clamp(0, 1)[..., :160, :160]
@@ -289,7 +291,7 @@ def test_multigrid_solve_recovers_from_a_smoother_that_diverges(monkeypatch):
     1.9 where λ_max was 3.6, on an 8× upscaled photo at 12 MP), ω·λ_max ≥ 2, the cycle is indefinite and CG breaks
     down (rᵀz < 0; it used to fill the image with NaN). Simulated with ω = 3: the solve halves ω until CG converges,
     reaches the error target, and says so."""
-    import stylelab.smoothing_solvers as SS
+    import stylelab.smoothing.solvers as SS
 
     real = SS.Multigrid
 

@@ -22,11 +22,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import cli, data
-from stylelab import encoders as E
-from stylelab import package_formats as PF
+from stylelab import cli
+from stylelab.media import data
+from stylelab.nets import encoders as E
+from stylelab.weights import package_formats as PF
 from stylelab import weights as W
-from stylelab.layout import KERAS_HED_VGG16, SQUEEZENET1_1_FIRES, TORCHVISION_VGG16_INDEX, VGG16_BLOCKS, vgg_convs
+from stylelab.weights.layout import KERAS_HED_VGG16, SQUEEZENET1_1_FIRES, TORCHVISION_VGG16_INDEX, VGG16_BLOCKS, vgg_convs
 
 SQUEEZE_MEMBER = W.get("squeezenet1_1").package.members[0]
 HED_MEMBER = W.get("vgg16").package.members[0]

@@ -5,7 +5,7 @@ import torch
 
 from stylelab import weights as W
 from stylelab.methods import photowct as P
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +129,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _official_segments as O  # noqa: E402
 
-from stylelab import data  # noqa: E402
+from stylelab.media import data  # noqa: E402
 from stylelab import labels as L  # noqa: E402
 
 

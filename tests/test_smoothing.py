@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import matting, smoothing as S
+from stylelab.smoothing import matting
+from stylelab import smoothing as S
 
 
 def _pair(h=18, w=22, seed=0):
@@ -161,7 +162,7 @@ def test_cli_smooth(tmp_path):
 def test_solve_affinity_is_the_textbook_dense_solve_and_matches_smooth_direct():
     import numpy as np
 
-    from stylelab import matting
+    from stylelab.smoothing import matting
     from stylelab.smoothing import smooth, solve_affinity
 
     g = torch.Generator().manual_seed(3)

@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import methods, tiling, transforms as T
+from stylelab import methods, tiling
+from stylelab.features import transforms as T
 
 
 def _photo(h, w, seed=0):
@@ -146,7 +147,8 @@ def test_bad_parameters_and_path_mismatch():
 
 @pytest.mark.slow
 def test_cli_tile_runs_and_refuses_other_methods(tmp_path, capsys):
-    from stylelab import cli, data
+    from stylelab import cli
+    from stylelab.media import data
     from stylelab.io import save_image
 
     c, s = tmp_path / "c.png", tmp_path / "s.png"
@@ -272,7 +274,8 @@ def test_tile_budget_default_option_environment_and_available_memory(monkeypatch
 
 
 def test_cli_tile_auto_states_the_budget_and_refuses_an_unreachable_one(tmp_path, capsys, monkeypatch):
-    from stylelab import cli, data, memory
+    from stylelab import cli, memory
+    from stylelab.media import data
     from stylelab.io import save_image
 
     c, s = tmp_path / "c.png", tmp_path / "s.png"
@@ -317,7 +320,7 @@ def _run():
 
 @pytest.mark.slow
 def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
-    from stylelab import data
+    from stylelab.media import data
     from stylelab.methods import adain as A
 
     monkeypatch.setenv("STYLELAB_RANDOM_WEIGHTS", "1")
@@ -340,7 +343,8 @@ def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
 
 @pytest.mark.slow
 def test_photowct_tiled_cli_encodes_and_decomposes_the_style_once(monkeypatch):
-    from stylelab import data, transforms as TT
+    from stylelab.media import data
+    from stylelab.features import transforms as TT
     from stylelab.methods import photowct as P
 
     from stylelab import weights as W

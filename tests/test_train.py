@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from stylelab import train
-from stylelab.decoders import MirrorDecoder
-from stylelab.encoders import normalised_vgg19
+from stylelab.nets.decoders import MirrorDecoder
+from stylelab.nets.encoders import normalised_vgg19
 from stylelab.io import save_image
 
 
@@ -60,7 +60,7 @@ def test_short_reconstruction_run_lowers_the_loss():
 
 @pytest.mark.slow
 def test_adain_loss_definition_and_gradients_reach_only_the_decoder():
-    from stylelab.transforms import adain, mean_std
+    from stylelab.features.transforms import adain, mean_std
 
     torch.manual_seed(0)
     enc, dec = _encoder("relu4_1"), MirrorDecoder(4)
@@ -217,7 +217,7 @@ def test_cli_train_adain(folder, tmp_path, monkeypatch):
 
 @pytest.mark.cuda
 def test_fit_and_transforms_run_on_cuda():
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
 
     enc, dec = _encoder("relu1_1").cuda(), MirrorDecoder(1)
     hist = train.fit(train.ReconstructionLoss(enc, dec), {"decoder": dec}, torch.rand(2, 3, 8, 8), steps=2,

@@ -5,8 +5,8 @@ import pytest
 import scipy.linalg
 import torch
 
-from stylelab import linalg
-from stylelab import transforms as T
+from stylelab.features import linalg
+from stylelab.features import transforms as T
 
 D = torch.float64
 

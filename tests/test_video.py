@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import video
+from stylelab.media import video
 
 
 def test_folder_roundtrip_sorted(tmp_path):
@@ -67,8 +67,8 @@ def test_temporal_ratio_warns_when_output_is_degenerate():
 
 
 # ---------------------------------------------------------------- stabilised per-frame transfer
-from stylelab import transforms as T  # noqa: E402
-from stylelab.whitening import WCT_PRESETS, whitening_matrix  # noqa: E402
+from stylelab.features import transforms as T  # noqa: E402
+from stylelab.features.whitening import WCT_PRESETS, whitening_matrix  # noqa: E402
 
 
 def _clip(n=4, seed=0):

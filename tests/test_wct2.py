@@ -7,9 +7,9 @@ import torch
 
 # The official transfer.py loop lives once, in benchmarks.reference, shared with the benchmark that times it.
 from benchmarks.reference import wct2_official as _bench
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 from stylelab import validate as V
-from stylelab import wavelets as Wv
+from stylelab.features import wavelets as Wv
 from stylelab import weights as W
 from stylelab.methods import wct2 as M
 
@@ -255,7 +255,8 @@ def test_train_decoder_reduces_loss_with_shared_trainer():
 
 @pytest.mark.slow
 def test_cli_video_writes_frames_and_reports_consistency(tmp_path, capsys):
-    from stylelab import io, video
+    from stylelab import io
+    from stylelab.media import video
     from stylelab.cli import main
 
     video.save_frames(video.pan_frames(torch.rand(1, 3, 16, 28), n_frames=3, step=2), tmp_path / "frames")
@@ -278,7 +279,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _official_segments as O  # noqa: E402
 
 from benchmarks import bench_wct2  # noqa: E402  (he_init: the benchmark's random weights that do not saturate)
-from stylelab import data  # noqa: E402
+from stylelab.media import data  # noqa: E402
 
 
 def _official_with_labels(model, content, style, cseg, sseg, label_set, transfer_at, alpha):

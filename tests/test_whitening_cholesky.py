@@ -1,13 +1,13 @@
-"""Cholesky against ZCA whitening (stylelab.whitening): both whiten exactly; ZCA moves the features least."""
+"""Cholesky against ZCA whitening (stylelab.features.whitening): both whiten exactly; ZCA moves the features least."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from stylelab import transforms as T
-from stylelab.linalg import covariance
-from stylelab.whitening import WCTConfig, cholesky_factor, colouring_matrix, whitening_matrix
+from stylelab.features import transforms as T
+from stylelab.features.linalg import covariance
+from stylelab.features.whitening import WCTConfig, cholesky_factor, colouring_matrix, whitening_matrix
 
 
 def _features(c=8, n=400, seed=0):

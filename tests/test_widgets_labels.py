@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import data
+from stylelab.media import data
 from stylelab import labels as L
-from stylelab.widgets.labels import LabelEditor, kmeans, rgb_to_lab
+from stylelab.course.widgets.labels import LabelEditor, kmeans, rgb_to_lab
 
 
 def _two_tone(h=20, w=24):
@@ -76,7 +76,7 @@ def test_save_writes_maps_every_method_reads_and_never_overwrites(tmp_path):
 
 def test_widget_controls_show_the_settings_and_buttons_edit(tmp_path):
     pytest.importorskip("ipywidgets")
-    from stylelab.widgets.base import png_size
+    from stylelab.course.widgets.base import png_size
 
     c = data.load(data.pairs(labelled=True)[0][0], size=48)
     s = data.load(data.pairs(labelled=True)[0][1], size=40)

@@ -35,13 +35,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import course, data, ghiasi, metrics, train, viz, weights
-from stylelab.transforms import covariance
-from stylelab.encoders import normalised_vgg19
+from stylelab import course, metrics, train, viz, weights
+from stylelab.media import data
+from stylelab.nets import ghiasi
+from stylelab.features.transforms import covariance
+from stylelab.nets.encoders import normalised_vgg19
 from stylelab.methods import cyclegan as CG
 from stylelab.methods import gatys
 from stylelab.methods import johnson as J
-from stylelab.norms import ConditionalInstanceNorm2d
+from stylelab.features.norms import ConditionalInstanceNorm2d
 
 torch.manual_seed(0)
 size = course.pick(full=64, fast=24)              # training crops (px)
@@ -135,7 +137,7 @@ ax.set_title("Neural style transfer: what is optimised, and how many styles one 
 # of the resolution), residual blocks, two ×2 upsampling stages — each of these followed
 # by a normalisation layer and a ReLU — and a 9×9 output convolution followed by a
 # **scaled tanh** (Johnson et al., Section 3.1: it keeps the output in the
-# pixel range; `stylelab.transformnet`'s `output="tanh"` is $(\tanh+1)/2$). Most of the work
+# pixel range; `stylelab.nets.transformnet`'s `output="tanh"` is $(\tanh+1)/2$). Most of the work
 # happens at low resolution, so it is cheap; the residual blocks make it easy for the
 # network to keep the content (each block only adds a correction).
 #
@@ -502,7 +504,7 @@ viz.show_images([row(held_out[:4]), row(fake_b[:4]), row(truth[:4]), row(back[:4
 # Biased variance, `eps` inside the square root.
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_cin(x, gamma, beta, weights, eps=1e-5):

@@ -24,8 +24,9 @@
 import torch
 
 import stylelab
-from stylelab import course, data, viz
-from stylelab import transforms as T
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.features import transforms as T
 
 torch.manual_seed(0)
 size = course.pick(full=512, fast=64)
@@ -63,7 +64,7 @@ viz.show_images([content, *styles.values()], titles=["content: chelsea", *style_
 # inputs. The figure after it is computed with your function.
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_adain(content_feat, style_feat, eps=1e-5):
@@ -175,13 +176,13 @@ ax.set_title("two AdaIN conventions");
 #
 # `stylelab.AdaIN.from_official()` loads the released `vgg_normalised.pth` and
 # `decoder.pth` (pytorch-AdaIN, MIT). If they are not on this machine the notebook
-# runs the course's **stand-in** (`stylelab.standin`: a fixed-seed random encoder and a
+# runs the course's **stand-in** (`stylelab.course.standin`: a fixed-seed random encoder and a
 # small decoder trained on the course images to invert it; the banner below says which
 # one runs): then the pictures show what AdaIN does with features that carry meaning,
 # not the published model's results. Run `stylelab weights download` for the real thing.
 
 # %%
-from stylelab import standin
+from stylelab.course import standin
 
 model = stylelab.AdaIN.from_official(random=True)  # random only if the files are missing
 if not model.pretrained:  # a random decoder turns every feature into a flat image: use the course's stand-in
@@ -202,7 +203,7 @@ viz.assert_not_flat(outs, what="network panel");
 # on pixels instead.
 
 # %%
-from stylelab.widgets.adain import AdaINExplorer
+from stylelab.course.widgets.adain import AdaINExplorer
 
 explorer = AdaINExplorer(content, styles, model=model if model.pretrained else None)
 explorer.render()
@@ -249,7 +250,7 @@ viz.show_images([c_img, c_lab[0, 0], s_img, s_lab[0, 0], global_pix, masked_pix,
 
 # %% [markdown]
 # A 3-channel colour mask is refused with a message that says how to convert it
-# (`stylelab.transforms.labels_from_rgb`, using Deep Photo Style Transfer's nine colours):
+# (`stylelab.features.transforms.labels_from_rgb`, using Deep Photo Style Transfer's nine colours):
 
 # %%
 try:
@@ -286,7 +287,7 @@ viz.show_images([content, style, recoloured, model.stylize(content, style), mode
 
 # %%
 from stylelab import train
-from stylelab.decoders import MirrorDecoder
+from stylelab.nets.decoders import MirrorDecoder
 
 crop = course.pick(full=128, fast=32)
 steps = course.pick(full=100, fast=4)
@@ -391,7 +392,7 @@ ax.legend();
 #   losses, then their Fig. 7 (content–style trade-off) against the α figure above.
 # * Dumoulin, Shlens & Kudlur (ICLR 2017): how many styles one network learns with CIN.
 # * naoto0804/pytorch-AdaIN, `function.py`: find `calc_mean_std` and its ε; compare with
-#   `stylelab.transforms.mean_std`.
+#   `stylelab.features.transforms.mean_std`.
 # * Notebook 02b (learning to stylise) trains feed-forward networks with IN and CIN.
 #
 # **Papers.** X. Huang & S. Belongie, *Arbitrary Style Transfer in Real-time with

@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, viz
-from stylelab import transforms as T
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.features import transforms as T
 
 torch.manual_seed(0)
 size = course.pick(full=512, fast=64)
@@ -81,7 +82,7 @@ fig.tight_layout();
 # function (with a reference version until yours passes).
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_wct(content_f, style_f):
@@ -230,7 +231,7 @@ if trained and encoder.arch == "vgg16" and not course.is_fast():  # the VGG-16 n
 # here, so it is meaningful without pretrained weights.)
 
 # %%
-from stylelab.widgets.wct import WCTExplorer
+from stylelab.course.widgets.wct import WCTExplorer
 
 wct_explorer = WCTExplorer(px_c / 4, px_s / 4)
 wct_explorer.render()
@@ -246,13 +247,13 @@ wct_explorer.widget()
 # (`stylelab train --method wct --level L`); the official ones exist only as Torch
 # files. Without them, random decoders would turn every level into a flat image, so
 # the notebook then uses the course's **stand-in**: five small decoders trained on the
-# course images to invert a fixed-seed *random* encoder (`stylelab.standin`; the
+# course images to invert a fixed-seed *random* encoder (`stylelab.course.standin`; the
 # banner says so). Random features still describe colour and coarse texture, so the
 # cascade's mechanics — and what α does — become visible. They are not the published
 # model's results.
 
 # %%
-from stylelab import standin
+from stylelab.course import standin
 
 model = stylelab.WCT.from_official(random=True)
 if not model.pretrained:
@@ -308,7 +309,7 @@ viz.show_images([content, style, wct_px, patch3, fine.clamp(0, 1)],
 def detail_energy(x):
     """Mean energy of the three level-1 Haar detail bands: how much fine texture an image has."""
     x = x[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]
-    return float(sum(b.pow(2).mean() for b in stylelab.wavelets.haar_dwt(x)[1:]))
+    return float(sum(b.pow(2).mean() for b in stylelab.features.wavelets.haar_dwt(x)[1:]))
 
 
 moved = float((wct_px - content).abs().mean())

@@ -24,9 +24,10 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, viz
+from stylelab import course, viz
+from stylelab.media import data
 from stylelab import smoothing as S
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 
 torch.manual_seed(0)
 size = course.pick(full=256, fast=48)
@@ -83,13 +84,13 @@ assert (unpooled != 0).float().mean() <= 1 / 64 + 1e-6
 # The official weights `photo_wct.pth` are CC BY-NC-SA: stylelab never ships them —
 # download them yourself and pass the path to `stylelab.PhotoWCT.from_official(path)`.
 # Without them, random decoders would decode every level to a flat image; the notebook
-# then uses the course's **stand-in** (`stylelab.standin`): the same PhotoWCT with a
+# then uses the course's **stand-in** (`stylelab.course.standin`): the same PhotoWCT with a
 # fixed-seed *random* encoder and max-unpooling decoders for levels 2 and 1 trained on
 # the course images (levels 3–4 would need megabytes of weights). It runs the cascade
 # on those two levels; the banner says so.
 
 # %%
-from stylelab import standin
+from stylelab.course import standin
 
 model = stylelab.PhotoWCT.from_official(random=True)
 levels = (4, 3, 2, 1)
@@ -133,7 +134,7 @@ viz.assert_not_flat(with_labels, what="network panel");
 # %%
 from IPython.display import Image as PNG
 
-from stylelab.widgets.labels import LabelEditor
+from stylelab.course.widgets.labels import LabelEditor
 
 editor = LabelEditor(c_lab, s_lab, clusters=4)
 for side in ("content", "style"):
@@ -199,8 +200,8 @@ viz.show_images([content, y, exact, fast],
 # until yours passes), and shows the smoothed channels your function computed.
 
 # %%
-from stylelab import matting
-from stylelab.exercises import drawn_by, use
+from stylelab.smoothing import matting
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_smooth(W, y, beta):

@@ -25,8 +25,10 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, matting, viz
-from stylelab import transforms as T
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.smoothing import matting
+from stylelab.features import transforms as T
 from stylelab.methods import dpst
 
 torch.manual_seed(0)
@@ -77,7 +79,7 @@ assert losses["affine recolouring"] < 1e-3 * losses["added noise"]
 # function (until yours passes, with a reference version, and it says so).
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_window_laplacian(pixels, eps):
@@ -135,7 +137,7 @@ assert np.allclose(op.matvec(v).reshape(3, -1).numpy(), (Ls @ v.reshape(3, -1).n
 # **Rebuild L** (larger ε → weaker edges, more blur).
 
 # %%
-from stylelab.widgets.matting import AffinityExplorer
+from stylelab.course.widgets.matting import AffinityExplorer
 
 explorer = AffinityExplorer(content[..., : min(size, 64), : min(size, 64)])
 explorer.widget()

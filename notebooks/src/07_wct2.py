@@ -67,11 +67,13 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, video, viz, wavelets, weights
+from stylelab import course, viz, weights
+from stylelab.media import data, video
+from stylelab.features import wavelets
 from stylelab.device import get_device
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 from stylelab.methods import wct2
-from stylelab.widgets.subbands import SubbandExplorer
+from stylelab.course.widgets.subbands import SubbandExplorer
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners say it once per model
 torch.manual_seed(0)
@@ -85,7 +87,7 @@ print(f"device {device}, {size} px, content {content_name!r}, style {style_name!
 # %% [markdown]
 # ## 1 · Wavelets are lossless pooling
 #
-# `stylelab.wavelets.haar_dwt` gives the four bands; `haar_idwt` puts them back. We
+# `stylelab.features.wavelets.haar_dwt` gives the four bands; `haar_idwt` puts them back. We
 # check the three properties above on a real photo, in float32.
 
 # %%
@@ -148,7 +150,7 @@ fig.tight_layout();
 # pixel really reads only 2×2 positions of each band: the same numbers come out of one 2×2
 # convolution per output *phase* (even/odd row × even/odd column) on the bands themselves —
 # 16·C·K instead of 36·C·K multiply-adds per pixel for the band part, and no 5·C-channel
-# tensor. `stylelab.wavelets.unpool_conv3x3` does this; the WCT² decoder uses it.
+# tensor. `stylelab.features.wavelets.unpool_conv3x3` does this; the WCT² decoder uses it.
 
 # %%
 C, K, h = 32, 32, course.pick(full=64, fast=16)
@@ -183,13 +185,13 @@ SubbandExplorer(x, max_level=4).widget()
 # the channel slider). Here: the pre-pooling activation `conv1_2` of the WCT² encoder.
 #
 # Without the official weights, a random decoder turns every feature into a flat
-# image, so the notebook then uses the course's **stand-in** (`stylelab.standin`): the
+# image, so the notebook then uses the course's **stand-in** (`stylelab.course.standin`): the
 # same WCT² architecture at 1/8 of its channels, with a fixed-seed random encoder, the
 # real Haar poolings and a decoder trained on the course images to invert it. The
 # banner says which one runs.
 
 # %%
-from stylelab import standin
+from stylelab.course import standin
 
 model = wct2.WCT2.from_official(unpool="sum", device=device, random=True)  # random only if the files are missing
 if not model.pretrained:
@@ -389,7 +391,7 @@ try:
     pwct = PhotoWCT.from_official(device=device, random=course.pick(full=None, fast=True))
     pw_levels = (4, 3, 2, 1)
     if not pwct.pretrained:  # random decoders give flat frames: the course's stand-in (notebook 05)
-        from stylelab import standin
+        from stylelab.course import standin
 
         pwct, pw_levels = standin.model("photowct", device=device), standin.PHOTOWCT_LEVELS
     course.weights_banner(pwct, "PhotoWCT")

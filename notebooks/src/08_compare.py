@@ -80,9 +80,10 @@ import matplotlib.pyplot as plt
 import torch
 
 import stylelab
-from stylelab import bench, course, data, metrics, viz, weights
+from stylelab import bench, course, metrics, viz, weights
+from stylelab.media import data
 from stylelab.device import get_device
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners below say it once per model
 torch.manual_seed(0)
@@ -99,7 +100,7 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # builds it once (loading weights) and returns a function `(content, style) → image`.
 # Pixel-space rows need no weights at all; network rows say on screen whether their
 # weights are pretrained. Without pretrained weights, AdaIN, WCT and PhotoWCT would
-# decode to flat images, so they run as the course's **stand-ins** (`stylelab.standin`:
+# decode to flat images, so they run as the course's **stand-ins** (`stylelab.course.standin`:
 # decoders trained on the course images for a fixed-seed random encoder — not the
 # published models; PhotoWCT on its levels 2 and 1; WCT² at 1/8 of its channels). The
 # optimisation rows (Gatys, DPST) need no decoder: they run on the course's trained
@@ -118,7 +119,7 @@ network_rows = course.pick(
 )
 rows = pixel_rows + [k for k in network_rows if k not in pixel_rows]
 iterations = course.pick(full=30, fast=2)
-from stylelab import standin
+from stylelab.course import standin
 
 #: rows with a stand-in, and the keyword arguments of their stylize call
 STAND_IN = {"adain": {}, "wct": {"alpha": 0.6}, "photowct": {"smoothing": None}, "photowct-direct": {"smoothing": "direct"},
@@ -386,7 +387,7 @@ pareto = use("08.pareto", my_pareto)
 # your functions, and the Pareto front your `pareto` finds among the methods.
 
 # %%
-from stylelab import colour
+from stylelab.features import colour
 
 c0 = data.load(pairs[0][0], size=(size, size)).double()
 s0 = data.load(pairs[0][1], size=(size, size)).double()

@@ -52,7 +52,7 @@
 #
 # with $\langle\cdot\rangle$ the stop-gradient: the value is $y_{\kappa_i}$ and the gradient with
 # respect to $x$ is the identity (sorting itself has no useful gradient). With N ≠ M positions
-# stylelab reads the style's quantile function at the content's ranks (`stylelab.efdm`).
+# stylelab reads the style's quantile function at the content's ranks (`stylelab.features.efdm`).
 #
 # **Whitening is unique only up to a rotation.** Any $W$ with $W\Sigma W^\top = I$ whitens, and
 # all of them are $W = Q\,\Sigma^{-1/2}$ with $Q$ orthogonal. WCT (notebook 04) uses ZCA,
@@ -79,9 +79,13 @@ import warnings
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import auto_labels, colour_fit, course, data, efdm, labels, metrics, standin, transforms, viz, weights, whitening
+from stylelab.labels import auto as auto_labels
+from stylelab.features import colour_fit, efdm, transforms, whitening
+from stylelab import course, labels, metrics, viz, weights
+from stylelab.media import data
+from stylelab.course import standin
 from stylelab.device import get_device
-from stylelab.exercises import use
+from stylelab.course.exercises import use
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.colour_map import ColourMap
 from stylelab.methods.efdm import EFDM
@@ -280,11 +284,11 @@ fig.tight_layout()
 # ## 4 · Label maps without a segmentation network
 #
 # Notebooks 05–07 used hand-made masks. The official repositories' users ask how to make them
-# (WCT2 issues #3 and #37, FastPhotoStyle #55). `stylelab.auto_labels.auto_label_pair` makes a
+# (WCT2 issues #3 and #37, FastPhotoStyle #55). `stylelab.labels.auto.auto_label_pair` makes a
 # pair from the pixels: SLIC superpixels (Achanta et al., TPAMI 2012) in each image, their mean
 # Lab colours clustered *together* (so label j means the same colours in both), and labels that
 # a transfer would drop merged into their nearest neighbour. It groups colours, not objects — open
-# the label editor (`stylelab.widgets.labels.edit_labels(content, style, content_labels=…,
+# the label editor (`stylelab.course.widgets.labels.edit_labels(content, style, content_labels=…,
 # style_labels=…)`, notebook 05) to correct what it gets wrong.
 
 # %%
@@ -310,23 +314,23 @@ viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.label
 # so the whitening (WCT) or normalisation (AdaIN) changes a little from frame to frame, and
 # the decoder amplifies it. To *measure* flicker, follow the input's motion (Lai et al., ECCV
 # 2018): estimate the optical flow $F_{t\to t+1}$ on the input frames (TV-L1, no trained network,
-# `stylelab.warping.clip_flow`), warp the next output frame back along it, and average the
+# `stylelab.media.warping.clip_flow`), warp the next output frame back along it, and average the
 # squared difference over the pixels the flow can be trusted at (a forward–backward check
 # leaves out occlusions, Ruder et al. 2016):
 #
 # $$E_{\mathrm{warp}}(O_t, O_{t+1}) = \frac{\sum_x M_t(x)\,\lVert O_t(x) - O_{t+1}(x + F_{t\to t+1}(x))\rVert^2}{\sum_x M_t(x)} .$$
 #
-# The clip is a camera panning and zooming over a course photo (`stylelab.video.camera_frames`),
+# The clip is a camera panning and zooming over a course photo (`stylelab.media.video.camera_frames`),
 # so it exists offline.
 #
 # **Exercise 09.warping_errors** — given the output frames `(T, 3, H, W)`, the forward flows
 # `(T−1, 2, H, W)` and the trust masks `(T−1, H, W)`, return the `(T−1,)` errors. Use
-# `stylelab.warping.warp(image, flow)`, which returns the warped image and where the sample
+# `stylelab.media.warping.warp(image, flow)`, which returns the warped image and where the sample
 # stayed inside the frame (count only pixels where both hold). The curves below are computed
 # by your function.
 
 # %%
-from stylelab import video, warping
+from stylelab.media import video, warping
 
 
 def my_warping_errors(output, forward, mask):
@@ -336,7 +340,7 @@ def my_warping_errors(output, forward, mask):
 warping_errors = use("09.warping_errors", my_warping_errors)
 
 # %% [markdown]
-# Naive per-frame transfer against the stabilised one of `stylelab.video`: the content
+# Naive per-frame transfer against the stabilised one of `stylelab.media.video`: the content
 # statistics follow an exponential moving average over the frames (momentum 0.9), so the
 # transform changes slowly while the frames change. Same networks as above (the banners).
 

@@ -90,7 +90,7 @@ class TransferRun:
         random_weights: ``--random-weights`` (random weights allowed, smoke test only).
         stabilise: ``--video`` only: the momentum of the moving average of the content statistics over
             the frames (``--stabilise``; ``None``: each frame on its own). ``run_cli_video`` hands it to
-            :func:`stylelab.video.stylize_frames` as ``momentum``.
+            :func:`stylelab.media.video.stylize_frames` as ``momentum``.
     """
 
     device: Any

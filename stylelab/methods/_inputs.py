@@ -14,7 +14,7 @@ from typing import NamedTuple, Sequence
 import torch
 
 from .. import labels as L
-from .. import transforms as T
+from ..features import transforms as T
 from .. import validate as V
 from ..device import follow
 
@@ -47,7 +47,7 @@ def stylize_inputs(model: torch.nn.Module, content: torch.Tensor, style: torch.T
        images below ``min_side`` px are padded (:func:`stylelab.validate.pad_to_size`),
        label maps exactly alike; crop the result to ``size``;
     4. with ``preserve_colour`` every style image is recoloured to the content's colours
-       (:func:`stylelab.transforms.coral`; one content image only).
+       (:func:`stylelab.features.transforms.coral`; one content image only).
     """
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     content = V.check_image(content, "content")

@@ -20,14 +20,14 @@ import torch
 import torch.nn as nn
 
 from .. import labels as L
-from .. import transforms as T
+from ..features import transforms as T
 from .. import validate as V
-from .. import course_pair
-from .. import video
+from ..nets import course_pair
+from ..media import video
 from .. import weights as W
-from ..decoders import MirrorDecoder
+from ..nets.decoders import MirrorDecoder
 from ..device import follow, get_device
-from ..encoders import VGG19Encoder, normalised_vgg19
+from ..nets.encoders import VGG19Encoder, normalised_vgg19
 from ..tiling import from_cli
 from ..train import AdaINLoss, ImageFolder, load_module_state
 from ..weights import checkpoints_of as _checkpoints_of
@@ -64,7 +64,7 @@ class AdaIN(nn.Module):
     @classmethod
     def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True,
                       weights: str | None = None) -> "AdaIN":
-        """Load the official checkpoints — or the course pair (:mod:`stylelab.course_pair`).
+        """Load the official checkpoints — or the course pair (:mod:`stylelab.nets.course_pair`).
 
         Args:
             vgg: ``vgg_normalised.pth``: ``None`` (registry resolution order:
@@ -75,7 +75,7 @@ class AdaIN(nn.Module):
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
             weights: ``"vgg16-course"``: the offline VGG-16 and the decoder trained on it here. Without
-                it the one rule of :func:`stylelab.course_pair.use_pair` applies: the official files when
+                it the one rule of :func:`stylelab.nets.course_pair.use_pair` applies: the official files when
                 installed, else that pair when present, else the registry's resolution.
         """
 
@@ -102,7 +102,7 @@ class AdaIN(nn.Module):
     @torch.no_grad()
     def prepare_style(self, style: torch.Tensor, *, preset: str = "pytorch", style_labels=None) -> T.PreparedStyle:
         """Encode ``style`` ``(1, 3, H', W')`` once and keep AdaIN's style side ``(μ_s, σ_s)`` of relu4_1
-        (:func:`stylelab.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
+        (:func:`stylelab.features.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
         the same ``preset`` (every tile of a tiled transfer, every frame of a video reuses it)."""
         style = follow(self, V.check_image(style, "style", batch=1))
         if style_labels is not None:  # the one label rule (stylelab.labels.fit_labels), as in stylize
@@ -139,10 +139,10 @@ class AdaIN(nn.Module):
                 and ``preset`` were given there).
             alpha: content/style trade-off in [0, 1] (feature-space blend).
             preserve_colour: recolour the style to the content's colours first
-                (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
+                (:func:`stylelab.features.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
-                :func:`stylelab.transforms.adain`); single style only. Each must have its
+                :func:`stylelab.features.transforms.adain`); single style only. Each must have its
                 image's aspect and is resized to the image (:func:`stylelab.labels.fit_labels`).
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
@@ -216,7 +216,7 @@ def run_cli(content, style, run: TransferRun, *, alpha: float, preserve_colour: 
 def run_cli_video(frames, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
                   vgg: str | None, decoder: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method adain --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)`` with the
-    style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.media.video.stylize_frames`)."""
     model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device, weights=weights)
     course_pair.say(model, "adain")
     if preserve_colour:  # one recolouring for the clip (its first frame's colours), not one per frame

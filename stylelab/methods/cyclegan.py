@@ -48,7 +48,7 @@ import torch.nn as nn
 
 from ..device import get_device
 from ..train import History
-from ..train_checkpoint import FORMAT, load_module_state, open_checkpoint, save_checkpoint
+from ..train.checkpoint import FORMAT, load_module_state, open_checkpoint, save_checkpoint
 from . import Method, TransferRun, register
 from .johnson import TransformNet, load, stylize
 

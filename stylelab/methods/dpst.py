@@ -6,7 +6,7 @@ Luan, Paris, Shechtman, Bala, "Deep Photo Style Transfer", CVPR 2017.
 
 * photorealism (matting) term: L_m = Σ_{c∈RGB} V_cᵀ L V_c, V_c the output channel
   (row-major, [0, 1]), L the matting Laplacian of the content
-  (:mod:`stylelab.matting`). Its gradient is exactly 2 L V_c, computed here with
+  (:mod:`stylelab.smoothing.matting`). Its gradient is exactly 2 L V_c, computed here with
   the matrix-free operator (O(N) memory, any device) — :func:`photorealism_loss`.
 * augmented style loss over segmentation labels: for each label c present in
   both images, Gram matrices of the features masked by the label's (resized)
@@ -35,12 +35,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import labels as L
-from .. import losses, stats
+from ..features import losses, stats
 from .. import validate as V
 from ..device import follow
-from ..encoders import vgg19
-from ..matting import MattingLaplacian
-from ..optim import minimise_image
+from ..nets.encoders import vgg19
+from ..smoothing.matting import MattingLaplacian
+from ..features.optim import minimise_image
 from ..weights import checkpoints_of as _checkpoints_of
 from ..memory import MemoryModel
 from . import BenchRow, Method, Runner, TransferRun, register
@@ -69,7 +69,7 @@ def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch
 
     Args:
         image: (1, 3, H, W) output image V in [0, 1] (requires grad during optimisation).
-        laplacian: :class:`stylelab.matting.MattingLaplacian` of the content at H×W
+        laplacian: :class:`stylelab.smoothing.matting.MattingLaplacian` of the content at H×W
             (build once; the product runs on its device and dtype).
 
     Returns:
@@ -175,7 +175,7 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
             (:mod:`stylelab.labels`; see :func:`label_masks`).
         preset: ``"official"`` / ``"tf"`` or a :class:`DPSTConfig`; ``overrides`` change its fields.
         steps: (stage 1, stage 2) L-BFGS iterations (e.g. ``(0, 100)`` to skip stage 1).
-        encoder: a :class:`stylelab.encoders.VGG19Encoder`: the images follow it
+        encoder: a :class:`stylelab.nets.encoders.VGG19Encoder`: the images follow it
             (its device and dtype). Default: torchvision VGG-19 on the content's
             device, pretrained if available (``random`` allows random weights).
 

@@ -9,7 +9,7 @@ for content images ``x`` drawn from a photo collection
 
 with one fixed style image ``y_s``. Afterwards a stylisation is one forward
 pass (image optimisation → *model* optimisation). The losses are the ones of
-:mod:`stylelab.losses` on the frozen encoder's features ``φ_l``:
+:mod:`stylelab.features.losses` on the frozen encoder's features ``φ_l``:
 
 * feature (content) loss ``ℓ_feat = ‖φ_j(ŷ) − φ_j(x)‖² / (C_j H_j W_j)`` at
   one layer (``losses.content_loss(..., "tutorial")``, the mean squared error);
@@ -24,7 +24,7 @@ Johnson et al. used VGG-16 (content ``relu2_2``; style ``relu1_2, relu2_2,
 relu3_3, relu4_3``). stylelab ships VGG-19 only; :data:`STYLE_LAYERS` are the
 corresponding last ReLUs of blocks 1–4 of VGG-19.
 
-:class:`TransformNet` (:mod:`stylelab.transformnet`, re-exported here) is the
+:class:`TransformNet` (:mod:`stylelab.nets.transformnet`, re-exported here) is the
 paper's network; :class:`RandomFilterEncoder` gives untrained features for the
 loss when no pretrained VGG is at hand.
 
@@ -41,14 +41,15 @@ from typing import Mapping
 import torch
 import torch.nn as nn
 
-from .. import losses, stats, weights
+from ..features import losses, stats
+from .. import weights
 from .. import validate as V
 from ..device import follow, get_device
-from ..encoders import normalised_vgg19
+from ..nets.encoders import normalised_vgg19
 from ..io import load_image
-from ..train_checkpoint import FORMAT, load_module_state
-from ..train_data import IMAGE_EXTENSIONS
-from ..transformnet import UPSAMPLE_MODES, ResidualBlock, TransformNet
+from ..train.checkpoint import FORMAT, load_module_state
+from ..train.data import IMAGE_EXTENSIONS
+from ..nets.transformnet import UPSAMPLE_MODES, ResidualBlock, TransformNet
 from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, register
 
 __all__ = [
@@ -76,7 +77,7 @@ class RandomFilterEncoder(nn.Module):
     """Untrained features for the perceptual loss when no pretrained VGG is at hand.
 
     One layer of seeded random multi-scale filters + ReLU
-    (:func:`stylelab.stats.random_features`; Ustyuzhaninov, Brendel, Gatys &
+    (:func:`stylelab.features.stats.random_features`; Ustyuzhaninov, Brendel, Gatys &
     Bethge, ICLR 2017, synthesise textures by matching Gram matrices of such
     features). Called like a VGG encoder, ``enc(image, layers=[...])`` returns
     ``{"k3": (B, channels, H, W), "k5": ..., "k7": ..., "k11": ...}``.
@@ -119,7 +120,7 @@ class PerceptualLoss:
     Args:
         net: the :class:`TransformNet` being trained.
         encoder: a frozen feature extractor called as ``encoder(img, layers=[...])``
-            — a :class:`~stylelab.encoders.VGG19Encoder` or a :class:`RandomFilterEncoder`.
+            — a :class:`~stylelab.nets.encoders.VGG19Encoder` or a :class:`RandomFilterEncoder`.
         styles: one style image ``(1, 3, H', W')``, or a list of them / an
             ``(S, 3, H', W')`` tensor for a conditional network (row ``s`` of the
             tables learns ``styles[s]``).
@@ -239,7 +240,7 @@ def stylize(net: TransformNet, content: torch.Tensor, style=None) -> torch.Tenso
     """One forward pass in eval mode: ``(B, 3, H, W)`` → ``(B, 3, H, W)`` in [0, 1], on the network's device.
 
     ``style``: for a conditional network, an index, indices or mixing weights
-    (:func:`stylelab.norms.style_weights`); ignored otherwise. The content
+    (:func:`stylelab.features.norms.style_weights`); ignored otherwise. The content
     follows the network (its device and dtype).
     """
     content = follow(net, content)
@@ -278,7 +279,7 @@ def load(path, device=None) -> TransformNet:
 
 
 def parse_mix(text: str, n_styles: int | None) -> torch.Tensor | None:
-    """``--mix`` → mixing weights ``(S,)`` (float64, not yet normalised: :func:`stylelab.norms.style_weights`
+    """``--mix`` → mixing weights ``(S,)`` (float64, not yet normalised: :func:`stylelab.features.norms.style_weights`
     divides by their sum).
 
     Two forms: dense, ``S`` comma-separated weights (``0.5,0.5`` for two

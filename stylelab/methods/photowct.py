@@ -9,7 +9,7 @@ Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (official ``phot
     x₄ = content;  F = e_L(x_L) (recording max-pool switches)
     x_{L−1} = d_L( WCT(F, F_s^L), switches of this e_L pass )
 
-WCT is the ``"photowct"`` preset of :func:`stylelab.transforms.wct`
+WCT is the ``"photowct"`` preset of :func:`stylelab.features.transforms.wct`
 (+I on the content covariance only, eigenvalue threshold 1e-5, float32, no α,
 no clamp). Max-unpooling puts every value back where the encoder's max was,
 so edges stay where they were in the photo — the point of PhotoWCT against
@@ -52,15 +52,15 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .. import course_pair
+from ..nets import course_pair
 from .. import labels as L
 from .. import smoothing as S
-from .. import transforms as T
+from ..features import transforms as T
 from .. import validate as V
 from .. import weights as W
-from ..decoders import MirrorDecoder
+from ..nets.decoders import MirrorDecoder
 from ..device import follow, get_device
-from ..encoders import VGG19Encoder
+from ..nets.encoders import VGG19Encoder
 from ..memory import MemoryModel
 from ..smoothing import smooth
 from ..tiling import from_cli
@@ -100,8 +100,8 @@ class PhotoWCT(nn.Module):
             path_or_state_dict: a path, a state dict (official layout), ``"random"``,
                 or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache;
                 ``"vgg16-course"``: the offline VGG-16 (floor pooling) and the max-unpooling decoders
-                trained on it here, for levels :data:`stylelab.course_pair.PHOTOWCT_LEVELS` only
-                (``trained_levels``). Without a source, :func:`stylelab.course_pair.use_pair`'s rule.
+                trained on it here, for levels :data:`stylelab.nets.course_pair.PHOTOWCT_LEVELS` only
+                (``trained_levels``). Without a source, :func:`stylelab.nets.course_pair.use_pair`'s rule.
             random: allow random weights when the file is missing (warns).
         """
 
@@ -124,7 +124,7 @@ class PhotoWCT(nn.Module):
     def prepare_style(self, style: torch.Tensor, *, levels: Sequence[int] | None = None, style_labels=None,
                       **wct_kwargs) -> dict:
         """The style side of every level, computed once: ``{L: transforms.PreparedStyle}`` with the colouring
-        matrix and mean ``(C_s, μ_s)`` of relu{L}_1 (:func:`stylelab.transforms.prepare_wct_style`, the
+        matrix and mean ``(C_s, μ_s)`` of relu{L}_1 (:func:`stylelab.features.transforms.prepare_wct_style`, the
         ``"photowct"`` preset with ``wct_kwargs``), all from one pass of the coarsest level's encoder.
 
         Pass it as ``style`` of :meth:`stylize` (the tiles of a tiled transfer, a video's frames): the

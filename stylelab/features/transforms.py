@@ -1,0 +1,440 @@
+"""Feature transforms of feed-forward style transfer: AdaIN and WCT (with labels, α, a style prepared once), label maps.
+
+The whitening/colouring algebra on one matrix and the WCT presets live in
+:mod:`stylelab.features.whitening` (re-exported here); covariances and matrix powers in
+:mod:`stylelab.features.linalg`; a style's statistics computed once and applied per
+sample and per label region in :mod:`stylelab.features.prepared_style`.
+
+Everything here is a plain function on ``(B, C, H, W)`` tensors that works for
+deep features and, unchanged, for pixels (``C = 3``): AdaIN on pixels is
+mean/std colour transfer, WCT on pixels is full-covariance colour transfer.
+
+Papers
+    * AdaIN — X. Huang and S. Belongie, "Arbitrary Style Transfer in Real-time
+      with Adaptive Instance Normalization", ICCV 2017.
+    * WCT — Y. Li, C. Fang, J. Yang, Z. Wang, X. Lu, M.-H. Yang, "Universal
+      Style Transfer via Feature Transforms", NeurIPS 2017.
+    * PhotoWCT — Y. Li et al., "A Closed-form Solution to Photorealistic Image
+      Stylization", ECCV 2018.
+    * WCT² — J. Yoo et al., "Photorealistic Style Transfer via Wavelet
+      Transforms", ICCV 2019.
+
+Conventions
+    * Statistics are per sample and per channel over the ``H·W`` positions.
+    * ``unbiased=True`` divides by ``N − 1``, ``False`` by ``N``.
+    * ``eps`` of :func:`mean_std` is added to the *variance* before the square root.
+    * ``eps`` of the WCT functions is added to the *covariance* as ``eps · I``.
+    * Label maps are integer tensors ``(H, W)`` or ``(B, 1, H, W)``.
+
+The reference implementations disagree on these small choices and the results
+differ visibly, so every choice is a parameter and the ``preset`` argument
+names the implementation whose choices you want (see :data:`ADAIN_PRESETS`
+and :data:`WCT_PRESETS`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import torch
+
+from .colour import match_colour
+from .linalg import compute_place, covariance, sym_eig
+from .prepared_style import PreparedStyle, apply_prepared, per_style, prepare_style
+from ..tiling import content_statistics
+from .whitening import (
+    WCT_PRESETS, WCTConfig, apply_colouring, blend, check_features, colouring_or_none, check_pair, colour, colouring_matrix,
+    wct_config, wct_matrix, whiten, whitening_matrix,
+)
+
+__all__ = [
+    "mean_std", "adain", "prepare_adain_style", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
+    "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "PreparedStyle",
+    "prepare_wct_style", "wct_prepared", "check_labels", "resize_labels", "usable_labels",
+    "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig", "compute_place",
+]
+
+
+# ============================================================================ AdaIN
+def mean_std(feat: torch.Tensor, unbiased: bool = True, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample, per-channel mean and standard deviation over the spatial positions.
+
+    ``μ_bc = (1/N) Σ_n x_bcn`` and ``σ_bc = sqrt(Σ_n (x_bcn − μ_bc)² / D + eps)``
+    with ``D = N − 1`` (``unbiased=True``, PyTorch's ``Tensor.var`` default, as
+    pytorch-AdaIN's ``calc_mean_std``) or ``D = N`` (``unbiased=False``).
+
+    Args:
+        feat: ``(B, C, H, W)`` (or ``(B, C, N)``).
+        eps: added to the variance before the square root.
+
+    Returns:
+        ``(mean, std)``, each ``(B, C, 1, 1)`` (``(B, C, 1)`` for 3-D input).
+
+    Example:
+        >>> import torch
+        >>> mean, std = mean_std(torch.tensor([[[1.0, 3.0]]]), eps=0.0)  # (B, C, N) = (1, 1, 2)
+        >>> mean.flatten(), std.flatten()  # unbiased: sqrt(((1-2)² + (3-2)²) / (2 − 1))
+        (tensor([2.]), tensor([1.4142]))
+    """
+    if feat.dim() not in (3, 4):
+        raise ValueError(f"feat must have shape (B, C, H, W) or (B, C, N), got {tuple(feat.shape)}")
+    flat = feat.flatten(2)
+    n = flat.shape[-1]
+    if unbiased and n < 2:
+        raise ValueError("an unbiased variance needs at least 2 positions; pass unbiased=False")
+    mean = flat.mean(-1)
+    var = flat.var(-1, unbiased=unbiased) + eps
+    std = var.sqrt()
+    shape = feat.shape[:2] + (1,) * (feat.dim() - 2)
+    return mean.view(shape), std.view(shape)
+
+
+#: AdaIN conventions per implementation: ``(content_unbiased, content_eps, style_unbiased, style_eps)``.
+#:
+#: * ``"pytorch"`` — naoto0804/pytorch-AdaIN (``function.py``): unbiased
+#:   variance + 1e-5 for both content and style.
+#: * ``"official"`` — xunhuang1995/AdaIN-style (Torch): the style std is
+#:   biased with no eps; the content is normalised by a batch-norm layer in
+#:   training mode, i.e. biased variance + 1e-5.
+ADAIN_PRESETS: dict[str, tuple[bool, float, bool, float]] = {
+    "pytorch": (True, 1e-5, True, 1e-5),
+    "official": (False, 1e-5, False, 0.0),
+}
+
+
+def _mean_std_matrix(s: torch.Tensor, unbiased: bool, eps: float):
+    """``(μ, σ)`` of the rows of a ``(C, M)`` matrix (a label region), or ``None`` for no position.
+
+    One position has variance 0 (``÷ max(M − 1, 1)``, as :func:`stylelab.features.linalg.covariance`):
+    a 1-pixel content region becomes the style region's mean, a 1-pixel style
+    region gives its pixel's value (times ``sqrt(eps)/σ_c`` around it). No
+    official AdaIN has labels; this is the rule of the WCT references' covariance.
+    """
+    n = s.shape[-1]
+    if n == 0:
+        return None
+    mean = s.mean(-1, keepdim=True)
+    d = max(n - 1, 1) if unbiased else n
+    var = (s - mean).pow(2).sum(-1, keepdim=True) / d
+    return mean, (var + eps).sqrt()
+
+
+def _adain_matrix(c: torch.Tensor, style_stats, unbiased: bool, eps: float) -> torch.Tensor:
+    """AdaIN of a ``(C, N)`` matrix to the style's ``(μ_s, σ_s)`` (``None``: unchanged)."""
+    if style_stats is None or c.shape[-1] == 0:
+        return c
+    ms, ss = style_stats
+    mc, sc = _mean_std_matrix(c, unbiased, eps)
+    return (c - mc) / sc.clamp_min(torch.finfo(c.dtype).tiny) * ss + ms
+
+
+def _adain_convention(preset: str, eps: float | None, unbiased: bool | None) -> tuple[bool, float, bool, float]:
+    """``(content_unbiased, content_eps, style_unbiased, style_eps)`` of ``preset`` with the overrides applied."""
+    if preset not in ADAIN_PRESETS:
+        raise ValueError(f"Unknown AdaIN preset {preset!r}; choose one of {sorted(ADAIN_PRESETS)}.")
+    cu, ce, su, se = ADAIN_PRESETS[preset]
+    if unbiased is not None:
+        cu = su = bool(unbiased)
+    if eps is not None:
+        ce = se = float(eps)
+    return cu, ce, su, se
+
+
+def prepare_adain_style(style_feat: torch.Tensor, preset: str = "pytorch", style_labels=None, *,
+                        eps: float | None = None, unbiased: bool | None = None) -> PreparedStyle:
+    """AdaIN's style side ``(μ_s, σ_s)`` (each ``(C, 1)``) of a ``(1, C, H, W)`` style feature, globally or per label.
+
+    Pass the result as ``style_feat`` of :func:`adain` with the same ``preset``/``eps``/``unbiased``:
+    the style is encoded and reduced once, then applied to any number of contents (a video's frames,
+    the tiles of a 12 MP photo in :mod:`stylelab.tiling`).
+    """
+    _cu, _ce, su, se = _adain_convention(preset, eps, unbiased)
+    check_features(style_feat, "style_feat")
+    return prepare_style(style_feat, lambda m: _mean_std_matrix(m, su, se), style_labels, cfg=("adain", su, se))
+
+
+def adain(
+    content_feat: torch.Tensor,
+    style_feat: torch.Tensor | PreparedStyle,
+    alpha: float = 1.0,
+    *,
+    preset: Literal["pytorch", "official"] = "pytorch",
+    eps: float | None = None,
+    unbiased: bool | None = None,
+    content_labels: torch.Tensor | None = None,
+    style_labels: torch.Tensor | None = None,
+    min_pixels: int = 10,
+    max_ratio: float = 100.0,
+) -> torch.Tensor:
+    """Adaptive instance normalisation (Huang & Belongie, ICCV 2017).
+
+    ``AdaIN(x, y) = σ(y) · (x − μ(x)) / σ(x) + μ(y)`` per sample and channel,
+    then the blend ``α · AdaIN(x, y) + (1 − α) · x``.
+
+    Args:
+        content_feat: ``(B, C, H, W)``.
+        style_feat: ``(B, C, H', W')`` or ``(1, C, H', W')`` (shared by all), or its
+            :func:`prepare_adain_style` (the style side computed once; same preset).
+        alpha: style strength in [0, 1].
+        preset: ``"pytorch"`` (naoto0804/pytorch-AdaIN: unbiased variance,
+            ``eps = 1e-5`` under the square root for both) or ``"official"``
+            (Torch AdaIN-style: style std biased without eps; content
+            normalised with the biased variance + 1e-5). See :data:`ADAIN_PRESETS`.
+        eps, unbiased: override the preset's value for *both* sides.
+        content_labels, style_labels: optional label maps (see
+            :func:`stylelab.labels.check_labels`); each usable label (:func:`stylelab.labels.label_report`)
+            is transferred from the style region with the same label; pixels
+            of other labels keep their content feature. The official Torch
+            code has this (``-mask``); the PyTorch port dropped it.
+        min_pixels, max_ratio: the label usability rule.
+
+    Returns:
+        ``(B, C, H, W)``, same dtype and device as ``content_feat``. With
+        ``alpha=1`` each channel has exactly the style's mean and (with the same
+        convention, eps aside) standard deviation.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> content, style = torch.randn(1, 8, 16, 16, generator=g), 3 * torch.randn(1, 8, 12, 12, generator=g) + 2
+        >>> out = adain(content, style)  # the style's channel means and standard deviations, the content's layout
+        >>> torch.allclose(out.mean((2, 3)), style.mean((2, 3)), atol=1e-4)
+        True
+        >>> torch.allclose(out.std((2, 3)), style.std((2, 3)), atol=1e-3)
+        True
+    """
+    cu, ce, su, se = _adain_convention(preset, eps, unbiased)
+    prepared = style_feat if isinstance(style_feat, PreparedStyle) else None
+    if prepared is None:
+        content_feat, style_feat = check_pair(content_feat, style_feat)
+        if (content_labels is None) != (style_labels is None):
+            raise ValueError("pass both content_labels and style_labels, or neither")
+    else:
+        check_features(content_feat, "content_feat")
+        if prepared.cfg != ("adain", su, se):
+            raise ValueError(f"the style was prepared with AdaIN convention {prepared.cfg}, not {('adain', su, se)}: "
+                             "prepare it with the same preset/eps/unbiased")
+        if style_labels is not None or (content_labels is None) != (prepared.labels is None):
+            raise ValueError("with a prepared style pass content_labels iff it was prepared with style_labels")
+    if content_labels is None:
+        # through the tiling hook: a tiled transfer replays the whole image's (μ_c, σ_c) on every tile
+        mc, sc = content_statistics("adain", lambda: mean_std(content_feat, cu, ce))
+        if prepared is None:
+            ms, ss = mean_std(style_feat, su, se)
+        else:
+            shape = (1, -1) + (1,) * (content_feat.dim() - 2)
+            ms, ss = (v.to(content_feat).reshape(shape) for v in prepared.stats)
+        out = (content_feat - mc) / sc.clamp_min(torch.finfo(sc.dtype).tiny) * ss + ms
+        return blend(alpha, out, content_feat)
+
+    def prepare(style, labels):
+        return prepare_style(style, lambda m: _mean_std_matrix(m, su, se), labels)
+
+    def apply(content, prepared, labels):
+        fn = lambda c, stats: _adain_matrix(c, stats, cu, ce)  # noqa: E731
+        return apply_prepared(content, prepared, fn, labels, min_pixels, max_ratio)
+
+    if prepared is not None:
+        return blend(alpha, apply(content_feat, prepared, content_labels), content_feat)
+    out = per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
+    return blend(alpha, out, content_feat)
+
+
+def interpolate_styles(
+    content_feat: torch.Tensor,
+    style_feats: Sequence[torch.Tensor],
+    weights: Sequence[float] | None = None,
+    transform: Literal["adain", "wct"] = "adain",
+    alpha: float = 1.0,
+    **kwargs,
+) -> torch.Tensor:
+    """Style interpolation: ``Σ_k w_k T(x, y_k)`` with weights normalised to sum to 1.
+
+    As in pytorch-AdaIN's ``test.py`` (and the AdaIN paper, Fig. 8): the
+    content is transformed against each style separately and the transformed
+    *features* are mixed (then decoded once). ``alpha`` blends the mixture with
+    the content. ``kwargs`` go to :func:`adain` or :func:`wct`.
+    """
+    if len(style_feats) == 0:
+        raise ValueError("give at least one style feature")
+    w = torch.ones(len(style_feats), dtype=torch.float64) if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+    if w.numel() != len(style_feats) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights must be {len(style_feats)} non-negative numbers with a positive sum, got {weights}")
+    w = w / w.sum()
+    fn = {"adain": adain, "wct": wct}.get(transform)
+    if fn is None:
+        raise ValueError(f"transform must be 'adain' or 'wct', got {transform!r}")
+    mix = sum(float(wk) * fn(content_feat, s, **kwargs) for wk, s in zip(w, style_feats))
+    return blend(alpha, mix, content_feat)
+
+
+def prepare_wct_style(
+    style_feat: torch.Tensor, cfg: WCTConfig | str = "exact", style_labels=None, method: str = "eigh"
+) -> PreparedStyle:
+    """The colouring matrices ``(C_s, μ_s)`` of a ``(1, C, H, W)`` style feature (global and per label),
+    for :func:`wct_prepared`. ``cfg`` is a :class:`WCTConfig` or a preset name."""
+    cfg = wct_config(cfg) if isinstance(cfg, str) else cfg
+    return prepare_style(style_feat, lambda s: colouring_or_none(s, cfg, method), style_labels, cfg=cfg, method=method)
+
+
+def wct_prepared(
+    content_feat: torch.Tensor,
+    prepared: PreparedStyle,
+    alpha: float = 1.0,
+    content_labels=None,
+    min_pixels: int = 10,
+    max_ratio: float = 100.0,
+    used=None,
+) -> torch.Tensor:
+    """:func:`wct` of ``content_feat`` ``(B, C, H, W)`` with a style prepared by :func:`prepare_wct_style`.
+
+    The whitening of each content matrix is computed here; the style side is
+    reused (WCT² prepares each transfer point of a style once, for every frame
+    of a video). Labels: pass ``content_labels`` iff the style was prepared with labels;
+    ``used``: the label ids to transfer, decided once by the caller (WCT² and PhotoWCT decide
+    on the maps at the images' size), or ``None`` = the usability rule on
+    ``content_labels`` and the prepared style's map (``min_pixels``, ``max_ratio``).
+    """
+    check_features(content_feat, "content_feat")
+    if (prepared.labels is None) != (content_labels is None):
+        raise ValueError("pass both content_labels and style_labels, or neither")
+    cfg, method = prepared.cfg, prepared.method
+    out = apply_prepared(content_feat, prepared, lambda c, col: apply_colouring(c, col, cfg, method),
+                          content_labels, min_pixels, max_ratio, used)
+    return blend(alpha, out, content_feat)
+
+
+# ============================================================================ WCT on features
+def wct(
+    content_feat: torch.Tensor,
+    style_feat: torch.Tensor,
+    alpha: float = 1.0,
+    *,
+    preset: str = "exact",
+    eps_content: float | None = None,
+    eps_style: float | None = None,
+    eig_threshold: float | str | None = None,
+    clamp: bool | None = None,
+    compute_dtype: torch.dtype | None = None,
+    method: Literal["eigh", "svd"] = "eigh",
+    content_labels: torch.Tensor | None = None,
+    style_labels: torch.Tensor | None = None,
+    min_pixels: int = 10,
+    max_ratio: float = 100.0,
+    whitening: str | None = None,
+) -> torch.Tensor:
+    """Whitening and colouring transform (Li et al., NeurIPS 2017); ``whitening="cholesky"`` replaces
+    ``Σ^{∓1/2}`` by Cholesky factors (:mod:`stylelab.features.whitening`, CAP-VSTNet).
+
+    Per sample, with ``F_c`` the content features as a ``C × N`` matrix and
+    ``F_s`` the style's ``C × M``::
+
+        Σ_c + ε_c I = E_c D_c E_cᵀ,      Σ_s + ε_s I = E_s D_s E_sᵀ     (÷(N−1))
+        T = E_s D_s^{1/2} E_sᵀ · E_c D_c^{-1/2} E_cᵀ (F_c − μ_c) + μ_s
+        T ← clamp(T, min F_c, max F_c)                                 (if clamp)
+        out = α T + (1 − α) F_c
+
+    Eigenvalues below ``eig_threshold`` are dropped on each side separately.
+
+    Presets (:data:`WCT_PRESETS`) set ε, the threshold, clamping and the
+    dtype of the named implementation; explicit keyword arguments override
+    them. ``alpha`` is independent of the preset: the official WCT uses
+    α = 0.6 by default, PytorchWCT and WCT² α = 1, PhotoWCT has no α (use 1).
+    Only ``"exact"`` makes the output covariance equal the style's: the
+    identity the others add is not small for normalised-VGG features, whose
+    variances are O(1) (normalised VGG: each filter's mean activation is one).
+
+    Args:
+        content_feat: ``(B, C, H, W)``.
+        style_feat: ``(B, C, H', W')`` or ``(1, C, H', W')`` (any spatial size).
+        alpha: style strength in [0, 1].
+        method: ``"eigh"`` (symmetric eigen-solver) or ``"svd"`` (as the
+            references' ``torch.svd``); results agree up to rounding.
+        content_labels, style_labels: optional label maps (see
+            :func:`stylelab.labels.check_labels`), at any resolution (resized with NEAREST to
+            the feature size). WCT runs per usable label (:func:`stylelab.labels.label_report`,
+            evaluated at the maps' given resolution) between the content and
+            style pixels with that label; pixels of unused labels keep their
+            content feature (PhotoWCT's rule, ``photo_wct.py``).
+        min_pixels, max_ratio: the label usability rule.
+
+    Returns:
+        ``(B, C, H, W)`` in the input's dtype and device. On MPS the C×C
+        eigen-problems run on the CPU (MPS has no float64 and no ``eigh``).
+        When a side has fewer positions than channels the eigen-problem is
+        solved on the ``N × N`` Gram matrix instead (:data:`LOW_RANK`).
+        If ``eigh`` fails (float32, nearly singular), SVD is used.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> content = torch.randn(1, 4, 16, 16, generator=g, dtype=torch.float64)
+        >>> style = torch.randn(1, 4, 12, 12, generator=g, dtype=torch.float64) * torch.tensor([1.0, 2, 3, 4]).view(1, 4, 1, 1)
+        >>> out = wct(content, style)  # "exact" preset: the style's mean and covariance, exactly
+        >>> cov = lambda f: torch.cov(f.flatten(2)[0])
+        >>> torch.allclose(cov(out), cov(style)), torch.allclose(out.mean((2, 3)), style.mean((2, 3)))
+        (True, True)
+    """
+    content_feat, style_feat = check_pair(content_feat, style_feat)
+    cfg = wct_config(
+        preset, eps_content=eps_content, eps_style=eps_style, eig_threshold=eig_threshold,
+        clamp=clamp, compute_dtype=compute_dtype, whitening=whitening,
+    )
+    if method not in ("eigh", "svd"):
+        raise ValueError(f"method must be 'eigh' or 'svd', got {method!r}")
+    if (content_labels is None) != (style_labels is None):
+        raise ValueError("pass both content_labels and style_labels, or neither")
+
+    def prepare(style, labels):
+        return prepare_wct_style(style, cfg, labels, method)
+
+    def apply(content, prepared, labels):
+        return wct_prepared(content, prepared, 1.0, labels, min_pixels, max_ratio)
+
+    t = per_style(content_feat, style_feat, content_labels, style_labels, prepare, apply)
+    return blend(alpha, t, content_feat)
+
+
+# ============================================================================ labels
+# Label maps live in stylelab.labels (one implementation for every method and the CLI);
+# these names stay importable from here because the notebooks call them as T.<name>.
+from ..labels import (  # noqa: E402
+    DPST_PALETTE, check_labels, labels_from_rgb, resize_labels, usable_labels,
+)
+
+
+# ============================================================================ colour preservation
+def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CORAL colour alignment used for AdaIN's ``--preserve_color`` (pytorch-AdaIN ``coral``).
+
+    Recolours ``source`` (the style image) so its RGB mean and covariance match
+    ``target``'s (the content image), so the stylised result keeps the content's
+    colours (Gatys et al., "Preserving color in neural artistic style transfer",
+    2016; Sun et al., "Return of frustratingly easy domain adaptation", AAAI 2016).
+    It is :func:`stylelab.features.colour.match_colour` with ``mode="coral"`` (the
+    port's conventions: unbiased std, ``Ĉ = X̂ X̂ᵀ + I``), unclamped. Unlike the
+    port (CPU float tensors only) this runs on any device and dtype.
+
+    Args:
+        source, target: ``(3, H, W)`` or ``(1, 3, H, W)`` images (any sizes).
+
+    Returns:
+        ``source``'s shape, dtype and device.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> style, content = torch.rand(1, 3, 16, 16, generator=g), 0.5 * torch.rand(1, 3, 8, 8, generator=g)
+        >>> recoloured = coral(style, content)  # the style's pattern in the content's colours
+        >>> torch.allclose(recoloured.mean((2, 3)), content.mean((2, 3)), atol=1e-5)
+        True
+    """
+    def batch(x, name):
+        if x.dim() == 4 and x.shape[0] != 1:
+            raise ValueError(f"{name}: one image at a time, got batch {x.shape[0]}")
+        if x.dim() not in (3, 4) or x.shape[-3] != 3:
+            raise ValueError(f"{name} must be (3, H, W) or (1, 3, H, W), got {tuple(x.shape)}")
+        return x if x.dim() == 4 else x.unsqueeze(0)
+
+    out = match_colour(batch(source, "source"), batch(target, "target"), mode="coral", clamp=False)
+    return out.view_as(source)
