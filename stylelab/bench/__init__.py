@@ -342,3 +342,9 @@ def _cli(args) -> int:
     print(result.to_markdown())
     print(f"wrote {folder}/results.csv, results.md, time_vs_size.png, meta.json")
     return 0
+
+
+# Submodules load on first use: stylelab.bench.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

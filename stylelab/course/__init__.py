@@ -163,3 +163,9 @@ def status() -> list[tuple[str, str]]:
             state = "not found"
         rows.append((f"weights: {name}", state))
     return rows
+
+
+# Submodules load on first use: stylelab.course.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -214,3 +214,9 @@ def map_label_regions(
         for lab, ci in label_indices(clb, content.shape[-2:], ids).items():
             ob[:, ci] = fn(b, lab, cf[:, ci])
     return out
+
+
+# Submodules load on first use: stylelab.labels.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -39,9 +39,10 @@ and ``run_cli_video(frames, style, run, **options)`` take the same keywords.
 ``tests/test_methods_registry.py`` checks that the signatures name exactly
 those options.
 
-This module imports no other stylelab module: it is a table that the method
-modules fill in (read by low layers such as :mod:`stylelab.memory` without an
-upward import; the method modules are imported, by name, at first use).
+This module imports no other stylelab module (only the package machinery,
+``stylelab._lazy``): it is a table that the method modules fill in (read by low
+layers such as :mod:`stylelab.memory` without an upward import; the method
+modules are imported, by name, at first use).
 """
 
 from __future__ import annotations
@@ -362,3 +363,9 @@ def exports() -> dict[str, tuple[str, str | None]]:
         else:
             out[m.export] = (m.module, m.export)
     return out
+
+
+# Submodules load on first use: stylelab.methods.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -257,3 +257,9 @@ def add_cli(subparsers) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.set_defaults(func=_cli)
+
+
+# Submodules load on first use: stylelab.smoothing.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

