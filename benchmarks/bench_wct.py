@@ -32,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stylelab.features import transforms as T  # noqa: E402
+from stylelab.features import linalg
 from stylelab.device import describe, get_device  # noqa: E402
 from stylelab.metrics import measure  # noqa: E402
 
@@ -85,10 +86,10 @@ def main(argv=None) -> int:
             for dt in dtypes:
                 fn = lambda m=method, d=dt: T.wct(cf, sf, preset="exact", method=m, compute_dtype=d)  # noqa: E731
                 rows[(method, dt)] = timed(fn, device, args.repeat)
-        ref_cov = T.covariance(rows[("eigh", dtypes[-1])][1].double())[0]
+        ref_cov = linalg.covariance(rows[("eigh", dtypes[-1])][1].double())[0]
         base = rows.get(("svd", torch.float64), rows[("svd", dtypes[-1])])[0]
         for (method, dt), (sec, out) in rows.items():
-            err = float((T.covariance(out.double())[0] - ref_cov).norm() / ref_cov.norm())
+            err = float((linalg.covariance(out.double())[0] - ref_cov).norm() / ref_cov.norm())
             print(f"{side:>6} {cf.shape[2] * cf.shape[3]:>9} {method:>6} {str(dt).split('.')[-1]:>8} "
                   f"{sec * 1e3:>10.1f} {base / sec:>9.2f}× {err:>9.1e}")
     return 0

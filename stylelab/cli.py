@@ -25,6 +25,7 @@ from typing import NamedTuple
 from .media import data, video
 from . import memory, methods
 from . import labels as L
+from .labels import maps as label_maps
 from . import validate as V
 from . import weights as W
 from .allocator import keep_freed_memory
@@ -34,7 +35,8 @@ from .methods import TrainRun, TransferRun
 from .tiling import TileOptions
 from .tiling import plan as tiling_plan
 from .tiling import add_cli_arguments as _tile_arguments
-from .train import ImageFolder, fit
+from .train import fit
+from .train.data import ImageFolder
 
 #: Extra subcommands: name → module providing ``add_cli(subparsers)``.
 COMMANDS: dict[str, str] = {
@@ -281,7 +283,7 @@ def _style_size(args) -> tuple[int, int] | None:
 def _read_label_maps(args, method, content, style):
     """``--content-labels``/``--style-labels`` → ``(content_map, style_map)`` or ``None``, checked before any work.
 
-    Read together with :func:`stylelab.labels.read_label_pair` (ids, palette PNGs, colour masks; one
+    Read together with :func:`stylelab.labels.maps.read_label_pair` (ids, palette PNGs, colour masks; one
     convention for both, a lossy file refused or repaired by its stated rule); a map must have its
     image's aspect (it is resized to the image, never stretched).
     """
@@ -292,7 +294,7 @@ def _read_label_maps(args, method, content, style):
         raise ValueError("label maps come in pairs: pass both --content-labels and --style-labels")
     if not method.labels:
         raise ValueError(f"--method {args.method} does not use label maps; drop --content-labels/--style-labels")
-    cl, sl = L.read_label_pair(args.content_labels, args.style_labels, content_like=content, style_like=style,
+    cl, sl = label_maps.read_label_pair(args.content_labels, args.style_labels, content_like=content, style_like=style,
                                device=content.device)  # one convention for both maps
     print(L.label_report(cl, sl, warn=True))
     return cl, sl

@@ -4,7 +4,7 @@
 memory (:class:`PeakMemory`). The two numbers of the WCT² paper's evaluation
 (Yoo et al., ICCV 2019) — :func:`ssim` (structure kept) and
 :func:`style_distance` (style taken) — live in :mod:`stylelab.features.evaluation` and
-are re-exported here, so ``stylelab.metrics.ssim`` keeps working.
+are re-exported here, so ``stylelab.features.evaluation.ssim`` keeps working.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from stylelab import io, memory, smoothing, validate as V
+from stylelab.smoothing import guided
 from stylelab.smoothing import matting
 from stylelab import weights as W
 
@@ -218,9 +219,9 @@ def test_smooth_handles_small_and_thin_images(hw):
 def test_guided_filter_checks_its_parameters():
     y, c = _img(), _img(seed=1)
     with pytest.raises(ValueError, match="radius must be > 0"):
-        smoothing.guided_filter(y, c, radius=-2)
+        guided.guided_filter(y, c, radius=-2)
     with pytest.raises(ValueError, match="eps must be > 0"):
-        smoothing.guided_filter(y, c, eps=-1e-3)
+        guided.guided_filter(y, c, eps=-1e-3)
 
 
 def test_laplacian_of_a_flat_image_with_eps_zero_is_a_clear_error():
@@ -711,6 +712,7 @@ def test_label_maps_of_a_pair_are_read_under_one_convention(corpus, capsys, monk
     """A black/white DPST mask for the content and a black/white/red one for the style: white is label 1 in both
     (it was 255 in the content and 1 in the style: white never matched, half the content unstylised)."""
     from stylelab import labels as L
+    from stylelab.labels import maps as label_maps
 
     argv = _transfer(corpus, "--content-labels", corpus / "labels_bw_rgb.png", "--style-labels",
                      corpus / "labels_bwr_rgb.png", method="wct2", out=tmp_path / "l.png")
@@ -727,8 +729,9 @@ def test_label_maps_of_a_pair_are_read_under_one_convention(corpus, capsys, monk
 
 def test_three_colours_that_are_not_dpst_keep_three_labels(corpus):
     from stylelab import labels as L
+    from stylelab.labels import maps as label_maps
 
-    lab = L.read_labels(corpus / "labels_three_colours.png")
+    lab = label_maps.read_labels(corpus / "labels_three_colours.png")
     assert torch.unique(lab).tolist() == [0, 1, 2]
     # each colour one region, numbered by sorted (r, g, b): (40,40,200) < (150,20,20) < (220,40,40)
     assert lab[0, 0, 0, 0] == 2 and lab[0, 0, 0, 20] == 1 and lab[0, 0, 0, 40] == 0
@@ -750,6 +753,7 @@ def test_wct_refuses_a_label_map_of_another_picture():
 
 def test_a_label_without_counterpart_warns():
     from stylelab import labels as L
+    from stylelab.labels import maps as label_maps
 
     c = torch.zeros(20, 20, dtype=torch.long)
     c[:, 10:] = 1

@@ -239,14 +239,15 @@ def test_a_cpu_cell_runs_on_other(monkeypatch, tmp_path):
     """Notebook 03's pattern: load on the CPU, model from from_official(), stylise, measure, smooth, show, save."""
     from stylelab.features import colour
     from stylelab import io, metrics, smoothing, viz
+    from stylelab.features import evaluation
 
     content, style = _imgs()
     with second_device(monkeypatch):
         model = stylelab.AdaIN.from_official("random", "random")
         out = model.stylize(content, style)[..., :32, :40]
         assert out.device.type == OTHER.type
-        assert 0 <= float(metrics.ssim(out, content)) <= 1
-        assert float(metrics.ssim(content, out)) == pytest.approx(float(metrics.ssim(out, content)))
+        assert 0 <= float(evaluation.ssim(out, content)) <= 1
+        assert float(evaluation.ssim(content, out)) == pytest.approx(float(evaluation.ssim(out, content)))
         smoothed = smoothing.smooth(out.double(), content, mode="gif")
         assert smoothed.device.type == OTHER.type
         assert colour.luminance_transfer(content, out).device.type == "cpu"  # follows its first image

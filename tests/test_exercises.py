@@ -140,6 +140,7 @@ def _library_calls():
     import torch
 
     from stylelab.features import colour, evaluation, linalg, losses, optim, stats, transforms
+    from stylelab.features import linalg
     from stylelab.smoothing import matting, solvers as smoothing_solvers
     from stylelab.media import video
     from stylelab.features import efdm, wavelets, whitening
@@ -211,6 +212,7 @@ def _other_library_calls():
     import torch
 
     from stylelab.features import colour, losses, transforms, whitening
+    from stylelab.features import linalg
 
     def centred(f):
         return f - f.mean(1, keepdim=True)
@@ -219,7 +221,7 @@ def _other_library_calls():
             ("00.luminance", lambda im: colour.rgb_to_yiq(im)[:, :1]),
             ("01.gram", lambda f: losses.gram_target(f, "paper")),  # the Gram divided by H·W
             ("03.instance_norm", lambda x: torch.nn.InstanceNorm2d(x.shape[1]).double()(x)),
-            ("04.covariance", lambda f: transforms.covariance(f[None, :, None])[0]),
+            ("04.covariance", lambda f: linalg.covariance(f[None, :, None])[0]),
             ("04.wct", lambda c, s: whitening.wct_matrix(centred(c), s) @ centred(c) + s.mean(1, keepdim=True))]
 
 

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from stylelab import cli
 from stylelab.media import data
 from stylelab.nets import encoders as E
+from stylelab.weights import layout
 from stylelab.weights import package_formats as PF
 from stylelab import weights as W
 from stylelab.weights.layout import KERAS_HED_VGG16, SQUEEZENET1_1_FIRES, TORCHVISION_VGG16_INDEX, VGG16_BLOCKS, vgg_convs
@@ -338,8 +339,8 @@ def test_weights_list_shows_the_registry_entries_with_licence_sha256_and_status(
 # ---------------------------------------------------------------------------- the real networks
 def _unfold(weight: torch.Tensor, bias: torch.Tensor):
     """Undo the fold (written independently of the library): Caffe's BGR weight and bias from the folded pair."""
-    mean = torch.tensor(E.IMAGENET_MEAN, dtype=torch.float64)
-    std = torch.tensor(E.IMAGENET_STD, dtype=torch.float64)
+    mean = torch.tensor(layout.IMAGENET_MEAN, dtype=torch.float64)
+    std = torch.tensor(layout.IMAGENET_STD, dtype=torch.float64)
     w = (weight.double() / (255.0 * std.view(1, 3, 1, 1))).flip(1)  # RGB → BGR input channels
     offset = 255.0 * mean.flip(0) - torch.tensor(PF.SQUEEZENET_BGR_MEAN, dtype=torch.float64)
     return w, bias.double() - (w * offset.view(1, 3, 1, 1)).sum(dim=(1, 2, 3))

@@ -61,8 +61,9 @@ def test_wct_covariances_share_one_colour_scale_with_a_colour_bar():
 
 def viz_cov(x):
     from stylelab.features import transforms as T
+    from stylelab.features import linalg
 
-    return T.covariance(x)[0]
+    return linalg.covariance(x)[0]
 
 
 def test_gatys_tv_slider_has_one_off_position_and_every_other_step_is_a_weight():

@@ -27,6 +27,8 @@ import stylelab
 from stylelab import course, viz
 from stylelab.media import data
 from stylelab.features import transforms as T
+from stylelab import labels
+from stylelab.labels import maps as label_maps
 
 torch.manual_seed(0)
 size = course.pick(full=512, fast=64)
@@ -240,7 +242,7 @@ viz.show_images(pix + net, titles=[f"pixels {1 - w:.2f}·{a_name} + {w:.2f}·{b_
 c_name, s_name = data.pairs(labelled=True)[0]
 c_img, s_img = data.load(c_name, size=size), data.load(s_name, size=size)
 c_lab, s_lab = data.load_labels(c_name, size=size), data.load_labels(s_name, size=size)
-print("labels used:", T.usable_labels(c_lab, s_lab))
+print("labels used:", labels.usable_labels(c_lab, s_lab))
 global_pix = T.adain(c_img, s_img).clamp(0, 1)
 masked_pix = T.adain(c_img, s_img, content_labels=c_lab, style_labels=s_lab).clamp(0, 1)
 masked_net = model.stylize(c_img, s_img, content_labels=c_lab, style_labels=s_lab)
@@ -250,11 +252,11 @@ viz.show_images([c_img, c_lab[0, 0], s_img, s_lab[0, 0], global_pix, masked_pix,
 
 # %% [markdown]
 # A 3-channel colour mask is refused with a message that says how to convert it
-# (`stylelab.features.transforms.labels_from_rgb`, using Deep Photo Style Transfer's nine colours):
+# (`stylelab.labels.maps.labels_from_rgb`, using Deep Photo Style Transfer's nine colours):
 
 # %%
 try:
-    T.check_labels(torch.zeros(1, 3, 8, 8))
+    label_maps.check_labels(torch.zeros(1, 3, 8, 8))
 except ValueError as err:
     message = str(err)
 assert "labels_from_rgb" in message

@@ -28,6 +28,7 @@ from stylelab import course, viz
 from stylelab.media import data
 from stylelab import smoothing as S
 from stylelab.features import transforms as T
+from stylelab.labels import maps as label_maps
 
 torch.manual_seed(0)
 size = course.pick(full=256, fast=48)
@@ -112,8 +113,8 @@ c_name, s_name = data.pairs(labelled=True)[0]
 c_lab = data.load(c_name, size=size)
 s_lab = data.load(s_name, size=size)
 cl, sl = data.load_labels(c_name, size=size), data.load_labels(s_name, size=size)
-cl = T.resize_labels(cl, c_lab.shape[-2:])
-sl = T.resize_labels(sl, s_lab.shape[-2:])
+cl = label_maps.resize_labels(cl, c_lab.shape[-2:])
+sl = label_maps.resize_labels(sl, s_lab.shape[-2:])
 with_labels = model.stylize(c_lab, s_lab, content_labels=cl, style_labels=sl, levels=levels)
 viz.show_images([c_lab, cl[0, 0].float() / max(1, cl.max()), s_lab, with_labels.clamp(0, 1)],
                 titles=[c_name, "content labels", s_name, f"PhotoWCT with labels{tag}"], size=2.5)

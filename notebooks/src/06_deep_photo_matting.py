@@ -269,6 +269,7 @@ assert out.shape == content.shape
 
 # %%
 from stylelab import labels
+from stylelab.labels import maps as label_maps
 
 c_name, s_name = data.pairs(labelled=True)[0]
 lsize = course.pick(full=96, fast=32)
@@ -291,7 +292,7 @@ def regional_style_loss(x):
 
 
 loss_start, loss_plain, loss_seg = regional_style_loss(c_img), regional_style_loss(plain), regional_style_loss(seg)
-viz.show_images([c_img, labels.labels_to_rgb(cl), s_img, labels.labels_to_rgb(sl), plain, seg],
+viz.show_images([c_img, label_maps.labels_to_rgb(cl), s_img, label_maps.labels_to_rgb(sl), plain, seg],
                 titles=[c_name, "content labels", s_name, "style labels",
                         f"{net}, no labels: {loss_plain:.3g}", f"{net}, with labels: {loss_seg:.3g}"], size=2.2)
 print(f"regional style loss: content {loss_start:.4g}; after {lsteps[0]} steps without labels {loss_plain:.4g}, "

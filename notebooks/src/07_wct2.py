@@ -73,6 +73,7 @@ from stylelab.features import wavelets
 from stylelab.device import get_device
 from stylelab.course.exercises import drawn_by, use
 from stylelab.methods import wct2
+from stylelab.features import wavelet_transfer
 from stylelab.course.widgets.subbands import SubbandExplorer
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners say it once per model
@@ -213,8 +214,8 @@ SubbandExplorer(feat, max_level=3).widget()
 
 # %%
 levels = course.pick(full=4, fast=3)
-ll_only = wct2.wavelet_transfer(content, style, levels=levels, bands="LL")
-all_bands = wct2.wavelet_transfer(content, style, levels=levels, bands="all")
+ll_only = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="LL")
+all_bands = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="all")
 viz.show_images([content, style, ll_only, all_bands],
                 ["content", "style", f"WCT on LL{levels} only", "WCT on every band"], size=2.6);
 
@@ -226,8 +227,8 @@ viz.show_images([content, style, ll_only, all_bands],
 # detail-band change — measured in the last check below.
 
 # %%
-raw_ll = wct2.wavelet_transfer(content, style, levels=levels, bands="LL", clamp=False)
-raw_all = wct2.wavelet_transfer(content, style, levels=levels, bands="all", clamp=False)
+raw_ll = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="LL", clamp=False)
+raw_all = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="all", clamp=False)
 cmp_ll = SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu())
 cmp_all = SubbandExplorer(content.cpu(), max_level=levels, compare=raw_all.cpu())
 cmp_ll.level = cmp_all.level = levels
@@ -318,10 +319,10 @@ print("input", tuple(odd.shape), "→ output", tuple(out_odd.shape))
 # the content's structure: the relative change of the finest detail bands.
 
 # %%
-progressive = wct2.wavelet_transfer(content, style, levels=3, bands="all")
+progressive = wavelet_transfer.wavelet_transfer(content, style, levels=3, bands="all")
 cascade = content
 for lv in (3, 2, 1):
-    cascade = wct2.wavelet_transfer(cascade, style, levels=lv, bands="all")
+    cascade = wavelet_transfer.wavelet_transfer(cascade, style, levels=lv, bands="all")
 
 
 def detail_change(y):
@@ -347,7 +348,7 @@ viz.show_images([content, progressive, cascade], ["content", "progressive (1 pas
 
 # %%
 alphas = [0.0, 0.5, 1.0]
-row = [wct2.wavelet_transfer(content, style, levels=levels, alpha=a) for a in alphas]
+row = [wavelet_transfer.wavelet_transfer(content, style, levels=levels, alpha=a) for a in alphas]
 viz.show_images(row, [f"pixel, α = {a}" for a in alphas], size=2.4);
 
 # %%
@@ -355,7 +356,7 @@ lc, ls = data.pairs(labelled=True)[0]
 lsize = course.pick(full=384, fast=64)
 c_l, s_l = data.load(lc, size=(lsize, lsize), device=device), data.load(ls, size=(lsize, lsize), device=device)
 cl, sl = data.load_labels(lc, size=(lsize, lsize)), data.load_labels(ls, size=(lsize, lsize))
-with_labels = wct2.wavelet_transfer(c_l, s_l, levels=levels, content_labels=cl, style_labels=sl)
+with_labels = wavelet_transfer.wavelet_transfer(c_l, s_l, levels=levels, content_labels=cl, style_labels=sl)
 model_labels = model.stylize(c_l, s_l, transfer_at=("skip", "decoder"), content_labels=cl, style_labels=sl)
 assert with_labels.shape == c_l.shape and model_labels.shape == c_l.shape
 viz.show_images([c_l, s_l, cl[0, 0].float(), with_labels, model_labels],
@@ -383,7 +384,7 @@ frames = video.pan_frames(still, n_frames=n_frames, step=4, size=(vsize, vsize),
 prep = model.prepare_style(s_m, ("skip", "decoder"))
 runs = {
     "WCT² (stand-in)" if getattr(model, "stand_in", None) else "WCT² (model)": lambda f: model.stylize(f, prep),
-    "wavelet LL (pixels)": lambda f: wct2.wavelet_transfer(f, style, levels=3),
+    "wavelet LL (pixels)": lambda f: wavelet_transfer.wavelet_transfer(f, style, levels=3),
 }
 try:
     from stylelab.methods.photowct import PhotoWCT

@@ -58,7 +58,7 @@
 # $$\mathrm{SSIM}(x, y) = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)},\qquad C_1 = (0.01L)^2,\; C_2 = (0.03L)^2,$$
 #
 # averaged over every position whose window fits in the image and over the colour
-# channels (L = 1 for images in [0, 1]). `stylelab.metrics.ssim` equals scikit-image's
+# channels (L = 1 for images in [0, 1]). `stylelab.features.evaluation.ssim` equals scikit-image's
 # `structural_similarity` with the same settings to 1e-6 (the tests check it).
 #
 # **Gram style distance** (Gatys, Ecker & Bethge, CVPR 2016) of layer l with C channels,
@@ -81,6 +81,8 @@ import torch
 
 import stylelab
 from stylelab import bench, course, metrics, viz, weights
+from stylelab.features import evaluation
+from stylelab import methods
 from stylelab.media import data
 from stylelab.device import get_device
 from stylelab.course.exercises import drawn_by, use
@@ -140,7 +142,7 @@ def stand_in_runner(key):
     if not hasattr(m, "stand_in"):  # the colour map names its stand-in base in .network
         m.stand_in = standin.LABEL
     kw = dict(STAND_IN[key], **({"levels": standin.PHOTOWCT_LEVELS} if method == "photowct" else {}))
-    r = bench.Runner(lambda c, s: m.stylize(c, s, **kw).clamp(0, 1), False, weights.checkpoints_of(m))
+    r = methods.Runner(lambda c, s: m.stylize(c, s, **kw).clamp(0, 1), False, weights.checkpoints_of(m))
     r.stand_in = m.stand_in
     return r
 
@@ -158,7 +160,7 @@ def trained_runner(key):
         fn = lambda c, s: gatys.stylize(c, s, cfg, encoder=enc, progress=False)  # noqa: E731
     else:
         fn = lambda c, s: dpst.stylize(c, s, steps=(iterations, iterations), encoder=enc, progress=False)  # noqa: E731
-    r = bench.Runner(fn, enc.pretrained, weights.checkpoints_of(enc))
+    r = methods.Runner(fn, enc.pretrained, weights.checkpoints_of(enc))
     r.network, r.tag = enc.network, enc.tag
     return r
 
@@ -242,9 +244,9 @@ for i, (content_name, style_name) in enumerate(pairs):
     style = data.load(style_name, size=(size, size), device=device)
     refs = {"content itself": content, "style itself": style}
     for key, img in [(k, outputs[i, k]) for k in runners] + list(refs.items()):
-        s = metrics.ssim(content, img).item()
-        d_vgg = metrics.style_distance(img, style, encoder=vgg).item()  # encoder=None: pixels
-        d_pix = metrics.style_distance(img, style).item()
+        s = evaluation.ssim(content, img).item()
+        d_vgg = evaluation.style_distance(img, style, encoder=vgg).item()  # encoder=None: pixels
+        d_pix = evaluation.style_distance(img, style).item()
         scores.setdefault(key, []).append((s, d_vgg, d_pix))
 
 assert abs(scores["content itself"][0][0] - 1) < 1e-5   # SSIM of an image with itself
@@ -479,6 +481,7 @@ print("on the front:", ", ".join(names_[i] for i in front))
 
 # %%
 from stylelab import tiling
+from stylelab.tiling import tiles
 from stylelab.methods.wct2 import WCT2
 
 big = data.load("mountains", size=course.pick(full=1536, fast=160), device=device)  # short side
@@ -490,7 +493,7 @@ course.weights_banner(wct2_model, "WCT²")
 prepared = wct2_model.prepare_style(style_img)  # the style side once, shared by every tile
 tile, overlap = course.pick(full=768, fast=96), course.pick(full=64, fast=24)
 H, W = big.shape[-2:]
-boxes = tiling.tile_boxes(H, W, tile, overlap)
+boxes = tiles.tile_boxes(H, W, tile, overlap)
 print(f"photo {W}×{H} ({H * W / 1e6:.1f} MP), {len(boxes)} tiles of ≤{tile} px, overlap {overlap} px")
 
 
@@ -500,13 +503,13 @@ def stylise(x):
 
 tiled = tiling.stylize_tiled(stylise, big, tile=tile, overlap=overlap, thumbnail=course.pick(full=1024, fast=96))
 # The naive alternative: every tile on its own (its own statistics), no overlap.
-naive_boxes = tiling.tile_boxes(H, W, tile, 0)
+naive_boxes = tiles.tile_boxes(H, W, tile, 0)
 naive = torch.zeros_like(tiled)
 for y0, y1, x0, x1 in naive_boxes:
     naive[..., y0:y1, x0:x1] = stylise(big[..., y0:y1, x0:x1]).float()
-seam_tiled = tiling.seam_energy(tiled, naive_boxes)
-seam_naive = tiling.seam_energy(naive, naive_boxes)
-seam_content = tiling.seam_energy(big, naive_boxes)
+seam_tiled = tiles.seam_energy(tiled, naive_boxes)
+seam_naive = tiles.seam_energy(naive, naive_boxes)
+seam_content = tiles.seam_energy(big, naive_boxes)
 print(f"seam ratio along the naive tile borders: content {seam_content:.2f}, shared statistics + blending "
       f"{seam_tiled:.2f}, independent tiles {seam_naive:.2f}")
 assert seam_tiled < seam_naive, "shared statistics and blending must hide the tile borders better than independent tiles"

@@ -82,6 +82,8 @@ import torch
 from stylelab.labels import auto as auto_labels
 from stylelab.features import colour_fit, efdm, transforms, whitening
 from stylelab import course, labels, metrics, viz, weights
+from stylelab.features import evaluation
+from stylelab.labels import maps as label_maps
 from stylelab.media import data
 from stylelab.course import standin
 from stylelab.device import get_device
@@ -256,7 +258,7 @@ print(f"photo {photo.shape[-1]}×{photo.shape[-2]}: colour map {t_map:.2f} s (th
       f"WCT² on the whole photo {t_direct:.2f} s")
 residuals = [fits[d].residual for d in colour_fit.DEGREES]
 assert residuals[0] >= residuals[1] - 1e-9 >= residuals[2] - 2e-9  # a higher degree fits at least as well
-ssim_map, ssim_direct = metrics.ssim(photo, mapped).item(), metrics.ssim(photo, direct).item()
+ssim_map, ssim_direct = evaluation.ssim(photo, mapped).item(), evaluation.ssim(photo, direct).item()
 print(f"SSIM(content, ·): colour map {ssim_map:.3f}, WCT² whole {ssim_direct:.3f}")
 viz.assert_not_flat([mapped, direct], what="colour-map panel")
 
@@ -303,7 +305,7 @@ with torch.no_grad():
     plain = wct2_model.stylize(lc_img, ls_img)[..., : lc_img.shape[-2], : lc_img.shape[-1]].clamp(0, 1)
     masked = wct2_model.stylize(lc_img, ls_img, content_labels=cl, style_labels=sl)[
         ..., : lc_img.shape[-2], : lc_img.shape[-1]].clamp(0, 1)
-viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.labels_to_rgb(sl)[0], plain[0], masked[0]],
+viz.show_images([lc_img[0], ls_img[0], label_maps.labels_to_rgb(cl)[0], label_maps.labels_to_rgb(sl)[0], plain[0], masked[0]],
                 ["content", "style", "automatic labels (content)", "automatic labels (style)",
                  f"{tag}, no labels", f"{tag}, automatic labels"], ncols=6, size=2.3);
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from .. import __version__, weights
 from ..nets import encoders
+from ..weights import layout
 from ..device import describe, get_device
 
 T = TypeVar("T")
@@ -69,7 +70,7 @@ def feature_network(last_layer: str = "relu5_1", *, pooling: str = "max", flavou
         raise ValueError(f"flavour must be 'normalised' or 'torchvision', got {flavour!r}")
     name = "vgg_normalised" if flavour == "normalised" else "vgg19"
     build = encoders.normalised_vgg19 if flavour == "normalised" else encoders.vgg19
-    if encoders.check_layer(last_layer) not in encoders.VGG16_LAYERS:
+    if encoders.check_layer(last_layer) not in layout.VGG16_LAYERS:
         raise ValueError(f"{last_layer!r} is not a VGG-16 layer; the course's networks share relu1_1 … relu5_3 "
                          f"(VGG-19 adds relu3_4, relu4_4, relu5_4): pick a shared layer.")
     try:

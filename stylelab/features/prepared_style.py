@@ -22,7 +22,8 @@ from typing import Any
 
 import torch
 
-from ..labels import check_labels, label_indices, label_report, map_label_regions
+from ..labels import label_indices, label_report, map_label_regions
+from ..labels.maps import check_labels
 
 __all__ = ["PreparedStyle", "prepare_style", "apply_prepared", "per_style"]
 

@@ -182,7 +182,7 @@ def adain(
             normalised with the biased variance + 1e-5). See :data:`ADAIN_PRESETS`.
         eps, unbiased: override the preset's value for *both* sides.
         content_labels, style_labels: optional label maps (see
-            :func:`stylelab.labels.check_labels`); each usable label (:func:`stylelab.labels.label_report`)
+            :func:`stylelab.labels.maps.check_labels`); each usable label (:func:`stylelab.labels.label_report`)
             is transferred from the style region with the same label; pixels
             of other labels keep their content feature. The official Torch
             code has this (``-mask``); the PyTorch port dropped it.
@@ -351,7 +351,7 @@ def wct(
         method: ``"eigh"`` (symmetric eigen-solver) or ``"svd"`` (as the
             references' ``torch.svd``); results agree up to rounding.
         content_labels, style_labels: optional label maps (see
-            :func:`stylelab.labels.check_labels`), at any resolution (resized with NEAREST to
+            :func:`stylelab.labels.maps.check_labels`), at any resolution (resized with NEAREST to
             the feature size). WCT runs per usable label (:func:`stylelab.labels.label_report`,
             evaluated at the maps' given resolution) between the content and
             style pixels with that label; pixels of unused labels keep their
@@ -398,9 +398,8 @@ def wct(
 # ============================================================================ labels
 # Label maps live in stylelab.labels (one implementation for every method and the CLI);
 # these names stay importable from here because the notebooks call them as T.<name>.
-from ..labels import (  # noqa: E402
-    DPST_PALETTE, check_labels, labels_from_rgb, resize_labels, usable_labels,
-)
+from ..labels import usable_labels
+from ..labels.maps import DPST_PALETTE, check_labels, labels_from_rgb, resize_labels
 
 
 # ============================================================================ colour preservation

@@ -202,7 +202,7 @@ def map_label_regions(
     if cl.shape[0] not in (1, B):
         raise ValueError(
             f"content_labels is a batch of {cl.shape[0]} maps but there are {B} images: give 1 map or {B} "
-            "(a 3-D tensor (B, H, W) is a batch of maps; a colour mask needs stylelab.labels.labels_from_rgb)")
+            "(a 3-D tensor (B, H, W) is a batch of maps; a colour mask needs stylelab.labels.maps.labels_from_rgb)")
     out = content.clone()
     for b in range(B):
         clb = cl[b if cl.shape[0] > 1 else 0]

@@ -22,8 +22,8 @@ masks drawn by hand or by a segmentation network (WCT2 issues #3, #37; FastPhoto
 
 Each label region is a union of superpixels, so its borders follow the image's
 edges. The result is a ``(1, 1, H, W)`` int64 map in the format
-:func:`stylelab.labels.check_labels`, :func:`stylelab.labels.save_labels` /
-:func:`~stylelab.labels.read_labels`, the label editor
+:func:`stylelab.labels.maps.check_labels`, :func:`stylelab.labels.maps.save_labels` /
+:func:`~stylelab.labels.maps.read_labels`, the label editor
 (:class:`stylelab.course.widgets.labels.LabelEditor`, to correct it by hand) and
 ``stylelab transfer --content-labels/--style-labels`` read. It groups *colours*,
 not objects: a blue car and the sky share a label. scikit-image is needed

@@ -57,9 +57,9 @@ DPST_PALETTE: dict[str, tuple[tuple[float, float, float], int]] = {
 
 _RGB_HINT = (
     "a label map must be single-channel integers (one id per pixel). This looks like a "
-    "3-channel (or RGBA) colour mask of shape {shape}: convert it with stylelab.labels.labels_from_rgb(mask) "
+    "3-channel (or RGBA) colour mask of shape {shape}: convert it with stylelab.labels.maps.labels_from_rgb(mask) "
     "(Deep Photo Style Transfer's 9 colours by default, or pass palette=[(r, g, b), ...]), "
-    "or read the file with stylelab.labels.read_labels(path), which does it for you."
+    "or read the file with stylelab.labels.maps.read_labels(path), which does it for you."
 )
 
 

@@ -42,7 +42,7 @@ import torch
 
 from ..device import get_device
 from ..io import Side, Size, load_image, target_size
-from ..labels import read_labels, resize_labels
+from ..labels.maps import read_labels, resize_labels
 
 #: Environment variable that points at another data folder.
 ENV_DIR = "STYLELAB_DATA_DIR"
@@ -174,7 +174,7 @@ def load_labels(name: str, size: Size = None, side: Side = "short", device=None)
 
     Values are ``0..K-1`` (region names in ``info(name)["label_names"]``). The
     map is resized with nearest-neighbour sampling at pixel centres
-    (:func:`stylelab.labels.resize_labels`, PIL's NEAREST) to the
+    (:func:`stylelab.labels.maps.resize_labels`, PIL's NEAREST) to the
     very ``(H, W)`` that ``load(name, size, side)`` returns, so labels never
     blend into values that name no region.
 

@@ -82,7 +82,7 @@ class TransferRun:
     Attributes:
         device: the device the images are on (models go there too).
         labels: ``(content map, style map)`` read and checked by the command
-            (:func:`stylelab.labels.read_label_pair`), or ``None``; only for
+            (:func:`stylelab.labels.maps.read_label_pair`), or ``None``; only for
             methods registered with ``labels=True``.
         tile: the ``--tile`` options (:class:`stylelab.tiling.TileOptions`), or
             ``None`` for a whole-image run; only for methods with ``tiles=True``
@@ -159,7 +159,7 @@ class TrainSpec:
     images, steps, batch size, learning rate, crop, checkpoint, device — are
     the command's); ``build(images, run, **options)`` returns a
     :class:`TrainJob` for the content images ``images`` (a
-    :class:`stylelab.train.ImageFolder`), or raises ``ValueError`` with what
+    :class:`stylelab.train.data.ImageFolder`), or raises ``ValueError`` with what
     to pass: ``run`` is a :class:`TrainRun`, ``options`` the method's own
     options by keyword (:func:`option_names` with ``command="train"``).
     ``help`` is one line for ``--help``.

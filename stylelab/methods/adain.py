@@ -20,7 +20,9 @@ import torch
 import torch.nn as nn
 
 from .. import labels as L
+from ..labels import maps as label_maps
 from ..features import transforms as T
+from ..features import prepared_style
 from .. import validate as V
 from ..nets import course_pair
 from ..media import video
@@ -29,7 +31,9 @@ from ..nets.decoders import MirrorDecoder
 from ..device import follow, get_device
 from ..nets.encoders import VGG19Encoder, normalised_vgg19
 from ..tiling import from_cli
-from ..train import AdaINLoss, ImageFolder, load_module_state
+from ..train import AdaINLoss
+from ..train.data import ImageFolder
+from ..train.checkpoint import load_module_state
 from ..weights import checkpoints_of as _checkpoints_of
 from ..memory import MemoryModel
 from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register, renamed
@@ -100,13 +104,13 @@ class AdaIN(nn.Module):
         return self.encoder(follow(self, image), layers=self.layer)[self.layer]
 
     @torch.no_grad()
-    def prepare_style(self, style: torch.Tensor, *, preset: str = "pytorch", style_labels=None) -> T.PreparedStyle:
+    def prepare_style(self, style: torch.Tensor, *, preset: str = "pytorch", style_labels=None) -> prepared_style.PreparedStyle:
         """Encode ``style`` ``(1, 3, H', W')`` once and keep AdaIN's style side ``(μ_s, σ_s)`` of relu4_1
         (:func:`stylelab.features.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
         the same ``preset`` (every tile of a tiled transfer, every frame of a video reuses it)."""
         style = follow(self, V.check_image(style, "style", batch=1))
-        if style_labels is not None:  # the one label rule (stylelab.labels.fit_labels), as in stylize
-            style_labels = V.pad_to_size(L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels"),
+        if style_labels is not None:  # the one label rule (stylelab.labels.maps.fit_labels), as in stylize
+            style_labels = V.pad_to_size(label_maps.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels"),
                                          min_size=MIN_SIDE)
         style = V.pad_to_size(style, min_size=MIN_SIDE)
         return T.prepare_adain_style(self.encode(style), preset, style_labels)
@@ -116,7 +120,7 @@ class AdaIN(nn.Module):
     def stylize(
         self,
         content: torch.Tensor,
-        style: torch.Tensor | Sequence[torch.Tensor] | T.PreparedStyle,
+        style: torch.Tensor | Sequence[torch.Tensor] | prepared_style.PreparedStyle,
         *,
         alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
@@ -143,7 +147,7 @@ class AdaIN(nn.Module):
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
                 :func:`stylelab.features.transforms.adain`); single style only. Each must have its
-                image's aspect and is resized to the image (:func:`stylelab.labels.fit_labels`).
+                image's aspect and is resized to the image (:func:`stylelab.labels.maps.fit_labels`).
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
 
@@ -158,7 +162,7 @@ class AdaIN(nn.Module):
             saves.
         """
         preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
-        if isinstance(style, T.PreparedStyle):
+        if isinstance(style, prepared_style.PreparedStyle):
             if preserve_colour or style_labels is not None:
                 raise ValueError("a prepared style is fixed: recolour the style (transforms.coral) and pass "
                                  "style_labels to prepare_style before preparing it")

@@ -2,7 +2,7 @@
 
 Dumoulin, Shlens & Kudlur, "A Learned Representation for Artistic Style",
 ICLR 2017. Johnson et al.'s transformation network
-(:class:`stylelab.methods.johnson.TransformNet`) with every normalisation
+(:class:`stylelab.nets.transformnet.TransformNet`) with every normalisation
 layer replaced by :class:`stylelab.features.norms.ConditionalInstanceNorm2d`: the
 convolutions are shared, and style ``s`` is the row ``(γ^s, β^s)`` of a table
 in each layer. Training (:class:`~stylelab.methods.johnson.PerceptualLoss`)

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import labels as L
+from ..labels import maps as label_maps
 from ..features import losses, stats
 from .. import validate as V
 from ..device import follow
@@ -85,7 +86,7 @@ def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch
 # ============================================================================ augmented style loss
 def label_masks(content_labels, style_labels, min_pixels: int = 10, max_ratio: float = 100.0):
     """Float one-hot masks (K, 1, H, W) of the labels usable in both maps (FastPhotoStyle's rule), and the labels."""
-    cl, sl = L.check_labels(content_labels, "content_labels"), L.check_labels(style_labels, "style_labels")
+    cl, sl = label_maps.check_labels(content_labels, "content_labels"), label_maps.check_labels(style_labels, "style_labels")
     report = L.label_report(cl, sl, min_pixels, max_ratio)
     used = report.used
     if not used:
@@ -202,8 +203,8 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is not None:
-        cm, sm, _ = label_masks(L.fit_labels(content_labels, content.shape[-2:], "content_labels"),
-                                L.fit_labels(style_labels, style.shape[-2:], "style_labels"))
+        cm, sm, _ = label_masks(label_maps.fit_labels(content_labels, content.shape[-2:], "content_labels"),
+                                label_maps.fit_labels(style_labels, style.shape[-2:], "style_labels"))
         cm, sm = cm.to(dev, dtype), sm.to(dev, dtype)
     # The Laplacian: official resizes the content to long side 700 — here it must match the output size.
     lap = MattingLaplacian(content[0].to(torch.float64 if dev.type != "mps" else torch.float32), eps=cfg.eps, radius=cfg.radius)

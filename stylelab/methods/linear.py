@@ -41,7 +41,7 @@ from ..features import transforms as T
 from .. import validate as V
 from ..device import follow, get_device
 from ..features.linalg import covariance
-from ..train import load_module_state
+from ..train.checkpoint import load_module_state
 from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register
 
 __all__ = ["LinearTransform", "LinearStyle", "LinearLoss", "covariance_error", "LAYER", "add_cli_arguments", "run_cli"]

@@ -23,7 +23,7 @@ restrict WCT to matching regions. As the official code: a label is used only
 with > 10 pixels in both maps and a count ratio < 100, counted once on the maps
 at the images' resolution (:func:`stylelab.labels.label_report`); at every
 level both maps are resized to the feature size with PIL's NEAREST convention
-(:func:`stylelab.labels.resize_labels`); WCT runs per used label on the
+(:func:`stylelab.labels.maps.resize_labels`); WCT runs per used label on the
 gathered columns; pixels of unused labels, and of regions that have no pixel
 left at a level on either side, keep their un-stylised content feature. The
 result equals the official algorithm wherever that is well defined
@@ -54,8 +54,10 @@ import torch.nn as nn
 
 from ..nets import course_pair
 from .. import labels as L
+from ..labels import maps as label_maps
 from .. import smoothing as S
 from ..features import transforms as T
+from ..features import whitening
 from .. import validate as V
 from .. import weights as W
 from ..nets.decoders import MirrorDecoder
@@ -131,7 +133,7 @@ class PhotoWCT(nn.Module):
         style is neither encoded nor decomposed again. ``style_labels``: the style's map, already
         checked and padded like the image (:meth:`stylize_steps` does this)."""
         levels = self._levels(levels)
-        cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
+        cfg = whitening.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
         method = wct_kwargs.get("method", "eigh")
         style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=2 ** levels[0])
         sfeats = getattr(self, f"e{levels[0]}")(style, layers=[f"relu{l}_1" for l in levels])
@@ -198,7 +200,7 @@ class PhotoWCT(nn.Module):
         content map, or map ``b`` of a batch of ``B`` maps); every entry is then ``(B, 3, H, W)``."""
         content = V.check_image(content, "content")  # validate, then follow the model
         if content.shape[0] > 1:
-            maps = None if content_labels is None else L.check_labels(content_labels, "content_labels")
+            maps = None if content_labels is None else label_maps.check_labels(content_labels, "content_labels")
             if maps is not None and maps.shape[0] not in (1, content.shape[0]):
                 raise ValueError(f"content_labels is a batch of {maps.shape[0]} maps for {content.shape[0]} images: "
                                  f"give 1 map or {content.shape[0]}")
@@ -226,8 +228,8 @@ class PhotoWCT(nn.Module):
             style = follow(self, V.check_image(style, "style", batch=1))
             sl = None
             if content_labels is not None:
-                cl = L.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
-                sl = L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
+                cl = label_maps.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
+                sl = label_maps.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
                 used = L.label_report(cl, sl, warn=True).used  # once, at the images' resolution
                 cl, sl = V.pad_to_size(cl, min_size=need), V.pad_to_size(sl, min_size=need)
             prepared = self.prepare_style(style, levels=levels, style_labels=sl, **wct_kwargs)

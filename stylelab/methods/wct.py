@@ -35,6 +35,7 @@ import torch.nn as nn
 
 from ..nets import course_pair
 from ..features import transforms as T
+from ..features import whitening
 from .. import validate as V
 from ..media import video
 from .. import weights as W
@@ -43,7 +44,8 @@ from ..device import get_device
 from ..nets.encoders import normalised_vgg19
 from ..memory import MemoryModel
 from ..smoothing import smooth
-from ..train import ReconstructionLoss, load_module_state
+from ..train import ReconstructionLoss
+from ..train.checkpoint import load_module_state
 from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register, renamed
 from ._inputs import stylize_inputs
 
@@ -208,7 +210,7 @@ class WCT(nn.Module):
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (single style);
                 each must have its image's aspect and is resized to the image
-                (:func:`stylelab.labels.fit_labels`).
+                (:func:`stylelab.labels.maps.fit_labels`).
 
         Returns:
             ``(B, 3, H, W)`` (cropped to the content's size). The image after
@@ -275,7 +277,7 @@ class WCT(nn.Module):
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
-    parser.add_argument("--wct-preset", choices=sorted(T.WCT_PRESETS), default="official_wct", help="regularisation preset")
+    parser.add_argument("--wct-preset", choices=sorted(whitening.WCT_PRESETS), default="official_wct", help="regularisation preset")
     parser.add_argument("--levels", type=V.arg_int_list(allowed=(1, 2, 3, 4, 5)), default=[5, 4, 3, 2, 1], help="comma-separated levels, coarse first (default 5,4,3,2,1)")
     parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
     parser.add_argument("--decoder-dir", type=V.arg_existing("folder"), default=None,

@@ -81,8 +81,10 @@ import torch.nn as nn
 
 from ..nets import course_pair
 from .. import labels as L
+from ..labels import maps as label_maps
 from ..media import video
 from ..features import transforms as T
+from ..features import whitening
 from .. import validate as V
 from .. import weights as W
 from ..device import follow, get_device
@@ -101,7 +103,7 @@ __all__ = [
 
 COMPONENTS: tuple[str, ...] = ("encoder", "skip", "decoder")
 #: The official WCT choices (float32 eigen-problems). Tests set a float64 copy for exact comparisons.
-_CFG = T.WCT_PRESETS["wct2"]
+_CFG = whitening.WCT_PRESETS["wct2"]
 
 
 @dataclass
@@ -223,7 +225,7 @@ class WCT2(nn.Module):
         style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = V.pad_to_size(style, **PAD)
-        full = None if style_labels is None else L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
+        full = None if style_labels is None else label_maps.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
         labels = None if full is None else V.pad_to_size(full, **PAD)
         skips: dict = {}
         sides: dict = {}
@@ -271,7 +273,7 @@ class WCT2(nn.Module):
             alpha: ``α`` of every WCT: ``α T + (1 − α) F_c``.
             content_labels, style_labels: label maps (``(H, W)`` or
                 ``(B, 1, H, W)``) with their images' aspect, resized to them
-                (:func:`stylelab.labels.fit_labels`); WCT runs per
+                (:func:`stylelab.labels.maps.fit_labels`); WCT runs per
                 usable label (>10 px in both, ratio < 100), other pixels keep
                 their content feature.
             clamp: clamp the output to [0, 1] (the reference does before saving).
@@ -293,7 +295,7 @@ class WCT2(nn.Module):
         x = V.pad_to_size(content, **PAD)
         cl, used = None, ()
         if content_labels is not None:
-            full = L.fit_labels(follow(self, content_labels), (h, w), "content_labels")
+            full = label_maps.fit_labels(follow(self, content_labels), (h, w), "content_labels")
             if full.shape[0] not in (1, content.shape[0]):
                 raise ValueError(f"content_labels is a batch of {full.shape[0]} maps for {content.shape[0]} images")
             # which labels: decided once on the maps at the images' size (official utils/io.py)

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from .guided import local_affine
 from .matting import MattingLaplacian, laplacian, window_counts
-from .multigrid import BlockStencil, Multigrid, pcg
+from .multigrid import Multigrid, pcg
+from .grid_stencil import BlockStencil
 
 __all__ = ["SmoothInfo", "solve_affinity", "solve_direct", "solve_ilu", "solve_cg", "solve_multigrid", "solve_pyramid"]
 

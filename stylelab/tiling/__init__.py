@@ -66,6 +66,7 @@ import torch.nn.functional as F
 
 from .. import device as D
 from .. import memory
+from .. import available_memory
 from .. import methods as registry
 from .. import validate as V
 from ..metrics import rss_bytes
@@ -262,7 +263,7 @@ def tile_budget(device=None, budget_gb: float | None = None) -> tuple[int, str]:
     """``(bytes, where from)``: the memory budget of a tiled run for the whole process.
 
     ``min(G, allowed)`` with ``G`` = ``budget_gb`` (``--tile-budget``), else ``$STYLELAB_TILE_BUDGET``
-    (GB), else :data:`stylelab.memory.TILE_BUDGET` (8 GB); ``allowed`` = what :func:`stylelab.memory.available_bytes` allows: on the
+    (GB), else :data:`stylelab.memory.TILE_BUDGET` (8 GB); ``allowed`` = what :func:`stylelab.available_memory.available_bytes` allows: on the
     CPU this process's resident memory now plus :data:`stylelab.memory.HEADROOM` of the available memory, on an
     accelerator :data:`stylelab.memory.HEADROOM` of its free memory.
     """
@@ -282,7 +283,7 @@ def tile_budget(device=None, budget_gb: float | None = None) -> tuple[int, str]:
                          f"got {budget_gb}")
     wanted = int(budget_gb * 1e9)
     dev = D.get_device(device)
-    allowed = int(memory.HEADROOM * memory.available_bytes(dev))
+    allowed = int(memory.HEADROOM * available_memory.available_bytes(dev))
     if dev.type == "cpu":
         allowed += rss_bytes() or 0
     if allowed < wanted:

@@ -11,11 +11,11 @@ map per image and two ways to edit it:
 * a round **brush** of ``brush`` pixels radius at ``(row, col)``.
 
 The figure shows both images with their maps side by side (DPST colours,
-:func:`stylelab.labels.labels_to_rgb`) and the cluster borders of the side being
+:func:`stylelab.labels.maps.labels_to_rgb`) and the cluster borders of the side being
 edited; the report under it is :func:`stylelab.labels.label_report` — the labels
 the methods will use, and why the others are dropped. :meth:`LabelEditor.save`
-writes single-channel PNGs with :func:`stylelab.labels.save_labels` (never over
-an existing file), which :func:`stylelab.labels.read_labels`, every method and
+writes single-channel PNGs with :func:`stylelab.labels.maps.save_labels` (never over
+an existing file), which :func:`stylelab.labels.maps.read_labels`, every method and
 ``stylelab transfer --content-labels/--style-labels`` read.
 """
 
@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ... import labels as L
+from ...labels import maps as label_maps
 from ... import viz
 from .base import Explorer, show_png
 
@@ -98,7 +99,7 @@ class LabelEditor(Explorer):
 
     Args:
         content, style: ``(1, 3, H, W)`` images in [0, 1].
-        content_labels, style_labels: starting maps (any format :func:`stylelab.labels.check_labels`
+        content_labels, style_labels: starting maps (any format :func:`stylelab.labels.maps.check_labels`
             takes, with the image's aspect); default all 0.
         clusters, compactness: k-means settings; ``work_size``: long side the clusters are fitted at.
 
@@ -121,7 +122,7 @@ class LabelEditor(Explorer):
         for side, lab in zip(SIDES, (content_labels, style_labels)):
             hw = self.images[side].shape[-2:]
             self.maps[side] = (torch.zeros(1, 1, *hw, dtype=torch.long) if lab is None
-                               else L.fit_labels(lab, hw, f"{side}_labels").cpu()[:1].clone())
+                               else label_maps.fit_labels(lab, hw, f"{side}_labels").cpu()[:1].clone())
         self.work_size, self.seed = int(work_size), int(seed)
         self.side, self.clusters, self.compactness = "content", int(clusters), float(compactness)
         self.cluster, self.label, self.brush = 0, 1, 4
@@ -192,21 +193,21 @@ class LabelEditor(Explorer):
         return L.label_report(self.maps["content"], self.maps["style"])
 
     def save(self, content_path, style_path) -> tuple[Path, Path]:
-        """Write both maps as PNGs (:func:`stylelab.labels.save_labels`); an existing file is never replaced."""
+        """Write both maps as PNGs (:func:`stylelab.labels.maps.save_labels`); an existing file is never replaced."""
         content_path, style_path = Path(content_path), Path(style_path)
         for p in (content_path, style_path):
             if p.exists():
                 raise FileExistsError(f"{p} already exists and was left untouched; choose another name")
         if content_path.resolve() == style_path.resolve():
             raise ValueError("give the content and the style map different file names")
-        return L.save_labels(self.maps["content"], content_path), L.save_labels(self.maps["style"], style_path)
+        return label_maps.save_labels(self.maps["content"], content_path), label_maps.save_labels(self.maps["style"], style_path)
 
     def compute(self) -> dict:
         return {"report": self.report(), "figure_png": self._figure()}
 
     def _label_colour(self):
-        """RGB in [0, 1] of the current ``label`` as the label maps are drawn (:func:`stylelab.labels.labels_to_rgb`)."""
-        rgb = L.labels_to_rgb(torch.full((1, 1, 1, 1), int(self.label), dtype=torch.long))
+        """RGB in [0, 1] of the current ``label`` as the label maps are drawn (:func:`stylelab.labels.maps.labels_to_rgb`)."""
+        rgb = label_maps.labels_to_rgb(torch.full((1, 1, 1, 1), int(self.label), dtype=torch.long))
         return tuple(float(v) for v in rgb.flatten()[:3])
 
     def _on_change(self, name, value) -> None:
@@ -225,7 +226,7 @@ class LabelEditor(Explorer):
         axes = axes.flatten()  # content, content labels, style, style labels
         for i, side in enumerate(SIDES):
             img = viz.to_numpy_image(self.images[side])
-            lab = viz.to_numpy_image(L.labels_to_rgb(self.maps[side]))
+            lab = viz.to_numpy_image(label_maps.labels_to_rgb(self.maps[side]))
             axes[2 * i].imshow(img, interpolation="nearest")
             if side == self.side:
                 cm = self.cluster_map(side).numpy()

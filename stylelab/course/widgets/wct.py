@@ -13,6 +13,8 @@ import torch
 
 from ... import viz
 from ...features import transforms as T
+from ...features import linalg
+from ...features import whitening
 from .base import Explorer, png_image, reduce, show_png, shrink_for
 
 
@@ -41,17 +43,17 @@ class WCTExplorer(Explorer):
 
     def __init__(self, content_feat: torch.Tensor, style_feat: torch.Tensor, decode=None, *, preset: str = "exact",
                  alpha: float = 1.0, override: bool = False, eps_content: float = 1.0, eps_style: float = 1.0):
-        if preset not in T.WCT_PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(T.WCT_PRESETS))}")
+        if preset not in whitening.WCT_PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(whitening.WCT_PRESETS))}")
         self.content, self.style, self.decode = content_feat, style_feat, decode
         self.preset, self.alpha, self.override = preset, float(alpha), bool(override)
         self.eps_content, self.eps_style = float(eps_content), float(eps_style)
-        self.style_cov = T.covariance(style_feat)[0]
+        self.style_cov = linalg.covariance(style_feat)[0]
 
     def compute(self) -> dict:
         eps = dict(eps_content=self.eps_content, eps_style=self.eps_style) if self.override else {}
         out = T.wct(self.content, self.style, self.alpha, preset=self.preset, **eps)
-        cov = T.covariance(out)[0]
+        cov = linalg.covariance(out)[0]
         err = float((cov - self.style_cov).norm() / self.style_cov.norm())
         image = self.output_image(out)
         picture, zoom = None, 1
@@ -64,7 +66,7 @@ class WCTExplorer(Explorer):
         """The three covariance matrices on **one** colour scale (symmetric about 0, the largest |entry| of the
         three) with one colour bar, so equal colours are equal numbers and an error shows as a colour difference."""
         plt = viz._plt()
-        mats = [T.covariance(self.content)[0], self.style_cov, cov]
+        mats = [linalg.covariance(self.content)[0], self.style_cov, cov]
         vmax = max(float(m.abs().max()) for m in mats) or 1.0
         fig, axes = plt.subplots(1, 3, figsize=(6.2, 2.5), layout="constrained")  # fits beside the controls at 1366 px
         eps = f"ε = {self.eps_content:.3g}, {self.eps_style:.3g}" if self.override else "preset ε"
@@ -87,7 +89,7 @@ class WCTExplorer(Explorer):
     def _controls(self, W) -> dict:
         wide = W.Layout(width="280px")
         return {
-            "preset": W.Dropdown(options=sorted(T.WCT_PRESETS), description="preset", layout=wide),
+            "preset": W.Dropdown(options=sorted(whitening.WCT_PRESETS), description="preset", layout=wide),
             "alpha": W.FloatSlider(min=0, max=1, step=0.05, description="α", continuous_update=False, layout=wide),
             "eps_content": W.FloatLogSlider(base=10, min=-6, max=1, description="ε content", continuous_update=False,
                                             layout=wide),
