@@ -2,7 +2,7 @@
 
 :func:`estimate_peak_bytes` predicts the peak memory of a method from the image
 sizes alone (for a file, from its header: :func:`stylelab.io.image_size` reads no
-pixels), :func:`available_bytes` says how much the device can give, and
+pixels), :func:`stylelab.available_memory.available_bytes` says how much the device can give, and
 :func:`check_fits` compares the two and raises :class:`MemoryBudgetError` —
 with the figures and a size that fits, or the tiled path — before anything is
 allocated. :func:`advice_for_oom` turns an out-of-memory raised during a run
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from . import methods as registry
-from .available_memory import available_bytes  # noqa: F401  (part of this module's API)
+from .available_memory import available_bytes
 
 __all__ = [
     "FACTOR",
@@ -48,7 +48,6 @@ __all__ = [
     "known_methods",
     "MemoryBudgetError",
     "advice_for_oom",
-    "available_bytes",
     "check_fits",
     "estimate_peak_bytes",
     "estimate_tiled_bytes",

@@ -45,14 +45,14 @@ import torch
 from .. import __version__, metrics
 from ..media import data
 from .. import weights as W
-from .table import PUBLISHED, BenchResult, Cell
+from .table import BenchResult, Cell
 from ..device import describe, get_device
 from ..memory import is_out_of_memory
 from ..methods import BenchRow, Runner, bench_rows
 
 __all__ = [
-    "BenchConfig", "Cell", "BenchResult", "Runner", "ROWS", "method_names", "load", "run", "default_sizes",
-    "inputs", "add_cli", "PUBLISHED",
+    "BenchConfig", "ROWS", "method_names", "load", "run", "default_sizes",
+    "inputs", "add_cli",
 ]
 
 CPU_SIZES = (128, 256, 512, 768, 1024)

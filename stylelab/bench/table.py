@@ -5,8 +5,8 @@ a :class:`Cell` per (method, size) with its seconds and peak memory, the
 :class:`BenchResult` that renders them (rows = methods, columns = square
 sizes, log-log time plot) and writes them into a new timestamped folder
 (existing results are never overwritten) — and :data:`PUBLISHED`, the
-authors' figures the course compares to. Every name is re-exported by
-:mod:`stylelab.bench`.
+authors' figures the course compares to. :mod:`stylelab.bench` runs the
+benchmark.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ The WCT² paper (Yoo et al., ICCV 2019) compares photorealistic methods on two
 axes: the SSIM between the *content* image and the output (higher = more of the
 content's structure survived) and the Gram style loss between the *style* image
 and the output (lower = more of the style was taken). :func:`ssim` and
-:func:`style_distance` compute those two numbers (re-exported by
-:mod:`stylelab.metrics`, which also times calls and measures their memory).
+:func:`style_distance` compute those two numbers (:mod:`stylelab.metrics` times
+calls and measures their memory).
 
 Everything here runs on the device and dtype of its inputs (CUDA, MPS, CPU). On
 MPS use float32: MPS has no float64.

@@ -1,7 +1,7 @@
-"""Feature transforms of feed-forward style transfer: AdaIN and WCT (with labels, α, a style prepared once), label maps.
+"""Feature transforms of feed-forward style transfer: AdaIN and WCT (with labels, α, a style prepared once), CORAL.
 
 The whitening/colouring algebra on one matrix and the WCT presets live in
-:mod:`stylelab.features.whitening` (re-exported here); covariances and matrix powers in
+:mod:`stylelab.features.whitening`; covariances and matrix powers in
 :mod:`stylelab.features.linalg`; a style's statistics computed once and applied per
 sample and per label region in :mod:`stylelab.features.prepared_style`.
 
@@ -39,19 +39,13 @@ from typing import Literal, Sequence
 import torch
 
 from .colour import match_colour
-from .linalg import compute_place, covariance, sym_eig
 from .prepared_style import PreparedStyle, apply_prepared, per_style, prepare_style
 from ..tiling import content_statistics
-from .whitening import (
-    WCT_PRESETS, WCTConfig, apply_colouring, blend, check_features, colouring_or_none, check_pair, colour, colouring_matrix,
-    wct_config, wct_matrix, whiten, whitening_matrix,
-)
+from .whitening import WCTConfig, apply_colouring, blend, check_features, colouring_or_none, check_pair, wct_config
 
 __all__ = [
-    "mean_std", "adain", "prepare_adain_style", "ADAIN_PRESETS", "covariance", "whiten", "colour", "wct", "WCT_PRESETS",
-    "WCTConfig", "wct_config", "wct_matrix", "whitening_matrix", "colouring_matrix", "PreparedStyle",
-    "prepare_wct_style", "wct_prepared", "check_labels", "resize_labels", "usable_labels",
-    "labels_from_rgb", "DPST_PALETTE", "interpolate_styles", "coral", "sym_eig", "compute_place",
+    "mean_std", "adain", "prepare_adain_style", "ADAIN_PRESETS", "wct",
+    "prepare_wct_style", "wct_prepared", "interpolate_styles", "coral",
 ]
 
 
@@ -396,11 +390,6 @@ def wct(
 
 
 # ============================================================================ labels
-# Label maps live in stylelab.labels (one implementation for every method and the CLI);
-# these names stay importable from here because the notebooks call them as T.<name>.
-from ..labels import usable_labels
-from ..labels.maps import DPST_PALETTE, check_labels, labels_from_rgb, resize_labels
-
 
 # ============================================================================ colour preservation
 def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

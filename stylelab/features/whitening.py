@@ -26,7 +26,7 @@ The reference implementations differ in ``ε``, the eigenvalue cut-off, the
 clamp and the dtype: :class:`WCTConfig` holds these choices and
 :data:`WCT_PRESETS` names them after the implementations. The transforms on
 ``(B, C, H, W)`` features (with labels, α and a style prepared once) are in
-:mod:`stylelab.features.transforms`, which re-exports everything here.
+:mod:`stylelab.features.transforms`.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ NEAREST resizing — are described in :mod:`stylelab.labels.maps`)
       ``ValueError`` that says so, never a silent stretch.
 
 Reading, writing, validating, colour masks and resizing are in
-:mod:`stylelab.labels.maps`; every name there is re-exported here, so
-``stylelab.labels`` stays the one place methods, the CLI and notebooks call.
+:mod:`stylelab.labels.maps`; automatic label maps (SLIC superpixels) in
+:mod:`stylelab.labels.auto`.
 This module is part of the operations layer: it imports torch, never a model.
 """
 
@@ -36,14 +36,9 @@ from typing import Callable, Sequence
 
 import torch
 
-from .maps import (
-    DPST_PALETTE, LOSSY_FORMATS, check_aspect, check_covers, check_labels, fit_labels, labels_from_rgb, labels_to_rgb,
-    nearest_indices, read_label_pair, read_labels, resize_labels, save_labels,
-)
+from .maps import check_covers, check_labels, resize_labels
 
-__all__ = [
-    "DPST_PALETTE", "LOSSY_FORMATS", "LabelWarning", "LabelReport", "read_labels", "read_label_pair", "save_labels", "labels_from_rgb",
-    "labels_to_rgb", "check_labels", "check_aspect", "check_covers", "fit_labels", "nearest_indices", "resize_labels",
+__all__ = ["LabelWarning", "LabelReport",
     "label_report", "usable_labels", "label_indices", "map_label_regions",
 ]
 

@@ -16,8 +16,7 @@ Conventions
       exact 2× reduction: rows 0, 2, 4… instead of 1, 3, 5…).
 
 Which labels a pair of maps uses, and the one per-label loop that transfers
-between regions, are in :mod:`stylelab.labels`, which re-exports every name
-here (call them as ``stylelab.labels.<name>``). Operations layer: torch, NumPy
+between regions, are in :mod:`stylelab.labels`. Operations layer: torch, NumPy
 and PIL, never a model.
 """
 

@@ -19,7 +19,6 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .. import labels as L
 from ..labels import maps as label_maps
 from ..features import transforms as T
 from ..features import prepared_style

@@ -28,9 +28,9 @@ of 4 is reflection-padded for the network and the result cropped back).
 from __future__ import annotations
 
 from . import Method, TrainRun, TrainSpec, register
-from .johnson import add_cli_arguments, add_train_arguments, list_styles_cli, run_cli, train_job
+from .johnson import add_cli_arguments, add_train_arguments, run_cli, train_job
 
-__all__ = ["train_job", "list_styles_cli"]
+__all__ = []
 
 
 def _cin_job(images, run: TrainRun, **options):

@@ -24,7 +24,7 @@ Johnson et al. used VGG-16 (content ``relu2_2``; style ``relu1_2, relu2_2,
 relu3_3, relu4_3``). stylelab ships VGG-19 only; :data:`STYLE_LAYERS` are the
 corresponding last ReLUs of blocks 1–4 of VGG-19.
 
-:class:`TransformNet` (:mod:`stylelab.nets.transformnet`, re-exported here) is the
+:class:`~stylelab.nets.transformnet.TransformNet` (:mod:`stylelab.nets.transformnet`) is the
 paper's network; :class:`RandomFilterEncoder` gives untrained features for the
 loss when no pretrained VGG is at hand.
 
@@ -49,11 +49,10 @@ from ..nets.encoders import normalised_vgg19
 from ..io import load_image
 from ..train.checkpoint import FORMAT, load_module_state
 from ..train.data import IMAGE_EXTENSIONS
-from ..nets.transformnet import UPSAMPLE_MODES, ResidualBlock, TransformNet
+from ..nets.transformnet import UPSAMPLE_MODES, TransformNet
 from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, register
 
-__all__ = [
-    "TransformNet", "ResidualBlock", "PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
+__all__ = ["PerceptualLoss", "RandomFilterEncoder", "CONTENT_LAYERS", "STYLE_LAYERS",
     "stylize", "load", "parse_mix", "style_names", "list_styles", "add_cli_arguments", "run_cli",
     "add_train_arguments", "train_job", "MAGENTA_CIN26_ORIGIN",
 ]

@@ -92,13 +92,12 @@ from ..nets.encoders import caffe_conv0
 from ..memory import MemoryModel
 from ..tiling import from_cli
 from ..features.wavelet_transfer import wavelet_transfer
-from ..nets.wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, synthetic_checkpoint
+from ..nets.wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official
 from . import BenchRow, Method, Runner, TransferRun, images_then_keywords, register
 from ._wct2_training import train_decoder
 
 __all__ = [
-    "WCT2", "WCT2PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
-    "wavelet_transfer", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
+    "WCT2", "WCT2PreparedStyle", "COMPONENTS", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
 ]
 
 COMPONENTS: tuple[str, ...] = ("encoder", "skip", "decoder")

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..device import follow
-from ..weights.layout import ADAIN_DECODER_INDEX, mirror_decoder_convs
+from ..weights.layout import mirror_decoder_convs
 
 #: ``(name, out_channels, in_channels)`` of the level-``level`` decoder, in forward order.
 decoder_convs = mirror_decoder_convs

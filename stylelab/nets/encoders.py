@@ -43,15 +43,10 @@ import torch.nn.functional as F
 
 from .. import weights as W
 from ..device import follow, get_device
-from ..weights.layout import (
-    BLOCKS, CONVS, IMAGENET_MEAN, IMAGENET_STD, LAYERS, NORMALISED_INDEX, SQUEEZENET1_1_LAYERS, TORCHVISION_INDEX,
-    VGG_BLOCKS, VGG16_LAYERS,
-)
+from ..weights.layout import BLOCKS, IMAGENET_MEAN, IMAGENET_STD, LAYERS, SQUEEZENET1_1_LAYERS, VGG_BLOCKS, VGG16_LAYERS
 from ..weights.layout import block as _block
 
-__all__ = [
-    "BLOCKS", "LAYERS", "CONVS", "VGG16_LAYERS", "TORCHVISION_INDEX", "NORMALISED_INDEX", "IMAGENET_MEAN",
-    "IMAGENET_STD", "CAFFE_BGR_MEAN", "HED_BGR_MEAN", "channels", "check_layer", "depth", "deepest", "Features",
+__all__ = ["CAFFE_BGR_MEAN", "HED_BGR_MEAN", "channels", "check_layer", "depth", "deepest", "Features",
     "VGGEncoder", "VGG19Encoder", "vgg19", "vgg16", "normalised_vgg19", "caffe_conv0", "SQUEEZENET_LAYERS",
     "squeezenet1_1", "squeezenet_features", "normalise_imagenet", "imagenet_classes",
 ]

@@ -81,17 +81,15 @@ import torch.nn.functional as F
 
 from .. import validate as V
 from ..device import get_device
-from .guided import box_mean, guided_filter
+from .guided import guided_filter
 from ..io import image_size, load_image, output_path, save_image
 from .matting import check_params
 from ..memory import SMOOTH_AUTO_MAX_PIXELS, check_fits
-from .solvers import (SmoothInfo, solve_affinity, solve_cg, solve_direct, solve_ilu, solve_multigrid,
-                                solve_pyramid)
+from .solvers import SmoothInfo, solve_direct, solve_ilu, solve_multigrid, solve_pyramid
 
 # The solvers live in stylelab.smoothing.solvers and the filters in stylelab.smoothing.guided; their public names are
 # importable from here too (the notebooks and the course text use stylelab.smoothing.X).
-__all__ = ["smooth", "check_smooth_options", "guided_filter", "box_mean", "solve_affinity", "solve_direct",
-           "solve_ilu", "solve_cg", "solve_multigrid", "SmoothInfo", "add_cli"]
+__all__ = ["smooth", "check_smooth_options", "add_cli"]
 
 MODES = ("auto", "ilu", "mg", "cg", "direct", "official", "gif")
 #: ``mode="auto"`` on CPU: the solver for images up to so many pixels, the multigrid above (stylelab.memory).

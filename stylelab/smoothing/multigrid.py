@@ -62,7 +62,7 @@ import torch.nn.functional as F
 from .aggregation import block_basis, galerkin
 from .grid_stencil import BlockJacobi, BlockStencil
 
-__all__ = ["BlockStencil", "BlockJacobi", "Multigrid", "pcg"]
+__all__ = ["Multigrid", "pcg"]
 
 
 @dataclass

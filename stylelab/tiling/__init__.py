@@ -45,7 +45,7 @@ most ``margin`` gives exactly the whole-image result (tested). VGG-19 to
 relu4_1 plus its decoder sees ≈ 200 px in every direction, more than any
 practical margin, so for AdaIN, PhotoWCT and WCT² the tiled result differs
 from the whole-image one near tile borders by an amount that shrinks as
-tiles grow (measured in BENCHMARKS.md); :func:`seam_energy` measures
+tiles grow (measured in BENCHMARKS.md); :func:`stylelab.tiling.tiles.seam_energy` measures
 whether anything is visible along the borders.
 Thumbnail statistics differ from full-resolution ones by the change of
 scale (Chen et al. show it is small for natural images); pass
@@ -70,10 +70,9 @@ from .. import available_memory
 from .. import methods as registry
 from .. import validate as V
 from ..metrics import rss_bytes
-from .tiles import blend_window, seam_energy, tile_boxes  # noqa: F401  (part of this module's API too)
+from .tiles import blend_window, tile_boxes
 
-__all__ = ["content_statistics", "statistics_scope", "SharedStatistics", "tile_boxes", "blend_window", "stylize_tiled",
-           "seam_energy", "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TileOptions"]
+__all__ = ["content_statistics", "statistics_scope", "SharedStatistics", "stylize_tiled", "choose_tile", "tile_budget", "plan", "parse_tile", "from_cli", "TileOptions"]
 
 # The methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through
 # :func:`content_statistics`) say so on their registration: ``Method(tiles=True)``, listed by

@@ -7,8 +7,7 @@
 * :class:`ImageFolder` and the resumable batch stream live in
   :mod:`stylelab.train.data`; the checkpoint mechanism (:func:`open_checkpoint`,
   :func:`save_checkpoint`, also used by trainers with their own loop such as
-  :func:`stylelab.methods.cyclegan.train`) in :mod:`stylelab.train.checkpoint`;
-  both re-exported here.
+  :func:`stylelab.methods.cyclegan.train`) in :mod:`stylelab.train.checkpoint`.
 * Losses: :class:`AdaINLoss` (Huang & Belongie, ICCV 2017: content
   ``‖φ₄(g(t)) − t‖²`` + 10 × moment style loss over relu1_1…relu4_1) and
   :class:`ReconstructionLoss` (Li et al., NeurIPS 2017: pixel
@@ -33,14 +32,11 @@ import torch.nn.functional as F
 
 from .. import validate as V
 from ..device import get_device
-from .checkpoint import (FORMAT, CheckpointConflictError, load_module_state, open_checkpoint,
-                               save_checkpoint)
-from .data import IMAGE_EXTENSIONS, Batches, ImageFolder, as_dataset
+from .checkpoint import open_checkpoint, save_checkpoint
+from .data import Batches, as_dataset
 from ..features.transforms import adain, mean_std
 
-__all__ = [
-    "ImageFolder", "fit", "History", "AdaINLoss", "ReconstructionLoss", "load_module_state",
-    "IMAGE_EXTENSIONS", "CheckpointConflictError", "open_checkpoint", "save_checkpoint", "FORMAT",
+__all__ = ["fit", "History", "AdaINLoss", "ReconstructionLoss",
 ]
 
 
