@@ -28,9 +28,16 @@ of 4 is reflection-padded for the network and the result cropped back).
 from __future__ import annotations
 
 from . import Method, TrainRun, TrainSpec, register
+from . import johnson
 from .johnson import add_cli_arguments, add_train_arguments, run_cli, train_job
 
-__all__ = []
+__all__ = ["list_styles_cli"]
+
+
+def list_styles_cli(argv: list[str]) -> int:
+    """``stylelab transfer --method cin --list-styles``: the styles of a CIN model (the command looks this
+    name up on the method's module; :func:`stylelab.methods.johnson.list_styles_cli` does the work)."""
+    return johnson.list_styles_cli(argv)
 
 
 def _cin_job(images, run: TrainRun, **options):
