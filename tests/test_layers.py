@@ -10,13 +10,12 @@ A module's layer is its folder (CONTRIBUTING.md, "Layers"), bottom to top:
     train     train/: the trainer shared by the feed-forward methods
     methods   methods/: one module per method; course/: fast mode, the stand-ins built from the methods
               (which a method may use: ``linear`` runs on them), explorers, exercises
-    top       bench/, and the command (``cli``)
+    top       bench/, cli/ (the command)
 
-A module may import its own layer and the layers below. Two derived exceptions, no hand map: a module
+A module may import its own layer and the layers below. One derived exception, no hand map: a module
 that imports no stylelab module stands on nothing and may be imported from anywhere (the method
-registry ``stylelab.methods``, read by ``memory`` and ``tiling``); a top-level module that no stylelab
-module imports is an entry point (the command ``stylelab.cli``) and stands at the top, as does the
-package's lazy facade ``stylelab/__init__.py``. A new module gets its layer from the folder it is put
+registry ``stylelab.methods``, read by ``memory`` and ``tiling``). The package's lazy facade
+``stylelab/__init__.py`` stands at the top. A new module gets its layer from the folder it is put
 in; a new folder must be given a rank in ``RANKS``. No import cycle at any depth, and no import of a
 stylelab module inside a function (the way cycles used to be dodged); optional heavy third-party
 packages may still be imported inside functions, and an optional stylelab module inside
@@ -42,11 +41,11 @@ RANKS = (
     ("nets", ("nets",)),
     ("train", ("train",)),
     ("methods", ("methods", "course")),
-    ("top", ("bench", "top")),
+    ("top", ("bench", "cli", "top")),
 )
 RANK_OF_FOLDER = {folder: i for i, (_, folders) in enumerate(RANKS) for folder in folders}
 NAME_OF_RANK = [name for name, _ in RANKS]
-#: At most this many modules at the top of the package (the base layer and the command).
+#: At most this many modules at the top of the package (the base layer, ``__init__`` and ``_lazy``).
 MAX_TOP_LEVEL = 12
 
 
@@ -71,12 +70,10 @@ def folder(module: str) -> str:
 
 
 def rank(module: str) -> int:
-    """The module's layer as a number (0: bottom); see the module docstring for the two derived exceptions."""
+    """The module's layer as a number (0: bottom); see the module docstring for the derived exception."""
     if module in GRAPH and not _stands_on(module):
         return 0  # imports nothing from stylelab: it stands on nothing
     where = folder(module)
-    if where == "base" and module in GRAPH and not any(module in {t for t, _, _ in imps} for imps in GRAPH.values()):
-        return RANK_OF_FOLDER["top"]  # an entry point: no stylelab module imports it
     if where not in RANK_OF_FOLDER:
         raise KeyError(f"stylelab/{where}/ has no layer: give the folder a rank in tests/test_layers.py's RANKS "
                        "(and a line in CONTRIBUTING.md's Layers)")
@@ -187,10 +184,9 @@ def test_the_method_registry_imports_no_stylelab_module():
     assert layer("stylelab.methods") == "base" and layer("stylelab.methods.adain") == "methods"
 
 
-def test_the_command_is_an_entry_point_and_the_rest_of_the_top_is_base():
-    top = {m for m in GRAPH if folder(m) == "base"}
-    assert {m for m in top if layer(m) == "top"} == {"stylelab.cli"}, "only the command is imported by no module"
+def test_layers_come_from_folders():
     assert layer("stylelab.device") == "base" and layer("stylelab.features.transforms") == "ops"
+    assert layer("stylelab.cli") == "top" and layer("stylelab.methods.wct") == "methods"
 
 
 def test_weights_read_only_weights():
