@@ -51,9 +51,10 @@ from ..nets.transformnet import UPSAMPLE_MODES, TransformNet
 from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, register
 from ._johnson_loss import CONTENT_LAYERS, PerceptualLoss, RandomFilterEncoder, STYLE_LAYERS
 
-__all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "RandomFilterEncoder", "PerceptualLoss",
-    "stylize", "load", "parse_mix", "style_names", "list_styles", "add_cli_arguments", "run_cli",
-    "add_train_arguments", "train_job", "MAGENTA_CIN26_ORIGIN",
+__all__ = [
+    "CONTENT_LAYERS", "STYLE_LAYERS", "RandomFilterEncoder", "PerceptualLoss", "stylize", "load", "parse_mix",
+    "style_names", "list_styles", "add_cli_arguments", "run_cli", "add_train_arguments", "train_job",
+    "MAGENTA_CIN26_ORIGIN",
 ]
 
 #: What is known of the 26 styles of ``magenta_cin26`` (``stylelab transfer --method cin --list-styles``).

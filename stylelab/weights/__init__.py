@@ -63,7 +63,7 @@ __all__ = [
     "ENV_OFFLINE", "REGISTRY", "WeightSpec", "WeightsNotFoundError", "CheckpointMismatchError",
     "RandomWeightsWarning", "get", "names", "random_allowed", "offline", "how_to_get", "checkpoints_of",
     "warn_random", "cache_dir", "search_dirs", "read_checkpoint", "validate", "convert",
-    "synthetic_state_dict", "ArchiveError", "sha256_file", "sidecar_path"
+    "synthetic_state_dict", "ArchiveError", "sha256_file", "sidecar_path",
 ]
 
 warnings.simplefilter("always", RandomWeightsWarning)
