@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import io, memory, smoothing, validate as V
+from stylelab import available_memory, io, memory, smoothing, validate as V
 from stylelab.smoothing import guided
 from stylelab.smoothing import matting
 from stylelab import weights as W
@@ -571,6 +571,7 @@ def _plan_only(monkeypatch, available=16e9):
     from stylelab import cli
 
     monkeypatch.setattr(memory, "available_bytes", lambda *a, **k: int(available))
+    monkeypatch.setattr(available_memory, "available_bytes", lambda *a, **k: int(available))  # tiling asks it directly
     seen = {}
 
     def stop(path, size=None, **kwargs):

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import methods, tiling
+from stylelab import _memory_model, available_memory, methods, tiling
 from stylelab.tiling import tiles
 from stylelab.features import transforms as T
 
@@ -216,7 +216,7 @@ def test_tile_estimate_counts_the_full_size_buffers_and_the_thumbnail():
     assert sm[0] > memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg")
     # ... after the tiles only the float32 content is left of the full-size buffers, with the solver's float64 inputs
     assert sm[0] - memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg") == (
-        memory.PROCESS_BYTES + methods.get("photowct").memory.weights + (12 + memory._SMOOTH_INPUT_BPP) * 12_000_000)
+        memory.PROCESS_BYTES + methods.get("photowct").memory.weights + (12 + _memory_model._SMOOTH_INPUT_BPP) * 12_000_000)
     # estimate_peak_bytes(tile=...) is this estimate
     assert memory.estimate_peak_bytes("wct2", 3000, 4000, tile=512, thumbnail=512) == est("wct2", 3000, 4000, 512, thumbnail=512)
 
@@ -260,6 +260,7 @@ def test_tile_budget_default_option_environment_and_available_memory(monkeypatch
     from stylelab import memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 100e9)
+    monkeypatch.setattr(available_memory, "available_bytes", lambda device=None: 100e9)  # tiling asks it directly
     monkeypatch.delenv(memory.TILE_BUDGET_ENV, raising=False)
     assert tiling.tile_budget("cpu") == (8_000_000_000, "default")
     monkeypatch.setenv(memory.TILE_BUDGET_ENV, "6.5")
@@ -270,6 +271,7 @@ def test_tile_budget_default_option_environment_and_available_memory(monkeypatch
         tiling.tile_budget("cpu")
     monkeypatch.delenv(memory.TILE_BUDGET_ENV)
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 2e9)  # a small machine: what it allows
+    monkeypatch.setattr(available_memory, "available_bytes", lambda device=None: 2e9)  # tiling asks it directly
     budget, source = tiling.tile_budget("cpu")
     assert budget < 8e9 and "available" in source
 
@@ -286,6 +288,7 @@ def test_cli_tile_auto_states_the_budget_and_refuses_an_unreachable_one(tmp_path
     monkeypatch.delenv(memory.TILE_BUDGET_ENV, raising=False)
     # a machine with room to spare: the budget is the one asked for, whatever this machine has free right now
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 64 * 2**30)
+    monkeypatch.setattr(available_memory, "available_bytes", lambda device=None: 64 * 2**30)  # tiling asks it directly
     assert cli.main([*base, "-o", str(tmp_path / "a.png"), "--tile", "auto", "--tile-budget", "8"]) == 0
     out = capsys.readouterr().out
     assert "no tiles" in out and "predicted peak" in out and "of budget 8 GB (--tile-budget)" in out
