@@ -262,3 +262,12 @@ def test_the_test_sees_a_violation(tmp_path):
     assert RANK_OF_FOLDER[folder("stylelab.nets.encoders")] > RANK_OF_FOLDER[folder("stylelab.features.stats")]
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+#: The longest a module may be (CONTRIBUTING.md: one concept per module); split by moving code, not by re-exporting.
+MAX_LINES = 400
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {str(p.relative_to(ROOT)): n for p in MODULES if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them: a private module `_x.py` of the same folder): {long}"
