@@ -8,7 +8,7 @@ For every (threads, method) a fresh process (so each peak is its own, as ``/usr/
 
 * plans the tiles as ``stylelab transfer --tile auto`` does (:func:`stylelab.tiling.choose_tile` under the
   8 GB budget, a 512 px style, statistics from a 1024 px thumbnail) and reports the **processed area**
-  (every tile plus the thumbnail, :func:`stylelab.tiles.processed_fraction`) over the photo's;
+  (every tile plus the thumbnail, :func:`stylelab.tiling.tiles.processed_fraction`) over the photo's;
 * counts the **multiply-adds of every convolution** the method runs (``torch.utils.flop_counter`` on a
   256² crop: conv MACs per pixel are constant for these fully convolutional networks) times the
   processed pixels, plus the style's one encoding;
@@ -70,10 +70,11 @@ def child(method: str, threads: int, hw: tuple[int, int], keep: bool, run: bool,
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench_tiling import _models
     from benchmarks.bench_wct2 import conv_peak_rate
-    from stylelab import data, tiling
+    from stylelab.media import data
+    from stylelab import tiling
     from stylelab.io import resize
     from stylelab.smoothing import smooth
-    from stylelab.tiles import processed_fraction, tile_boxes
+    from stylelab.tiling.tiles import processed_fraction, tile_boxes
 
     torch.set_num_threads(threads)
     dev = torch.device("cpu")

@@ -5,12 +5,12 @@
 
 For each photo pair of the course (content, photographic style, both resized to ``--size``
 square) every method stylises once; the table gives the mean over the pairs of
-SSIM(content, output) (``stylelab.metrics.ssim``: Gaussian window σ = 1.5) and the Gram style
-distance (``stylelab.metrics.style_distance``, relu1_1 … relu5_1) on the course's trained
+SSIM(content, output) (``stylelab.features.evaluation.ssim``: Gaussian window σ = 1.5) and the Gram style
+distance (``stylelab.features.evaluation.style_distance``, relu1_1 … relu5_1) on the course's trained
 network (``stylelab.course.feature_network``: VGG-19 when installed, else the offline VGG-16,
 named in the output) and on the pixels (the colour Gram), plus the seconds of one call.
 Network methods run on what ``from_official`` finds, else on the course's **stand-ins**
-(``stylelab.standin``: decoders trained on the course images for a fixed-seed random encoder,
+(``stylelab.course.standin``: decoders trained on the course images for a fixed-seed random encoder,
 not the published models) — the header says which. Time and memory against resolution:
 ``stylelab bench --methods adain efdm wct2 colour-map pixel-efdm pixel-colour-map``.
 """
@@ -22,7 +22,11 @@ import time
 
 import torch
 
-from stylelab import course, data, efdm, metrics, standin, transforms, weights
+from stylelab import course, metrics, weights
+from stylelab.features import evaluation
+from stylelab.media import data
+from stylelab.features import efdm, transforms
+from stylelab.course import standin
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.colour_map import ColourMap
 from stylelab.methods.efdm import EFDM
@@ -69,8 +73,8 @@ def main() -> int:
             with torch.no_grad():
                 out = c if name == "content itself" else s if name == "style itself" else methods[name](c, s)
             dt = time.perf_counter() - t0
-            rows[name].append((metrics.ssim(c, out).item(), metrics.style_distance(out, s, encoder=vgg).item(),
-                               metrics.style_distance(out, s).item(), dt))
+            rows[name].append((evaluation.ssim(c, out).item(), evaluation.style_distance(out, s, encoder=vgg).item(),
+                               evaluation.style_distance(out, s).item(), dt))
     print(f"# {args.size} px, pairs {', '.join(args.pairs)}; style distance on {vgg.network}; "
           f"{args.threads} thread(s); torch {torch.__version__}")
     print(f"| method | SSIM(content, out) ↑ | Gram distance, {vgg.tag} ↓ | Gram distance, pixels ↓ | seconds |")

@@ -70,7 +70,7 @@ def main() -> int:
 
     from PIL import Image
 
-    from stylelab import data
+    from stylelab.media import data
 
     w, h = args.size
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +79,7 @@ def main() -> int:
         print(f"# {w}×{h} ({w * h / 1e6:.1f} MP) JPEG, style {args.style}; {os.cpu_count()} CPUs visible; "
               f"load average at start {_load()}; torch {_torch_version()}")
         rows = [("start-up only (import stylelab, registry)",
-                 [sys.executable, "-c", "import stylelab.cli, stylelab.data; stylelab.methods.registry()"])]
+                 [sys.executable, "-c", "import stylelab.cli, stylelab.media.data; stylelab.methods.registry()"])]
         for base in args.bases:
             out = Path(tmp) / f"out-{base}.jpg"
             rows.append((f"colour-map --base {base}", [
@@ -132,7 +132,7 @@ def stages(photo: str, style_path: str, base: str) -> int:
 
     stage("import torch")
     import stylelab.cli  # noqa: F401 - what the command imports
-    from stylelab import colour_fit
+    from stylelab.features import colour_fit
     from stylelab.io import load_image, resize, save_image, to_pil
     from stylelab.methods import colour_map
 

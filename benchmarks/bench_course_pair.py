@@ -1,11 +1,11 @@
-"""Quality of the ``vgg16-course`` pair (:mod:`stylelab.course_pair`) on photos it never saw.
+"""Quality of the ``vgg16-course`` pair (:mod:`stylelab.nets.course_pair`) on photos it never saw.
 
 Prints Markdown tables (the BENCHMARKS.md section) and draws the training loss curves:
 
 * reconstruction at α = 0 (content only) of every shipped decoder: PSNR and SSIM
-  (:func:`stylelab.evaluation.ssim`) on the course's content photos (``data/content``: never
+  (:func:`stylelab.features.evaluation.ssim`) on the course's content photos (``data/content``: never
   trained on), shorter side 256 and 512 px;
-* style statistics after AdaIN and WCT (α = 1): Gram distance (:func:`stylelab.evaluation.style_distance`,
+* style statistics after AdaIN and WCT (α = 1): Gram distance (:func:`stylelab.features.evaluation.style_distance`,
   relu1_1 … relu5_1 of the same offline VGG-16) from the output to the style, next to the content's;
 * PhotoWCT and WCT² on the pair: SSIM of the output to the content.
 
@@ -21,9 +21,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from stylelab import course_pair as CP
-from stylelab import data
-from stylelab.evaluation import ssim, style_distance
+from stylelab.nets import course_pair as CP
+from stylelab.media import data
+from stylelab.features.evaluation import ssim, style_distance
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.photowct import PhotoWCT
 from stylelab.methods.wct import WCT

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.reference.gatys_tutorial import (  # noqa: E402
     torchvision_features_like, tutorial_loss, tutorial_run,
 )
-from stylelab.encoders import vgg19  # noqa: E402
+from stylelab.nets.encoders import vgg19  # noqa: E402
 from stylelab.methods import gatys  # noqa: E402
 from stylelab.metrics import measure as timed  # noqa: E402
 

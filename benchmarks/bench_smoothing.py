@@ -48,7 +48,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def _pair(hw, device, dtype):
     """The course photo 'astronaut' at H×W and a synthetic 'stylised' version of it (colours swapped, noise)."""
-    from stylelab import data
+    from stylelab.media import data
     from stylelab.io import resize
 
     c = resize(data.load("astronaut", device=device), hw).to(dtype).clamp(0, 1)
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
             rows.append((solver, m, out, info))
         tight = None
         if direct is None and max(hw) <= args.reference_max:  # the direct solve is out of reach: a tight solve
-            from stylelab.smoothing_solvers import solve_multigrid
+            from stylelab.smoothing.solvers import solve_multigrid
 
             tight = solve_multigrid(y, c, args.beta, tol=1e-11, memory_first=False, channels_at_once=True)
         for solver, m, out, info in rows:

@@ -15,7 +15,7 @@ at full size after the tiles. Columns: wall and CPU seconds (CPU: every thread
 of the process), peak memory added (``stylelab.metrics.measure``: sampled
 RSS on CPU) and the process's peak RSS during the cell (RSS before + added;
 weights, Python and all), the estimate of ``stylelab.memory`` for the cell, the seam ratio
-(:func:`stylelab.tiling.seam_energy`, ≈ 1 when no border shows) and, where
+(:func:`stylelab.tiling.tiles.seam_energy`, ≈ 1 when no border shows) and, where
 both ran, the relative difference tiled vs whole. A log-log plot of time and
 memory against megapixels is written to ``--out``.
 
@@ -41,13 +41,14 @@ def _size(text):
 def _models(names, device):
     from stylelab import weights as W
     from stylelab.methods import adain as A, photowct as P, wct2 as M
+    from stylelab.nets import wavenets
 
     out = {}
     if "adain" in names:
         out["adain"] = A.AdaIN.from_official("random", "random", random=True, device=device)
     if "wct2" in names:
-        out["wct2"] = M.WCT2.from_official(M.synthetic_checkpoint("wct2_encoder_cat5", seed=1),
-                                           M.synthetic_checkpoint("wct2_decoder_cat5", seed=2), device=device)
+        out["wct2"] = M.WCT2.from_official(wavenets.synthetic_checkpoint("wct2_encoder_cat5", seed=1),
+                                           wavenets.synthetic_checkpoint("wct2_decoder_cat5", seed=2), device=device)
     if "photowct" in names:
         out["photowct"] = P.PhotoWCT.from_official(W.synthetic_state_dict("photowct", seed=0), device=device)
     return out
@@ -87,7 +88,9 @@ def _plot(rows, methods, out):
 
 
 def main(argv=None) -> int:
-    from stylelab import data, tiling
+    from stylelab.media import data
+    from stylelab import tiling
+    from stylelab.tiling import tiles
     from stylelab.io import resize
     from stylelab.memory import estimate_peak_bytes, format_bytes
     from stylelab.metrics import measure, rss_bytes
@@ -175,8 +178,8 @@ def main(argv=None) -> int:
                 m = measure(run, method, x, tiled, device=device)
                 out, info, cpu = m.result
                 results[tiled] = out
-                boxes = tiling.tile_boxes(*hw, args.tile, args.overlap)
-                seam = tiling.seam_energy(out, boxes) if tiled and len(boxes) > 1 else float("nan")
+                boxes = tiles.tile_boxes(*hw, args.tile, args.overlap)
+                seam = tiles.seam_energy(out, boxes) if tiled and len(boxes) > 1 else float("nan")
                 diff = ""
                 if tiled and False in results:
                     diff = f"{((out - results[False]).norm() / results[False].norm()).item():.2e}"

@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_video.py --frames 12 --methods wct   # a quick look
 
 Two synthetic clips that exist offline, made from the course photos by
-:func:`stylelab.video.camera_frames`:
+:func:`stylelab.media.video.camera_frames`:
 
 * ``pan+zoom``: a camera panning (0.2, 0.7) px per frame and zooming 0.3 % per
   frame over ``data/content/mountains.jpg``;
@@ -12,17 +12,17 @@ Two synthetic clips that exist offline, made from the course photos by
   its own (1, −2.5) px per frame (independent motion, occlusions at its rim).
 
 For every method, each clip is stylised frame by frame (the style prepared once)
-naively and stabilised (:class:`stylelab.video.TemporalStatistics`, EMA of the
+naively and stabilised (:class:`stylelab.media.video.TemporalStatistics`, EMA of the
 content statistics with ``--momentum``); both are then also blended along the
-input's motion (:func:`stylelab.warping.blend_along_flow`, ``--blend`` β, its own
+input's motion (:func:`stylelab.media.warping.blend_along_flow`, ``--blend`` β, its own
 Lucas–Kanade flow, contrast kept). Printed per row: the warping error
 ``E_warp`` (Lai et al. 2018; flow measured once on the input by TV-L1, occlusions
-by the forward–backward check: :mod:`stylelab.warping`), its change against the
+by the forward–backward check: :mod:`stylelab.media.warping`), its change against the
 naive row, the Gram style distance to the style image (mean over the frames,
 VGG features from :func:`stylelab.course.feature_network`) and its change, the
 SSIM to the naive per-frame output and to the row's own unblended output (what
 the blend changed), the sharpness (mean absolute gradient over the naive
-output's) and the seconds per frame (the blend's flow included). The networks are the course's stand-ins (:mod:`stylelab.standin`: a
+output's) and the seconds per frame (the blend's flow included). The networks are the course's stand-ins (:mod:`stylelab.course.standin`: a
 fixed-seed random VGG-19 encoder with decoders trained on the course images),
 unless the published weights are installed; every line and the figure say which.
 """
@@ -41,7 +41,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stylelab import course, data, evaluation, standin, video, warping  # noqa: E402
+from stylelab import course
+from stylelab.media import data, video, warping
+from stylelab.features import evaluation
+from stylelab.course import standin  # noqa: E402
 from stylelab.methods.adain import AdaIN  # noqa: E402
 from stylelab.methods.wct import WCT  # noqa: E402
 from stylelab.methods.wct2 import WCT2  # noqa: E402

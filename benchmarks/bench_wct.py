@@ -12,7 +12,7 @@ not enter the timing; ``--encode`` uses the normalised VGG on random images.
 
 Rows, measured side by side in one run on the same inputs: every combination
 of ``method`` ∈ {eigh, svd} and ``compute_dtype`` ∈ {float32, float64} of
-:func:`stylelab.transforms.wct` (preset ``exact`` regularisation, i.e. the
+:func:`stylelab.features.transforms.wct` (preset ``exact`` regularisation, i.e. the
 covariance, decomposition and products dominate). Reported: the median time of
 ``--repeat`` runs after a warm-up, the speed-up against ``svd/float64``
 (PytorchWCT's choice) and the error of the output covariance relative to the
@@ -31,7 +31,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stylelab import transforms as T  # noqa: E402
+from stylelab.features import transforms as T  # noqa: E402
+from stylelab.features import linalg
 from stylelab.device import describe, get_device  # noqa: E402
 from stylelab.metrics import measure  # noqa: E402
 
@@ -47,7 +48,7 @@ def synthetic_relu4_1(side: int, seed: int, device) -> torch.Tensor:
 
 
 def encoded_relu4_1(side: int, seed: int, device) -> torch.Tensor:
-    from stylelab.encoders import normalised_vgg19
+    from stylelab.nets.encoders import normalised_vgg19
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -85,10 +86,10 @@ def main(argv=None) -> int:
             for dt in dtypes:
                 fn = lambda m=method, d=dt: T.wct(cf, sf, preset="exact", method=m, compute_dtype=d)  # noqa: E731
                 rows[(method, dt)] = timed(fn, device, args.repeat)
-        ref_cov = T.covariance(rows[("eigh", dtypes[-1])][1].double())[0]
+        ref_cov = linalg.covariance(rows[("eigh", dtypes[-1])][1].double())[0]
         base = rows.get(("svd", torch.float64), rows[("svd", dtypes[-1])])[0]
         for (method, dt), (sec, out) in rows.items():
-            err = float((T.covariance(out.double())[0] - ref_cov).norm() / ref_cov.norm())
+            err = float((linalg.covariance(out.double())[0] - ref_cov).norm() / ref_cov.norm())
             print(f"{side:>6} {cf.shape[2] * cf.shape[3]:>9} {method:>6} {str(dt).split('.')[-1]:>8} "
                   f"{sec * 1e3:>10.1f} {base / sec:>9.2f}× {err:>9.1e}")
     return 0

@@ -14,9 +14,9 @@ Rows, measured side by side in one process on the same random weights:
   then whitening and colouring as separate products, clamp, α-blend.
 * ``stylelab``: :meth:`stylelab.WCT2.stylize`: Haar by reshapes, ``cat5``
   unpool + convolution at half resolution
-  (:func:`stylelab.wavelets.unpool_conv3x3`, exact), ``eigh`` with the style's
+  (:func:`stylelab.features.wavelets.unpool_conv3x3`, exact), ``eigh`` with the style's
   colouring matrices computed once per transfer point, one fused product per
-  WCT (:func:`stylelab.transforms.wct_prepared`).
+  WCT (:func:`stylelab.features.transforms.wct_prepared`).
 * ``stylelab, style prepared``: the content pass only, after
   :meth:`WCT2.prepare_style` (what a video pays per frame).
 * ``WCTs only``: just the 16 feature transforms of one transfer (recorded
@@ -45,7 +45,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.reference.wct2_official import ReferenceLayers, official_transfer, reference_feature_wct  # noqa: E402
-from stylelab import transforms as T  # noqa: E402
+from stylelab.features import transforms as T  # noqa: E402
 from stylelab import weights  # noqa: E402
 from stylelab.device import get_device  # noqa: E402
 from stylelab.methods import wct2 as M  # noqa: E402

@@ -1,7 +1,7 @@
 """stylelab: neural style transfer from Gram matrices to WCT², as a tested library.
 
 Every submodule and subpackage loads on first use as ``stylelab.<name>``
-(``stylelab.matting``, ``stylelab.labels``, ``stylelab.methods`` …: the names
+(``stylelab.smoothing.matting``, ``stylelab.labels``, ``stylelab.methods`` …: the names
 are read from the package folder, so a new module is reachable with no edit
 here), and the main functions and classes are available at the top level::
 
@@ -9,7 +9,7 @@ here), and the main functions and classes are available at the top level::
     stylelab.gram(features)             # stats
     stylelab.adain(content_feat, style_feat)
     stylelab.AdaIN.from_official()      # methods
-    stylelab.data.load("mountains", size=256)
+    stylelab.media.data.load("mountains", size=256)
 
 ``import stylelab`` itself imports nothing (no torch): names load when first
 used. ``stylelab/__init__.pyi`` lists the same names for IDEs and type
@@ -28,13 +28,13 @@ _EXPORTS = {
     "get_device": "device",
     "load_image": "io",
     "save_image": "io",
-    "gram": "stats",
-    "mmd2": "stats",
-    "adain": "transforms",
-    "wct": "transforms",
+    "gram": "features.stats",
+    "mmd2": "features.stats",
+    "adain": "features.transforms",
+    "wct": "features.transforms",
     "smooth": "smoothing",
-    "haar_dwt": "wavelets",
-    "haar_idwt": "wavelets",
+    "haar_dwt": "features.wavelets",
+    "haar_idwt": "features.wavelets",
 }
 # Each method adds its own top-level name (stylelab.AdaIN, stylelab.gatys…):
 # `export` in its registration (stylelab.methods).

@@ -20,7 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import device as D
 from . import validate as V
-from .memory import available_bytes, decode_bytes, format_bytes
+from .memory import decode_bytes, format_bytes
+from .available_memory import available_bytes
 
 Side = Literal["short", "long"]
 Size = int | tuple[int, int] | None

@@ -1,10 +1,9 @@
-"""Measuring style transfer: time and memory of a call; the quality numbers re-exported.
+"""Measuring style transfer: time and memory of a call.
 
 :func:`measure` times a call with device synchronisation and records its peak
 memory (:class:`PeakMemory`). The two numbers of the WCT² paper's evaluation
-(Yoo et al., ICCV 2019) — :func:`ssim` (structure kept) and
-:func:`style_distance` (style taken) — live in :mod:`stylelab.evaluation` and
-are re-exported here, so ``stylelab.metrics.ssim`` keeps working.
+(Yoo et al., ICCV 2019) — :func:`~stylelab.features.evaluation.ssim` (structure kept) and
+:func:`~stylelab.features.evaluation.style_distance` (style taken) — are in :mod:`stylelab.features.evaluation`.
 """
 
 from __future__ import annotations
@@ -20,10 +19,8 @@ from typing import Any, Callable
 import torch
 
 from .device import synchronize
-from .evaluation import DEFAULT_STYLE_LAYERS, gaussian_window, gram_distance, ssim, ssim_map, style_distance
 
 __all__ = [
-    "ssim", "ssim_map", "gaussian_window", "gram_distance", "style_distance", "DEFAULT_STYLE_LAYERS",
     "Measurement", "PeakMemory", "measure", "rss_bytes",
 ]
 

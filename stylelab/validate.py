@@ -2,7 +2,7 @@
 
 Every public entry point that takes an image (the methods' ``stylize``,
 :func:`stylelab.methods.gatys.stylize`, :func:`stylelab.methods.dpst.stylize`,
-:func:`stylelab.smoothing.smooth`, :func:`stylelab.matting.laplacian`,
+:func:`stylelab.smoothing.smooth`, :func:`stylelab.smoothing.matting.laplacian`,
 :func:`stylelab.io.save_image`) calls :func:`check_image` before any work, so
 a bad tensor fails at once with one message instead of deep inside torch — or,
 worse, silently (one NaN pixel makes AdaIN's whole output NaN).
@@ -221,7 +221,7 @@ def pad_to_size(x: torch.Tensor, multiple: int = 1, min_size: int = 1, mode: str
     returned as is. Crop the result with ``out[..., :H, :W]``.
 
     Used for images below a network's smallest side (AdaIN, WCT, PhotoWCT) and for
-    WCT²'s sides, multiples of 8 and at least 16 (:data:`stylelab.wavenets.PAD`).
+    WCT²'s sides, multiples of 8 and at least 16 (:data:`stylelab.nets.wavenets.PAD`).
     """
     h, w = x.shape[-2:]
     ph, pw = max((-h) % multiple, min_size - h), max((-w) % multiple, min_size - w)

@@ -5,7 +5,7 @@ import warnings
 import pytest
 import torch
 
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 from stylelab import weights as W
 from stylelab.methods.adain import AdaIN
 
@@ -35,7 +35,7 @@ def test_checkpoint_files_load_by_path(tmp_path):
 
 
 def test_missing_weights_error_and_random_switch(monkeypatch):
-    from stylelab import course_pair
+    from stylelab.nets import course_pair
 
     monkeypatch.setattr(course_pair, "available", lambda method: False)  # no course pair either
     with pytest.raises(W.WeightsNotFoundError, match="decoder.pth|vgg_normalised.pth"):
@@ -107,7 +107,7 @@ def test_cli_transfer_adain(tmp_path, monkeypatch):
 
 
 def test_widget_callbacks_headless_pixels_and_model(model):
-    from stylelab.widgets.adain import AdaINExplorer
+    from stylelab.course.widgets.adain import AdaINExplorer
 
     g = torch.Generator().manual_seed(0)
     c = torch.rand(1, 3, 16, 16, generator=g)

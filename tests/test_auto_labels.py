@@ -1,13 +1,14 @@
-"""Label maps without a segmentation network (stylelab.auto_labels): valid for every course photo, usable by every method."""
+"""Label maps without a segmentation network (stylelab.labels.auto): valid for every course photo, usable by every method."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from stylelab import data
+from stylelab.media import data
 from stylelab import labels as L
-from stylelab.auto_labels import auto_label_pair, auto_labels, superpixels
+from stylelab.labels import maps as label_maps
+from stylelab.labels.auto import auto_label_pair, auto_labels, superpixels
 
 PHOTOS = data.names("content") + data.names("style_photo")
 
@@ -18,12 +19,12 @@ def test_every_course_photo_gets_a_valid_map_that_the_readers_and_the_editor_tak
     image = data.load(name, size=160)
     lab = auto_labels(image, k=4)
     assert lab.shape == (1, 1, *image.shape[-2:]) and lab.dtype == torch.int64
-    L.check_labels(lab)
+    label_maps.check_labels(lab)
     ids = torch.unique(lab).tolist()
     assert ids == list(range(len(ids))) and len(ids) >= 2  # consecutive, and more than one region
-    path = L.save_labels(lab, tmp_path / f"{name}.png")
-    assert torch.equal(L.read_labels(path).view_as(lab), lab)  # the file format the CLI reads
-    from stylelab.widgets.labels import LabelEditor
+    path = label_maps.save_labels(lab, tmp_path / f"{name}.png")
+    assert torch.equal(label_maps.read_labels(path).view_as(lab), lab)  # the file format the CLI reads
+    from stylelab.course.widgets.labels import LabelEditor
 
     editor = LabelEditor(image, image, content_labels=lab, style_labels=lab)
     assert torch.equal(editor.maps["content"], lab)

@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import io, matting, memory, smoothing, validate as V
+from stylelab import available_memory, io, memory, smoothing, validate as V
+from stylelab.smoothing import guided
+from stylelab.smoothing import matting
 from stylelab import weights as W
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -217,9 +219,9 @@ def test_smooth_handles_small_and_thin_images(hw):
 def test_guided_filter_checks_its_parameters():
     y, c = _img(), _img(seed=1)
     with pytest.raises(ValueError, match="radius must be > 0"):
-        smoothing.guided_filter(y, c, radius=-2)
+        guided.guided_filter(y, c, radius=-2)
     with pytest.raises(ValueError, match="eps must be > 0"):
-        smoothing.guided_filter(y, c, eps=-1e-3)
+        guided.guided_filter(y, c, eps=-1e-3)
 
 
 def test_laplacian_of_a_flat_image_with_eps_zero_is_a_clear_error():
@@ -367,7 +369,7 @@ def test_checkpoint_with_wrong_keys_lists_them(corpus):
     ("data_no_kind", "lacks 'kind'"),
 ])
 def test_broken_data_index_says_how_to_rebuild(corpus, monkeypatch, folder, hint):
-    from stylelab import data
+    from stylelab.media import data
 
     monkeypatch.setenv("STYLELAB_DATA_DIR", str(corpus / folder))
     with pytest.raises(ValueError, match=f"{hint}.*tools/make_data.py"):
@@ -569,6 +571,7 @@ def _plan_only(monkeypatch, available=16e9):
     from stylelab import cli
 
     monkeypatch.setattr(memory, "available_bytes", lambda *a, **k: int(available))
+    monkeypatch.setattr(available_memory, "available_bytes", lambda *a, **k: int(available))  # tiling asks it directly
     seen = {}
 
     def stop(path, size=None, **kwargs):
@@ -664,8 +667,8 @@ ISSUE27_CLI_ERRORS = {
 @pytest.fixture(scope="module")
 def generators(corpus):
     """A one-generator file, a CIN model and a johnson training checkpoint (random weights, small)."""
-    from stylelab.train_checkpoint import save_checkpoint
-    from stylelab.transformnet import TransformNet
+    from stylelab.train.checkpoint import save_checkpoint
+    from stylelab.nets.transformnet import TransformNet
 
     torch.manual_seed(0)
     torch.save(TransformNet(8, n_residual=1).state_dict(), corpus / "a_folder" / "gen.pth")
@@ -710,6 +713,7 @@ def test_label_maps_of_a_pair_are_read_under_one_convention(corpus, capsys, monk
     """A black/white DPST mask for the content and a black/white/red one for the style: white is label 1 in both
     (it was 255 in the content and 1 in the style: white never matched, half the content unstylised)."""
     from stylelab import labels as L
+    from stylelab.labels import maps as label_maps
 
     argv = _transfer(corpus, "--content-labels", corpus / "labels_bw_rgb.png", "--style-labels",
                      corpus / "labels_bwr_rgb.png", method="wct2", out=tmp_path / "l.png")
@@ -726,8 +730,9 @@ def test_label_maps_of_a_pair_are_read_under_one_convention(corpus, capsys, monk
 
 def test_three_colours_that_are_not_dpst_keep_three_labels(corpus):
     from stylelab import labels as L
+    from stylelab.labels import maps as label_maps
 
-    lab = L.read_labels(corpus / "labels_three_colours.png")
+    lab = label_maps.read_labels(corpus / "labels_three_colours.png")
     assert torch.unique(lab).tolist() == [0, 1, 2]
     # each colour one region, numbered by sorted (r, g, b): (40,40,200) < (150,20,20) < (220,40,40)
     assert lab[0, 0, 0, 0] == 2 and lab[0, 0, 0, 20] == 1 and lab[0, 0, 0, 40] == 0
@@ -735,7 +740,7 @@ def test_three_colours_that_are_not_dpst_keep_three_labels(corpus):
 
 def test_wct_refuses_a_label_map_of_another_picture():
     """transforms.wct took a 50×10 map for 16×24 features (the model level refuses it)."""
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
 
     c, s = torch.randn(1, 8, 16, 24), torch.randn(1, 8, 16, 24)
     good = torch.zeros(16, 24, dtype=torch.long)
@@ -749,6 +754,7 @@ def test_wct_refuses_a_label_map_of_another_picture():
 
 def test_a_label_without_counterpart_warns():
     from stylelab import labels as L
+    from stylelab.labels import maps as label_maps
 
     c = torch.zeros(20, 20, dtype=torch.long)
     c[:, 10:] = 1
@@ -770,7 +776,7 @@ def test_photowct_batch_of_two_is_stylised_image_by_image(models):
 def test_every_device_argument_goes_through_the_device_check(corpus, device):
     """`device=1` was an AttributeError, `device=0` ran silently on the CPU, load_image/data.load on a
     missing device surfaced torch's raw error; now each is get_device's message with what exists."""
-    from stylelab import data
+    from stylelab.media import data
     from stylelab.device import get_device
 
     if device == "mps" and torch.backends.mps.is_available():
@@ -809,7 +815,7 @@ def test_tiles_without_overlap_give_a_result(corpus, capsys, monkeypatch, tmp_pa
 
 def test_video_one_frame_and_a_static_clip(corpus, capsys, monkeypatch, tmp_path):
     """A 1-frame video was written and then exit 1; a static clip reported a temporal change of "inf"."""
-    from stylelab import video
+    from stylelab.media import video
 
     code, err = _cli(_transfer(corpus, "--video", method="wct2", content="video_one_frame", out=tmp_path / "v1"),
                      capsys, monkeypatch)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from stylelab import bench, cli, weights
+from stylelab import methods as methods_mod
 from stylelab.methods import BenchRow
 
 
@@ -17,7 +18,7 @@ def _fake(monkeypatch, key, fn=None, build_error=None, pretrained=None, family="
     def build(cfg, device):
         if build_error is not None:
             raise build_error
-        return bench.Runner(fn or (lambda c, s: c), pretrained)
+        return methods_mod.Runner(fn or (lambda c, s: c), pretrained)
 
     monkeypatch.setitem(bench.ROWS, key, BenchRow(key, f"fake {key}", family, build))
 

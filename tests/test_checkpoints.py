@@ -6,10 +6,10 @@ import hashlib
 import pytest
 import torch
 
-from stylelab import checkpoints as C
-from stylelab import decoders as D
-from stylelab import encoders as E
-from stylelab import wavenets as WN
+from stylelab.weights import checkpoints as C
+from stylelab.nets import decoders as D
+from stylelab.nets import encoders as E
+from stylelab.nets import wavenets as WN
 from stylelab import weights as W
 from stylelab.methods.photowct import PhotoWCT
 

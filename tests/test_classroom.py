@@ -51,10 +51,10 @@ def _solution(features, eps):
 
 
 def test_exercise_cell_splits_into_answer_and_test_with_the_solution_between_the_markers():
-    source = ('from stylelab.exercises import use\n\n\ndef my_thing(x, epsilon=1e-5):\n    """Doc."""\n'
+    source = ('from stylelab.course.exercises import use\n\n\ndef my_thing(x, epsilon=1e-5):\n    """Doc."""\n'
               '    raise NotImplementedError  # your code here\n\n\nthing = use("99.thing", my_thing, fallback=abs)\n')
     before, answer, test = assignments.split_exercise(source, "99.thing", _solution)
-    assert before.strip() == "from stylelab.exercises import use"
+    assert before.strip() == "from stylelab.course.exercises import use"
     lines = answer.splitlines()
     assert lines[0] == "def my_thing(x, epsilon=1e-5):" and lines[1] == '    """Doc."""'
     assert lines[2] == "    ### BEGIN SOLUTION" and lines[-1] == "    ### END SOLUTION"

@@ -1,9 +1,9 @@
-"""stylelab.colour: YIQ round trip, luminance-only transfer keeps chrominance, colour histogram matching."""
+"""stylelab.features.colour: YIQ round trip, luminance-only transfer keeps chrominance, colour histogram matching."""
 
 import pytest
 import torch
 
-from stylelab import colour
+from stylelab.features import colour
 
 D = torch.float64
 

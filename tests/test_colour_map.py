@@ -1,4 +1,4 @@
-"""The thumbnail colour map (stylelab.colour_fit, stylelab.methods.colour_map)."""
+"""The thumbnail colour map (stylelab.features.colour_fit, stylelab.methods.colour_map)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import cli, data
-from stylelab import colour_fit as CF
-from stylelab import transforms as T
+from stylelab import cli
+from stylelab.media import data
+from stylelab.features import colour_fit as CF
+from stylelab.features import transforms as T
 from stylelab.methods.colour_map import ColourMap
 
 

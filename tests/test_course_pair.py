@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import course_pair as CP
-from stylelab import data
+from stylelab.nets import course_pair as CP
+from stylelab.media import data
 
 
 #: PSNR floors (dB) of each shipped decoder's reconstruction (α = 0) of two held-out course photos at 256 px,
@@ -103,7 +103,8 @@ def test_wct2_encoder_is_vgg16_with_an_identity_conv3_4(trained):
 def test_notebooks_network_rule(monkeypatch, trained):
     """``course.method_model``: the pair where :func:`use_pair` says so, else the stand-in; titles get a tag."""
     trained("vgg16")
-    from stylelab import course, standin
+    from stylelab import course
+    from stylelab.course import standin
 
     monkeypatch.setattr(CP, "official_installed", lambda method, unpool="cat5": False)
     if not CP.available("photowct"):

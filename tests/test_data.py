@@ -1,4 +1,4 @@
-"""The course images: files, credits, label maps and the stylelab.data API."""
+"""The course images: files, credits, label maps and the stylelab.media.data API."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from stylelab import data
+from stylelab.media import data
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -53,7 +53,7 @@ def test_every_file_in_the_folder_is_accounted_for():
     listed = {e["file"] for e in index["images"]} | {e["labels"] for e in index["images"] if e["labels"]}
     extra = {"index.json", "CREDITS.md", "labels_preview.png"}
     present = {str(p.relative_to(DATA)) for p in DATA.rglob("*") if p.is_file()}
-    decoders = {p for p in present if p.startswith("decoders/")}  # stylelab.standin, credited in CREDITS.md
+    decoders = {p for p in present if p.startswith("decoders/")}  # stylelab.course.standin, credited in CREDITS.md
     credits = (DATA / "CREDITS.md").read_text()
     assert all(Path(p).stem in credits for p in decoders), sorted(decoders)
     assert present - extra - decoders == listed

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from stylelab import decoders as D
-from stylelab import encoders as E
+from stylelab.nets import decoders as D
+from stylelab.nets import encoders as E
 from stylelab import weights as W
 
 

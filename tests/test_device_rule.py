@@ -188,12 +188,12 @@ def _models():
         lambda m: m.stylize(c, s, content_labels=cl, style_labels=sl, levels=(2, 1))
     yield "WCT2", lambda dev: stylelab.WCT2.from_official("random", "random", unpool="sum", device=dev), \
         lambda m: m.stylize(c, s, content_labels=cl, style_labels=sl)
-    yield "encoder", lambda dev: stylelab.encoders.normalised_vgg19("random", last_layer="relu2_1", device=dev), \
+    yield "encoder", lambda dev: stylelab.nets.encoders.normalised_vgg19("random", last_layer="relu2_1", device=dev), \
         lambda m: m(c, layers="relu2_1")["relu2_1"]
-    yield "vgg16", lambda dev: stylelab.encoders.vgg16("random", last_layer="relu2_1", device=dev), \
+    yield "vgg16", lambda dev: stylelab.nets.encoders.vgg16("random", last_layer="relu2_1", device=dev), \
         lambda m: m(c, layers="relu2_1")["relu2_1"]
-    yield "squeezenet1_1", lambda dev: stylelab.encoders.squeezenet1_1("random", device=dev), \
-        lambda m: stylelab.encoders.squeezenet_features(m, c, "fire3")["fire3"]
+    yield "squeezenet1_1", lambda dev: stylelab.nets.encoders.squeezenet1_1("random", device=dev), \
+        lambda m: stylelab.nets.encoders.squeezenet_features(m, c, "fire3")["fire3"]
 
 
 @pytest.mark.slow
@@ -220,8 +220,8 @@ def test_optimisation_methods_follow_their_encoder(monkeypatch):
 
     c, s = _imgs(24, 24)
     shallow = {"content_layers": {"relu2_1": 1.0}, "style_layers": ["relu1_1", "relu2_1"]}
-    enc = stylelab.encoders.normalised_vgg19("random", last_layer="relu2_1", pooling="avg", device="cpu")
-    venc = stylelab.encoders.vgg19("random", last_layer="relu5_1", device="cpu")
+    enc = stylelab.nets.encoders.normalised_vgg19("random", last_layer="relu2_1", pooling="avg", device="cpu")
+    venc = stylelab.nets.encoders.vgg19("random", last_layer="relu5_1", device="cpu")
     expected = gatys.stylize(c, s, "paper", encoder=enc, steps=2, progress=False, **shallow)
     expected_dpst = dpst.stylize(c, s, encoder=venc, steps=(1, 1), progress=False)
     with second_device(monkeypatch):
@@ -237,15 +237,17 @@ def test_optimisation_methods_follow_their_encoder(monkeypatch):
 # ---------------------------------------------------------------- rule 3 + 4: functions and figures in a notebook cell
 def test_a_cpu_cell_runs_on_other(monkeypatch, tmp_path):
     """Notebook 03's pattern: load on the CPU, model from from_official(), stylise, measure, smooth, show, save."""
-    from stylelab import colour, io, metrics, smoothing, viz
+    from stylelab.features import colour
+    from stylelab import io, metrics, smoothing, viz
+    from stylelab.features import evaluation
 
     content, style = _imgs()
     with second_device(monkeypatch):
         model = stylelab.AdaIN.from_official("random", "random")
         out = model.stylize(content, style)[..., :32, :40]
         assert out.device.type == OTHER.type
-        assert 0 <= float(metrics.ssim(out, content)) <= 1
-        assert float(metrics.ssim(content, out)) == pytest.approx(float(metrics.ssim(out, content)))
+        assert 0 <= float(evaluation.ssim(out, content)) <= 1
+        assert float(evaluation.ssim(content, out)) == pytest.approx(float(evaluation.ssim(out, content)))
         smoothed = smoothing.smooth(out.double(), content, mode="gif")
         assert smoothed.device.type == OTHER.type
         assert colour.luminance_transfer(content, out).device.type == "cpu"  # follows its first image

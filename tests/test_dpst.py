@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import matting
+from stylelab.smoothing import matting
 from stylelab.methods import dpst
 
 
@@ -46,7 +46,7 @@ def test_augmented_style_loss_reduces_to_gram_loss_and_respects_labels():
     g = torch.Generator().manual_seed(0)
     f, s = torch.randn(1, 4, 6, 8, generator=g), torch.randn(1, 4, 5, 7, generator=g)
     plain = dpst.augmented_style_loss(f, s)
-    from stylelab import stats
+    from stylelab.features import stats
 
     G, A = stats.gram(f, "positions")[0], stats.gram(s, "positions")[0]
     assert torch.allclose(plain, (G - A).pow(2).sum() / 16, rtol=1e-5)
@@ -68,7 +68,7 @@ def test_augmented_style_loss_reduces_to_gram_loss_and_respects_labels():
 
 
 def test_two_stage_run_lowers_matting_term():
-    from stylelab.encoders import vgg19
+    from stylelab.nets.encoders import vgg19
 
     enc = vgg19(weights="random", last_layer="relu5_1")
     content, style = _img(24, 24).float(), _img(24, 24, seed=5).float()

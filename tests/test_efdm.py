@@ -7,8 +7,8 @@ import pytest
 import torch
 from skimage.exposure import match_histograms
 
-from stylelab import data
-from stylelab.efdm import efdm, quantile_values
+from stylelab.media import data
+from stylelab.features.efdm import efdm, quantile_values
 from stylelab.methods.efdm import EFDM
 
 
@@ -73,7 +73,7 @@ def test_alpha_blends_and_bad_input_says_what_to_do():
 
 
 def test_the_method_matches_relu4_1_histograms_and_decodes(monkeypatch):
-    from stylelab import standin
+    from stylelab.course import standin
 
     model = EFDM.from_model(standin.model("adain"))
     assert model.stand_in and not model.pretrained

@@ -6,7 +6,8 @@ import torch
 import torch.nn as nn
 import torchvision
 
-from stylelab import encoders as E
+from stylelab.nets import encoders as E
+from stylelab.weights import layout
 from stylelab import weights as W
 
 
@@ -14,7 +15,7 @@ def official_vgg_normalised() -> nn.Sequential:
     """The Torch-era layout of vgg_normalised (naoto0804/pytorch-AdaIN ``net.py``, ``vgg``), built from scratch."""
     layers: list[nn.Module] = [nn.Conv2d(3, 3, 1)]
     in_c = 3
-    for block, (n, c) in enumerate(E.BLOCKS, start=1):
+    for block, (n, c) in enumerate(layout.BLOCKS, start=1):
         for _ in range(n):
             layers += [nn.ReflectionPad2d(1), nn.Conv2d(in_c, c, 3), nn.ReLU()]
             in_c = c
@@ -24,8 +25,8 @@ def official_vgg_normalised() -> nn.Sequential:
 
 
 def test_layer_names_follow_the_papers():
-    assert E.LAYERS[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
-    assert len(E.CONVS) == 16 and E.LAYERS[-1] == "pool5"
+    assert layout.LAYERS[:5] == ("conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1")
+    assert len(layout.CONVS) == 16 and layout.LAYERS[-1] == "pool5"
     assert E.channels("relu4_1") == 512 and E.channels("conv2_2") == 128
     with pytest.raises(ValueError, match="Unknown VGG-19 layer"):
         E.check_layer("relu6_1")
@@ -35,7 +36,7 @@ def test_official_sequential_matches_documented_indices():
     seq = official_vgg_normalised()
     assert len(seq) == 53
     conv_idx = [i for i, m in enumerate(seq) if isinstance(m, nn.Conv2d)]
-    assert conv_idx == list(E.NORMALISED_INDEX.values())
+    assert conv_idx == list(layout.NORMALISED_INDEX.values())
     assert set(seq.state_dict()) == set(W.get("vgg_normalised").shapes)
 
 
@@ -44,7 +45,7 @@ def test_torchvision_flavour_equals_torchvision_vgg19():
     enc = E.vgg19(weights=ref.state_dict(), last_layer="relu5_1")
     assert enc.pretrained
     x = torch.rand(1, 3, 40, 36)
-    normed = (x - torch.tensor(E.IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(E.IMAGENET_STD).view(1, 3, 1, 1)
+    normed = (x - torch.tensor(layout.IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(layout.IMAGENET_STD).view(1, 3, 1, 1)
     with torch.no_grad():
         expect_conv3_1 = ref.features[:11](normed)  # features[10] is conv3_1, before its ReLU
         expect_relu5_1 = ref.features[:30](normed)

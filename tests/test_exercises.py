@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the instructor/ folder at the repository root
 
 from instructor.solutions import ORACLES, SOLUTIONS, WRONG
-from stylelab import exercises as X
+from stylelab.course import exercises as X
 
 ROOT = Path(__file__).resolve().parent.parent
 X._load_all()
@@ -139,10 +139,15 @@ def _library_calls():
     """``return stylelab.<answer>(...)`` for every exercise the library answers in one call (the student's shortcut)."""
     import torch
 
-    from stylelab import colour, evaluation, linalg, losses, matting, optim, smoothing_solvers, stats, transforms, video
-    from stylelab import efdm, visualise, warping, wavelets, whitening
+    from stylelab.features import colour, evaluation, linalg, losses, optim, stats, transforms
+    from stylelab.features import linalg
+    from stylelab.smoothing import matting, solvers as smoothing_solvers
+    from stylelab.media import video
+    from stylelab.features import efdm, wavelets, whitening
+    from stylelab.course import visualise
+    from stylelab.media import warping
     from stylelab.methods import cyclegan, gatys
-    from stylelab.norms import ConditionalInstanceNorm2d
+    from stylelab.features.norms import ConditionalInstanceNorm2d
 
     def cin(x, gamma, beta, weights):
         layer = ConditionalInstanceNorm2d(x.shape[1], gamma.shape[0]).double()
@@ -206,7 +211,8 @@ def _other_library_calls():
     """Second routes through the library (or torch) to the same answer: refused too."""
     import torch
 
-    from stylelab import colour, losses, transforms, whitening
+    from stylelab.features import colour, losses, transforms, whitening
+    from stylelab.features import linalg
 
     def centred(f):
         return f - f.mean(1, keepdim=True)
@@ -215,7 +221,7 @@ def _other_library_calls():
             ("00.luminance", lambda im: colour.rgb_to_yiq(im)[:, :1]),
             ("01.gram", lambda f: losses.gram_target(f, "paper")),  # the Gram divided by H·W
             ("03.instance_norm", lambda x: torch.nn.InstanceNorm2d(x.shape[1]).double()(x)),
-            ("04.covariance", lambda f: transforms.covariance(f[None, :, None])[0]),
+            ("04.covariance", lambda f: linalg.covariance(f[None, :, None])[0]),
             ("04.wct", lambda c, s: whitening.wct_matrix(centred(c), s) @ centred(c) + s.mean(1, keepdim=True))]
 
 

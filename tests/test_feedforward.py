@@ -7,11 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from stylelab import train
+from stylelab.train import checkpoint as train_checkpoint
 from stylelab.cli import main
 from stylelab.io import save_image
 from stylelab.methods import cyclegan as CG
 from stylelab.methods import johnson as J
-from stylelab.norms import ConditionalInstanceNorm2d, make_norm, style_weights
+from stylelab.nets import transformnet
+from stylelab.features.norms import ConditionalInstanceNorm2d, make_norm, style_weights
 
 
 def _x(seed=0, shape=(3, 5, 7, 9), dtype=torch.float64):
@@ -78,7 +80,7 @@ def test_make_norm_rejects_unknown_kind():
 @pytest.mark.parametrize("hw", [(16, 16), (13, 22)])
 def test_transform_net_keeps_the_size_and_range(upsample, hw):
     torch.manual_seed(0)
-    net = J.TransformNet(4, n_residual=1, upsample=upsample)
+    net = transformnet.TransformNet(4, n_residual=1, upsample=upsample)
     y = net(torch.rand(2, 3, *hw))
     assert y.shape == (2, 3, *hw)
     assert 0 <= y.min() and y.max() <= 1
@@ -86,8 +88,8 @@ def test_transform_net_keeps_the_size_and_range(upsample, hw):
 
 def test_transform_net_rebuilds_from_its_state_dict():
     torch.manual_seed(0)
-    net = J.TransformNet(4, n_residual=2, norm="conditional", n_styles=3, upsample="transposed", outer_kernel=7)
-    copy = J.TransformNet.from_state_dict(net.state_dict())
+    net = transformnet.TransformNet(4, n_residual=2, norm="conditional", n_styles=3, upsample="transposed", outer_kernel=7)
+    copy = transformnet.TransformNet.from_state_dict(net.state_dict())
     assert copy.extra_repr() == net.extra_repr()
     x = torch.rand(1, 3, 12, 12)
     torch.testing.assert_close(copy(x, 2), net(x, 2))
@@ -95,21 +97,21 @@ def test_transform_net_rebuilds_from_its_state_dict():
 
 def test_transform_net_bad_input():
     with pytest.raises(ValueError, match="norm must be"):
-        J.TransformNet(norm="group")
+        transformnet.TransformNet(norm="group")
     with pytest.raises(ValueError, match="need norm='conditional'"):
-        J.TransformNet(n_styles=2)
+        transformnet.TransformNet(n_styles=2)
     with pytest.raises(ValueError, match="expects \\(B, 3, H, W\\)"):
-        J.TransformNet(4, 1)(torch.rand(1, 1, 8, 8))
+        transformnet.TransformNet(4, 1)(torch.rand(1, 1, 8, 8))
     with pytest.raises(ValueError, match="pass style=INDEX"):
-        J.TransformNet(4, 1, norm="conditional", n_styles=2)(torch.rand(1, 3, 8, 8))
+        transformnet.TransformNet(4, 1, norm="conditional", n_styles=2)(torch.rand(1, 3, 8, 8))
     with pytest.raises(ValueError, match="no 'arch'"):
-        J.TransformNet.from_state_dict({})
+        transformnet.TransformNet.from_state_dict({})
 
 
 # ---------------------------------------------------------------- the perceptual loss and training
 def _tiny_setup(norm="instance", n_styles=1, size=24):
     torch.manual_seed(0)
-    net = J.TransformNet(4, n_residual=1, norm=norm, n_styles=n_styles)
+    net = transformnet.TransformNet(4, n_residual=1, norm=norm, n_styles=n_styles)
     enc = J.RandomFilterEncoder(channels=8, sizes=(3, 5))
     g = torch.Generator().manual_seed(1)
     styles = [torch.rand(1, 3, size, size, generator=g) ** (1 + 2 * s) for s in range(n_styles)]
@@ -159,7 +161,7 @@ def test_training_lowers_the_loss(norm, n_styles):
 
 
 def test_perceptual_loss_bad_input():
-    net = J.TransformNet(4, 1)
+    net = transformnet.TransformNet(4, 1)
     enc = J.RandomFilterEncoder(channels=4, sizes=(3,))
     s = torch.rand(1, 3, 16, 16)
     with pytest.raises(ValueError, match="network that learns 1"):
@@ -392,7 +394,7 @@ def test_cyclegan_checkpoint_round_trip_and_resume_continues_the_same_run(folder
     h3 = CG.train(resumed, a, b, checkpoint=ckpt, **{**kw, "steps": 8})
     assert h3["step"] == [1, 2, 3, 4, 5, 6, 7, 8] and torch.load(ckpt, weights_only=True)["step"] == 8
     before = ckpt.read_bytes()
-    with pytest.raises(train.CheckpointConflictError, match="different training run"):
+    with pytest.raises(train_checkpoint.CheckpointConflictError, match="different training run"):
         CG.train(CG.CycleGAN(width=8, n_blocks=1, d_width=4, d_layers=2), a, b, checkpoint=ckpt, **kw)
     assert ckpt.read_bytes() == before
     with pytest.warns(UserWarning, match="saving this run to"):
@@ -411,7 +413,7 @@ def test_cyclegan_bad_input():
 
 
 def test_course_crops_are_reproducible_and_checked():
-    from stylelab import data
+    from stylelab.media import data
 
     a = data.crops(["chelsea", "coffee"], 3, 16, image_size=32, seed=1)
     assert a.shape == (3, 3, 16, 16) and torch.equal(a, data.crops(["chelsea", "coffee"], 3, 16, image_size=32, seed=1))

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from benchmarks.reference import gatys_tutorial as tutorial
-from stylelab import colour, optim
-from stylelab.encoders import normalised_vgg19, vgg19
+from stylelab.features import colour, optim
+from stylelab.nets.encoders import normalised_vgg19, vgg19
 from stylelab.methods import gatys
 
 D = torch.float64
@@ -184,7 +184,7 @@ def test_images_follow_the_encoder_and_stylize_returns_the_image(enc):
 
 def test_paper_loss_and_make_closure_are_the_objective_and_the_closure_of_optimise(enc):
     """The written-out loss (exercise 02.gatys_loss's fallback) equals GatysObjective with the paper preset."""
-    from stylelab import losses
+    from stylelab.features import losses
 
     g = torch.Generator().manual_seed(3)
     c, s = torch.rand(1, 3, 24, 28, generator=g), torch.rand(1, 3, 20, 30, generator=g)
@@ -211,7 +211,7 @@ def test_paper_loss_and_make_closure_are_the_objective_and_the_closure_of_optimi
 def test_vgg16_preset_builds_the_offline_vgg16_and_optimises_on_it():
     """Preset "vgg16": the paper's layers on the offline VGG-16 (synthetic weights in its official layout)."""
     from stylelab import weights as W
-    from stylelab.encoders import vgg16
+    from stylelab.nets.encoders import vgg16
 
     cfg = gatys.preset("vgg16", **SHALLOW)
     assert cfg.encoder == "vgg16" and cfg.style_weight == 10.0
@@ -233,7 +233,8 @@ VGG16_STYLE_FACTOR = 10.0
 @pytest.mark.slow
 def test_gatys_on_the_trained_vgg16_lowers_the_style_loss_by_the_stated_factor(trained):
     """Issue 24: on the real VGG-16, within notebook 02's budget, the style loss falls ≥ VGG16_STYLE_FACTOR×."""
-    from stylelab import course, data
+    from stylelab import course
+    from stylelab.media import data
 
     trained("vgg16")
     torch.set_num_threads(1)

@@ -9,7 +9,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from stylelab import labels as L
-from stylelab import transforms as T
+from stylelab.labels import maps as label_maps
+from stylelab.features import transforms as T
+from stylelab.features import whitening
 from stylelab import validate as V
 
 
@@ -20,7 +22,7 @@ def test_nearest_indices_equal_pil_for_every_size_pair():
         row = np.arange(n_in, dtype=np.int32)[None].repeat(2, 0)
         for n_out in range(1, 121):
             pil = np.asarray(Image.fromarray(row).resize((n_out, 2), Image.NEAREST))[0]
-            assert L.nearest_indices(n_in, n_out).tolist() == pil.tolist(), (n_in, n_out)
+            assert label_maps.nearest_indices(n_in, n_out).tolist() == pil.tolist(), (n_in, n_out)
 
 
 def test_resize_labels_matches_pil_on_a_map_and_differs_from_torch_nearest():
@@ -28,16 +30,16 @@ def test_resize_labels_matches_pil_on_a_map_and_differs_from_torch_nearest():
     m = g.integers(0, 7, size=(37, 53)).astype(np.int32)
     for h, w in [(18, 26), (5, 7), (74, 106), (37, 20), (1, 1)]:
         pil = np.asarray(Image.fromarray(m).resize((w, h), Image.NEAREST))
-        assert L.resize_labels(torch.from_numpy(m.astype(np.int64)), (h, w))[0, 0].numpy().tolist() == pil.tolist()
+        assert label_maps.resize_labels(torch.from_numpy(m.astype(np.int64)), (h, w))[0, 0].numpy().tolist() == pil.tolist()
     # at an exact 2× reduction the official convention takes the odd rows/columns; torch "nearest" the even ones
     x = torch.arange(16).view(1, 1, 4, 4)
-    assert L.resize_labels(x, (2, 2)).flatten().tolist() == [5, 7, 13, 15]
+    assert label_maps.resize_labels(x, (2, 2)).flatten().tolist() == [5, 7, 13, 15]
     assert F.interpolate(x.float(), size=(2, 2), mode="nearest").long().flatten().tolist() == [0, 2, 8, 10]
 
 
 def test_resize_keeps_large_ids_exact_and_runs_on_the_input_device():
     big = torch.tensor([[2**24 + 1, 2**40 + 3], [-5, 2**62]], dtype=torch.long)
-    out = L.resize_labels(big, (4, 4))
+    out = label_maps.resize_labels(big, (4, 4))
     assert set(out.unique().tolist()) == set(big.flatten().tolist())
     assert out.device == big.device and out.dtype == torch.long
 
@@ -57,39 +59,39 @@ def test_pad_to_size_pads_a_label_map_exactly_as_its_image(hw, multiple, min_siz
 
 
 def test_check_labels_shapes_batches_and_errors():
-    assert L.check_labels(torch.zeros(5, 6, dtype=torch.int32)).shape == (1, 1, 5, 6)
+    assert label_maps.check_labels(torch.zeros(5, 6, dtype=torch.int32)).shape == (1, 1, 5, 6)
     # (3, H, W) is a batch of three maps (the documented meaning of 3-D input), never an RGB mask
-    assert L.check_labels(torch.zeros(3, 5, 6, dtype=torch.long)).shape == (3, 1, 5, 6)
-    assert L.check_labels(torch.zeros(2, 1, 5, 6, dtype=torch.uint8)).dtype == torch.long
-    assert L.check_labels(torch.ones(4, 4, dtype=torch.bool)).sum() == 16
+    assert label_maps.check_labels(torch.zeros(3, 5, 6, dtype=torch.long)).shape == (3, 1, 5, 6)
+    assert label_maps.check_labels(torch.zeros(2, 1, 5, 6, dtype=torch.uint8)).dtype == torch.long
+    assert label_maps.check_labels(torch.ones(4, 4, dtype=torch.bool)).sum() == 16
     for rgb in (torch.zeros(1, 3, 4, 4), np.zeros((4, 4, 3), dtype=np.uint8), torch.zeros(2, 4, 8, 8)):
         with pytest.raises(ValueError, match="labels_from_rgb"):
-            L.check_labels(rgb)
+            label_maps.check_labels(rgb)
     with pytest.raises(ValueError, match="non-integer"):
-        L.check_labels(torch.full((4, 4), 0.5))
+        label_maps.check_labels(torch.full((4, 4), 0.5))
     with pytest.raises(ValueError, match="2\\^24"):
-        L.check_labels(torch.full((2, 2), 2.0**25))
+        label_maps.check_labels(torch.full((2, 2), 2.0**25))
     for empty in (torch.zeros(0, 0, dtype=torch.long), torch.zeros(1, 1, 0, 5, dtype=torch.long)):
         with pytest.raises(ValueError, match="empty"):
-            L.check_labels(empty)
+            label_maps.check_labels(empty)
 
 
 def test_check_aspect_allows_rounding_only():
-    L.check_aspect((341, 512), (64, 96))  # 512×341 photo resized to a 96-wide image: rounding only
-    L.check_aspect((64, 64), (65, 64))
+    label_maps.check_aspect((341, 512), (64, 96))  # 512×341 photo resized to a 96-wide image: rounding only
+    label_maps.check_aspect((64, 64), (65, 64))
     with pytest.raises(ValueError, match="aspect"):
-        L.check_aspect((64, 64), (96, 64))
+        label_maps.check_aspect((64, 64), (96, 64))
     with pytest.raises(ValueError, match="aspect"):
-        L.fit_labels(torch.zeros(64, 64, dtype=torch.long), (96, 64))
-    assert L.fit_labels(torch.zeros(32, 48, dtype=torch.long), (64, 96)).shape == (1, 1, 64, 96)
+        label_maps.fit_labels(torch.zeros(64, 64, dtype=torch.long), (96, 64))
+    assert label_maps.fit_labels(torch.zeros(32, 48, dtype=torch.long), (64, 96)).shape == (1, 1, 64, 96)
 
 
 def test_labels_from_rgb_palette():
     img = torch.tensor([[[0, 0, 1], [0, 1, 0], [1, 0, 0]], [[1, 1, 1], [0.5, 0.5, 0.5], [1, 0, 1]]]).permute(2, 0, 1)
-    assert L.labels_from_rgb(img).flatten().tolist() == [3, 2, 4, 1, 6, 8]
-    assert L.labels_from_rgb((img * 255).to(torch.uint8)).flatten().tolist() == [3, 2, 4, 1, 6, 8]
-    assert L.labels_from_rgb(img, palette=[(0, 0, 0), (1, 1, 1)]).flatten().tolist() == [0, 0, 0, 1, 0, 1]
-    assert L.labels_from_rgb(L.labels_to_rgb(torch.arange(9).view(3, 3))).flatten().tolist() == list(range(9))
+    assert label_maps.labels_from_rgb(img).flatten().tolist() == [3, 2, 4, 1, 6, 8]
+    assert label_maps.labels_from_rgb((img * 255).to(torch.uint8)).flatten().tolist() == [3, 2, 4, 1, 6, 8]
+    assert label_maps.labels_from_rgb(img, palette=[(0, 0, 0), (1, 1, 1)]).flatten().tolist() == [0, 0, 0, 1, 0, 1]
+    assert label_maps.labels_from_rgb(label_maps.labels_to_rgb(torch.arange(9).view(3, 3))).flatten().tolist() == list(range(9))
 
 
 # ---------------------------------------------------------------------------- reading files
@@ -112,16 +114,16 @@ def test_read_labels_every_format(tmp_path):
     expect = ids.astype(np.int64)
     for name, want in [("l", expect), ("p", expect), ("i16", expect * 1000), ("la", expect), ("grey_rgb", expect),
                        ("dpst", np.array([0, 1, 2, 3])[ids]), ("dpst_a", np.array([0, 1, 2, 3])[ids])]:
-        got = L.read_labels(tmp_path / f"{name}.png")
+        got = label_maps.read_labels(tmp_path / f"{name}.png")
         assert got.shape == (1, 1, 3, 4) and got.dtype == torch.long, name
         assert got[0, 0].numpy().tolist() == want.tolist(), name
     with pytest.raises(ValueError, match="colour"):
-        L.read_labels(tmp_path / "dpst.png", colours="ids")
+        label_maps.read_labels(tmp_path / "dpst.png", colours="ids")
     # a palette PNG painted in DPST's colours, read by colour
     dp = Image.fromarray(ids, "P")
     dp.putpalette([0, 0, 0, 255, 255, 255, 0, 255, 0, 0, 0, 255] + [0] * (256 * 3 - 12))
     dp.save(tmp_path / "dp.png")
-    assert L.read_labels(tmp_path / "dp.png", colours="palette")[0, 0].numpy().tolist() == ids.tolist()
+    assert label_maps.read_labels(tmp_path / "dp.png", colours="palette")[0, 0].numpy().tolist() == ids.tolist()
 
 
 def test_read_labels_bad_files_give_clear_errors(tmp_path):
@@ -129,28 +131,28 @@ def test_read_labels_bad_files_give_clear_errors(tmp_path):
     (tmp_path / "junk.png").write_bytes(b"not an image at all")
     for name in ("empty.png", "junk.png"):
         with pytest.raises(ValueError, match="not an image|could not be decoded"):
-            L.read_labels(tmp_path / name)
+            label_maps.read_labels(tmp_path / name)
     with pytest.raises(FileNotFoundError):
-        L.read_labels(tmp_path / "missing.png")
+        label_maps.read_labels(tmp_path / "missing.png")
     Image.fromarray(np.zeros((64, 64), np.uint8)).save(tmp_path / "sq.png")
     with pytest.raises(ValueError, match="aspect"):
-        L.read_labels(tmp_path / "sq.png", like=(96, 64))
-    assert L.read_labels(tmp_path / "sq.png", like=torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
+        label_maps.read_labels(tmp_path / "sq.png", like=(96, 64))
+    assert label_maps.read_labels(tmp_path / "sq.png", like=torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
 
 
 def test_save_labels_round_trip_and_never_overwrites(tmp_path):
     lab = torch.from_numpy(_ids().astype(np.int64))
-    p = L.save_labels(lab, tmp_path / "m.png")
-    assert torch.equal(L.read_labels(p)[0, 0], lab)
+    p = label_maps.save_labels(lab, tmp_path / "m.png")
+    assert torch.equal(label_maps.read_labels(p)[0, 0], lab)
     with pytest.raises(FileExistsError):
-        L.save_labels(lab * 0, p)
-    assert torch.equal(L.read_labels(p)[0, 0], lab)  # untouched
+        label_maps.save_labels(lab * 0, p)
+    assert torch.equal(label_maps.read_labels(p)[0, 0], lab)  # untouched
     big = lab * 20000
-    assert torch.equal(L.read_labels(L.save_labels(big, tmp_path / "big.png"))[0, 0], big)
+    assert torch.equal(label_maps.read_labels(label_maps.save_labels(big, tmp_path / "big.png"))[0, 0], big)
     with pytest.raises(ValueError, match="0..65535"):
-        L.save_labels(lab + 70000, tmp_path / "huge.png")
+        label_maps.save_labels(lab + 70000, tmp_path / "huge.png")
     with pytest.raises(ValueError, match="PNG"):
-        L.save_labels(lab, tmp_path / "m.jpg")
+        label_maps.save_labels(lab, tmp_path / "m.jpg")
 
 
 # ---------------------------------------------------------------------------- which labels are used
@@ -178,7 +180,8 @@ def test_usability_rule_is_strict_as_official_and_says_why():
 
 
 def test_nothing_usable_warns_and_keeps_the_content():
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
+    from stylelab.features import whitening
 
     c, s = torch.randn(1, 4, 6, 6, dtype=torch.float64), torch.randn(1, 4, 5, 5, dtype=torch.float64)
     with pytest.warns(L.LabelWarning, match="NOTHING is stylised"):
@@ -190,7 +193,8 @@ def test_nothing_usable_warns_and_keeps_the_content():
 
 
 def test_batch_of_maps_mismatch_is_explained():
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
+    from stylelab.features import whitening
 
     c, s = torch.randn(1, 4, 6, 6), torch.randn(1, 4, 6, 6)
     with pytest.raises(ValueError, match="batch of 3 maps"):
@@ -205,7 +209,8 @@ def _wct_labelled(c, s, cl, sl, cfg, used):
 def test_one_pixel_regions_follow_the_documented_rule():
     """WCT (every preset) and AdaIN: a 1-pixel content region takes the style region's mean
     (WCT², clamped to the pixel's own range), a 1-pixel style region's value is its pixel."""
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
+    from stylelab.features import whitening
 
     g = torch.Generator().manual_seed(0)
     c = torch.rand(1, 3, 5, 5, generator=g, dtype=torch.float64)
@@ -216,16 +221,16 @@ def test_one_pixel_regions_follow_the_documented_rule():
     sl[0:3, 0:4] = 1  # 12 style pixels of label 1
     mean1 = s[0].flatten(1)[:, (sl == 1).flatten()].mean(1)
     for preset in ("exact", "photowct", "official_wct", "pytorch_wct"):
-        out = _wct_labelled(c, s, cl, sl, T.wct_config(preset), [1])
+        out = _wct_labelled(c, s, cl, sl, whitening.wct_config(preset), [1])
         torch.testing.assert_close(out[0, :, 2, 2], mean1)
-    out = _wct_labelled(c, s, cl, sl, T.wct_config("wct2"), [1])
+    out = _wct_labelled(c, s, cl, sl, whitening.wct_config("wct2"), [1])
     px = c[0, :, 2, 2]
     torch.testing.assert_close(out[0, :, 2, 2], mean1.clamp(px.min(), px.max()))
     out = T.adain(c, s, content_labels=cl, style_labels=sl, min_pixels=0)
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out[0, :, 2, 2], mean1)
     # a 1-pixel style region: WCT without regularisation gives its pixel
-    out = _wct_labelled(s, c, sl, cl, T.wct_config("photowct"), [1])
+    out = _wct_labelled(s, c, sl, cl, whitening.wct_config("photowct"), [1])
     assert torch.equal(out[0, :, 0, 0], out[0, :, 1, 3]) and torch.allclose(out[0, :, 0, 0], c[0, :, 2, 2])
 
 
@@ -263,7 +268,7 @@ def test_every_method_resizes_maps_of_the_images_aspect_and_refuses_another(name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         half = m.stylize(c, s, content_labels=cl, style_labels=sl)
-        full = m.stylize(c, s, content_labels=L.resize_labels(cl, (32, 48)), style_labels=L.resize_labels(sl, (32, 32)))
+        full = m.stylize(c, s, content_labels=label_maps.resize_labels(cl, (32, 48)), style_labels=label_maps.resize_labels(sl, (32, 32)))
         torch.testing.assert_close(half, full, rtol=0, atol=0)
         for bad in ({"content_labels": torch.zeros(32, 32, dtype=torch.long), "style_labels": sl},
                     {"content_labels": cl, "style_labels": torch.zeros(16, 32, dtype=torch.long)}):

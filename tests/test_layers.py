@@ -1,19 +1,24 @@
 """The dependency direction of stylelab, checked by reading every module's imports (no import is run).
 
-Layers, bottom to top (CONTRIBUTING.md, "Layers"):
+A module's layer is its folder (CONTRIBUTING.md, "Layers"), bottom to top:
 
-    tables   pure data: the network layer tables
-    weights  the checkpoint table and the resolver (find, download, validate, load)
-    ops      functions on tensors and files: statistics, linear algebra, transforms, labels,
-             wavelets, matting, smoothing, colour, losses, io, validation, memory, device, data
-    models   networks: encoders, decoders, WCT²'s wave networks
-    methods  the style-transfer methods and the shared decoder trainer
-    top      bench, cli, course, widgets, exercises
+    base      the modules at the top of the package: device, io, validate, viz, memory, metrics …
+    ops       features/ (maths on features and images), labels/, smoothing/ (the sparse solvers), tiling/
+    media     media/: the course images, video frames, optical-flow warping
+    weights   weights/: the layer tables, the checkpoint table, package formats, the resolver
+    nets      nets/: the networks
+    train     train/: the trainer shared by the feed-forward methods
+    methods   methods/: one module per method; course/: fast mode, the stand-ins built from the methods
+              (which a method may use: ``linear`` runs on them), explorers, exercises
+    top       bench/, cli/ (the command)
 
-A module may import its own layer and the layers its row allows below. No
-import cycle, and no import of a stylelab module inside a function (the way
-cycles used to be dodged); optional heavy third-party packages may still be
-imported inside functions, and an optional stylelab module inside
+A module may import its own layer and the layers below. One derived exception, no hand map: a module
+that imports no stylelab module stands on nothing and may be imported from anywhere (the method
+registry ``stylelab.methods``, read by ``memory`` and ``tiling``). The package's lazy facade
+``stylelab/__init__.py`` stands at the top. A new module gets its layer from the folder it is put
+in; a new folder must be given a rank in ``RANKS``. No import cycle at any depth, and no import of a
+stylelab module inside a function (the way cycles used to be dodged); optional heavy third-party
+packages may still be imported inside functions, and an optional stylelab module inside
 ``try: … except ImportError`` (a feature that needs a module not every checkout has).
 """
 
@@ -27,45 +32,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PKG = ROOT / "stylelab"
 
-LAYER_OF_MODULE = {
-    # the package itself: a lazy facade (stylelab.AdaIN, stylelab.gram …) over every layer
-    "stylelab": "top",
-    "layout": "tables",
-    "checkpoints": "weights",
-    "weights": "weights",
-    "package_formats": "weights",  # readers of the registry packages' weights files, converters
-    "onnx_weights": "weights",  # the ONNX reader and the Magenta converters (registered into package_formats)
-    "encoders": "models",
-    "decoders": "models",
-    "wavenets": "models",
-    "transformnet": "models",
-    "ghiasi": "models",
-    "reversible": "models",  # CAP-VSTNet's invertible network
-    "course_pair": "models",  # the offline VGG-16 and the decoders trained on it here (data/decoders/vgg16_*)
-    "train": "methods",
-    "standin": "methods",  # stand-in models built from the methods' classes
-    "methods": "methods",
-    "bench": "top",
-    "bench_table": "top",
-    "cli": "top",
-    "course": "top",
-    "widgets": "top",
-    "exercises": "top",
-}
-#: Packages whose ``__init__`` sits in another layer than their modules: the method registry is a
-#: table (it imports no stylelab module) that the method modules fill in, so that ops such as
-#: ``memory`` and ``tiling`` read what a method declares (its memory model, ``tiles``) from it.
-LAYER_OF_PACKAGE = {"stylelab.methods": "ops"}
-#: Modules not named above are ops.
-DEFAULT_LAYER = "ops"
-ALLOWED = {
-    "tables": {"tables"},
-    "weights": {"tables", "weights"},
-    "ops": {"tables", "ops"},
-    "models": {"tables", "weights", "ops", "models"},
-    "methods": {"tables", "weights", "ops", "models", "methods"},
-    "top": {"tables", "weights", "ops", "models", "methods", "top"},
-}
+#: The layers, bottom to top, and the folders that form each (``base``: the top-level modules).
+RANKS = (
+    ("base", ("base",)),
+    ("ops", ("features", "labels", "smoothing", "tiling")),
+    ("media", ("media",)),
+    ("weights", ("weights",)),
+    ("nets", ("nets",)),
+    ("train", ("train",)),
+    ("methods", ("methods", "course")),
+    ("top", ("bench", "cli", "top")),
+)
+RANK_OF_FOLDER = {folder: i for i, (_, folders) in enumerate(RANKS) for folder in folders}
+NAME_OF_RANK = [name for name, _ in RANKS]
+#: At most this many modules at the top of the package (the base layer, ``__init__`` and ``_lazy``).
+MAX_TOP_LEVEL = 12
 
 
 def _module_name(path: Path) -> str:
@@ -78,13 +59,38 @@ def _is_module(name: str) -> bool:
     return (ROOT / rel).with_suffix(".py").is_file() or (ROOT / rel / "__init__.py").is_file()
 
 
-def layer(module: str) -> str:
-    if module in LAYER_OF_PACKAGE:
-        return LAYER_OF_PACKAGE[module]
+def folder(module: str) -> str:
+    """The folder that gives ``module`` its layer: ``stylelab.features.stats`` → ``features``."""
     parts = module.split(".")
     if len(parts) == 1:
-        return LAYER_OF_MODULE["stylelab"]
-    return LAYER_OF_MODULE.get(parts[1], DEFAULT_LAYER)
+        return "top"  # the package's lazy facade
+    if len(parts) == 2 and not (PKG / parts[1] / "__init__.py").is_file():
+        return "base"  # a module at the top of the package
+    return parts[1]
+
+
+def rank(module: str) -> int:
+    """The module's layer as a number (0: bottom); see the module docstring for the derived exception."""
+    if module in GRAPH and not _stands_on(module):
+        return 0  # imports nothing from stylelab: it stands on nothing
+    where = folder(module)
+    if where not in RANK_OF_FOLDER:
+        raise KeyError(f"stylelab/{where}/ has no layer: give the folder a rank in tests/test_layers.py's RANKS "
+                       "(and a line in CONTRIBUTING.md's Layers)")
+    return RANK_OF_FOLDER[where]
+
+
+#: The package machinery every ``__init__`` may use (lazy submodules); it imports nothing itself.
+MACHINERY = "stylelab._lazy"
+
+
+def _stands_on(module: str) -> set[str]:
+    """The stylelab modules ``module`` imports, besides the package machinery."""
+    return {t for t, _, _ in GRAPH[module]} - {MACHINERY}
+
+
+def layer(module: str) -> str:
+    return NAME_OF_RANK[rank(module)]
 
 
 def _imports(path: Path):
@@ -137,13 +143,25 @@ def test_every_module_is_read():
     assert len(GRAPH) > 30 and "stylelab.weights" in GRAPH and "stylelab.methods.wct2" in GRAPH
 
 
+def test_every_folder_has_a_layer():
+    folders = {folder(m) for m in GRAPH}
+    assert folders <= set(RANK_OF_FOLDER), (
+        f"folders without a layer: {sorted(folders - set(RANK_OF_FOLDER))}: give each a rank in RANKS")
+    assert not set(RANK_OF_FOLDER) - folders - {"top"}, "RANKS names folders that do not exist"
+
+
+def test_few_modules_at_the_top():
+    top = sorted(p.name for p in PKG.glob("*.py"))
+    assert len(top) <= MAX_TOP_LEVEL, f"{len(top)} modules at the top of stylelab/ (at most {MAX_TOP_LEVEL}): {top}"
+
+
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_imports_follow_the_layers(path):
     module = _module_name(path)
     bad = [
         f"line {line}: {module} ({layer(module)}) imports {target} ({layer(target)})"
         for target, line, _ in GRAPH[module]
-        if layer(target) not in ALLOWED[layer(module)]
+        if rank(target) > rank(module)
     ]
     assert not bad, "imports against the layer order (CONTRIBUTING.md, Layers):\n" + "\n".join(bad)
 
@@ -161,52 +179,95 @@ def test_no_stylelab_import_inside_a_function(path):
 
 
 def test_the_method_registry_imports_no_stylelab_module():
-    """``stylelab.methods`` (the registry) is read by ops (``memory``, ``tiling``): it must stand on nothing."""
-    assert GRAPH["stylelab.methods"] == []
+    """``stylelab.methods`` (the registry) is read by ``memory`` and ``tiling``: it must stand on nothing."""
+    assert _stands_on("stylelab.methods") == set() and GRAPH[MACHINERY] == []
+    assert layer("stylelab.methods") == "base" and layer("stylelab.methods.adain") == "methods"
 
 
-def test_weights_resolver_reads_only_the_checkpoint_table():
-    assert {t for t, _, _ in GRAPH["stylelab.layout"]} == set()
-    assert {t for t, _, _ in GRAPH["stylelab.checkpoints"]} <= {"stylelab.layout"}
-    assert {t for t, _, _ in GRAPH["stylelab.weights"]} <= {"stylelab.checkpoints", "stylelab.package_formats"}
-    assert {t for t, _, _ in GRAPH["stylelab.package_formats"]} <= {"stylelab.layout"}
+def test_layers_come_from_folders():
+    assert layer("stylelab.device") == "base" and layer("stylelab.features.transforms") == "ops"
+    assert layer("stylelab.cli") == "top" and layer("stylelab.methods.wct") == "methods"
 
 
-def test_no_import_cycle():
-    edges = {m: {t for t, _, _ in imps if t in GRAPH and t != m} for m, imps in GRAPH.items()}
-    # importing a submodule runs its package's __init__ first
-    for m in list(edges):
-        parts = m.split(".")
-        edges[m] |= {".".join(parts[:i]) for i in range(2, len(parts))} - {m}
+def test_weights_read_only_weights():
+    """The resolver, the checkpoint table, the layouts and the package formats stand on nothing else."""
+    for module, imps in GRAPH.items():
+        if folder(module) == "weights":
+            outside = {t for t, _, _ in imps if folder(t) != "weights" and t != MACHINERY}
+            assert not outside, (module, outside)
+    assert {t for t, _, _ in GRAPH["stylelab.weights.layout"]} == set()
+
+
+def _edges() -> dict[str, set[str]]:
+    """Who imports whom. Importing ``stylelab.a.b`` runs ``stylelab/a/__init__.py`` first, so an importer
+    outside ``stylelab.a`` also depends on that ``__init__`` (a module inside the package already runs
+    after it, or while it runs, which Python allows as long as it uses none of its names: an explicit edge)."""
+    edges = {}
+    for m, imps in GRAPH.items():
+        out = set()
+        for t, _, _ in imps:
+            parts = t.split(".")
+            for i in range(2, len(parts) + 1):
+                anc = ".".join(parts[:i])
+                if anc in GRAPH and anc != m and not (i < len(parts) and m.startswith(anc + ".")):
+                    out.add(anc)
+        edges[m] = out
+    return edges
+
+
+def _cycle(edges) -> list[str] | None:
     state: dict[str, int] = {}
 
     def walk(node, path):
         state[node] = 1
         for nxt in sorted(edges[node]):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
-                pytest.fail("import cycle: " + " → ".join(cycle))
+                return path[path.index(nxt):] + [nxt]
             if nxt not in state:
-                walk(nxt, path + [nxt])
+                found = walk(nxt, path + [nxt])
+                if found:
+                    return found
         state[node] = 2
+        return None
 
     for m in sorted(edges):
         if m not in state:
-            walk(m, [m])
+            found = walk(m, [m])
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycle():
+    cycle = _cycle(_edges())
+    assert cycle is None, "import cycle: " + " → ".join(cycle or [])
 
 
 def test_the_test_sees_a_violation(tmp_path):
-    """The checker itself: a function-level import and an upward import are both reported."""
+    """The checker itself: a function-level import, an upward import and a cycle are reported."""
     global ROOT
     pkg = tmp_path / "stylelab"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    (pkg / "encoders.py").write_text("")
-    (pkg / "stats.py").write_text("from . import encoders\n\ndef f():\n    from .encoders import x\n")
+    (pkg / "features").mkdir(parents=True)
+    (pkg / "nets").mkdir()
+    for init in (pkg / "__init__.py", pkg / "features" / "__init__.py", pkg / "nets" / "__init__.py"):
+        init.write_text("")
+    (pkg / "nets" / "encoders.py").write_text("")
+    (pkg / "features" / "stats.py").write_text("from ..nets import encoders\n\ndef f():\n    from ..nets.encoders import x\n")
     saved, ROOT = ROOT, tmp_path
     try:
-        found = _imports(pkg / "stats.py")
+        found = _imports(pkg / "features" / "stats.py")
     finally:
         ROOT = saved
-    assert ("stylelab.encoders", 1, False) in found and ("stylelab.encoders", 4, True) in found
-    assert layer("stylelab.encoders") not in ALLOWED[layer("stylelab.stats")]
+    assert ("stylelab.nets.encoders", 1, False) in found and ("stylelab.nets.encoders", 4, True) in found
+    assert RANK_OF_FOLDER[folder("stylelab.nets.encoders")] > RANK_OF_FOLDER[folder("stylelab.features.stats")]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+#: The longest a module may be (CONTRIBUTING.md: one concept per module); split by moving code, not by re-exporting.
+MAX_LINES = 400
+
+
+def test_no_module_is_longer_than_the_limit():
+    long = {str(p.relative_to(ROOT)): n for p in MODULES if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them: a private module `_x.py` of the same folder): {long}"

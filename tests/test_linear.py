@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 from stylelab.methods import linear
 from stylelab.train import fit
 

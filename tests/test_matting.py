@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import matting as M
+from stylelab.smoothing import matting as M
 
 pymatting = pytest.importorskip("pymatting")
 
@@ -96,7 +96,7 @@ def test_bad_inputs():
 
 
 def test_affinity_explorer_widget_callbacks():
-    from stylelab.widgets.matting import AffinityExplorer
+    from stylelab.course.widgets.matting import AffinityExplorer
 
     img = _img(10, 12, seed=7)
     ex = AffinityExplorer(img)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from stylelab import memory
+from stylelab import available_memory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +44,7 @@ def test_radius_30_smoothing_is_predicted_in_hundreds_of_gib():
 def test_available_bytes_is_positive_and_below_physical_memory():
     import os
 
-    avail = memory.available_bytes("cpu")
+    avail = available_memory.available_bytes("cpu")
     assert 0 < avail <= os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 

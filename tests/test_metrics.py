@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from stylelab import metrics
+from stylelab.features import evaluation
 
 skm = pytest.importorskip("skimage.metrics")
 
@@ -28,7 +29,7 @@ def _np(t):
 @pytest.mark.parametrize("shape", [(1, 3, 24, 31), (1, 3, 11, 11), (1, 1, 17, 13)])
 def test_ssim_gaussian_matches_skimage(shape):
     x, y = _pair(1, shape)
-    ours = metrics.ssim(x, y, window="gaussian").item()
+    ours = evaluation.ssim(x, y, window="gaussian").item()
     ref = skm.structural_similarity(
         _np(x), _np(y), channel_axis=-1, gaussian_weights=True, sigma=1.5,
         use_sample_covariance=False, data_range=1.0,
@@ -40,7 +41,7 @@ def test_ssim_gaussian_matches_skimage(shape):
 @pytest.mark.parametrize("shape", [(1, 3, 24, 31), (1, 3, 7, 9)])
 def test_ssim_uniform_matches_skimage_defaults(shape):
     x, y = _pair(2, shape)
-    ours = metrics.ssim(x, y, window="uniform").item()
+    ours = evaluation.ssim(x, y, window="uniform").item()
     ref = skm.structural_similarity(_np(x), _np(y), channel_axis=-1, data_range=1.0)
     assert abs(ours - ref) < 1e-6, (ours, ref)
 
@@ -48,37 +49,37 @@ def test_ssim_uniform_matches_skimage_defaults(shape):
 def test_ssim_batch_is_per_image_and_identity_is_one():
     x1, y1 = _pair(3)
     x2, y2 = _pair(4)
-    both = metrics.ssim(torch.cat([x1, x2]), torch.cat([y1, y2]))
+    both = evaluation.ssim(torch.cat([x1, x2]), torch.cat([y1, y2]))
     assert both.shape == (2,)
-    assert torch.allclose(both, torch.cat([metrics.ssim(x1, y1), metrics.ssim(x2, y2)]), atol=1e-12)
-    assert torch.allclose(metrics.ssim(x1, x1), torch.ones(1, dtype=torch.float64), atol=1e-12)
-    assert metrics.ssim(x1, y1).item() == pytest.approx(metrics.ssim(y1, x1).item(), abs=1e-12)  # symmetric
+    assert torch.allclose(both, torch.cat([evaluation.ssim(x1, y1), evaluation.ssim(x2, y2)]), atol=1e-12)
+    assert torch.allclose(evaluation.ssim(x1, x1), torch.ones(1, dtype=torch.float64), atol=1e-12)
+    assert evaluation.ssim(x1, y1).item() == pytest.approx(evaluation.ssim(y1, x1).item(), abs=1e-12)  # symmetric
 
 
 def test_ssim_map_shape_and_gradient():
     x, y = _pair(5, (1, 3, 16, 16))
-    m = metrics.ssim_map(x, y)
+    m = evaluation.ssim_map(x, y)
     assert m.shape == (1, 3, 6, 6)  # 11×11 window: 5 px lost on each side
     x = x.clone().requires_grad_(True)
-    torch.autograd.gradcheck(lambda a: metrics.ssim(a, y), (x,), eps=1e-6, atol=1e-5)
+    torch.autograd.gradcheck(lambda a: evaluation.ssim(a, y), (x,), eps=1e-6, atol=1e-5)
 
 
 def test_ssim_errors_are_helpful():
     x, _ = _pair()
     with pytest.raises(ValueError, match="same shape"):
-        metrics.ssim(x, x[..., :20])
+        evaluation.ssim(x, x[..., :20])
     with pytest.raises(ValueError, match="smaller than"):
-        metrics.ssim(x[..., :8, :8], x[..., :8, :8])
+        evaluation.ssim(x[..., :8, :8], x[..., :8, :8])
     with pytest.raises(ValueError, match="batch dimension"):
-        metrics.ssim(x[0], x[0])
+        evaluation.ssim(x[0], x[0])
     with pytest.raises(ValueError, match="odd"):
-        metrics.ssim(x, x, window="uniform", win_size=4)
+        evaluation.ssim(x, x, window="uniform", win_size=4)
     with pytest.raises(ValueError, match="window"):
-        metrics.ssim(x, x, window="box")
+        evaluation.ssim(x, x, window="box")
 
 
 def test_gaussian_window_is_wang_2004():
-    g = metrics.gaussian_window(1.5)
+    g = evaluation.gaussian_window(1.5)
     assert g.numel() == 11
     assert g.sum().item() == pytest.approx(1.0)
     from scipy.ndimage import gaussian_filter1d
@@ -94,7 +95,7 @@ def test_gram_distance_equals_explicit_formula_and_mmd():
     g = torch.Generator().manual_seed(0)
     a = torch.randn(2, 5, 6, 7, generator=g, dtype=torch.float64)
     s = torch.randn(1, 5, 4, 9, generator=g, dtype=torch.float64)
-    d = metrics.gram_distance(a, s)
+    d = evaluation.gram_distance(a, s)
     assert d.shape == (2,)
     for i in range(2):
         fa, fs = a[i].reshape(5, -1), s[0].reshape(5, -1)
@@ -105,27 +106,27 @@ def test_gram_distance_equals_explicit_formula_and_mmd():
         kss = (fs.T @ fs).pow(2).mean()
         kas = (fa.T @ fs).pow(2).mean()
         assert (kaa + kss - 2 * kas).item() / (4 * 25) == pytest.approx(d[i].item(), rel=1e-9)
-    assert metrics.gram_distance(s, s).item() == 0.0
+    assert evaluation.gram_distance(s, s).item() == 0.0
     with pytest.raises(ValueError, match="channels"):
-        metrics.gram_distance(a, s[:, :3])
+        evaluation.gram_distance(a, s[:, :3])
 
 
 def test_gram_distance_matches_stylelab_gram_loss():
-    losses = pytest.importorskip("stylelab.losses")
+    losses = pytest.importorskip("stylelab.features.losses")
     g = torch.Generator().manual_seed(1)
     s = torch.randn(1, 6, 7, 3, generator=g, dtype=torch.float64)
     a = torch.randn(2, 6, 5, 5, generator=g, dtype=torch.float64)
     target = losses.gram_target(s, "paper")
     for i in range(2):  # same size or not: the paper convention normalises by each image's positions
         ref = losses.gram_loss(a[i : i + 1], target, "paper")
-        assert metrics.gram_distance(a[i : i + 1], s).item() == pytest.approx(ref.item(), rel=1e-12)
+        assert evaluation.gram_distance(a[i : i + 1], s).item() == pytest.approx(ref.item(), rel=1e-12)
     # summed over the batch, as gram_loss does
-    assert metrics.gram_distance(a, s).sum().item() == pytest.approx(losses.gram_loss(a, target, "paper").item(), rel=1e-12)
+    assert evaluation.gram_distance(a, s).sum().item() == pytest.approx(losses.gram_loss(a, target, "paper").item(), rel=1e-12)
     # same number of positions: the raw-Gram formula of Gatys et al. eq. 4
     b = torch.randn(1, 6, 3, 7, generator=g, dtype=torch.float64)
     fb, fs = b.reshape(6, -1), s.reshape(6, -1)
     raw = ((fb @ fb.T - fs @ fs.T) ** 2).sum() / (4 * 36 * 21**2)
-    assert metrics.gram_distance(b, s).item() == pytest.approx(raw.item(), rel=1e-12)
+    assert evaluation.gram_distance(b, s).item() == pytest.approx(raw.item(), rel=1e-12)
 
 
 def test_style_distance_pixels_and_encoder():
@@ -133,20 +134,20 @@ def test_style_distance_pixels_and_encoder():
     out = torch.rand(1, 3, 32, 32, generator=g, dtype=torch.float64)
     sty = torch.rand(1, 3, 40, 24, generator=g, dtype=torch.float64)
     # encoder=None compares the colour Gram matrices directly
-    assert torch.allclose(metrics.style_distance(out, sty), metrics.gram_distance(out, sty))
-    assert metrics.style_distance(sty, sty).item() == 0.0
+    assert torch.allclose(evaluation.style_distance(out, sty), evaluation.gram_distance(out, sty))
+    assert evaluation.style_distance(sty, sty).item() == 0.0
 
-    from stylelab.encoders import normalised_vgg19
+    from stylelab.nets.encoders import normalised_vgg19
 
     enc = normalised_vgg19(weights="random", last_layer="relu2_1").double()
     layers = ("relu1_1", "relu2_1")
-    d = metrics.style_distance(out, sty, encoder=enc, layers=layers, weights=(1.0, 2.0))
+    d = evaluation.style_distance(out, sty, encoder=enc, layers=layers, weights=(1.0, 2.0))
     fo, fs = enc(out, layers), enc(sty, layers)
-    expected = metrics.gram_distance(fo["relu1_1"], fs["relu1_1"]) + 2 * metrics.gram_distance(fo["relu2_1"], fs["relu2_1"])
+    expected = evaluation.gram_distance(fo["relu1_1"], fs["relu1_1"]) + 2 * evaluation.gram_distance(fo["relu2_1"], fs["relu2_1"])
     assert torch.allclose(d, expected, rtol=1e-12)
     assert d.item() > 0
     with pytest.raises(ValueError, match="weights"):
-        metrics.style_distance(out, sty, encoder=enc, layers=layers, weights=(1.0,))
+        evaluation.style_distance(out, sty, encoder=enc, layers=layers, weights=(1.0,))
 
 
 # ----------------------------------------------------------------------------- time and memory

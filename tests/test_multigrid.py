@@ -6,9 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import data, matting, smoothing as S
-from stylelab.aggregation import block_basis as _block_basis, galerkin as _galerkin
-from stylelab.multigrid import BlockStencil, BlockJacobi, Multigrid, _colour_bound, _lanczos_lambda_max, pcg
+from stylelab.media import data
+from stylelab.smoothing import matting
+from stylelab import smoothing as S
+from stylelab.smoothing import solvers as smoothing_solvers
+from stylelab.smoothing.aggregation import block_basis as _block_basis, galerkin as _galerkin
+from stylelab.smoothing.multigrid import Multigrid, _colour_bound, _lanczos_lambda_max, pcg
+from stylelab.smoothing.grid_stencil import BlockStencil, BlockJacobi
 
 
 def _photo(h, w, seed=0):
@@ -196,16 +200,16 @@ def test_preconditioner_is_symmetric_positive_definite(cycle, w_levels):
 @pytest.mark.parametrize("h,w", [(33, 47), (64, 50)])
 def test_multigrid_solve_equals_direct(h, w):
     y, c = _photo(h, w)
-    direct = S.solve_direct(y, c)
+    direct = smoothing_solvers.solve_direct(y, c)
     out, info = S.smooth(y, c, mode="mg", tol=1e-9, clamp=False, return_info=True)
     assert info.converged and info.residual <= 1e-9 and info.iterations[0] < 60
     assert (out - direct).abs().max() < 1e-7
     # channel by channel gives the same numbers
-    one = S.solve_multigrid(y, c, tol=1e-9, channels_at_once=False)
+    one = smoothing_solvers.solve_multigrid(y, c, tol=1e-9, channels_at_once=False)
     assert (one - direct).abs().max() < 1e-7
     # the 12 MP path (memory_first: the upper half of M in float32 is the only copy, for CG and cycle) solves the
     # system with float32-rounded coefficients: equal to that system's dense solve, and near the float64 one
-    lean = S.solve_multigrid(y, c, tol=1e-9, memory_first=True)
+    lean = smoothing_solvers.solve_multigrid(y, c, tol=1e-9, memory_first=True)
     beta = 0.9999
     op = matting.MattingLaplacian(c)
     up = op.stencil(upper=True) * beta
@@ -224,12 +228,12 @@ def test_default_stopping_meets_the_absolute_error_target(photo, size, atol):
     if photo == "synthetic":
         y, c = _photo(size, size)
     else:
-        from stylelab import data
+        from stylelab.media import data
 
         c = data.load(photo, size=size).double().clamp(0, 1)
         g = torch.Generator().manual_seed(0)
         y = (c.flip(1) * 0.7 + 0.2 + 0.05 * torch.randn(c.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
-    direct = S.solve_direct(y, c)
+    direct = smoothing_solvers.solve_direct(y, c)
     kw = {} if atol == 1e-3 else {"atol": atol}  # 1e-3 is the default
     out, info = S.smooth(y, c, mode="mg", clamp=False, return_info=True, **kw)
     assert info.converged and info.iterations[0] < 60
@@ -240,7 +244,7 @@ def test_default_stopping_meets_the_absolute_error_target(photo, size, atol):
 
 def test_tail_estimate_of_the_remaining_error():
     """CG's remaining error from geometric updates u_k = ρ^k: u·ρ/(1−ρ), at least 2u, ρ capped at 0.95."""
-    from stylelab.smoothing_solvers import _tail_estimate
+    from stylelab.smoothing.solvers import _tail_estimate
 
     ups = [torch.tensor([0.85 ** k, 0.5 ** k], dtype=torch.float64) for k in range(8)]
     est = _tail_estimate(ups)
@@ -253,14 +257,14 @@ def test_tail_estimate_of_the_remaining_error():
 
 def test_memory_first_path_meets_the_absolute_error_target():
     """The > 4 MP path (float32 upper-half stencil, one channel at a time: slower per-channel CG) stops within atol."""
-    from stylelab import data
+    from stylelab.media import data
 
     c = data.load("astronaut", size=160).double().clamp(0, 1)
     y = data.load("chelsea", size=160).double().clamp(0, 1)[..., :160, :160]
     c = c[..., :160, :160]
-    direct = S.solve_direct(y, c)
-    info = S.SmoothInfo("mg")
-    out = S.solve_multigrid(y, c, memory_first=True, info=info)
+    direct = smoothing_solvers.solve_direct(y, c)
+    info = smoothing_solvers.SmoothInfo("mg")
+    out = smoothing_solvers.solve_multigrid(y, c, memory_first=True, info=info)
     assert info.converged and len(info.iterations) == 3
     assert (out - direct).abs().max() <= 1e-3
 
@@ -289,7 +293,7 @@ def test_multigrid_solve_recovers_from_a_smoother_that_diverges(monkeypatch):
     1.9 where λ_max was 3.6, on an 8× upscaled photo at 12 MP), ω·λ_max ≥ 2, the cycle is indefinite and CG breaks
     down (rᵀz < 0; it used to fill the image with NaN). Simulated with ω = 3: the solve halves ω until CG converges,
     reaches the error target, and says so."""
-    import stylelab.smoothing_solvers as SS
+    import stylelab.smoothing.solvers as SS
 
     real = SS.Multigrid
 
@@ -301,10 +305,10 @@ def test_multigrid_solve_recovers_from_a_smoother_that_diverges(monkeypatch):
 
     monkeypatch.setattr(SS, "Multigrid", Overdamped)
     y, c = _photo(48, 40)
-    direct = S.solve_direct(y, c)
+    direct = smoothing_solvers.solve_direct(y, c)
     for memory_first in (True, False):
-        info = S.SmoothInfo("mg")
-        out = S.solve_multigrid(y, c, memory_first=memory_first, channels_at_once=False, info=info)
+        info = smoothing_solvers.SmoothInfo("mg")
+        out = smoothing_solvers.solve_multigrid(y, c, memory_first=memory_first, channels_at_once=False, info=info)
         assert torch.isfinite(out).all() and info.converged and "damping halved" in info.mode
         assert (out - direct).abs().max() <= 1e-3
 
@@ -314,8 +318,8 @@ def test_a_channel_of_zeros_is_solved_exactly_without_a_breakdown():
     y, c = _photo(40, 36)
     y[:, 2] = 0.0
     for memory_first in (True, False):
-        info = S.SmoothInfo("mg")
-        out = S.solve_multigrid(y, c, memory_first=memory_first, channels_at_once=False, info=info)
+        info = smoothing_solvers.SmoothInfo("mg")
+        out = smoothing_solvers.solve_multigrid(y, c, memory_first=memory_first, channels_at_once=False, info=info)
         assert info.converged and info.mode == "mg" and info.iterations[2] == 0 and out[:, 2].abs().max() == 0
 
 

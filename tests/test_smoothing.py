@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import matting, smoothing as S
+from stylelab.smoothing import matting
+from stylelab import smoothing as S
+from stylelab.smoothing import solvers as smoothing_solvers
+from stylelab.smoothing import guided
 
 
 def _pair(h=18, w=22, seed=0):
@@ -85,7 +88,7 @@ def test_official_mode_output_size_and_border_rule():
     yp = torch.nn.functional.pad(yq[..., 2:-2, 2:-2], (2, 2, 2, 2), mode="replicate")
     cr = torch.nn.functional.interpolate(c, size=(16, 20), mode="bilinear", antialias=True, align_corners=False)
     cp = torch.nn.functional.pad(torch.round(cr * 255) / 255, (2, 2, 2, 2), mode="replicate")
-    ref = S.solve_direct(yp, cp)[..., 2:-2, 2:-2]
+    ref = smoothing_solvers.solve_direct(yp, cp)[..., 2:-2, 2:-2]
     assert (out - ref).abs().max() < 1e-12
 
 
@@ -101,7 +104,7 @@ def _brute_box_mean(x, r):
 def test_box_mean_matches_brute_force():
     x = torch.rand(2, 9, 11, dtype=torch.float64)
     for r in (1, 3, 20):
-        assert np.allclose(S.box_mean(x, r).numpy(), _brute_box_mean(x.numpy(), r))
+        assert np.allclose(guided.box_mean(x, r).numpy(), _brute_box_mean(x.numpy(), r))
 
 
 def test_guided_filter_matches_brute_force_and_identity():
@@ -123,10 +126,10 @@ def test_guided_filter_matches_brute_force_and_identity():
                 A[ch, :, i, j] = a
                 B[ch, i, j] = pw.mean() - a @ mu
     expected = (_brute_box_mean(A, r) * I[None]).sum(1) + _brute_box_mean(B, r)
-    ours = S.guided_filter(y, c, radius=r, eps=eps)
+    ours = guided.guided_filter(y, c, radius=r, eps=eps)
     assert np.abs(ours[0].numpy() - expected).max() < 1e-10
     # guiding an image by itself with a tiny eps returns it
-    same = S.guided_filter(c, c, radius=2, eps=1e-12)
+    same = guided.guided_filter(c, c, radius=2, eps=1e-12)
     assert (same - c).abs().max() < 1e-5
     # and gif mode is this filter
     assert torch.allclose(S.smooth(y, c, mode="gif", gif_radius=2, gif_eps=1e-3, clamp=False), ours)
@@ -161,8 +164,9 @@ def test_cli_smooth(tmp_path):
 def test_solve_affinity_is_the_textbook_dense_solve_and_matches_smooth_direct():
     import numpy as np
 
-    from stylelab import matting
-    from stylelab.smoothing import smooth, solve_affinity
+    from stylelab.smoothing import matting
+    from stylelab.smoothing import smooth
+    from stylelab.smoothing.solvers import solve_affinity
 
     g = torch.Generator().manual_seed(3)
     content = torch.rand(1, 3, 7, 6, generator=g, dtype=torch.float64)

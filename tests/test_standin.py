@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from stylelab import standin, viz
-from stylelab.decoders import MirrorDecoder
+from stylelab.course import standin
+from stylelab import viz
+from stylelab.nets.decoders import MirrorDecoder
 
 
 def test_random_encoder_is_reproducible_and_truncations_are_prefixes():
@@ -29,7 +30,7 @@ def test_narrow_decoder_shapes_and_bad_width():
 
 @pytest.mark.parametrize("method", ["adain", "wct", "photowct", "wct2"])
 def test_stand_in_models_reconstruct_and_are_not_flat(method):
-    from stylelab import data
+    from stylelab.media import data
 
     model = standin.model(method)
     assert model.stand_in.startswith(standin.LABEL) and not model.pretrained
@@ -47,7 +48,7 @@ def test_missing_decoder_file_says_how_to_rebuild(monkeypatch, tmp_path):
 
 
 def test_narrow_wct2_layout_and_bad_width():
-    from stylelab.wavenets import WaveDecoder, WaveEncoder
+    from stylelab.nets.wavenets import WaveDecoder, WaveEncoder
 
     enc, dec = WaveEncoder("cat5", width=8), WaveDecoder("cat5", width=8)
     assert enc.conv1_1.in_channels == 3 and enc.conv4_1.out_channels == 64 and dec.conv1_1.out_channels == 3
@@ -64,7 +65,7 @@ def test_narrow_wct2_layout_and_bad_width():
 def test_wct2_stand_in_inverts_its_random_encoder(unpool):
     # the issue: with random weights WCT²'s panels were flat (a channel with std 0); the stand-in's decoder
     # is trained to invert the fixed-seed encoder, the random one is not
-    from stylelab import data
+    from stylelab.media import data
     from stylelab.methods.wct2 import WCT2
 
     x = data.load("mountains", size=(64, 64))

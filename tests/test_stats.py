@@ -1,9 +1,9 @@
-"""stylelab.stats: Gram normalisations, the Gram/MMD identity, MMD estimators against direct double sums."""
+"""stylelab.features.stats: Gram normalisations, the Gram/MMD identity, MMD estimators against direct double sums."""
 
 import pytest
 import torch
 
-from stylelab import stats
+from stylelab.features import stats
 
 D = torch.float64
 

@@ -7,7 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import methods, tiling, transforms as T
+from stylelab import _memory_model, available_memory, methods, tiling
+from stylelab.tiling import tiles
+from stylelab.features import transforms as T
 
 
 def _photo(h, w, seed=0):
@@ -19,7 +21,7 @@ def _photo(h, w, seed=0):
 
 @pytest.mark.parametrize("h,w,tile,overlap", [(100, 130, 48, 16), (64, 64, 64, 16), (203, 97, 80, 24)])
 def test_tile_boxes_cover_overlap_and_align(h, w, tile, overlap):
-    boxes = tiling.tile_boxes(h, w, tile, overlap)
+    boxes = tiles.tile_boxes(h, w, tile, overlap)
     cover = torch.zeros(h, w)
     for y0, y1, x0, x1 in boxes:
         assert y1 - y0 <= tile and x1 - x0 <= tile
@@ -99,11 +101,11 @@ def test_thumbnail_statistics_converge_to_full_ones():
 
 def test_seam_energy_sees_a_seam():
     x = _photo(96, 96)
-    boxes = tiling.tile_boxes(96, 96, 48, 0)
-    assert tiling.seam_energy(x, boxes) < 1.5
+    boxes = tiles.tile_boxes(96, 96, 48, 0)
+    assert tiles.seam_energy(x, boxes) < 1.5
     stepped = x.clone()
     stepped[..., :, 48:] += 0.1  # a brightness step along the tile border at x = 48
-    assert tiling.seam_energy(stepped, boxes) > 1.6  # the column seam triples, the row seam is clean
+    assert tiles.seam_energy(stepped, boxes) > 1.6  # the column seam triples, the row seam is clean
 
 
 def test_seam_energy_of_naive_tiles_is_high_and_shared_tiles_low():
@@ -111,20 +113,20 @@ def test_seam_energy_of_naive_tiles_is_high_and_shared_tiles_low():
     style = _photo(40, 50, seed=3).flip(1)
     fn = lambda t: T.wct(t, style, preset="exact")  # noqa: E731
     shared = tiling.stylize_tiled(fn, x, tile=64, overlap=16, thumbnail=None, progress=False)
-    naive_boxes = tiling.tile_boxes(128, 128, 64, 0)
+    naive_boxes = tiles.tile_boxes(128, 128, 64, 0)
     naive = torch.zeros_like(x)
     for y0, y1, x0, x1 in naive_boxes:
         naive[..., y0:y1, x0:x1] = fn(x[..., y0:y1, x0:x1])
     whole = fn(x)
-    assert tiling.seam_energy(shared, naive_boxes) < 1.2 * tiling.seam_energy(whole, naive_boxes) + 0.05
-    assert tiling.seam_energy(naive, naive_boxes) > 1.5 * tiling.seam_energy(whole, naive_boxes)
+    assert tiles.seam_energy(shared, naive_boxes) < 1.2 * tiles.seam_energy(whole, naive_boxes) + 0.05
+    assert tiles.seam_energy(naive, naive_boxes) > 1.5 * tiles.seam_energy(whole, naive_boxes)
 
 
 def test_bad_parameters_and_path_mismatch():
     with pytest.raises(ValueError, match="multiple of 8"):
-        tiling.tile_boxes(100, 100, 50, 16)
+        tiles.tile_boxes(100, 100, 50, 16)
     with pytest.raises(ValueError, match="at least"):
-        tiling.tile_boxes(100, 100, 32, 16)
+        tiles.tile_boxes(100, 100, 32, 16)
     x = _photo(64, 64)
     with pytest.raises(ValueError, match="margin"):
         tiling.stylize_tiled(lambda t: t, x, tile=48, overlap=16, margin=8, progress=False)
@@ -146,7 +148,8 @@ def test_bad_parameters_and_path_mismatch():
 
 @pytest.mark.slow
 def test_cli_tile_runs_and_refuses_other_methods(tmp_path, capsys):
-    from stylelab import cli, data
+    from stylelab import cli
+    from stylelab.media import data
     from stylelab.io import save_image
 
     c, s = tmp_path / "c.png", tmp_path / "s.png"
@@ -213,7 +216,7 @@ def test_tile_estimate_counts_the_full_size_buffers_and_the_thumbnail():
     assert sm[0] > memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg")
     # ... after the tiles only the float32 content is left of the full-size buffers, with the solver's float64 inputs
     assert sm[0] - memory.estimate_peak_bytes("smooth", 3000, 4000, mode="mg") == (
-        memory.PROCESS_BYTES + methods.get("photowct").memory.weights + (12 + memory._SMOOTH_INPUT_BPP) * 12_000_000)
+        memory.PROCESS_BYTES + methods.get("photowct").memory.weights + (12 + _memory_model._SMOOTH_INPUT_BPP) * 12_000_000)
     # estimate_peak_bytes(tile=...) is this estimate
     assert memory.estimate_peak_bytes("wct2", 3000, 4000, tile=512, thumbnail=512) == est("wct2", 3000, 4000, 512, thumbnail=512)
 
@@ -257,6 +260,7 @@ def test_tile_budget_default_option_environment_and_available_memory(monkeypatch
     from stylelab import memory
 
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 100e9)
+    monkeypatch.setattr(available_memory, "available_bytes", lambda device=None: 100e9)  # tiling asks it directly
     monkeypatch.delenv(memory.TILE_BUDGET_ENV, raising=False)
     assert tiling.tile_budget("cpu") == (8_000_000_000, "default")
     monkeypatch.setenv(memory.TILE_BUDGET_ENV, "6.5")
@@ -267,12 +271,14 @@ def test_tile_budget_default_option_environment_and_available_memory(monkeypatch
         tiling.tile_budget("cpu")
     monkeypatch.delenv(memory.TILE_BUDGET_ENV)
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 2e9)  # a small machine: what it allows
+    monkeypatch.setattr(available_memory, "available_bytes", lambda device=None: 2e9)  # tiling asks it directly
     budget, source = tiling.tile_budget("cpu")
     assert budget < 8e9 and "available" in source
 
 
 def test_cli_tile_auto_states_the_budget_and_refuses_an_unreachable_one(tmp_path, capsys, monkeypatch):
-    from stylelab import cli, data, memory
+    from stylelab import cli, memory
+    from stylelab.media import data
     from stylelab.io import save_image
 
     c, s = tmp_path / "c.png", tmp_path / "s.png"
@@ -282,6 +288,7 @@ def test_cli_tile_auto_states_the_budget_and_refuses_an_unreachable_one(tmp_path
     monkeypatch.delenv(memory.TILE_BUDGET_ENV, raising=False)
     # a machine with room to spare: the budget is the one asked for, whatever this machine has free right now
     monkeypatch.setattr(memory, "available_bytes", lambda device=None: 64 * 2**30)
+    monkeypatch.setattr(available_memory, "available_bytes", lambda device=None: 64 * 2**30)  # tiling asks it directly
     assert cli.main([*base, "-o", str(tmp_path / "a.png"), "--tile", "auto", "--tile-budget", "8"]) == 0
     out = capsys.readouterr().out
     assert "no tiles" in out and "predicted peak" in out and "of budget 8 GB (--tile-budget)" in out
@@ -317,7 +324,7 @@ def _run():
 
 @pytest.mark.slow
 def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
-    from stylelab import data
+    from stylelab.media import data
     from stylelab.methods import adain as A
 
     monkeypatch.setenv("STYLELAB_RANDOM_WEIGHTS", "1")
@@ -330,7 +337,7 @@ def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
     out = A.run_cli(content, style, _run(), alpha=1.0, adain_preset="pytorch", preserve_colour=False, vgg=None,
                     decoder=None, weights=None)
     assert out.shape == content.shape
-    n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
+    n_tiles = len(tiles.tile_boxes(*content.shape[-2:], 48, 16))
     assert n_tiles > 1 and len(seen) == n_tiles + 2  # the style once, the thumbnail once, every tile once
     assert seen.count(tuple(style.shape[-2:])) == 1
     # the prepared style gives what the image gives
@@ -340,7 +347,8 @@ def test_adain_tiled_cli_encodes_the_style_once(monkeypatch):
 
 @pytest.mark.slow
 def test_photowct_tiled_cli_encodes_and_decomposes_the_style_once(monkeypatch):
-    from stylelab import data, transforms as TT
+    from stylelab.media import data
+    from stylelab.features import transforms as TT
     from stylelab.methods import photowct as P
 
     from stylelab import weights as W
@@ -355,7 +363,7 @@ def test_photowct_tiled_cli_encodes_and_decomposes_the_style_once(monkeypatch):
     monkeypatch.setattr(TT, "prepare_wct_style", lambda *a, **k: prepared.append(1) or prep(*a, **k))
     out = P.run_cli(content, style, _run(), weights=None, smooth="none", beta=0.9999)
     assert out.shape == content.shape
-    n_tiles = len(tiling.tile_boxes(*content.shape[-2:], 48, 16))
+    n_tiles = len(tiles.tile_boxes(*content.shape[-2:], 48, 16))
     assert n_tiles > 1 and e4_inputs.count(tuple(style.shape[-2:])) == 1
     assert len(e4_inputs) == n_tiles + 2 and len(prepared) == 4  # one colouring per level, for all tiles
     x = content[..., :48, :48]

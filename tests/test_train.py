@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from stylelab import train
-from stylelab.decoders import MirrorDecoder
-from stylelab.encoders import normalised_vgg19
+from stylelab.train import data as train_data
+from stylelab.train import checkpoint as train_checkpoint
+from stylelab.nets.decoders import MirrorDecoder
+from stylelab.nets.encoders import normalised_vgg19
 from stylelab.io import save_image
 
 
@@ -31,7 +33,7 @@ def folder(tmp_path):
 
 
 def test_image_folder_recursive_crops_and_skips_unreadable(folder):
-    ds = train.ImageFolder(folder, size=16, crop="random")
+    ds = train_data.ImageFolder(folder, size=16, crop="random")
     assert len(ds) == 5  # 4 images + the broken one (found by extension)
     names = [p.name for p in ds.files]
     assert "b.jpg" in names and "notes.txt" not in names
@@ -40,9 +42,9 @@ def test_image_folder_recursive_crops_and_skips_unreadable(folder):
         x = ds[i]
     assert x.shape == (3, 16, 16) and 0 <= x.min() and x.max() <= 1
     assert all(ds[k].shape == (3, 16, 16) for k in range(len(ds)))
-    assert train.ImageFolder(folder, size=12, crop=None)[0].shape == (3, 12, 12)
+    assert train_data.ImageFolder(folder, size=12, crop=None)[0].shape == (3, 12, 12)
     with pytest.raises(FileNotFoundError):
-        train.ImageFolder(folder / "nope")
+        train_data.ImageFolder(folder / "nope")
 
 
 @pytest.mark.slow
@@ -60,7 +62,7 @@ def test_short_reconstruction_run_lowers_the_loss():
 
 @pytest.mark.slow
 def test_adain_loss_definition_and_gradients_reach_only_the_decoder():
-    from stylelab.transforms import adain, mean_std
+    from stylelab.features.transforms import adain, mean_std
 
     torch.manual_seed(0)
     enc, dec = _encoder("relu4_1"), MirrorDecoder(4)
@@ -93,7 +95,7 @@ def test_checkpoint_resume_continues_the_same_run(tmp_path):
                    checkpoint=ck, progress=False, log_every=1, device="cpu")
     assert h2["step"] == [1, 2, 3, 4, 5] and h2["total"][:3] == h1["total"]
     assert torch.load(ck, weights_only=False)["step"] == 5
-    torch.testing.assert_close(train.load_module_state(ck)["conv1_1.weight"], dec2.conv1_1.weight)
+    torch.testing.assert_close(train_checkpoint.load_module_state(ck)["conv1_1.weight"], dec2.conv1_1.weight)
 
 
 class _Interrupted(Exception):
@@ -104,7 +106,7 @@ def test_resume_then_finish_equals_the_unbroken_run(folder, tmp_path):
     """Random crops (Python's random), shuffled batches (the sampler) and the loss's own draws (torch's generator)
     all continue after a resume in the middle of an epoch: the history and the weights equal an unbroken run's."""
     enc = _encoder("relu1_1")
-    data = train.ImageFolder(folder, size=12, crop="random")  # 5 files: 2 batches of 2 an epoch
+    data = train_data.ImageFolder(folder, size=12, crop="random")  # 5 files: 2 batches of 2 an epoch
     kw = dict(steps=7, batch_size=2, lr=1e-2, progress=False, log_every=1, device="cpu", seed=3)
 
     def run(checkpoint=None, crash_after=None, init=0):
@@ -139,7 +141,7 @@ def test_resume_then_finish_equals_the_unbroken_run(folder, tmp_path):
 
 
 def test_a_checkpoint_from_before_several_optimisers_still_resumes(tmp_path):
-    # files written before train.save_checkpoint held {"optimizers": {...}} had one "optimizer" entry
+    # files written before train_checkpoint.save_checkpoint held {"optimizers": {...}} had one "optimizer" entry
     torch.manual_seed(0)
     enc, dec = _encoder("relu1_1"), MirrorDecoder(1)
     ck, imgs = tmp_path / "old.ckpt", torch.rand(4, 3, 8, 8)
@@ -152,8 +154,8 @@ def test_a_checkpoint_from_before_several_optimisers_still_resumes(tmp_path):
     h = train.fit(train.ReconstructionLoss(enc, dec2), {"decoder": dec2}, imgs, steps=3, batch_size=2, checkpoint=ck,
                   progress=False, log_every=1, device="cpu")
     assert h["step"][-1] == 3 and set(torch.load(ck, weights_only=True)["optimizers"]) == {"adam"}
-    with pytest.raises(train.CheckpointConflictError, match="optimisers"):  # same modules, other optimisers
-        train.open_checkpoint(ck, {"decoder": dec2}, {"g": torch.optim.Adam(dec2.parameters())})
+    with pytest.raises(train_checkpoint.CheckpointConflictError, match="optimisers"):  # same modules, other optimisers
+        train_checkpoint.open_checkpoint(ck, {"decoder": dec2}, {"g": torch.optim.Adam(dec2.parameters())})
 
 
 def test_never_overwrites_another_runs_checkpoint(tmp_path):
@@ -165,7 +167,7 @@ def test_never_overwrites_another_runs_checkpoint(tmp_path):
               checkpoint=ck, progress=False, device="cpu")
     before = ck.read_bytes()
     d2 = MirrorDecoder(2)  # a different run (other shapes)
-    with pytest.raises(train.CheckpointConflictError, match="different training run"):
+    with pytest.raises(train_checkpoint.CheckpointConflictError, match="different training run"):
         train.fit(train.ReconstructionLoss(enc, d2), {"decoder": d2}, imgs, steps=1, batch_size=2, checkpoint=ck,
                   progress=False, device="cpu")
     with pytest.warns(UserWarning, match="run-1.ckpt"):
@@ -175,7 +177,7 @@ def test_never_overwrites_another_runs_checkpoint(tmp_path):
     assert hist.checkpoint == tmp_path / "run-1.ckpt"
     foreign = tmp_path / "decoder.pth"  # a pretrained file, not a training checkpoint
     torch.save(d1.state_dict(), foreign)
-    with pytest.raises(train.CheckpointConflictError, match="not a stylelab training checkpoint"):
+    with pytest.raises(train_checkpoint.CheckpointConflictError, match="not a stylelab training checkpoint"):
         train.fit(train.ReconstructionLoss(enc, d1, level=1), {"decoder": d1}, imgs, steps=1, batch_size=2,
                   checkpoint=foreign, progress=False, device="cpu")
 
@@ -212,18 +214,19 @@ def test_cli_train_adain(folder, tmp_path, monkeypatch):
         rc = cli.main(["train", "--method", "adain", str(folder), "--styles", str(folder), "--steps", "1",
                        "--batch-size", "2", "--size", "16", "--resize", "16", "--random-weights", "--device", "cpu"])
     assert rc == 0
-    assert set(train.load_module_state(tmp_path / "adain_decoder.ckpt")) == set(MirrorDecoder(4).state_dict())
+    assert set(train_checkpoint.load_module_state(tmp_path / "adain_decoder.ckpt")) == set(MirrorDecoder(4).state_dict())
 
 
 @pytest.mark.cuda
 def test_fit_and_transforms_run_on_cuda():
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
+    from stylelab.features import whitening
 
     enc, dec = _encoder("relu1_1").cuda(), MirrorDecoder(1)
     hist = train.fit(train.ReconstructionLoss(enc, dec), {"decoder": dec}, torch.rand(2, 3, 8, 8), steps=2,
                      batch_size=2, progress=False, device="cuda")
     assert len(hist["total"]) == 2 and next(dec.parameters()).is_cuda
     c, s = torch.rand(1, 16, 8, 8, device="cuda"), torch.rand(1, 16, 8, 8, device="cuda")
-    for preset in T.WCT_PRESETS:
+    for preset in whitening.WCT_PRESETS:
         assert T.wct(c, s, preset=preset).is_cuda
     assert T.coral(torch.rand(3, 8, 8, device="cuda"), torch.rand(3, 8, 8, device="cuda")).is_cuda

@@ -5,8 +5,12 @@ import pytest
 import scipy.linalg
 import torch
 
-from stylelab import linalg
-from stylelab import transforms as T
+from stylelab.features import linalg
+from stylelab.features import transforms as T
+from stylelab import labels
+from stylelab.features import linalg
+from stylelab.labels import maps as label_maps
+from stylelab.features import whitening
 
 D = torch.float64
 
@@ -90,13 +94,13 @@ def test_interpolate_styles_weights():
 # ------------------------------------------------------------------ whitening / colouring
 def test_covariance_agrees_with_numpy():
     x = feats(1, 6, 4, 5)
-    np.testing.assert_allclose(T.covariance(x)[0].numpy(), np_cov(x.flatten(2)[0].numpy()), rtol=1e-10)
-    np.testing.assert_allclose(T.covariance(x, unbiased=False)[0].numpy(), np.cov(x.flatten(2)[0].numpy(), ddof=0), rtol=1e-10)
+    np.testing.assert_allclose(linalg.covariance(x)[0].numpy(), np_cov(x.flatten(2)[0].numpy()), rtol=1e-10)
+    np.testing.assert_allclose(linalg.covariance(x, unbiased=False)[0].numpy(), np.cov(x.flatten(2)[0].numpy(), ddof=0), rtol=1e-10)
 
 
 def test_whitening_gives_identity_covariance_and_zero_mean():
     x = feats(2, 16, 8, 8)
-    w = T.whiten(x)
+    w = whitening.whiten(x)
     for b in range(2):
         np.testing.assert_allclose(np_cov(w.flatten(2)[b].numpy()), np.eye(16), atol=1e-9)
     assert w.flatten(2).mean(-1).abs().max() < 1e-10
@@ -111,7 +115,7 @@ def test_exact_wct_reproduces_style_mean_and_covariance():
         np.testing.assert_allclose(np_cov(on), np_cov(sn), rtol=1e-8, atol=1e-8)
         np.testing.assert_allclose(on.mean(1), sn.mean(1), atol=1e-10)
     # the two halves compose to the same thing
-    torch.testing.assert_close(T.colour(T.whiten(c), s), out)
+    torch.testing.assert_close(whitening.colour(whitening.whiten(c), s), out)
 
 
 def test_eigh_and_svd_agree():
@@ -164,7 +168,7 @@ def test_official_threshold_drops_small_eigenvalues_per_side():
     c = torch.relu(feats(1, 16, 8, 8, seed=10, offset=0.3)) * 0.1
     c[:, 0] = 0.05 + 2e-3 * feats(1, 1, 8, 8, seed=14, mix=False, offset=0)[:, 0]
     s = torch.relu(feats(1, 16, 7, 9, seed=11, offset=0.3))
-    lam = torch.linalg.eigvalsh(T.covariance(c)[0])
+    lam = torch.linalg.eigvalsh(linalg.covariance(c)[0])
     assert 1e-7 < lam[0] < 1e-5 < lam[1]  # exactly one eigenvalue under the cut-off
     out = T.wct(c, s, preset="official_wct", compute_dtype=torch.float64)
     ref = _np_wct(c[0].flatten(1).numpy(), s[0].flatten(1).numpy(), 0.0, 0.0, 1e-5, np.float64)
@@ -176,10 +180,10 @@ def test_identity_regularisation_breaks_the_covariance_match():
     """+I is not negligible for O(1) variances (normalised VGG); only 'exact' matches Σ_s."""
     c = torch.relu(feats(1, 16, 10, 10, seed=12, mix=False, offset=0.0)) * 0.5
     s = feats(1, 16, 10, 10, seed=13)
-    target = T.covariance(s)
+    target = linalg.covariance(s)
 
     def rel(preset):
-        return ((T.covariance(T.wct(c, s, preset=preset)) - target).norm() / target.norm()).item()
+        return ((linalg.covariance(T.wct(c, s, preset=preset)) - target).norm() / target.norm()).item()
 
     assert rel("exact") < 1e-8
     assert rel("pytorch_wct") > 0.05
@@ -247,33 +251,33 @@ def test_usable_labels_rule_is_strict_as_official():
     def lab(counts):
         return torch.cat([torch.full((n,), k) for k, n in counts.items()]).view(1, -1)
 
-    assert T.usable_labels(lab({0: 11, 1: 500}), lab({0: 11, 1: 6})) == [0]  # 10 px is not enough, 11 is
-    assert T.usable_labels(lab({0: 1100}), lab({0: 11})) == []  # ratio exactly 100: refused
-    assert T.usable_labels(lab({0: 1089}), lab({0: 11})) == [0]  # ratio 99
-    assert T.usable_labels(lab({0: 30}), lab({0: 30}), min_pixels=40) == []
-    assert T.usable_labels(lab({0: 1100}), lab({0: 11}), max_ratio=200) == [0]
+    assert labels.usable_labels(lab({0: 11, 1: 500}), lab({0: 11, 1: 6})) == [0]  # 10 px is not enough, 11 is
+    assert labels.usable_labels(lab({0: 1100}), lab({0: 11})) == []  # ratio exactly 100: refused
+    assert labels.usable_labels(lab({0: 1089}), lab({0: 11})) == [0]  # ratio 99
+    assert labels.usable_labels(lab({0: 30}), lab({0: 30}), min_pixels=40) == []
+    assert labels.usable_labels(lab({0: 1100}), lab({0: 11}), max_ratio=200) == [0]
 
 
 def test_three_channel_mask_is_a_clear_error_and_conversion_works():
     rgb = torch.zeros(1, 3, 4, 4)
     with pytest.raises(ValueError, match="labels_from_rgb"):
-        T.check_labels(rgb)
+        label_maps.check_labels(rgb)
     with pytest.raises(ValueError, match="labels_from_rgb"):
         T.wct(feats(1, 3, 4, 4), feats(1, 3, 4, 4), content_labels=rgb, style_labels=rgb[:, :1])
     with pytest.raises(ValueError, match="labels_from_rgb"):
-        T.check_labels(np.zeros((4, 4, 3), dtype=np.uint8))
+        label_maps.check_labels(np.zeros((4, 4, 3), dtype=np.uint8))
     # DPST colours → their ids; off-palette colours go to the nearest (L1)
     img = torch.tensor([[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 1, 1], [0.45, 0.5, 0.55], [0.9, 0.1, 0.95]]).T.view(1, 3, 1, 6)
-    assert T.labels_from_rgb(img).flatten().tolist() == [3, 2, 4, 1, 6, 8]
-    assert T.labels_from_rgb((img * 255).to(torch.uint8)).flatten().tolist() == [3, 2, 4, 1, 6, 8]
-    assert T.labels_from_rgb(img, palette=[(0, 0, 0), (1, 1, 1)]).flatten().tolist() == [0, 0, 0, 1, 0, 1]
+    assert label_maps.labels_from_rgb(img).flatten().tolist() == [3, 2, 4, 1, 6, 8]
+    assert label_maps.labels_from_rgb((img * 255).to(torch.uint8)).flatten().tolist() == [3, 2, 4, 1, 6, 8]
+    assert label_maps.labels_from_rgb(img, palette=[(0, 0, 0), (1, 1, 1)]).flatten().tolist() == [0, 0, 0, 1, 0, 1]
 
 
 def test_check_labels_shapes_and_errors():
-    assert T.check_labels(torch.zeros(5, 6, dtype=torch.int32)).shape == (1, 1, 5, 6)
-    assert T.check_labels(torch.zeros(2, 1, 5, 6, dtype=torch.uint8)).dtype == torch.long
+    assert label_maps.check_labels(torch.zeros(5, 6, dtype=torch.int32)).shape == (1, 1, 5, 6)
+    assert label_maps.check_labels(torch.zeros(2, 1, 5, 6, dtype=torch.uint8)).dtype == torch.long
     with pytest.raises(ValueError, match="non-integer"):
-        T.check_labels(torch.full((4, 4), 0.5))
+        label_maps.check_labels(torch.full((4, 4), 0.5))
     with pytest.raises(ValueError, match="both"):
         T.adain(feats(), feats(), content_labels=torch.zeros(8, 9, dtype=torch.long))
 
@@ -325,7 +329,7 @@ def test_low_rank_path_equals_full_covariance_path(monkeypatch, scale, n_c, n_s)
     g = torch.Generator().manual_seed(n_c + n_s)
     c = torch.relu(torch.randn(1, 32, 1, n_c, generator=g, dtype=D)) * scale
     s = torch.relu(torch.randn(1, 32, 1, n_s, generator=g, dtype=D)) * scale
-    for preset in T.WCT_PRESETS:
+    for preset in whitening.WCT_PRESETS:
         kw = dict(preset=preset, compute_dtype=torch.float64)
         monkeypatch.setattr(linalg, "LOW_RANK", True)
         fast = T.wct(c, s, **kw)

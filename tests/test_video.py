@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import video
+from stylelab.media import video
 
 
 def test_folder_roundtrip_sorted(tmp_path):
@@ -67,8 +67,9 @@ def test_temporal_ratio_warns_when_output_is_degenerate():
 
 
 # ---------------------------------------------------------------- stabilised per-frame transfer
-from stylelab import transforms as T  # noqa: E402
-from stylelab.whitening import WCT_PRESETS, whitening_matrix  # noqa: E402
+from stylelab.features import transforms as T  # noqa: E402
+from stylelab.features import whitening
+from stylelab.features.whitening import WCT_PRESETS, whitening_matrix  # noqa: E402
 
 
 def _clip(n=4, seed=0):
@@ -110,7 +111,7 @@ def test_wct_whitening_matrix_follows_the_moving_average():
         wbar, mubar = m * wbar + (1 - m) * stats[t][0], m * mubar + (1 - m) * stats[t][1]
     # T(x) = C_s W̄ (x − μ̄) + μ_s: whiten with the averages, colour with the style (unchanged)
     white = (wbar @ (clip[2].flatten(1) - mubar)).view(1, 3, 6, 7)
-    torch.testing.assert_close(out[2:], T.colour(white, style))
+    torch.testing.assert_close(out[2:], whitening.colour(white, style))
 
 
 def test_whitening_does_not_depend_on_eigenvector_sign_or_order():

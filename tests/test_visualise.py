@@ -1,4 +1,4 @@
-"""stylelab.visualise: saliency against finite differences, class visualisation raises the class score,
+"""stylelab.course.visualise: saliency against finite differences, class visualisation raises the class score,
 inversion lowers the feature loss, the fooling image reaches its class; and notebook 01b's exercises
 cannot be passed by calling the library function that answers them."""
 
@@ -13,9 +13,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # instructor/ at the repository root
 
 from instructor.solutions import SOLUTIONS
-from stylelab import exercises as X
-from stylelab import visualise as V
-from stylelab.exercises import nb01b
+from stylelab.course import exercises as X
+from stylelab.course import visualise as V
+from stylelab.course.exercises import nb01b
 
 
 def _tiny(seed=0):
@@ -240,7 +240,7 @@ def test_notebook_01b_cells_run_when_the_model_is_on_another_device(monkeypatch)
     """CPU photos, a SqueezeNet placed by get_device on a second device (as on a GPU machine): every call follows."""
     import warnings
 
-    from stylelab import encoders
+    from stylelab.nets import encoders
     from tests.test_device_rule import OTHER, second_device
 
     photo = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0))
@@ -267,7 +267,7 @@ def test_notebook_01b_cells_run_when_the_model_is_on_another_device(monkeypatch)
 # ---------------------------------------------------------------------------- the trained SqueezeNet (notebook 01b's claims)
 @pytest.fixture
 def squeezenet(trained):
-    from stylelab import encoders
+    from stylelab.nets import encoders
 
     trained("squeezenet1_1")
     net = encoders.squeezenet1_1(device="cpu")
@@ -277,7 +277,7 @@ def squeezenet(trained):
 
 def test_trained_saliency_points_at_what_the_network_uses(squeezenet):
     """Greying the most salient fifth of the espresso photo (28 px squares) costs far more than the least salient."""
-    from stylelab import data
+    from stylelab.media import data
 
     model, x = V.RGBClassifier(squeezenet), data.load("coffee", size=224)
     y = int(V.predict(model, x, k=1)[1][0, 0])
@@ -288,7 +288,8 @@ def test_trained_saliency_points_at_what_the_network_uses(squeezenet):
 
 
 def test_trained_fooling_image_turns_the_cat_into_a_goldfish_with_a_few_grey_levels(squeezenet):
-    from stylelab import data, encoders
+    from stylelab.media import data
+    from stylelab.nets import encoders
 
     model, cat = V.RGBClassifier(squeezenet), data.load("chelsea", size=224)
     goldfish = encoders.imagenet_classes().index("goldfish")
@@ -300,7 +301,8 @@ def test_trained_fooling_image_turns_the_cat_into_a_goldfish_with_a_few_grey_lev
 def test_trained_class_visualisation_and_inversion(squeezenet):
     """A short ascent makes a picture the network calls goldfish; an early layer inverts to the photo, a deep one
     loses its colour (the notebook's claims at a smaller size)."""
-    from stylelab import data, encoders
+    from stylelab.media import data
+    from stylelab.nets import encoders
 
     model = V.RGBClassifier(squeezenet)
     goldfish = encoders.imagenet_classes().index("goldfish")

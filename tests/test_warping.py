@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylelab import video, warping
+from stylelab.media import video, warping
 
 
 def _texture(h=72, w=96, seed=0):

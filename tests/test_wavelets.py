@@ -6,7 +6,7 @@ import pywt
 import torch
 import torch.nn.functional as F
 
-from stylelab import wavelets as W
+from stylelab.features import wavelets as W
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 8, 8), (2, 5, 6, 10), (4, 2), (3, 1, 2, 16)])

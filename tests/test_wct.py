@@ -5,9 +5,9 @@ import warnings
 import pytest
 import torch
 
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 from stylelab import weights as W
-from stylelab.decoders import MirrorDecoder
+from stylelab.nets.decoders import MirrorDecoder
 from stylelab.methods.wct import WCT, convert_t7_decoder
 
 
@@ -60,7 +60,7 @@ def test_cascade_reencodes_the_previous_output(model):
 
 def test_trained_checkpoint_loads(tmp_path):
     from stylelab.train import ReconstructionLoss, fit
-    from stylelab.encoders import normalised_vgg19
+    from stylelab.nets.encoders import normalised_vgg19
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -102,7 +102,7 @@ def test_cli_transfer_wct(tmp_path):
 
 
 def test_widget_callbacks_headless():
-    from stylelab.widgets.wct import WCTExplorer
+    from stylelab.course.widgets.wct import WCTExplorer
 
     g = torch.Generator().manual_seed(0)
     c = torch.rand(1, 3, 12, 12, generator=g, dtype=torch.float64)

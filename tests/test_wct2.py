@@ -7,11 +7,16 @@ import torch
 
 # The official transfer.py loop lives once, in benchmarks.reference, shared with the benchmark that times it.
 from benchmarks.reference import wct2_official as _bench
-from stylelab import transforms as T
+from stylelab.features import transforms as T
+from stylelab.features import whitening
+from stylelab import labels
+from stylelab.features import linalg
 from stylelab import validate as V
-from stylelab import wavelets as Wv
+from stylelab.features import wavelets as Wv
 from stylelab import weights as W
 from stylelab.methods import wct2 as M
+from stylelab.features import wavelet_transfer
+from stylelab.nets import wavenets
 
 SUBSETS = [s for r in range(0, 4) for s in itertools.combinations(M.COMPONENTS, r)]
 
@@ -19,8 +24,8 @@ SUBSETS = [s for r in range(0, 4) for s in itertools.combinations(M.COMPONENTS, 
 @pytest.fixture(scope="module", params=["sum", "cat5"])
 def model(request):
     u = request.param
-    return M.WCT2.from_official(M.synthetic_checkpoint(f"wct2_encoder_{u}", seed=1),
-                                M.synthetic_checkpoint(f"wct2_decoder_{u}", seed=2), unpool=u).double()
+    return M.WCT2.from_official(wavenets.synthetic_checkpoint(f"wct2_encoder_{u}", seed=1),
+                                wavenets.synthetic_checkpoint(f"wct2_decoder_{u}", seed=2), unpool=u).double()
 
 
 def _images(h=24, w=20, seed=0):
@@ -42,8 +47,8 @@ def test_registry_shapes_match_the_official_files():
 
 @pytest.mark.parametrize("unpool", ["sum", "cat5"])
 def test_synthetic_official_checkpoints_load_and_values_arrive(unpool):
-    es = M.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=3)
-    ds = M.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=4)
+    es = wavenets.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=3)
+    ds = wavenets.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=4)
     m = M.WCT2.from_official(es, ds, unpool=unpool)
     assert m.pretrained
     torch.testing.assert_close(m.encoder.conv3_2.weight, es["conv3_2.weight"])
@@ -57,7 +62,7 @@ def test_synthetic_official_checkpoints_load_and_values_arrive(unpool):
     # the other option's decoder does not fit
     other = "sum" if unpool == "cat5" else "cat5"
     with pytest.raises(W.CheckpointMismatchError):
-        M.WCT2.from_official(es, M.synthetic_checkpoint(f"wct2_decoder_{other}"), unpool=unpool)
+        M.WCT2.from_official(es, wavenets.synthetic_checkpoint(f"wct2_decoder_{other}"), unpool=unpool)
 
 
 def test_encoder_levels_match_the_official_encoder(model):
@@ -102,7 +107,7 @@ def test_reference_wct_step_matches_svd_float64(model):
 def test_fused_cat5_decoder_equals_concatenation_and_tracks_weights():
     """cat5's unpool + conv at half resolution gives the official decoder's output, gradients included,
     and its cached kernel follows new weights."""
-    es, ds = M.synthetic_checkpoint("wct2_encoder_cat5", seed=5), M.synthetic_checkpoint("wct2_decoder_cat5", seed=6)
+    es, ds = wavenets.synthetic_checkpoint("wct2_encoder_cat5", seed=5), wavenets.synthetic_checkpoint("wct2_decoder_cat5", seed=6)
     fused = M.WCT2.from_official(es, ds, unpool="cat5").double()
     plain = M.WCT2.from_official(es, ds, unpool="cat5").double()
     plain.decoder.fused_unpool = False
@@ -142,7 +147,7 @@ def test_every_transfer_at_subset_runs(model):
 @pytest.mark.slow
 @pytest.mark.parametrize("subset", [M.COMPONENTS, ("skip", "decoder")], ids="+".join)
 def test_stylize_matches_official_loop_with_svd(model, subset, monkeypatch):
-    monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
+    monkeypatch.setattr(M, "_CFG", whitening.wct_config("wct2", compute_dtype=torch.float64))
     content, style = _images(16, 24)
     out = model.stylize(content, style, transfer_at=subset, alpha=0.8)
     ref = _official_reference(model, content, style, subset, alpha=0.8)
@@ -167,7 +172,7 @@ def test_prepared_style_reused_equals_fresh(model):
 
 
 def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
-    monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
+    monkeypatch.setattr(M, "_CFG", whitening.wct_config("wct2", compute_dtype=torch.float64))
     content, style = _images(32, 32)
     cl = torch.zeros(32, 32, dtype=torch.long)
     cl[:, 16:] = 1
@@ -177,7 +182,7 @@ def test_labels_match_transforms_wct_per_segment_and_errors(model, monkeypatch):
     feat_c = torch.randn(1, 8, 16, 16, dtype=torch.float64)
     feat_s = torch.randn(1, 8, 8, 12, dtype=torch.float64)
     side = T.prepare_wct_style(feat_s, M._CFG, sl)
-    ours = T.wct_prepared(feat_c, side, 0.7, cl, used=T.usable_labels(cl, sl))  # decided once, as WCT2.stylize
+    ours = T.wct_prepared(feat_c, side, 0.7, cl, used=labels.usable_labels(cl, sl))  # decided once, as WCT2.stylize
     torch.testing.assert_close(ours, T.wct_prepared(feat_c, side, 0.7, cl))  # decided here: the same ids
     ref = T.wct(feat_c, feat_s, 0.7, preset="wct2", content_labels=cl, style_labels=sl, compute_dtype=torch.float64)
     assert not torch.allclose(ours, feat_c)
@@ -212,7 +217,7 @@ def test_pixel_wavelet_transfer_ll_only_keeps_details_and_matches_colour():
     g = torch.Generator().manual_seed(0)
     content = torch.rand(1, 3, 32, 24, generator=g, dtype=torch.float64) * 0.5 + 0.25
     style = torch.rand(1, 3, 16, 16, generator=g, dtype=torch.float64) * 0.3
-    out = M.wavelet_transfer(content, style, levels=2, bands="LL", clamp=False)
+    out = wavelet_transfer.wavelet_transfer(content, style, levels=2, bands="LL", clamp=False)
     assert out.shape == content.shape
     _, cdet, _ = Wv.haar_wavedec(content, 2)
     oll, odet, _ = Wv.haar_wavedec(out, 2)
@@ -222,11 +227,11 @@ def test_pixel_wavelet_transfer_ll_only_keeps_details_and_matches_colour():
             torch.testing.assert_close(o, c)
     # the coarse band now has the style's mean colour and covariance
     torch.testing.assert_close(oll.mean((2, 3)), sll.mean((2, 3)), rtol=1e-6, atol=1e-8)
-    torch.testing.assert_close(T.covariance(oll[0].flatten(1)), T.covariance(sll[0].flatten(1)), rtol=1e-3, atol=1e-5)
-    allb = M.wavelet_transfer(content, style, levels=2, bands="all")
+    torch.testing.assert_close(linalg.covariance(oll[0].flatten(1)), linalg.covariance(sll[0].flatten(1)), rtol=1e-3, atol=1e-5)
+    allb = wavelet_transfer.wavelet_transfer(content, style, levels=2, bands="all")
     assert not torch.allclose(allb, out)
     with pytest.raises(ValueError, match="bands"):
-        M.wavelet_transfer(content, style, bands="LH")
+        wavelet_transfer.wavelet_transfer(content, style, bands="LH")
 
 
 def test_cli_arguments_parse():
@@ -255,7 +260,8 @@ def test_train_decoder_reduces_loss_with_shared_trainer():
 
 @pytest.mark.slow
 def test_cli_video_writes_frames_and_reports_consistency(tmp_path, capsys):
-    from stylelab import io, video
+    from stylelab import io
+    from stylelab.media import video
     from stylelab.cli import main
 
     video.save_frames(video.pan_frames(torch.rand(1, 3, 16, 28), n_frames=3, step=2), tmp_path / "frames")
@@ -278,7 +284,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _official_segments as O  # noqa: E402
 
 from benchmarks import bench_wct2  # noqa: E402  (he_init: the benchmark's random weights that do not saturate)
-from stylelab import data  # noqa: E402
+from stylelab.media import data  # noqa: E402
 
 
 def _official_with_labels(model, content, style, cseg, sseg, label_set, transfer_at, alpha):
@@ -299,9 +305,9 @@ def _official_with_labels(model, content, style, cseg, sseg, label_set, transfer
 def test_labels_equal_the_official_algorithm(unpool, monkeypatch):
     """Within 1e-4 of the official code (float64 here: ~1e-9) on a course sky/land pair, and on
     irregular maps at an odd size (padding) whose small regions shrink to one pixel or vanish."""
-    monkeypatch.setattr(M, "_CFG", T.wct_config("wct2", compute_dtype=torch.float64))
-    model = bench_wct2.he_init(M.WCT2.from_official(M.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=1),
-                                                M.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=2),
+    monkeypatch.setattr(M, "_CFG", whitening.wct_config("wct2", compute_dtype=torch.float64))
+    model = bench_wct2.he_init(M.WCT2.from_official(wavenets.synthetic_checkpoint(f"wct2_encoder_{unpool}", seed=1),
+                                                wavenets.synthetic_checkpoint(f"wct2_decoder_{unpool}", seed=2),
                                                 unpool=unpool)).double()
     cn, sn = data.pairs(labelled=True)[0]
     cases = [(data.load(cn, size=(48, 64)), data.load(sn, size=(64, 48)),
@@ -320,8 +326,8 @@ def test_labels_equal_the_official_algorithm(unpool, monkeypatch):
         cl, sl = torch.from_numpy(cseg.astype(np.int64)), torch.from_numpy(sseg.astype(np.int64))
         # the official code crops to a multiple of 16; stylelab pads: run the official algorithm on the padded
         # image and maps (label set from the unpadded maps) and compare the crop
-        cp, sp = V.pad_to_size(c, **M.PAD), V.pad_to_size(s, **M.PAD)
-        clp, slp = V.pad_to_size(cl, **M.PAD).numpy(), V.pad_to_size(sl, **M.PAD).numpy()
+        cp, sp = V.pad_to_size(c, **wavenets.PAD), V.pad_to_size(s, **wavenets.PAD)
+        clp, slp = V.pad_to_size(cl, **wavenets.PAD).numpy(), V.pad_to_size(sl, **wavenets.PAD).numpy()
         one_pixel += sum(v == 1 for v in O.region_sizes(clp, cp.shape[-2] // 8, cp.shape[-1] // 8, label_set).values())
         one_pixel += sum(v == 1 for v in O.region_sizes(slp, sp.shape[-2] // 8, sp.shape[-1] // 8, label_set).values())
         ref = _official_with_labels(model, cp, sp, clp, slp, label_set, M.COMPONENTS, 0.9)[..., :c.shape[-2], :c.shape[-1]]

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision.models import VGG19_Weights
 
-from stylelab import decoders as D
-from stylelab import encoders as E
+from stylelab.nets import decoders as D
+from stylelab.nets import encoders as E
 from stylelab import weights as W
 
 

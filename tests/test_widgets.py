@@ -1,4 +1,4 @@
-"""The explorer contract (stylelab.widgets.base): controls show the values render uses, pictures at their
+"""The explorer contract (stylelab.course.widgets.base): controls show the values render uses, pictures at their
 natural size (tiny ones enlarged by an integer zoom, nearest-neighbour), static figures without overlap."""
 
 import io
@@ -9,12 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from stylelab.widgets import base
-from stylelab.widgets.adain import AdaINExplorer
-from stylelab.widgets.features import FeatureExplorer
-from stylelab.widgets.matting import AffinityExplorer
-from stylelab.widgets.subbands import SubbandExplorer
-from stylelab.widgets.wct import WCTExplorer
+from stylelab.course.widgets import base
+from stylelab.course.widgets.adain import AdaINExplorer
+from stylelab.course.widgets.features import FeatureExplorer
+from stylelab.course.widgets.matting import AffinityExplorer
+from stylelab.course.widgets.subbands import SubbandExplorer
+from stylelab.course.widgets.wct import WCTExplorer
 
 
 def _img(seed, h=16, w=16):
@@ -165,7 +165,7 @@ def test_feature_figure_has_no_overlapping_axes(encoder):
     import matplotlib.pyplot as plt
 
     if encoder:
-        from stylelab.encoders import normalised_vgg19
+        from stylelab.nets.encoders import normalised_vgg19
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -198,7 +198,7 @@ def test_the_overlap_check_finds_an_overlap():
 
 
 def _all_explorers():
-    from stylelab.widgets.labels import LabelEditor
+    from stylelab.course.widgets.labels import LabelEditor
 
     return {**_explorers(), "labels": LabelEditor(_img(9, 40, 48), _img(10, 36, 52), clusters=3)}
 

@@ -10,11 +10,11 @@ import torch
 from PIL import Image
 
 from stylelab import viz
-from stylelab.widgets.adain import AdaINExplorer
-from stylelab.widgets.gatys import TV_OFF, GatysExplorer
-from stylelab.widgets.labels import LabelEditor
-from stylelab.widgets.matting import AffinityExplorer
-from stylelab.widgets.wct import WCTExplorer
+from stylelab.course.widgets.adain import AdaINExplorer
+from stylelab.course.widgets.gatys import TV_OFF, GatysExplorer
+from stylelab.course.widgets.labels import LabelEditor
+from stylelab.course.widgets.matting import AffinityExplorer
+from stylelab.course.widgets.wct import WCTExplorer
 
 
 def _img(seed, h=16, w=16):
@@ -60,9 +60,10 @@ def test_wct_covariances_share_one_colour_scale_with_a_colour_bar():
 
 
 def viz_cov(x):
-    from stylelab import transforms as T
+    from stylelab.features import transforms as T
+    from stylelab.features import linalg
 
-    return T.covariance(x)[0]
+    return linalg.covariance(x)[0]
 
 
 def test_gatys_tv_slider_has_one_off_position_and_every_other_step_is_a_weight():
@@ -80,7 +81,7 @@ def test_gatys_tv_slider_has_one_off_position_and_every_other_step_is_a_weight()
 def test_gatys_explorer_says_changed_press_run_after_a_run():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from stylelab.encoders import normalised_vgg19
+        from stylelab.nets.encoders import normalised_vgg19
 
         enc = normalised_vgg19(weights="random", last_layer="relu2_1", pooling="avg")
     from stylelab.methods import gatys
@@ -155,7 +156,7 @@ def test_heatmap_scales_keep_values_on_the_colour_bar():
 
 
 def test_feature_explorer_gram_draws_for_every_weight_free_layer():
-    from stylelab.widgets.features import SIMPLE_LAYERS, FeatureExplorer
+    from stylelab.course.widgets.features import SIMPLE_LAYERS, FeatureExplorer
 
     ex = FeatureExplorer({"x": _img(6, 20, 24)})
     for layer in SIMPLE_LAYERS:

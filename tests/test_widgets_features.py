@@ -5,10 +5,10 @@ import warnings
 import pytest
 import torch
 
-from stylelab import stats
-from stylelab.encoders import normalised_vgg19
-from stylelab.widgets.features import SIMPLE_LAYERS, FeatureExplorer, simple_features
-from stylelab.widgets.gatys import GatysExplorer
+from stylelab.features import stats
+from stylelab.nets.encoders import normalised_vgg19
+from stylelab.course.widgets.features import SIMPLE_LAYERS, FeatureExplorer, simple_features
+from stylelab.course.widgets.gatys import GatysExplorer
 
 
 def _img(seed, h=20, w=24):

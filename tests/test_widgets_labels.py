@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from stylelab import data
+from stylelab.media import data
 from stylelab import labels as L
-from stylelab.widgets.labels import LabelEditor, kmeans, rgb_to_lab
+from stylelab.labels import maps as label_maps
+from stylelab.course.widgets.labels import LabelEditor, kmeans, rgb_to_lab
 
 
 def _two_tone(h=20, w=24):
@@ -65,18 +66,18 @@ def test_save_writes_maps_every_method_reads_and_never_overwrites(tmp_path):
     ed.assign(int(ed.cluster_map("content")[0, 0]), 1, side="content")
     ed.assign(int(ed.cluster_map("style")[0, 0]), 1, side="style")
     cp, sp = ed.save(tmp_path / "c.png", tmp_path / "s.png")
-    assert torch.equal(L.read_labels(cp), ed.maps["content"]) and torch.equal(L.read_labels(sp), ed.maps["style"])
+    assert torch.equal(label_maps.read_labels(cp), ed.maps["content"]) and torch.equal(label_maps.read_labels(sp), ed.maps["style"])
     before = cp.read_bytes()
     ed.paint(0, 0, 30, label=4, side="content")
     with pytest.raises(FileExistsError):
         ed.save(tmp_path / "c.png", tmp_path / "s2.png")
     assert cp.read_bytes() == before and not (tmp_path / "s2.png").exists()
-    assert L.label_report(L.read_labels(cp), L.read_labels(sp)).used  # a usable pair was saved
+    assert L.label_report(label_maps.read_labels(cp), label_maps.read_labels(sp)).used  # a usable pair was saved
 
 
 def test_widget_controls_show_the_settings_and_buttons_edit(tmp_path):
     pytest.importorskip("ipywidgets")
-    from stylelab.widgets.base import png_size
+    from stylelab.course.widgets.base import png_size
 
     c = data.load(data.pairs(labelled=True)[0][0], size=48)
     s = data.load(data.pairs(labelled=True)[0][1], size=40)

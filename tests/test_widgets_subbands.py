@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from stylelab import wavelets as Wv
-from stylelab.widgets.subbands import SubbandExplorer
+from stylelab.features import wavelets as Wv
+from stylelab.course.widgets.subbands import SubbandExplorer
 
 
 def _img(h=32, w=24, c=3, seed=0):
@@ -125,7 +125,7 @@ def test_energy_table_follows_the_channel_slider():
 
 
 def test_large_pictures_are_reduced_to_fit_two_beside_the_controls():
-    from stylelab.widgets.base import PICTURE_SIDE
+    from stylelab.course.widgets.base import PICTURE_SIDE
 
     x = _img(512, 384)
     ex = SubbandExplorer(x, max_level=2, compare=x.flip(-1))

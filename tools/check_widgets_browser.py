@@ -72,7 +72,7 @@ PROBE = r'''
 def _stylelab_probe(model_id):
     import gc, json, warnings
     from ipywidgets.widgets.widget import _instances
-    from stylelab.widgets.base import Explorer
+    from stylelab.course.widgets.base import Explorer
     def ids(w, seen):
         if w is None or getattr(w, "model_id", None) in seen:
             return seen

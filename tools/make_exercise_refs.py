@@ -1,6 +1,6 @@
-"""Write the stored reference numbers of every exercise (``stylelab/exercises/reference/nbNN.npz``).
+"""Write the stored reference numbers of every exercise (``stylelab/course/exercises/reference/nbNN.npz``).
 
-Each exercise's seeded inputs (``cases()`` in ``stylelab/exercises/nbNN.py``)
+Each exercise's seeded inputs (``cases()`` in ``stylelab/course/exercises/nbNN.py``)
 are stored with the output of the instructor's reference solution
 (``instructor/solutions/nbNN.py``). Notebook checkers compare a student's
 output with these numbers. Run after changing an exercise or its solution:
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from instructor.solutions import SOLUTIONS  # noqa: E402
-from stylelab import exercises as X  # noqa: E402
+from stylelab.course import exercises as X  # noqa: E402
 
 
 def build() -> dict[str, dict[str, np.ndarray]]:

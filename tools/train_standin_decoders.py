@@ -1,14 +1,14 @@
-"""Train the stand-in decoders of ``stylelab.standin`` and write them to ``data/decoders/``.
+"""Train the stand-in decoders of ``stylelab.course.standin`` and write them to ``data/decoders/``.
 
 The notebooks use them when the pretrained weights are missing (and in CI):
 decoders that invert the fixed-seed random normalised VGG-19 of
-:func:`stylelab.standin.random_encoder`, trained on the course images only.
+:func:`stylelab.course.standin.random_encoder`, trained on the course images only.
 
 * ``standin_nearest{L}.pt``, L = 1…5: ``MirrorDecoder(L, width=16)`` (AdaIN uses L = 4,
   the WCT cascade all five);
 * ``standin_max{L}.pt``, L = 1, 2: PhotoWCT's full-width max-unpooling decoders;
 * ``standin_wct2_{sum,cat5}.pt``: WCT²'s decoders at 1/8 width, inverting
-  :func:`stylelab.standin.wct2_encoder` (the encoder's Haar skips are cached with its output).
+  :func:`stylelab.course.standin.wct2_encoder` (the encoder's Haar skips are cached with its output).
 
 Recipe (:func:`stylelab.train.fit`: Adam, AdaIN's inverse learning-rate decay,
 batch 8, ``--steps`` per decoder): 64×64 random crops (``--crops`` per image,
@@ -37,9 +37,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from stylelab import data, standin, train
-from stylelab.decoders import MirrorDecoder
-from stylelab.wavenets import WaveDecoder
+from stylelab.media import data
+from stylelab.course import standin
+from stylelab import train
+from stylelab.nets.decoders import MirrorDecoder
+from stylelab.nets.wavenets import WaveDecoder
 
 
 class _Indices(torch.utils.data.Dataset):

@@ -1,20 +1,20 @@
-"""Train the ``vgg16-course`` decoders (:mod:`stylelab.course_pair`) and write them to ``data/decoders/``.
+"""Train the ``vgg16-course`` decoders (:mod:`stylelab.nets.course_pair`) and write them to ``data/decoders/``.
 
-Decoders that invert the offline ImageNet VGG-16 (:func:`stylelab.encoders.vgg16`, HED's trunk),
+Decoders that invert the offline ImageNet VGG-16 (:func:`stylelab.nets.encoders.vgg16`, HED's trunk),
 trained here on natural photographs that are NOT the course images (those are the held-out
 evaluation set): the photos of two Debian desktop-background packages listed in
-:data:`stylelab.course_pair.PHOTOS` (pinned package versions, SHA-256 of every .deb and of every
+:data:`stylelab.nets.course_pair.PHOTOS` (pinned package versions, SHA-256 of every .deb and of every
 photo; licences and authors in the manifest ``data/decoders/vgg16-course.json``). The course's
 own photos — and the package photos that ``tools/make_data.py`` turned into course images — are
 left out.
 
-* ``vgg16_nearest{L}.pt``, L = 1…5: :class:`~stylelab.decoders.MirrorDecoder` at the widths of
-  :data:`stylelab.course_pair.WIDTHS` (AdaIN uses L = 4, the WCT cascade all five);
-* ``vgg16_max{L}.pt``, L in :data:`stylelab.course_pair.PHOTOWCT_LEVELS`: PhotoWCT's full-width
+* ``vgg16_nearest{L}.pt``, L = 1…5: :class:`~stylelab.nets.decoders.MirrorDecoder` at the widths of
+  :data:`stylelab.nets.course_pair.WIDTHS` (AdaIN uses L = 4, the WCT cascade all five);
+* ``vgg16_max{L}.pt``, L in :data:`stylelab.nets.course_pair.PHOTOWCT_LEVELS`: PhotoWCT's full-width
   max-unpooling decoders;
 * ``vgg16_wct2_sum.pt``: WCT²'s decoder (full width: its skips have the encoder's channels) for
   the frozen Haar-pooling encoder built from the VGG-16 convolutions
-  (:func:`stylelab.course_pair.wct2_encoder`). NOT shipped: 150 steps (7.6 min) reached only
+  (:func:`stylelab.nets.course_pair.wct2_encoder`). NOT shipped: 150 steps (7.6 min) reached only
   6.5 dB on the training crops, and a full-width file is 7 MB; ``--only wct2_sum --steps N`` trains it.
 
 Recipe (:func:`stylelab.train.fit`, the trainer of ``stylelab train``; Adam, AdaIN's inverse
@@ -61,7 +61,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_standin_decoders import _Indices, _take  # noqa: E402  (the stand-ins' cached-feature helpers)
 
-from stylelab import course_pair as CP  # noqa: E402
+from stylelab.nets import course_pair as CP  # noqa: E402
 from stylelab import train  # noqa: E402
 from stylelab.device import get_device  # noqa: E402
 
@@ -174,7 +174,7 @@ def fold(dec, scale: float):
 
 def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int, lr: float, seed: int = 0,
                   crop: int = CROP, batch: int = 8, warm: dict | None = None) -> Path:
-    """Save ``dec`` in float16 to :func:`stylelab.course_pair.decoder_path` and record it in the manifest.
+    """Save ``dec`` in float16 to :func:`stylelab.nets.course_pair.decoder_path` and record it in the manifest.
 
     ``seconds`` adds to the time already recorded for a resumed run (the file's total training time);
     the loss curve (``hist``) is kept in the manifest for the figure. ``warm`` (:func:`warm_info`): the run
@@ -185,7 +185,7 @@ def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int
     torch.save({k: v.half() for k, v in dec.state_dict().items()}, path)
     m = CP.manifest() or {}
     m["name"] = CP.NAME
-    m["encoder"] = "vgg16 (stylelab.encoders.vgg16: ImageNet VGG-16 fine-tuned by HED; frozen)"
+    m["encoder"] = "vgg16 (stylelab.nets.encoders.vgg16: ImageNet VGG-16 fine-tuned by HED; frozen)"
     m["rebuild"] = "python tools/train_vgg16_decoders.py"
     m["photos"] = [{"package": pkg, "version": CP.PACKAGES[pkg][0], "file": f, "sha256": h, "author": a,
                     "license": lic} for pkg, f, h, a, lic in CP.PHOTOS]
@@ -242,7 +242,7 @@ def warm_info(warm: Path | None) -> dict | None:
 def held_out_psnr(job: str, dec=None, names=None,
                   size: int = 256) -> float:
     """Mean PSNR of ``dec`` (default: the stored file) reconstructing course content photos (never trained on)."""
-    from stylelab import data
+    from stylelab.media import data
 
     unpool, level = job[:-1], int(job[-1])
     enc = CP.encoder(f"relu{level}_1", photowct=unpool == "max", device="cpu")

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from stylelab.encoders import TORCHVISION_INDEX
+from stylelab.weights.layout import TORCHVISION_INDEX
 
 
 class Normalization(nn.Module):
@@ -132,7 +132,7 @@ def tutorial_loss(cnn, content, style, image, style_weight=1e6, content_weight=1
 def torchvision_features_like(encoder) -> nn.Sequential:
     """An ``nn.Sequential`` laid out exactly as torchvision's ``vgg19().features`` (zero-padded 3×3
     convolutions, in-place ReLUs, 2×2 max pooling) holding ``encoder``'s weights: the tutorial's ``cnn``."""
-    from stylelab.encoders import LAYERS
+    from stylelab.weights.layout import LAYERS
 
     mods: list[nn.Module] = []
     in_ch = 3

@@ -13,9 +13,9 @@ import warnings
 import torch
 import torch.nn as nn
 
-from stylelab import wavelets as Wv
+from stylelab.features import wavelets as Wv
 from stylelab.methods.wct2 import COMPONENTS
-from stylelab.wavenets import POOL_CHANNELS, SKIP_ORIGINAL, WaveDecoder, WaveEncoder
+from stylelab.nets.wavenets import POOL_CHANNELS, SKIP_ORIGINAL, WaveDecoder, WaveEncoder
 
 __all__ = ["official_transfer", "ReferenceEncoder", "ReferenceDecoder", "ReferenceLayers", "reference_feature_wct"]
 
@@ -81,7 +81,7 @@ class _ReferenceHaar(nn.Module):
 
 
 class ReferenceEncoder(WaveEncoder):
-    """:class:`stylelab.wavenets.WaveEncoder`'s levels with the reference implementation's layers."""
+    """:class:`stylelab.nets.wavenets.WaveEncoder`'s levels with the reference implementation's layers."""
 
     def __init__(self, unpool):
         super().__init__(unpool)
@@ -99,7 +99,7 @@ class ReferenceEncoder(WaveEncoder):
 
 
 class ReferenceDecoder(WaveDecoder):
-    """:class:`stylelab.wavenets.WaveDecoder`'s levels with the reference implementation's layers."""
+    """:class:`stylelab.nets.wavenets.WaveDecoder`'s levels with the reference implementation's layers."""
 
     def __init__(self, unpool):
         super().__init__(unpool, fused_unpool=False)

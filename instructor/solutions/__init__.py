@@ -4,7 +4,7 @@
 
 * ``SOLUTIONS``: the reference solution; ``tools/make_exercise_refs.py`` runs it
   on each exercise's cases to write the stored numbers
-  (``stylelab/exercises/reference/nbNN.npz``);
+  (``stylelab/course/exercises/reference/nbNN.npz``);
 * ``WRONG``: a plausible wrong answer the checker must reject;
 * ``ORACLES`` (optional): the library (or NumPy/PyTorch) function that computes
   the same thing independently; the tests check the stored numbers agree with it.

@@ -1,6 +1,6 @@
 """Notebook 01: reference solutions, wrong answers, library oracles."""
 
-from stylelab import losses, stats
+from stylelab.features import losses, stats
 
 
 def gram(features):

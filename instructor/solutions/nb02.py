@@ -2,7 +2,7 @@
 
 import torch
 
-from stylelab import losses, optim
+from stylelab.features import losses, optim
 from stylelab.methods import gatys
 
 

@@ -4,9 +4,9 @@ import math
 
 import torch
 
-from stylelab import losses
+from stylelab.features import losses
 from stylelab.methods import cyclegan
-from stylelab.norms import ConditionalInstanceNorm2d
+from stylelab.features.norms import ConditionalInstanceNorm2d
 
 
 def cin(x, gamma, beta, weights, eps=1e-5):

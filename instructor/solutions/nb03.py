@@ -2,7 +2,7 @@
 
 import torch
 
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 
 
 def instance_norm(x, eps=1e-5):

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from stylelab import transforms as T
+from stylelab.features import transforms as T
 
 
 def covariance(f):

@@ -30,7 +30,7 @@ def loss_wrong(L, V):
 def _laplacian_of_pixels(pixels, eps):
     import torch
 
-    from stylelab import matting
+    from stylelab.smoothing import matting
 
     img = torch.from_numpy(pixels.reshape(3, 3, 3)).permute(2, 0, 1)[None]
     return matting.laplacian(img, eps=eps).toarray()

@@ -2,7 +2,8 @@
 
 import torch.nn.functional as F
 
-from stylelab import video, wavelets
+from stylelab.media import video
+from stylelab.features import wavelets
 
 
 def haar_ll(x):

@@ -3,6 +3,7 @@
 import torch.nn.functional as F
 
 from stylelab import metrics
+from stylelab.features import evaluation
 
 
 def ssim_box(x, y):
@@ -64,6 +65,6 @@ def pareto_wrong(points):
 SOLUTIONS = {"08.ssim_box": ssim_box, "08.gram_distance": gram_distance, "08.pareto": pareto}
 WRONG = {"08.ssim_box": ssim_box_wrong, "08.gram_distance": gram_distance_wrong, "08.pareto": pareto_wrong}
 ORACLES = {
-    "08.ssim_box": lambda x, y: metrics.ssim(x, y, window="uniform", win_size=7, sample_covariance=False)[0],
-    "08.gram_distance": lambda a, s: metrics.gram_distance(a, s)[0],
+    "08.ssim_box": lambda x, y: evaluation.ssim(x, y, window="uniform", win_size=7, sample_covariance=False)[0],
+    "08.gram_distance": lambda a, s: evaluation.gram_distance(a, s)[0],
 }

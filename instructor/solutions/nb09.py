@@ -2,7 +2,8 @@
 
 import torch
 
-from stylelab import efdm, warping, whitening
+from stylelab.features import efdm, whitening
+from stylelab.media import warping
 
 
 def efdm_match(content_feat, style_feat):

@@ -27,7 +27,7 @@
 
 # %%
 import stylelab
-import stylelab.colour
+import stylelab.features.colour
 from stylelab import course
 
 rows = course.status()
@@ -59,12 +59,13 @@ for row in weights.rows():
 # %% [markdown]
 # ## The course images
 #
-# `stylelab.data` holds a small set of photographs, textures and paintings with
+# `stylelab.media.data` holds a small set of photographs, textures and paintings with
 # their sources and licences (see `data/CREDITS.md`); two content/style pairs
 # come with segmentation label maps for masked transfer.
 
 # %%
-from stylelab import data, viz
+from stylelab.media import data
+from stylelab import viz
 
 size = course.pick(full=256, fast=64)
 shown = data.names("content")[:3] + data.names("texture")[:1] + data.names("style_art")[:2]
@@ -99,7 +100,7 @@ viz.show_images(
 # The exercises sit where the method is built, in the manner of Stanford's CS231n:
 # you write the piece that matters in the cell marked *your code*, a checker
 # compares your function's output on fixed, seeded inputs with **stored reference
-# numbers** (`stylelab/exercises/reference/`), and the notebook then **uses your
+# numbers** (`stylelab/course/exercises/reference/`), and the notebook then **uses your
 # function** for its next figure. Until you replace the `NotImplementedError`, the
 # check reminds you and the figure is drawn with a reference version instead — the
 # cell says so. A wrong answer stops with an error and a hint. While your function is
@@ -112,7 +113,7 @@ viz.show_images(
 # %%
 import torch
 
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_mean_colour(image):

@@ -30,7 +30,9 @@ import matplotlib.pyplot as plt
 import torch
 
 import stylelab
-from stylelab import course, data, losses, stats, viz
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.features import losses, stats
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
@@ -105,7 +107,7 @@ assert torch.allclose(stats.gram(f, "elements") * 4, stats.gram(f, "positions"))
 # The heatmaps below are drawn with your function.
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_gram(features):
@@ -490,7 +492,7 @@ if trained and encoder.arch == "vgg16" and not course.is_fast():
 # for readers of the rendered notebook.
 
 # %%
-from stylelab.widgets.features import FeatureExplorer
+from stylelab.course.widgets.features import FeatureExplorer
 
 explorer = FeatureExplorer({**textures, "astronaut": data.load("astronaut", size=(size, size))}, encoder=encoder)
 explorer.widget()

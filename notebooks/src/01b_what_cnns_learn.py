@@ -38,8 +38,12 @@
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import course, data, encoders, losses, viz, visualise, weights
-from stylelab.exercises import use
+from stylelab import course, viz, weights
+from stylelab.media import data
+from stylelab.nets import encoders
+from stylelab.features import losses
+from stylelab.course import visualise
+from stylelab.course.exercises import use
 
 torch.manual_seed(0)
 trained = weights.is_installed("squeezenet1_1")
@@ -155,7 +159,7 @@ viz.show_images(occluded, titles=titles, ncols=6, size=2.4, suptitle=f"Region pe
 # shift the image by a random offset of up to 12 px before each step (**jitter**: a pattern
 # must work wherever it lands) and blur it a little every 5 steps (a prior against the
 # highest frequencies). The optimiser is Adam on the pixels, through the course's one
-# image-optimisation loop (`stylelab.optim.minimise_image`, met again in notebook 02).
+# image-optimisation loop (`stylelab.features.optim.minimise_image`, met again in notebook 02).
 #
 # ### Exercise 01b.class_loss — write the loss that the ascent minimises
 #
@@ -220,7 +224,7 @@ viz.show_images([plain[0], visuals[1]], size=3.2,
 # Dividing by $\lVert\Phi_0\rVert^2$ makes the loss comparable across layers whose
 # activations differ by orders of magnitude: 1 means "as far as all-zero features". The
 # total-variation prior $\mathrm{TV}(x) = \sum (\Delta_x x)^2 + (\Delta_y x)^2$ (squared
-# differences of neighbours, `stylelab.losses.total_variation`) picks, among the many
+# differences of neighbours, `stylelab.features.losses.total_variation`) picks, among the many
 # images with those features, a smooth one. Whatever the inversion gets right, the layer
 # kept; whatever differs from the photo, the layer discarded.
 #

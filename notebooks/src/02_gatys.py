@@ -31,8 +31,11 @@ import time
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import colour, course, data, encoders, losses, optim, stats, viz, weights
-from stylelab.exercises import drawn_by, use
+from stylelab.features import colour, losses, optim, stats
+from stylelab import course, viz, weights
+from stylelab.media import data
+from stylelab.nets import encoders
+from stylelab.course.exercises import drawn_by, use
 from stylelab.methods import gatys
 
 torch.manual_seed(0)
@@ -440,7 +443,7 @@ assert tut.content_layers == {"conv2_2": 1.0} and tut.style_weight == 1e6
 # of the rendered notebook).
 
 # %%
-from stylelab.widgets.gatys import GatysExplorer
+from stylelab.course.widgets.gatys import GatysExplorer
 
 explorer = GatysExplorer(content, style, cfg, encoder=encoder, steps=steps, preview_every=max(1, steps // 4),
                          log_ratio=round(torch.tensor(base).log10().item()) + 1.0, init="content")

@@ -35,13 +35,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import course, data, ghiasi, metrics, train, viz, weights
-from stylelab.transforms import covariance
-from stylelab.encoders import normalised_vgg19
+from stylelab import course, metrics, train, viz, weights
+from stylelab.media import data
+from stylelab.nets import ghiasi
+from stylelab.features.linalg import covariance
+from stylelab.nets.encoders import normalised_vgg19
 from stylelab.methods import cyclegan as CG
 from stylelab.methods import gatys
 from stylelab.methods import johnson as J
-from stylelab.norms import ConditionalInstanceNorm2d
+from stylelab.nets import transformnet
+from stylelab.features.norms import ConditionalInstanceNorm2d
 
 torch.manual_seed(0)
 size = course.pick(full=64, fast=24)              # training crops (px)
@@ -135,7 +138,7 @@ ax.set_title("Neural style transfer: what is optimised, and how many styles one 
 # of the resolution), residual blocks, two ×2 upsampling stages — each of these followed
 # by a normalisation layer and a ReLU — and a 9×9 output convolution followed by a
 # **scaled tanh** (Johnson et al., Section 3.1: it keeps the output in the
-# pixel range; `stylelab.transformnet`'s `output="tanh"` is $(\tanh+1)/2$). Most of the work
+# pixel range; `stylelab.nets.transformnet`'s `output="tanh"` is $(\tanh+1)/2$). Most of the work
 # happens at low resolution, so it is cheap; the residual blocks make it easy for the
 # network to keep the content (each block only adds a correction).
 #
@@ -153,7 +156,7 @@ ax.set_title("Neural style transfer: what is optimised, and how many styles one 
 # the style matters.
 
 # %%
-net = J.TransformNet(width, n_residual=n_res, norm="instance")
+net = transformnet.TransformNet(width, n_residual=n_res, norm="instance")
 print(net.extra_repr(), f"— {sum(p.numel() for p in net.parameters()):,} parameters")
 loss = J.PerceptualLoss.balanced(net, encoder, [style], photos[:8], style_ratio=course.pick(full=4.0, fast=2.0),
                                  content_layers=content_layers, style_layers=style_layers)
@@ -244,7 +247,7 @@ bn_steps = course.pick(full=80, fast=3)
 nets = {}
 for kind in ("batch", "instance"):
     torch.manual_seed(0)
-    nets[kind] = J.TransformNet(width, n_residual=n_res, norm=kind)
+    nets[kind] = transformnet.TransformNet(width, n_residual=n_res, norm=kind)
     lk = J.PerceptualLoss(nets[kind], encoder, [style], content_layers=content_layers, style_layers=style_layers,
                           content_weight=loss.content_weight, style_weight=loss.style_weight)
     h = train.fit(lk, {"transformer": nets[kind]}, photos, steps=bn_steps, batch_size=4, lr=2e-3, lr_decay=0,
@@ -287,7 +290,7 @@ viz.show_images([content, dim, *[J.stylize(n, x) for n in nets.values() for x in
 cin_styles = ["mosaic", "pointillism", "brushstrokes"][: course.pick(full=3, fast=2)]
 cin_images = [data.load(n, size=size) for n in cin_styles]
 torch.manual_seed(0)
-cin_net = J.TransformNet(width, n_residual=n_res, norm="conditional", n_styles=len(cin_styles))
+cin_net = transformnet.TransformNet(width, n_residual=n_res, norm="conditional", n_styles=len(cin_styles))
 cin_loss = J.PerceptualLoss.balanced(cin_net, encoder, cin_images, photos[:8], style_ratio=course.pick(full=4.0, fast=2.0),
                                      content_layers=content_layers, style_layers=style_layers)
 cin_hist = train.fit(cin_loss, {"transformer": cin_net}, photos, steps=course.pick(full=200, fast=4), batch_size=4,
@@ -502,7 +505,7 @@ viz.show_images([row(held_out[:4]), row(fake_b[:4]), row(truth[:4]), row(back[:4
 # Biased variance, `eps` inside the square root.
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_cin(x, gamma, beta, weights, eps=1e-5):

@@ -24,8 +24,11 @@
 import torch
 
 import stylelab
-from stylelab import course, data, viz
-from stylelab import transforms as T
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.features import transforms as T
+from stylelab import labels
+from stylelab.labels import maps as label_maps
 
 torch.manual_seed(0)
 size = course.pick(full=512, fast=128)  # AdaIN at relu4_1 sees 1/8 of the side: 64 px leaves 8×8 positions
@@ -63,7 +66,7 @@ viz.show_images([content, *styles.values()], titles=["content: chelsea", *style_
 # inputs. The figure after it is computed with your function.
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_adain(content_feat, style_feat, eps=1e-5):
@@ -175,11 +178,11 @@ ax.set_title("two AdaIN conventions");
 #
 # `stylelab.AdaIN.from_official()` loads the released `vgg_normalised.pth` and
 # `decoder.pth` (pytorch-AdaIN, MIT). If they are not on this machine the notebook
-# runs the course pair **`vgg16-course`** (`stylelab.course_pair`): the offline ImageNet
+# runs the course pair **`vgg16-course`** (`stylelab.nets.course_pair`): the offline ImageNet
 # VGG-16, frozen, and a decoder trained in this repository to invert its `relu4_1` —
 # real features, but a decoder far weaker than the paper's (the banner below gives its
 # training data and time). Without the offline VGG-16 it falls back to the course's
-# **stand-in** (`stylelab.standin`: a random encoder and a decoder trained to invert it).
+# **stand-in** (`stylelab.course.standin`: a random encoder and a decoder trained to invert it).
 # `course.method_model` is that one rule. Run `stylelab weights download` for the real thing.
 
 # %%
@@ -200,7 +203,7 @@ viz.assert_not_flat(outs, what="network panel");
 # on pixels instead.
 
 # %%
-from stylelab.widgets.adain import AdaINExplorer
+from stylelab.course.widgets.adain import AdaINExplorer
 
 explorer = AdaINExplorer(content, styles, model=model if model.pretrained else None)
 explorer.render()
@@ -237,7 +240,7 @@ viz.show_images(pix + net, titles=[f"pixels {1 - w:.2f}·{a_name} + {w:.2f}·{b_
 c_name, s_name = data.pairs(labelled=True)[0]
 c_img, s_img = data.load(c_name, size=size), data.load(s_name, size=size)
 c_lab, s_lab = data.load_labels(c_name, size=size), data.load_labels(s_name, size=size)
-print("labels used:", T.usable_labels(c_lab, s_lab))
+print("labels used:", labels.usable_labels(c_lab, s_lab))
 global_pix = T.adain(c_img, s_img).clamp(0, 1)
 masked_pix = T.adain(c_img, s_img, content_labels=c_lab, style_labels=s_lab).clamp(0, 1)
 masked_net = model.stylize(c_img, s_img, content_labels=c_lab, style_labels=s_lab)
@@ -247,11 +250,11 @@ viz.show_images([c_img, c_lab[0, 0], s_img, s_lab[0, 0], global_pix, masked_pix,
 
 # %% [markdown]
 # A 3-channel colour mask is refused with a message that says how to convert it
-# (`stylelab.transforms.labels_from_rgb`, using Deep Photo Style Transfer's nine colours):
+# (`stylelab.labels.maps.labels_from_rgb`, using Deep Photo Style Transfer's nine colours):
 
 # %%
 try:
-    T.check_labels(torch.zeros(1, 3, 8, 8))
+    label_maps.check_labels(torch.zeros(1, 3, 8, 8))
 except ValueError as err:
     message = str(err)
 assert "labels_from_rgb" in message
@@ -284,7 +287,7 @@ viz.show_images([content, style, recoloured, model.stylize(content, style), mode
 
 # %%
 from stylelab import train
-from stylelab.decoders import MirrorDecoder
+from stylelab.nets.decoders import MirrorDecoder
 
 crop = course.pick(full=128, fast=32)
 steps = course.pick(full=100, fast=4)
@@ -390,7 +393,7 @@ ax.legend();
 #   against the α figure above.
 # * Dumoulin, Shlens & Kudlur (ICLR 2017): how many styles one network learns with CIN.
 # * naoto0804/pytorch-AdaIN, `function.py`: find `calc_mean_std` and its ε; compare with
-#   `stylelab.transforms.mean_std`.
+#   `stylelab.features.transforms.mean_std`.
 # * Notebook 02b (learning to stylise) trains feed-forward networks with IN and CIN.
 #
 # **Papers.** X. Huang & S. Belongie, *Arbitrary Style Transfer in Real-time with

@@ -23,8 +23,11 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, viz
-from stylelab import transforms as T
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.features import transforms as T
+from stylelab.features import linalg
+from stylelab.features import whitening
 
 torch.manual_seed(0)
 size = course.pick(full=512, fast=64)
@@ -50,7 +53,7 @@ viz.show_images([content, style, adain_px, wct_px],
 
 fig, axes = plt.subplots(1, 4, figsize=(13, 3))
 for ax, (img, title) in zip(axes, [(content, "content"), (style, "style"), (adain_px, "AdaIN"), (wct_px, "WCT")]):
-    viz.heatmap(T.covariance(img)[0], f"RGB covariance: {title}", ax=ax, colorbar=False)
+    viz.heatmap(linalg.covariance(img)[0], f"RGB covariance: {title}", ax=ax, colorbar=False)
 fig.tight_layout();
 
 # %% [markdown]
@@ -81,7 +84,7 @@ fig.tight_layout();
 # function (with a reference version until yours passes).
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_wct(content_f, style_f):
@@ -97,7 +100,7 @@ mine = wct_step(c2[0].flatten(1), s2[0].flatten(1)).reshape(c2.shape).clamp(0, 1
 viz.show_images([c2, s2, mine], titles=[pair_c, pair_s, f"WCT on pixels ({drawn_by(wct_step)})"], size=2.6)
 # the output's colour covariance is the style's (up to the clamp to [0, 1])
 print(f"colour covariance: output vs style, relative difference "
-      f"{float((T.covariance(mine)[0] - T.covariance(s2)[0]).norm() / T.covariance(s2)[0].norm()):.3f}")
+      f"{float((linalg.covariance(mine)[0] - linalg.covariance(s2)[0]).norm() / linalg.covariance(s2)[0].norm()):.3f}")
 assert torch.allclose(mine, T.wct(c2, s2, preset="exact").clamp(0, 1), atol=1e-6)  # the same as the library's WCT
 
 # %% [markdown]
@@ -116,14 +119,14 @@ layer = course.pick(full="relu4_1", fast="relu2_1")
 with torch.no_grad():
     cf = encoder(content, layers=layer)[layer].double()
     sf = encoder(style, layers=layer)[layer].double()
-whitened = T.whiten(cf)
+whitened = whitening.whiten(cf)
 out = T.wct(cf, sf, preset="exact")
 print(f"{layer}: {cf.shape[1]} channels × {cf.shape[2] * cf.shape[3]} positions")
 
 k = 32  # show the first k channels
 fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
-for ax, (mat, title) in zip(axes, [(T.covariance(cf)[0], "content Σ_c"), (T.covariance(whitened)[0], "whitened: ≈ I"),
-                                   (T.covariance(sf)[0], "style Σ_s"), (T.covariance(out)[0], "after colouring: = Σ_s")]):
+for ax, (mat, title) in zip(axes, [(linalg.covariance(cf)[0], "content Σ_c"), (linalg.covariance(whitened)[0], "whitened: ≈ I"),
+                                   (linalg.covariance(sf)[0], "style Σ_s"), (linalg.covariance(out)[0], "after colouring: = Σ_s")]):
     viz.heatmap(mat[:k, :k], title, ax=ax, colorbar=False)
 fig.suptitle(f"{net} features at {layer}")
 fig.tight_layout();
@@ -134,13 +137,13 @@ fig.tight_layout();
 # image — a "dead" ReLU — has none, and whitening cannot invent variation there).
 
 # %%
-P = T.covariance(whitened)[0]
+P = linalg.covariance(whitened)[0]
 assert torch.allclose(P @ P, P, atol=1e-6), "Cov(whitened) should be a projector"
-rank = int(torch.linalg.matrix_rank(T.covariance(cf)[0]))
+rank = int(torch.linalg.matrix_rank(linalg.covariance(cf)[0]))
 print(f"content covariance rank {rank} of {cf.shape[1]}; trace of Cov(whitened) = {P.trace():.1f}")
 if rank == cf.shape[1]:
-    Ss = T.covariance(sf)[0]
-    assert torch.allclose(T.covariance(out)[0], Ss, atol=1e-6 * Ss.abs().max())
+    Ss = linalg.covariance(sf)[0]
+    assert torch.allclose(linalg.covariance(out)[0], Ss, atol=1e-6 * Ss.abs().max())
 
 # %% [markdown]
 # **Eigenvalue spectra.** The covariance of trained features is dominated by a few
@@ -151,7 +154,7 @@ if rank == cf.shape[1]:
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3.2))
-for mat, name in [(T.covariance(cf)[0], "content"), (T.covariance(sf)[0], "style"), (T.covariance(out)[0], "WCT output")]:
+for mat, name in [(linalg.covariance(cf)[0], "content"), (linalg.covariance(sf)[0], "style"), (linalg.covariance(out)[0], "WCT output")]:
     lam = torch.linalg.eigvalsh(mat).flip(0).clamp_min(1e-16)
     ax.semilogy(lam.numpy(), label=name)
 ax.axhline(1e-5, color="grey", ls=":", label="official cut-off 1e-5")
@@ -159,7 +162,7 @@ ax.set_xlabel("index")
 ax.set_ylabel("eigenvalue")
 ax.legend()
 ax.set_title(f"{net}: spectra at {layer}")
-lam_c = torch.linalg.eigvalsh(T.covariance(cf)[0]).flip(0)
+lam_c = torch.linalg.eigvalsh(linalg.covariance(cf)[0]).flip(0)
 top10, decay = float(lam_c[:10].sum() / lam_c.sum()), float(lam_c[0] / lam_c[min(99, len(lam_c) - 1)])
 print(f"content at {layer}: λ₁ = {lam_c[0]:.3g}, top-10 share of the variance {top10:.2f}, λ₁/λ₁₀₀ = {decay:.0f}")
 if trained and not course.is_fast():
@@ -197,17 +200,17 @@ viz.show_images(maps, titles=[f"content ch {i}" for i in chans] + [f"whitened ch
 # smaller feature variances, so there the same `+I` weighs much more.
 
 # %%
-presets = list(T.WCT_PRESETS)
+presets = list(whitening.WCT_PRESETS)
 def cov_error(c, s, preset):
-    Ss = T.covariance(s)[0]
-    return float((T.covariance(T.wct(c, s, preset=preset))[0] - Ss).norm() / Ss.norm())
+    Ss = linalg.covariance(s)[0]
+    return float((linalg.covariance(T.wct(c, s, preset=preset))[0] - Ss).norm() / Ss.norm())
 
 # pixels ×4 (colour variances of order one) and the VGG features themselves
 px_c, px_s = content.double() * 4, style.double() * 4
 for name, x in [("RGB ×4", px_c), (f"{layer} features", cf)]:
-    lam = torch.linalg.eigvalsh(T.covariance(x)[0])
+    lam = torch.linalg.eigvalsh(linalg.covariance(x)[0])
     print(f"{name}: largest covariance eigenvalue {lam.max():.2g}, mean channel variance {lam.mean():.2g}")
-lam_ft = torch.linalg.eigvalsh(T.covariance(cf)[0])
+lam_ft = torch.linalg.eigvalsh(linalg.covariance(cf)[0])
 err_px = [cov_error(px_c, px_s, p) for p in presets]
 err_ft = [cov_error(cf, sf, p) for p in presets]
 fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -230,7 +233,7 @@ if trained and encoder.arch == "vgg16" and not course.is_fast():  # the VGG-16 n
 # here, so it is meaningful without pretrained weights.)
 
 # %%
-from stylelab.widgets.wct import WCTExplorer
+from stylelab.course.widgets.wct import WCTExplorer
 
 wct_explorer = WCTExplorer(px_c / 4, px_s / 4)
 wct_explorer.render()
@@ -245,10 +248,10 @@ wct_explorer.widget()
 # of that level, and decoded. stylelab's WCT decoders are trained by you
 # (`stylelab train --method wct --level L`); the official ones exist only as Torch
 # files. Without them, the notebook runs the course pair **`vgg16-course`**
-# (`stylelab.course_pair`): the offline ImageNet VGG-16, frozen, and five decoders
+# (`stylelab.nets.course_pair`): the offline ImageNet VGG-16, frozen, and five decoders
 # trained in this repository to invert its `relu1_1 … relu5_1` — real features, but
 # decoders far weaker than the paper's (the banner gives their training data and time).
-# Without the offline VGG-16 it uses the course's **stand-in** (`stylelab.standin`: five
+# Without the offline VGG-16 it uses the course's **stand-in** (`stylelab.course.standin`: five
 # small decoders that invert a fixed-seed *random* encoder). Either way the cascade's
 # mechanics — and what α does — become visible; neither is the published model.
 
@@ -308,7 +311,7 @@ viz.show_images([content, style, wct_px, patch3, fine.clamp(0, 1)],
 def detail_energy(x):
     """Mean energy of the three level-1 Haar detail bands: how much fine texture an image has."""
     x = x[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]
-    return float(sum(b.pow(2).mean() for b in stylelab.wavelets.haar_dwt(x)[1:]))
+    return float(sum(b.pow(2).mean() for b in stylelab.features.wavelets.haar_dwt(x)[1:]))
 
 
 moved = float((wct_px - content).abs().mean())

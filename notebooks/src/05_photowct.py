@@ -24,9 +24,11 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, viz
+from stylelab import course, viz
+from stylelab.media import data
 from stylelab import smoothing as S
-from stylelab import transforms as T
+from stylelab.features import transforms as T
+from stylelab.labels import maps as label_maps
 
 torch.manual_seed(0)
 size = course.pick(full=256, fast=48)
@@ -82,11 +84,11 @@ assert (unpooled != 0).float().mean() <= 1 / 64 + 1e-6
 #
 # The official weights `photo_wct.pth` are CC BY-NC-SA: stylelab never ships them —
 # download them yourself and pass the path to `stylelab.PhotoWCT.from_official(path)`.
-# Without them, the notebook runs the course pair **`vgg16-course`** (`stylelab.course_pair`):
+# Without them, the notebook runs the course pair **`vgg16-course`** (`stylelab.nets.course_pair`):
 # the offline ImageNet VGG-16 (frozen) and max-unpooling decoders for levels 2 and 1
 # trained in this repository — real features, decoders far weaker than the paper's (the
 # banner gives their training data and time). Without the offline VGG-16 it uses the
-# course's **stand-in** (`stylelab.standin`: a fixed-seed *random* encoder, decoders for
+# course's **stand-in** (`stylelab.course.standin`: a fixed-seed *random* encoder, decoders for
 # levels 2 and 1). Either runs the cascade on those two levels (`model.trained_levels`).
 
 # %%
@@ -108,8 +110,8 @@ c_name, s_name = data.pairs(labelled=True)[0]
 c_lab = data.load(c_name, size=size)
 s_lab = data.load(s_name, size=size)
 cl, sl = data.load_labels(c_name, size=size), data.load_labels(s_name, size=size)
-cl = T.resize_labels(cl, c_lab.shape[-2:])
-sl = T.resize_labels(sl, s_lab.shape[-2:])
+cl = label_maps.resize_labels(cl, c_lab.shape[-2:])
+sl = label_maps.resize_labels(sl, s_lab.shape[-2:])
 with_labels = model.stylize(c_lab, s_lab, content_labels=cl, style_labels=sl, levels=levels)
 viz.show_images([c_lab, cl[0, 0].float() / max(1, cl.max()), s_lab, with_labels.clamp(0, 1)],
                 titles=[c_name, "content labels", s_name, f"PhotoWCT with labels{tag}"], size=2.5)
@@ -130,7 +132,7 @@ viz.assert_not_flat(with_labels, what="network panel");
 # %%
 from IPython.display import Image as PNG
 
-from stylelab.widgets.labels import LabelEditor
+from stylelab.course.widgets.labels import LabelEditor
 
 editor = LabelEditor(c_lab, s_lab, clusters=4)
 for side in ("content", "style"):
@@ -196,8 +198,8 @@ viz.show_images([content, y, exact, fast],
 # until yours passes), and shows the smoothed channels your function computed.
 
 # %%
-from stylelab import matting
-from stylelab.exercises import drawn_by, use
+from stylelab.smoothing import matting
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_smooth(W, y, beta):

@@ -25,8 +25,10 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, matting, viz
-from stylelab import transforms as T
+from stylelab import course, viz
+from stylelab.media import data
+from stylelab.smoothing import matting
+from stylelab.features import transforms as T
 from stylelab.methods import dpst
 
 torch.manual_seed(0)
@@ -77,7 +79,7 @@ assert losses["affine recolouring"] < 1e-3 * losses["added noise"]
 # function (until yours passes, with a reference version, and it says so).
 
 # %%
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 
 def my_window_laplacian(pixels, eps):
@@ -135,7 +137,7 @@ assert np.allclose(op.matvec(v).reshape(3, -1).numpy(), (Ls @ v.reshape(3, -1).n
 # **Rebuild L** (larger ε → weaker edges, more blur).
 
 # %%
-from stylelab.widgets.matting import AffinityExplorer
+from stylelab.course.widgets.matting import AffinityExplorer
 
 explorer = AffinityExplorer(content[..., : min(size, 64), : min(size, 64)])
 explorer.widget()
@@ -267,6 +269,7 @@ assert out.shape == content.shape
 
 # %%
 from stylelab import labels
+from stylelab.labels import maps as label_maps
 
 c_name, s_name = data.pairs(labelled=True)[0]
 lsize = course.pick(full=96, fast=32)
@@ -289,7 +292,7 @@ def regional_style_loss(x):
 
 
 loss_start, loss_plain, loss_seg = regional_style_loss(c_img), regional_style_loss(plain), regional_style_loss(seg)
-viz.show_images([c_img, labels.labels_to_rgb(cl), s_img, labels.labels_to_rgb(sl), plain, seg],
+viz.show_images([c_img, label_maps.labels_to_rgb(cl), s_img, label_maps.labels_to_rgb(sl), plain, seg],
                 titles=[c_name, "content labels", s_name, "style labels",
                         f"{net}, no labels: {loss_plain:.3g}", f"{net}, with labels: {loss_seg:.3g}"], size=2.2)
 print(f"regional style loss: content {loss_start:.4g}; after {lsteps[0]} steps without labels {loss_plain:.4g}, "

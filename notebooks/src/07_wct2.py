@@ -67,11 +67,14 @@ import torch
 import torch.nn.functional as F
 
 import stylelab
-from stylelab import course, data, video, viz, wavelets, weights
+from stylelab import course, viz, weights
+from stylelab.media import data, video
+from stylelab.features import wavelets
 from stylelab.device import get_device
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 from stylelab.methods import wct2
-from stylelab.widgets.subbands import SubbandExplorer
+from stylelab.features import wavelet_transfer
+from stylelab.course.widgets.subbands import SubbandExplorer
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners say it once per model
 torch.manual_seed(0)
@@ -85,7 +88,7 @@ print(f"device {device}, {size} px, content {content_name!r}, style {style_name!
 # %% [markdown]
 # ## 1 · Wavelets are lossless pooling
 #
-# `stylelab.wavelets.haar_dwt` gives the four bands; `haar_idwt` puts them back. We
+# `stylelab.features.wavelets.haar_dwt` gives the four bands; `haar_idwt` puts them back. We
 # check the three properties above on a real photo, in float32.
 
 # %%
@@ -148,7 +151,7 @@ fig.tight_layout();
 # pixel really reads only 2×2 positions of each band: the same numbers come out of one 2×2
 # convolution per output *phase* (even/odd row × even/odd column) on the bands themselves —
 # 16·C·K instead of 36·C·K multiply-adds per pixel for the band part, and no 5·C-channel
-# tensor. `stylelab.wavelets.unpool_conv3x3` does this; the WCT² decoder uses it.
+# tensor. `stylelab.features.wavelets.unpool_conv3x3` does this; the WCT² decoder uses it.
 
 # %%
 C, K, h = 32, 32, course.pick(full=64, fast=16)
@@ -183,7 +186,7 @@ SubbandExplorer(x, max_level=4).widget()
 # the channel slider). Here: the pre-pooling activation `conv1_2` of the WCT² encoder.
 #
 # Without the official weights, a random decoder turns every feature into a flat
-# image, so the notebook then uses the course's **stand-in** (`stylelab.standin`): the
+# image, so the notebook then uses the course's **stand-in** (`stylelab.course.standin`): the
 # same WCT² architecture at 1/8 of its channels, with a fixed-seed random encoder, the
 # real Haar poolings and a decoder trained on the course images to invert it. (The
 # course pair `vgg16-course` has no WCT² decoder yet: its training did not converge on
@@ -208,8 +211,8 @@ SubbandExplorer(feat, max_level=3).widget()
 
 # %%
 levels = course.pick(full=4, fast=3)
-ll_only = wct2.wavelet_transfer(content, style, levels=levels, bands="LL")
-all_bands = wct2.wavelet_transfer(content, style, levels=levels, bands="all")
+ll_only = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="LL")
+all_bands = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="all")
 viz.show_images([content, style, ll_only, all_bands],
                 ["content", "style", f"WCT on LL{levels} only", "WCT on every band"], size=2.6);
 
@@ -221,8 +224,8 @@ viz.show_images([content, style, ll_only, all_bands],
 # detail-band change — measured in the last check below.
 
 # %%
-raw_ll = wct2.wavelet_transfer(content, style, levels=levels, bands="LL", clamp=False)
-raw_all = wct2.wavelet_transfer(content, style, levels=levels, bands="all", clamp=False)
+raw_ll = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="LL", clamp=False)
+raw_all = wavelet_transfer.wavelet_transfer(content, style, levels=levels, bands="all", clamp=False)
 cmp_ll = SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu())
 cmp_all = SubbandExplorer(content.cpu(), max_level=levels, compare=raw_all.cpu())
 cmp_ll.level = cmp_all.level = levels
@@ -313,10 +316,10 @@ print("input", tuple(odd.shape), "→ output", tuple(out_odd.shape))
 # the content's structure: the relative change of the finest detail bands.
 
 # %%
-progressive = wct2.wavelet_transfer(content, style, levels=3, bands="all")
+progressive = wavelet_transfer.wavelet_transfer(content, style, levels=3, bands="all")
 cascade = content
 for lv in (3, 2, 1):
-    cascade = wct2.wavelet_transfer(cascade, style, levels=lv, bands="all")
+    cascade = wavelet_transfer.wavelet_transfer(cascade, style, levels=lv, bands="all")
 
 
 def detail_change(y):
@@ -342,7 +345,7 @@ viz.show_images([content, progressive, cascade], ["content", "progressive (1 pas
 
 # %%
 alphas = [0.0, 0.5, 1.0]
-row = [wct2.wavelet_transfer(content, style, levels=levels, alpha=a) for a in alphas]
+row = [wavelet_transfer.wavelet_transfer(content, style, levels=levels, alpha=a) for a in alphas]
 viz.show_images(row, [f"pixel, α = {a}" for a in alphas], size=2.4);
 
 # %%
@@ -350,7 +353,7 @@ lc, ls = data.pairs(labelled=True)[0]
 lsize = course.pick(full=384, fast=64)
 c_l, s_l = data.load(lc, size=(lsize, lsize), device=device), data.load(ls, size=(lsize, lsize), device=device)
 cl, sl = data.load_labels(lc, size=(lsize, lsize)), data.load_labels(ls, size=(lsize, lsize))
-with_labels = wct2.wavelet_transfer(c_l, s_l, levels=levels, content_labels=cl, style_labels=sl)
+with_labels = wavelet_transfer.wavelet_transfer(c_l, s_l, levels=levels, content_labels=cl, style_labels=sl)
 model_labels = model.stylize(c_l, s_l, transfer_at=("skip", "decoder"), content_labels=cl, style_labels=sl)
 assert with_labels.shape == c_l.shape and model_labels.shape == c_l.shape
 viz.show_images([c_l, s_l, cl[0, 0].float(), with_labels, model_labels],
@@ -378,7 +381,7 @@ frames = video.pan_frames(still, n_frames=n_frames, step=4, size=(vsize, vsize),
 prep = model.prepare_style(s_m, ("skip", "decoder"))
 runs = {
     "WCT² (stand-in)" if getattr(model, "stand_in", None) else "WCT² (model)": lambda f: model.stylize(f, prep),
-    "wavelet LL (pixels)": lambda f: wct2.wavelet_transfer(f, style, levels=3),
+    "wavelet LL (pixels)": lambda f: wavelet_transfer.wavelet_transfer(f, style, levels=3),
 }
 try:
     pwct = course.method_model("photowct", device=device)  # as notebook 05: the paper's, the course pair or the stand-in

@@ -58,7 +58,7 @@
 # $$\mathrm{SSIM}(x, y) = \frac{(2\mu_x\mu_y + C_1)(2\sigma_{xy} + C_2)}{(\mu_x^2 + \mu_y^2 + C_1)(\sigma_x^2 + \sigma_y^2 + C_2)},\qquad C_1 = (0.01L)^2,\; C_2 = (0.03L)^2,$$
 #
 # averaged over every position whose window fits in the image and over the colour
-# channels (L = 1 for images in [0, 1]). `stylelab.metrics.ssim` equals scikit-image's
+# channels (L = 1 for images in [0, 1]). `stylelab.features.evaluation.ssim` equals scikit-image's
 # `structural_similarity` with the same settings to 1e-6 (the tests check it).
 #
 # **Gram style distance** (Gatys, Ecker & Bethge, CVPR 2016) of layer l with C channels,
@@ -80,9 +80,12 @@ import matplotlib.pyplot as plt
 import torch
 
 import stylelab
-from stylelab import bench, course, data, metrics, viz, weights
+from stylelab import bench, course, metrics, viz, weights
+from stylelab.features import evaluation
+from stylelab import methods
+from stylelab.media import data
 from stylelab.device import get_device
-from stylelab.exercises import drawn_by, use
+from stylelab.course.exercises import drawn_by, use
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners below say it once per model
 torch.manual_seed(0)
@@ -102,7 +105,7 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # decode to flat images, so they run on the course's networks (`course.method_model`):
 # the course pair **`vgg16-course`** — the offline ImageNet VGG-16 and decoders trained
 # in this repository, far weaker than the paper's — or, without the offline VGG-16 (and
-# for WCT², which has no course-pair decoder), the **stand-ins** (`stylelab.standin`:
+# for WCT², which has no course-pair decoder), the **stand-ins** (`stylelab.course.standin`:
 # decoders trained for a fixed-seed random encoder; WCT² at 1/8 of its channels).
 # PhotoWCT runs on its levels 2 and 1 there. None of them is a published model. The
 # optimisation rows (Gatys, DPST) need no decoder: they run on the course's trained
@@ -143,7 +146,7 @@ def stand_in_runner(key):
         stand_in_models[method] = (wrap(net), net)
     m, net = stand_in_models[method]
     kw = dict(STAND_IN[key], **({"levels": net.trained_levels} if method == "photowct" else {}))
-    r = bench.Runner(lambda c, s: m.stylize(c, s, **kw).clamp(0, 1), False, weights.checkpoints_of(m))
+    r = methods.Runner(lambda c, s: m.stylize(c, s, **kw).clamp(0, 1), False, weights.checkpoints_of(m))
     r.stand_in, r.course_tag = net.stand_in, net.tag  # what the banner and the titles say
     if getattr(net, "weights_name", None):
         r.weights_name = net.weights_name
@@ -163,7 +166,7 @@ def trained_runner(key):
         fn = lambda c, s: gatys.stylize(c, s, cfg, encoder=enc, progress=False)  # noqa: E731
     else:
         fn = lambda c, s: dpst.stylize(c, s, steps=(iterations, iterations), encoder=enc, progress=False)  # noqa: E731
-    r = bench.Runner(fn, enc.pretrained, weights.checkpoints_of(enc))
+    r = methods.Runner(fn, enc.pretrained, weights.checkpoints_of(enc))
     r.network, r.tag = enc.network, enc.tag
     return r
 
@@ -247,9 +250,9 @@ for i, (content_name, style_name) in enumerate(pairs):
     style = data.load(style_name, size=(size, size), device=device)
     refs = {"content itself": content, "style itself": style}
     for key, img in [(k, outputs[i, k]) for k in runners] + list(refs.items()):
-        s = metrics.ssim(content, img).item()
-        d_vgg = metrics.style_distance(img, style, encoder=vgg).item()  # encoder=None: pixels
-        d_pix = metrics.style_distance(img, style).item()
+        s = evaluation.ssim(content, img).item()
+        d_vgg = evaluation.style_distance(img, style, encoder=vgg).item()  # encoder=None: pixels
+        d_pix = evaluation.style_distance(img, style).item()
         scores.setdefault(key, []).append((s, d_vgg, d_pix))
 
 assert abs(scores["content itself"][0][0] - 1) < 1e-5   # SSIM of an image with itself
@@ -392,7 +395,7 @@ pareto = use("08.pareto", my_pareto)
 # your functions, and the Pareto front your `pareto` finds among the methods.
 
 # %%
-from stylelab import colour
+from stylelab.features import colour
 
 c0 = data.load(pairs[0][0], size=(size, size)).double()
 s0 = data.load(pairs[0][1], size=(size, size)).double()
@@ -486,6 +489,7 @@ print("on the front:", ", ".join(names_[i] for i in front))
 
 # %%
 from stylelab import tiling
+from stylelab.tiling import tiles
 
 big = data.load("mountains", size=course.pick(full=1536, fast=160), device=device)  # short side
 style_img = data.load("sunset", size=course.pick(full=512, fast=96), device=device)
@@ -494,7 +498,7 @@ course.weights_banner(tile_model, "AdaIN (tiled)")
 prepared = tile_model.prepare_style(style_img)  # the style side once, shared by every tile
 tile, overlap = course.pick(full=768, fast=96), course.pick(full=64, fast=24)
 H, W = big.shape[-2:]
-boxes = tiling.tile_boxes(H, W, tile, overlap)
+boxes = tiles.tile_boxes(H, W, tile, overlap)
 print(f"photo {W}×{H} ({H * W / 1e6:.1f} MP), {len(boxes)} tiles of ≤{tile} px, overlap {overlap} px")
 
 
@@ -504,13 +508,13 @@ def stylise(x):
 
 tiled = tiling.stylize_tiled(stylise, big, tile=tile, overlap=overlap, thumbnail=course.pick(full=1024, fast=96))
 # The naive alternative: every tile on its own (its own statistics), no overlap.
-naive_boxes = tiling.tile_boxes(H, W, tile, 0)
+naive_boxes = tiles.tile_boxes(H, W, tile, 0)
 naive = torch.zeros_like(tiled)
 for y0, y1, x0, x1 in naive_boxes:
     naive[..., y0:y1, x0:x1] = stylise(big[..., y0:y1, x0:x1]).float()
-seam_tiled = tiling.seam_energy(tiled, naive_boxes)
-seam_naive = tiling.seam_energy(naive, naive_boxes)
-seam_content = tiling.seam_energy(big, naive_boxes)
+seam_tiled = tiles.seam_energy(tiled, naive_boxes)
+seam_naive = tiles.seam_energy(naive, naive_boxes)
+seam_content = tiles.seam_energy(big, naive_boxes)
 print(f"seam ratio along the naive tile borders: content {seam_content:.2f}, shared statistics + blending "
       f"{seam_tiled:.2f}, independent tiles {seam_naive:.2f}")
 assert seam_tiled < seam_naive, "shared statistics and blending must hide the tile borders better than independent tiles"

@@ -52,7 +52,7 @@
 #
 # with $\langle\cdot\rangle$ the stop-gradient: the value is $y_{\kappa_i}$ and the gradient with
 # respect to $x$ is the identity (sorting itself has no useful gradient). With N ≠ M positions
-# stylelab reads the style's quantile function at the content's ranks (`stylelab.efdm`).
+# stylelab reads the style's quantile function at the content's ranks (`stylelab.features.efdm`).
 #
 # **Whitening is unique only up to a rotation.** Any $W$ with $W\Sigma W^\top = I$ whitens, and
 # all of them are $W = Q\,\Sigma^{-1/2}$ with $Q$ orthogonal. WCT (notebook 04) uses ZCA,
@@ -79,9 +79,15 @@ import warnings
 import matplotlib.pyplot as plt
 import torch
 
-from stylelab import auto_labels, colour_fit, course, data, efdm, labels, metrics, standin, transforms, viz, weights, whitening
+from stylelab.labels import auto as auto_labels
+from stylelab.features import colour_fit, efdm, transforms, whitening
+from stylelab import course, labels, metrics, viz, weights
+from stylelab.features import evaluation
+from stylelab.labels import maps as label_maps
+from stylelab.media import data
+from stylelab.course import standin
 from stylelab.device import get_device
-from stylelab.exercises import use
+from stylelab.course.exercises import use
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.colour_map import ColourMap
 from stylelab.methods.efdm import EFDM
@@ -252,7 +258,7 @@ print(f"photo {photo.shape[-1]}×{photo.shape[-2]}: colour map {t_map:.2f} s (th
       f"WCT² on the whole photo {t_direct:.2f} s")
 residuals = [fits[d].residual for d in colour_fit.DEGREES]
 assert residuals[0] >= residuals[1] - 1e-9 >= residuals[2] - 2e-9  # a higher degree fits at least as well
-ssim_map, ssim_direct = metrics.ssim(photo, mapped).item(), metrics.ssim(photo, direct).item()
+ssim_map, ssim_direct = evaluation.ssim(photo, mapped).item(), evaluation.ssim(photo, direct).item()
 print(f"SSIM(content, ·): colour map {ssim_map:.3f}, WCT² whole {ssim_direct:.3f}")
 viz.assert_not_flat([mapped, direct], what="colour-map panel")
 
@@ -280,11 +286,11 @@ fig.tight_layout()
 # ## 4 · Label maps without a segmentation network
 #
 # Notebooks 05–07 used hand-made masks. The official repositories' users ask how to make them
-# (WCT2 issues #3 and #37, FastPhotoStyle #55). `stylelab.auto_labels.auto_label_pair` makes a
+# (WCT2 issues #3 and #37, FastPhotoStyle #55). `stylelab.labels.auto.auto_label_pair` makes a
 # pair from the pixels: SLIC superpixels (Achanta et al., TPAMI 2012) in each image, their mean
 # Lab colours clustered *together* (so label j means the same colours in both), and labels that
 # a transfer would drop merged into their nearest neighbour. It groups colours, not objects — open
-# the label editor (`stylelab.widgets.labels.edit_labels(content, style, content_labels=…,
+# the label editor (`stylelab.course.widgets.labels.edit_labels(content, style, content_labels=…,
 # style_labels=…)`, notebook 05) to correct what it gets wrong.
 
 # %%
@@ -299,7 +305,7 @@ with torch.no_grad():
     plain = wct2_model.stylize(lc_img, ls_img)[..., : lc_img.shape[-2], : lc_img.shape[-1]].clamp(0, 1)
     masked = wct2_model.stylize(lc_img, ls_img, content_labels=cl, style_labels=sl)[
         ..., : lc_img.shape[-2], : lc_img.shape[-1]].clamp(0, 1)
-viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.labels_to_rgb(sl)[0], plain[0], masked[0]],
+viz.show_images([lc_img[0], ls_img[0], label_maps.labels_to_rgb(cl)[0], label_maps.labels_to_rgb(sl)[0], plain[0], masked[0]],
                 ["content", "style", "automatic labels (content)", "automatic labels (style)",
                  f"{tag}, no labels", f"{tag}, automatic labels"], ncols=6, size=2.3);
 
@@ -310,23 +316,23 @@ viz.show_images([lc_img[0], ls_img[0], labels.labels_to_rgb(cl)[0], labels.label
 # so the whitening (WCT) or normalisation (AdaIN) changes a little from frame to frame, and
 # the decoder amplifies it. To *measure* flicker, follow the input's motion (Lai et al., ECCV
 # 2018): estimate the optical flow $F_{t\to t+1}$ on the input frames (TV-L1, no trained network,
-# `stylelab.warping.clip_flow`), warp the next output frame back along it, and average the
+# `stylelab.media.warping.clip_flow`), warp the next output frame back along it, and average the
 # squared difference over the pixels the flow can be trusted at (a forward–backward check
 # leaves out occlusions, Ruder et al. 2016):
 #
 # $$E_{\mathrm{warp}}(O_t, O_{t+1}) = \frac{\sum_x M_t(x)\,\lVert O_t(x) - O_{t+1}(x + F_{t\to t+1}(x))\rVert^2}{\sum_x M_t(x)} .$$
 #
-# The clip is a camera panning and zooming over a course photo (`stylelab.video.camera_frames`),
+# The clip is a camera panning and zooming over a course photo (`stylelab.media.video.camera_frames`),
 # so it exists offline.
 #
 # **Exercise 09.warping_errors** — given the output frames `(T, 3, H, W)`, the forward flows
 # `(T−1, 2, H, W)` and the trust masks `(T−1, H, W)`, return the `(T−1,)` errors. Use
-# `stylelab.warping.warp(image, flow)`, which returns the warped image and where the sample
+# `stylelab.media.warping.warp(image, flow)`, which returns the warped image and where the sample
 # stayed inside the frame (count only pixels where both hold). The curves below are computed
 # by your function.
 
 # %%
-from stylelab import video, warping
+from stylelab.media import video, warping
 
 
 def my_warping_errors(output, forward, mask):
@@ -338,9 +344,9 @@ warping_errors = use("09.warping_errors", my_warping_errors)
 # %% [markdown]
 # Naive per-frame transfer against two stabilisations, both without training:
 #
-# 1. `stylelab.video` (momentum 0.9): the content statistics follow an exponential moving
+# 1. `stylelab.media.video` (momentum 0.9): the content statistics follow an exponential moving
 #    average over the frames, so the transform changes slowly while the frames change;
-# 2. `stylelab.warping.blend_along_flow` on top (β = 0.7): each output frame is blended with the
+# 2. `stylelab.media.warping.blend_along_flow` on top (β = 0.7): each output frame is blended with the
 #    previous *blended* frame moved along the input's optical flow,
 #    $B_t = O_t + \beta\,M_t \odot (B_{t-1}(x + F_{t\to t-1}(x)) - O_t)$, only where the flow explains the
 #    input ($M_t$: the forward–backward check and a colour test; a disocclusion is left alone), and

@@ -39,9 +39,10 @@ and ``run_cli_video(frames, style, run, **options)`` take the same keywords.
 ``tests/test_methods_registry.py`` checks that the signatures name exactly
 those options.
 
-This module imports no other stylelab module: it is a table that the method
-modules fill in (read by low layers such as :mod:`stylelab.memory` without an
-upward import; the method modules are imported, by name, at first use).
+This module imports no other stylelab module (only the package machinery,
+``stylelab._lazy``): it is a table that the method modules fill in (read by low
+layers such as :mod:`stylelab.memory` without an upward import; the method
+modules are imported, by name, at first use).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class TransferRun:
     Attributes:
         device: the device the images are on (models go there too).
         labels: ``(content map, style map)`` read and checked by the command
-            (:func:`stylelab.labels.read_label_pair`), or ``None``; only for
+            (:func:`stylelab.labels.maps.read_label_pair`), or ``None``; only for
             methods registered with ``labels=True``.
         tile: the ``--tile`` options (:class:`stylelab.tiling.TileOptions`), or
             ``None`` for a whole-image run; only for methods with ``tiles=True``
@@ -90,7 +91,7 @@ class TransferRun:
         random_weights: ``--random-weights`` (random weights allowed, smoke test only).
         stabilise: ``--video`` only: the momentum of the moving average of the content statistics over
             the frames (``--stabilise``; ``None``: each frame on its own). ``run_cli_video`` hands it to
-            :func:`stylelab.video.stylize_frames` as ``momentum``.
+            :func:`stylelab.media.video.stylize_frames` as ``momentum``.
     """
 
     device: Any
@@ -158,7 +159,7 @@ class TrainSpec:
     images, steps, batch size, learning rate, crop, checkpoint, device — are
     the command's); ``build(images, run, **options)`` returns a
     :class:`TrainJob` for the content images ``images`` (a
-    :class:`stylelab.train.ImageFolder`), or raises ``ValueError`` with what
+    :class:`stylelab.train.data.ImageFolder`), or raises ``ValueError`` with what
     to pass: ``run`` is a :class:`TrainRun`, ``options`` the method's own
     options by keyword (:func:`option_names` with ``command="train"``).
     ``help`` is one line for ``--help``.
@@ -367,3 +368,9 @@ def exports() -> dict[str, tuple[str, str | None]]:
         else:
             out[m.export] = (m.module, m.export)
     return out
+
+
+# Submodules load on first use: stylelab.methods.<module> works after `import stylelab` alone.
+from .._lazy import lazy_submodules  # noqa: E402
+
+__getattr__, __dir__ = lazy_submodules(__name__, __path__)

@@ -2,20 +2,20 @@
 
 ``L(x) = α Σ_l w^c_l L_content^l(x) + β Σ_l w^s_l E_l(x) + γ TV(x)`` — what
 :func:`stylelab.methods.gatys.run` minimises over the pixels of ``x``
-(with :func:`stylelab.optim.minimise_image`). This module holds the *what*:
+(with :func:`stylelab.features.optim.minimise_image`). This module holds the *what*:
 
 * :class:`GatysConfig` — every setting, and :data:`PRESETS` (the paper, the
   PyTorch tutorial), :func:`preset`;
 * :func:`get_encoder` — the VGG-19 a config needs, truncated and cached;
 * :class:`GatysObjective` — ``L(x)`` for one content/style pair: targets
   computed once, one forward pass per evaluation, the style term by Gram
-  matrices, MMD², moments or histograms (:mod:`stylelab.losses`);
+  matrices, MMD², moments or histograms (:mod:`stylelab.features.losses`);
 * :func:`paper_loss` — the paper's loss written out from feature dictionaries
   (the pieces the objective assembles; exercise 02.gatys_loss's fallback).
 
 Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural
 Networks", CVPR 2016 (eqs. 1, 4, 5, 7); the losses' conventions are in
-:mod:`stylelab.losses`. Every name is re-exported by :mod:`stylelab.methods.gatys`.
+:mod:`stylelab.features.losses`. Every name is re-exported by :mod:`stylelab.methods.gatys`.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from typing import Literal, Mapping
 
 import torch
 
-from .. import losses
+from ..features import losses
 from .. import validate as V
 from ..device import get_device
-from ..encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg16, vgg19
+from ..nets.encoders import VGG19Encoder, check_layer, deepest, depth, normalised_vgg19, vgg16, vgg19
 
 __all__ = [
     "StyleLoss", "PAPER_STYLE_LAYERS", "TUTORIAL_STYLE_LAYERS", "GatysConfig", "PRESETS", "preset", "get_encoder",
@@ -53,9 +53,9 @@ class GatysConfig:
             ``mmd_degree``, ``mmd_offset``, ``mmd_bandwidth``), ``"moments"`` or
             ``"histogram"``.
         convention: ``"paper"`` or ``"tutorial"`` normalisation of the content and
-            Gram losses (``stylelab.losses``).
+            Gram losses (``stylelab.features.losses``).
         encoder: ``"normalised"`` or ``"torchvision"`` VGG-19, or ``"vgg16"`` (the offline VGG-16,
-            :func:`stylelab.encoders.vgg16`: Caffe features as trained, not rescaled, so its
+            :func:`stylelab.nets.encoders.vgg16`: Caffe features as trained, not rescaled, so its
             losses — and the right ``style_weight`` — are on another scale; preset ``"vgg16"``);
             ``pooling``: ``"avg"``/``"max"``.
         optimizer: ``"lbfgs"`` or ``"adam"``; ``lr`` (``None``: 1 for L-BFGS, 0.02 for
@@ -192,7 +192,7 @@ def get_encoder(cfg: GatysConfig, device=None, dtype: torch.dtype = torch.float3
     """The VGG-19 (or, ``cfg.encoder="vgg16"``, VGG-16) that ``cfg`` needs, truncated after its deepest
     layer, cached per settings.
 
-    ``random`` / ``weights`` as in :func:`stylelab.encoders.vgg19` (random
+    ``random`` / ``weights`` as in :func:`stylelab.nets.encoders.vgg19` (random
     weights only when allowed, with a warning). Cached encoders are frozen and
     shared, never copied.
     """
@@ -233,7 +233,7 @@ class GatysObjective:
     """The loss ``L(x)`` of one content/style pair, with targets computed once.
 
     Args:
-        encoder: a :class:`~stylelab.encoders.VGG19Encoder` reaching every layer of ``cfg``.
+        encoder: a :class:`~stylelab.nets.encoders.VGG19Encoder` reaching every layer of ``cfg``.
         cfg: the settings.
         content: ``(1, 3, H, W)`` or ``None`` (texture synthesis: no content term).
         style: ``(1, 3, H', W')`` or ``None`` (feature inversion: no style term).

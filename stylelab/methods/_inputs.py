@@ -14,7 +14,8 @@ from typing import NamedTuple, Sequence
 import torch
 
 from .. import labels as L
-from .. import transforms as T
+from ..labels import maps as label_maps
+from ..features import transforms as T
 from .. import validate as V
 from ..device import follow
 
@@ -41,13 +42,13 @@ def stylize_inputs(model: torch.nn.Module, content: torch.Tensor, style: torch.T
     2. images and label maps follow the model (:func:`stylelab.device.follow`: its
        device, images also its dtype — the device rule of CONTRIBUTING.md);
     3. label maps are brought to their image's size by the rule every method follows
-       (:func:`stylelab.labels.fit_labels`): a map with its image's aspect is resized
+       (:func:`stylelab.labels.maps.fit_labels`): a map with its image's aspect is resized
        to it (PIL's NEAREST, the official convention), another aspect is a
        ``ValueError``; ``style_labels`` goes with the first style image;
        images below ``min_side`` px are padded (:func:`stylelab.validate.pad_to_size`),
        label maps exactly alike; crop the result to ``size``;
     4. with ``preserve_colour`` every style image is recoloured to the content's colours
-       (:func:`stylelab.transforms.coral`; one content image only).
+       (:func:`stylelab.features.transforms.coral`; one content image only).
     """
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     content = V.check_image(content, "content")
@@ -55,9 +56,9 @@ def stylize_inputs(model: torch.nn.Module, content: torch.Tensor, style: torch.T
     content, styles, content_labels, style_labels = follow(model, content, styles, content_labels, style_labels)
     size = tuple(content.shape[-2:])
     if content_labels is not None:  # the one rule of every method: the image's aspect, resized to it
-        content_labels = V.pad_to_size(L.fit_labels(content_labels, size, "content_labels"), min_size=min_side)
+        content_labels = V.pad_to_size(label_maps.fit_labels(content_labels, size, "content_labels"), min_size=min_side)
     if style_labels is not None:
-        style_labels = V.pad_to_size(L.fit_labels(style_labels, styles[0].shape[-2:], "style_labels"), min_size=min_side)
+        style_labels = V.pad_to_size(label_maps.fit_labels(style_labels, styles[0].shape[-2:], "style_labels"), min_size=min_side)
     content = V.pad_to_size(content, min_size=min_side)
     styles = [V.pad_to_size(s, min_size=min_side) for s in styles]
     if preserve_colour:

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from .. import train
 from .. import validate as V
-from ..wavenets import PAD
+from ..nets.wavenets import PAD
 
 __all__ = ["train_decoder"]
 

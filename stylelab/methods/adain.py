@@ -19,17 +19,20 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .. import labels as L
-from .. import transforms as T
+from ..labels import maps as label_maps
+from ..features import transforms as T
+from ..features import prepared_style
 from .. import validate as V
-from .. import course_pair
-from .. import video
+from ..nets import course_pair
+from ..media import video
 from .. import weights as W
-from ..decoders import MirrorDecoder
+from ..nets.decoders import MirrorDecoder
 from ..device import follow, get_device
-from ..encoders import VGG19Encoder, normalised_vgg19
+from ..nets.encoders import VGG19Encoder, normalised_vgg19
 from ..tiling import from_cli
-from ..train import AdaINLoss, ImageFolder, load_module_state
+from ..train import AdaINLoss
+from ..train.data import ImageFolder
+from ..train.checkpoint import load_module_state
 from ..weights import checkpoints_of as _checkpoints_of
 from ..memory import MemoryModel
 from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register, renamed
@@ -64,7 +67,7 @@ class AdaIN(nn.Module):
     @classmethod
     def from_official(cls, vgg=None, decoder=None, device=None, random: bool | None = None, download: bool = True,
                       weights: str | None = None) -> "AdaIN":
-        """Load the official checkpoints — or the course pair (:mod:`stylelab.course_pair`).
+        """Load the official checkpoints — or the course pair (:mod:`stylelab.nets.course_pair`).
 
         Args:
             vgg: ``vgg_normalised.pth``: ``None`` (registry resolution order:
@@ -75,7 +78,7 @@ class AdaIN(nn.Module):
             random: allow random weights when a file is missing (also
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
             weights: ``"vgg16-course"``: the offline VGG-16 and the decoder trained on it here. Without
-                it the one rule of :func:`stylelab.course_pair.use_pair` applies: the official files when
+                it the one rule of :func:`stylelab.nets.course_pair.use_pair` applies: the official files when
                 installed, else that pair when present, else the registry's resolution.
         """
 
@@ -100,13 +103,13 @@ class AdaIN(nn.Module):
         return self.encoder(follow(self, image), layers=self.layer)[self.layer]
 
     @torch.no_grad()
-    def prepare_style(self, style: torch.Tensor, *, preset: str = "pytorch", style_labels=None) -> T.PreparedStyle:
+    def prepare_style(self, style: torch.Tensor, *, preset: str = "pytorch", style_labels=None) -> prepared_style.PreparedStyle:
         """Encode ``style`` ``(1, 3, H', W')`` once and keep AdaIN's style side ``(μ_s, σ_s)`` of relu4_1
-        (:func:`stylelab.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
+        (:func:`stylelab.features.transforms.prepare_adain_style`); pass it as ``style`` of :meth:`stylize` with
         the same ``preset`` (every tile of a tiled transfer, every frame of a video reuses it)."""
         style = follow(self, V.check_image(style, "style", batch=1))
-        if style_labels is not None:  # the one label rule (stylelab.labels.fit_labels), as in stylize
-            style_labels = V.pad_to_size(L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels"),
+        if style_labels is not None:  # the one label rule (stylelab.labels.maps.fit_labels), as in stylize
+            style_labels = V.pad_to_size(label_maps.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels"),
                                          min_size=MIN_SIDE)
         style = V.pad_to_size(style, min_size=MIN_SIDE)
         return T.prepare_adain_style(self.encode(style), preset, style_labels)
@@ -116,7 +119,7 @@ class AdaIN(nn.Module):
     def stylize(
         self,
         content: torch.Tensor,
-        style: torch.Tensor | Sequence[torch.Tensor] | T.PreparedStyle,
+        style: torch.Tensor | Sequence[torch.Tensor] | prepared_style.PreparedStyle,
         *,
         alpha: float = 1.0,
         style_weights: Sequence[float] | None = None,
@@ -139,11 +142,11 @@ class AdaIN(nn.Module):
                 and ``preset`` were given there).
             alpha: content/style trade-off in [0, 1] (feature-space blend).
             preserve_colour: recolour the style to the content's colours first
-                (:func:`stylelab.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
+                (:func:`stylelab.features.transforms.coral`, as pytorch-AdaIN's ``--preserve_color``).
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (see
-                :func:`stylelab.transforms.adain`); single style only. Each must have its
-                image's aspect and is resized to the image (:func:`stylelab.labels.fit_labels`).
+                :func:`stylelab.features.transforms.adain`); single style only. Each must have its
+                image's aspect and is resized to the image (:func:`stylelab.labels.maps.fit_labels`).
             preset: AdaIN statistics convention (``"pytorch"`` or ``"official"``).
             clamp: clamp the output to [0, 1].
 
@@ -158,7 +161,7 @@ class AdaIN(nn.Module):
             saves.
         """
         preserve_colour = renamed(preserve_colour, preserve_color, "preserve_colour", "preserve_color", default=False)
-        if isinstance(style, T.PreparedStyle):
+        if isinstance(style, prepared_style.PreparedStyle):
             if preserve_colour or style_labels is not None:
                 raise ValueError("a prepared style is fixed: recolour the style (transforms.coral) and pass "
                                  "style_labels to prepare_style before preparing it")
@@ -216,7 +219,7 @@ def run_cli(content, style, run: TransferRun, *, alpha: float, preserve_colour: 
 def run_cli_video(frames, style, run: TransferRun, *, alpha: float, preserve_colour: bool, adain_preset: str,
                   vgg: str | None, decoder: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method adain --video FRAMES STYLE -o OUT``: every frame ``(T, 3, H, W)`` with the
-    style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    style encoded once, stabilised by ``run.stabilise`` (:func:`stylelab.media.video.stylize_frames`)."""
     model = AdaIN.from_official(vgg=vgg, decoder=decoder, device=run.device, weights=weights)
     course_pair.say(model, "adain")
     if preserve_colour:  # one recolouring for the clip (its first frame's colours), not one per frame

@@ -2,8 +2,8 @@
 
 Dumoulin, Shlens & Kudlur, "A Learned Representation for Artistic Style",
 ICLR 2017. Johnson et al.'s transformation network
-(:class:`stylelab.methods.johnson.TransformNet`) with every normalisation
-layer replaced by :class:`stylelab.norms.ConditionalInstanceNorm2d`: the
+(:class:`stylelab.nets.transformnet.TransformNet`) with every normalisation
+layer replaced by :class:`stylelab.features.norms.ConditionalInstanceNorm2d`: the
 convolutions are shared, and style ``s`` is the row ``(γ^s, β^s)`` of a table
 in each layer. Training (:class:`~stylelab.methods.johnson.PerceptualLoss`)
 draws a style per image; stylisation picks a row, or mixes rows
@@ -15,7 +15,7 @@ of FOLDER, sorted, become styles 0, 1, …); ``stylelab transfer --method cin
 the same as ``--method johnson`` on a conditional model.
 
 A trained one comes with the course: Magenta's 26-style network (registry
-name ``magenta_cin26``, :data:`stylelab.transformnet.MAGENTA_CIN26`;
+name ``magenta_cin26``, :data:`stylelab.nets.transformnet.MAGENTA_CIN26`;
 ``stylelab weights download magenta_cin26``)::
 
     stylelab transfer --method cin --model magenta_cin26 --mix 0=0.5,19=0.5 content.jpg -o out.png
@@ -28,9 +28,16 @@ of 4 is reflection-padded for the network and the result cropped back).
 from __future__ import annotations
 
 from . import Method, TrainRun, TrainSpec, register
-from .johnson import add_cli_arguments, add_train_arguments, list_styles_cli, run_cli, train_job
+from . import johnson
+from .johnson import add_cli_arguments, add_train_arguments, run_cli, train_job
 
-__all__ = ["train_job", "list_styles_cli"]
+__all__ = ["list_styles_cli"]
+
+
+def list_styles_cli(argv: list[str]) -> int:
+    """``stylelab transfer --method cin --list-styles``: the styles of a CIN model (the command looks this
+    name up on the method's module; :func:`stylelab.methods.johnson.list_styles_cli` does the work)."""
+    return johnson.list_styles_cli(argv)
 
 
 def _cin_job(images, run: TrainRun, **options):

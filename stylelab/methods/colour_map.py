@@ -5,8 +5,8 @@
 2. stylise the thumbnail with a photorealistic method (``base``: WCT², Yoo et al. ICCV 2019, by
    default; ``"pixel-wct"``: WCT on the pixels' colours, no network);
 3. fit a polynomial colour transform thumbnail → stylised thumbnail by least squares
-   (:func:`stylelab.colour_fit.fit`, the equations there);
-4. apply it to every pixel of the full-size content in one pass (:func:`stylelab.colour_fit.apply`).
+   (:func:`stylelab.features.colour_fit.fit`, the equations there);
+4. apply it to every pixel of the full-size content in one pass (:func:`stylelab.features.colour_fit.apply`).
 
 The network runs at thumbnail size whatever the photo's size, so memory and time are those of
 the thumbnail plus one cheap pass over the pixels: a 12 MP photo takes seconds on a laptop CPU
@@ -26,11 +26,11 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import transforms as T
+from ..features import transforms as T
 from .. import validate as V
-from ..colour_fit import DEGREES, ColourTransform
-from ..colour_fit import apply as apply_colour
-from ..colour_fit import fit as fit_colour
+from ..features.colour_fit import DEGREES, ColourTransform
+from ..features.colour_fit import apply as apply_colour
+from ..features.colour_fit import fit as fit_colour
 from ..io import resize
 from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, images_then_keywords, register

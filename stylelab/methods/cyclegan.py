@@ -22,7 +22,7 @@ domain ``B`` — but no pair showing the same scene in both — learn
   weights it ``0.5 · λ_cyc``).
 
 Networks: the generator is Johnson et al.'s transformation network
-(:class:`stylelab.methods.johnson.TransformNet`, instance norm, transposed
+(:class:`stylelab.nets.transformnet.TransformNet`, instance norm, transposed
 convolutions, 7×7 outer convolutions — the paper adopts Johnson's
 architecture; the official code uses 9 residual blocks at 256 px, 6 at 128 px
 and instance norm without affine parameters, stylelab's has them). The
@@ -48,9 +48,10 @@ import torch.nn as nn
 
 from ..device import get_device
 from ..train import History
-from ..train_checkpoint import FORMAT, load_module_state, open_checkpoint, save_checkpoint
+from ..train.checkpoint import FORMAT, load_module_state, open_checkpoint, save_checkpoint
 from . import Method, TransferRun, register
-from .johnson import TransformNet, load, stylize
+from .johnson import load, stylize
+from ..nets.transformnet import TransformNet
 
 __all__ = [
     "generator", "PatchDiscriminator", "ImagePool", "CycleGAN", "lsgan_loss", "cycle_loss", "identity_loss",
@@ -198,11 +199,11 @@ def train(model: CycleGAN, domain_a: torch.Tensor, domain_b: torch.Tensor, confi
         domain_a, domain_b: ``(N_A, 3, H, W)`` and ``(N_B, 3, H, W)`` in [0, 1] (``N_A ≠ N_B`` is fine).
         config: :class:`TrainConfig`; keyword ``overrides`` replace its fields.
         checkpoint: file saved every ``save_every`` steps and at the end, through the
-            trainer's one mechanism (:func:`stylelab.train.save_checkpoint`): the four
+            trainer's one mechanism (:func:`stylelab.train.checkpoint.save_checkpoint`): the four
             networks (``g``, ``f``, ``d_a``, ``d_b``), both optimisers (``g``, ``d``),
             the step, the history, the batch sampler's random state and both image pools.
-        resume: continue from ``checkpoint`` if it exists (:func:`stylelab.train.open_checkpoint`:
-            a file of another run raises :class:`~stylelab.train.CheckpointConflictError`;
+        resume: continue from ``checkpoint`` if it exists (:func:`stylelab.train.checkpoint.open_checkpoint`:
+            a file of another run raises :class:`~stylelab.train.checkpoint.CheckpointConflictError`;
             ``resume=False`` keeps it and saves to a free name). With the same data,
             config and seed, a run interrupted after a save and resumed ends with
             exactly the weights of an unbroken run; ``steps`` is the total, so a

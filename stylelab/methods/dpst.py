@@ -6,7 +6,7 @@ Luan, Paris, Shechtman, Bala, "Deep Photo Style Transfer", CVPR 2017.
 
 * photorealism (matting) term: L_m = Σ_{c∈RGB} V_cᵀ L V_c, V_c the output channel
   (row-major, [0, 1]), L the matting Laplacian of the content
-  (:mod:`stylelab.matting`). Its gradient is exactly 2 L V_c, computed here with
+  (:mod:`stylelab.smoothing.matting`). Its gradient is exactly 2 L V_c, computed here with
   the matrix-free operator (O(N) memory, any device) — :func:`photorealism_loss`.
 * augmented style loss over segmentation labels: for each label c present in
   both images, Gram matrices of the features masked by the label's (resized)
@@ -35,12 +35,13 @@ import torch
 import torch.nn.functional as F
 
 from .. import labels as L
-from .. import losses, stats
+from ..labels import maps as label_maps
+from ..features import losses, stats
 from .. import validate as V
 from ..device import follow
-from ..encoders import vgg19
-from ..matting import MattingLaplacian
-from ..optim import minimise_image
+from ..nets.encoders import vgg19
+from ..smoothing.matting import MattingLaplacian
+from ..features.optim import minimise_image
 from ..weights import checkpoints_of as _checkpoints_of
 from ..memory import MemoryModel
 from . import BenchRow, Method, Runner, TransferRun, register
@@ -69,7 +70,7 @@ def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch
 
     Args:
         image: (1, 3, H, W) output image V in [0, 1] (requires grad during optimisation).
-        laplacian: :class:`stylelab.matting.MattingLaplacian` of the content at H×W
+        laplacian: :class:`stylelab.smoothing.matting.MattingLaplacian` of the content at H×W
             (build once; the product runs on its device and dtype).
 
     Returns:
@@ -85,7 +86,7 @@ def photorealism_loss(image: torch.Tensor, laplacian: MattingLaplacian) -> torch
 # ============================================================================ augmented style loss
 def label_masks(content_labels, style_labels, min_pixels: int = 10, max_ratio: float = 100.0):
     """Float one-hot masks (K, 1, H, W) of the labels usable in both maps (FastPhotoStyle's rule), and the labels."""
-    cl, sl = L.check_labels(content_labels, "content_labels"), L.check_labels(style_labels, "style_labels")
+    cl, sl = label_maps.check_labels(content_labels, "content_labels"), label_maps.check_labels(style_labels, "style_labels")
     report = L.label_report(cl, sl, min_pixels, max_ratio)
     used = report.used
     if not used:
@@ -175,7 +176,7 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
             (:mod:`stylelab.labels`; see :func:`label_masks`).
         preset: ``"official"`` / ``"tf"`` or a :class:`DPSTConfig`; ``overrides`` change its fields.
         steps: (stage 1, stage 2) L-BFGS iterations (e.g. ``(0, 100)`` to skip stage 1).
-        encoder: a :class:`stylelab.encoders.VGG19Encoder`: the images follow it
+        encoder: a :class:`stylelab.nets.encoders.VGG19Encoder`: the images follow it
             (its device and dtype). Default: torchvision VGG-19 on the content's
             device, pretrained if available (``random`` allows random weights).
 
@@ -202,8 +203,8 @@ def run(content: torch.Tensor, style: torch.Tensor, *, content_labels=None, styl
     if (content_labels is None) != (style_labels is None):
         raise ValueError("pass both content_labels and style_labels, or neither")
     if content_labels is not None:
-        cm, sm, _ = label_masks(L.fit_labels(content_labels, content.shape[-2:], "content_labels"),
-                                L.fit_labels(style_labels, style.shape[-2:], "style_labels"))
+        cm, sm, _ = label_masks(label_maps.fit_labels(content_labels, content.shape[-2:], "content_labels"),
+                                label_maps.fit_labels(style_labels, style.shape[-2:], "style_labels"))
         cm, sm = cm.to(dev, dtype), sm.to(dev, dtype)
     # The Laplacian: official resizes the content to long side 700 — here it must match the output size.
     lap = MattingLaplacian(content[0].to(torch.float64 if dev.type != "mps" else torch.float32), eps=cfg.eps, radius=cfg.radius)

@@ -2,7 +2,7 @@
 
 ``image = g(α · EFDM(φ(c), φ(s)) + (1 − α) · φ(c))``: AdaIN's architecture with
 the AdaIN layer replaced by exact histogram matching of every ``relu4_1``
-channel (:func:`stylelab.efdm.efdm`, the equations there). ``φ`` is the
+channel (:func:`stylelab.features.efdm.efdm`, the equations there). ``φ`` is the
 normalised VGG-19 to ``relu4_1`` and ``g`` its mirror decoder: the paper
 trains ``g`` with the EFDM layer in AdaIN's training loop; stylelab uses the
 pair :class:`~stylelab.methods.adain.AdaIN` loads (``AdaIN.from_official``:
@@ -18,7 +18,7 @@ import torch.nn as nn
 
 from .. import validate as V
 from ..device import follow
-from ..efdm import efdm
+from ..features.efdm import efdm
 from ..weights import checkpoints_of as _checkpoints_of
 from . import BenchRow, Method, Runner, images_then_keywords, register
 from ._inputs import stylize_inputs
@@ -29,7 +29,7 @@ __all__ = ["EFDM", "add_cli_arguments", "run_cli"]
 
 class EFDM(nn.Module):
     """Encoder to ``relu4_1`` + EFDM + decoder (module docstring); build with :meth:`from_official`
-    or :meth:`from_model` (any AdaIN model: the published one or ``stylelab.standin.model("adain")``)."""
+    or :meth:`from_model` (any AdaIN model: the published one or ``stylelab.course.standin.model("adain")``)."""
 
     layer = "relu4_1"
 

@@ -7,7 +7,7 @@ Find the image ``x`` minimising
 where ``L_content^l`` compares VGG features of ``x`` with the content image's
 and ``E_l`` compares feature *statistics* with the style image's (Gram
 matrices by default, or MMD², moments or histograms — see
-``stylelab.losses``). Gatys, Ecker & Bethge, "Image Style Transfer Using
+``stylelab.features.losses``). Gatys, Ecker & Bethge, "Image Style Transfer Using
 Convolutional Neural Networks", CVPR 2016; texture synthesis: Gatys, Ecker &
 Bethge, "Texture Synthesis Using Convolutional Neural Networks", NeurIPS 2015;
 colour preservation: Gatys et al., arXiv 1606.05897 (2016); coarse-to-fine:
@@ -37,7 +37,7 @@ Presets (:data:`PRESETS`, :func:`preset`):
     (``stop="tutorial"``: ≈ 300–320 evaluations). The tutorial uses 512 px on
     CUDA and 128 px otherwise.
 ``"vgg16"``
-    the paper's settings on the offline VGG-16 (:func:`stylelab.encoders.vgg16`,
+    the paper's settings on the offline VGG-16 (:func:`stylelab.nets.encoders.vgg16`,
     ``stylelab weights download vgg16``) with ``β = 10``: its features are Caffe's as
     trained, not rescaled to mean activation one, so the same α/β would be all style.
 
@@ -57,12 +57,12 @@ from typing import Callable, Literal, Sequence
 import torch
 import torch.nn.functional as F
 
-from .. import colour
+from ..features import colour
 from .. import validate as V
 from ..device import follow
-from ..encoders import VGG19Encoder, check_layer
+from ..nets.encoders import VGG19Encoder, check_layer
 from ..memory import MemoryModel
-from ..optim import minimise_image
+from ..features.optim import minimise_image
 from ..weights import checkpoints_of
 from . import _gatys_objective as _objective
 from ._gatys_objective import (
@@ -115,7 +115,7 @@ def optimise(
     """Minimise ``objective`` over the pixels of ``init`` (copied). Returns ``(image, history, evaluations)``.
 
     ``image`` is the best evaluated image with ``cfg.keep_best``, else the last iterate.
-    The loop is :func:`stylelab.optim.minimise_image` with the config's optimiser settings.
+    The loop is :func:`stylelab.features.optim.minimise_image` with the config's optimiser settings.
 
     ``callback(evaluation, image, losses)`` is called every ``callback_every``
     evaluations with a detached copy of the current image (for live previews).
@@ -188,7 +188,7 @@ def run(
             the content's I/Q channels; the style's luminance is first matched
             to the content's mean and std) or ``"histogram"`` (recolour the style
             with the content's colour mean and covariance first) — see
-            ``stylelab.colour``.
+            ``stylelab.features.colour``.
         seed: seeds the noise start (a private generator: global RNG untouched).
         init_image: start from this image instead of ``config.init``.
         callback: ``callback(evaluation, image, losses)`` every ``callback_every`` evaluations.

@@ -2,7 +2,7 @@
 
 X. Li, S. Liu, J. Kautz, M.-H. Yang, "Learning Linear Transformations for Fast
 Image and Video Style Transfer", CVPR 2019 (official code: sunshineatnoon/LinearStyleTransfer).
-WCT (:func:`stylelab.transforms.wct`) computes ``T = C_s W_c`` by two eigen-decompositions per
+WCT (:func:`stylelab.features.transforms.wct`) computes ``T = C_s W_c`` by two eigen-decompositions per
 image pair; here ``T`` is *predicted* from the two covariances, with no eigen-problem::
 
     F̄_c = F_c − μ_c,  F̄_s = F_s − μ_s                              (C × N features at relu3_1)
@@ -26,7 +26,7 @@ distance to exact WCT's output,
 (the first says "the style's second-order statistics", which many matrices satisfy;
 the second picks WCT's among them, the one closest to the content). Pairs are the
 batch's crops against the same crops rolled by one (``x_i`` styled as ``x_{i+1}``).
-The transfer runs on the course's stand-in pair (:mod:`stylelab.standin`: fixed-seed
+The transfer runs on the course's stand-in pair (:mod:`stylelab.course.standin`: fixed-seed
 random VGG-19 to relu3_1 and its decoder trained on the course images): what the
 method does to features, not the published model's pictures.
 """
@@ -36,12 +36,12 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .. import standin
-from .. import transforms as T
+from ..course import standin
+from ..features import transforms as T
 from .. import validate as V
 from ..device import follow, get_device
-from ..linalg import covariance
-from ..train import load_module_state
+from ..features.linalg import covariance
+from ..train.checkpoint import load_module_state
 from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register
 
 __all__ = ["LinearTransform", "LinearStyle", "LinearLoss", "covariance_error", "LAYER", "add_cli_arguments", "run_cli"]

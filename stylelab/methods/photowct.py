@@ -9,7 +9,7 @@ Step 1 (stylisation), coarse to fine over levels L = 4, 3, 2, 1 (official ``phot
     x₄ = content;  F = e_L(x_L) (recording max-pool switches)
     x_{L−1} = d_L( WCT(F, F_s^L), switches of this e_L pass )
 
-WCT is the ``"photowct"`` preset of :func:`stylelab.transforms.wct`
+WCT is the ``"photowct"`` preset of :func:`stylelab.features.transforms.wct`
 (+I on the content covariance only, eigenvalue threshold 1e-5, float32, no α,
 no clamp). Max-unpooling puts every value back where the encoder's max was,
 so edges stay where they were in the photo — the point of PhotoWCT against
@@ -23,7 +23,7 @@ restrict WCT to matching regions. As the official code: a label is used only
 with > 10 pixels in both maps and a count ratio < 100, counted once on the maps
 at the images' resolution (:func:`stylelab.labels.label_report`); at every
 level both maps are resized to the feature size with PIL's NEAREST convention
-(:func:`stylelab.labels.resize_labels`); WCT runs per used label on the
+(:func:`stylelab.labels.maps.resize_labels`); WCT runs per used label on the
 gathered columns; pixels of unused labels, and of regions that have no pixel
 left at a level on either side, keep their un-stylised content feature. The
 result equals the official algorithm wherever that is well defined
@@ -52,15 +52,17 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .. import course_pair
+from ..nets import course_pair
 from .. import labels as L
+from ..labels import maps as label_maps
 from .. import smoothing as S
-from .. import transforms as T
+from ..features import transforms as T
+from ..features import whitening
 from .. import validate as V
 from .. import weights as W
-from ..decoders import MirrorDecoder
+from ..nets.decoders import MirrorDecoder
 from ..device import follow, get_device
-from ..encoders import VGG19Encoder
+from ..nets.encoders import VGG19Encoder
 from ..memory import MemoryModel
 from ..smoothing import smooth
 from ..tiling import from_cli
@@ -100,8 +102,8 @@ class PhotoWCT(nn.Module):
             path_or_state_dict: a path, a state dict (official layout), ``"random"``,
                 or ``None`` to search ``$STYLELAB_WEIGHTS_DIR`` and the torch hub cache;
                 ``"vgg16-course"``: the offline VGG-16 (floor pooling) and the max-unpooling decoders
-                trained on it here, for levels :data:`stylelab.course_pair.PHOTOWCT_LEVELS` only
-                (``trained_levels``). Without a source, :func:`stylelab.course_pair.use_pair`'s rule.
+                trained on it here, for levels :data:`stylelab.nets.course_pair.PHOTOWCT_LEVELS` only
+                (``trained_levels``). Without a source, :func:`stylelab.nets.course_pair.use_pair`'s rule.
             random: allow random weights when the file is missing (warns).
         """
 
@@ -124,14 +126,14 @@ class PhotoWCT(nn.Module):
     def prepare_style(self, style: torch.Tensor, *, levels: Sequence[int] | None = None, style_labels=None,
                       **wct_kwargs) -> dict:
         """The style side of every level, computed once: ``{L: transforms.PreparedStyle}`` with the colouring
-        matrix and mean ``(C_s, μ_s)`` of relu{L}_1 (:func:`stylelab.transforms.prepare_wct_style`, the
+        matrix and mean ``(C_s, μ_s)`` of relu{L}_1 (:func:`stylelab.features.transforms.prepare_wct_style`, the
         ``"photowct"`` preset with ``wct_kwargs``), all from one pass of the coarsest level's encoder.
 
         Pass it as ``style`` of :meth:`stylize` (the tiles of a tiled transfer, a video's frames): the
         style is neither encoded nor decomposed again. ``style_labels``: the style's map, already
         checked and padded like the image (:meth:`stylize_steps` does this)."""
         levels = self._levels(levels)
-        cfg = T.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
+        cfg = whitening.wct_config("photowct", **{k: v for k, v in wct_kwargs.items() if k != "method"})
         method = wct_kwargs.get("method", "eigh")
         style = V.pad_to_size(follow(self, V.check_image(style, "style", batch=1)), min_size=2 ** levels[0])
         sfeats = getattr(self, f"e{levels[0]}")(style, layers=[f"relu{l}_1" for l in levels])
@@ -198,7 +200,7 @@ class PhotoWCT(nn.Module):
         content map, or map ``b`` of a batch of ``B`` maps); every entry is then ``(B, 3, H, W)``."""
         content = V.check_image(content, "content")  # validate, then follow the model
         if content.shape[0] > 1:
-            maps = None if content_labels is None else L.check_labels(content_labels, "content_labels")
+            maps = None if content_labels is None else label_maps.check_labels(content_labels, "content_labels")
             if maps is not None and maps.shape[0] not in (1, content.shape[0]):
                 raise ValueError(f"content_labels is a batch of {maps.shape[0]} maps for {content.shape[0]} images: "
                                  f"give 1 map or {content.shape[0]}")
@@ -226,8 +228,8 @@ class PhotoWCT(nn.Module):
             style = follow(self, V.check_image(style, "style", batch=1))
             sl = None
             if content_labels is not None:
-                cl = L.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
-                sl = L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
+                cl = label_maps.fit_labels(follow(self, content_labels), content.shape[-2:], "content_labels")
+                sl = label_maps.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")
                 used = L.label_report(cl, sl, warn=True).used  # once, at the images' resolution
                 cl, sl = V.pad_to_size(cl, min_size=need), V.pad_to_size(sl, min_size=need)
             prepared = self.prepare_style(style, levels=levels, style_labels=sl, **wct_kwargs)

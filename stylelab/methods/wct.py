@@ -4,7 +4,7 @@ Five autoencoders (normalised VGG-19 up to ``relu{L}_1`` and a mirror decoder,
 L = 5…1) run as a cascade, coarse to fine: at each level the *current image*
 (the content first, then the previous level's output) is re-encoded, its
 features are whitened and coloured with the style's features of the same
-level (:func:`stylelab.transforms.wct`), blended with ``α`` and decoded.
+level (:func:`stylelab.features.transforms.wct`), blended with ``α`` and decoded.
 
 Weights. The encoders are truncations of the same ``vgg_normalised.pth`` as
 AdaIN. The official decoders (``feature_invertor_conv{L}_1.t7``) exist only as
@@ -20,7 +20,7 @@ or download them. Two ways to get decoders:
    optional PyPI package ``torchfile`` (0.1.0, not a stylelab dependency:
    ``pip install torchfile``). It reads the ``nn.Sequential``, takes its
    ``SpatialConvolution`` layers in order and maps them onto
-   :class:`~stylelab.decoders.MirrorDecoder` names; save the result with
+   :class:`~stylelab.nets.decoders.MirrorDecoder` names; save the result with
    ``torch.save(state, "stylelab_wct_decoder4.pth")``. (Not verified here on the
    real files, which could not be downloaded.)
 """
@@ -33,17 +33,19 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from .. import course_pair
-from .. import transforms as T
+from ..nets import course_pair
+from ..features import transforms as T
+from ..features import whitening
 from .. import validate as V
-from .. import video
+from ..media import video
 from .. import weights as W
-from ..decoders import MirrorDecoder, decoder_convs
+from ..nets.decoders import MirrorDecoder, decoder_convs
 from ..device import get_device
-from ..encoders import normalised_vgg19
+from ..nets.encoders import normalised_vgg19
 from ..memory import MemoryModel
 from ..smoothing import smooth
-from ..train import ReconstructionLoss, load_module_state
+from ..train import ReconstructionLoss
+from ..train.checkpoint import load_module_state
 from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register, renamed
 from ._inputs import stylize_inputs
 
@@ -146,7 +148,7 @@ class WCT(nn.Module):
                 levels follow the registry's resolution order.
             random: allow random weights when files are missing (warns).
             weights: ``"vgg16-course"``: the offline VGG-16 and the decoders trained on it here; without
-                it, :func:`stylelab.course_pair.use_pair`'s rule (official files when installed, else that pair).
+                it, :func:`stylelab.nets.course_pair.use_pair`'s rule (official files when installed, else that pair).
         """
 
         levels = sorted(set(int(l) for l in levels), reverse=True)
@@ -199,16 +201,16 @@ class WCT(nn.Module):
         Args:
             alpha: blend at every level (the official default is
                 :data:`OFFICIAL_ALPHA` = 0.6; PytorchWCT uses 1).
-            preset: regularisation preset of :func:`stylelab.transforms.wct`
+            preset: regularisation preset of :func:`stylelab.features.transforms.wct`
                 (default ``"official_wct"``); ``wct_kwargs`` override its parts.
             style: one image, or a list of images mixed with ``style_weights``
-                at every level (:func:`stylelab.transforms.interpolate_styles`).
+                at every level (:func:`stylelab.features.transforms.interpolate_styles`).
             preserve_colour: recolour the style(s) to the content's colour
-                statistics first (:func:`stylelab.transforms.coral`);
+                statistics first (:func:`stylelab.features.transforms.coral`);
                 ``preserve_color`` is its deprecated alias.
             content_labels, style_labels: label maps for spatial control (single style);
                 each must have its image's aspect and is resized to the image
-                (:func:`stylelab.labels.fit_labels`).
+                (:func:`stylelab.labels.maps.fit_labels`).
 
         Returns:
             ``(B, 3, H, W)`` (cropped to the content's size). The image after
@@ -275,7 +277,7 @@ class WCT(nn.Module):
 # ============================================================================ CLI
 def add_cli_arguments(parser) -> None:
     parser.add_argument("--alpha", type=V.arg_float(0, 1), default=OFFICIAL_ALPHA, help="style strength per level (default 0.6, official)")
-    parser.add_argument("--wct-preset", choices=sorted(T.WCT_PRESETS), default="official_wct", help="regularisation preset")
+    parser.add_argument("--wct-preset", choices=sorted(whitening.WCT_PRESETS), default="official_wct", help="regularisation preset")
     parser.add_argument("--levels", type=V.arg_int_list(allowed=(1, 2, 3, 4, 5)), default=[5, 4, 3, 2, 1], help="comma-separated levels, coarse first (default 5,4,3,2,1)")
     parser.add_argument("--vgg", type=V.arg_existing("file"), default=None, help="path of vgg_normalised.pth (default: registry)")
     parser.add_argument("--decoder-dir", type=V.arg_existing("folder"), default=None,
@@ -320,7 +322,7 @@ def run_cli(content, style, run: TransferRun, *, alpha: float, wct_preset: str, 
 def run_cli_video(frames, style, run: TransferRun, *, alpha: float, wct_preset: str, levels, vgg: str | None,
                   decoder_dir: str | None, weights: str | None) -> torch.Tensor:
     """``stylelab transfer --method wct --video FRAMES STYLE -o OUT``: the cascade on every frame ``(T, 3, H, W)``,
-    stabilised by ``run.stabilise`` (:func:`stylelab.video.stylize_frames`)."""
+    stabilised by ``run.stabilise`` (:func:`stylelab.media.video.stylize_frames`)."""
     model = WCT.from_official(vgg=vgg, decoders=_decoder_files(decoder_dir, levels), levels=list(levels),
                               device=run.device, weights=weights)
     course_pair.say(model, "wct")

@@ -4,7 +4,7 @@ J. Yoo, Y. Uh, S. Chun, B. Kang, J.-W. Ha, "Photorealistic Style Transfer via
 Wavelet Transforms", ICCV 2019 (official code: clovaai/WCT2, MIT).
 
 The encoder is the normalised VGG-19 up to ``relu4_1`` with every max pooling
-replaced by Haar wavelet pooling (:mod:`stylelab.wavelets`): the low band
+replaced by Haar wavelet pooling (:mod:`stylelab.features.wavelets`): the low band
 ``LL`` (= 2 × average pooling) goes on through the network, the detail bands
 ``LH, HL, HH`` are passed to the decoder as skips, and the decoder unpools
 with the transposed filters, so nothing is lost on the way. Stylization is
@@ -12,7 +12,7 @@ with the transposed filters, so nothing is lost on the way. Stylization is
 encoder outputs, the skips and/or the decoder), not PhotoWCT's cascade of four
 autoencoders.
 
-Unpooling options (:mod:`stylelab.wavenets`; official ``model.py``)
+Unpooling options (:mod:`stylelab.nets.wavenets`; official ``model.py``)
     ``"sum"``  decoder feature and skips are summed by exact Haar synthesis.
     ``"cat5"`` the four upsampled bands and the encoder's pre-pool activation
                are concatenated (5·C channels) — the official default.
@@ -26,7 +26,7 @@ Where WCT runs, ``transfer_at`` ⊆ {"encoder", "skip", "decoder"} (official ``t
       encoder is not in ``transfer_at``) against the style's own decoder
       features at those points.
 
-The WCT is the official variant (``stylelab.transforms.wct(..., preset="wct2")``):
+The WCT is the official variant (``stylelab.features.transforms.wct(..., preset="wct2")``):
 ``Σ + I`` on *both* sides (÷(N−1)), result clamped to the content feature's
 [min, max], then ``α T + (1 − α) F_c``. Neither the +I nor the clamp is in the
 paper. Differences from the reference code, all deliberate:
@@ -35,11 +35,11 @@ paper. Differences from the reference code, all deliberate:
   output is cropped back (the reference crops to a multiple of 16);
 * the symmetric eigen-solver (``eigh``) instead of a full SVD on each C×C
   covariance, and the style's colouring matrices are computed once per
-  style (:meth:`WCT2.prepare_style`, :func:`stylelab.transforms.prepare_wct_style`)
+  style (:meth:`WCT2.prepare_style`, :func:`stylelab.features.transforms.prepare_wct_style`)
   and reused — for a video, across all frames; each WCT centres its content
   once and applies ``C_s W_c`` in one fused product;
 * ``cat5``: "unpool, concatenate 5·C channels, 3×3 convolution" is computed
-  at the bands' resolution (:func:`stylelab.wavelets.unpool_conv3x3`): the
+  at the bands' resolution (:func:`stylelab.features.wavelets.unpool_conv3x3`): the
   same numbers with 25·C·K instead of 45·C·K multiply-adds per pixel and no
   5·C-channel tensor.
 
@@ -63,10 +63,10 @@ whole pipeline with the reference's own layers in float64 to 1e-7).
 with the style prepared. Almost all the remaining time is convolutions that
 both sides must compute (BENCHMARKS.md).
 
-The networks live in :mod:`stylelab.wavenets`. Checkpoints:
+The networks live in :mod:`stylelab.nets.wavenets`. Checkpoints:
 ``wave_{encoder,decoder}_{sum,cat5}_l4.pth`` from the ``model_checkpoints/``
 folder *inside* the clovaai/WCT2 repository (there are no release assets; the
-URL points at the in-repo file; see :mod:`stylelab.checkpoints`). Their Haar
+URL points at the in-repo file; see :mod:`stylelab.weights.checkpoints`). Their Haar
 filters are stored as parameters; loading checks they equal the fixed filters
 and drops them (they are not learned).
 """
@@ -79,29 +79,30 @@ from typing import Iterable, Mapping
 import torch
 import torch.nn as nn
 
-from .. import course_pair
+from ..nets import course_pair
 from .. import labels as L
-from .. import video
-from .. import transforms as T
+from ..labels import maps as label_maps
+from ..media import video
+from ..features import transforms as T
+from ..features import whitening
 from .. import validate as V
 from .. import weights as W
 from ..device import follow, get_device
-from ..encoders import caffe_conv0
+from ..nets.encoders import caffe_conv0
 from ..memory import MemoryModel
 from ..tiling import from_cli
-from ..wavelet_transfer import wavelet_transfer
-from ..wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official, synthetic_checkpoint
+from ..features.wavelet_transfer import wavelet_transfer
+from ..nets.wavenets import PAD, Unpool, WaveDecoder, WaveEncoder, check_unpool, load_official
 from . import BenchRow, Method, Runner, TransferRun, images_then_keywords, register
 from ._wct2_training import train_decoder
 
 __all__ = [
-    "WCT2", "WCT2PreparedStyle", "COMPONENTS", "WaveEncoder", "WaveDecoder", "PAD", "synthetic_checkpoint",
-    "wavelet_transfer", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
+    "WCT2", "WCT2PreparedStyle", "COMPONENTS", "train_decoder", "add_cli_arguments", "run_cli", "run_cli_video",
 ]
 
 COMPONENTS: tuple[str, ...] = ("encoder", "skip", "decoder")
 #: The official WCT choices (float32 eigen-problems). Tests set a float64 copy for exact comparisons.
-_CFG = T.WCT_PRESETS["wct2"]
+_CFG = whitening.WCT_PRESETS["wct2"]
 
 
 @dataclass
@@ -137,7 +138,7 @@ class WCT2(nn.Module):
     Build with :meth:`from_official`. ``pretrained`` says whether real weights
     were loaded (both parts). ``width`` divides every hidden channel count
     (``1``: the published networks; the course's stand-in,
-    ``stylelab.standin.model("wct2")``, is narrower).
+    ``stylelab.course.standin.model("wct2")``, is narrower).
     """
 
     def __init__(self, unpool: Unpool = "cat5", width: int = 1):
@@ -170,7 +171,7 @@ class WCT2(nn.Module):
                 ``$STYLELAB_RANDOM_WEIGHTS=1``); a warning is printed.
             weights: ``"vgg16-course"``: the VGG-16 convolutions with Haar pooling (frozen, not
                 retrained) and the ``"sum"`` decoder trained on them here (whatever ``unpool`` says).
-                Without it, :func:`stylelab.course_pair.use_pair`'s rule (official files when installed,
+                Without it, :func:`stylelab.nets.course_pair.use_pair`'s rule (official files when installed,
                 else that pair, else the registry's resolution).
         """
         check_unpool(unpool)
@@ -223,7 +224,7 @@ class WCT2(nn.Module):
         style = self._check_image(style, "style")
         ta = _check_transfer_at(transfer_at)
         x = V.pad_to_size(style, **PAD)
-        full = None if style_labels is None else L.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
+        full = None if style_labels is None else label_maps.fit_labels(follow(self, style_labels), style.shape[-2:], "style_labels")[:1]
         labels = None if full is None else V.pad_to_size(full, **PAD)
         skips: dict = {}
         sides: dict = {}
@@ -271,7 +272,7 @@ class WCT2(nn.Module):
             alpha: ``α`` of every WCT: ``α T + (1 − α) F_c``.
             content_labels, style_labels: label maps (``(H, W)`` or
                 ``(B, 1, H, W)``) with their images' aspect, resized to them
-                (:func:`stylelab.labels.fit_labels`); WCT runs per
+                (:func:`stylelab.labels.maps.fit_labels`); WCT runs per
                 usable label (>10 px in both, ratio < 100), other pixels keep
                 their content feature.
             clamp: clamp the output to [0, 1] (the reference does before saving).
@@ -293,7 +294,7 @@ class WCT2(nn.Module):
         x = V.pad_to_size(content, **PAD)
         cl, used = None, ()
         if content_labels is not None:
-            full = L.fit_labels(follow(self, content_labels), (h, w), "content_labels")
+            full = label_maps.fit_labels(follow(self, content_labels), (h, w), "content_labels")
             if full.shape[0] not in (1, content.shape[0]):
                 raise ValueError(f"content_labels is a batch of {full.shape[0]} maps for {content.shape[0]} images")
             # which labels: decided once on the maps at the images' size (official utils/io.py)

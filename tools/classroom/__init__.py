@@ -2,7 +2,7 @@
 
 ``make classroom`` (``python -m tools.classroom build``) reads the course
 notebooks (``notebooks/*.ipynb``, built from ``notebooks/src/*.py``), the
-exercise registry (``stylelab.exercises``), the reference solutions
+exercise registry (``stylelab.course.exercises``), the reference solutions
 (``instructor/solutions``) and the questionnaire answer keys
 (``instructor/questionnaires``), and writes ``build/classroom/``:
 

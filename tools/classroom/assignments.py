@@ -85,7 +85,7 @@ def split_exercise(source: str, ex_id: str, solution) -> tuple[str, str, str]:
     answer[raise_line:raise_line + 1] = [indent + ln if ln else "" for ln in body]
     test = "\n".join(after).strip("\n")
     test += ("\n### BEGIN HIDDEN TESTS\n"
-             "from stylelab.exercises import check as _check\n"
+             "from stylelab.course.exercises import check as _check\n"
              f"assert _check({ex_id!r}, {stub.name}, quiet=True), 'exercise {ex_id} was not attempted'\n"
              "### END HIDDEN TESTS")
     return "\n".join(before), "\n".join(answer), test
@@ -134,7 +134,7 @@ def source_notebook(path: Path, exercises: dict) -> tuple[nbformat.NotebookNode,
         if ids:
             ex_id = ids[-1]
             if ex_id not in exercises:
-                raise SystemExit(f"{path.name}: exercise {ex_id!r} is not registered in stylelab.exercises")
+                raise SystemExit(f"{path.name}: exercise {ex_id!r} is not registered in stylelab.course.exercises")
             before, answer, test = split_exercise(text, ex_id, exercises[ex_id][1])
             gid = ex_id.replace(".", "_")
             if before.strip():

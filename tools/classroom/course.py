@@ -1,7 +1,7 @@
 """What the kit is built from, read from the tree and the registries (never from a list kept here).
 
 * :func:`notebooks` — every ``notebooks/NN_*.ipynb`` (built from ``notebooks/src``);
-* :func:`exercises` — every registered exercise (``stylelab.exercises``) with its
+* :func:`exercises` — every registered exercise (``stylelab.course.exercises``) with its
   reference solution (``instructor/solutions``);
 * :func:`solution_body` — a solution function's body as source lines that run
   inside the student's stub (the imports and module helpers it needs included);
@@ -34,7 +34,7 @@ def exercises() -> dict[str, tuple[object, object]]:
     """``{exercise id: (Exercise, solution function)}`` for every registered exercise."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from stylelab import exercises as X
+    from stylelab.course import exercises as X
 
     from instructor.solutions import SOLUTIONS
 

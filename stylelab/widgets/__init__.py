@@ -1,1 +1,0 @@
-"""Interactive explorers (ipywidgets). Logic lives in plain classes so tests can drive them headlessly."""
