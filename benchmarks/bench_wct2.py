@@ -12,7 +12,7 @@ Rows, measured side by side in one process on the same random weights:
   channels, and every WCT call centring both features, forming ``Σ + I`` for
   content *and* style and running ``torch.svd(some=False)`` on each (float32),
   then whitening and colouring as separate products, clamp, α-blend.
-* ``stylelab``: :meth:`stylelab.WCT2.stylize`: Haar by reshapes, ``cat5``
+* ``stylelab``: :meth:`stylelab.methods.wct2.WCT2.stylize`: Haar by reshapes, ``cat5``
   unpool + convolution at half resolution
   (:func:`stylelab.features.wavelets.unpool_conv3x3`, exact), ``eigh`` with the style's
   colouring matrices computed once per transfer point, one fused product per

@@ -3,18 +3,19 @@
 Every submodule and subpackage loads on first use as ``stylelab.<name>``
 (``stylelab.smoothing.matting``, ``stylelab.labels``, ``stylelab.methods`` …: the names
 are read from the package folder, so a new module is reachable with no edit
-here), and the main functions and classes are available at the top level::
+here). A name has one public path, the module that defines it::
 
     import stylelab
-    stylelab.gram(features)             # stats
-    stylelab.adain(content_feat, style_feat)
-    stylelab.AdaIN.from_official()      # methods
+    stylelab.features.stats.gram(features)
+    from stylelab.methods.adain import AdaIN
+    AdaIN.from_official()
     stylelab.media.data.load("mountains", size=256)
 
-``import stylelab`` itself imports nothing (no torch): names load when first
-used. ``stylelab/__init__.pyi`` lists the same names for IDEs and type
-checkers (written by ``python tools/write_stub.py``; ``tests/test_package.py``
-checks it matches). See CONTRIBUTING.md for the module map and conventions.
+The top level holds no shortcuts (``stylelab.gram``, ``stylelab.AdaIN`` were removed:
+MOVED.md lists their paths). ``import stylelab`` itself imports nothing (no torch):
+modules load when first used. ``stylelab/__init__.pyi`` lists the same names for IDEs
+and type checkers (written by ``python tools/write_stub.py``; ``tests/test_package.py``
+checks it matches). See CONTRIBUTING.md for the folders and conventions.
 """
 
 from __future__ import annotations
@@ -23,21 +24,18 @@ import importlib
 
 __version__ = "0.1.0"
 
-#: Top-level name → module that defines it.
-_EXPORTS = {
-    "get_device": "device",
-    "load_image": "io",
-    "save_image": "io",
-    "gram": "features.stats",
-    "mmd2": "features.stats",
-    "adain": "features.transforms",
-    "wct": "features.transforms",
-    "smooth": "smoothing",
-    "haar_dwt": "features.wavelets",
-    "haar_idwt": "features.wavelets",
+#: The top-level shortcuts that were removed (one public path per name) → the module to import them from,
+#: only for the error message of ``stylelab.<old name>``.
+_REMOVED = {
+    "get_device": "stylelab.device", "load_image": "stylelab.io", "save_image": "stylelab.io",
+    "gram": "stylelab.features.stats", "mmd2": "stylelab.features.stats",
+    "adain": "stylelab.features.transforms", "wct": "stylelab.features.transforms",
+    "smooth": "stylelab.smoothing", "haar_dwt": "stylelab.features.wavelets", "haar_idwt": "stylelab.features.wavelets",
+    "AdaIN": "stylelab.methods.adain", "WCT": "stylelab.methods.wct", "WCT2": "stylelab.methods.wct2",
+    "PhotoWCT": "stylelab.methods.photowct", "EFDM": "stylelab.methods.efdm", "ColourMap": "stylelab.methods.colour_map",
+    "LinearStyle": "stylelab.methods.linear",
 }
-# Each method adds its own top-level name (stylelab.AdaIN, stylelab.gatys…):
-# `export` in its registration (stylelab.methods).
+_REMOVED_MODULES = ("gatys", "johnson", "cin", "cyclegan", "dpst")
 
 _FOUND: frozenset[str] | None = None
 
@@ -52,23 +50,17 @@ def _submodules() -> frozenset[str]:
     return _FOUND
 
 
-def _method_exports() -> dict[str, tuple[str, str | None]]:
-    return importlib.import_module(f"{__name__}.methods").exports()
-
-
 def __getattr__(name: str):
     if name == "__all__":
-        return sorted(_submodules() | set(_EXPORTS) | set(_method_exports()))
-    if name.startswith("_"):
-        raise AttributeError(f"module 'stylelab' has no attribute {name!r}")
-    if name in _submodules():
+        return sorted(_submodules())
+    if not name.startswith("_") and name in _submodules():
         return importlib.import_module(f"{__name__}.{name}")
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    found = _method_exports().get(name)
-    if found is not None:
-        module = importlib.import_module(found[0])
-        return module if found[1] is None else getattr(module, found[1])
+    if name in _REMOVED:
+        raise AttributeError(f"module 'stylelab' has no attribute {name!r}: import it from the module that defines "
+                             f"it, `from {_REMOVED[name]} import {name}` (MOVED.md lists every renamed path)")
+    if name in _REMOVED_MODULES:
+        raise AttributeError(f"module 'stylelab' has no attribute {name!r}: the method is `stylelab.methods.{name}` "
+                             "(MOVED.md lists every renamed path)")
     raise AttributeError(f"module 'stylelab' has no attribute {name!r}")
 
 

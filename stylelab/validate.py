@@ -157,7 +157,7 @@ def check_image(
         elif type(image).__module__.startswith("PIL"):
             hint = " Use stylelab.io.from_pil(img)."
         elif image is None:
-            hint = " Pass an image tensor (stylelab.load_image(path))."
+            hint = " Pass an image tensor (stylelab.io.load_image(path))."
         raise ImageInputError(f"{what} must be a torch tensor of shape (1, 3, H, W), got {name}.{hint}")
     if image.device.type not in D.SUPPORTED_TYPES:
         why = "which holds shapes but no values" if image.device.type == "meta" else "which stylelab does not run on"
@@ -173,7 +173,7 @@ def check_image(
         if c == 1 and channels == 3:
             hint = " For a greyscale image repeat the channel: image.expand(-1, 3, -1, -1)."
         elif c == 4 and channels == 3:
-            hint = " For RGBA drop or composite the alpha channel (stylelab.load_image composites over white)."
+            hint = " For RGBA drop or composite the alpha channel (stylelab.io.load_image composites over white)."
         elif image.shape[-1] in (1, 3, 4) and c > 4:
             hint = " It looks channels-last: use image.permute(0, 3, 1, 2)."
         raise ImageInputError(f"{what} must have {channels} channels (RGB), got shape {_shape(image)}.{hint}")

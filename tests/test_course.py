@@ -37,10 +37,10 @@ def test_weights_banner_advice_follows_the_registry(capsys):
     import stylelab
     from stylelab import weights as W
 
-    photo = stylelab.PhotoWCT.from_official("random")
+    photo = stylelab.methods.photowct.PhotoWCT.from_official("random")
     text = course.weights_banner(photo, "PhotoWCT")
     assert "weights download" not in text and "photo_wct.pth cannot be downloaded" in text
-    wct = stylelab.WCT.from_official(vgg="random", decoders={L: "random" for L in range(1, 6)})
+    wct = stylelab.methods.wct.WCT.from_official(vgg="random", decoders={L: "random" for L in range(1, 6)})
     text = course.weights_banner(wct, "WCT")
     assert "`stylelab weights download vgg_normalised`" in text
     assert all(f"stylelab_wct_decoder{L}.pth cannot be downloaded" in text for L in range(1, 6))

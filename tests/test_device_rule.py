@@ -180,13 +180,13 @@ def _models():
     cl[:, 20:] = 1
     sl = torch.zeros(24, 32, dtype=torch.long)
     sl[:, 16:] = 1
-    yield "AdaIN", lambda dev: stylelab.AdaIN.from_official("random", "random", device=dev), \
+    yield "AdaIN", lambda dev: stylelab.methods.adain.AdaIN.from_official("random", "random", device=dev), \
         lambda m: m.stylize(c, s, alpha=0.7, content_labels=cl, style_labels=sl)
-    yield "WCT", lambda dev: stylelab.WCT.from_official("random", {L: "random" for L in (2, 1)}, levels=(2, 1), device=dev), \
+    yield "WCT", lambda dev: stylelab.methods.wct.WCT.from_official("random", {L: "random" for L in (2, 1)}, levels=(2, 1), device=dev), \
         lambda m: m.stylize(c, s, alpha=0.6, preserve_colour=True)
-    yield "PhotoWCT", lambda dev: stylelab.PhotoWCT.from_official("random", device=dev), \
+    yield "PhotoWCT", lambda dev: stylelab.methods.photowct.PhotoWCT.from_official("random", device=dev), \
         lambda m: m.stylize(c, s, content_labels=cl, style_labels=sl, levels=(2, 1))
-    yield "WCT2", lambda dev: stylelab.WCT2.from_official("random", "random", unpool="sum", device=dev), \
+    yield "WCT2", lambda dev: stylelab.methods.wct2.WCT2.from_official("random", "random", unpool="sum", device=dev), \
         lambda m: m.stylize(c, s, content_labels=cl, style_labels=sl)
     yield "encoder", lambda dev: stylelab.nets.encoders.normalised_vgg19("random", last_layer="relu2_1", device=dev), \
         lambda m: m(c, layers="relu2_1")["relu2_1"]
@@ -243,7 +243,7 @@ def test_a_cpu_cell_runs_on_other(monkeypatch, tmp_path):
 
     content, style = _imgs()
     with second_device(monkeypatch):
-        model = stylelab.AdaIN.from_official("random", "random")
+        model = stylelab.methods.adain.AdaIN.from_official("random", "random")
         out = model.stylize(content, style)[..., :32, :40]
         assert out.device.type == OTHER.type
         assert 0 <= float(evaluation.ssim(out, content)) <= 1

@@ -29,9 +29,8 @@ def test_registry_feeds_exports_cli_bench_and_weights():
     reg = methods.registry()
     assert list(reg) == sorted(reg, key=lambda n: reg[n].order)
     for name, m in reg.items():
-        exported = getattr(stylelab, m.export or name)
-        assert exported.__module__ == m.module if m.export else exported.__name__ == m.module
-        assert (m.export or name) in stylelab.__all__
+        assert getattr(stylelab.methods, name).__name__ == m.module  # its one path: stylelab.methods.<name>
+        assert name not in stylelab.__all__ and not hasattr(stylelab, name)  # no top-level shortcut
         for ckpt in m.checkpoints:
             assert ckpt in weights.names(), (name, ckpt)
         parser = cli.build_parser(name, "transfer")  # the method's options parse with the common ones
@@ -56,11 +55,10 @@ def test_bad_registrations_and_unknown_names_say_what_to_do():
         methods.register(methods.Method(name="adain", order=0, summary="x"), module="somewhere.else")
     with pytest.raises(ValueError, match="unknown method 'nope'; choose from gatys, .*adain"):
         methods.get("nope")
-    assert methods.get("adain").export == "AdaIN"
 
 
 def test_a_new_method_file_is_all_it_takes(tmp_path):
-    """A method module dropped into the package appears in the CLI, the bench table, train and stylelab.*"""
+    """A method module dropped into the package appears in the CLI, the bench table, train and stylelab.methods"""
     (tmp_path / "toy.py").write_text(textwrap.dedent('''
         from stylelab.methods import BenchRow, Method, Runner, TrainJob, TrainSpec, register
 
@@ -76,7 +74,7 @@ def test_a_new_method_file_is_all_it_takes(tmp_path):
         def _train(images, run):
             raise ValueError("toy has nothing to train")
 
-        register(Method(name="toy", order=25, summary="a toy", export="Toy", add_cli_arguments=add_cli_arguments,
+        register(Method(name="toy", order=25, summary="a toy", add_cli_arguments=add_cli_arguments,
                         run_cli=run_cli, bench=(BenchRow("toy", "Toy", "feed-forward", lambda cfg, d: Runner(lambda c, s: c, None)),),
                         train=TrainSpec(_train, help="nothing")))
     '''))
@@ -85,7 +83,7 @@ def test_a_new_method_file_is_all_it_takes(tmp_path):
         M.__path__.append({str(tmp_path)!r})
         import stylelab
         from stylelab import bench, cli
-        assert stylelab.Toy.__name__ == "Toy"
+        assert stylelab.methods.toy.Toy.__name__ == "Toy"
         assert bench.method_names()[:4] == ["gatys", "adain", "toy", "wct"], bench.method_names()
         args = cli.build_parser("toy", "transfer").parse_args(
             ["transfer", "--method", "toy", "a", "b", "-o", "c", "--toy-strength", "2"])

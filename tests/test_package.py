@@ -70,13 +70,21 @@ def test_every_submodule_and_subpackage_is_reachable_from_a_fresh_interpreter():
     assert set(_tree()) <= set(got["all"]) and got["dir"] == got["all"]
 
 
-def test_no_top_level_name_means_two_things():
-    import stylelab
-    from stylelab import methods
+def test_the_top_level_holds_only_the_subpackages_and_submodules():
+    """One public path per name: no shortcut such as ``stylelab.gram`` beside ``stylelab.features.stats.gram``."""
+    import pytest
 
-    modules, exports, method_exports = set(_tree()), set(stylelab._EXPORTS), set(methods.exports())
-    assert not modules & exports and not modules & method_exports and not exports & method_exports, (
-        modules & exports, modules & method_exports, exports & method_exports)
+    import stylelab
+
+    assert stylelab.__all__ == _tree() == dir(stylelab)
+    with pytest.raises(AttributeError, match=r"from stylelab\.methods\.adain import AdaIN"):
+        stylelab.AdaIN  # noqa: B018  (a removed shortcut says where the name lives)
+    with pytest.raises(AttributeError, match=r"from stylelab\.features\.stats import gram"):
+        stylelab.gram  # noqa: B018
+    with pytest.raises(AttributeError, match=r"stylelab\.methods\.gatys"):
+        stylelab.gatys  # noqa: B018
+    for name, module in stylelab._REMOVED.items():  # the message names the module that defines it
+        assert getattr(__import__(module, fromlist=["_"]), name) is not None
 
 
 def test_unknown_names_are_an_attribute_error():

@@ -8,9 +8,9 @@ The rule, read from the source (no import is run):
 * a package's ``__init__.py`` follows the same rule: it holds code of its own (``stylelab.weights`` is the
   resolver) or none, and never gathers its submodules' names.
 
-The one deliberate exception is the package's top level: ``stylelab.<subpackage>`` and the short list of
-entry points in ``stylelab._EXPORTS`` and the methods' ``export`` (``stylelab.AdaIN``, ``stylelab.gram``),
-which ``tests/test_package.py`` checks against the type stub.
+The package's top level is no exception: ``stylelab.<name>`` is only a submodule or a subpackage (listed from
+the folder; no shortcut such as ``stylelab.gram`` or ``stylelab.AdaIN``), checked here and, against the type
+stub, in ``tests/test_package.py``.
 """
 
 from __future__ import annotations
@@ -122,3 +122,18 @@ def test_the_rule_sees_a_re_export(tmp_path):
     assert [n for n in _all(tree) if n not in _defined(tree)] == ["covariance"]
     used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert [name for name, *_ in imports if name not in used] == ["sym_eig"]
+
+
+def test_the_top_level_has_no_second_path():
+    """``stylelab/__init__.py`` binds no public name and lists none: ``stylelab.<name>`` is a submodule or nothing."""
+    tree = ast.parse((PKG / "__init__.py").read_text(encoding="utf-8"))
+    public = sorted(n for n in _defined(tree) if not n.startswith("_") and n not in ("annotations",))
+    assert public == [], f"stylelab/__init__.py binds public names (a second path beside their module): {public}"
+    assert _all(tree) is None
+    imported = [a.asname or a.name for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                for a in node.names]
+    assert set(imported) <= {"annotations", "importlib"}, imported
+    import stylelab
+
+    found = {p.stem for p in PKG.glob("*.py")} | {p.name for p in PKG.iterdir() if (p / "__init__.py").is_file()}
+    assert set(stylelab.__all__) == {n for n in found if not n.startswith("_")}

@@ -110,7 +110,7 @@ viz.show_images([content, *pixel_adain.values()], titles=["content", *[f"AdaIN o
 # PyTorch port (naoto0804/pytorch-AdaIN) uses the unbiased variance ($\div(N-1)$)
 # plus $10^{-5}$ for both images; the original Torch code uses the *biased*
 # variance without $\varepsilon$ for the style and a batch-norm layer (biased + $10^{-5}$)
-# for the content. `stylelab.adain(..., preset="pytorch" | "official")` gives either.
+# for the content. `stylelab.features.transforms.adain(..., preset="pytorch" | "official")` gives either.
 
 # %% [markdown]
 # ### CIN is AdaIN with a lookup table
@@ -176,7 +176,7 @@ ax.set_title("two AdaIN conventions");
 # %% [markdown]
 # ## The AdaIN network
 #
-# `stylelab.AdaIN.from_official()` loads the released `vgg_normalised.pth` and
+# `stylelab.methods.adain.AdaIN.from_official()` loads the released `vgg_normalised.pth` and
 # `decoder.pth` (pytorch-AdaIN, MIT). If they are not on this machine the notebook
 # runs the course pair **`vgg16-course`** (`stylelab.nets.course_pair`): the offline ImageNet
 # VGG-16, frozen, and a decoder trained in this repository to invert its `relu4_1` —

@@ -83,7 +83,7 @@ assert (unpooled != 0).float().mean() <= 1 / 64 + 1e-6
 # labels make WCT run per region: sky to sky, building to building.
 #
 # The official weights `photo_wct.pth` are CC BY-NC-SA: stylelab never ships them —
-# download them yourself and pass the path to `stylelab.PhotoWCT.from_official(path)`.
+# download them yourself and pass the path to `stylelab.methods.photowct.PhotoWCT.from_official(path)`.
 # Without them, the notebook runs the course pair **`vgg16-course`** (`stylelab.nets.course_pair`):
 # the offline ImageNet VGG-16 (frozen) and max-unpooling decoders for levels 2 and 1
 # trained in this repository — real features, decoders far weaker than the paper's (the

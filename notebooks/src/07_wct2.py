@@ -273,7 +273,7 @@ SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu()).widget()
 # %% [markdown]
 # ## 4 · The WCT² model, component by component
 #
-# `stylelab.WCT2.from_official(unpool="cat5" | "sum")` loads the official checkpoints
+# `stylelab.methods.wct2.WCT2.from_official(unpool="cat5" | "sum")` loads the official checkpoints
 # through the weights registry. `transfer_at` chooses where WCT runs: at the
 # **encoder** outputs (low frequencies), at the **skips** (the LH/HL/HH bands of the three
 # poolings) and at the **decoder**. The README of the official code suggests `sum` for

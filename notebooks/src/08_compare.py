@@ -483,7 +483,7 @@ print("on the front:", ", ".join(names_[i] for i in front))
 # those everywhere else: about 1 means no border shows.
 #
 # The course images are 512 px, so the "large photo" below is an upsampled one (its
-# fine detail is not real); run it on your own photo (`stylelab.load_image(path)`) or
+# fine detail is not real); run it on your own photo (`stylelab.io.load_image(path)`) or
 # from the command line: `stylelab transfer --method wct2 photo.jpg style.jpg -o out.png
 # --size 3000 --tile auto`.
 

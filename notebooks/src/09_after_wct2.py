@@ -146,7 +146,7 @@ print("W1(red, style):", {k: f"{v:.4f}" for k, v in w1.items()})
 assert w1["EFDM"] == 0 and w1["AdaIN"] > 0
 
 # %% [markdown]
-# **With a network.** The method (`stylelab.EFDM`, `stylelab transfer --method efdm`) puts EFDM
+# **With a network.** The method (`stylelab.methods.efdm.EFDM`, `stylelab transfer --method efdm`) puts EFDM
 # where AdaIN's layer was: encode with VGG to `relu4_1`, match every channel's histogram,
 # decode with AdaIN's decoder (the paper trains its own decoder with the EFDM layer; stylelab
 # reuses AdaIN's, so the decoder was not trained on EFDM's outputs). Without the published
@@ -232,7 +232,7 @@ viz.show_images([show(w) for w in white.values()] + [outs["zca"][0], outs["chole
 # A photorealistic transfer mostly moves *colours*. Neural Preset (Ke et al., CVPR 2023)
 # exploits it: a network looks at a thumbnail, predicts a small colour transform, and the
 # transform runs on every pixel at any resolution. Without their trained network we fit the
-# colour transform to a WCT² stylisation of the thumbnail (`stylelab.ColourMap`, `stylelab
+# colour transform to a WCT² stylisation of the thumbnail (`stylelab.methods.colour_map.ColourMap`, `stylelab
 # transfer --method colour-map`): WCT² runs on 256 px whatever the photo's size.
 
 # %%

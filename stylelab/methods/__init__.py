@@ -7,7 +7,6 @@ declares, once, everything the rest of the library needs to know about it::
 
     register(Method(
         name="adain", order=20, summary="AdaIN (Huang & Belongie, ICCV 2017)",
-        export="AdaIN",                                  # stylelab.AdaIN
         add_cli_arguments=add_cli_arguments,             # its options of `stylelab transfer`
         check_options=None,                              # checks argparse cannot make, before any work
         run_cli=run_cli,                                 # run_cli(content, style, run, **options) -> image
@@ -23,9 +22,9 @@ Everything that lists methods or asks what one can do reads this registry:
 ``stylelab transfer`` and ``stylelab train`` (their ``--method`` choices,
 each method's options, which shared options it accepts), ``stylelab bench``
 (its rows, in ``order``), :mod:`stylelab.memory` (the memory model, and
-whether its advice may propose ``--tile auto``), :mod:`stylelab.tiling` (the
-methods ``--tile`` works with) and the top-level names of :mod:`stylelab`
-(``stylelab.AdaIN``). Modules are found by listing this package: adding a
+whether its advice may propose ``--tile auto``) and :mod:`stylelab.tiling` (the
+methods ``--tile`` works with). A method's class or functions are imported from its
+module (``from stylelab.methods.adain import AdaIN``). Modules are found by listing this package: adding a
 method is adding its file (plus its checkpoints and its tests), nothing else.
 Helper modules that are not methods start with an underscore.
 
@@ -54,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 __all__ = ["Method", "BenchRow", "Runner", "TrainSpec", "TrainJob", "TrainRun", "TransferRun", "register", "registry", "get",
-           "names", "option_names", "tiled", "bench_rows", "exports", "renamed", "images_then_keywords"]
+           "names", "option_names", "tiled", "bench_rows", "renamed", "images_then_keywords"]
 
 
 @dataclass(frozen=True)
@@ -178,9 +177,6 @@ class Method:
         name: the ``--method`` name (lower case, as the file).
         order: position in tables and lists (chronological by paper, roughly).
         summary: one line: the method and its paper.
-        export: the name it has at the top of :mod:`stylelab` (``"AdaIN"`` →
-            ``stylelab.AdaIN``, an attribute of the module); ``None`` exports
-            the module itself as ``stylelab.<name>`` (``stylelab.gatys``).
         add_cli_arguments: adds the method's own options of ``stylelab transfer``
             to an argparse parser (their ``dest`` names are :func:`option_names`).
         check_options: ``check_options(**options)``: the checks of those options
@@ -220,7 +216,6 @@ class Method:
     name: str
     order: int
     summary: str
-    export: str | None = None
     add_cli_arguments: Callable[[Any], None] | None = None
     check_options: Callable[..., None] | None = None
     run_cli: Callable[..., Any] | None = None
@@ -357,17 +352,6 @@ def bench_rows() -> list[BenchRow]:
     """Every method's benchmark rows: methods in ``order``, the pixel-space variants last."""
     rows = [row for m in registry().values() for row in m.bench]
     return sorted(rows, key=lambda r: r.family == "pixel")  # stable: keeps the method order within each group
-
-
-def exports() -> dict[str, tuple[str, str | None]]:
-    """Top-level names of :mod:`stylelab` → ``(module, attribute or None for the module itself)``."""
-    out = {}
-    for m in registry().values():
-        if m.export is None:
-            out[m.name] = (m.module, None)
-        else:
-            out[m.export] = (m.module, m.export)
-    return out
 
 
 # Submodules load on first use: stylelab.methods.<module> works after `import stylelab` alone.

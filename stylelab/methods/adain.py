@@ -263,7 +263,7 @@ def _train_job(images, run: TrainRun, *, styles: str | None, style_weight: float
 
 register(Method(
     name="adain", order=20, summary="AdaIN, Huang & Belongie, ICCV 2017: match channel mean and std, one decoder",
-    export="AdaIN", add_cli_arguments=add_cli_arguments, run_cli=run_cli, run_cli_video=run_cli_video, labels=True,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, run_cli_video=run_cli_video, labels=True,
     tiles=True,
     memory=MemoryModel(60e6, 1200.0, 1100.0, "AdaIN"),
     bench=(BenchRow("adain", "AdaIN", "feed-forward", _bench, "AdaIN.from_official().stylize"),

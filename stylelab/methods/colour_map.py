@@ -170,7 +170,7 @@ register(Method(
     name="colour_map", order=75,
     summary="colour map from a thumbnail (Neural Preset's idea, Ke et al., CVPR 2023): WCT² on a 256 px "
             "thumbnail, a least-squares colour polynomial applied to every pixel (12 MP in seconds)",
-    export="ColourMap", add_cli_arguments=add_cli_arguments, run_cli=run_cli, keeps_size=True, reads_uint8=True,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, keeps_size=True, reads_uint8=True,
     bench=(BenchRow("colour-map", "colour map (WCT² thumbnail)", "feed-forward", _bench("wct2"),
                     "ColourMap.from_official().stylize"),
            BenchRow("pixel-colour-map", "colour map (pixel-WCT thumbnail)", "pixel", _bench("pixel-wct"),

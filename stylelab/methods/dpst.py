@@ -261,7 +261,7 @@ def _bench(cfg, device) -> Runner:
 register(Method(
     name="dpst", order=50,
     summary="Deep Photo Style Transfer, Luan et al., CVPR 2017: Gatys plus a matting-Laplacian photorealism term",
-    export=None, add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True,
     # optimisation: activations kept for the backward pass, plus L-BFGS's history (50 by default)
     memory=MemoryModel(360e6, 3600.0, 500.0, "DPST", lbfgs_history=50),
     bench=(BenchRow("dpst", "DPST (2 stages × iterations)", "optimisation", _bench,

@@ -107,7 +107,7 @@ def _bench_pixel(cfg, device) -> Runner:
 register(Method(
     name="efdm", order=62,
     summary="EFDM, Zhang et al., CVPR 2022: exact histogram matching of every channel (sorting), AdaIN's decoder",
-    export="EFDM", add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli,
     bench=(BenchRow("efdm", "EFDM", "feed-forward", _bench, "EFDM.from_official().stylize"),
            BenchRow("pixel-efdm", "pixel EFDM (colour histograms)", "pixel", _bench_pixel,
                     "efdm.efdm on RGB pixels")),

@@ -377,7 +377,7 @@ def _bench(cfg, device) -> Runner:
 
 register(Method(
     name="gatys", order=10, summary="Gatys, Ecker & Bethge, CVPR 2016: optimise the pixels (Gram losses on VGG-19)",
-    export=None, add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
+    add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
     # optimisation: activations kept for the backward pass, plus L-BFGS's history (100 by default)
     memory=MemoryModel(330e6, 2900.0, 500.0, "Gatys", lbfgs_history=100),
     bench=(BenchRow("gatys", "Gatys (L-BFGS, paper preset)", "optimisation", _bench,

@@ -200,6 +200,6 @@ def _train_job(images, run: TrainRun, *, rank: int, wct_weight: float) -> TrainJ
 register(Method(
     name="linear", order=65,
     summary="Linear style transfer, Li et al., CVPR 2019: a small network predicts WCT's matrix (stand-in pair)",
-    export="LinearStyle", add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli,
     train=TrainSpec(_train_job, _add_train_arguments, "the transformation network at relu3_1 (image pairs of a folder)"),
 ))

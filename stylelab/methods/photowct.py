@@ -336,7 +336,7 @@ def _bench(smoothing: str | None):
 register(Method(
     name="photowct", order=40,
     summary="PhotoWCT, Li et al., ECCV 2018: WCT with max-unpooling decoders, then closed-form smoothing",
-    export="PhotoWCT", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, tiles=True,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, tiles=True,
     memory=MemoryModel(200e6, 1600.0, 700.0, "PhotoWCT", smooths=True),
     estimate_options=lambda *, smooth, **_: {"smoothing": None if smooth == "none" else smooth},
     bench=(BenchRow("photowct", "PhotoWCT (WCT part, no smoothing)", "feed-forward", _bench(None),

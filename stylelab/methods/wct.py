@@ -366,7 +366,7 @@ def _train_job(images, run: TrainRun, *, level: int, feature_weight: float) -> T
 
 register(Method(
     name="wct", order=30, summary="WCT, Li et al., NeurIPS 2017: whitening and colouring at five levels",
-    export="WCT", add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
+    add_cli_arguments=add_cli_arguments, check_options=check_options, run_cli=run_cli,
     run_cli_video=run_cli_video, labels=True,
     memory=MemoryModel(320e6, 1700.0, 500.0, "WCT"),  # (no tiles: its five levels are not run through tiling)
     bench=(BenchRow("wct", "WCT (5 levels, α = 0.6)", "feed-forward", _bench,

@@ -376,7 +376,7 @@ def _bench_wavelet(bands: str):
 
 register(Method(
     name="wct2", order=60, summary="WCT², Yoo et al., ICCV 2019: Haar wavelet pooling and progressive WCT",
-    export="WCT2", add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, run_cli_video=run_cli_video,
+    add_cli_arguments=add_cli_arguments, run_cli=run_cli, labels=True, run_cli_video=run_cli_video,
     tiles=True,
     # fixed part lowered from 280 MB (2026-12-01 14:15 UTC): the quick cell (256², style 64²) measured 271–293 MiB
     # in five fresh processes, 1.46–1.57× under the old estimate; at 768² and 12 MP in tiles the estimate stays at

@@ -79,7 +79,7 @@ def fit(
         images: a Dataset of ``(3, H, W)`` tensors, an ``(N, 3, H, W)`` tensor,
             or a folder (:class:`ImageFolder`).
         steps: total number of steps (a resumed run continues to ``steps``).
-        device: where to train (default :func:`stylelab.get_device`); the
+        device: where to train (default :func:`stylelab.device.get_device`); the
             modules are moved there.
         checkpoint: file to save to every ``save_every`` steps and at the end
             (:func:`save_checkpoint`; the optimiser is saved as ``"adam"``).

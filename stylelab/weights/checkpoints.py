@@ -254,7 +254,7 @@ def _entries() -> list[Checkpoint]:
             source="release v0.0.0 of github.com/naoto0804/pytorch-AdaIN",
             shapes=adain_decoder_shapes(),
             rename={str(i): name for name, i in ADAIN_DECODER_INDEX.items()},
-            used_by="stylelab.AdaIN",
+            used_by="stylelab.methods.adain.AdaIN",
         ),
     ]
     for level in (1, 2, 3, 4, 5):
@@ -266,7 +266,7 @@ def _entries() -> list[Checkpoint]:
             source=f"train with `stylelab train --method wct --level {level} IMAGES`, or convert "
                    f"feature_invertor_conv{level}_1.t7 with stylelab.methods.wct.convert_t7_decoder",
             shapes=mirror_decoder_shapes(level),
-            used_by="stylelab.WCT",
+            used_by="stylelab.methods.wct.WCT",
         ))
     rows.append(Checkpoint(
         name="photowct",
@@ -276,7 +276,7 @@ def _entries() -> list[Checkpoint]:
         source="PhotoWCTModels/photo_wct.pth in https://github.com/NVIDIA/FastPhotoStyle — download it yourself "
                "and pass the path (stylelab never ships it)",
         shapes=photowct_shapes(),
-        used_by="stylelab.PhotoWCT",
+        used_by="stylelab.methods.photowct.PhotoWCT",
         note="Non-commercial use only; share derivatives under the same licence.",
         print_license_on_load=True,
     ))
@@ -291,7 +291,7 @@ def _entries() -> list[Checkpoint]:
                 source="model_checkpoints/ folder inside github.com/clovaai/WCT2 (in-repo file, no release asset)",
                 shapes=wave_encoder_shapes() if part == "encoder" else wave_decoder_shapes(unpool),
                 fixed=tuple(p for p, _, _ in WAVE_POOLS) if part == "encoder" else tuple(b for b, _ in WAVE_RECON_BLOCKS),
-                used_by="stylelab.WCT2",
+                used_by="stylelab.methods.wct2.WCT2",
                 note="The Haar filters in the file are checked against the fixed filters and not loaded.",
             ))
     rows += _package_entries()

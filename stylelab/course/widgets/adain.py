@@ -21,7 +21,7 @@ class AdaINExplorer(Explorer):
     Args:
         content: ``(1, 3, H, W)`` image.
         styles: ``{name: (1, 3, H', W') image}`` (at least one).
-        model: an :class:`stylelab.AdaIN`, or ``None`` for pixel-space AdaIN.
+        model: an :class:`stylelab.methods.adain.AdaIN`, or ``None`` for pixel-space AdaIN.
         alpha, style_a, style_b, mix, preserve_colour: initial settings
             (``mix`` = weight of ``style_b`` in [0, 1]; defaults 1, first style, last style, 0, off).
 
