@@ -3,7 +3,8 @@
 A module's layer is its folder (CONTRIBUTING.md, "Layers"), bottom to top:
 
     base      the modules at the top of the package: device, io, validate, viz, memory, metrics …
-    ops       features/ (maths on features and images), labels/, smoothing/ (the sparse solvers), tiling/
+    ops       features/ (maths on features and images), labels/, smoothing/ (the sparse solvers)
+    tiling    tiling/: the memory-planned tiled transfer (it hands content statistics to the maths below)
     media     media/: the course images, video frames, optical-flow warping
     weights   weights/: the layer tables, the checkpoint table, package formats, the resolver
     nets      nets/: the networks
@@ -35,7 +36,8 @@ PKG = ROOT / "stylelab"
 #: The layers, bottom to top, and the folders that form each (``base``: the top-level modules).
 RANKS = (
     ("base", ("base",)),
-    ("ops", ("features", "labels", "smoothing", "tiling")),
+    ("ops", ("features", "labels", "smoothing")),
+    ("tiling", ("tiling",)),
     ("media", ("media",)),
     ("weights", ("weights",)),
     ("nets", ("nets",)),

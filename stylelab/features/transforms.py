@@ -40,7 +40,7 @@ import torch
 
 from .colour import match_colour
 from .prepared_style import PreparedStyle, apply_prepared, per_style, prepare_style
-from ..tiling import content_statistics
+from .shared_statistics import content_statistics
 from .whitening import blend, check_features, check_pair
 from ._wct import prepare_wct_style, wct, wct_prepared
 

@@ -37,7 +37,7 @@ from typing import Literal
 import torch
 
 from .linalg import compute_place, covariance, regularised_power
-from ..tiling import content_statistics
+from .shared_statistics import content_statistics
 
 __all__ = [
     "WCTConfig", "WCT_PRESETS", "wct_config", "whitening_matrix", "colouring_matrix", "colouring_or_none",
@@ -218,7 +218,7 @@ def apply_colouring(content: torch.Tensor, col, cfg: WCTConfig, method: str) -> 
         w = _power(x - mu, cfg.eps_content, -0.5, cfg, method, centred=True)
         return (mu, w, *torch.aminmax(content)) if cfg.clamp else (mu, w)
 
-    # through the tiling hook (stylelab.tiling): a tiled transfer replays the whole image's
+    # through the statistics hook (features.shared_statistics): a tiled transfer replays the whole image's
     # (μ_c, W_c, clamp range) on every tile
     mu, w, *clamp_range = content_statistics("wct", stats)
     xc = x - mu

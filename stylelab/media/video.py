@@ -34,7 +34,7 @@ is the same whatever sign or order the eigen-solver gives each eigenvector
 (a sign flip ``e → −e`` leaves ``e eᵀ`` unchanged), so per-frame sign and
 order changes cannot cause WCT's flicker and need no tracking here (tested in
 ``tests/test_video.py``). The statistics go through the transforms' one hook
-(:func:`stylelab.tiling.content_statistics`), so no method is changed.
+(:func:`stylelab.features.shared_statistics.content_statistics`), so no method is changed.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 
 from ..io import load_image, resize, save_image
-from ..tiling import statistics_scope
+from ..features.shared_statistics import statistics_scope
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: Video files :func:`read_video`/:func:`write_video` handle (GIF through Pillow; the others need

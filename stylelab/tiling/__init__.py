@@ -15,7 +15,7 @@ transform (method-agnostic):
    px; the whole image when it is that small). Every content-statistics
    computation inside the transforms — :func:`stylelab.features.transforms.adain`'s
    (μ_c, σ_c), :func:`stylelab.features.transforms.wct`'s (W_c, μ_c, clamp range) and
-   WCT²'s cached transform — goes through :func:`content_statistics`, which
+   WCT²'s cached transform — goes through :func:`stylelab.features.shared_statistics.content_statistics`, which
    stores its result in call order;
 2. **replay**: the method runs on each tile; the same calls return the stored
    statistics instead of the tile's own, so every tile is whitened and
@@ -69,15 +69,16 @@ from .. import methods as registry
 from .. import validate as V
 from ..metrics import rss_bytes
 from .tiles import blend_window, tile_boxes
-from ._statistics import SharedStatistics, content_statistics, statistics_scope
+from ._statistics import SharedStatistics
 
 __all__ = [
-    "content_statistics", "statistics_scope", "SharedStatistics", "stylize_tiled", "choose_tile",
+    "SharedStatistics", "stylize_tiled", "choose_tile",
     "tile_budget", "plan", "parse_tile", "from_cli", "TileOptions",
 ]
 
 # The methods whose ``stylelab transfer`` accepts ``--tile`` (their transforms go through
-# :func:`content_statistics`) say so on their registration: ``Method(tiles=True)``, listed by
+# :func:`stylelab.features.shared_statistics.content_statistics`) say so on their registration:
+# ``Method(tiles=True)``, listed by
 # :func:`stylelab.methods.tiled`.
 
 

@@ -1,53 +1,16 @@
-"""Content statistics shared over the whole image: a thread-local record/replay that lets the maths
-(:func:`stylelab.features.transforms.adain`, :func:`stylelab.features.whitening.apply_colouring`)
-compute a statistic once on a thumbnail and reuse it for every tile (and, in :mod:`stylelab.media.video`,
-over frames).
+"""The tiled transfer's record/replay of content statistics: a handler of the transforms' hook
+(:func:`stylelab.features.shared_statistics.content_statistics`).
 
-Private: every name here is imported from :mod:`stylelab.tiling`, its one public path.
+Private: :class:`SharedStatistics` is imported from :mod:`stylelab.tiling`, its one public path.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
-from typing import Callable
 
+from ..features.shared_statistics import statistics_scope
 
-
-__all__ = ["content_statistics", "statistics_scope", "SharedStatistics"]
-
-
-_STATE = threading.local()
-
-
-def content_statistics(kind: str, compute: Callable[[], tuple]):
-    """Hook used by the transforms: ``compute()`` normally; recorded or replayed inside :class:`SharedStatistics`.
-
-    ``kind`` names the transform (``"adain"``, ``"wct"``, ``"wct2"``); a replay
-    checks that the calls come in the recorded order and raises otherwise
-    (the method took a different path on the tile than on the thumbnail).
-    """
-    stats = getattr(_STATE, "active", None)
-    if stats is None:
-        return compute()
-    return stats._next(kind, compute)
-
-
-@contextlib.contextmanager
-def statistics_scope(handler):
-    """Context: every :func:`content_statistics` call inside returns ``handler._next(kind, compute)``.
-
-    One scope at a time (tiles: :class:`SharedStatistics`; video frames:
-    :class:`stylelab.media.video.TemporalStatistics`).
-    """
-    if getattr(_STATE, "active", None) is not None:
-        raise RuntimeError("content statistics are already shared or smoothed here (a tiled transfer or a video frame "
-                           "inside another is not supported)")
-    _STATE.active = handler
-    try:
-        yield handler
-    finally:
-        _STATE.active = None
+__all__ = ["SharedStatistics"]
 
 
 class SharedStatistics:
