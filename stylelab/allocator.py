@@ -22,6 +22,9 @@ it, so the peak grows. Measured: AdaIN at 768² 1.27 → 1.30 GiB; WCT² in 512 
 1.09 → 1.22 GiB (and 1.54 M → 87 k faults, system 2.7 → 0.2 s); WCT² at 4000×3000 in 6 tiles of
 1536×1376 **8.46 GiB**, over the 8 GB that ``--tile auto`` plans for (predicted 6.4 GiB; 2 threads,
 ``benchmarks/bench_12mp.py``). Until :mod:`stylelab.memory` accounts for it, the default stays glibc's.
+With the 1024 px tiles that ``--tile auto`` now takes on a CPU the trade is smaller (4000×3000, 2 quiet
+threads, glibc's default → this policy): AdaIN 81 → 52 s wall, peak 1.96 → 2.13 GiB; WCT² 119 → 83 s,
+2.92 → 3.97 GiB (system time 57 → 0 s and 68 → 4 s).
 The process also keeps its high-water mark until it exits (wrong for a notebook kernel). The same
 policy is glibc's environment ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647``.
 """

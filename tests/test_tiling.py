@@ -186,12 +186,29 @@ def test_auto_tile_for_4000x3000_fits_the_budget_and_a_smaller_budget_picks_smal
     assert tile is not None and tile < 4000  # 12 MP does not fit whole in 8 GB
     assert need <= 8e9
     assert need == memory.estimate_tiled_bytes(method, 3000, 4000, tile, style_hw=_STYLE_HW, **opts)
-    # the next larger candidate would not have fitted: the largest tile that fits is chosen
-    larger = [t for t in (2048, 1536, 1024, 768, 512, 384, 256) if t > tile]
+    # the next larger candidate would not have fitted, or is over the CPU's cap: the largest tile that fits is chosen
+    larger = [t for t in (2048, 1536, 1024, 768, 512, 384, 256) if tile < t <= tiling.CPU_TILE_MAX]
     if larger:
         assert memory.estimate_tiled_bytes(method, 3000, 4000, min(larger), style_hw=_STYLE_HW, **opts) > 8e9
     small, small_need = tiling.choose_tile(method, 3000, 4000, budget=int(need - 1), style_hw=_STYLE_HW, **opts)
     assert small < tile and small_need < need
+
+
+def test_auto_tiles_on_the_cpu_are_capped_and_an_accelerator_keeps_the_largest_that_fits():
+    """On the CPU 1024 px tiles beat 1536–2048 px ones at 12 MP (faster and a third of the peak, measured in
+    BENCHMARKS.md); the cap never makes a plan fail that fitted, and an accelerator is not capped."""
+    for method in ("adain", "wct2"):
+        cpu, _ = tiling.choose_tile(method, 3000, 4000, budget=int(8e9), style_hw=_STYLE_HW)
+        assert cpu == tiling.CPU_TILE_MAX == 1024
+        assert tiling.choose_tile(method, 3000, 4000, budget=int(8e9), style_hw=_STYLE_HW, device="cpu")[0] == cpu
+        cuda, need = tiling.choose_tile(method, 3000, 4000, budget=int(8e9), style_hw=_STYLE_HW, device="cuda")
+        assert cuda > cpu and need <= 8e9
+    # a budget that only smaller tiles fit: the largest of them, as without the cap
+    from stylelab import memory
+
+    budget = memory.estimate_tiled_bytes("adain", 3000, 4000, 768, style_hw=_STYLE_HW)
+    small = tiling.choose_tile("adain", 3000, 4000, budget=budget, style_hw=_STYLE_HW)
+    assert small == (768, budget)
 
 
 def test_tile_estimate_counts_the_full_size_buffers_and_the_thumbnail():
