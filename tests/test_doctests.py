@@ -19,6 +19,7 @@ EXAMPLES = {
     "features.wavelets": ("haar_dwt", "haar_idwt"),
     "smoothing.matting": ("laplacian", "laplacian_matvec"),
     "features.colour": ("match_colour", "luminance_transfer"),
+    "features.linear_time_mmd": ("mmd2_linear",),
 }
 
 

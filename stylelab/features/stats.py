@@ -226,7 +226,8 @@ def mmd2(
 
     Papers: Gretton et al., "A Kernel Two-Sample Test", JMLR 2012; Li et al.,
     "Demystifying Neural Style Transfer", IJCAI 2017 (whose code uses a
-    randomised linear-time estimator for the Gaussian kernel; this is the
+    randomised linear-time estimator for the Gaussian kernel:
+    :func:`stylelab.features.linear_time_mmd.mmd2_linear`; this is the
     exact quadratic-time one).
 
     Example:

@@ -50,7 +50,9 @@ class GatysConfig:
             layer names (``relu4_2`` post-ReLU, ``conv2_2`` pre-ReLU).
         content_weight (α), style_weight (β), tv_weight (γ): loss weights.
         style_loss: ``"gram"``, ``"mmd"`` (kernel in ``mmd_kernel``,
-            ``mmd_degree``, ``mmd_offset``, ``mmd_bandwidth``), ``"moments"`` or
+            ``mmd_degree``, ``mmd_offset``, ``mmd_bandwidth``; ``mmd_estimator``
+            ``"quadratic"`` (every pair) or ``"linear"`` (Gaussian kernel only: Li et al.'s
+            linear-time estimate, :mod:`stylelab.features.linear_time_mmd`)), ``"moments"`` or
             ``"histogram"``.
         convention: ``"paper"`` or ``"tutorial"`` normalisation of the content and
             Gram losses (``stylelab.features.losses``).
@@ -84,6 +86,7 @@ class GatysConfig:
     mmd_degree: int = 2
     mmd_offset: float = 0.0
     mmd_bandwidth: float | str = "median"
+    mmd_estimator: Literal["quadratic", "linear"] = "quadratic"
     encoder: Literal["normalised", "torchvision", "vgg16"] = "normalised"
     pooling: Literal["avg", "max"] = "avg"
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
@@ -102,6 +105,7 @@ class GatysConfig:
         self.style_layers = _layer_weights(self.style_layers, "style_layers")
         for name, allowed in (
             ("style_loss", ("gram", "mmd", "moments", "histogram")),
+            ("mmd_estimator", ("quadratic", "linear")),
             ("convention", ("paper", "tutorial")),
             ("encoder", ("normalised", "torchvision", "vgg16")),
             ("pooling", ("avg", "max")),
@@ -281,7 +285,8 @@ class GatysObjective:
             return losses.moment_loss(feat, target)
         if c.style_loss == "histogram":
             return losses.histogram_loss(feat, target)
-        return losses.mmd_loss(feat, target, c.mmd_kernel, c.mmd_degree, c.mmd_offset, c.mmd_bandwidth)
+        return losses.mmd_loss(feat, target, c.mmd_kernel, c.mmd_degree, c.mmd_offset, c.mmd_bandwidth,
+                               estimator=c.mmd_estimator)
 
     def __call__(self, image: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         feats = self.encoder(image, layers=self.layers)

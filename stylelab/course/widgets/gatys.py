@@ -73,8 +73,10 @@ class GatysExplorer(Explorer):
             steps=int(self.steps), init=self.init, style_loss=self.style_loss,
             # "mmd" with the default quadratic kernel is the Gram loss times a constant (Li et al., IJCAI 2017): the
             # same picture. The explorer offers the Gaussian kernel, a loss that is not the Gram's (unless the base
-            # configuration already chose an MMD kernel).
-            **({"mmd_kernel": "gaussian"} if self.style_loss == "mmd" and self.base.style_loss != "mmd" else {}),
+            # configuration already chose an MMD kernel), with Li et al.'s linear-time estimator: every pair of
+            # positions cost 45 s per evaluation at 128 px on a CPU (0.4 s for the Gram loss), a Run half an hour.
+            **({"mmd_kernel": "gaussian", "mmd_estimator": "linear"}
+               if self.style_loss == "mmd" and self.base.style_loss != "mmd" else {}),
         )
 
     def _preview(self, i, image, losses):
@@ -101,7 +103,10 @@ class GatysExplorer(Explorer):
 
     def _loss_name(self) -> str:
         conf = self.config()
-        return f"MMD ({conf.mmd_kernel} kernel)" if self.style_loss == "mmd" else self.style_loss
+        if self.style_loss != "mmd":
+            return self.style_loss
+        how = ", linear-time estimate" if conf.mmd_estimator == "linear" else ""
+        return f"MMD ({conf.mmd_kernel} kernel{how})"
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
