@@ -70,14 +70,14 @@ def model(name: str):
     return standin.model(name), f"{cls.__name__} stand-in ({standin.LABEL})"
 
 
-def frame_fn(name: str, m, style: torch.Tensor):
+def frame_fn(name: str, m, style: torch.Tensor, alpha: float = 1.0):
     if name == "wct":
-        return lambda f: m.stylize(f, style, alpha=1.0)  # 5 levels, preset official_wct (Li et al. 2017)
+        return lambda f: m.stylize(f, style, alpha=alpha)  # 5 levels, preset official_wct (Li et al. 2017)
     if name == "adain":
         prep = m.prepare_style(style)
-        return lambda f: m.stylize(f, prep)[..., : f.shape[-2], : f.shape[-1]]
+        return lambda f: m.stylize(f, prep, alpha=alpha)[..., : f.shape[-2], : f.shape[-1]]
     prep = m.prepare_style(style)
-    return lambda f: m.stylize(f, prep)
+    return lambda f: m.stylize(f, prep, alpha=alpha)
 
 
 def main(argv=None) -> int:
@@ -92,6 +92,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=None, help="write the figure (PNG) here")
     p.add_argument("--blend", type=float, nargs="+", default=[warping.DEFAULT_BLEND],
                    help="β of blend_along_flow, one row set per value (0: no blend rows)")
+    p.add_argument("--alphas", type=float, nargs="*", default=[],
+                   help="also run the naive per-frame transfer at these α < 1 (less style): the curve that tells what "
+                        "per-frame transfer gives at each style distance, against which every stabilised row is "
+                        "compared at its own style distance ('at the same style distance')")
     p.add_argument("--clips", nargs="+", default=["pan+zoom", "pan+object"], choices=["pan+zoom", "pan+object"])
     p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here")
     p.add_argument("--plot-from", type=Path, default=None, help="only redraw the figure (--out) from a --json file")
@@ -145,6 +149,20 @@ def main(argv=None) -> int:
                       f"({r['style_change']:+.1%})  SSIM to naive {r['ssim_naive']:.3f}, to unblended "
                       f"{r['ssim_unblended']:.3f}  sharpness {r['sharpness']:.3f}  {r['s_per_frame']:.2f} s/frame "
                       f"({r['cpu_s_per_frame']:.2f} CPU)  [{label}]", flush=True)
+            for alpha in sorted((a for a in args.alphas if 0 < a < 1), reverse=True):
+                t0, c0 = time.perf_counter(), time.process_time()
+                with torch.no_grad():
+                    out = video.stylize_frames(frame_fn(name, m, style, alpha), clip, progress=False)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                rows.append(measure(out, base[None][0], out, flow, style, enc, rows) | {
+                    "clip": clip_name, "method": name, "network": label, "momentum": None, "blend": None,
+                    "alpha": alpha, "s_per_frame": wall / clip.shape[0], "cpu_s_per_frame": cpu / clip.shape[0],
+                    "frames": clip.shape[0], "size": list(clip.shape[-2:]), "load": _load()})
+                r = rows[-1]
+                print(f"  {name:6s} {'naive α=' + format(alpha, 'g'):24s} E_warp {r['e_warp']:.5f} ({r['change']:+.1%})  "
+                      f"style distance {r['style_distance']:.4g} ({r['style_change']:+.1%})", flush=True)
+            if args.alphas:
+                same_style_distance(rows, clip_name, name)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.out:
@@ -156,12 +174,43 @@ def _load() -> str:
     return "/".join(f"{v:.1f}" for v in os.getloadavg())
 
 
+def _is_naive(r) -> bool:
+    """Per frame, no statistics average, no blend, full style (α = 1)."""
+    return r["momentum"] is None and not r["blend"] and r.get("alpha", 1.0) == 1.0
+
+
 def _since_naive(rows) -> int:
     """How many rows were appended after the last naive row."""
     k = 0
-    while rows[-1 - k]["momentum"] is not None or rows[-1 - k]["blend"]:
+    while not _is_naive(rows[-1 - k]):
         k += 1
     return k
+
+
+def same_style_distance(rows, clip_name: str, method: str) -> None:
+    """Each stabilised row's E_warp against per-frame transfer *at the same style distance*: the per-frame rows at
+    α = 1 and α < 1 form a curve E_warp(style distance), interpolated linearly at the row's style distance
+    (``matched_change``; ``None`` outside the curve's range). Printed, and stored in the rows."""
+    sel = [r for r in rows if r["clip"] == clip_name and r["method"] == method]
+    curve = sorted((r["style_distance"], r["e_warp"]) for r in sel if r["momentum"] is None and not r["blend"])
+    print(f"  {method}: against per-frame transfer at the same style distance (α from 1 down to "
+          f"{min(r.get('alpha', 1.0) for r in sel):g}; style distances {curve[0][0]:.4g} … {curve[-1][0]:.4g}):")
+    for r in sel:
+        if r["momentum"] is None and not r["blend"]:
+            continue
+        sd, r["matched_change"] = r["style_distance"], None
+        for (s0, e0), (s1, e1) in zip(curve, curve[1:]):
+            if s0 <= sd <= s1:
+                e_naive = e0 + (e1 - e0) * (sd - s0) / (s1 - s0) if s1 > s0 else e0
+                r["matched_change"] = r["e_warp"] / e_naive - 1
+                r["matched_naive"] = e_naive
+        what = ("per frame" if r["momentum"] is None else f"EMA m={r['momentum']}") + (
+            f" + blend β={r['blend']}" if r["blend"] else "")
+        if r["matched_change"] is None:
+            print(f"    {what:28s} style distance {sd:.4g}: outside the per-frame curve (add smaller --alphas)")
+        else:
+            print(f"    {what:28s} style distance {sd:.4g}: E_warp {r['e_warp']:.5f} against {r['matched_naive']:.5f} "
+                  f"per frame at that style distance: {r['matched_change']:+.1%}", flush=True)
 
 
 def _sharpness(x: torch.Tensor) -> float:
@@ -209,8 +258,8 @@ def plot(rows, examples, args, enc) -> None:
         k = 0
         for m in dict.fromkeys(r["method"] for r in sel):  # one curve per method and statistics: β grows along it
             for mom in dict.fromkeys(r["momentum"] for r in sel if r["method"] == m):
-                pts = sorted((r for r in sel if r["method"] == m and r["momentum"] == mom),
-                             key=lambda r: r.get("blend") or 0)
+                pts = sorted((r for r in sel if r["method"] == m and r["momentum"] == mom
+                              and r.get("alpha", 1.0) == 1.0), key=lambda r: r.get("blend") or 0)
                 ax.plot([100 * r["style_change"] for r in pts], [r["e_warp"] for r in pts], "o-",
                         color=colours[k % 4], label=f"{m.upper()}, {'per frame' if mom is None else f'EMA m={mom}'}")
                 for r in pts:
@@ -218,17 +267,31 @@ def plot(rows, examples, args, enc) -> None:
                                 (100 * r["style_change"], r["e_warp"]), fontsize=6, xytext=(4, 3),
                                 textcoords="offset points")
                 k += 1
-        naive = next(r for r in sel if r["momentum"] is None and not r.get("blend"))
+        for m in dict.fromkeys(r["method"] for r in sel):  # per frame with less style (α < 1): the iso-style reference
+            pts = sorted((r for r in sel if r["method"] == m and r["momentum"] is None and not r.get("blend")),
+                         key=lambda r: r["style_change"])
+            if len(pts) > 1:
+                ax.plot([100 * r["style_change"] for r in pts], [r["e_warp"] for r in pts], "s--", color="grey",
+                        ms=3, lw=0.9, label=f"{m.upper()}, per frame, α = 1 … {min(r.get('alpha', 1.0) for r in pts):g}")
+                for r in pts:
+                    if r.get("alpha", 1.0) < 1:
+                        ax.annotate(f"α={r['alpha']:g}", (100 * r["style_change"], r["e_warp"]), fontsize=6,
+                                    xytext=(4, -8), textcoords="offset points", color="grey")
+        naive = next(r for r in sel if _is_naive(r))
         ax.axhline(0.7 * naive["e_warp"], color="grey", lw=0.8, ls="--")
         ax.axvspan(-5, 5, color="grey", alpha=0.12)
-        ax.text(5.5, 0.7 * naive["e_warp"], "target: −30 % E_warp within ±5 % style", fontsize=6, va="bottom")
+        ax.text(5.5, 0.7 * naive["e_warp"], "−30 % of per-frame E_warp at α = 1", fontsize=6, va="bottom")
+        if any(r.get("matched_change") is not None for r in sel):
+            ax.text(0.99, 0.02, "a row is compared with the grey curve at its own style distance\n(per frame with less "
+                    "style: the same style distance, BENCHMARKS.md)", transform=ax.transAxes, fontsize=6,
+                    ha="right", va="bottom", color="dimgrey")
         ax.set_xlabel("style distance change against per-frame output (%)")
         ax.set_ylabel("warping error E_warp")
         ax.legend(fontsize=7)
         ax.set_title(f"{c}: {sel[0]['frames']} frames {sel[0]['size'][0]}×{sel[0]['size'][1]}", fontsize=9)
         if with_frames:
             first = sel[0]["method"]
-            best = min((r for r in sel if r["method"] == first), key=lambda r: r["e_warp"])
+            best = min((r for r in sel if r["method"] == first and r.get("alpha", 1.0) == 1.0), key=lambda r: r["e_warp"])
             for a, key, what in ((row_axes[1], (c, first, None, None), "per frame"),
                                  (row_axes[2], (c, first, best["momentum"], best["blend"]), _variant(best))):
                 a.imshow(torch.cat([examples[key][-2], examples[key][-1]], -1).clamp(0, 1).permute(1, 2, 0))
