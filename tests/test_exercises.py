@@ -2,6 +2,7 @@
 numbers are those the solution gives and (where the library has the function) those the library gives."""
 
 import ast
+import inspect
 import sys
 from pathlib import Path
 
@@ -236,6 +237,34 @@ def test_calling_the_library_function_that_answers_an_exercise_does_not_pass_it(
     """While an answer is checked, the library function that answers the exercise refuses to run."""
     with pytest.raises(AssertionError, match="write it yourself"):
         X.check(ex_id, LIBRARY_CALLS[ex_id], quiet=True)
+
+
+@pytest.mark.parametrize("ex_id", IDS)
+def test_checking_the_registered_fallback_does_not_pass(ex_id, capsys):
+    """The reference version a notebook draws with until the student's function passes is no answer:
+    neither itself, nor a copy of its code, nor a function that calls it; use() still falls back to it."""
+    import types
+
+    ex = X.get(ex_id)
+    fallback = ex.fallback
+    with pytest.raises(AssertionError, match="write it yourself"):
+        X.check(ex_id, fallback, quiet=True)
+    f = inspect.unwrap(fallback)
+    if isinstance(f, types.FunctionType):
+        copy = types.FunctionType(f.__code__, f.__globals__, "mine", f.__defaults__, f.__closure__)
+        with pytest.raises(AssertionError, match="write it yourself"):
+            X.check(ex_id, copy, quiet=True)
+        if not f.__code__.co_freevars:
+            with pytest.raises(AssertionError, match="write it yourself"):
+                X.check(ex_id, lambda *args: fallback(*args), quiet=True)
+
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    assert X.use(ex_id, stub) is fallback
+    assert "reference version" in capsys.readouterr().out
+    assert X.drawn_by(fallback) == "reference version"
+    assert X.check(ex_id, SOLUTIONS[ex_id], quiet=True) is True  # the fallback is back after a refusal
 
 
 def test_every_exercise_the_library_answers_has_its_library_call_listed():

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** nothing but Python and a little PyTorch (tensors, `nn.Module`, autograd); no earlier notebook.
 #
-# **Time:** about 9 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 6 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn:** how this course is organised, how to run it on a laptop
 # CPU or on a GPU, whether pretrained weights are available on your machine, and

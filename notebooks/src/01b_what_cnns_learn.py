@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [00 · Start here](00_start_here.ipynb); [01](01_gram_mmd.ipynb) helps (feature maps of a network, layer names). No earlier exercise is needed.
 #
-# **Time:** about 51 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 44 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # Style transfer rests on one bet: the features of a network trained to *classify*
 # photographs describe images well enough to rebuild them. Before we spend the rest
@@ -43,7 +43,7 @@ from stylelab.media import data
 from stylelab.nets import encoders
 from stylelab.features import losses
 from stylelab.course import visualise
-from stylelab.course.exercises import use
+from stylelab.course.exercises import drawn_by, use
 
 torch.manual_seed(0)
 trained = weights.is_installed("squeezenet1_1")
@@ -117,7 +117,7 @@ for k, n in enumerate(photo_names):
     axes[1, k].set_title(f"saliency of '{top[n][0][0]}'")
 for ax in axes.flat:
     ax.axis("off")
-fig.suptitle(f"Saliency maps — {WHO}")
+fig.suptitle(f"Saliency maps ({drawn_by(saliency)}) — {WHO}")
 fig.tight_layout();
 
 # %% [markdown]
@@ -143,7 +143,7 @@ for n, p0, pm, pl, mass in rows:
     print(f"{n:<10} {p0:8.3f} {pm:20.3f} {pl:21.3f} {mass:17.2f}")
 if model.pretrained:  # the trained network's maps point at what it uses: greying them costs much more
     assert all(pm < 0.5 * pl for _, _, pm, pl, _ in rows), rows
-viz.show_images(occluded, titles=titles, ncols=6, size=2.4, suptitle=f"Region perturbation — {WHO}");
+viz.show_images(occluded, titles=titles, ncols=6, size=2.4, suptitle=f"Region perturbation of the saliency maps ({drawn_by(saliency)}) — {WHO}");
 
 # %% [markdown]
 # ## 2 · Class visualisation: what image maximises a class score?
@@ -190,7 +190,7 @@ if model.pretrained:  # the ascent raised the scores; in full mode the network s
 else:  # a random SqueezeNet's final ReLU is mostly zero: no score, no gradient, nothing to ascend
     print("random weights: the scores hardly move, so these pictures show nothing about any class")
 viz.show_images(list(visuals), titles=[f"{c} (p = {q:.2f})" for c, q in zip(vis_names, got)], size=3.2,
-                suptitle=f"Class visualisations — {WHO}");
+                suptitle=f"Class visualisations (loss: {drawn_by(class_loss)}) — {WHO}");
 
 # %% [markdown]
 # Are jitter and blur needed? The same ascent without them (and with the same loss):
@@ -206,7 +206,7 @@ if model.pretrained and not course.FAST:  # both are "goldfish" to the network; 
     assert tv_plain > 5 * tv_reg and p_plain > 0.9, (tv_plain, tv_reg, p_plain)
 viz.show_images([plain[0], visuals[1]], size=3.2,
                 titles=[f"no jitter, no blur: p = {p_plain:.2f}, TV {tv_plain:.3f}", f"jitter + blur: p = {got[1]:.2f}, TV {tv_reg:.3f}"],
-                suptitle=f"'{vis_names[1]}' — {WHO}");
+                suptitle=f"'{vis_names[1]}' (loss: {drawn_by(class_loss)}) — {WHO}");
 
 # %% [markdown]
 # Both images are goldfish with near certainty *to the network* (the numbers above); only the
@@ -264,7 +264,7 @@ if model.pretrained and not course.FAST:  # shallow layers keep the photo; from 
     assert inv_rows[0][3] < 0.1 * inv_rows[-1][3], inv_rows  # pixel error: relu1 vs fire9
     assert all(inv_rows[0][4] < 0.1 * row[4] for row in inv_rows[2:]), inv_rows  # mean colour: relu1 vs fire5…fire9
 viz.show_images([x0] + list(inverted.values()), titles=["photo"] + [f"from {l}" for l in inv_layers], ncols=6,
-                size=2.4, suptitle=f"Inverting the features of one layer — {WHO}");
+                size=2.4, suptitle=f"Inverting the features of one layer (loss: {drawn_by(inversion_loss)}) — {WHO}");
 
 # %% [markdown]
 # The first layers are nearly invertible: a few hundred steps rebuild the photo (the
@@ -316,7 +316,7 @@ amplified = (0.5 + delta / (2 * delta.abs().max().clamp_min(1e-12))).clamp(0, 1)
 viz.show_images([cat, fooled.image, amplified],
                 titles=[f"{classes[fooled.before]}", f"→ {classes[fooled.after]}",
                         f"difference × {0.5 / max(fooled.linf, 1e-12):.0f}"],
-                size=3.3, suptitle=f"A fooling image — {WHO}");
+                size=3.3, suptitle=f"A fooling image (step: {drawn_by(fooling_step)}) — {WHO}");
 
 # %% [markdown]
 # ## What to remember

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [01](01_gram_mmd.ipynb) (moments as a style statistic), [02](02_gatys.ipynb) (exercise 02.gatys_loss: content and style losses on VGG features — AdaIN's decoder is trained with the same content loss and a style loss on means and spreads) and [02b](02b_learning_to_stylise.ipynb) (instance norm and CIN; exercise 02b.cin).
 #
-# **Time:** about 3.0 min (179 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 3.0 min (182 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
@@ -79,7 +79,7 @@ adain = use("03.adain", my_adain)
 pixel_adain = {n: adain(content, s).clamp(0, 1) for n, s in styles.items()}
 for n, s in styles.items():  # the palette moved: each channel's mean is now the style's (before clipping)
     assert torch.allclose(adain(content, s).mean((2, 3)), s.mean((2, 3)), atol=1e-4)
-viz.show_images([content, *pixel_adain.values()], titles=["content", *[f"AdaIN on pixels ← {n}" for n in style_names]], size=2.5);
+viz.show_images([content, *pixel_adain.values()], titles=["content", *[f"AdaIN on pixels ← {n} ({drawn_by(adain)})" for n in style_names]], size=2.5);
 
 # %% [markdown]
 # On pixels this is the classic **mean/std colour transfer** (Reinhard et al., 2001,

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [02 · Gatys](02_gatys.ipynb) (exercises 02.gatys_loss and 02.closure: the optimisation this notebook adds a term to) and [05](05_photowct.ipynb) (the matting affinity behind the smoothing; exercise 05.smooth).
 #
-# **Time:** about 3.9 min (233 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 5.3 min (317 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
@@ -99,8 +99,8 @@ for k, (y0, x0) in enumerate([(y, x) for y in range(1, H - 1) for x in range(1, 
     Lw = window_laplacian(img.reshape(-1, 3)[ids], 1e-7)  # your function (or the reference version)
     L_manual[np.ix_(ids, ids)] += Lw
     if k == 0:
-        viz.heatmap(Lw, "one window's L_w (9×9)", ax=axes[0], colorbar=False)
-viz.heatmap(L_manual, "sum over the 6 windows (20×20)", ax=axes[1], colorbar=False)
+        viz.heatmap(Lw, f"one window's L_w (9×9, {drawn_by(window_laplacian)})", ax=axes[0], colorbar=False)
+viz.heatmap(L_manual, f"sum over the 6 windows (20×20, {drawn_by(window_laplacian)})", ax=axes[1], colorbar=False)
 axes[2].spy(matting.laplacian(content[..., :12, :12]), markersize=1)
 axes[2].set_title("sparsity of L, 12×12 image")
 fig.tight_layout();

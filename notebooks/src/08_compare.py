@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** notebooks [02](02_gatys.ipynb) to [07](07_wct2.ipynb): it runs every method of the course; exercises 01.gram (the Gram style distance) and 06.window (the local windows SSIM also uses) are the ideas behind its two measurements.
 #
-# **Time:** about 3.4 min (204 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 4.3 min (256 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
@@ -546,4 +546,4 @@ fig = viz.show_images([big[0], tiled[0], big[crop][0], tiled[crop][0], naive[cro
 # **Paper.** Chen, Wang, Xie, Lu & Luo, "Towards Ultra-Resolution Neural Style Transfer
 # via Thumbnail Instance Normalization", AAAI 2022.
 #
-# **Next:** [00 · Start here](00_start_here.ipynb) — this is the last notebook; back to the course map and the start-here status table.
+# **Next:** [09 · After WCT²](09_after_wct2.ipynb) — exact histogram matching (EFDM), other whitenings, colour at 12 MP, masks without a network, and the warping error of a stylised video.

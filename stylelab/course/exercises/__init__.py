@@ -37,6 +37,10 @@ switched off (their code is replaced, so every reference to them refuses with
 "write it yourself — this exercise is about how it works"), and
 ``return stylelab.features.stats.gram(f)`` fails ``01.gram``. They are restored when the
 check ends, so the notebook's later cells (and the fallback) work as before.
+The exercise's own ``fallback`` is no answer either: checking it (or a function
+made from its code) is refused the same way, and while an answer is checked the
+fallback is switched off too where it is a plain function (so calling it fails);
+:func:`use` still returns it for the figures while the student's function is a stub.
 
 Optional per-exercise settings: ``run(student, *inputs)`` when the student's
 function is not simply called on the inputs (e.g. a closure factory driven by
@@ -53,6 +57,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import types
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,9 +236,32 @@ def switched_off(*functions: Callable):
             f.__code__ = code
 
 
+def _is_fallback(ex: Exercise, fn: Callable) -> bool:
+    """Whether ``fn`` is the exercise's registered fallback (itself, or a function made from its very code)."""
+    if ex.fallback is None:
+        return False
+    if fn is ex.fallback:
+        return True
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    return code is not None and code is getattr(inspect.unwrap(ex.fallback), "__code__", None)
+
+
+def _switchable(f: Callable) -> bool:
+    """A plain Python function without a closure: :func:`switched_off` can replace its code."""
+    f = inspect.unwrap(f)
+    return isinstance(f, types.FunctionType) and not f.__code__.co_freevars
+
+
 def _run_checks(ex: Exercise, fn: Callable) -> None:
+    if _is_fallback(ex, fn):
+        raise AssertionError("write it yourself — this exercise is about how it works (the reference version "
+                             "the notebook draws with until your function passes is not an answer)")
+    # the answers, and the fallback too where it can be (so that calling it from a function fails the check);
+    # each function once, or restoring would put the refusal back
+    off = list(dict.fromkeys(inspect.unwrap(f) for f in (*ex.answers, ex.fallback)
+                             if f is not None and (f is not ex.fallback or _switchable(f))))
     for i, (inputs, expected) in enumerate(stored_cases(ex)):
-        with switched_off(*ex.answers):
+        with switched_off(*off):
             got = ex.call(fn, inputs)
         _compare(ex, got, expected, i)
         if ex.extra is not None:
