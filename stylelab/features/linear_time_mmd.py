@@ -63,9 +63,8 @@ def mmd2_linear(x: torch.Tensor, y: torch.Tensor, bandwidth: float | torch.Tenso
         raise ValueError(f"the linear-time MMD² needs at least 2 columns on each side; got {X.shape[2]} and {Y.shape[2]}")
     g = torch.Generator().manual_seed(seed)
     px = torch.randperm(X.shape[2], generator=g)[: 2 * n].to(X.device)
-    py = torch.randperm(Y.shape[2], generator=g)[: 2 * n].to(Y.device)
-    if X.shape[2] == Y.shape[2]:
-        py = px  # equal counts: the same pairing on both sides (so a set against itself gives exactly 0)
+    # equal counts: the same pairing on both sides (so a set against itself gives exactly 0)
+    py = px if X.shape[2] == Y.shape[2] else torch.randperm(Y.shape[2], generator=g)[: 2 * n].to(Y.device)
     x0, x1 = X[:, :, px[:n]], X[:, :, px[n:]]
     y0, y1 = Y[:, :, py[:n]], Y[:, :, py[n:]]
     d2 = [((a - b) ** 2).sum(1) for a, b in ((x0, x1), (y0, y1), (x0, y1), (y0, x1))]  # each (B, n)
