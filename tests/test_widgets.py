@@ -134,6 +134,21 @@ def test_images_are_shown_at_natural_size_or_a_stated_integer_zoom():
     assert "×8" in ex.controls["status"].value  # the zoom is stated
 
 
+def test_adain_result_and_its_controls_fit_one_laptop_cell():
+    # found in JupyterLab, full mode: a 770×512 result beside the 310 px controls made 1084 px in a 919 px cell
+    from stylelab.course.widgets import adain
+
+    ex = AdaINExplorer(torch.rand(1, 3, 512, 770), {"a": torch.rand(1, 3, 64, 64)})
+    ex.controls["run"].click()
+    w, h = base.png_size(ex.controls["image"].value)
+    assert (w, h) == (385, 256)  # reduced by an integer factor, aspect kept
+    assert w + adain.CONTROLS_WIDTH <= base.MAX_WIDTH
+    assert "770×512 px, shown at 1/2" in ex.controls["status"].value
+    wide = AdaINExplorer(torch.rand(1, 3, 40, 1200), {"a": torch.rand(1, 3, 16, 16)})
+    wide.controls["run"].click()  # reduced pictures are never enlarged again by the zoom
+    assert base.png_size(wide.controls["image"].value)[0] <= adain.OUTPUT_SIDE
+
+
 def test_subband_pictures_share_one_zoom_and_keep_their_size():
     ex = SubbandExplorer(_img(8, 32, 24), max_level=3)
     ex.widget()

@@ -4,7 +4,8 @@ The logic lives in :class:`AdaINExplorer` (a :class:`~stylelab.course.widgets.ba
 Encoder features are computed once per image; sliders only change settings,
 and the (expensive) decoding runs when Run is pressed. Without a model
 (``model=None``) the same controls drive AdaIN on *pixels* (mean/std colour
-transfer), which needs no weights. The result is shown at its natural size.
+transfer), which needs no weights. The result is shown at its natural size, or reduced
+by an integer factor (stated) so that it fits beside the controls in a 1366-px window.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from __future__ import annotations
 import torch
 
 from ...features import transforms as T
-from .base import Explorer, png_image, show_png
+from .base import MAX_WIDTH, Explorer, png_image, reduce, show_png, shrink_for
+
+#: Width (px) of the column of controls left of the picture.
+CONTROLS_WIDTH = 310
+#: Longest side (px) of the result as shown: the picture and the controls together fit :data:`MAX_WIDTH`.
+OUTPUT_SIDE = MAX_WIDTH - CONTROLS_WIDTH - 30
 
 
 class AdaINExplorer(Explorer):
@@ -106,14 +112,16 @@ class AdaINExplorer(Explorer):
             self._c["status"].value = "<b>settings changed — press Run</b>"
 
     def _show(self) -> None:
-        png, zoom = png_image(self.result)
-        show_png(self._c["image"], png)
         h, w = self.result.shape[-2:]
+        k = shrink_for(h, w, OUTPUT_SIDE)
+        png, zoom = png_image(reduce(self.result, k), None if k == 1 else 1)
+        show_png(self._c["image"], png)
         self._c["status"].value = (f"{self.describe()}; {w}×{h} px"
+                                   + (f", shown at 1/{k}" if k > 1 else "")
                                    + (f", shown ×{zoom} (nearest-neighbour)" if zoom > 1 else ""))
 
     def _layout(self, W, c):
         self._enable()
         controls = W.VBox([c["where"], c["style_a"], c["style_b"], c["mix"], c["alpha"], c["preserve_colour"], c["run"],
-                           c["status"]], layout=W.Layout(width="310px", flex="0 0 310px"))
+                           c["status"]], layout=W.Layout(width=f"{CONTROLS_WIDTH}px", flex=f"0 0 {CONTROLS_WIDTH}px"))
         return W.HBox([controls, c["image"]], layout=W.Layout(align_items="flex-start"))
