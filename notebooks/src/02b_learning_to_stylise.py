@@ -615,7 +615,9 @@ fig.tight_layout();
 # %% [markdown]
 # **02b.break_even** — the number of images after which training a network is cheaper
 # than optimising each image: arguments `train_seconds, optimise_seconds, network_seconds`.
-# Your function is then applied to this notebook's measurements.
+# Your function then marks the crossing of the two cost lines measured in this notebook, and
+# says how the crossing moves if training took ten or a hundred times longer (a bigger network,
+# more data — the "further reading" below).
 
 # %%
 def my_break_even(train_seconds, optimise_seconds, network_seconds):
@@ -623,7 +625,23 @@ def my_break_even(train_seconds, optimise_seconds, network_seconds):
 
 
 break_even = use("02b.break_even", my_break_even)
-print(f"break-even for this notebook's run: {break_even(train_seconds, t_opt.seconds, t_net.seconds)} images")
+n_even = break_even(train_seconds, t_opt.seconds, t_net.seconds)
+budgets = [1, 10, 100]
+evens = [break_even(k * train_seconds, t_opt.seconds, t_net.seconds) for k in budgets]
+n = torch.arange(0, 2 * max(n_even, 1) + 1, dtype=torch.float64)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+axes[0].plot(n, n * t_opt.seconds, label="optimise each image (Gatys)")
+axes[0].plot(n, train_seconds + n * t_net.seconds, label="train once, then one pass each")
+axes[0].axvline(n_even, color="k", ls=":", label=f"break-even: {n_even} images")
+axes[0].set(xlabel="images stylised", ylabel="seconds, cumulative",
+            title=f"this run's costs ({drawn_by(break_even)})")
+axes[0].legend(fontsize=8)
+axes[1].bar([f"×{k}" for k in budgets], evens)
+for k, e in enumerate(evens):
+    axes[1].annotate(f"{e}", (k, e), ha="center", va="bottom")
+axes[1].set(xlabel="training time, × this run's", ylabel="break-even, images (log scale)", yscale="log",
+            title="longer training: the count grows in proportion")
+fig.tight_layout();
 
 # %% [markdown]
 # ## Questionnaire
