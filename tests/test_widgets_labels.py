@@ -101,3 +101,20 @@ def test_widget_controls_show_the_settings_and_buttons_edit(tmp_path):
     assert "saved" in ed.controls["status"].value and (tmp_path / "c.png").exists()
     ed.controls["save"].click()  # again: refused, nothing replaced
     assert "error" in ed.controls["status"].value
+
+
+def test_row_and_col_sliders_span_the_image_being_edited():
+    # seen in the browser (05): the sliders spanned the larger image, a dead range on the smaller one
+    pytest.importorskip("ipywidgets")
+    g = torch.Generator().manual_seed(0)
+    ed = LabelEditor(torch.rand(1, 3, 30, 50, generator=g), torch.rand(1, 3, 20, 24, generator=g), clusters=3)
+    ed.widget()
+    row, col = ed.controls["row"], ed.controls["col"]
+    assert (row.max, col.max) == (29, 49) and (ed.row, ed.col) == (15, 25)
+    ed.controls["side"].value = "style"
+    assert (row.max, col.max) == (19, 23)
+    assert (ed.row, ed.col) == (15, 23) == (row.value, col.value)  # moved inside the style image
+    ed.controls["paint"].click()
+    assert ed.maps["style"][0, 0, 15, 23] == ed.label
+    ed.controls["side"].value = "content"
+    assert (row.max, col.max) == (29, 49)

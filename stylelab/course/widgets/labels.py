@@ -218,7 +218,18 @@ class LabelEditor(Explorer):
             if self.cluster > int(value) - 1:
                 slider.value = int(value) - 1  # its observer writes `cluster` back
             slider.max = int(value) - 1
+        if name == "side" and self._c is not None:
+            self._fit_position_sliders(value)
         super()._on_change(name, value)
+
+    def _fit_position_sliders(self, side: str) -> None:
+        """The row and col sliders span the edited image (no dead range when the two images differ in size)."""
+        h, w = self.images[side].shape[-2:]
+        for name, top in (("row", h - 1), ("col", w - 1)):
+            slider = self._c[name]
+            if getattr(self, name) > top:
+                slider.value = top  # its observer writes the setting back
+            slider.max = top
 
     def _figure(self) -> bytes:
         plt = viz._plt()
@@ -253,8 +264,7 @@ class LabelEditor(Explorer):
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
-        hmax = max(img.shape[-2] for img in self.images.values()) - 1
-        wmax = max(img.shape[-1] for img in self.images.values()) - 1
+        hmax, wmax = (v - 1 for v in self.images[self.side].shape[-2:])  # the edited image's (changes with side)
         c = {
             "side": W.ToggleButtons(options=list(SIDES), description="edit"),
             "clusters": W.IntSlider(min=2, max=16, description="clusters", continuous_update=False),
