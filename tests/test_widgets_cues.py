@@ -69,13 +69,14 @@ def viz_cov(x):
 def test_gatys_tv_slider_has_one_off_position_and_every_other_step_is_a_weight():
     ex = GatysExplorer(_img(0), _img(1), "paper", steps=5)
     c = ex.controls
-    assert c["log_tv"].min == TV_OFF and ex.config().tv_weight == 0 and "TV off" in c["tv_note"].value
+    assert c["log_tv"].min == TV_OFF and ex.config().tv_weight == 0 and "TV: off" in c["tv_note"].value
+    assert not c["log_tv"].readout  # a "0.00" readout at off read as a weight (seen in the browser); the note says
     weights = []
     for v in np.arange(TV_OFF, c["log_tv"].max + 1e-9, c["log_tv"].step):
         c["log_tv"].value = float(v)
         weights.append(ex.config().tv_weight)
     assert weights[0] == 0 and all(w > 0 for w in weights[1:]) and len(set(weights)) == len(weights)
-    assert "TV weight" in c["tv_note"].value
+    assert "log₁₀ TV/α = 8, TV weight" in c["tv_note"].value  # the value used, written out
 
 
 def test_gatys_explorer_says_changed_press_run_after_a_run():

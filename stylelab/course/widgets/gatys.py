@@ -114,8 +114,9 @@ class GatysExplorer(Explorer):
         return {
             "log_ratio": W.FloatSlider(min=-2, max=8, step=0.5, description="log₁₀ β/α", continuous_update=False,
                                        layout=wide),
+            # no number readout: "0.00" would read as a weight at the position that means off; the note says
             "log_tv": W.FloatSlider(min=TV_OFF, max=8, step=0.5, description="log₁₀ TV/α", continuous_update=False,
-                                    layout=wide),
+                                    readout=False, layout=wide),
             "steps": W.IntSlider(min=5, max=500, step=5, description="evaluations", continuous_update=False,
                                  layout=wide),
             "init": W.Dropdown(options=list(INITS), description="start", layout=wide),
@@ -130,8 +131,9 @@ class GatysExplorer(Explorer):
 
     def _tv_note(self) -> None:
         conf = self.config()
-        self._c["tv_note"].value = ("<small>TV off (the slider's lowest position)</small>" if conf.tv_weight == 0
-                                    else f"<small>TV weight {conf.tv_weight:.3g}</small>")
+        self._c["tv_note"].value = ("<small>TV: off (the slider's lowest position)</small>" if conf.tv_weight == 0
+                                    else f"<small>TV: log₁₀ TV/α = {self.log_tv:g}, TV weight "
+                                         f"{conf.tv_weight:.3g}</small>")
         self._c["loss_note"].value = f"<small>style loss: {self._loss_name()}</small>"
 
     def _on_change(self, name, value) -> None:
