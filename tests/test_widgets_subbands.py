@@ -152,3 +152,13 @@ def test_band_mosaic_keeps_its_size_at_every_level_and_its_caption_says_how_it_i
         assert sizes == {Image.open(io.BytesIO(ex.image_widgets["original"].value)).size}
         # level 4: 64 px → 4×4 bands drawn ×16; 512×384 px (reduced to 1/2 at level 1) → 32×24 bands drawn ×4
         assert ("shown ×16" if hw == (64, 64) else "shown ×4") in cap
+
+
+def test_every_band_off_draws_mid_grey_for_colour_and_feature_maps():
+    # seen in the browser: "nothing" drew black for feature maps, mid-grey for colour images
+    for x in (_img(), torch.randn(1, 8, 16, 16)):
+        ex = SubbandExplorer(x, max_level=2)
+        ex.bands = ()
+        assert ex.used() == "nothing"
+        shown = ex.images()["reconstruction"]
+        assert torch.equal(shown, torch.full_like(shown, 0.5)), x.shape

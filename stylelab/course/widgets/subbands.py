@@ -122,13 +122,16 @@ class SubbandExplorer(Explorer):
         return {k: float((b[k] - a[k]).norm() / a[k].norm().clamp_min(1e-12)) for k in Wv.BANDS}
 
     def _display(self, t: torch.Tensor, detail: bool = False) -> torch.Tensor:
-        """What to show: RGB (detail-only views around mid-grey, × :meth:`detail_gain`) or one channel, normalised."""
+        """What to show: RGB (detail-only views around mid-grey, × :meth:`detail_gain`) or one channel, normalised
+        to [0, 1] (a constant channel: mid-grey)."""
         if t.shape[1] == 3:
             return (0.5 + self.detail_gain() * t if detail else t).clamp(0, 1)
         c = min(self.channel, t.shape[1] - 1)
         m = t[0, c]
         lo, hi = float(m.min()), float(m.max())
-        return (m - lo) / ((hi - lo) or 1.0)
+        if hi == lo:  # a constant map (every band off: nothing) is drawn mid-grey, as the colour views draw it
+            return torch.full_like(m, 0.5)
+        return (m - lo) / (hi - lo)
 
     def detail_gain(self) -> float:
         """Gain of the detail-only views of colour images: the 99th percentile of ``|detail|`` is drawn at ±0.45
