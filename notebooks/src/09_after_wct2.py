@@ -431,7 +431,7 @@ fig.tight_layout()
 #
 # | method | idea | what it needs | here |
 # |---|---|---|---|
-# | Linear (Li, Liu, Kautz & Yang, CVPR 2019) | a small network predicts WCT's C×C matrix from the two covariances | VGG-19 + trained decoder + the matrix network (MS-COCO, WikiArt) | the video part of this issue |
+# | Linear (Li, Liu, Kautz & Yang, CVPR 2019) | a small network predicts WCT's C×C matrix from the two covariances | VGG-19 + trained decoder + the matrix network (MS-COCO, WikiArt) | **yes**, `stylelab.methods.linear` on the stand-in encoder (section 5: trained here for 9 CPU-minutes) |
 # | PhotoNAS (An et al., AAAI 2020) | a decoder architecture found by neural architecture search, no post-processing | the searched network and its trained weights | no |
 # | PhotoWCT² (Chiu & Gurari, WACV 2022) | a compact WCT² trained block by block, high-frequency residual skips | its trained encoder/decoder | no (WCT² is) |
 # | AdaAttN (Liu et al., ICCV 2021) | attention between content and style features, per-point mean and variance | VGG + trained attention and decoder | no |
