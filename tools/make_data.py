@@ -520,7 +520,7 @@ def credits_md(entries: list[dict]) -> str:
             f"| {e['name']} | {e['kind']} | `{e['file']}`{' + `' + e['labels'] + '`' if e['labels'] else ''} "
             f"| {e['author']} | {e['license']} | {src} | {e['description']} |"
         )
-    lines += ["", *preview_credit(entries), "", *STANDIN_CREDITS, "", *COURSE_PAIR_CREDITS, ""]
+    lines += ["", *preview_credit(entries), "", *STANDIN_CREDITS, "", *COURSE_PAIR_CREDITS, "", *CAPVST_CREDITS, ""]
     return "\n".join(lines)
 
 
@@ -571,6 +571,21 @@ COURSE_PAIR_CREDITS = [
     "and SHA-256; `vgg16-course-curves.png` shows the training's loss curves, drawn by the same tool. They are",
     "**not** the published AdaIN/WCT/PhotoWCT models and contain none of their weights. Licence: MIT (this",
     "project) for the weights; they were fitted to the photos listed in the manifest.",
+]
+
+
+#: CAP-VSTNet's reversible network in ``decoders/`` is trained by ``tools/train_capvst.py`` (issue 29).
+CAPVST_CREDITS = [
+    "## CAP-VSTNet's reversible network (`decoders/capvst_reversible*`)",
+    '',
+    '`capvst_reversible.pt` in `decoders/`: a small reversible network (float16 state dict,',
+    '`stylelab.nets.reversible.ReversibleNet`) trained by the stylelab authors with `tools/train_capvst.py`',
+    '(`stylelab train --method capvst`: style loss on the offline VGG-16, matting-Laplacian and cycle losses)',
+    'on crops of the same 22 package photographs as the course pair, none of them a course image.',
+    '`capvst_reversible.json`, its manifest, lists the photos with authors and licences and records the recipe,',
+    'steps, time, seed and SHA-256. It is **not** the published CAP-VSTNet model (linfengWen98/CAP-VSTNet) and',
+    'contains none of its weights. Licence: MIT (this project) for the weights; fitted to the photos listed in',
+    'the manifest.',
 ]
 
 

@@ -226,8 +226,8 @@ viz.show_images([show(w) for w in white.values()] + [outs["zca"][0], outs["chole
 # second is made uncorrelated with the first, the third with both — a choice that depends on
 # the channel order. After colouring, both outputs have exactly the style's covariance, yet
 # they are different pictures: the statistics do not pin down the image. CAP-VSTNet chose
-# Cholesky for speed and stable gradients inside its reversible network (the video part of
-# this issue trains one).
+# Cholesky for speed and stable gradients inside its reversible network (section 6 trains a
+# small one here).
 
 # %% [markdown]
 # ## 3 · Colour at 12 MP from a 256-pixel thumbnail
@@ -437,13 +437,38 @@ fig.tight_layout()
 # | AdaAttN (Liu et al., ICCV 2021) | attention between content and style features, per-point mean and variance | VGG + trained attention and decoder | no |
 # | StyTr² (Deng et al., CVPR 2022) | transformer encoders for content and style, a transformer decoder | trained transformers (MS-COCO, WikiArt) | no |
 # | EFDM (Zhang et al., CVPR 2022) | exact histogram matching by sorting | AdaIN's networks (a decoder trained with EFDM) | **yes**, section 1 |
-# | CAP-VSTNet (Wen, Gao & Zou, CVPR 2023) | a reversible network (nothing lost, no decoder) + Cholesky WCT + matting-Laplacian loss | its trained reversible network | section 2; the video part |
+# | CAP-VSTNet (Wen, Gao & Zou, CVPR 2023) | a reversible network (nothing lost, no decoder) + Cholesky WCT + matting-Laplacian loss | its trained reversible network | **a small one trained here**, below (its whitening: section 2) |
 # | Neural Preset (Ke et al., CVPR 2023) | a network predicts a per-image colour transform (DNCM) from a thumbnail | its trained encoder (self-supervised on photos) | the idea, section 3 |
 # | InST (Zhang et al., CVPR 2023), StyleID (Chung, Hyun & Heo, CVPR 2024) | a pretrained text-to-image diffusion model (Stable Diffusion) inverts the style, or injects its attention features | Stable Diffusion weights (gigabytes) and a GPU with many GB of memory | no |
 #
 # The course's methods need one ImageNet network and small decoders; the diffusion methods
 # need a generative model thousands of times larger. Which one is "best" is the question of
 # notebook 08: structure kept, style taken, time and memory spent — on your photos and your machine.
+
+# %% [markdown]
+# **CAP-VSTNet, trained here** (`stylelab.methods.capvst`). The encoder is a reversible network
+# (`stylelab.nets.reversible`: channel padding, squeezes, additive couplings), so its inverse *is* the
+# decoder and gives the content back to rounding. Cholesky WCT runs on its 128 feature channels at
+# 1/4 resolution. A small network was trained on one CPU thread for 14 min (550 steps,
+# `stylelab train --method capvst`, on photos that are not course images; manifest
+# `data/decoders/capvst_reversible.json`) with the loss style + 10⁴ × matting + 10³ × cycle, where the
+# matting term is notebook 06's $\sum_c V_c^\top \mathcal{L} V_c$ of the output. On the course's four
+# photo pairs at 256 px it lowers that loss from 0.0144 (the same network at random init) to
+# 0.00207 (`benchmarks/bench_capvst.py`, BENCHMARKS.md) — still 7× above pixel WCT's 0.00029, an
+# affine colour map that the matting Laplacian nearly annihilates. It is a small network trained for
+# minutes, not the paper's model.
+
+# %%
+from stylelab.methods.capvst import CAPVST, matting_loss
+
+cap_models = [CAPVST.untrained(0, device=device), CAPVST.from_file(device=device)]
+cap_out = [m.stylize(content, style) for m in cap_models]
+cap_loss = [matting_loss(o, content).item() for o in cap_out]
+assert cap_loss[1] < cap_loss[0]  # the trained network is more photorealistic than its random init
+cap_names = [m.tag.replace(" (", "\n(") for m in cap_models]  # which network drew each picture
+viz.show_images([content[0], style[0]] + [o[0] for o in cap_out],
+                ["content", "style"] + [f"CAP-VSTNet, {t}\nmatting loss {v:.2g}" for t, v in zip(cap_names, cap_loss)],
+                ncols=4, size=3.2);
 
 # %% [markdown]
 # ## What to remember

@@ -20,8 +20,11 @@ from the standard exactly invertible pieces:
 The inverse is exact in exact arithmetic; in floating point it is exact to rounding
 (``tests/test_reversible.py``: ≤ 1e-12 in float64, ≤ 1e-5 in float32). Height and width
 must be multiples of ``2^squeezes`` (pad with :func:`stylelab.validate.pad_to_size`).
-Not trained here: CAP-VSTNet trains it with a style loss, a cycle loss and the matting
-Laplacian loss of notebook 06 (:func:`stylelab.smoothing.matting.laplacian`).
+Trained by :mod:`stylelab.methods.capvst` (``stylelab train --method capvst``), as CAP-VSTNet trains
+it: a style loss, a cycle loss and the matting-Laplacian loss of notebook 06
+(:class:`stylelab.smoothing.matting.MattingLaplacian`); a small trained network ships in
+``data/decoders/capvst_reversible.pt`` (the architecture :data:`stylelab.methods.capvst.ARCH`). Training
+changes ``F`` and ``G`` only: any weights keep the inverse exact.
 """
 
 from __future__ import annotations
