@@ -195,8 +195,9 @@ def title(key):
 # %% [markdown]
 # Notebook 09's methods are rows too: **EFDM** (every channel's histogram at `relu4_1`, on
 # AdaIN's encoder and decoder — their stand-in here), **pixel EFDM** (histogram matching of the
-# colours), and the **colour map** fitted on a thumbnail stylised by WCT² (its stand-in) or by
-# pixel WCT, then applied to every pixel.
+# colours), the **colour map** fitted on a thumbnail stylised by WCT² (its stand-in) or by
+# pixel WCT, then applied to every pixel, and **CAP-VSTNet**: Cholesky WCT inside a reversible
+# network, the small one trained here with notebook 06's matting-Laplacian loss (full mode).
 
 # %%
 outputs = {}  # (pair index, key) → image

@@ -56,7 +56,7 @@ from ..nets import encoders
 from ..nets.reversible import ReversibleNet
 from ..smoothing.matting import MattingLaplacian
 from ..train.checkpoint import load_module_state
-from . import Method, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register
+from . import BenchRow, Method, Runner, TrainJob, TrainRun, TrainSpec, TransferRun, images_then_keywords, register
 from .dpst import photorealism_loss
 
 __all__ = ["ARCH", "EPS", "STYLE_LAYERS", "CAPVST", "CAPVSTLoss", "transfer", "matting_loss", "default_path",
@@ -229,11 +229,23 @@ def _train_job(images, run: TrainRun, *, style_weight: float, matting_weight: fl
                     "capvst_reversible.ckpt")
 
 
+# ============================================================================ registry
+def _bench(cfg, device) -> Runner:
+    """The shipped network (trained here, so neither the paper's weights nor random ones: the runner says which)."""
+    model = CAPVST.from_file(device=device)
+    r = Runner(lambda c, s: model.stylize(c, s), False)
+    r.stand_in, r.weights_name = f"{model.tag}, not the paper's model", "capvst_reversible.pt"  # course.weights_banner's words
+    r.course_tag = f" ({model.tag})"
+    return r
+
+
 register(Method(
     name="capvst", order=67,
     summary="CAP-VSTNet, Wen et al., CVPR 2023: Cholesky WCT inside an exactly invertible network "
             "trained here with a matting-Laplacian loss",
     add_cli_arguments=add_cli_arguments, run_cli=run_cli,
+    bench=(BenchRow("capvst", "CAP-VSTNet (reversible net trained here)", "feed-forward", _bench,
+                    "CAPVST.from_file().stylize"),),
     train=TrainSpec(_train_job, _add_train_arguments,
                     "the reversible network (style, matting-Laplacian and cycle losses; a folder of photos)"),
 ))
