@@ -125,12 +125,19 @@ def test_widget_callbacks_headless_pixels_and_model(model):
     ctl["alpha"].value, ctl["mix"].value, ctl["style_b"].value = 1.0, 1.0, "red"
     ctl["run"].click()
     torch.testing.assert_close(ex.result, T.adain(c, styles["red"]).clamp(0, 1))
+    assert ctl["preserve_colour"].layout.display == "none"  # on pixels it has no effect (seen in the browser) …
     ctl["preserve_colour"].value = True
     ctl["run"].click()
     torch.testing.assert_close(ex.result, T.adain(c, T.coral(styles["red"], c)).clamp(0, 1))
+    red = ex.result
+    ctl["style_b"].value = "blue"
+    ctl["run"].click()
+    torch.testing.assert_close(ex.result, red, atol=1e-4, rtol=0)  # … every style (of one size) gives the same picture, and it says so
+    assert "on pixels: nothing of the style is left" in ctl["status"].value
     # with a model the features are cached and decoded
     m = model[0]
     ex2 = AdaINExplorer(c, styles, model=m)
+    assert ex2.controls["preserve_colour"].layout.display is None  # on features it acts: shown
     ex2.controls["alpha"].value = 0.5
     ex2.controls["run"].click()
     torch.testing.assert_close(ex2.result, m.stylize(c, styles["red"], alpha=0.5))

@@ -199,8 +199,10 @@ viz.assert_not_flat(outs, what="network panel");
 # ### Try it: α, two styles, colour preservation
 #
 # The explorer caches the encoder features; the sliders only change settings and
-# **Run** decodes. Without pretrained weights, pass `model=None` to explore AdaIN
-# on pixels instead.
+# **Run** decodes. Without the paper's pretrained weights it runs AdaIN on pixels
+# (`model=None`): each colour channel's mean and spread. There the colour-preservation
+# box is hidden — matching the style's colours to the content's first would leave
+# nothing of the style for pixel AdaIN to move (question: why exactly?).
 
 # %%
 from stylelab.course.widgets.adain import AdaINExplorer

@@ -81,7 +81,9 @@ class AdaINExplorer(Explorer):
             else "AdaIN on the encoder's features, decoded"
         styles = (self.style_a if self.mix == 0 else self.style_b if self.mix == 1
                   else f"{1 - self.mix:.2f} × {self.style_a} + {self.mix:.2f} × {self.style_b}")
-        return f"{where}; α = {self.alpha:g}; style: {styles}" + ("; colour preserved" if self.preserve_colour else "")
+        colour = ("" if not self.preserve_colour else "; colour preserved (on pixels: nothing of the style is left)"
+                  if self.model is None else "; colour preserved")
+        return f"{where}; α = {self.alpha:g}; style: {styles}{colour}"
 
     # ------------------------------------------------------------------ widget
     def _controls(self, W) -> dict:
@@ -104,6 +106,10 @@ class AdaINExplorer(Explorer):
         self._c["style_a"].disabled = self.mix == 1
         self._c["where"].value = ("<small>runs on <b>pixels</b> (no network)</small>" if self.model is None
                                   else "<small>runs on the encoder's features</small>")
+        # on pixels, colour preservation leaves nothing of the style: its colours are first matched to the content's
+        # (CORAL), and pixel AdaIN moves only colour statistics, so every style gives the same picture. A control
+        # that makes the other controls dead is not shown.
+        self._c["preserve_colour"].layout.display = "none" if self.model is None else None
 
     def _on_change(self, name, value) -> None:
         super()._on_change(name, value)
