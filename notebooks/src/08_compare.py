@@ -334,10 +334,10 @@ print("\n".join(result.header_lines()))
 # pass, a fixed number of optimisation steps), so for them the *time* plot is valid even in
 # the automatic tests. It is not for solvers that stop at a tolerance — the conjugate-gradient
 # smoothers of PhotoWCT (`photowct-cg`, `mg`) and an L-BFGS run stopped by its tolerance —:
-# their iteration count depends on the image the weights produced (measured: the multigrid
-# smoother of a 128 px photo took 20 iterations to smooth the photo itself, 23 for a
-# resized style photo and 161 for uniform noise — the flat output of a random decoder is
-# yet another case). The *pictures* and the VGG style distances are valid only where a
+# their iteration count depends on the image the weights produced (measured at 12 MP,
+# BENCHMARKS.md: the multigrid CG needed 0 + 4 + 5 iterations on the three colour channels
+# of a random-weight output, 89 in all on the trained course pair's — 6 minutes instead of
+# seconds). The *pictures* and the VGG style distances are valid only where a
 # trained network drew them: the banners above say which (the optimisation rows and the
 # VGG distance on the course's trained VGG when installed, the decoder rows on stand-ins
 # unless you have the published files). The grey dotted
@@ -456,7 +456,8 @@ print("on the front:", ", ".join(names_[i] for i in front))
 #    grows with the number of pixels have? And an exact sparse factorisation?
 # 6. The authors' PhotoWCT smoothing ran out of memory at 1024 px. Which memory, and how
 #    would you predict the size at which it happens on your machine?
-# 7. Times measured with random weights are valid, pictures are not. Why?
+# 7. For which methods are times measured with random weights valid, and for which not?
+#    Pictures never are. Why?
 #
 # **Further reading.** Read the experiments of Yoo et al. (ICCV 2019) on how they evaluate
 # photorealistic transfer, and Wang et al. (IEEE TIP 2004) on what SSIM does and does not
@@ -537,9 +538,9 @@ fig = viz.show_images([big[0], tiled[0], big[crop][0], tiled[crop][0], naive[cro
 # the statistics shared and the tiles blended, the corner disappears and the detail of
 # the photo stays at full resolution, because nothing was downsampled except the
 # thumbnail the statistics came from. What is left between a tiled and a whole-image
-# run is the network's receptive field (WCT²'s encoder–decoder: 124 px, measured as the square on which the
-# gradient of one output pixel is non-zero; AdaIN's VGG encoder alone sees 60 px at relu4_1, its decoder
-# widens that): near a tile border the network sees
+# run is the network's receptive field (counted layer by layer: each 3×3 convolution widens it by twice
+# its stride, each 2×2 pooling by its input stride — VGG-19 to relu4_1 sees 68 px, VGG-16 60 px, and
+# AdaIN's mirrored decoder adds 60 px: ≈ 130 px in all): near a tile border the network sees
 # padding; the blend weights are zero on a margin there and small across the overlap.
 # PhotoWCT's smoothing runs after the tiles, once, at full size: the multigrid solver
 # (`stylelab.smoothing.smooth(..., mode="mg")`) needs O(N) memory.

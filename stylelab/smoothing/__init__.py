@@ -144,7 +144,7 @@ def smooth(
         stylized: (1, 3, H, W) stylised image y in [0, 1].
         content: (1, 3, H', W') content photo; resized (bilinear, antialiased) to
             H×W if its size differs (the reference does the same).
-        beta: β = 1/(1+λ); 0.9999 as in FastPhotoStyle. Must be in (0, 1).
+        beta: β = 2/(2+λ) (module docstring); 0.9999 as in FastPhotoStyle. Must be in (0, 1).
         mode: ``"auto"``, ``"mg"``, ``"ilu"``, ``"cg"``, ``"direct"``, ``"official"`` or ``"gif"``
             (module docstring).
         eps, radius: matting affinity parameters (1e-7, 3×3 windows).
@@ -250,7 +250,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("content", help="content photo file (resized to the stylised image's size)")
     p.add_argument("-o", "--output", required=True, help="output image file")
     p.add_argument("--mode", default="auto", choices=MODES, help="solver (default auto: on CPU direct up to 32², ILU-CG up to 192², multigrid CG above)")
-    p.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="β = 1/(1+λ) (default 0.9999)")
+    p.add_argument("--beta", type=V.arg_float(0, 1, open_low=True, open_high=True), default=0.9999, help="β = 2/(2+λ) (default 0.9999, as FastPhotoStyle)")
     p.add_argument("--tol", type=V.arg_float(0, 1, open_low=True, open_high=True), default=None, help="CG relative residual tolerance")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")

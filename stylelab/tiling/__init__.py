@@ -42,7 +42,7 @@ What remains different from a whole-image run with the same statistics is
 the *receptive field*: near a tile border the network sees padding instead
 of the neighbouring pixels. A network whose receptive-field radius is at
 most ``margin`` gives exactly the whole-image result (tested). VGG-19 to
-relu4_1 plus its decoder sees ≈ 200 px in every direction, more than any
+relu4_1 (68 px) plus its mirrored decoder (60 px) sees ≈ 130 px, more than any
 practical margin, so for AdaIN, PhotoWCT and WCT² the tiled result differs
 from the whole-image one near tile borders by an amount that shrinks as
 tiles grow (measured in BENCHMARKS.md); :func:`stylelab.tiling.tiles.seam_energy` measures
