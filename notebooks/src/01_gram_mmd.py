@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [00 · Start here](00_start_here.ipynb) (how exercises work; exercises 00.mean_colour and 00.luminance: statistics that sum over positions).
 #
-# **Time:** about 58 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 1.2 min (70 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [00 · Start here](00_start_here.ipynb); [01](01_gram_mmd.ipynb) helps (feature maps of a network, layer names). No earlier exercise is needed.
 #
-# **Time:** about 44 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 1.1 min (65 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # Style transfer rests on one bet: the features of a network trained to *classify*
 # photographs describe images well enough to rebuild them. Before we spend the rest

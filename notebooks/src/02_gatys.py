@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [01 · Gram and MMD](01_gram_mmd.ipynb) (exercises 01.gram and 01.style_layer_loss: the style loss you optimise here) and [01b](01b_what_cnns_learn.ipynb) (feature inversion: the content loss); 00.luminance returns for colour preservation.
 #
-# **Time:** about 3.9 min (235 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 5.1 min (304 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

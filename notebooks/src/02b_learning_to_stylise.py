@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [02 · Gatys](02_gatys.ipynb) (exercise 02.gatys_loss: the perceptual loss a network is trained with here; 02.closure: the optimiser's loop) and [01](01_gram_mmd.ipynb) (01.gram).
 #
-# **Time:** about 1.8 min (107 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 2.2 min (135 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

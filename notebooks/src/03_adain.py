@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [01](01_gram_mmd.ipynb) (moments as a style statistic), [02](02_gatys.ipynb) (exercise 02.gatys_loss: content and style losses on VGG features — AdaIN's decoder is trained with the same content loss and a style loss on means and spreads) and [02b](02b_learning_to_stylise.ipynb) (instance norm and CIN; exercise 02b.cin).
 #
-# **Time:** about 3.0 min (182 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 3.4 min (202 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

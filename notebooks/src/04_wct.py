@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [03 · AdaIN](03_adain.ipynb) (exercise 03.adain: WCT generalises it from variances to covariances) and [01](01_gram_mmd.ipynb) (the Gram matrix: an uncentred covariance; exercise 01.gram).
 #
-# **Time:** about 45 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 59 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

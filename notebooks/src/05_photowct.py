@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [04 · WCT](04_wct.ipynb) (exercise 04.wct: the transform PhotoWCT runs at every level) and [03](03_adain.ipynb) (encoder–decoder stylisation).
 #
-# **Time:** about 25 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 33 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [04 · WCT](04_wct.ipynb) (exercise 04.wct: applied to every wavelet band here) and [05](05_photowct.ipynb) (unpooling with switches; exercise 05.max_unpool).
 #
-# **Time:** about 50 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 56 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** notebooks [02](02_gatys.ipynb) to [07](07_wct2.ipynb): it runs every method of the course; exercises 01.gram (the Gram style distance) and 06.window (the local windows SSIM also uses) are the ideas behind its two measurements.
 #
-# **Time:** about 4.3 min (256 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 5.0 min (300 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #

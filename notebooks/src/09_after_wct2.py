@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [03 · AdaIN](03_adain.ipynb) (exercise 03.adain: EFDM matches every order statistic where AdaIN matches two), [04 · WCT](04_wct.ipynb) (exercises 04.whiten and 04.wct: Cholesky is another whitening) and [07 · WCT²](07_wct2.ipynb) (the network and the video it stylises; exercise 07.temporal_change: the warping error refines it).
 #
-# **Time:** about 42 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 56 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
