@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [02 · Gatys](02_gatys.ipynb) (exercises 02.gatys_loss and 02.closure: the optimisation this notebook adds a term to) and [05](05_photowct.ipynb) (the matting affinity behind the smoothing; exercise 05.smooth).
 #
-# **Time:** about 4.7 min (283 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 1.2 min (71 s) in full mode on a quiet 2-core laptop (up to 4.7 min when other jobs share the cores) (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
