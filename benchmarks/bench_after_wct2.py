@@ -38,14 +38,46 @@ def _model(cls, name):
     return (m, "published") if m.pretrained else (standin.model(name), "stand-in")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_pair_arguments(description: str):
+    """``--size``, ``--pairs content:style …`` (the course photo pairs) and ``--threads``; sets torch's threads."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--pairs", nargs="+", default=["mountains:sunset", "mountains:autumn", "rocket:storm",
                                                    "mountains:night"])
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    return args
+
+
+def measure(methods: dict, pairs, size: int, scores) -> dict:
+    """``{name: [(*scores(c, s, out), seconds) per pair]}`` for ``methods`` ``{name: fn(c, s) -> out}`` on the
+    ``content:style`` ``pairs`` loaded at ``size`` px square (each ``fn`` timed, without gradients)."""
+    rows = {name: [] for name in methods}
+    for pair in pairs:
+        cname, sname = pair.split(":")
+        c = data.load(cname, size=(size, size))
+        s = data.load(sname, size=(size, size))
+        for name, fn in methods.items():
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                out = fn(c, s)
+            dt = time.perf_counter() - t0
+            rows[name].append((*scores(c, s, out), dt))
+    return rows
+
+
+def print_means(rows: dict, header: str, formats) -> None:
+    """A markdown table of each row's mean over the pairs: ``header`` (``| method | … |``), one format per column."""
+    print(header)
+    print("|---" * header.count(" | ") + "|---|")
+    for name, vals in rows.items():
+        means = [sum(v[i] for v in vals) / len(vals) for i in range(len(formats))]
+        print(f"| {name} | " + " | ".join(format(m, f) for m, f in zip(means, formats)) + " |")
+
+
+def main() -> int:
+    args = parse_pair_arguments(__doc__.splitlines()[0])
     import warnings
 
     warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)
@@ -63,25 +95,14 @@ def main() -> int:
         f"WCT² ({wct2_w})": lambda c, s: wct2_m.stylize(c, s)[..., : c.shape[-2], : c.shape[-1]].clamp(0, 1),
         f"colour map (WCT² {wct2_w} thumbnail)": ColourMap.from_model(wct2_m, "WCT²").stylize,
     }
-    rows = {name: [] for name in ["content itself", "style itself", *methods]}
-    for pair in args.pairs:
-        cname, sname = pair.split(":")
-        c = data.load(cname, size=(args.size, args.size))
-        s = data.load(sname, size=(args.size, args.size))
-        for name in rows:
-            t0 = time.perf_counter()
-            with torch.no_grad():
-                out = c if name == "content itself" else s if name == "style itself" else methods[name](c, s)
-            dt = time.perf_counter() - t0
-            rows[name].append((evaluation.ssim(c, out).item(), evaluation.style_distance(out, s, encoder=vgg).item(),
-                               evaluation.style_distance(out, s).item(), dt))
+    methods = {"content itself": lambda c, s: c, "style itself": lambda c, s: s, **methods}
+    rows = measure(methods, args.pairs, args.size, lambda c, s, out: (
+        evaluation.ssim(c, out).item(), evaluation.style_distance(out, s, encoder=vgg).item(),
+        evaluation.style_distance(out, s).item()))
     print(f"# {args.size} px, pairs {', '.join(args.pairs)}; style distance on {vgg.network}; "
           f"{args.threads} thread(s); torch {torch.__version__}")
-    print(f"| method | SSIM(content, out) ↑ | Gram distance, {vgg.tag} ↓ | Gram distance, pixels ↓ | seconds |")
-    print("|---|---|---|---|---|")
-    for name, vals in rows.items():
-        m = [sum(v[i] for v in vals) / len(vals) for i in range(4)]
-        print(f"| {name} | {m[0]:.3f} | {m[1]:.3g} | {m[2]:.3g} | {m[3]:.3f} |")
+    print_means(rows, f"| method | SSIM(content, out) ↑ | Gram distance, {vgg.tag} ↓ | Gram distance, pixels ↓ | seconds |",
+                (".3f", ".3g", ".3g", ".3f"))
     return 0
 
 

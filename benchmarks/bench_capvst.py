@@ -16,28 +16,24 @@ Rows: the reversible network at random init (:meth:`CAPVST.untrained`, seed 0), 
 
 from __future__ import annotations
 
-import argparse
-import time
+import sys
 import warnings
+from pathlib import Path
 
 import torch
 
-from stylelab import weights
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_after_wct2 import measure, parse_pair_arguments, print_means  # noqa: E402
+from stylelab import weights  # noqa: E402
 from stylelab.features import evaluation, transforms
-from stylelab.media import data
 from stylelab.methods.capvst import CAPVST, matting_loss
 from stylelab.methods.photowct import PhotoWCT
 from stylelab.nets import encoders
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--pairs", nargs="+", default=["mountains:sunset", "mountains:autumn", "rocket:storm",
-                                                   "mountains:night"])
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = parse_pair_arguments(__doc__.splitlines()[0])
     warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)
     vgg = encoders.vgg16(last_layer="relu5_1", device="cpu")
     untrained, trained = CAPVST.untrained(0, device="cpu"), CAPVST.from_file(device="cpu")
@@ -49,25 +45,14 @@ def main() -> int:
         "pixel WCT, Cholesky": lambda c, s: transforms.wct(c, s, whitening="cholesky").clamp(0, 1),
         "PhotoWCT (vgg16-course, no smoothing)": lambda c, s: photowct.stylize(c, s)[..., :c.shape[-2], :c.shape[-1]].clamp(0, 1),
     }
-    rows = {name: [] for name in ["content itself", *methods]}
-    for pair in args.pairs:
-        cname, sname = pair.split(":")
-        c = data.load(cname, size=(args.size, args.size))
-        s = data.load(sname, size=(args.size, args.size))
-        for name in rows:
-            t0 = time.perf_counter()
-            with torch.no_grad():
-                out = c if name == "content itself" else methods[name](c, s)
-            dt = time.perf_counter() - t0
-            rows[name].append((matting_loss(out, c).item(), evaluation.style_distance(out, s, encoder=vgg).item(),
-                               evaluation.ssim(c, out).item(), dt))
+    methods = {"content itself": lambda c, s: c, **methods}
+    rows = measure(methods, args.pairs, args.size, lambda c, s, out: (
+        matting_loss(out, c).item(), evaluation.style_distance(out, s, encoder=vgg).item(),
+        evaluation.ssim(c, out).item()))
     print(f"# {args.size} px, pairs {', '.join(args.pairs)}; style distance on the offline VGG-16; "
           f"{args.threads} thread(s); torch {torch.__version__}")
-    print("| method | matting-Laplacian loss ↓ | Gram distance, VGG-16 ↓ | SSIM(content, out) ↑ | seconds |")
-    print("|---|---|---|---|---|")
-    for name, vals in rows.items():
-        m = [sum(v[i] for v in vals) / len(vals) for i in range(4)]
-        print(f"| {name} | {m[0]:.3g} | {m[1]:.3g} | {m[2]:.3f} | {m[3]:.3f} |")
+    print_means(rows, "| method | matting-Laplacian loss ↓ | Gram distance, VGG-16 ↓ | SSIM(content, out) ↑ | seconds |",
+                (".3g", ".3g", ".3f", ".3f"))
     return 0
 
 
