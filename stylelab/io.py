@@ -360,17 +360,33 @@ def save_image(
     path.parent.mkdir(parents=True, exist_ok=True)
     pil = to_pil(image)
     fmt = Image.registered_extensions()[path.suffix.lower()]
+    save_pil(pil, path, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return path
+
+
+def save_pil(pil: Image.Image, path: Path, fmt: str, *, overwrite: bool = True, **params) -> None:
+    """Write ``pil`` to ``path`` as ``fmt`` atomically: to a temporary file in the same folder, then moved
+    into place, so a crash never leaves half a file. The file gets the permissions a plainly created file
+    would (``0o666`` less the umask), not the owner-only ones of a temporary file. ``overwrite=False``: an
+    existing ``path`` (e.g. one that appeared meanwhile) raises :class:`FileExistsError` and is left untouched."""
+    path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=".stylelab-", suffix=path.suffix, dir=path.parent)
     except OSError as err:
         raise OSError(err.errno, f"cannot write {path}: {err.strerror}. Choose another output path.") from None
     os.close(fd)
     try:
-        pil.save(tmp, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        pil.save(tmp, format=fmt, **params)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        if not overwrite and path.exists():
+            raise FileExistsError(f"{path} already exists and was left untouched")
         os.replace(tmp, path)
+    except FileExistsError:
+        raise
     except OSError as err:
         raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}. Choose another output path.") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return path

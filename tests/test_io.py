@@ -82,6 +82,25 @@ def test_save_never_overwrites_unless_asked(tmp_path):
     assert not [f for f in tmp_path.iterdir() if f.name.startswith(".stylelab-")]  # no temp files left
 
 
+def test_saved_files_get_the_permissions_of_a_plainly_created_file(tmp_path):
+    """Outputs go through a temporary file (owner-only, 0600); the result must be readable as any new file is."""
+    import os
+
+    from stylelab.labels.maps import save_labels
+
+    old = os.umask(0o022)
+    try:
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+        want = plain.stat().st_mode & 0o777
+        img = io.save_image(torch.rand(1, 3, 8, 8), tmp_path / "out.jpg")
+        lab = save_labels(torch.zeros(1, 1, 8, 8, dtype=torch.long), tmp_path / "labels.png")
+    finally:
+        os.umask(old)
+    assert want == 0o644
+    assert img.stat().st_mode & 0o777 == want and lab.stat().st_mode & 0o777 == want
+
+
 def test_bad_inputs_get_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="No image at"):
         io.load_image(tmp_path / "missing.png")

@@ -23,7 +23,6 @@ and PIL, never a model.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -32,7 +31,7 @@ import torch
 from PIL import Image
 
 from ..device import get_device
-from ..io import open_image
+from ..io import open_image, save_pil
 from ._checks import (
     DPST_PALETTE, check_aspect, check_covers, check_labels, fit_labels, labels_from_rgb, labels_to_rgb,
     nearest_indices, resize_labels,
@@ -234,16 +233,7 @@ def save_labels(labels, path: str | os.PathLike, overwrite: bool = False) -> Pat
         raise ValueError(f"ids must be in 0..65535 to be saved as PNG, got {lo}..{hi}; renumber the labels")
     pil = Image.fromarray(arr.astype(np.uint8) if hi <= 255 else arr.astype(np.uint16))  # mode L or I;16
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".stylelab-", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        pil.save(tmp, format="PNG")
-        if path.exists() and not overwrite:  # appeared meanwhile
-            raise FileExistsError(f"{path} already exists and was left untouched")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_pil(pil, path, "PNG", overwrite=overwrite)  # refuses a file that appeared meanwhile
     return path
 
 
