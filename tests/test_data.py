@@ -44,8 +44,15 @@ def test_data_dir_is_the_repo_folder():
 
 
 def test_total_size_at_most_10_mb():
-    total = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
-    assert total <= 10 * MB, f"data/ holds {total / MB:.2f} MB"
+    """The course data (photos, textures, paintings, labels, index, credits) stays within 10 MB. The trained
+    networks in ``data/decoders`` have budgets of their own: the course pair ``vgg16-course`` at most 15 MB
+    (its issue; ``tests/test_course_pair.py``), the stand-ins and the small CAP-VSTNet net together 2 MB."""
+    files = [p for p in DATA.rglob("*") if p.is_file()]
+    course = sum(p.stat().st_size for p in files if "decoders" not in p.relative_to(DATA).parts)
+    assert course <= 10 * MB, f"data/ holds {course / MB:.2f} MB of course data"
+    other_nets = sum(p.stat().st_size for p in (DATA / "decoders").iterdir()
+                     if p.is_file() and not p.name.startswith(("vgg16_", "vgg16-course")))
+    assert other_nets <= 2 * MB, f"data/decoders holds {other_nets / MB:.2f} MB besides vgg16-course"
 
 
 def test_every_file_in_the_folder_is_accounted_for():

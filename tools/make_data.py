@@ -563,13 +563,14 @@ COURSE_PAIR_CREDITS = [
     "## The course pair `vgg16-course` (`decoders/vgg16*`)",
     "",
     "`vgg16_nearest1.pt`, `vgg16_nearest2.pt`, `vgg16_nearest3.pt`, `vgg16_nearest4.pt`, `vgg16_nearest5.pt`,",
-    "`vgg16_max1.pt` and `vgg16_max2.pt` in `decoders/`: decoders (float16 state dicts) trained by the stylelab",
-    "authors with `tools/train_vgg16_decoders.py` to invert the offline ImageNet VGG-16 (`stylelab.nets.encoders.vgg16`),",
+    "`vgg16_max1.pt`, `vgg16_max2.pt` and `vgg16_wct2_sum.pt` in `decoders/`: decoders (float16 state dicts) trained",
+    "by the stylelab authors with `tools/train_vgg16_decoders.py` to invert the offline ImageNet VGG-16",
+    "(`stylelab.nets.encoders.vgg16`; for `vgg16_wct2_sum.pt`, its convolutions with Haar pooling),",
     "on 22 photographs from the Debian packages `lomiri-wallpapers-16.04` and `mate-backgrounds`, none of them a",
     "course image above. Every training photo, its author and its licence (CC BY, CC BY-SA, CC0, GPL-2.0-or-later)",
     "is listed in `vgg16-course.json`, the manifest that also records each file's layer, width, steps, time, seed",
     "and SHA-256; `vgg16-course-curves.png` shows the training's loss curves, drawn by the same tool. They are",
-    "**not** the published AdaIN/WCT/PhotoWCT models and contain none of their weights. Licence: MIT (this",
+    "**not** the published AdaIN/WCT/PhotoWCT/WCT² models and contain none of their weights. Licence: MIT (this",
     "project) for the weights; they were fitted to the photos listed in the manifest.",
 ]
 

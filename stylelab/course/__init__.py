@@ -101,7 +101,7 @@ def method_model(method: str, device=None, *, unpool: str = "cat5"):
 
     1. the paper's checkpoints when they are all installed (nothing is downloaded);
     2. else the course pair ``vgg16-course`` — the offline ImageNet VGG-16 and the decoders trained on it
-       here — when :func:`stylelab.nets.course_pair.use_pair` says so (its files present; WCT² has none shipped);
+       here — when :func:`stylelab.nets.course_pair.use_pair` says so (its files present);
     3. else the course's stand-in (:func:`stylelab.course.standin.model`: a random encoder and decoders trained to
        invert it).
 

@@ -142,7 +142,7 @@ def label(method: str | None = None) -> str:
         span = f"{min(psnr):.1f}" if len(psnr) == 1 else f"{min(psnr):.1f}–{max(psnr):.1f}"
         quality = f"; photos it never saw come back at {span} dB PSNR (α = 0)"
     return (f"encoder: ImageNet VGG-16 (HED's fine-tuned trunk); decoder{'s' if len(jobs) > 1 else ''} trained "
-            f"here on {n} photos for {minutes:.0f} min (one thread of a shared CPU){quality}; "
+            f"here on {n} photos for {minutes:.0f} min of a 2-core CPU, no GPU{quality}; "
             f"the paper's models are better")
 
 
