@@ -11,6 +11,7 @@ Prints Markdown tables (the BENCHMARKS.md section) and draws the training loss c
 
     python benchmarks/bench_course_pair.py            # tables, data/decoders/vgg16-course-curves.png
     python benchmarks/bench_course_pair.py --sizes 256
+    python benchmarks/bench_course_pair.py --probe    # how much colour a linear read-out finds in relu4_1
 """
 
 from __future__ import annotations
@@ -104,6 +105,64 @@ def style_rows(size: int) -> list[str]:
     return rows
 
 
+def probe_rows(layer: str = "relu4_1", crop: int = 128, per_image: int = 32, ridge: float = 1e2) -> list[str]:
+    """How much colour a LINEAR read-out finds in ``layer``: ridge regression from each position's features (its own,
+    or its 3×3 neighbourhood's) to the mean colour of the pixels it covers, fitted on the training crops of the
+    pair's photos and scored on the held-out course photos (upsampled bilinearly to full size, PSNR at 256 px).
+    "low-pass" is the ceiling of that read-out: the photo's own block means, upsampled the same way."""
+    from pathlib import Path
+
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "train_vgg16_decoders", Path(__file__).resolve().parent.parent / "tools" / "train_vgg16_decoders.py")
+    T = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(T)
+    enc = CP.encoder(layer, device="cpu")
+    images = T.crops(CP.training_photos(Path.home() / ".cache" / "stylelab" / "vgg16-course" / "debs"),
+                     per_image, size=crop)
+    with torch.no_grad():
+        f = torch.cat([enc(images[i:i + 64], layers=layer)[layer] for i in range(0, len(images), 64)])
+
+    def design(g, k):
+        u = F.unfold(F.pad(g, (k // 2,) * 4, mode="reflect"), k) if k > 1 else g.flatten(2)
+        X = u.transpose(1, 2).reshape(-1, u.shape[1]).double()
+        return torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], 1)
+
+    rows = [f"| read-out of {layer} | training crops (block means) | held-out photos, 256 px | low-pass ceiling |",
+            "|---|---|---|---|"]
+    target = F.adaptive_avg_pool2d(images, f.shape[-2:])  # the mean colour under each position
+
+    def pieces(k):  # the normal equations in pieces of 64 crops: the whole X is 10 GB at k = 3
+        for i in range(0, len(f), 64):
+            yield design(f[i:i + 64], k), target[i:i + 64].permute(0, 2, 3, 1).reshape(-1, 3).double()
+
+    for k in (1, 3):
+        d = f.shape[1] * k * k + 1
+        XtX, XtY = torch.zeros(d, d, dtype=torch.double), torch.zeros(d, 3, dtype=torch.double)
+        for X, Y in pieces(k):
+            XtX += X.T @ X
+            XtY += X.T @ Y
+        B = torch.linalg.solve(XtX + ridge * torch.eye(d, dtype=torch.double), XtY)
+        sse = n = 0.0
+        for X, Y in pieces(k):
+            sse, n = sse + float(((X @ B - Y) ** 2).sum()), n + Y.numel()
+        train = -10 * math.log10(sse / n)
+        held, ceiling = [], []
+        for name in data.names("content"):
+            x = data.load(name, size=256)
+            with torch.no_grad():
+                g = enc(x, layers=layer)[layer]
+            P = (design(g, k) @ B).float().view(1, *g.shape[-2:], 3).permute(0, 3, 1, 2)
+            held.append(psnr(F.interpolate(P, size=x.shape[-2:], mode="bilinear"), x))
+            ceiling.append(psnr(F.interpolate(F.adaptive_avg_pool2d(x, g.shape[-2:]), size=x.shape[-2:],
+                                              mode="bilinear"), x))
+        rows.append(f"| linear, {k}×{k} positions (ridge {ridge:g}) | {train:.1f} dB | "
+                    f"{sum(held) / len(held):.1f} dB ({min(held):.1f}–{max(held):.1f}) | "
+                    f"{sum(ceiling) / len(ceiling):.1f} dB |")
+    return rows
+
+
 def curves(path) -> None:
     """The training loss (pixel MSE as PSNR on the training crops) of every decoder, from the manifest."""
     import matplotlib
@@ -129,8 +188,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     p.add_argument("--style-size", type=int, default=256)
+    p.add_argument("--probe", action="store_true",
+                   help="only the linear read-out of relu4_1's colour (probe_rows): what a decoder can count on")
     args = p.parse_args()
     torch.set_num_threads(1)
+    if args.probe:
+        print("\n".join(probe_rows()))
+        return
     print(f"{CP.label()}\n")
     print("\n".join(reconstruction_rows(args.sizes)) + "\n")
     print("\n".join(style_rows(args.style_size)) + "\n")
