@@ -104,7 +104,7 @@ def kaiming_init(dec: torch.nn.Module) -> torch.nn.Module:
 
     PyTorch's default (uniform with a = √5, variance 1/(3·fan_in)) shrinks the signal by about √6 at each of a
     decoder's ReLU layers; with He's variance it keeps its size. A fresh relu4_1 decoder so initialised (96 px
-    crops × 8, lr 1e-3) reached a training-batch PSNR of 17.4 dB in 1,800 steps, which the shipped,
+    crops × 8, lr 1e-3) reached a training-batch PSNR of 17.4 dB in 1,600 steps, which the shipped,
     default-initialised one reached only after 5,200 (two rounds, lr 1e-3 then 1e-4); on held-out photos both
     stay near 14 dB (BENCHMARKS.md, the course pair). WCT²'s decoder is trained from it (``--init kaiming``)."""
     convs = [m for m in dec.modules() if isinstance(m, torch.nn.Conv2d)]
