@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [04 · WCT](04_wct.ipynb) (exercise 04.wct: applied to every wavelet band here) and [05](05_photowct.ipynb) (unpooling with switches; exercise 05.max_unpool).
 #
-# **Time:** about 56 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 1.3 min (79 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
@@ -185,12 +185,13 @@ SubbandExplorer(x, max_level=4).widget()
 # The same explorer works on **encoder features** (any number of channels; pick one with
 # the channel slider). Here: the pre-pooling activation `conv1_2` of the WCT² encoder.
 #
-# Without the official weights, a random decoder turns every feature into a flat
-# image, so the notebook then uses the course's **stand-in** (`stylelab.course.standin`): the
-# same WCT² architecture at 1/8 of its channels, with a fixed-seed random encoder, the
-# real Haar poolings and a decoder trained on the course images to invert it. (The
-# course pair `vgg16-course` has no WCT² decoder yet: its training did not converge on
-# this machine's CPU.) The banner says which one runs.
+# Without the official weights, the notebook runs the course pair **`vgg16-course`**
+# (`stylelab.nets.course_pair`): the offline ImageNet VGG-16's convolutions with Haar pooling
+# in place of max pooling — frozen, where the paper retrains its encoder with the new pooling —
+# and a `sum` decoder trained in this repository to invert them (the banner gives its photos,
+# minutes and how well it reconstructs photos it never saw). Without the offline VGG-16 it
+# falls back to the course's **stand-in** (`stylelab.course.standin`: the same architecture at
+# 1/8 of its channels, a fixed-seed random encoder and a decoder trained to invert it).
 
 # %%
 model = course.method_model("wct2", device=device, unpool="sum")  # the paper's files, else the course's networks
@@ -277,12 +278,12 @@ SubbandExplorer(content.cpu(), max_level=levels, compare=raw_ll.cpu()).widget()
 # through the weights registry. `transfer_at` chooses where WCT runs: at the
 # **encoder** outputs (low frequencies), at the **skips** (the LH/HL/HH bands of the three
 # poolings) and at the **decoder**. The README of the official code suggests `sum` for
-# this experiment. With the stand-in (no official weights) the colours are those a
-# random encoder's statistics carry, not the published model's.
+# this experiment. On the course pair the statistics are a real VGG-16's but the decoder is
+# ours, weaker than the paper's; on the stand-in they are a random encoder's.
 
 # %%
 components = [("encoder",), ("skip",), ("decoder",), ("encoder", "skip"), ("encoder", "skip", "decoder")]
-msize = course.pick(full=512, fast=64)
+msize = course.pick(full=384, fast=64)
 c_m, s_m = data.load(content_name, size=(msize, msize), device=device), data.load(style_name, size=(msize, msize), device=device)
 outs = {ta: model.stylize(c_m, s_m, transfer_at=ta) for ta in components}
 for ta, out in outs.items():
@@ -358,8 +359,7 @@ model_labels = model.stylize(c_l, s_l, transfer_at=("skip", "decoder"), content_
 assert with_labels.shape == c_l.shape and model_labels.shape == c_l.shape
 viz.show_images([c_l, s_l, cl[0, 0].float(), with_labels, model_labels],
                 ["content", "style", "content labels", "pixel, with labels",
-                 "WCT² with labels" + ("" if model.pretrained else " (stand-in)" if getattr(model, "stand_in", None)
-                                       else " (RANDOM weights)")],
+                 "WCT² with labels" + model.tag],
                 ncols=5, size=2.2);
 
 # %% [markdown]
@@ -374,13 +374,13 @@ viz.show_images([c_l, s_l, cl[0, 0].float(), with_labels, model_labels],
 # about the methods.)
 
 # %%
-n_frames = course.pick(full=12, fast=2)
-vsize = course.pick(full=256, fast=48)
+n_frames = course.pick(full=8, fast=2)
+vsize = course.pick(full=192, fast=48)
 still = data.load(content_name, size=(vsize, vsize + 4 * n_frames))
 frames = video.pan_frames(still, n_frames=n_frames, step=4, size=(vsize, vsize), fade=0.3).to(device)
 prep = model.prepare_style(s_m, ("skip", "decoder"))
 runs = {
-    "WCT² (stand-in)" if getattr(model, "stand_in", None) else "WCT² (model)": lambda f: model.stylize(f, prep),
+    "WCT²" + model.tag: lambda f: model.stylize(f, prep),
     "wavelet LL (pixels)": lambda f: wavelet_transfer.wavelet_transfer(f, style, levels=3),
 }
 try:

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** notebooks [02](02_gatys.ipynb) to [07](07_wct2.ipynb): it runs every method of the course; exercises 01.gram (the Gram style distance) and 06.window (the local windows SSIM also uses) are the ideas behind its two measurements.
 #
-# **Time:** about 5.0 min (300 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 6.3 min (379 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
@@ -104,8 +104,8 @@ print(f"device {device}, images {size} px, pairs: {pairs}")
 # weights are pretrained. Without pretrained weights, AdaIN, WCT and PhotoWCT would
 # decode to flat images, so they run on the course's networks (`course.method_model`):
 # the course pair **`vgg16-course`** — the offline ImageNet VGG-16 and decoders trained
-# in this repository, far weaker than the paper's — or, without the offline VGG-16 (and
-# for WCT², which has no course-pair decoder), the **stand-ins** (`stylelab.course.standin`:
+# in this repository, far weaker than the paper's — or, without the offline VGG-16, the
+# **stand-ins** (`stylelab.course.standin`:
 # decoders trained for a fixed-seed random encoder; WCT² at 1/8 of its channels).
 # PhotoWCT runs on its levels 2 and 1 there. None of them is a published model. The
 # optimisation rows (Gatys, DPST) need no decoder: they run on the course's trained
@@ -195,7 +195,7 @@ def title(key):
 # %% [markdown]
 # Notebook 09's methods are rows too: **EFDM** (every channel's histogram at `relu4_1`, on
 # AdaIN's encoder and decoder — their stand-in here), **pixel EFDM** (histogram matching of the
-# colours), the **colour map** fitted on a thumbnail stylised by WCT² (its stand-in) or by
+# colours), the **colour map** fitted on a thumbnail stylised by WCT² (the course's network) or by
 # pixel WCT, then applied to every pixel, and **CAP-VSTNet**: Cholesky WCT inside a reversible
 # network, the small one trained here with notebook 06's matting-Laplacian loss (full mode).
 

@@ -3,7 +3,7 @@
 #
 # **Before this notebook:** [03 · AdaIN](03_adain.ipynb) (exercise 03.adain: EFDM matches every order statistic where AdaIN matches two), [04 · WCT](04_wct.ipynb) (exercises 04.whiten and 04.wct: Cholesky is another whitening) and [07 · WCT²](07_wct2.ipynb) (the network and the video it stylises; exercise 07.temporal_change: the warping error refines it).
 #
-# **Time:** about 56 s in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
+# **Time:** about 1.8 min (106 s) in full mode on a 2-core laptop (measured with the trained networks installed, README, "Full mode: what a student runs"); under 90 s in fast mode (`STYLELAB_FAST=1`).
 #
 # **What you will learn**
 #
@@ -93,7 +93,6 @@ from stylelab.course.exercises import drawn_by, use
 from stylelab.methods.adain import AdaIN
 from stylelab.methods.colour_map import ColourMap
 from stylelab.methods.efdm import EFDM
-from stylelab.methods.wct2 import WCT2
 
 warnings.filterwarnings("ignore", category=weights.RandomWeightsWarning)  # the banners below say it once per model
 torch.manual_seed(0)
@@ -239,9 +238,7 @@ viz.show_images([show(w) for w in white.values()] + [outs["zca"][0], outs["chole
 # transfer --method colour-map`): WCT² runs on 256 px whatever the photo's size.
 
 # %%
-wct2_model = WCT2.from_official(device=device, random=True)  # random only if the files are missing
-if not wct2_model.pretrained:
-    wct2_model = standin.model("wct2", device=device)
+wct2_model = course.method_model("wct2", device=device)  # the paper's files, else the course pair vgg16-course, else the stand-in
 course.weights_banner(wct2_model, "WCT² (the thumbnail's stylisation)")
 mapper = ColourMap.from_model(wct2_model, "WCT²")
 photo = data.load(content_name, size=course.pick(full=768, fast=96), device=device)
@@ -265,7 +262,7 @@ ssim_map, ssim_direct = evaluation.ssim(photo, mapped).item(), evaluation.ssim(p
 print(f"SSIM(content, ·): colour map {ssim_map:.3f}, WCT² whole {ssim_direct:.3f}")
 viz.assert_not_flat([mapped, direct], what="colour-map panel")
 
-tag = "WCT²" + ("" if wct2_model.pretrained else " stand-in")
+tag = "WCT²" + wct2_model.tag
 fig, axes = plt.subplots(1, 5, figsize=(16, 3.2))
 for ax, img, name in zip(axes, (thumb, stylised, mapped, direct),
                          (f"thumbnail {thumb.shape[-1]} px", f"{tag} on the thumbnail",
@@ -391,7 +388,7 @@ fig, axes = plt.subplots(1, 4, figsize=(18, 3.2), gridspec_kw={"width_ratios": [
 for k, v in curves.items():
     axes[0].plot(v.numpy(), ":" if "blend" in k else "--" if "stabilised" in k else "-", label=k)
 axes[0].set_xlabel("frame t"), axes[0].set_ylabel(f"E_warp(O_t, O_t+1) ({drawn_by(warping_errors)})"), axes[0].legend(fontsize=7)
-axes[0].set_title(f"warping error along TV-L1 flow ({net}; WCT² {'published' if wct2_model.pretrained else 'stand-in'})",
+axes[0].set_title(f"warping error along TV-L1 flow ({net}; WCT²{wct2_model.tag or ' (published)'})",
                   fontsize=8)
 for ax, k in zip(axes[1:], ("WCT², per frame", "WCT², stabilised", "WCT², stabilised + flow blend")):
     ax.imshow(finals[k].permute(1, 2, 0).clamp(0, 1)), ax.set_title(f"last frame: {tag}, {k.split(', ')[1]}", fontsize=8)
