@@ -137,6 +137,13 @@ def probe_rows(layer: str = "relu4_1", crop: int = 128, per_image: int = 32, rid
         for i in range(0, len(f), 64):
             yield design(f[i:i + 64], k), target[i:i + 64].permute(0, 2, 3, 1).reshape(-1, 3).double()
 
+    held_out = []  # (photo, its features, its own block means upsampled: the ceiling)
+    for name in data.names("content"):
+        x = data.load(name, size=256)
+        with torch.no_grad():
+            g = enc(x, layers=layer)[layer]
+        held_out.append((x, g, F.interpolate(F.adaptive_avg_pool2d(x, g.shape[-2:]), size=x.shape[-2:], mode="bilinear")))
+    ceiling = [psnr(low, x) for x, _, low in held_out]
     for k in (1, 3):
         d = f.shape[1] * k * k + 1
         XtX, XtY = torch.zeros(d, d, dtype=torch.double), torch.zeros(d, 3, dtype=torch.double)
@@ -148,15 +155,10 @@ def probe_rows(layer: str = "relu4_1", crop: int = 128, per_image: int = 32, rid
         for X, Y in pieces(k):
             sse, n = sse + float(((X @ B - Y) ** 2).sum()), n + Y.numel()
         train = -10 * math.log10(sse / n)
-        held, ceiling = [], []
-        for name in data.names("content"):
-            x = data.load(name, size=256)
-            with torch.no_grad():
-                g = enc(x, layers=layer)[layer]
+        held = []
+        for x, g, _ in held_out:
             P = (design(g, k) @ B).float().view(1, *g.shape[-2:], 3).permute(0, 3, 1, 2)
             held.append(psnr(F.interpolate(P, size=x.shape[-2:], mode="bilinear"), x))
-            ceiling.append(psnr(F.interpolate(F.adaptive_avg_pool2d(x, g.shape[-2:]), size=x.shape[-2:],
-                                              mode="bilinear"), x))
         rows.append(f"| linear, {k}×{k} positions (ridge {ridge:g}) | {train:.1f} dB | "
                     f"{sum(held) / len(held):.1f} dB ({min(held):.1f}–{max(held):.1f}) | "
                     f"{sum(ceiling) / len(ceiling):.1f} dB |")

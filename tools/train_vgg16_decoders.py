@@ -67,6 +67,7 @@ from train_standin_decoders import _Indices, _take  # noqa: E402  (the stand-ins
 from stylelab.nets import course_pair as CP  # noqa: E402
 from stylelab import train  # noqa: E402
 from stylelab.device import get_device  # noqa: E402
+from stylelab.nets.wavenets import WaveDecoder  # noqa: E402
 
 DEFAULT_STEPS = {"nearest1": 300, "nearest2": 300, "nearest3": 400, "nearest4": 1700, "nearest5": 400,
                  "max1": 200, "max2": 300, "wct2_sum": 150}
@@ -197,7 +198,7 @@ def fold(dec, scale: float):
     decoder also adds the encoder's bands at every unpooling, so the whole network is rescaled instead: each hidden
     bias is multiplied by ``scale`` (every hidden activation, and the bands added to it, are then ``scale`` times
     those of training) and the output convolution's weight is divided by it — the same function, exactly."""
-    if scale != 1.0 and hasattr(dec, "names"):  # WaveDecoder
+    if scale != 1.0 and isinstance(dec, WaveDecoder):
         convs = [getattr(dec, n) for n in dec.names]
         with torch.no_grad():
             for c in convs[:-1]:
@@ -258,7 +259,7 @@ def write_decoder(job: str, dec, hist, *, steps: int, seconds: float, crops: int
         "seconds": round(seconds, 1),
         "sha256": CP.sha256(path),
         # mean PSNR of the α = 0 reconstruction of the five course content photos (never trained on), 256 px
-        "held_out_psnr": round(held_out_psnr(job, dec), 2),
+        "held_out_psnr": round(held_out_psnr(job, dec), 3),  # 3 decimals: the banner rounds again to 1
         "curve": {"step": curve["step"], "pixel": [round(v, 6) for v in curve["pixel"]]},
     }
     CP.manifest_path().write_text(json.dumps(m, indent=1) + "\n")
@@ -283,18 +284,21 @@ def held_out_psnr(job: str, dec=None, names=None,
     """Mean PSNR of ``dec`` (default: the stored file) reconstructing course content photos (never trained on)."""
     from stylelab.media import data
 
-    wave = job.startswith("wct2_")
-    unpool, level = ("wct2", 4) if wave else (job[:-1], int(job[-1]))
-    enc = CP.wct2_encoder(device="cpu") if wave else CP.encoder(f"relu{level}_1", photowct=unpool == "max", device="cpu")
     dec = CP.decoder(job, "cpu") if dec is None else dec
+    if job.startswith("wct2_"):  # WCT2.reconstruct: encode the padded photo with its skips, decode, crop back
+        from stylelab.methods.wct2 import WCT2
+
+        wct2 = WCT2(job.split("_")[1])
+        wct2.encoder, wct2.decoder = CP.wct2_encoder(device="cpu"), dec
+    else:
+        unpool, level = job[:-1], int(job[-1])
+        enc = CP.encoder(f"relu{level}_1", photowct=unpool == "max", device="cpu")
     out = []
     with torch.no_grad():
         for name in names or data.names("content"):
             x = data.load(name, size=size)
-            if wave:  # Haar pooling needs sides divisible by 8: the photo's top-left part that is
-                x = x[..., : x.shape[-2] // 8 * 8, : x.shape[-1] // 8 * 8]
-                skips: dict = {}
-                y = dec(enc(x, skips), skips)
+            if job.startswith("wct2_"):
+                y = wct2.reconstruct(x)
             else:
                 f = enc(x, layers=f"relu{level}_1", switches=unpool == "max")
                 y = dec(f[f"relu{level}_1"], f.switches) if unpool == "max" else dec(f[f"relu{level}_1"])
